@@ -215,23 +215,23 @@ type RawAttr struct {
 // Attrs is a decoded set of path attributes. The zero value has ORIGIN IGP and nothing else.
 // Slices are owned by the Attrs and never alias a read buffer; treat a received Attrs as immutable.
 type Attrs struct {
-	Origin          uint8
-	ASPath          ASPath
-	NextHop         netip.Addr // NEXT_HOP (type 3); invalid when absent
-	MPNextHop       netip.Addr // MP_REACH_NLRI global next hop; invalid when absent
-	MPLinkLocal     netip.Addr // MP_REACH_NLRI link-local next hop (32-byte form); invalid when absent
-	MED             uint32
-	HasMED          bool
-	LocalPref       uint32
-	HasLocalPref    bool
-	AtomicAggregate bool
-	Aggregator      *Aggregator
-	Communities     []uint32
-	ExtCommunities  []uint64 // each the 8 octets of one extended community, big-endian
+	Origin           uint8
+	ASPath           ASPath
+	NextHop          netip.Addr // NEXT_HOP (type 3); invalid when absent
+	MPNextHop        netip.Addr // MP_REACH_NLRI global next hop; invalid when absent
+	MPLinkLocal      netip.Addr // MP_REACH_NLRI link-local next hop (32-byte form); invalid when absent
+	MED              uint32
+	HasMED           bool
+	LocalPref        uint32
+	HasLocalPref     bool
+	AtomicAggregate  bool
+	Aggregator       *Aggregator
+	Communities      []uint32
+	ExtCommunities   []uint64 // each the 8 octets of one extended community, big-endian
 	LargeCommunities []LargeCommunity
-	OTC             uint32 // Only to Customer (RFC 9234)
-	HasOTC          bool
-	Other           []RawAttr // every other attribute, in received order
+	OTC              uint32 // Only to Customer (RFC 9234)
+	HasOTC           bool
+	Other            []RawAttr // every other attribute, in received order
 }
 
 // Update is a decoded UPDATE message. Prefixes of both families are merged: IPv4 NLRI and MP_REACH_NLRI go
@@ -296,16 +296,16 @@ const (
 	SubRoleMismatch          uint8 = 11 // RFC 9234
 
 	// UPDATE message error subcodes.
-	SubMalformedAttrList    uint8 = 1
+	SubMalformedAttrList     uint8 = 1
 	SubUnrecognizedWellKnown uint8 = 2
-	SubMissingWellKnown     uint8 = 3
-	SubAttrFlagsError       uint8 = 4
-	SubAttrLengthError      uint8 = 5
-	SubInvalidOrigin        uint8 = 6
-	SubInvalidNextHop       uint8 = 8
-	SubOptionalAttrError    uint8 = 9
-	SubInvalidNetworkField  uint8 = 10
-	SubMalformedASPath      uint8 = 11
+	SubMissingWellKnown      uint8 = 3
+	SubAttrFlagsError        uint8 = 4
+	SubAttrLengthError       uint8 = 5
+	SubInvalidOrigin         uint8 = 6
+	SubInvalidNextHop        uint8 = 8
+	SubOptionalAttrError     uint8 = 9
+	SubInvalidNetworkField   uint8 = 10
+	SubMalformedASPath       uint8 = 11
 
 	// FSM error subcodes (RFC 6608).
 	SubFSMUnexpectedOpenSent    uint8 = 1
