@@ -1,0 +1,259 @@
+package speaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Config configures a Speaker.
+type Config struct {
+	ASN      uint32     // the local AS; a PeerConfig may override it
+	RouterID netip.Addr // the BGP Identifier; a PeerConfig may override it
+	Logger   *slog.Logger
+}
+
+// Speaker is a BGP process: it listens for connections, hands each to the Peer configured for the remote
+// address, and refuses the rest.
+type Speaker struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	peers     map[netip.Addr]*Peer
+	listeners []*net.TCPListener
+	closed    bool
+	wg        sync.WaitGroup
+
+	nextGen atomic.Uint64
+	refused atomic.Uint64
+}
+
+// New returns a Speaker. It does not listen until Listen is called: a speaker that only connects out (a
+// monitoring tool, a test client) never needs to.
+func New(cfg Config) (*Speaker, error) {
+	if cfg.ASN == 0 {
+		return nil, errors.New("speaker: ASN is required")
+	}
+	if !cfg.RouterID.Is4() || cfg.RouterID.IsUnspecified() {
+		return nil, fmt.Errorf("speaker: router ID %q is not a usable IPv4 address", cfg.RouterID)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Speaker{cfg: cfg, log: log, peers: make(map[netip.Addr]*Peer)}, nil
+}
+
+// Refused returns how many connections were refused because no peer is configured for their address.
+func (s *Speaker) Refused() uint64 { return s.refused.Load() }
+
+// Listen starts accepting connections on addr ("host:port"). It may be called several times.
+func (s *Speaker) Listen(addr string) (net.Addr, error) {
+	lc := net.ListenConfig{}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	tl := ln.(*net.TCPListener)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		tl.Close()
+		return nil, errors.New("speaker closed")
+	}
+	s.listeners = append(s.listeners, tl)
+	// Neighbors with a TCP-MD5 password need their key on every listening socket to get past the SYN.
+	for _, p := range s.peers {
+		if p.cfg.MD5Password != "" {
+			if err := setListenerMD5(tl, p.cfg.PeerAddr, p.cfg.MD5Password); err != nil {
+				s.mu.Unlock()
+				tl.Close()
+				return nil, fmt.Errorf("listen %s: md5 for %s: %w", addr, p.cfg.PeerAddr, err)
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("listening", "address", tl.Addr().String())
+	s.wg.Add(1)
+	go s.acceptLoop(tl)
+	return tl.Addr(), nil
+}
+
+func (s *Speaker) acceptLoop(ln *net.TCPListener) {
+	defer s.wg.Done()
+	for {
+		conn, err := ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept", "err", err.Error())
+			time.Sleep(50 * time.Millisecond) // e.g. out of file descriptors: do not spin
+			continue
+		}
+		s.accept(conn)
+	}
+}
+
+func (s *Speaker) accept(conn *net.TCPConn) {
+	remote := conn.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
+	s.mu.Lock()
+	p := s.peers[remote]
+	s.mu.Unlock()
+	if p == nil {
+		n := s.refused.Add(1)
+		s.log.Warn("refused connection from an address that is not a configured neighbor",
+			"remote", conn.RemoteAddr().String(), "local", conn.LocalAddr().String(), "refused_total", n)
+		conn.Close()
+		return
+	}
+	if p.cfg.TTLSecurity {
+		if err := setGTSM(conn, remote.Is4()); err != nil {
+			p.log.Warn("GTSM on accepted connection", "err", err.Error())
+			conn.Close()
+			return
+		}
+	}
+	conn.SetNoDelay(true)
+	if !p.post(event{kind: evIncoming, conn: conn}) {
+		conn.Close()
+	}
+}
+
+// AddPeer configures a neighbor and starts its goroutine. The peer stays Idle until Start.
+func (s *Speaker) AddPeer(cfg PeerConfig, h Handler) (*Peer, error) {
+	if !cfg.PeerAddr.IsValid() {
+		return nil, errors.New("speaker: peer address is required")
+	}
+	if cfg.PeerAS == 0 {
+		return nil, fmt.Errorf("speaker: peer %s: peer AS is required", cfg.PeerAddr)
+	}
+	if h == nil {
+		return nil, fmt.Errorf("speaker: peer %s: handler is required", cfg.PeerAddr)
+	}
+	if cfg.HoldTime > 0 && cfg.HoldTime < 3*time.Second {
+		return nil, fmt.Errorf("speaker: peer %s: hold time %s: must be 0 or at least 3s", cfg.PeerAddr, cfg.HoldTime)
+	}
+	if len(cfg.MD5Password) > 80 {
+		return nil, fmt.Errorf("speaker: peer %s: MD5 password longer than 80 bytes", cfg.PeerAddr)
+	}
+	cfg.PeerAddr = cfg.PeerAddr.Unmap()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("speaker closed")
+	}
+	if _, dup := s.peers[cfg.PeerAddr]; dup {
+		return nil, fmt.Errorf("speaker: peer %s already configured", cfg.PeerAddr)
+	}
+	if cfg.MD5Password != "" {
+		for _, ln := range s.listeners {
+			if err := setListenerMD5(ln, cfg.PeerAddr, cfg.MD5Password); err != nil {
+				return nil, fmt.Errorf("speaker: peer %s: md5 on listener: %w", cfg.PeerAddr, err)
+			}
+		}
+	}
+	p := newPeer(s, cfg, h)
+	s.peers[cfg.PeerAddr] = p
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		p.run()
+	}()
+	return p, nil
+}
+
+// Peer returns the peer configured for addr, or nil.
+func (s *Speaker) Peer(addr netip.Addr) *Peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peers[addr.Unmap()]
+}
+
+// Peers returns every configured peer.
+func (s *Speaker) Peers() []*Peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Peer, 0, len(s.peers))
+	for _, p := range s.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+// RemovePeer closes the peer's session with Cease/Peer De-configured and waits for its goroutine to end.
+func (s *Speaker) RemovePeer(p *Peer) {
+	s.mu.Lock()
+	if s.peers[p.cfg.PeerAddr] == p {
+		delete(s.peers, p.cfg.PeerAddr)
+		if p.cfg.MD5Password != "" {
+			for _, ln := range s.listeners {
+				setListenerMD5(ln, p.cfg.PeerAddr, "")
+			}
+		}
+	}
+	s.mu.Unlock()
+	p.closeOnce.Do(func() { close(p.quit) })
+	<-p.done
+}
+
+// Close stops listening and removes every peer (Cease/Peer De-configured, or what Stop already sent).
+func (s *Speaker) Close() {
+	s.mu.Lock()
+	s.closed = true
+	lns := s.listeners
+	s.listeners = nil
+	peers := make([]*Peer, 0, len(s.peers))
+	for _, p := range s.peers {
+		peers = append(peers, p)
+	}
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	for _, p := range peers {
+		s.RemovePeer(p)
+	}
+	s.wg.Wait()
+}
+
+// dialPeer opens a TCP connection to the neighbor with its socket options in place before the SYN.
+func (s *Speaker) dialPeer(ctx context.Context, cfg *PeerConfig) (net.Conn, error) {
+	d := net.Dialer{}
+	if cfg.LocalAddr.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: cfg.LocalAddr.AsSlice()}
+	}
+	v4 := cfg.PeerAddr.Is4()
+	d.Control = func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			if cfg.MD5Password != "" {
+				if serr = setMD5(int(fd), cfg.PeerAddr, cfg.MD5Password); serr != nil {
+					return
+				}
+			}
+			if cfg.TTLSecurity {
+				serr = setGTSMFD(int(fd), v4)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(cfg.PeerAddr.String(), strconv.Itoa(int(cfg.PeerPort))))
+	if err != nil {
+		return nil, err
+	}
+	conn.(*net.TCPConn).SetNoDelay(true)
+	return conn, nil
+}
