@@ -826,3 +826,12 @@ func (p *Peer) dialed(s *session, ev event) {
 		ev.conn.Close()
 	}
 }
+
+// NopHandler is a Handler that ignores every event; embed it to implement only the methods you need.
+type NopHandler struct{}
+
+func (NopHandler) Established(*Peer, *Open)               {}
+func (NopHandler) Update(*Peer, *Update, *UpdateError)    {}
+func (NopHandler) RouteRefresh(*Peer, RouteRefresh)       {}
+func (NopHandler) Notification(*Peer, Notification, bool) {}
+func (NopHandler) Down(*Peer, error)                      {}
