@@ -1,0 +1,179 @@
+// Command routeserver is the ixrs BGP route server for Internet exchange
+// points, with its looking glass built in.
+//
+// Usage:
+//
+//	routeserver -config FILE          run in the foreground; SIGHUP reloads, SIGINT/SIGTERM stop
+//	routeserver -check -config FILE   validate: exit 0, or print every problem and exit 1
+//	routeserver -version
+//
+// Without -config the embedded default.toml is used: a demo on loopback
+// addresses and unprivileged ports. Logs go to stderr (-log-level,
+// -log-format). docs/configuration.md describes the configuration file.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/ixrs/ixrs/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// defaultConfig is the configuration used without -config. run reloads it
+// from here when its path argument is "".
+//
+//go:embed default.toml
+var defaultConfig []byte
+
+// defaultConfigName names the embedded configuration in messages.
+const defaultConfigName = "default.toml (embedded)"
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // bad configuration, or the route server failed
+	exitUsage  = 2 // bad command line, as the flag package does
+)
+
+func main() {
+	// run installs its own SIGHUP handler (reload); until then a SIGHUP
+	// must not kill the process, whose default action it is.
+	signal.Ignore(syscall.SIGHUP)
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain is main without the process: it returns the exit code.
+func realMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("routeserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "read the configuration from `FILE` (default: the embedded demo configuration)")
+	check := fs.Bool("check", false, "validate the configuration and exit: 0 if valid, 1 after printing every problem")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage:\n"+
+			"  routeserver -config FILE          run (foreground; SIGHUP reloads, SIGTERM stops)\n"+
+			"  routeserver -check -config FILE   validate the configuration\n"+
+			"  routeserver -version\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "routeserver: unexpected argument %q (the configuration file goes after -config)\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "routeserver %s (%s)\n", version, runtime.Version())
+		return exitOK
+	}
+	log, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "routeserver: %v\n", err)
+		return exitUsage
+	}
+
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		printProblems(stderr, err)
+		return exitFailed
+	}
+	warnings := cfg.Warnings()
+	if *check {
+		for _, w := range warnings {
+			fmt.Fprintln(stderr, warning(w))
+		}
+		fmt.Fprintf(stdout, "config OK: %d members, %d sessions\n", len(cfg.Members), cfg.Sessions())
+		return exitOK
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		// Restore the default action, so a second signal ends a stop
+		// that takes too long.
+		stop()
+	}()
+
+	log.Info("starting", "version", version, "config", cfg.Path, "members", len(cfg.Members), "sessions", cfg.Sessions())
+	for _, w := range warnings {
+		log.Warn(w.Msg, "file", w.File, "line", w.Line)
+	}
+	if err := run(ctx, cfg, *configPath, log); err != nil {
+		log.Error("stopped", "err", err)
+		return exitFailed
+	}
+	log.Info("stopped", "cause", context.Cause(ctx))
+	return exitOK
+}
+
+// loadConfig reads the file at path, or the embedded default when path is "".
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Parse(defaultConfigName, defaultConfig)
+	}
+	return config.Load(path)
+}
+
+// printProblems prints each problem of a configuration on its own line.
+func printProblems(w io.Writer, err error) {
+	var errs *config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range *errs {
+			fmt.Fprintln(w, e)
+		}
+		fmt.Fprintf(w, "routeserver: %d problem(s) in the configuration\n", len(*errs))
+		return
+	}
+	fmt.Fprintf(w, "routeserver: %v\n", err)
+}
+
+// warning formats a configuration warning as file:line: warning: text.
+func warning(w *config.Error) string {
+	c := *w
+	c.Msg = "warning: " + c.Msg
+	return c.Error()
+}
+
+// newLogger returns the process's logger, writing to w.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	switch level {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "info":
+		lvl = slog.LevelInfo
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	default:
+		return nil, fmt.Errorf("-log-level %q: must be debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: must be text or json", format)
+}
