@@ -33,6 +33,15 @@ func (s scope) index(i int) scope {
 	return scope{path: indexPath(s.path, i), prefix: s.prefix, rel: indexPath(s.rel, i)}
 }
 
+// message is the key followed by what format says about it.
+func (s scope) message(format string, args ...any) string {
+	text := fmt.Sprintf(format, args...)
+	if s.rel == "" { // the member itself: `member "Foo": must be a table`
+		text = strings.TrimLeft(text, ": ")
+	}
+	return s.prefix + s.rel + text
+}
+
 // memberScope is the scope of member i, named by what is known of it.
 func memberScope(i int, name string, asn int64) scope {
 	label := fmt.Sprintf("member %q", name)
@@ -60,7 +69,7 @@ func (r *reporter) fail(sc scope, format string, args ...any) {
 		r.bad = make(map[string]bool)
 	}
 	r.bad[sc.path] = true
-	r.add(sc, sc.prefix+sc.rel+fmt.Sprintf(format, args...))
+	r.add(sc, sc.message(format, args...))
 }
 
 // report records a validation problem: the key, then what format says.
@@ -71,7 +80,7 @@ func (r *reporter) report(sc scope, format string, args ...any) {
 			return // already reported as undecodable
 		}
 	}
-	r.add(sc, sc.prefix+sc.rel+fmt.Sprintf(format, args...))
+	r.add(sc, sc.message(format, args...))
 }
 
 func (r *reporter) add(sc scope, msg string) {
@@ -296,6 +305,7 @@ func (d *decoder) slice(sc scope, v any, rv reflect.Value) {
 }
 
 // array decodes a TOML array of exactly the right length into the array rv.
+// The only arrays in Config are [min, max] pairs.
 func (d *decoder) array(sc scope, v any, rv reflect.Value) {
 	a, ok := v.([]any)
 	if !ok {
@@ -303,16 +313,19 @@ func (d *decoder) array(sc scope, v any, rv reflect.Value) {
 		return
 	}
 	if len(a) != rv.Len() {
-		if rv.Len() == 2 {
-			d.r.fail(sc, ": must be a pair [min, max], not %d values", len(a))
-		} else {
-			d.r.fail(sc, ": must have %d values, not %d", rv.Len(), len(a))
-		}
+		d.r.fail(sc, ": must be a pair [min, max], not %d value%s", len(a), plural(len(a)))
 		return
 	}
 	for i, e := range a {
 		d.value(sc.index(i), e, rv.Index(i))
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // mapValue returns table[key] if table is a table and the value has type T.
