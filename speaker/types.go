@@ -424,4 +424,5 @@ type RouteRefresh struct {
 type EncodeOptions struct {
 	FourOctetAS bool // false: AS_PATH with AS_TRANS plus AS4_PATH, 2-octet AGGREGATOR plus AS4_AGGREGATOR
 	MaxMessage  int  // 4096, or 65535 when extended messages are negotiated
+	IBGP        bool // internal peer: LOCAL_PREF is sent
 }
