@@ -1,0 +1,130 @@
+package rs
+
+import (
+	"net/netip"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// importUpdate applies one UPDATE from p to its Adj-RIB-In and the candidate lists. Withdrawals
+// first, as in the message. The attribute set is interned once for the whole UPDATE and the
+// path-level import checks run once per family; only ImportRoute runs per prefix.
+func (s *Server) importUpdate(p *peer, u *speaker.Update) {
+	for _, pfx := range u.Withdrawn {
+		s.withdrawRoute(p, pfx.Masked())
+	}
+	if len(u.NLRI) > 0 {
+		if u.Attrs == nil {
+			// NLRI without attributes cannot come from a correct decoder; treat as withdraw
+			// (RFC 7606) rather than keep a route nothing is known about.
+			for _, pfx := range u.NLRI {
+				s.withdrawRoute(p, pfx.Masked())
+			}
+			return
+		}
+		set := s.sets.intern(u.Attrs)
+		var paths [numFams]policy.Path
+		var verdicts [numFams]policy.Verdict
+		var done [numFams]bool
+		for _, pfx := range u.NLRI {
+			pfx = pfx.Masked()
+			if !pfx.IsValid() {
+				continue
+			}
+			fi := famOf(pfx)
+			if !done[fi] {
+				paths[fi] = set.path
+				paths[fi].NextHop = set.nextHop(fi)
+				verdicts[fi] = s.pathVerdict(p, set, fi, &paths[fi])
+				done[fi] = true
+			}
+			v := p.imp.ImportRoute(&p.polSess, pfx, &paths[fi], verdicts[fi])
+			s.announceRoute(p, pfx, set, v)
+		}
+		s.sets.unref(set)
+	}
+	if fi, ok := famIdxOf(u.EndOfRIB); ok {
+		// Recorded for the looking glass only: the route server never waits for End-of-RIB, since
+		// FRR, GoBGP and OpenBGPD send none without graceful restart.
+		p.eorIn[fi] = true
+	}
+}
+
+// pathVerdict returns the path-level import verdict of set for p, from the set's cache when p was
+// the last session to use it.
+func (s *Server) pathVerdict(p *peer, set *attrSet, fi famIdx, path *policy.Path) policy.Verdict {
+	c := &set.imp[fi]
+	if c.p != p {
+		c.p = p
+		c.v = p.imp.ImportPath(&p.polSess, path)
+	}
+	return c.v
+}
+
+// announceRoute files (or replaces) p's route for pfx. An identical re-announcement changes
+// nothing and costs no allocation.
+func (s *Server) announceRoute(p *peer, pfx netip.Prefix, set *attrSet, v policy.Verdict) {
+	fi := famOf(pfx)
+	pe := s.prefixes.getOrCreate(pfx)
+	r := pe.find(p)
+	wasAccepted := false
+	if r != nil {
+		if r.set == set && r.reasons == v.Reasons && r.localPref == v.LocalPref {
+			return
+		}
+		wasAccepted = r.accepted()
+		pe.remove(r)
+		s.sets.unref(r.set)
+		if wasAccepted {
+			p.accepted[fi]--
+			s.stats.accepted--
+		}
+	} else {
+		r = &route{p: p}
+		p.addRoute(r)
+		p.received[fi]++
+		s.stats.routes++
+	}
+	r.set = set
+	s.sets.ref(set)
+	r.reasons, r.localPref, r.since = v.Reasons, v.LocalPref, s.now
+	pe.insert(r)
+	if r.accepted() {
+		p.accepted[fi]++
+		s.stats.accepted++
+	}
+	if wasAccepted || r.accepted() {
+		s.cl.touch(&pe.node)
+	}
+}
+
+// withdrawRoute removes p's route for pfx, if any.
+func (s *Server) withdrawRoute(p *peer, pfx netip.Prefix) {
+	pe := s.prefixes.get(pfx)
+	if pe == nil {
+		return
+	}
+	if r := pe.find(p); r != nil {
+		s.dropRoute(r)
+	}
+}
+
+// dropRoute removes r from its prefix and its session's Adj-RIB-In.
+func (s *Server) dropRoute(r *route) {
+	pe, p := r.pe, r.p
+	fi := famOf(pe.pfx)
+	pe.remove(r)
+	s.sets.unref(r.set)
+	p.removeRoute(r)
+	p.received[fi]--
+	s.stats.routes--
+	if r.accepted() {
+		p.accepted[fi]--
+		s.stats.accepted--
+		s.cl.touch(&pe.node)
+	} else if pe.unused() {
+		s.prefixes.delete(pe)
+	}
+	r.set, r.pe = nil, nil
+}

@@ -1,0 +1,300 @@
+package rs
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// attrSet is one interned set of path attributes. Routes, Adj-RIB-Out entries and other sets
+// (through out) hold counted references; a set whose count drops to zero leaves the table.
+//
+// Everything that depends only on the attributes is computed once here and not per prefix: the
+// decision-process inputs, the policy view (policy.Path), the export-control summary, the set to send
+// (control communities stripped) and its wire encodings.
+type attrSet struct {
+	key   string // canonical bytes, the intern table's key
+	attrs *speaker.Attrs
+	refs  int32
+
+	path     policy.Path // NextHop left unset: it depends on the family
+	med      uint32      // 0 when absent (RFC 4271 §9.1.2.2 c)
+	rsInPath bool        // the route server's own AS is in the path: never redistributed
+
+	// imp caches the path verdict per family for the session that last used this set; a set is
+	// almost always announced by one session only, so one entry per family hits.
+	imp [numFams]struct {
+		p *peer
+		v policy.Verdict
+	}
+
+	exp policy.Export
+	// out is the set sent to members: this set with the route server's control communities
+	// stripped, or the set itself. It holds a reference when it is another set.
+	out *attrSet
+	// enc caches the encoded attribute block per family and AS encoding (see encIndex). Only out
+	// sets are encoded.
+	enc [numFams * 2][]byte
+}
+
+// famIdx indexes per-family arrays: 0 IPv4 unicast, 1 IPv6 unicast.
+type famIdx uint8
+
+const numFams = 2
+
+var families = [numFams]speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast}
+
+func famOf(p netip.Prefix) famIdx {
+	if p.Addr().Is4() {
+		return 0
+	}
+	return 1
+}
+
+func famIdxOf(f speaker.Family) (famIdx, bool) {
+	switch f {
+	case speaker.IPv4Unicast:
+		return 0, true
+	case speaker.IPv6Unicast:
+		return 1, true
+	}
+	return 0, false
+}
+
+// nextHop returns the next hop the set carries for family fi, the address a member's router
+// forwards to: NEXT_HOP for IPv4 (or an IPv4 MP_REACH next hop), the MP_REACH global address for
+// IPv6. It is invalid when the set has none for fi.
+func (s *attrSet) nextHop(fi famIdx) netip.Addr {
+	a := s.attrs
+	if fi == 0 {
+		if a.NextHop.IsValid() {
+			return a.NextHop
+		}
+		if a.MPNextHop.Is4() {
+			return a.MPNextHop
+		}
+		return netip.Addr{}
+	}
+	if a.MPNextHop.Is6() {
+		return a.MPNextHop
+	}
+	return netip.Addr{}
+}
+
+// encoded returns the attribute block of out set s for family fi and the receiver's AS encoding,
+// encoding it the first time it is asked for. Every member receiving this set with the same
+// encoding gets these bytes (DESIGN.md choice 2: encode once, send to many).
+func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []byte {
+	i := encIndex(fi, opt)
+	if b := s.enc[i]; b != nil {
+		return b
+	}
+	// For IPv4 AppendAttrs takes NEXT_HOP from MP_REACH when the route came that way.
+	b := speaker.AppendAttrs(make([]byte, 0, 64), s.attrs, families[fi], opt)
+	s.enc[i] = b
+	t.encoded++
+	t.encodedBytes += len(b)
+	return b
+}
+
+func encIndex(fi famIdx, opt speaker.EncodeOptions) int {
+	i := int(fi) * 2
+	if !opt.FourOctetAS {
+		i++
+	}
+	return i
+}
+
+// attrTable interns attribute sets by their canonical bytes. Go's map hash is randomly seeded per
+// process, so a member cannot craft colliding keys to slow the table down.
+type attrTable struct {
+	m       map[string]*attrSet
+	scratch []byte
+	export  ExportPolicy
+	rsASN   uint32
+
+	refs         int // references held on all sets
+	encoded      int // cached encodings
+	encodedBytes int
+}
+
+func newAttrTable(export ExportPolicy, rsASN uint32) *attrTable {
+	return &attrTable{m: make(map[string]*attrSet), export: export, rsASN: rsASN}
+}
+
+// intern returns the set for a with one reference taken for the caller. Looking up an existing
+// set allocates nothing.
+func (t *attrTable) intern(a *speaker.Attrs) *attrSet {
+	return t.internDepth(a, 0)
+}
+
+func (t *attrTable) internDepth(a *speaker.Attrs, depth int) *attrSet {
+	t.scratch = appendKey(t.scratch[:0], a)
+	if s, ok := t.m[string(t.scratch)]; ok {
+		s.refs++
+		t.refs++
+		return s
+	}
+	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1}
+	t.refs++
+	t.m[s.key] = s
+	s.path = pathOf(a)
+	if a.HasMED {
+		s.med = a.MED
+	}
+	s.rsInPath = a.ASPath.Contains(t.rsASN)
+	var send *speaker.Attrs
+	s.exp, send = t.export.Prepare(a, &s.path)
+	// A policy that keeps rewriting its own output would recurse forever: the second level is
+	// sent as it is.
+	if send == nil || depth > 0 {
+		s.out = s
+	} else {
+		s.out = t.internDepth(send, depth+1)
+		if s.out == s { // the policy returned identical attributes
+			t.unref(s)
+		}
+	}
+	return s
+}
+
+// ref takes another reference on s.
+func (t *attrTable) ref(s *attrSet) {
+	s.refs++
+	t.refs++
+}
+
+// unref drops a reference; the last one removes s from the table.
+func (t *attrTable) unref(s *attrSet) {
+	s.refs--
+	t.refs--
+	if s.refs > 0 {
+		return
+	}
+	if s.refs < 0 {
+		panic("rs: attribute set reference count below zero")
+	}
+	delete(t.m, s.key)
+	for i, b := range s.enc {
+		if b != nil {
+			t.encoded--
+			t.encodedBytes -= len(b)
+			s.enc[i] = nil
+		}
+	}
+	if s.out != s {
+		t.unref(s.out)
+	}
+	s.out = nil
+}
+
+// pathOf builds the policy view of a's AS path and communities. The community slices are shared
+// with a (both are immutable).
+func pathOf(a *speaker.Attrs) policy.Path {
+	p := policy.Path{
+		Len:              a.ASPath.Len(),
+		First:            a.ASPath.First(),
+		Communities:      a.Communities,
+		LargeCommunities: largeOf(a.LargeCommunities),
+	}
+	n := 0
+	for _, seg := range a.ASPath {
+		n += len(seg.ASNs)
+		if seg.Type != speaker.SegSequence {
+			p.HasSet = true
+		}
+	}
+	if len(a.ASPath) == 1 {
+		p.ASNs = a.ASPath[0].ASNs // the usual case: no copy
+	} else if n > 0 {
+		p.ASNs = make([]uint32, 0, n)
+		for _, seg := range a.ASPath {
+			p.ASNs = append(p.ASNs, seg.ASNs...)
+		}
+	}
+	return p
+}
+
+func largeOf(l []speaker.LargeCommunity) []policy.LargeCommunity {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]policy.LargeCommunity, len(l))
+	for i, c := range l {
+		out[i] = policy.LargeCommunity(c)
+	}
+	return out
+}
+
+// appendKey appends the canonical bytes of a: every attribute the route server passes on, in a
+// fixed order with lengths, so that equal keys mean equal attributes. LOCAL_PREF is left out: a
+// member's LOCAL_PREF is ignored (import policy sets it) and never sent, so sets that differ only
+// there are the same set.
+func appendKey(b []byte, a *speaker.Attrs) []byte {
+	var flags byte
+	if a.HasMED {
+		flags |= 1
+	}
+	if a.AtomicAggregate {
+		flags |= 2
+	}
+	if a.HasOTC {
+		flags |= 4
+	}
+	if a.Aggregator != nil {
+		flags |= 8
+	}
+	b = append(b, a.Origin, flags)
+	b = binary.BigEndian.AppendUint32(b, a.MED)
+	b = binary.BigEndian.AppendUint32(b, a.OTC)
+	b = appendAddr(b, a.NextHop)
+	b = appendAddr(b, a.MPNextHop)
+	b = appendAddr(b, a.MPLinkLocal)
+	b = binary.AppendUvarint(b, uint64(len(a.ASPath)))
+	for _, seg := range a.ASPath {
+		b = append(b, seg.Type)
+		b = binary.AppendUvarint(b, uint64(len(seg.ASNs)))
+		for _, asn := range seg.ASNs {
+			b = binary.BigEndian.AppendUint32(b, asn)
+		}
+	}
+	if a.Aggregator != nil {
+		b = binary.BigEndian.AppendUint32(b, a.Aggregator.AS)
+		b = appendAddr(b, a.Aggregator.Addr)
+	}
+	b = binary.AppendUvarint(b, uint64(len(a.Communities)))
+	for _, c := range a.Communities {
+		b = binary.BigEndian.AppendUint32(b, c)
+	}
+	b = binary.AppendUvarint(b, uint64(len(a.ExtCommunities)))
+	for _, c := range a.ExtCommunities {
+		b = binary.BigEndian.AppendUint64(b, c)
+	}
+	b = binary.AppendUvarint(b, uint64(len(a.LargeCommunities)))
+	for _, c := range a.LargeCommunities {
+		b = binary.BigEndian.AppendUint32(b, c.Global)
+		b = binary.BigEndian.AppendUint32(b, c.Local1)
+		b = binary.BigEndian.AppendUint32(b, c.Local2)
+	}
+	b = binary.AppendUvarint(b, uint64(len(a.Other)))
+	for _, o := range a.Other {
+		b = append(b, o.Flags, o.Type)
+		b = binary.AppendUvarint(b, uint64(len(o.Value)))
+		b = append(b, o.Value...)
+	}
+	return b
+}
+
+func appendAddr(b []byte, a netip.Addr) []byte {
+	switch {
+	case !a.IsValid():
+		return append(b, 0)
+	case a.Is4():
+		v := a.As4()
+		return append(append(b, 4), v[:]...)
+	}
+	v := a.As16()
+	return append(append(b, 16), v[:]...)
+}

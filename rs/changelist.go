@@ -1,0 +1,146 @@
+package rs
+
+// The change list is the route server's outbound work queue, shared by every session.
+//
+// A prefix whose candidate routes changed is moved to the tail of the list. Each established
+// session sits at a marker in the list: every prefix before its marker has been reconciled for that
+// session (its Adj-RIB-Out state brought in line with the current best route for it), every prefix
+// after it may still need work. A session pulls from its marker when its socket can take more, and
+// prefixes in front of every marker leave the list.
+//
+// A prefix is in the list at most once however often it changes (a change moves it, and with it
+// behind every marker), so the list is bounded by the number of prefixes, not by churn, and it is
+// shared: a thousand slow members cost one list, not a thousand queues. Announce, withdraw,
+// announce of one prefix inside one burst is one visit per session, which then sends the final
+// state once (or nothing, if the final state is what the session already has).
+//
+// Sessions at the same position share one marker, and two markers are never adjacent (they are
+// merged when the prefixes between them leave), so "does this session have work" is one pointer
+// comparison and advancing is O(1) even with a thousand sessions caught up at the tail.
+
+// clNode is a change-list node, embedded in a prefixEntry (pe set) or in a marker (mk set).
+type clNode struct {
+	prev, next *clNode
+	pe         *prefixEntry
+	mk         *marker
+}
+
+func (n *clNode) linked() bool { return n.next != nil }
+
+// marker is the position of one or more sessions in the change list.
+type marker struct {
+	node  clNode
+	peers []*peer
+}
+
+// changeList is a circular doubly-linked list with a sentinel.
+type changeList struct {
+	root    clNode
+	len     int // prefix nodes in the list
+	markers int
+}
+
+func (l *changeList) init() { l.root.next, l.root.prev = &l.root, &l.root }
+
+func (l *changeList) insertAfter(n, at *clNode) {
+	n.prev, n.next = at, at.next
+	at.next.prev = n
+	at.next = n
+}
+
+func (l *changeList) unlinkNode(n *clNode) {
+	n.prev.next, n.next.prev = n.next, n.prev
+	n.prev, n.next = nil, nil
+}
+
+// remove takes prefix node n out of the list, merging the markers on either side.
+func (l *changeList) remove(n *clNode) {
+	prev, next := n.prev, n.next
+	l.unlinkNode(n)
+	l.len--
+	if prev.mk != nil && next.mk != nil {
+		a, b := prev.mk, next.mk
+		for _, p := range b.peers {
+			p.mkIdx = len(a.peers)
+			p.mk = a
+			a.peers = append(a.peers, p)
+		}
+		b.peers = nil
+		l.unlinkNode(&b.node)
+		l.markers--
+	}
+}
+
+// touch moves prefix node n to the tail: behind every session's marker.
+func (l *changeList) touch(n *clNode) {
+	if n.linked() {
+		if l.root.prev == n {
+			return
+		}
+		l.remove(n)
+	}
+	l.insertAfter(n, l.root.prev)
+	l.len++
+}
+
+// attach places p right after node at, joining the marker already there (or at itself, if at is a
+// marker) so that markers never touch.
+func (l *changeList) attach(p *peer, at *clNode) {
+	mk := at.mk
+	if mk == nil {
+		mk = at.next.mk
+	}
+	if mk == nil {
+		mk = &marker{}
+		mk.node.mk = mk
+		l.insertAfter(&mk.node, at)
+		l.markers++
+	}
+	p.mk, p.mkIdx = mk, len(mk.peers)
+	mk.peers = append(mk.peers, p)
+}
+
+// detach removes p from its marker, dropping the marker when p was its last session.
+func (l *changeList) detach(p *peer) {
+	mk := p.mk
+	if mk == nil {
+		return
+	}
+	last := len(mk.peers) - 1
+	moved := mk.peers[last]
+	mk.peers[p.mkIdx] = moved
+	moved.mkIdx = p.mkIdx
+	mk.peers[last] = nil
+	mk.peers = mk.peers[:last]
+	p.mk = nil
+	if len(mk.peers) == 0 {
+		l.unlinkNode(&mk.node)
+		l.markers--
+	}
+}
+
+// attachTail places p behind every change: a session that starts with a full table dump has no use
+// for the changes before it.
+func (l *changeList) attachTail(p *peer) { l.attach(p, l.root.prev) }
+
+// next returns the prefix node after p's marker, or nil when p has seen every change.
+func (l *changeList) next(p *peer) *clNode {
+	if n := p.mk.node.next; n != &l.root {
+		return n
+	}
+	return nil
+}
+
+// advance moves p past n, the node returned by next.
+func (l *changeList) advance(p *peer, n *clNode) {
+	l.detach(p)
+	l.attach(p, n)
+}
+
+// front returns the first node if it is a prefix node that every session has passed, or nil.
+func (l *changeList) front() *clNode {
+	if n := l.root.next; n != &l.root && n.pe != nil {
+		return n
+	}
+	return nil
+}

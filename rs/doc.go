@@ -1,0 +1,63 @@
+// Package rs is the route server's RIB: members and their sessions, the Adj-RIB-In with every
+// received route (rejected ones kept with their reasons), per-prefix candidate lists, per-member
+// export without path hiding, the shared Adj-RIB-Out, and the packing of outgoing UPDATEs. It also
+// answers the looking glass's read-only queries.
+//
+// # Concurrency
+//
+// One goroutine, Server.Run, owns every structure below (OpenBGPD's RDE model, DESIGN.md choice 5):
+// no locks on the hot path. Sessions talk to it through a mailbox (Up, Down, Drained: never
+// blocking) and a bounded inbound queue per session (Receive, RouteRefresh: blocking when full,
+// which is the backpressure on that member alone). Each loop pass takes at most one inbound
+// message per session, then gives every session that can take more output a bounded slice of work,
+// then advances background walks. Queries and configuration changes run on the loop between passes
+// and are bounded.
+//
+// # Data model
+//
+//	attrTable   canonical bytes → *attrSet, refcounted (attrset.go)
+//	attrSet     decoded attributes, decision inputs, policy view, export summary, the set actually
+//	            sent (out), encoded attribute blocks per family and AS encoding
+//	prefixTable netip.Prefix → *prefixEntry, plus a slab for resumable walks (prefix.go)
+//	prefixEntry routes (candidates in decision order, then rejected), Adj-RIB-Out entries, change-list node
+//	route       one Adj-RIB-In row: session, attribute set, verdict (reasons bit set, LOCAL_PREF) (route.go)
+//	peer        one established incarnation of a Session: dense id, Adj-RIB-In slab, change-list
+//	            marker, dump walk, pending (session.go)
+//	adjOut      outgoing attribute set + bit set of the session ids that have it (adjout.go)
+//	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
+//	pending     per session: prefix → latest action, grouped by attribute set (pending.go)
+//
+// # Flow
+//
+// An UPDATE is applied to the sender's Adj-RIB-In (adjin.go): the attribute set is interned once per
+// message, path-level import checks run once per set, and each accepted route is placed in its
+// prefix's candidate list (decision.go). A prefix whose candidates changed moves to the tail of the
+// change list; nothing is computed per member at that point. When a session's output buffer is
+// below its watermark, the session pulls prefixes from its change-list position (and from its table
+// dump, walk.go), computes the route it should have (export.go: the first candidate that is not its
+// own, has neither its AS nor the route server's in the path and that export policy allows to it),
+// compares with its Adj-RIB-Out bit, and queues the difference in pending, which flush encodes into
+// full UPDATEs: withdrawals first, one attribute block per message, End-of-RIB last.
+//
+// # Invariants
+//
+//   - pe.routes[:pe.nacc] are exactly the accepted routes of pe, ordered so that each was inserted
+//     before the first route it beats (compareRoutes); rejected routes follow.
+//   - A session has at most one route per prefix; route.slot indexes it in its peer's slab.
+//   - attrSet.refs counts routes, Adj-RIB-Out entries and sets whose out it is; a set with no
+//     references is not in the table. An attrSet's out has no further out (out.out == out).
+//   - A session id appears in at most one adjOut entry of a prefix; no entry has an empty bit set.
+//     The entry records what has been sent or is pending to be sent.
+//   - For every established session p and prefix pe, either pe's Adj-RIB-Out state for p equals the
+//     out set of bestFor(pe, p), or pe is behind p's marker in the change list, or p's table dump has
+//     not yet reached pe's routes.
+//   - A prefix is in the change list at most once; markers are never adjacent; the list holds only
+//     prefixes some session has not passed.
+//   - A prefix entry exists while it has routes, Adj-RIB-Out entries or a change-list node.
+//   - A session id is reused only after a walk has cleared its Adj-RIB-Out bits.
+//   - pending holds each prefix at most once and at most Config.PendingMax (plus one batch) prefixes.
+//
+// Memory per route is one route struct, one slot in the session slab and one pointer in the prefix's
+// route list; per prefix one map entry, one prefixEntry and usually one or two Adj-RIB-Out entries
+// whatever the number of members.
+package rs

@@ -1,0 +1,44 @@
+package rs
+
+import (
+	"github.com/ixrs/ixrs/policy"
+)
+
+// route is one row of a session's Adj-RIB-In: a prefix as received from one session, with the
+// import verdict. Rejected routes are kept (RFC 7947 §2.1) with every failing reason; they are never
+// candidates.
+type route struct {
+	pe        *prefixEntry
+	p         *peer
+	set       *attrSet
+	reasons   policy.Reasons
+	localPref uint32
+	slot      int32 // index in p.routes
+	since     int64 // unix seconds of the last change
+}
+
+func (r *route) accepted() bool { return r.reasons == 0 }
+
+// addRoute files r in p's Adj-RIB-In slab. The slab gives every route of a session a stable index,
+// which is what resumable walks (table dumps, looking-glass pages) hold across loop passes.
+func (p *peer) addRoute(r *route) {
+	if n := len(p.free); n > 0 {
+		r.slot = p.free[n-1]
+		p.free = p.free[:n-1]
+		p.routes[r.slot] = r
+	} else {
+		r.slot = int32(len(p.routes))
+		p.routes = append(p.routes, r)
+	}
+	p.nroutes++
+}
+
+func (p *peer) removeRoute(r *route) {
+	p.routes[r.slot] = nil
+	p.free = append(p.free, r.slot)
+	p.nroutes--
+	if p.nroutes == 0 {
+		// A session that withdrew everything gives its slab back.
+		p.routes, p.free = nil, nil
+	}
+}

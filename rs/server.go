@@ -1,0 +1,521 @@
+package rs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ixrs/ixrs/policy"
+)
+
+// Server is the route server's RIB: members, Adj-RIB-In, candidates, Adj-RIB-Out and the outbound
+// work of every session. All of it is owned by one goroutine, Run (DESIGN.md choice 5); the other
+// methods talk to it through the mailbox and the control channel.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	ctl     chan func()
+	mail    mailbox
+	stopped chan struct{} // closed when Run returns
+	stop    atomic.Bool
+
+	// Everything below is owned by Run.
+	sets     *attrTable
+	prefixes *prefixTable
+	cl       changeList
+	members  map[string]*member
+	sessions map[netip.Addr]*Session
+	peers    []*peer // by id; nil: free id
+	freeIDs  []int
+	clearing []*clearJob
+	active   []*inbox // inboxes that may hold messages, served round robin
+	buf      []byte   // encoding scratch; Queue copies it
+	now      int64
+
+	stats loopStats
+}
+
+// loopStats are the counters the RIB loop maintains as it goes (see stats.go for the snapshot).
+type loopStats struct {
+	passes, idle                uint64
+	msgsIn, msgsOut             uint64
+	routes, accepted            int
+	adjOutEntries               int
+	inNanos, outNanos, bgNanos  uint64
+	ctlNanos                    uint64
+	routesWithdrawnOnDown       uint64
+	dumpsStarted, dumpsFinished uint64
+}
+
+// New returns a Server; it does nothing until Run.
+func New(cfg Config) *Server {
+	cfg.setDefaults()
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "rs"),
+		ctl:      make(chan func(), 64),
+		stopped:  make(chan struct{}),
+		sets:     newAttrTable(cfg.Export, cfg.ASN),
+		prefixes: newPrefixTable(),
+		members:  make(map[string]*member),
+		sessions: make(map[netip.Addr]*Session),
+	}
+	s.mail.wake = make(chan struct{}, 1)
+	s.cl.init()
+	return s
+}
+
+func (s *Server) isStopped() bool { return s.stop.Load() }
+
+// Run is the RIB loop. It returns when ctx is done; afterwards every method returns ErrStopped.
+//
+// Each pass: control requests, session events, at most one inbound message per session, then
+// outbound work for every session that can take it (a bounded slice each), then background walks.
+// When a pass finds nothing to do the loop sleeps until something arrives.
+func (s *Server) Run(ctx context.Context) error {
+	defer func() {
+		s.stop.Store(true)
+		close(s.stopped)
+	}()
+	for {
+		if s.pass() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			default:
+			}
+			continue
+		}
+		s.stats.idle++
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case f := <-s.ctl:
+			f()
+		case <-s.mail.wake:
+		}
+	}
+}
+
+// pass runs one loop pass and reports whether it did anything.
+func (s *Server) pass() bool {
+	s.stats.passes++
+	t0 := time.Now()
+	s.now = t0.Unix()
+	worked := false
+
+	for i := 0; i < cap(s.ctl); i++ {
+		select {
+		case f := <-s.ctl:
+			f()
+			worked = true
+			continue
+		default:
+		}
+		break
+	}
+	if s.events() {
+		worked = true
+	}
+	t1 := time.Now()
+	s.stats.ctlNanos += uint64(t1.Sub(t0))
+
+	if s.inbound() {
+		worked = true
+	}
+	t2 := time.Now()
+	s.stats.inNanos += uint64(t2.Sub(t1))
+
+	if s.outbound() {
+		worked = true
+	}
+	t3 := time.Now()
+	s.stats.outNanos += uint64(t3.Sub(t2))
+
+	if s.background() {
+		worked = true
+	}
+	s.stats.bgNanos += uint64(time.Since(t3))
+	return worked
+}
+
+// do runs f on the RIB loop and waits for it.
+func (s *Server) do(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	select {
+	case s.ctl <- func() { f(); close(done) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopped:
+		return ErrStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopped:
+		return ErrStopped
+	}
+}
+
+// AddMember configures a member. Its sessions are added with AddSession.
+func (s *Server) AddMember(ctx context.Context, cfg MemberConfig) error {
+	var err error
+	if derr := s.do(ctx, func() { err = s.addMember(cfg) }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+func (s *Server) addMember(cfg MemberConfig) error {
+	if _, ok := s.members[cfg.Name]; ok {
+		return fmt.Errorf("member %s: %w", cfg.Name, ErrDuplicate)
+	}
+	imp := cfg.Import
+	if imp == nil {
+		imp = s.cfg.Import
+	}
+	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp}
+	return nil
+}
+
+// RemoveMember takes a member's sessions down and forgets it.
+func (s *Server) RemoveMember(ctx context.Context, name string) error {
+	var sessions []*Session
+	var err error
+	derr := s.do(ctx, func() {
+		m := s.members[name]
+		if m == nil {
+			err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
+			return
+		}
+		sessions = m.sessions
+	})
+	if derr != nil {
+		return derr
+	}
+	if err != nil {
+		return err
+	}
+	for _, ss := range sessions {
+		if err := s.RemoveSession(ctx, ss); err != nil {
+			return err
+		}
+	}
+	return s.do(ctx, func() { delete(s.members, name) })
+}
+
+// AddSession configures a session of member with neighbor address addr and returns its handle.
+func (s *Server) AddSession(ctx context.Context, memberName string, addr netip.Addr) (*Session, error) {
+	var ss *Session
+	var err error
+	if derr := s.do(ctx, func() { ss, err = s.addSession(memberName, addr) }); derr != nil {
+		return nil, derr
+	}
+	return ss, err
+}
+
+func (s *Server) addSession(memberName string, addr netip.Addr) (*Session, error) {
+	m := s.members[memberName]
+	switch {
+	case m == nil:
+		return nil, fmt.Errorf("member %s: %w", memberName, ErrUnknownMember)
+	case s.sessions[addr] != nil:
+		return nil, fmt.Errorf("session %s: %w", addr, ErrDuplicate)
+	}
+	ss := &Session{srv: s, addr: addr, member: memberName, m: m}
+	m.sessions = append(m.sessions, ss)
+	m.addrs = append(m.addrs, addr)
+	s.sessions[addr] = ss
+	return ss, nil
+}
+
+// RemoveSession takes the session down and forgets it.
+func (s *Server) RemoveSession(ctx context.Context, ss *Session) error {
+	ss.Down()
+	return s.do(ctx, func() {
+		if s.sessions[ss.addr] != ss {
+			return
+		}
+		delete(s.sessions, ss.addr)
+		m := ss.m
+		m.sessions = slices.DeleteFunc(m.sessions, func(x *Session) bool { return x == ss })
+		// A fresh slice: established sessions share the old one in their policy view.
+		m.addrs = slices.DeleteFunc(slices.Clone(m.addrs), func(a netip.Addr) bool { return a == ss.addr })
+	})
+}
+
+// Session returns the handle of the session with neighbor address addr, or nil.
+func (s *Server) Session(ctx context.Context, addr netip.Addr) (*Session, error) {
+	var ss *Session
+	err := s.do(ctx, func() { ss = s.sessions[addr] })
+	return ss, err
+}
+
+// mailbox carries session events from the session goroutines to the RIB loop, in order. Posting
+// never blocks for longer than a short critical section, so Drained may post from a writer
+// goroutine and Up/Down from the session's own goroutine without waiting for the RIB.
+type mailbox struct {
+	mu   sync.Mutex
+	q    []mailEvent
+	wake chan struct{}
+}
+
+type mailKind uint8
+
+const (
+	evUp mailKind = iota
+	evDown
+	evReady   // the inbox has messages
+	evDrained // the output buffer has been written out
+)
+
+type mailEvent struct {
+	kind mailKind
+	ib   *inbox
+}
+
+func (mb *mailbox) post(ev mailEvent) {
+	mb.mu.Lock()
+	mb.q = append(mb.q, ev)
+	mb.mu.Unlock()
+	select {
+	case mb.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (mb *mailbox) take(buf []mailEvent) []mailEvent {
+	mb.mu.Lock()
+	q := mb.q
+	mb.q = buf[:0]
+	mb.mu.Unlock()
+	return q
+}
+
+// events applies the session events posted since the last pass.
+func (s *Server) events() bool {
+	evs := s.mail.take(nil)
+	for _, ev := range evs {
+		ib := ev.ib
+		switch ev.kind {
+		case evUp:
+			s.up(ib)
+		case evDown:
+			if ib.p != nil {
+				s.down(ib.p)
+			}
+		case evReady:
+			if ib.p != nil && !ib.p.down {
+				s.active = append(s.active, ib)
+			}
+		case evDrained:
+			ib.drained.Store(false)
+			if p := ib.p; p != nil && !p.down {
+				p.buffered, p.throttled = 0, false
+			}
+		}
+	}
+	return len(evs) > 0
+}
+
+// up starts an incarnation: a dense id, a marker at the tail of the change list (every earlier
+// change is covered by the table dump), and the dump itself.
+func (s *Server) up(ib *inbox) {
+	ss := ib.ss
+	if ss.m == nil || s.sessions[ss.addr] != ss {
+		return // removed meanwhile
+	}
+	p := &peer{
+		id:       s.allocID(),
+		ss:       ss,
+		m:        ss.m,
+		ib:       ib,
+		out:      ib.out,
+		opts:     ib.info.Encode,
+		routerID: ib.info.RouterID,
+		addr:     ss.addr,
+		imp:      ss.m.imp,
+		since:    time.Now(),
+	}
+	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs}
+	for _, f := range ib.info.Families {
+		if fi, ok := famIdxOf(f); ok {
+			p.fams[fi] = true
+		}
+	}
+	p.pend.init()
+	s.peers[p.id] = p
+	ss.p = p
+	ib.p = p
+	s.cl.attachTail(p)
+	s.startWalk(p, p.fams, false, true)
+	s.log.Info("session up", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "id", p.id)
+}
+
+// down ends an incarnation: its routes leave every candidate list now (the change list carries
+// the withdrawals to the other members), its queued input and output are dropped, and its id is
+// freed once its Adj-RIB-Out bits are cleared.
+func (s *Server) down(p *peer) {
+	if p.down {
+		return
+	}
+	p.down = true
+	if p.ss.p == p {
+		p.ss.p = nil
+	}
+	s.cl.detach(p)
+	n := 0
+	for _, r := range p.routes {
+		if r != nil {
+			s.dropRoute(r)
+			n++
+		}
+	}
+	s.stats.routesWithdrawnOnDown += uint64(n)
+	p.walk = dumpWalk{}
+	p.pend.reset()
+	for len(p.ib.ch) > 0 {
+		<-p.ib.ch
+	}
+	if p.exported[0]+p.exported[1] > 0 {
+		s.clearing = append(s.clearing, &clearJob{p: p})
+	} else {
+		s.freeID(p)
+	}
+	s.log.Info("session down", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "routes", n)
+}
+
+func (s *Server) allocID() int {
+	if len(s.freeIDs) > 0 {
+		// The lowest free id keeps bit sets short.
+		i := slices.Index(s.freeIDs, slices.Min(s.freeIDs))
+		id := s.freeIDs[i]
+		s.freeIDs = slices.Delete(s.freeIDs, i, i+1)
+		return id
+	}
+	s.peers = append(s.peers, nil)
+	return len(s.peers) - 1
+}
+
+func (s *Server) freeID(p *peer) {
+	s.peers[p.id] = nil
+	s.freeIDs = append(s.freeIDs, p.id)
+}
+
+// inbound takes at most one message from every inbox that has some, so that a member sending a
+// large table cannot delay another member's withdrawal by more than one message.
+func (s *Server) inbound() bool {
+	worked := false
+	keep := s.active[:0]
+	for _, ib := range s.active {
+		p := ib.p
+		if p == nil || p.down {
+			continue
+		}
+		select {
+		case m := <-ib.ch:
+			worked = true
+			p.msgsIn++
+			s.stats.msgsIn++
+			if m.u != nil {
+				s.importUpdate(p, m.u)
+			} else {
+				s.refresh(p, m.refresh)
+			}
+			keep = append(keep, ib)
+		default:
+			// Empty: unschedule, then look again, since the reader may have queued a message after
+			// the receive above and before sched was cleared (it then did not post evReady).
+			ib.sched.Store(false)
+			if len(ib.ch) > 0 && ib.sched.CompareAndSwap(false, true) {
+				keep = append(keep, ib)
+			}
+		}
+	}
+	clear(s.active[len(keep):])
+	s.active = keep
+	return worked
+}
+
+// outbound gives every session that can take more a bounded slice of its work: pull changes and
+// dump entries into pending, encode, queue.
+func (s *Server) outbound() bool {
+	worked := false
+	for _, p := range s.peers {
+		if p == nil || p.down || p.closed {
+			continue
+		}
+		if p.throttled {
+			n, err := p.out.Queue(nil)
+			if err != nil || n > s.cfg.OutLowWater {
+				continue
+			}
+			p.buffered, p.throttled = n, false
+		}
+		if s.pull(p) {
+			worked = true
+		}
+		before := p.msgsOut
+		s.flush(p, s.working(p))
+		if p.msgsOut != before {
+			worked = true
+		}
+	}
+	s.trim()
+	return worked
+}
+
+// pull moves up to Config.WalkBatch prefixes of p's work into its pending state: first the changes
+// behind its marker, then the table dump.
+func (s *Server) pull(p *peer) bool {
+	budget := s.cfg.WalkBatch
+	start := budget
+	for budget > 0 && p.pend.n < s.cfg.PendingMax {
+		if n := s.cl.next(p); n != nil {
+			s.cl.advance(p, n)
+			s.reconcile(n.pe, p, false)
+			budget--
+			continue
+		}
+		if !p.walk.active {
+			break
+		}
+		budget -= s.walkStep(p, budget)
+	}
+	return budget != start
+}
+
+// trim drops from the change list the prefixes every session has passed, deleting entries that
+// hold nothing any more.
+func (s *Server) trim() {
+	for n := s.cl.front(); n != nil; n = s.cl.front() {
+		s.cl.remove(n)
+		if n.pe.unused() {
+			s.prefixes.delete(n.pe)
+		}
+	}
+}
+
+// background advances the walks that clear departed sessions' Adj-RIB-Out bits.
+func (s *Server) background() bool {
+	if len(s.clearing) == 0 {
+		return false
+	}
+	keep := s.clearing[:0]
+	for _, j := range s.clearing {
+		if !s.clearStep(j) {
+			keep = append(keep, j)
+		}
+	}
+	clear(s.clearing[len(keep):])
+	s.clearing = keep
+	return true
+}

@@ -1,0 +1,191 @@
+package rs
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// member is a configured member: one AS with one or more sessions.
+type member struct {
+	name     string
+	asn      uint32
+	imp      policy.Importer
+	sessions []*Session
+	addrs    []netip.Addr // of all sessions, for the next-hop check
+}
+
+// Session is the route server's handle on one configured BGP session (one neighbor address of a
+// member). It stays valid across flaps. Its methods are safe for concurrent use and never wait for
+// the RIB except Receive and RouteRefresh, which block while the session's inbound queue is full:
+// that is the backpressure on that member alone.
+//
+// The session layer calls, in this order per connection: Up when the session is established;
+// Receive for each UPDATE and RouteRefresh for each ROUTE-REFRESH, from the reader goroutine;
+// Drained from the writer goroutine whenever the output buffer has been written out; Down when
+// the session leaves Established.
+type Session struct {
+	srv    *Server
+	addr   netip.Addr
+	member string
+
+	mu  sync.Mutex // serialises Up and Down
+	cur atomic.Pointer[inbox]
+
+	// Owned by the RIB loop.
+	m *member
+	p *peer // the current incarnation, nil while down
+}
+
+// Addr returns the neighbor address.
+func (ss *Session) Addr() netip.Addr { return ss.addr }
+
+// Member returns the member's name.
+func (ss *Session) Member() string { return ss.member }
+
+// Up announces an established session. The route server starts sending it the full table, then
+// End-of-RIB per family. Up does not wait for the RIB loop. An Up without a Down first ends the
+// previous incarnation.
+func (ss *Session) Up(out Output, info SessionInfo) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.srv.isStopped() {
+		return ErrStopped
+	}
+	if old := ss.cur.Load(); old != nil {
+		ss.downLocked(old)
+	}
+	if info.Encode.MaxMessage < speaker.MaxMessageLen {
+		info.Encode.MaxMessage = speaker.MaxMessageLen
+	}
+	ib := &inbox{
+		ss:   ss,
+		ch:   make(chan inMsg, ss.srv.cfg.InboundQueue),
+		done: make(chan struct{}),
+		out:  out,
+		info: info,
+	}
+	ss.cur.Store(ib)
+	ss.srv.mail.post(mailEvent{kind: evUp, ib: ib})
+	return nil
+}
+
+// Down announces that the session left Established. Its routes are withdrawn from every other
+// member at once; anything still queued from it is dropped. A Receive blocked on the full queue
+// returns ErrNotUp.
+func (ss *Session) Down() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ib := ss.cur.Load(); ib != nil {
+		ss.downLocked(ib)
+	}
+}
+
+func (ss *Session) downLocked(ib *inbox) {
+	ss.cur.Store(nil)
+	close(ib.done)
+	ss.srv.mail.post(mailEvent{kind: evDown, ib: ib})
+}
+
+// Receive hands a decoded UPDATE to the route server. It blocks while the session's inbound queue
+// is full. u must not be modified afterwards.
+func (ss *Session) Receive(u *speaker.Update) error {
+	return ss.send(inMsg{u: u})
+}
+
+// RouteRefresh asks for the session's routes of family f to be sent again (RFC 2918). Like Receive
+// it is queued behind the UPDATEs already received.
+func (ss *Session) RouteRefresh(f speaker.Family) error {
+	return ss.send(inMsg{refresh: f})
+}
+
+func (ss *Session) send(m inMsg) error {
+	ib := ss.cur.Load()
+	if ib == nil {
+		return ErrNotUp
+	}
+	select {
+	case ib.ch <- m:
+	case <-ib.done:
+		return ErrNotUp
+	case <-ss.srv.stopped:
+		return ErrStopped
+	}
+	if ib.sched.CompareAndSwap(false, true) {
+		ss.srv.mail.post(mailEvent{kind: evReady, ib: ib})
+	}
+	return nil
+}
+
+// Drained tells the route server that the session's output buffer has been written out. It never
+// blocks; call it from the writer goroutine.
+func (ss *Session) Drained() {
+	ib := ss.cur.Load()
+	if ib != nil && ib.drained.CompareAndSwap(false, true) {
+		ss.srv.mail.post(mailEvent{kind: evDrained, ib: ib})
+	}
+}
+
+// inbox is one incarnation's inbound queue: the bounded channel the reader fills and the RIB loop
+// drains one message per pass.
+type inbox struct {
+	ss      *Session
+	ch      chan inMsg
+	done    chan struct{} // closed by Down
+	sched   atomic.Bool   // the RIB loop knows this inbox may hold messages
+	drained atomic.Bool   // a Drained notification is on its way
+	out     Output
+	info    SessionInfo
+	p       *peer // set by the RIB loop at Up
+}
+
+type inMsg struct {
+	u       *speaker.Update
+	refresh speaker.Family
+}
+
+// peer is one incarnation of an established session, owned by the RIB loop.
+type peer struct {
+	id       int // dense id: index in Server.peers and bit in Adj-RIB-Out bit sets
+	ss       *Session
+	m        *member
+	ib       *inbox
+	out      Output
+	opts     speaker.EncodeOptions
+	routerID netip.Addr
+	addr     netip.Addr
+	fams     [numFams]bool
+	polSess  policy.Session
+	imp      policy.Importer
+	since    time.Time
+
+	down      bool // Down processed; the id waits for its Adj-RIB-Out bits to be cleared
+	closed    bool // Queue failed: nothing more is sent
+	throttled bool // output above the high watermark
+	buffered  int  // output bytes waiting, as Queue last said
+
+	// Adj-RIB-In: a slab of the session's routes (see addRoute).
+	routes  []*route
+	free    []int32
+	nroutes int
+
+	received, accepted, exported [numFams]int
+
+	mk    *marker // position in the change list
+	mkIdx int
+	walk  dumpWalk
+	pend  pending
+
+	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
+	eorIn                                           [numFams]bool
+}
+
+// working reports whether p still pulls work after this pass: changes behind its marker or a
+// table dump in progress.
+func (s *Server) working(p *peer) bool {
+	return s.cl.next(p) != nil || p.walk.active
+}

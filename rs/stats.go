@@ -1,0 +1,86 @@
+package rs
+
+import (
+	"context"
+	"time"
+)
+
+// Stats counts every kind of object the RIB holds and the time spent per loop phase (DESIGN.md
+// choice 6), so that a memory or latency regression shows up as a number.
+type Stats struct {
+	Members, Sessions, SessionsUp int
+
+	Prefixes       int // prefix entries (with routes, or with Adj-RIB-Out state still to withdraw)
+	Routes         int // Adj-RIB-In rows of all sessions
+	RoutesAccepted int
+	RoutesFiltered int
+
+	AttrSets     int // interned attribute sets
+	AttrSetRefs  int // references to them (routes, Adj-RIB-Out entries, stripped variants)
+	Encodings    int // cached encoded attribute blocks
+	EncodedBytes int
+
+	AdjOutEntries int // Adj-RIB-Out entries (prefix × outgoing set)
+	ChangeList    int // prefixes waiting in the change list
+	Markers       int // distinct session positions in the change list
+	Pending       int // prefixes pending in all sessions (per session: SessionStatus.Pending)
+	ClearWalks    int // departed sessions whose Adj-RIB-Out bits are being cleared
+	Dumps         int // table dumps in progress
+
+	Passes, IdlePasses      uint64
+	MessagesIn, MessagesOut uint64
+	RoutesWithdrawnOnDown   uint64
+	DumpsStarted            uint64
+	DumpsFinished           uint64
+
+	// Time spent per loop phase since start.
+	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
+}
+
+// Stats returns a snapshot of the counters, taken on the RIB loop.
+func (s *Server) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	err := s.do(ctx, func() { st = s.snapshot() })
+	return st, err
+}
+
+func (s *Server) snapshot() Stats {
+	st := Stats{
+		Members:               len(s.members),
+		Sessions:              len(s.sessions),
+		Prefixes:              s.prefixes.len(),
+		Routes:                s.stats.routes,
+		RoutesAccepted:        s.stats.accepted,
+		RoutesFiltered:        s.stats.routes - s.stats.accepted,
+		AttrSets:              len(s.sets.m),
+		AttrSetRefs:           s.sets.refs,
+		Encodings:             s.sets.encoded,
+		EncodedBytes:          s.sets.encodedBytes,
+		AdjOutEntries:         s.stats.adjOutEntries,
+		ChangeList:            s.cl.len,
+		Markers:               s.cl.markers,
+		ClearWalks:            len(s.clearing),
+		Passes:                s.stats.passes,
+		IdlePasses:            s.stats.idle,
+		MessagesIn:            s.stats.msgsIn,
+		MessagesOut:           s.stats.msgsOut,
+		RoutesWithdrawnOnDown: s.stats.routesWithdrawnOnDown,
+		DumpsStarted:          s.stats.dumpsStarted,
+		DumpsFinished:         s.stats.dumpsFinished,
+		ControlTime:           time.Duration(s.stats.ctlNanos),
+		InboundTime:           time.Duration(s.stats.inNanos),
+		OutboundTime:          time.Duration(s.stats.outNanos),
+		BackgroundTime:        time.Duration(s.stats.bgNanos),
+	}
+	for _, p := range s.peers {
+		if p == nil || p.down {
+			continue
+		}
+		st.SessionsUp++
+		st.Pending += p.pend.n
+		if p.walk.active {
+			st.Dumps++
+		}
+	}
+	return st
+}

@@ -1,0 +1,120 @@
+package rs
+
+import "github.com/ixrs/ixrs/speaker"
+
+// Long work advances as resumable walks, a bounded number of entries per loop pass (DESIGN.md
+// choice 5). A walk holds integer cursors into slabs, never pointers, so entries may come and go
+// between passes; whatever changes behind a cursor is on the change list and reaches the session
+// that way.
+
+// dumpWalk sends a session the table: on session up (then End-of-RIB per family) and on route
+// refresh (with force, so that routes the session already has are sent again).
+//
+// It walks the Adj-RIB-In slabs of all other sessions rather than the prefix table: a member's
+// routes sit in its slab in arrival order, which is UPDATE order, so consecutive routes mostly share
+// one attribute set and the pending groups fill whole messages. A prefix is sent when the walk
+// reaches the route the session should have for it, so each prefix is visited once per candidate
+// but sent once.
+type dumpWalk struct {
+	active bool
+	fams   [numFams]bool
+	force  bool
+	eor    [numFams]bool // send End-of-RIB for these families at the end
+	peer   int           // index in Server.peers
+	slot   int           // index in that peer's routes
+}
+
+// startWalk (re)starts p's dump for fams. A refresh arriving during the initial dump restarts it
+// with force for the union of the families; the End-of-RIB still due is kept.
+func (s *Server) startWalk(p *peer, fams [numFams]bool, force, eor bool) {
+	w := &p.walk
+	if w.active {
+		for fi := range fams {
+			fams[fi] = fams[fi] || w.fams[fi]
+		}
+		force = force || w.force
+	}
+	*w = dumpWalk{active: true, fams: fams, force: force, eor: w.eor}
+	if eor {
+		w.eor = fams
+	}
+	s.stats.dumpsStarted++
+}
+
+// walkStep advances p's dump by up to budget entries and returns how many it visited (at least 1,
+// so the caller always progresses).
+func (s *Server) walkStep(p *peer, budget int) int {
+	w := &p.walk
+	n := 0
+	for n < budget {
+		if w.peer >= len(s.peers) {
+			w.active = false
+			for fi, due := range w.eor {
+				if due {
+					p.pend.endOfRIB(famIdx(fi))
+				}
+			}
+			s.stats.dumpsFinished++
+			return max(n, 1)
+		}
+		q := s.peers[w.peer]
+		if q == nil || q.m == p.m || w.slot >= len(q.routes) {
+			// Own routes are never sent back; skip the whole slab.
+			w.peer++
+			w.slot = 0
+			n++
+			continue
+		}
+		r := q.routes[w.slot]
+		w.slot++
+		n++
+		if r == nil || !r.accepted() || !w.fams[famOf(r.pe.pfx)] {
+			continue
+		}
+		if bestFor(r.pe, p) == r {
+			s.reconcileTo(r.pe, p, r.set.out, w.force)
+		}
+	}
+	return n
+}
+
+// refresh handles a ROUTE-REFRESH: everything of family f that p should have is sent again.
+func (s *Server) refresh(p *peer, f speaker.Family) {
+	fi, ok := famIdxOf(f)
+	if !ok || !p.fams[fi] {
+		return
+	}
+	p.refreshes++
+	var fams [numFams]bool
+	fams[fi] = true
+	s.startWalk(p, fams, true, false)
+}
+
+// clearJob clears a departed session's bits from the Adj-RIB-Out. Its id is not reused until
+// done, so a new session never inherits them.
+type clearJob struct {
+	p    *peer
+	slot int // index in prefixTable.slab
+}
+
+// clearStep advances j by up to Config.ClearBatch prefixes and reports whether it is done.
+func (s *Server) clearStep(j *clearJob) bool {
+	p := j.p
+	slab := s.prefixes.slab
+	end := min(j.slot+s.cfg.ClearBatch, len(slab))
+	for ; j.slot < end && p.exported[0]+p.exported[1] > 0; j.slot++ {
+		pe := slab[j.slot]
+		if pe == nil {
+			continue
+		}
+		s.adjoutClear(pe, p)
+		if pe.unused() {
+			s.prefixes.delete(pe)
+		}
+	}
+	if j.slot < len(slab) && p.exported[0]+p.exported[1] > 0 {
+		return false
+	}
+	s.freeID(p)
+	return true
+}
