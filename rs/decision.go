@@ -12,13 +12,13 @@ type Step uint8
 
 // Decision steps, in order.
 const (
-	StepLocalPref  Step = iota + 1 // highest LOCAL_PREF (set by import policy only)
-	StepASPathLen                  // shortest AS_PATH
-	StepOrigin                     // lowest ORIGIN (IGP < EGP < INCOMPLETE)
-	StepMED                        // lowest MED, only between routes from the same neighbour AS
-	StepRouterID                   // lowest BGP identifier of the announcing session
-	StepPeerAddr                   // lowest peer address
-	StepTie                        // nothing left to compare (the same session)
+	StepLocalPref Step = iota + 1 // highest LOCAL_PREF (set by import policy only)
+	StepASPathLen                 // shortest AS_PATH
+	StepOrigin                    // lowest ORIGIN (IGP < EGP < INCOMPLETE)
+	StepMED                       // lowest MED, only between routes from the same neighbour AS
+	StepRouterID                  // lowest BGP identifier of the announcing session
+	StepPeerAddr                  // lowest peer address
+	StepTie                       // nothing left to compare (the same session)
 )
 
 var stepNames = [...]string{

@@ -9,14 +9,14 @@ type ExportCheck uint8
 
 // Export check results.
 const (
-	ExportOK           ExportCheck = iota
-	ExportOwnRoute                 // announced by the receiving member itself
-	ExportReceiverAS               // the receiver's AS is in the AS path: it would drop the route as a loop
-	ExportRSASInPath               // the route server's AS is in the path: never redistributed
-	ExportDenied                   // export policy (control communities) denies it to this member
-	ExportFamily                   // the family is not negotiated on the receiving session
-	ExportRejected                 // rejected by import policy: not a candidate
-	ExportNotBest                  // allowed, but a better candidate is sent instead
+	ExportOK         ExportCheck = iota
+	ExportOwnRoute               // announced by the receiving member itself
+	ExportReceiverAS             // the receiver's AS is in the AS path: it would drop the route as a loop
+	ExportRSASInPath             // the route server's AS is in the path: never redistributed
+	ExportDenied                 // export policy (control communities) denies it to this member
+	ExportFamily                 // the family is not negotiated on the receiving session
+	ExportRejected               // rejected by import policy: not a candidate
+	ExportNotBest                // allowed, but a better candidate is sent instead
 )
 
 var exportCheckNames = [...]string{

@@ -181,7 +181,7 @@ type peer struct {
 	pend  pending
 
 	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
-	eorIn                                           [numFams]bool
+	eorIn                                            [numFams]bool
 }
 
 // working reports whether p still pulls work after this pass: changes behind its marker or a
