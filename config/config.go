@@ -159,8 +159,11 @@ func Load(path string) (*Config, error) {
 // Parse decodes and validates a configuration. name is used in error messages
 // and becomes Config.Path, so relative file names in the configuration are
 // resolved against its directory. Every problem found is returned, as
-// *Errors; the Config is nil then.
+// *Errors; the Config is nil then. An empty name is shown as "config".
 func Parse(name string, data []byte) (*Config, error) {
+	if name == "" {
+		name = "config"
+	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		return nil, errorsOrNil(Errors{syntaxError(name, err)})

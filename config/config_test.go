@@ -141,6 +141,34 @@ func TestEmbeddedDefault(t *testing.T) {
 	roundTrip(t, c)
 }
 
+// TestMatchesLibraryDecoder checks that, on valid files, this package's
+// decoder gives what the TOML library's own decoder gives, and that the
+// library finds no key without a field.
+func TestMatchesLibraryDecoder(t *testing.T) {
+	for _, path := range []string{"../config.toml.example", "../cmd/routeserver/default.toml"} {
+		c, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lib := newConfig()
+		md, err := toml.Decode(string(data), lib)
+		if err != nil {
+			t.Fatalf("%s: toml.Decode: %v", path, err)
+		}
+		if u := md.Undecoded(); len(u) > 0 {
+			t.Errorf("%s: keys the library did not decode: %v", path, u)
+		}
+		lib.Path = c.Path
+		if d := cmp.Diff(lib, c, cmpConfig...); d != "" {
+			t.Errorf("%s: (-toml.Decode +Parse):\n%s", path, d)
+		}
+	}
+}
+
 // TestDocumented checks that every key is in the example file and the docs.
 func TestDocumented(t *testing.T) {
 	example, err := os.ReadFile("../config.toml.example")
@@ -318,5 +346,21 @@ func roundTrip(t testing.TB, c *Config) {
 	}
 	if d := cmp.Diff(c, c2, cmpConfig...); d != "" {
 		t.Fatalf("encode and parse changed the config (-before +after):\n%s\nencoded:\n%s", d, buf.Bytes())
+	}
+}
+
+// TestRoundTripStrings checks that strings the encoder must escape survive.
+func TestRoundTripStrings(t *testing.T) {
+	for _, s := range []string{"", `"`, `\`, "a\tb", "line\nline", "\x00\x7f\x1b", "é ✓ 𝄞", "'''", `"""`, "\u2028"} {
+		c := newConfig()
+		c.Path = "t.toml"
+		c.Server.ASN = 64500
+		c.Server.RouterID = netip.MustParseAddr("192.0.2.1")
+		c.Members = []Member{{Name: "A", ASN: 64501, Neighbors: []netip.Addr{netip.MustParseAddr("192.0.2.11")},
+			Description: s, MD5Password: Secret(s)}}
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		roundTrip(t, c)
 	}
 }

@@ -274,7 +274,7 @@ func checkPolicy(r *reporter, sc scope, p *Policy, set map[string]bool) {
 		}
 	}
 	if k, ok := at("blackhole_next_hop_ipv6"); ok {
-		if a := p.BlackholeNextHopIPv6; a.IsValid() && (!a.Is6() || a.Is4In6() || a.IsUnspecified()) {
+		if a := p.BlackholeNextHopIPv6; a.IsValid() && (!a.Is6() || a.Is4In6() || a.IsUnspecified() || a.Zone() != "") {
 			r.report(k, ` %q: must be an IPv6 address, or "" to leave the next hop unchanged`, a)
 		}
 	}

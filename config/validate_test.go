@@ -318,6 +318,9 @@ neighbors = ["192.0.2.11"]
 		{"blackhole_next_hop_ipv6", head + "[defaults]\nblackhole_next_hop_ipv6 = \"192.0.2.66\"\n", []string{
 			`t.toml:6: defaults.blackhole_next_hop_ipv6 "192.0.2.66": must be an IPv6 address, or "" to leave the next hop unchanged`,
 		}},
+		{"blackhole_next_hop_ipv6 with zone", head + "[defaults]\nblackhole_next_hop_ipv6 = \"fe80::1%eth0\"\n", []string{
+			`t.toml:6: defaults.blackhole_next_hop_ipv6 "fe80::1%eth0": must be an IPv6 address, or "" to leave the next hop unchanged`,
+		}},
 		{"max_prefix_ipv4", head + "[defaults]\nmax_prefix_ipv4 = -1\n", []string{
 			`t.toml:6: defaults.max_prefix_ipv4 -1: must be 0 (no limit) or more`,
 		}},
