@@ -21,7 +21,8 @@ type gobgp struct {
 // gobgpd's config file cannot hold routes, so Config.Announce and
 // AnnounceRoutes go through `gobgp global rib add` once the gRPC API (on a
 // free 127.0.0.1 port; pprof disabled) answers. NoFourOctetAS is not
-// supported: gobgpd 3.10 always sends the 4-octet AS capability. gobgpd treats
+// supported: gobgpd 3.10 always sends the 4-octet AS capability. When it
+// connects, gobgpd waits 5-10 s before the first attempt. gobgpd treats
 // UPDATEs with a loopback NEXT_HOP as withdraw, so the speaker's routes must
 // carry real next hops.
 func StartGoBGP(t testing.TB, c Config) Peer {
@@ -101,8 +102,9 @@ func gobgpConfig(c Config) string {
 	}
 	w("  [neighbors.timers.config]")
 	// The default connect-retry of 120 s would leave a member idle for
-	// minutes when the speaker starts after it.
-	w("    connect-retry = 2")
+	// minutes when the speaker starts after it. gobgpd raises anything
+	// below 5 s to 5 s and waits 5-10 s before its first attempt.
+	w("    connect-retry = 5")
 	w("    hold-time = %d", c.HoldTime)
 	w("    keepalive-interval = %d", c.keepalive())
 	// The transparent route server's AS_PATH does not start with its AS;

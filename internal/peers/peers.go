@@ -499,18 +499,59 @@ func (p *proc) signalGroup(sig syscall.Signal) error {
 	return err
 }
 
+// Pause and Resume return once the main process has changed state, so a
+// test can start timing the hold timer right after Pause.
 func (p *proc) Pause() error {
 	if p.exited() {
 		return fmt.Errorf("%s: not running", p.name)
 	}
-	return p.signalGroup(syscall.SIGSTOP)
+	if err := p.signalGroup(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	return p.waitState(func(s string) bool { return s == "T" })
 }
 
 func (p *proc) Resume() error {
 	if p.exited() {
 		return fmt.Errorf("%s: not running", p.name)
 	}
-	return p.signalGroup(syscall.SIGCONT)
+	if err := p.signalGroup(syscall.SIGCONT); err != nil {
+		return err
+	}
+	return p.waitState(func(s string) bool { return s != "T" })
+}
+
+// waitState waits up to 2 s until the main process's state letter in
+// /proc/PID/stat satisfies ok; signals are delivered asynchronously.
+func (p *proc) waitState(ok func(string) bool) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		s, err := procState(p.PID())
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		if ok(s) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: pid %d still in state %s", p.name, p.PID(), s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// procState returns the state letter of /proc/PID/stat ("S", "R", "T", ...).
+func procState(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", err
+	}
+	// "pid (comm) state ...": comm may contain spaces, so cut after ")".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return "", fmt.Errorf("odd stat line %q", b)
+	}
+	return string(b[i+2]), nil
 }
 
 func (p *proc) Stop() error {
@@ -675,24 +716,30 @@ func fatalStart(t testing.TB, p *proc, err error) {
 // "(65000,1)", FRR and OpenBGPD with well-known names, gobgp as uint32); all
 // are brought to "asn:value".
 
+// wellKnownCommunities maps the names daemons print for RFC 1997 and later
+// well-known communities, lower-cased and without '-' and '_' (FRR's JSON
+// says "noExport", its text "no-export", OpenBGPD "NO_EXPORT"), to numbers.
 var wellKnownCommunities = map[string]string{
-	"graceful-shutdown": "65535:0", "graceful_shutdown": "65535:0",
-	"accept-own": "65535:1", "accept_own": "65535:1",
-	"route-filter-translated-v4": "65535:2", "route-filter-v4": "65535:3",
-	"route-filter-translated-v6": "65535:4", "route-filter-v6": "65535:5",
-	"llgr-stale": "65535:6", "llgr_stale": "65535:6",
-	"no-llgr": "65535:7", "no_llgr": "65535:7",
-	"blackhole": "65535:666",
-	"no-export": "65535:65281", "no_export": "65535:65281",
-	"no-advertise": "65535:65282", "no_advertise": "65535:65282",
-	"local-as": "65535:65283", "no-export-subconfed": "65535:65283", "no_export_subconfed": "65535:65283",
-	"no-peer": "65535:65284", "no_peer": "65535:65284",
-	"internet": "0:0",
+	"gracefulshutdown": "65535:0", "gshut": "65535:0",
+	"acceptown":               "65535:1",
+	"routefiltertranslatedv4": "65535:2", "routefilterv4": "65535:3",
+	"routefiltertranslatedv6": "65535:4", "routefilterv6": "65535:5",
+	"llgrstale":         "65535:6",
+	"nollgr":            "65535:7",
+	"acceptownnexthop":  "65535:8",
+	"blackhole":         "65535:666",
+	"noexport":          "65535:65281",
+	"noadvertise":       "65535:65282",
+	"localas":           "65535:65283",
+	"noexportsubconfed": "65535:65283",
+	"nopeer":            "65535:65284",
+	"internet":          "0:0",
 }
 
 // canonCommunity turns a daemon's spelling of a standard community into "asn:value".
 func canonCommunity(s string) (string, error) {
-	if v, ok := wellKnownCommunities[strings.ToLower(s)]; ok {
+	key := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s))
+	if v, ok := wellKnownCommunities[key]; ok {
 		return v, nil
 	}
 	v, err := parseCommunity(s)
