@@ -229,7 +229,7 @@ func goldenOpen() *Open {
 			AddPath: map[Family]uint8{IPv4Unicast: AddPathBoth, IPv6Unicast: AddPathReceive},
 			HasRole: true, Role: RoleRS,
 			Unknown: []RawCapability{
-				{Code: CapLongLivedGR, Value: []byte{0, 1, 1, 0x80, 0, 0x0e, 0x10}},           // IPv4 unicast, F, 3600 s
+				{Code: CapLongLivedGR, Value: []byte{0, 1, 1, 0x80, 0, 0x0e, 0x10}},                // IPv4 unicast, F, 3600 s
 				{Code: CapFQDN, Value: []byte{3, 'r', 's', '1', 6, 'e', 'x', '.', 'n', 'e', 't'}}}, // rs1.ex.net
 		},
 	}
@@ -310,8 +310,8 @@ func goldenCases() []goldenCase {
 				caps := []bgp.ParameterCapabilityInterface{
 					bgp.NewCapMultiProtocol(bgp.RF_IPv4_UC), bgp.NewCapMultiProtocol(bgp.RF_IPv6_UC),
 					bgp.NewCapRouteRefresh(),
-					bgp.NewCapUnknown(6, nil),          // extended message: no constant in gobgp v3
-					bgp.NewCapUnknown(9, []byte{1}),    // BGP role: unknown to gobgp v3
+					bgp.NewCapUnknown(6, nil),       // extended message: no constant in gobgp v3
+					bgp.NewCapUnknown(9, []byte{1}), // BGP role: unknown to gobgp v3
 					bgp.NewCapGracefulRestart(false, false, 120, []*bgp.CapGracefulRestartTuple{
 						bgp.NewCapGracefulRestartTuple(bgp.RF_IPv4_UC, true),
 						bgp.NewCapGracefulRestartTuple(bgp.RF_IPv6_UC, false)}),
@@ -567,7 +567,7 @@ func TestAppendAttrsMatchesGobgp(t *testing.T) {
 				{Flags: FlagOptional, Type: AttrOriginatorID, Value: []byte{1, 2, 3, 4}}, // non-transitive: dropped
 				{Flags: FlagOptional | FlagTransitive | FlagPartial, Type: 33, Value: []byte{1, 2}},
 				{Flags: FlagOptional | FlagTransitive, Type: AttrCommunities, Value: []byte{0, 0, 0, 9}}, // ours: dropped
-				{Flags: FlagTransitive, Type: 251, Value: nil},                                            // well-known: dropped
+				{Flags: FlagTransitive, Type: 251, Value: nil},                                           // well-known: dropped
 			},
 		}, IPv6Unicast, EncodeOptions{FourOctetAS: true, IBGP: true}, func() []bgp.PathAttributeInterface {
 			return []bgp.PathAttributeInterface{
@@ -830,7 +830,11 @@ func TestDecodeUpdateRFC7606(t *testing.T) {
 			cdAttr(FlagOptional, AttrMPReach, append(append([]byte{0, 2, 1, 16}, make([]byte, 17)...), 129, 0x20)...)),
 			opt: cd4, action: ActionAFISAFIDisable, sub: SubOptionalAttrError, attr: AttrMPReach},
 		{name: "mp-reach-flags-withdraws-its-prefixes", body: cdBody(nil, nil, cdOrigin, cdASPath,
-			func() []byte { a := cdMPReach6("2001:db8::1", "", "2001:db8:1::/48"); a[0] = FlagOptional | FlagTransitive; return a }()),
+			func() []byte {
+				a := cdMPReach6("2001:db8::1", "", "2001:db8:1::/48")
+				a[0] = FlagOptional | FlagTransitive
+				return a
+			}()),
 			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrFlagsError, attr: AttrMPReach,
 			check: cdWantWithdrawn("2001:db8:1::/48")},
 		{name: "duplicate-mp-reach", body: cdBody(nil, nil, cdOrigin, cdASPath,
@@ -944,7 +948,7 @@ func TestDecodeUpdateRFC7606(t *testing.T) {
 				cdWantWithdrawn("10.9.0.0/16")(t, u)
 			}},
 		{name: "add-path-missing-id", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop),
-			opt: DecodeOptions{FourOctetAS: true, AddPath: map[Family]bool{IPv4Unicast: true}},
+			opt:    DecodeOptions{FourOctetAS: true, AddPath: map[Family]bool{IPv4Unicast: true}},
 			action: ActionSessionReset, sub: SubInvalidNetworkField},
 	}
 	cdRun(t, tests)
