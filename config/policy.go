@@ -136,9 +136,9 @@ var (
 	maxPrefixActionValues    = []MaxPrefixAction{MaxPrefixWarn, MaxPrefixBlock, MaxPrefixRestart, MaxPrefixShutdown}
 )
 
-// DefaultTransitFreeASNs are the networks that never reach a route server
+// defaultTransitFreeASNs are the networks that never reach a route server
 // through a member (POLICY.md, union of arouteserver, IXP Manager and NLNOG).
-var DefaultTransitFreeASNs = []uint32{174, 701, 1299, 2914, 3257, 3320, 3356, 3491, 4134, 5511, 6453, 6461, 6762, 6830, 7018, 12956}
+var defaultTransitFreeASNs = []uint32{174, 701, 1299, 2914, 3257, 3320, 3356, 3491, 4134, 5511, 6453, 6461, 6762, 6830, 7018, 12956}
 
 // DefaultPolicy returns the built-in policy: the values a [defaults] table
 // without keys gives (CONFIG.md). Each call returns fresh slices.
@@ -151,7 +151,7 @@ func DefaultPolicy() Policy {
 		PrefixLengthsIPv6:        [2]int{12, 48},
 		RejectBogonPrefixes:      true,
 		RejectBogonASNs:          true,
-		TransitFreeASNs:          slices.Clone(DefaultTransitFreeASNs),
+		TransitFreeASNs:          slices.Clone(defaultTransitFreeASNs),
 		NeverViaRouteServersASNs: []uint32{},
 		MaxCommunities:           0,
 		TooManyCommunities:       CommunitiesStrip,
