@@ -40,7 +40,7 @@ func StartBIRD(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("bird: %v", err)
 	}
-	b := &bird{ctl: filepath.Join(c.Dir, "bird.ctl"), anns: newAnnounceSet(c.Announce)}
+	b := &bird{ctl: filepath.Join(socketDir(t, c.Dir, "bird.ctl"), "bird.ctl"), anns: newAnnounceSet(c.Announce)}
 	conf := filepath.Join(c.Dir, "bird.conf")
 	listenPort := c.ListenPort
 	if listenPort == 0 {

@@ -401,7 +401,10 @@ func (n Notification) ShutdownMessage() string {
 }
 
 // NotificationReader is implemented by peers that can report NOTIFICATIONs
-// received from the speaker (ExaBGP). For the others, grep LogPath.
+// received from the speaker: ExaBGP (with data) and FRR (code and subcode
+// only). For the others grep LogPath: BIRD logs e.g. `speaker: Received:
+// Administrative shutdown`, gobgpd `received notification ... Code=6`,
+// OpenBGPD `received notification: Cease, administratively down`.
 type NotificationReader interface {
 	// LastNotification returns the most recent NOTIFICATION received from
 	// the speaker; ok is false if none was received.

@@ -46,11 +46,11 @@ func StartFRR(t testing.TB, c Config) Peer {
 	if c.NoFourOctetAS {
 		t.Fatal("frr: NoFourOctetAS is not supported by FRR 8.4 (no knob for the 4-octet AS capability alone)")
 	}
-	f := &frr{vtyDir: filepath.Join(c.Dir, "frr-run"), anns: newAnnounceSet(c.Announce), rmapOf: map[netip.Prefix]string{}}
+	f := &frr{vtyDir: filepath.Join(socketDir(t, c.Dir, "frr-run/bgpd.vty"), "frr-run"), anns: newAnnounceSet(c.Announce), rmapOf: map[netip.Prefix]string{}}
 	if err := os.MkdirAll(f.vtyDir, 0o755); err != nil {
 		t.Fatalf("frr: %v", err)
 	}
-	conf := filepath.Join(c.Dir, "bgpd.conf")
+	conf := filepath.Join(c.Dir, "frr.conf")
 	if err := writeFile(conf, f.config(c)); err != nil {
 		t.Fatalf("frr: %v", err)
 	}
@@ -58,13 +58,13 @@ func StartFRR(t testing.TB, c Config) Peer {
 	if err := checkConfig(ctx, conf, frrBGPD, "-C", "-f", conf, "-S", "-Z", "--vty_socket", f.vtyDir); err != nil {
 		t.Fatalf("frr: %v", err)
 	}
-	argv := []string{frrBGPD, "-f", conf, "-i", filepath.Join(c.Dir, "bgpd.pid"), "-S", "-Z", "-P", "0", "--vty_socket", f.vtyDir}
+	argv := []string{frrBGPD, "-f", conf, "-i", filepath.Join(c.Dir, "frr.pid"), "-S", "-Z", "-P", "0", "--vty_socket", f.vtyDir}
 	if c.ListenPort != 0 {
 		argv = append(argv, "-p", strconv.Itoa(c.ListenPort), "-l", c.LocalAddr.String())
 	} else {
 		argv = append(argv, "-p", "0")
 	}
-	p, err := startProc(t, "frr", c, filepath.Join(c.Dir, "bgpd.log"), nil, argv)
+	p, err := startProc(t, "frr", c, filepath.Join(c.Dir, "frr.log"), nil, argv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,6 +298,32 @@ func (f *frr) Established(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("frr: neighbors json: %v", err)
 	}
 	return m[nb].BGPState == "Established", nil
+}
+
+// LastNotification reads the neighbor's last reset: FRR keeps the code and
+// subcode of the NOTIFICATION that caused it (not its data).
+func (f *frr) LastNotification(ctx context.Context) (Notification, bool, error) {
+	nb := f.cfg.PeerAddr.String()
+	out, err := f.vtysh(ctx, "show bgp neighbors "+nb+" json")
+	if err != nil {
+		return Notification{}, false, err
+	}
+	var m map[string]struct {
+		LastErrorCodeSubcode string `json:"lastErrorCodeSubcode"`
+		LastResetDueTo       string `json:"lastResetDueTo"`
+	}
+	if err := json.Unmarshal(out, &m); err != nil {
+		return Notification{}, false, fmt.Errorf("frr: neighbors json: %v", err)
+	}
+	n := m[nb]
+	if !strings.Contains(n.LastResetDueTo, "Notification received") {
+		return Notification{}, false, nil
+	}
+	v, err := strconv.ParseUint(n.LastErrorCodeSubcode, 16, 16)
+	if err != nil {
+		return Notification{}, false, fmt.Errorf("frr: lastErrorCodeSubcode %q: %v", n.LastErrorCodeSubcode, err)
+	}
+	return Notification{Code: uint8(v >> 8), Subcode: uint8(v)}, true, nil
 }
 
 // frrPath is one element of a prefix's array in `show bgp ... json detail`;

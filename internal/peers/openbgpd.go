@@ -35,6 +35,14 @@ type openbgpd struct {
 func StartOpenBGPD(t testing.TB, c Config) Peer {
 	t.Helper()
 	Require(t, "bgpd", "bgpctl")
+	if os.Geteuid() != 0 {
+		// bgpd insists on root: it chroots and drops to _openbgpd.
+		msg := "openbgpd: bgpd must run as root"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
 	c, err := c.normalize()
 	if err != nil {
 		t.Fatalf("openbgpd: %v", err)
@@ -52,14 +60,14 @@ func StartOpenBGPD(t testing.TB, c Config) Peer {
 	if err := openbgpdChrootDir(); err != nil {
 		t.Fatalf("openbgpd: %v", err)
 	}
-	o := &openbgpd{sock: filepath.Join(c.Dir, "bgpd.sock")}
+	o := &openbgpd{sock: filepath.Join(socketDir(t, c.Dir, "openbgpd.sock"), "openbgpd.sock")}
 	listenPort := c.ListenPort
 	if listenPort == 0 {
 		if listenPort, err = freePort(c.LocalAddr); err != nil {
 			t.Fatalf("openbgpd: %v", err)
 		}
 	}
-	conf := filepath.Join(c.Dir, "bgpd.conf")
+	conf := filepath.Join(c.Dir, "openbgpd.conf")
 	if err := writeFile(conf, o.config(c, listenPort)); err != nil {
 		t.Fatalf("openbgpd: %v", err)
 	}
@@ -67,7 +75,7 @@ func StartOpenBGPD(t testing.TB, c Config) Peer {
 	if err := checkConfig(ctx, conf, "bgpd", "-n", "-f", conf); err != nil {
 		t.Fatalf("openbgpd: %v", err)
 	}
-	p, err := startProc(t, "openbgpd", c, filepath.Join(c.Dir, "bgpd.log"), nil, []string{"bgpd", "-d", "-v", "-f", conf})
+	p, err := startProc(t, "openbgpd", c, filepath.Join(c.Dir, "openbgpd.log"), nil, []string{"bgpd", "-d", "-v", "-f", conf})
 	if err != nil {
 		t.Fatal(err)
 	}

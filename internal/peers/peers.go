@@ -636,6 +636,21 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// socketDir returns dir, or a short directory of its own when a unix socket
+// name inside dir would pass the 107-byte limit of sun_path (t.TempDir
+// names grow with the test's name).
+func socketDir(t testing.TB, dir, name string) string {
+	if len(filepath.Join(dir, name)) <= 100 {
+		return dir
+	}
+	d, err := os.MkdirTemp("", "peers-")
+	if err != nil {
+		t.Fatalf("socket directory: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // writeFile writes a config file readable only by its owner: OpenBGPD
 // refuses group- or world-readable files that hold passwords, and MD5
 // passwords live in all of these configs.

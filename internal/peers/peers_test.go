@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -215,8 +216,18 @@ func TestExchange(t *testing.T) {
 			}
 			waitRoutes(ctx, t, m, expect("gobgp", hubAS, []Announce{hubAdded, hubAnnounces[1]}))
 
-			stopAndCheck(t, m)
+			// The hub goes first, so the member receives its Cease.
 			stopAndCheck(t, hub)
+			if nr, ok := m.(NotificationReader); ok {
+				WaitFor(ctx, t, "the hub's Cease at "+d.name, waitTimeout, func() (bool, error) {
+					n, ok, err := nr.LastNotification(ctx)
+					if ok && n.Code != 6 {
+						return false, fmt.Errorf("last NOTIFICATION %d/%d, want 6 (Cease)", n.Code, n.Subcode)
+					}
+					return ok, err
+				})
+			}
+			stopAndCheck(t, m)
 		})
 	}
 }
@@ -366,15 +377,23 @@ func TestPauseResume(t *testing.T) {
 }
 
 // TestCleanup checks that t.Cleanup stops every daemon, helpers included,
-// when the test that started it ends.
+// when the test that started it ends. The long Dir makes the control sockets
+// move to a short directory (sun_path limit).
 func TestCleanup(t *testing.T) {
 	t.Parallel()
 	var pids []int
 	t.Run("start", func(t *testing.T) {
 		for _, d := range daemons {
 			hubAddr, memberAddr := pairAddrs()
-			m := d.start(t, Config{Dir: t.TempDir(), LocalAddr: memberAddr, LocalAS: d.as,
+			dir := filepath.Join(t.TempDir(), strings.Repeat("x", 90))
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			m := d.start(t, Config{Dir: dir, LocalAddr: memberAddr, LocalAS: d.as,
 				PeerAddr: hubAddr, PeerAS: hubAS, PeerPort: FreePort(t, hubAddr)})
+			if _, err := m.Established(context.Background()); err != nil {
+				t.Errorf("%s: Established with sockets moved: %v", d.name, err)
+			}
 			pids = append(pids, m.PID())
 		}
 	})
@@ -438,5 +457,17 @@ func TestProcNetAddr(t *testing.T) {
 	}
 	if got := procNetAddr(addr("::1"), 179); got != "00000000000000000000000001000000:00B3" {
 		t.Errorf("IPv6: %s", got)
+	}
+}
+
+func TestShutdownMessage(t *testing.T) {
+	n := Notification{Code: 6, Subcode: 2, Data: append([]byte{11}, "maintenance"...)}
+	if got := n.ShutdownMessage(); got != "maintenance" {
+		t.Errorf("ShutdownMessage() = %q", got)
+	}
+	for _, n := range []Notification{{Code: 6, Subcode: 2}, {Code: 6, Subcode: 2, Data: []byte{20, 'x'}}, {Code: 4}} {
+		if got := n.ShutdownMessage(); got != "" {
+			t.Errorf("%+v: ShutdownMessage() = %q, want empty", n, got)
+		}
 	}
 }
