@@ -1326,7 +1326,7 @@ func decMergeAS4Path(as2, as4 ASPath) ASPath {
 		}
 	}
 	need := as2.Len() - tail.Len()
-	if need < 0 {
+	if need < 0 || len(tail) == 0 {
 		return as2
 	}
 	out := make(ASPath, 0, len(as2)+len(tail))

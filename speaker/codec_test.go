@@ -708,10 +708,12 @@ func cdWantWithdrawn(ps ...string) func(t *testing.T, u *Update) {
 
 // TestDecodeUpdateRFC7606 has one case per row of NOTES-deps §1.5 (gobgp's behaviour, adopted or
 // corrected) and the cases the codec adds.
-func TestDecodeUpdateRFC7606(t *testing.T) {
+func TestDecodeUpdateRFC7606(t *testing.T) { cdRun(t, cd7606Cases()) }
+
+func cd7606Cases() []cdErrCase {
 	evpn := append([]byte{0, 25, 70, 4, 192, 0, 2, 1, 0}, // AFI 25 SAFI 70, next hop, reserved
 		append([]byte{2, 18}, make([]byte, 18)...)...) // MAC/IP route: RD + ESI and nothing else
-	tests := []cdErrCase{
+	return []cdErrCase{
 		// NOTES-deps §1.5, row by row.
 		{name: "communities-len-3", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
 			cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 1, 2, 3)),
@@ -951,11 +953,12 @@ func TestDecodeUpdateRFC7606(t *testing.T) {
 			opt:    DecodeOptions{FourOctetAS: true, AddPath: map[Family]bool{IPv4Unicast: true}},
 			action: ActionSessionReset, sub: SubInvalidNetworkField},
 	}
-	cdRun(t, tests)
 }
 
 // TestDecodeUpdateAS4 covers RFC 6793: 2-octet AS_PATH decoding and the AS4_PATH/AS4_AGGREGATOR merge.
-func TestDecodeUpdateAS4(t *testing.T) {
+func TestDecodeUpdateAS4(t *testing.T) { cdRun(t, cdAS4Cases()) }
+
+func cdAS4Cases() []cdErrCase {
 	path2 := func(segs ...[]byte) []byte { return cdAttr(FlagTransitive, AttrASPath, bytes.Join(segs, nil)...) }
 	as4Path := func(segs ...[]byte) []byte {
 		return cdAttr(FlagOptional|FlagTransitive, AttrAS4Path, bytes.Join(segs, nil)...)
@@ -973,7 +976,7 @@ func TestDecodeUpdateAS4(t *testing.T) {
 			}
 		}
 	}
-	tests := []cdErrCase{
+	return []cdErrCase{
 		{name: "two-octet-seq-100-200-seq-300", opt: cd2,
 			body:  cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, 100, 200), cdSeg(2, seq, 300)), cdNextHop),
 			check: wantPath(ASPath{{Type: seq, ASNs: []uint32{100, 200}}, {Type: seq, ASNs: []uint32{300}}})},
@@ -992,6 +995,9 @@ func TestDecodeUpdateAS4(t *testing.T) {
 			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, 100, ASTrans)), cdNextHop,
 				as4Path(cdSeg(4, seq, 1, 4200000001, 3))),
 			check: wantPath(ASPath{{Type: seq, ASNs: []uint32{100, ASTrans}}})},
+		{name: "empty-as-path-and-confed-only-as4-path", opt: cd2,
+			body: cdBody(nil, cdNLRI24, cdOrigin, path2(), cdNextHop, as4Path(cdSeg(4, SegConfedSet, 64512))),
+			check: wantPath(nil)},
 		{name: "as4-path-confed-dropped", opt: cd2,
 			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, 100, ASTrans)), cdNextHop,
 				as4Path(cdSeg(4, SegConfedSequence, 64512), cdSeg(4, seq, 4200000001))),
@@ -1027,7 +1033,6 @@ func TestDecodeUpdateAS4(t *testing.T) {
 				}
 			}},
 	}
-	cdRun(t, tests)
 }
 
 // TestGobgpPitfalls pins the gobgp behaviour the codec works around, so that an upgrade that fixes (or
