@@ -161,7 +161,10 @@ func exabgpRoute(c Config, a Announce) string {
 		path = append(path, c.LocalAS)
 	}
 	path = append(path, a.ASPathPrepend...)
-	s = append(s, "origin", "igp", "as-path", "[", uintsToStrings(path, " "), "]")
+	s = append(s, "origin", "igp")
+	if len(path) > 0 { // iBGP without prepends: ExaBGP's default, the empty path
+		s = append(s, "as-path", "[", uintsToStrings(path, " "), "]")
+	}
 	if a.HasMED {
 		s = append(s, "med", strconv.FormatUint(uint64(a.MED), 10))
 	}

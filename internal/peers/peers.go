@@ -17,19 +17,26 @@
 // routes whose AS_PATH does not start with the speaker's AS, as a transparent
 // route server sends them.
 //
-// What each daemon supports:
+// What each daemon supports (Start fails the test when a Config asks for
+// something the daemon cannot do; AnnounceRoutes then returns an error
+// wrapping errors.ErrUnsupported):
 //
-//	                      BIRD  FRR   gobgpd OpenBGPD ExaBGP
-//	NoFourOctetAS         yes   no    no     yes      yes
-//	ASPathPrepend         yes   yes   yes    no       yes
-//	Announce/Withdraw     yes   yes   yes    yes      yes
-//	Passive, ListenPort   yes   yes   yes    yes      yes
-//	MD5Password           yes   yes   yes    yes      yes
-//	MED without HasMED    none  0     none   none     none
+//	                         BIRD  FRR   gobgpd  OpenBGPD        ExaBGP
+//	NoFourOctetAS            yes   no    no      yes             yes
+//	ASPathPrepend            yes   yes   yes     no              yes
+//	AnnounceRoutes/Withdraw  yes   yes   yes     yes             yes
+//	Passive, ListenPort      yes   yes   yes     yes             yes
+//	MD5Password              yes   yes   yes     not if Passive  yes
+//	NotificationReader       no    yes   no      no              yes
+//	first connect            1 s   0 s   5-10 s  0 s             1 s
 //
-// Start functions fail the test (t.Fatal) when a Config asks for something the
-// daemon cannot do; AnnounceRoutes returns an error wrapping
-// errors.ErrUnsupported in that case.
+// Quirks the tests have to allow for: FRR sends MED 0 for an Announce
+// without HasMED; OpenBGPD shows no difference between MED 0 and no MED, so
+// its Received sets HasMED only for a non-zero MED; gobgpd treats a loopback
+// NEXT_HOP as a withdraw and FRR answers one with NOTIFICATION 3/8; after a
+// session error OpenBGPD waits about 30 s before connecting again (BIRD 1-8 s,
+// FRR and ExaBGP a few seconds, gobgpd 5-10 s). The tests in peers_test.go run
+// as root, as OpenBGPD requires.
 package peers
 
 import (
