@@ -85,6 +85,15 @@ func cdSeg(size int, typ uint8, asns ...uint32) []byte {
 	return b
 }
 
+// cdRange returns n consecutive ASNs from first.
+func cdRange(first uint32, n int) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = first + uint32(i)
+	}
+	return out
+}
+
 func cdMPReach6(nh string, ll string, nlri ...string) []byte {
 	v := []byte{0, 2, 1}
 	n := cdAddr(nh).As16()
@@ -995,8 +1004,29 @@ func cdAS4Cases() []cdErrCase {
 			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, 100, ASTrans)), cdNextHop,
 				as4Path(cdSeg(4, seq, 1, 4200000001, 3))),
 			check: wantPath(ASPath{{Type: seq, ASNs: []uint32{100, ASTrans}}})},
+		{name: "merge-takes-set-as-one", opt: cd2,
+			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, 10), cdSeg(2, set, 20, 30), cdSeg(2, seq, ASTrans)), cdNextHop,
+				as4Path(cdSeg(4, seq, 4200000001))),
+			check: wantPath(ASPath{{Type: seq, ASNs: []uint32{10}}, {Type: set, ASNs: []uint32{20, 30}},
+				{Type: seq, ASNs: []uint32{4200000001}}})},
+		{name: "merge-equal-counts-replaces", opt: cd2,
+			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, ASTrans, 20)), cdNextHop,
+				as4Path(cdSeg(4, seq, 4200000001, 20))),
+			check: wantPath(ASPath{{Type: seq, ASNs: []uint32{4200000001, 20}}})},
+		{name: "merge-keeps-leading-confed", opt: DecodeOptions{IBGP: true},
+			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, SegConfedSequence, 64512), cdSeg(2, seq, 100, ASTrans)), cdNextHop,
+				as4Path(cdSeg(4, seq, 4200000001))),
+			check: wantPath(ASPath{{Type: SegConfedSequence, ASNs: []uint32{64512}}, {Type: seq, ASNs: []uint32{100, 4200000001}}})},
+		{name: "merge-keeps-leading-confed-when-nothing-else-is-taken", opt: DecodeOptions{IBGP: true},
+			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, SegConfedSequence, 64512), cdSeg(2, seq, ASTrans)), cdNextHop,
+				as4Path(cdSeg(4, seq, 4200000001))),
+			check: wantPath(ASPath{{Type: SegConfedSequence, ASNs: []uint32{64512}}, {Type: seq, ASNs: []uint32{4200000001}}})},
+		{name: "merge-does-not-exceed-255-asns-a-segment", opt: cd2,
+			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, cdRange(1, 200)...), cdSeg(2, seq, cdRange(1000, 100)...)), cdNextHop,
+				as4Path(cdSeg(4, seq, cdRange(4200000000, 100)...))),
+			check: wantPath(ASPath{{Type: seq, ASNs: cdRange(1, 200)}, {Type: seq, ASNs: cdRange(4200000000, 100)}})},
 		{name: "empty-as-path-and-confed-only-as4-path", opt: cd2,
-			body: cdBody(nil, cdNLRI24, cdOrigin, path2(), cdNextHop, as4Path(cdSeg(4, SegConfedSet, 64512))),
+			body:  cdBody(nil, cdNLRI24, cdOrigin, path2(), cdNextHop, as4Path(cdSeg(4, SegConfedSet, 64512))),
 			check: wantPath(nil)},
 		{name: "as4-path-confed-dropped", opt: cd2,
 			body: cdBody(nil, cdNLRI24, cdOrigin, path2(cdSeg(2, seq, 100, ASTrans)), cdNextHop,
