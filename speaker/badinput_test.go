@@ -35,12 +35,14 @@ func newBadInput(t *testing.T, from string, rawAS uint32) *badInputSetup {
 	b.good.Start()
 	b.raw.Start()
 	c, _ := newTestSpeaker(t, 65030, "10.0.0.30", "")
-	gp, err := c.AddPeer(PeerConfig{PeerAddr: adr("127.0.0.1"), PeerPort: b.port, PeerAS: 65000, LocalAddr: adr("127.0.0.30")}, newRecorder())
+	gr := newRecorder()
+	gp, err := c.AddPeer(PeerConfig{PeerAddr: adr("127.0.0.1"), PeerPort: b.port, PeerAS: 65000, LocalAddr: adr("127.0.0.30")}, gr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gp.Start()
 	waitEstablished(t, b.goodRec, 10*time.Second)
+	waitEstablished(t, gr, 10*time.Second)
 	if err := gp.Announce(fullAttrs(), pfx("198.51.100.0/24")); err != nil {
 		t.Fatal(err)
 	}

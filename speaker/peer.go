@@ -497,7 +497,7 @@ func (p *Peer) step(s *session, ev eventKind, n *Notification) {
 	from := s.fsm.state
 	acts := s.fsm.handle(ev, n)
 	for _, a := range acts {
-		p.act(s, a)
+		p.act(s, a, from)
 	}
 	if to := s.fsm.state; to != from {
 		p.log.Debug("fsm", "event", ev.String(), "from", from.String(), "to", to.String(), "outgoing", s.outgoing)
@@ -538,7 +538,8 @@ func (p *Peer) updateState() {
 	p.mu.Unlock()
 }
 
-func (p *Peer) act(s *session, a action) {
+// act carries out one FSM action; from is the state the event arrived in.
+func (p *Peer) act(s *session, a action, from State) {
 	switch a.kind {
 	case actConnect:
 		p.dial(s)
@@ -558,13 +559,14 @@ func (p *Peer) act(s *session, a action) {
 		if a.n.Code == ErrCease {
 			lvl = slog.LevelInfo
 		}
-		p.log.Log(context.Background(), lvl, "sent NOTIFICATION", "notification", a.n.String(), "state", s.fsm.state.String())
+		p.log.Log(context.Background(), lvl, "sent NOTIFICATION", "notification", a.n.String(), "state", from.String())
 		p.h.Notification(p, *a.n, true)
 	case actStartConnectRetry:
 		s.startTimer(evConnectRetryExpired, p.cfg.ConnectRetry)
 	case actStopConnectRetry:
 		s.startTimer(evConnectRetryExpired, 0)
 	case actStartHold:
+		s.holdDur = a.d
 		s.startTimer(evHoldExpired, a.d)
 	case actStartKeepalive:
 		s.startTimer(evKeepaliveExpired, a.d)

@@ -23,7 +23,7 @@ type session struct {
 
 	timers   [3]*time.Timer // connect retry, hold, keepalive
 	timerGen [3]uint64
-	holdDur  time.Duration
+	holdDur  time.Duration // the hold time the timer was last started with; re-arms for a remainder keep it
 
 	remote   *Open
 	encOpts  EncodeOptions
@@ -68,9 +68,6 @@ func (s *session) startTimer(k eventKind, d time.Duration) {
 		s.timers[i] = nil
 	}
 	s.timerGen[i]++
-	if k == evHoldExpired {
-		s.holdDur = d
-	}
 	if d <= 0 {
 		return
 	}
@@ -166,7 +163,6 @@ func (s *session) negotiate(o *Open) {
 // until it has been processed so that a KEEPALIVE completing the handshake is handled before the UPDATE
 // behind it.
 func (s *session) readLoop(conn net.Conn, id uint64, closed chan struct{}) {
-	p := s.p
 	r := reader{s: s, id: id, closed: closed}
 	fr := newFramer(conn, func() int { return int(s.maxLen.Load()) })
 	var msgs []message

@@ -283,12 +283,13 @@ func TestBlockingHandlerKeepsSession(t *testing.T) {
 	}
 	cp.Start()
 	waitEstablished(t, h.recorder, 10*time.Second)
+	waitEstablished(t, cr, 10*time.Second)
 	if err := cp.Announce(fullAttrs(), pfx("198.51.100.0/24")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(7 * time.Second) // the handler blocks all this time
 	if p.State() != StateEstablished || len(h.down) != 0 || len(cr.down) != 0 {
-		t.Fatalf("session dropped while the handler was blocked: %s", p.State())
+		t.Fatalf("session dropped while the handler was blocked: %s, notifications %+v %+v", p.State(), h.notifs, cr.notifs)
 	}
 	close(release)
 	h.waitUpdates(t, 5*time.Second, func(u []*Update) bool { return len(u) == 1 })
@@ -302,4 +303,32 @@ type blockingHandler struct {
 func (h *blockingHandler) Update(p *Peer, u *Update, err *UpdateError) {
 	<-h.release
 	h.recorder.Update(p, u, err)
+}
+
+// TestGTSM: with TTL security (RFC 5082) on both sides the session comes up; a neighbor sending with an
+// ordinary TTL never gets its OPEN through.
+func TestGTSM(t *testing.T) {
+	sp, _, _, _ := pair(t, "127.0.0.9", 65001, func(s, c *PeerConfig) { s.TTLSecurity = true; c.TTLSecurity = true })
+	if sp.State() != StateEstablished {
+		t.Fatal("GTSM session not established")
+	}
+
+	s, port := newTestSpeaker(t, 65000, "10.0.0.1", "127.0.0.1")
+	r := newRecorder()
+	p, err := s.AddPeer(PeerConfig{PeerAddr: adr("127.0.0.10"), PeerAS: 65010, Passive: true, TTLSecurity: true}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Start()
+	raw := dialRaw(t, "127.0.0.10", port) // default TTL 64
+	raw.send(EncodeOpen(rawOpen(65010, "10.0.0.10", 90)))
+	raw.send(EncodeKeepalive())
+	select {
+	case <-r.established:
+		t.Fatal("established with a neighbor whose packets arrive with TTL < 255")
+	case <-time.After(3 * time.Second):
+	}
+	if st := p.State(); st != StateOpenSent {
+		t.Fatalf("state %s, want OpenSent (the OPEN was dropped by the kernel)", st)
+	}
 }

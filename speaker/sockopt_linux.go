@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"syscall"
@@ -22,8 +23,15 @@ func setMD5(fd int, addr netip.Addr, key string) error {
 		sa.Family = unix.AF_INET6
 		sa.Addr = addr.As16()
 	}
-	return unix.SetsockoptTCPMD5Sig(fd, unix.IPPROTO_TCP, unix.TCP_MD5SIG, &sig)
+	err := unix.SetsockoptTCPMD5Sig(fd, unix.IPPROTO_TCP, unix.TCP_MD5SIG, &sig)
+	if errors.Is(err, unix.ENOPROTOOPT) {
+		return ErrMD5Unsupported
+	}
+	return err
 }
+
+// ErrMD5Unsupported is returned when the kernel was built without TCP-MD5 (CONFIG_TCP_MD5SIG).
+var ErrMD5Unsupported = errors.New("TCP-MD5 signatures (RFC 2385) are not supported by this kernel (CONFIG_TCP_MD5SIG)")
 
 func setListenerMD5(ln *net.TCPListener, addr netip.Addr, key string) error {
 	return control(ln, func(fd int) error {
@@ -60,6 +68,19 @@ func setGTSMFD(fd int, v4 bool) error {
 		return err
 	}
 	return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 255)
+}
+
+// setMaxTTL makes a socket send with TTL (hop limit) 255. On a dual-stack socket both are set.
+func setMaxTTL(fd int, v4only bool) error {
+	if v4only || !isIPv6Socket(fd) {
+		return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, 255)
+	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 255); err != nil {
+		return err
+	}
+	// IPv4-mapped traffic on an IPv6 socket uses the IPv4 TTL.
+	unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TTL, 255)
+	return nil
 }
 
 func setGTSM(conn *net.TCPConn, v4 bool) error {

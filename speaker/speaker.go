@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -58,7 +59,17 @@ func (s *Speaker) Refused() uint64 { return s.refused.Load() }
 
 // Listen starts accepting connections on addr ("host:port"). It may be called several times.
 func (s *Speaker) Listen(addr string) (net.Addr, error) {
-	lc := net.ListenConfig{}
+	// Listening sockets send with TTL 255, so that the SYN-ACK (and everything on accepted connections)
+	// gets through to a GTSM neighbor (RFC 5082), which drops anything less. Directly connected neighbors
+	// that do not use GTSM are not affected.
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = setMaxTTL(int(fd), strings.HasSuffix(network, "4")) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
 	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
