@@ -22,12 +22,12 @@ import (
 // loopback next hops from their neighbor).
 
 type daemon struct {
-	name   string
-	start  func(testing.TB, peers.Config) peers.Peer
-	addr   string
-	as     uint32
-	noAS4  bool // can run without the four-octet AS capability
-	med0   bool // sends MED 0 on routes it originates without a MED (FRR)
+	name  string
+	start func(testing.TB, peers.Config) peers.Peer
+	addr  string
+	as    uint32
+	noAS4 bool // can run without the four-octet AS capability
+	med0  bool // sends MED 0 on routes it originates without a MED (FRR)
 }
 
 var daemons = []daemon{
