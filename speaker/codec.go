@@ -1031,7 +1031,8 @@ func decCountPrefixes(b []byte, v6, addPath bool) (int, error) {
 	return n, nil
 }
 
-// decPrefixes appends the prefixes of a field already validated by decCountPrefixes.
+// decPrefixes appends the prefixes of a field already validated by decCountPrefixes. Host bits are
+// cleared by hand: netip's generic masking is the largest cost of decoding a full UPDATE.
 func decPrefixes(dst []netip.Prefix, b []byte, v6, addPath bool) []netip.Prefix {
 	for len(b) > 0 {
 		if addPath {
@@ -1039,15 +1040,34 @@ func decPrefixes(dst []netip.Prefix, b []byte, v6, addPath bool) []netip.Prefix 
 		}
 		bits := int(b[0])
 		l := (bits + 7) / 8
-		var a [16]byte
-		copy(a[:], b[1:1+l])
-		var addr netip.Addr
+		var p netip.Prefix
 		if v6 {
-			addr = netip.AddrFrom16(a)
+			var a [16]byte
+			copy(a[:], b[1:1+l])
+			if r := bits & 7; r != 0 {
+				a[l-1] &= 0xff << (8 - r)
+			}
+			p = netip.PrefixFrom(netip.AddrFrom16(a), bits)
 		} else {
-			addr = netip.AddrFrom4([4]byte(a[:4]))
+			var a [4]byte
+			switch l {
+			case 4:
+				a[3] = b[4]
+				fallthrough
+			case 3:
+				a[2] = b[3]
+				fallthrough
+			case 2:
+				a[1] = b[2]
+				fallthrough
+			case 1:
+				a[0] = b[1]
+			}
+			if r := bits & 7; r != 0 {
+				a[l-1] &= 0xff << (8 - r)
+			}
+			p = netip.PrefixFrom(netip.AddrFrom4(a), bits)
 		}
-		p, _ := addr.Prefix(bits) // masks the host bits; bits was validated
 		dst = append(dst, p)
 		b = b[1+l:]
 	}
@@ -1593,16 +1613,38 @@ func encPrefixLen(p netip.Prefix, f Family) int {
 	return 1 + (p.Bits()+7)/8
 }
 
-// encPrefix appends p (valid, of the right family) in NLRI encoding, host bits cleared.
+// encPrefix appends p (valid, of the right family) in NLRI encoding, host bits cleared. It masks by hand
+// and appends IPv4 bytes one by one: netip.Prefix.Masked and a memmove per prefix cost more than the rest
+// of AppendAnnounce together.
 func encPrefix(dst []byte, p netip.Prefix) []byte {
-	p = p.Masked()
-	l := (p.Bits() + 7) / 8
-	dst = append(dst, byte(p.Bits()))
+	bits := p.Bits()
+	l := (bits + 7) / 8
+	var last byte = 0xff
+	if r := bits & 7; r != 0 {
+		last = 0xff << (8 - r)
+	}
 	if p.Addr().Is4() {
 		a := p.Addr().As4()
-		return append(dst, a[:l]...)
+		if l > 0 {
+			a[l-1] &= last
+		}
+		switch l {
+		case 0:
+			return append(dst, 0)
+		case 1:
+			return append(dst, byte(bits), a[0])
+		case 2:
+			return append(dst, byte(bits), a[0], a[1])
+		case 3:
+			return append(dst, byte(bits), a[0], a[1], a[2])
+		}
+		return append(dst, byte(bits), a[0], a[1], a[2], a[3])
 	}
 	a := p.Addr().As16()
+	if l > 0 {
+		a[l-1] &= last
+	}
+	dst = append(dst, byte(bits))
 	return append(dst, a[:l]...)
 }
 
