@@ -271,4 +271,3 @@ func (h *sessionHandler) Down(*speaker.Peer, error) { h.rss.Down() }
 func (h *sessionHandler) Drained(*speaker.Peer) { h.rss.Drained() }
 
 var _ speaker.Drainer = (*sessionHandler)(nil)
-
