@@ -32,8 +32,9 @@ type Config struct {
 	// WalkBatch bounds the prefixes a session visits per loop pass (table dump and change list
 	// together), so that long work advances in slices and never starves the others. Default 1024.
 	WalkBatch int
-	// PendingMax is the number of prefixes a session may hold decided but not yet encoded. Default
-	// 16384.
+	// PendingMax is the number of prefixes a session may hold decided but not yet encoded. It must
+	// exceed the prefixes of one full message (about 16,000 IPv4 /24s at 65,535 bytes) for messages
+	// to be filled. Default 32768.
 	PendingMax int
 	// ClearBatch bounds the prefixes visited per pass when a departed session's Adj-RIB-Out bits are
 	// cleared. Default 16384.
@@ -58,7 +59,7 @@ func (c *Config) setDefaults() {
 	def(&c.OutHighWater, 256<<10)
 	def(&c.OutLowWater, 64<<10)
 	def(&c.WalkBatch, 1024)
-	def(&c.PendingMax, 16384)
+	def(&c.PendingMax, 32768)
 	def(&c.ClearBatch, 16384)
 	if c.OutLowWater > c.OutHighWater {
 		c.OutLowWater = c.OutHighWater / 4

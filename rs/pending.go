@@ -121,9 +121,18 @@ func (q *pending) sent(g *pendGroup, n int) {
 		}
 	}
 	if q.n == 0 {
-		clear(q.idx)
+		// A Go map keeps its peak size after clear: after a table dump, give a big one back
+		// instead of holding it for the lifetime of the session.
+		if len(q.idx) > idxKeep {
+			q.idx = make(map[netip.Prefix]pendRef)
+		} else {
+			clear(q.idx)
+		}
 	}
 }
+
+// idxKeep is the size up to which an emptied index is kept for reuse.
+const idxKeep = 1024
 
 // compact drops announce groups that have been sent.
 func (q *pending) compact() {
@@ -163,8 +172,8 @@ func (s *Server) flush(p *peer, hold bool) {
 	if q.n == 0 && !q.eor[0] && !q.eor[1] {
 		return
 	}
-	if q.n >= s.cfg.PendingMax/2 {
-		hold = false
+	if q.n >= s.cfg.PendingMax {
+		hold = false // pull has stopped: holding now would wedge the session
 	}
 	max := p.opts.MaxMessage
 	buf := s.buf[:0]

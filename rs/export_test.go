@@ -1,0 +1,199 @@
+package rs
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+func std(hi, lo uint32) uint32 { return hi<<16 | lo }
+
+// TestNoPathHiding is RFC 7947 §2.3: A's route is best but tagged "not to C"; C must get B's route
+// instead of nothing, while B gets A's and A gets B's.
+func TestNoPathHiding(t *testing.T) {
+	s := newTestServer(t, nil)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	all := []*tmember{a, b, c}
+	readAll(t, s, all...)
+
+	const p = "203.0.113.0/24"
+	aa := a.attrs()
+	aa.Communities = []uint32{std(0, 64503), std(64501, 42)}
+	a.announce(aa, p)
+	b.announce(b.attrs(65002), p) // longer path: worse
+	readAll(t, s, all...)
+
+	tests := []struct {
+		m    *tmember
+		from uint32
+	}{{a, 64502}, {b, 64501}, {c, 64502}}
+	for _, tt := range tests {
+		if got := tt.m.from(p); got != tt.from {
+			t.Errorf("%v gets the route from AS%d, want AS%d", tt.m, got, tt.from)
+		}
+	}
+	// The control community is stripped, the member's own community is passed on.
+	if got := b.has(p).Communities; !slices.Equal(got, []uint32{std(64501, 42)}) {
+		t.Errorf("B received communities %v", got)
+	}
+
+	// A drops the tag: C now gets A's route.
+	a.announce(a.attrs(), p)
+	readAll(t, s, all...)
+	if got := c.from(p); got != 64501 {
+		t.Errorf("after untagging C gets AS%d", got)
+	}
+	// A withdraws: B gets nothing (its own route is the only one), C falls back to B.
+	a.withdraw(p)
+	readAll(t, s, all...)
+	if b.has(p) != nil || c.from(p) != 64502 || a.from(p) != 64502 {
+		t.Errorf("after withdrawal: A %d, B %v, C %d", a.from(p), b.has(p), c.from(p))
+	}
+}
+
+// TestExportControlCommunities checks the three functions of the test scheme end to end.
+func TestExportControlCommunities(t *testing.T) {
+	s := newTestServer(t, nil)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	all := []*tmember{a, b, c}
+	tests := []struct {
+		name       string
+		std        []uint32
+		large      []speaker.LargeCommunity
+		toB, toC   bool
+		keepInSent []uint32
+	}{
+		{name: "none", toB: true, toC: true},
+		{name: "0:C", std: []uint32{std(0, 64503)}, toB: true},
+		{name: "0:RS", std: []uint32{std(0, rsASN)}},
+		{name: "0:RS and RS:C", std: []uint32{std(0, rsASN), std(rsASN, 64503)}, toC: true},
+		{name: "RS:0:B large", large: []speaker.LargeCommunity{{Global: rsASN, Local1: 0, Local2: 64502}}, toC: true},
+		{name: "unrelated kept", std: []uint32{std(65535, 65281)}, toB: true, toC: true, keepInSent: []uint32{std(65535, 65281)}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, byte(i), 0}), 24).String()
+			at := a.attrs()
+			at.Communities, at.LargeCommunities = tt.std, tt.large
+			a.announce(at, p)
+			readAll(t, s, all...)
+			if (b.has(p) != nil) != tt.toB || (c.has(p) != nil) != tt.toC {
+				t.Errorf("B has it: %v, C has it: %v; want %v, %v", b.has(p) != nil, c.has(p) != nil, tt.toB, tt.toC)
+			}
+			for _, m := range []*tmember{b, c} {
+				if got := m.has(p); got != nil {
+					if !slices.Equal(got.Communities, tt.keepInSent) || len(got.LargeCommunities) != 0 {
+						t.Errorf("%v received communities %v %v", m, got.Communities, got.LargeCommunities)
+					}
+				}
+			}
+		})
+	}
+}
+
+// medPolicy is a test export policy through the hook: MED 666 means "not to AS 64503", and the
+// MED is reset to 0 on export. It shows the hook can deny per target and rewrite the attributes.
+type medPolicy struct{ calls int }
+
+func (m *medPolicy) Prepare(a *speaker.Attrs, _ *policy.Path) (policy.Export, *speaker.Attrs) {
+	m.calls++
+	if !a.HasMED || a.MED != 666 {
+		return policy.Export{}, nil
+	}
+	c := policy.ExportControl{ASN: rsASN}
+	send := *a
+	send.MED = 0
+	return c.Summarize(&policy.Path{Communities: []uint32{std(0, 64503)}}), &send
+}
+
+func TestExportHook(t *testing.T) {
+	pol := &medPolicy{}
+	s := newTestServer(t, func(c *Config) { c.Export = pol })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	at := a.attrs()
+	at.MED, at.HasMED = 666, true
+	a.announce(at, "203.0.113.0/24", "203.0.113.0/25", "203.0.113.128/25")
+	readAll(t, s, a, b, c)
+	if c.has("203.0.113.0/24") != nil {
+		t.Errorf("C received a route the policy denies it")
+	}
+	got := b.has("203.0.113.0/24")
+	if got == nil || got.MED != 0 || !got.HasMED {
+		t.Fatalf("B received %+v, want MED rewritten to 0", got)
+	}
+	// Prepare runs once per interned set (the received one and the rewritten one), not per prefix
+	// or member.
+	if pol.calls != 2 {
+		t.Errorf("Prepare called %d times, want 2", pol.calls)
+	}
+}
+
+func TestLoopPrevention(t *testing.T) {
+	s := newTestServer(t, nil)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	all := []*tmember{a, b, c}
+	// A's route went through C: C would drop it as a loop, so C gets B's longer route instead.
+	a.announce(a.attrs(64503), "203.0.113.0/24")
+	b.announce(b.attrs(65002, 65003), "203.0.113.0/24")
+	// A route carrying the route server's AS (an FRR member re-advertising what it learnt from
+	// us) goes to nobody.
+	a.announce(a.attrs(rsASN, 65009), "198.51.100.0/24")
+	readAll(t, s, all...)
+	if got := c.from("203.0.113.0/24"); got != 64502 {
+		t.Errorf("C gets the route from AS%d, want B's", got)
+	}
+	if got := b.from("203.0.113.0/24"); got != 64501 {
+		t.Errorf("B gets the route from AS%d, want A's", got)
+	}
+	for _, m := range all {
+		if m.has("198.51.100.0/24") != nil {
+			t.Errorf("%v received a route with the route server's AS in its path", m)
+		}
+	}
+	info := s.prefixInfo(s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")))
+	for _, e := range info.Exports {
+		if e.Neighbor == c.addr && e.Checks[0] != ExportReceiverAS {
+			t.Errorf("C's check of A's route = %v", e.Checks[0])
+		}
+		if !e.InSync {
+			t.Errorf("%s not in sync after settling", e.Member)
+		}
+	}
+}
+
+// TestSameMemberTwoSessions: a member's route never goes to its other session.
+func TestSameMemberTwoSessions(t *testing.T) {
+	s := newTestServer(t, nil)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	a2ss, err := s.addSession("A", netip.MustParseAddr("2001:db8::11"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2 := &tmember{t: t, name: "A2", asn: 64501, addr: a2ss.addr, ss: a2ss, out: &fakeOut{}}
+	a2.up()
+	// The member's IPv6 session announces an IPv4 prefix with an IPv4 next hop of the member's
+	// other address: accepted (same member), and sent to B but not to A's first session.
+	at := a2.attrs()
+	at.MPNextHop = netip.Addr{}
+	at.NextHop = a.addr
+	a2.announce(at, "203.0.113.0/24")
+	readAll(t, s, a, b, a2)
+	if b.from("203.0.113.0/24") != 64501 {
+		t.Errorf("B did not get the route")
+	}
+	if a.has("203.0.113.0/24") != nil {
+		t.Errorf("the member's other session got its own route")
+	}
+}
