@@ -104,6 +104,9 @@ func (ss *Session) RouteRefresh(f speaker.Family) error {
 }
 
 func (ss *Session) send(m inMsg) error {
+	if ss.srv.isStopped() {
+		return ErrStopped
+	}
 	ib := ss.cur.Load()
 	if ib == nil {
 		return ErrNotUp

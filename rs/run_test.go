@@ -1,0 +1,194 @@
+package rs
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// liveOut is an Output with a writer goroutine: it decodes what is queued and calls Drained, like
+// the session's writer. A stuck one never writes.
+type liveOut struct {
+	fakeOut
+	wake  chan struct{}
+	stuck bool
+
+	mu   sync.Mutex
+	rib  map[netip.Prefix]*speaker.Attrs
+	msgs int
+}
+
+func newLiveOut(stuck bool) *liveOut {
+	return &liveOut{wake: make(chan struct{}, 1), stuck: stuck, rib: make(map[netip.Prefix]*speaker.Attrs)}
+}
+
+func (o *liveOut) Queue(b []byte) (int, error) {
+	n, err := o.fakeOut.Queue(b)
+	if len(b) > 0 {
+		select {
+		case o.wake <- struct{}{}:
+		default:
+		}
+	}
+	return n, err
+}
+
+func (o *liveOut) run(ctx context.Context, t *testing.T, ss *Session) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		}
+		if o.stuck {
+			continue
+		}
+		b := o.take()
+		for len(b) > 0 {
+			l := int(b[16])<<8 | int(b[17])
+			u, uerr := speaker.DecodeUpdate(b[speaker.HeaderLen:l], speaker.DecodeOptions{FourOctetAS: true})
+			if uerr != nil {
+				t.Errorf("bad UPDATE: %v", uerr)
+				return
+			}
+			o.mu.Lock()
+			for _, p := range u.Withdrawn {
+				delete(o.rib, p)
+			}
+			for _, p := range u.NLRI {
+				o.rib[p] = u.Attrs
+			}
+			o.msgs++
+			o.mu.Unlock()
+			b = b[l:]
+		}
+		ss.Drained()
+	}
+}
+
+func (o *liveOut) count() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.rib)
+}
+
+// TestRun runs the loop on its own goroutine with members announcing concurrently, one member that
+// never reads, and looking-glass queries meanwhile: everyone else converges, and the race detector
+// watches the hand-offs.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newTestServer(t, func(c *Config) { c.OutHighWater = 32 << 10 })
+	runErr := make(chan error, 1)
+	go func() { runErr <- s.Run(ctx) }()
+
+	const members, perMember = 6, 3000
+	outs := make([]*liveOut, members)
+	sessions := make([]*Session, members)
+	for i := range members {
+		name := string(rune('A' + i))
+		asn := uint32(64501 + i)
+		addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(11 + i)})
+		if err := s.AddMember(ctx, MemberConfig{Name: name, ASN: asn}); err != nil {
+			t.Fatal(err)
+		}
+		ss, err := s.AddSession(ctx, name, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = newLiveOut(i == members-1) // the last one never reads
+		go outs[i].run(ctx, t, ss)
+		if err := ss.Up(outs[i], SessionInfo{RouterID: addr, Families: []speaker.Family{speaker.IPv4Unicast},
+			Encode: speaker.EncodeOptions{FourOctetAS: true, MaxMessage: 4096}}); err != nil {
+			t.Fatal(err)
+		}
+		sessions[i] = ss
+	}
+	if err := s.AddMember(ctx, MemberConfig{Name: "A", ASN: 1}); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("duplicate member: %v", err)
+	}
+
+	var wg sync.WaitGroup
+	for i := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			asn := uint32(64501 + i)
+			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(11 + i)})
+			ps := seqPrefixes(i*perMember, perMember, false)
+			for j := 0; j < perMember; j += 100 {
+				a := &speaker.Attrs{NextHop: addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{asn, uint32(j)}}}}
+				if err := sessions[i].Receive(&speaker.Update{Attrs: a, NLRI: ps[j : j+100]}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	// Queries while routes flow.
+	for range 20 {
+		if _, err := s.Sessions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Stats(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+
+	want := (members - 1) * perMember // everything but its own
+	deadline := time.Now().Add(60 * time.Second) // a deadlock guard, not a timing assertion
+	for i := 0; i < members-1; i++ {
+		for outs[i].count() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d has %d of %d routes", i, outs[i].count(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Routes != members*perMember || st.Prefixes != members*perMember || st.SessionsUp != members {
+		t.Errorf("stats %+v", st)
+	}
+	ss, err := s.Sessions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ss {
+		if x.Neighbor == sessions[members-1].addr && !x.Throttled {
+			t.Errorf("the member that never reads is not throttled: %+v", x)
+		}
+	}
+	page, err := s.Routes(ctx, RoutesQuery{Neighbor: sessions[0].addr, View: ViewExported, Limit: 10})
+	if err != nil || len(page.Routes) != 10 || page.Next < 0 {
+		t.Errorf("exported page: %d routes, next %d, %v", len(page.Routes), page.Next, err)
+	}
+
+	// Session down from another goroutine, while the stuck member's reader would be blocked.
+	sessions[1].Down()
+	for outs[0].count() != want-perMember {
+		if time.Now().After(deadline) {
+			t.Fatalf("withdrawals after down: member 0 has %d", outs[0].count())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	cancel()
+	if err := <-runErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
+	}
+	if err := sessions[0].Receive(&speaker.Update{}); !errors.Is(err, ErrStopped) {
+		t.Errorf("Receive after stop: %v", err)
+	}
+	if _, err := s.Stats(context.Background()); !errors.Is(err, ErrStopped) {
+		t.Errorf("Stats after stop: %v", err)
+	}
+}
