@@ -226,8 +226,8 @@ func (f *frr) AnnounceRoutes(ctx context.Context, routes []Announce) error {
 		}
 		lines[fi] = append(lines[fi], f.routeMapLines(a)...)
 		afLines[fi] = append(afLines[fi], fmt.Sprintf("network %s route-map %s", a.Prefix, f.rmapOf[a.Prefix]))
+		f.anns.add([]Announce{a}) // now, so a prefix given twice is seen as known
 	}
-	f.anns.add(routes)
 	var cmds []string
 	for fi, fam := range []string{"ipv4", "ipv6"} {
 		cmds = append(cmds, lines[fi]...)
