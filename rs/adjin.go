@@ -115,6 +115,9 @@ func (s *Server) dropRoute(r *route) {
 	pe, p := r.pe, r.p
 	fi := famOf(pe.pfx)
 	pe.remove(r)
+	if len(pe.routes) == 0 {
+		pe.routes = nil // remove keeps the capacity for the re-insert of a replaced route
+	}
 	s.sets.unref(r.set)
 	p.removeRoute(r)
 	p.received[fi]--

@@ -131,8 +131,15 @@ func (l *changeList) next(p *peer) *clNode {
 	return nil
 }
 
-// advance moves p past n, the node returned by next.
+// advance moves p to just after n, a prefix node behind its marker.
 func (l *changeList) advance(p *peer, n *clNode) {
+	mk := p.mk
+	if len(mk.peers) == 1 && n.next.mk == nil {
+		// p is alone and nobody waits after n: move its marker instead of making a new one.
+		l.unlinkNode(&mk.node)
+		l.insertAfter(&mk.node, n)
+		return
+	}
 	l.detach(p)
 	l.attach(p, n)
 }

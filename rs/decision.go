@@ -98,7 +98,4 @@ func (pe *prefixEntry) remove(r *route) {
 	copy(pe.routes[i:], pe.routes[i+1:])
 	pe.routes[len(pe.routes)-1] = nil
 	pe.routes = pe.routes[:len(pe.routes)-1]
-	if len(pe.routes) == 0 {
-		pe.routes = nil
-	}
 }

@@ -25,7 +25,8 @@
 //	            marker, dump walk, pending (session.go)
 //	adjOut      outgoing attribute set + bit set of the session ids that have it (adjout.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
-//	pending     per session: prefix → latest action, grouped by attribute set (pending.go)
+//	pending     per session: queued actions grouped by attribute set, superseded ones dropped
+//	            against the Adj-RIB-Out when encoded (pending.go)
 //
 // # Flow
 //
@@ -55,7 +56,8 @@
 //     prefixes some session has not passed.
 //   - A prefix entry exists while it has routes, Adj-RIB-Out entries or a change-list node.
 //   - A session id is reused only after a walk has cleared its Adj-RIB-Out bits.
-//   - pending holds each prefix at most once and at most Config.PendingMax (plus one batch) prefixes.
+//   - A pending entry is sent only if the session's Adj-RIB-Out still holds its action; pending
+//     holds at most Config.PendingMax entries plus one pull's worth.
 //
 // Memory per route is one route struct, one slot in the session slab and one pointer in the prefix's
 // route list; per prefix one map entry, one prefixEntry and usually one or two Adj-RIB-Out entries

@@ -82,12 +82,12 @@ func (s *Server) reconcileTo(pe *prefixEntry, p *peer, want *attrSet, force bool
 	if want == nil {
 		if have != nil {
 			s.adjoutClear(pe, p)
-			p.pend.withdraw(pe.pfx)
+			p.pend.withdraw(pe)
 		}
 		return
 	}
 	if want != have {
 		s.adjoutSet(pe, p, want)
 	}
-	p.pend.announce(pe.pfx, want)
+	p.pend.announce(pe, want)
 }

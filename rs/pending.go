@@ -6,25 +6,29 @@ import (
 	"github.com/ixrs/ixrs/speaker"
 )
 
-// pending is a session's outbound work that has been decided but not yet encoded: prefix → latest
-// action, announcements grouped by outgoing attribute set so that one UPDATE carries the attribute
-// block once and as many prefixes as fit, withdrawals apart (they are sent first), and End-of-RIB
-// markers that go out after everything else.
+// pending is a session's outbound work that has been decided but not yet encoded: announcements
+// grouped by outgoing attribute set so that one UPDATE carries the attribute block once and as many
+// prefixes as fit, withdrawals apart (they are sent first), and End-of-RIB markers that go out after
+// everything else.
 //
-// Queuing a prefix that is already pending moves it (last action wins), so a prefix is pending at
-// most once. A session pulls work into pending only while it holds fewer than Config.PendingMax
-// prefixes (server.go), so pending memory is bounded per session whatever the churn; the backlog
-// of a slow session waits in the shared change list instead.
+// Last action wins without a per-prefix index: the session's Adj-RIB-Out bit already records the
+// latest decision for every prefix (export.go updates it when queuing), so an entry is checked
+// against it when encoded and dropped if a later action superseded it. A prefix announced with one
+// set, then another, then withdrawn is pending three times and sent once, as a withdrawal. This
+// costs 8 bytes per entry instead of a map entry, which matters when a thousand sessions dump a
+// table at once.
+//
+// A session pulls work into pending only while it holds fewer than Config.PendingMax entries
+// (server.go), so pending memory is bounded per session whatever the churn; the backlog of a slow
+// session waits in the shared change list instead.
 type pending struct {
-	// idx locates pending prefixes. Entries of prefixes already sent are left in place and
-	// recognised as stale (see live); the map is cleared when pending empties, which saves a delete
-	// per prefix sent.
-	idx   map[netip.Prefix]pendRef
 	wd    [numFams]pendGroup // withdrawals
 	ann   map[annKey]*pendGroup
 	order []*pendGroup // announce groups, oldest first
+	last  *pendGroup   // the group of the previous announce: consecutive ones usually share it
+	spare []*pendGroup // emptied groups, kept for their capacity
 	eor   [numFams]bool
-	n     int // prefixes pending
+	n     int // entries pending
 }
 
 type annKey struct {
@@ -32,24 +36,22 @@ type annKey struct {
 	fi  famIdx
 }
 
-// pendGroup holds the prefixes of one action: announce with set, or withdraw when set is nil.
-// pfx[:start] have been sent.
+// pendGroup holds the entries of one action: announce with set, or withdraw when set is nil.
+// pes[:start] have been dealt with.
 type pendGroup struct {
 	set   *attrSet
 	fi    famIdx
-	pfx   []netip.Prefix
+	pes   []*prefixEntry
 	start int
+	bytes int // NLRI bytes of the live entries, superseded ones included: an upper bound
 }
 
-func (g *pendGroup) live() int { return len(g.pfx) - g.start }
+// nlriLen is the encoded length of a prefix in NLRI (RFC 4271 §4.3).
+func nlriLen(pe *prefixEntry) int { return 1 + (pe.pfx.Bits()+7)/8 }
 
-type pendRef struct {
-	g *pendGroup
-	i int32
-}
+func (g *pendGroup) live() int { return len(g.pes) - g.start }
 
 func (q *pending) init() {
-	q.idx = make(map[netip.Prefix]pendRef)
 	q.ann = make(map[annKey]*pendGroup)
 	for fi := range q.wd {
 		q.wd[fi].fi = famIdx(fi)
@@ -62,77 +64,69 @@ func (q *pending) reset() {
 	q.init()
 }
 
-func (q *pending) announce(pfx netip.Prefix, set *attrSet) {
-	k := annKey{set, famOf(pfx)}
-	g := q.ann[k]
-	if g == nil {
-		g = &pendGroup{set: set, fi: k.fi}
-		q.ann[k] = g
-		q.order = append(q.order, g)
-	}
-	q.put(pfx, g)
-}
-
-func (q *pending) withdraw(pfx netip.Prefix) { q.put(pfx, &q.wd[famOf(pfx)]) }
-
-func (q *pending) endOfRIB(fi famIdx) { q.eor[fi] = true }
-
-func (q *pending) put(pfx netip.Prefix, g *pendGroup) {
-	if ref, ok := q.idx[pfx]; ok && ref.live(pfx) {
-		if ref.g == g {
-			return
+func (q *pending) announce(pe *prefixEntry, set *attrSet) {
+	fi := famOf(pe.pfx)
+	g := q.last
+	if g == nil || g.set != set || g.fi != fi {
+		k := annKey{set, fi}
+		g = q.ann[k]
+		if g == nil {
+			if n := len(q.spare); n > 0 {
+				g = q.spare[n-1]
+				q.spare = q.spare[:n-1]
+				g.set, g.fi = set, fi
+			} else {
+				g = &pendGroup{set: set, fi: fi}
+			}
+			q.ann[k] = g
+			q.order = append(q.order, g)
 		}
-		q.cut(ref)
+		q.last = g
 	}
-	q.idx[pfx] = pendRef{g, int32(len(g.pfx))}
-	g.pfx = append(g.pfx, pfx)
+	g.pes = append(g.pes, pe)
+	g.bytes += nlriLen(pe)
 	q.n++
 }
 
-// live reports whether ref still locates pfx: it may be stale after the prefix was sent.
-func (ref pendRef) live(pfx netip.Prefix) bool {
-	g, i := ref.g, int(ref.i)
-	return i >= g.start && i < len(g.pfx) && g.pfx[i] == pfx
+func (q *pending) withdraw(pe *prefixEntry) {
+	g := &q.wd[famOf(pe.pfx)]
+	g.pes = append(g.pes, pe)
+	q.n++
 }
 
-// cut removes the prefix at ref from its group; order inside a group does not matter, so the last
-// prefix takes its place.
-func (q *pending) cut(ref pendRef) {
-	g, i := ref.g, int(ref.i)
-	last := len(g.pfx) - 1
-	if i != last {
-		moved := g.pfx[last]
-		g.pfx[i] = moved
-		q.idx[moved] = pendRef{g, int32(i)}
+func (q *pending) endOfRIB(fi famIdx) { q.eor[fi] = true }
+
+// consumed records that the first n live entries of g have been dealt with.
+func (q *pending) consumed(g *pendGroup, n int) {
+	if g.set != nil {
+		for _, pe := range g.pes[g.start : g.start+n] {
+			g.bytes -= nlriLen(pe)
+		}
 	}
-	g.pfx = g.pfx[:last]
-	q.n--
-}
-
-// sent records that the first n live prefixes of g went out.
-func (q *pending) sent(g *pendGroup, n int) {
 	g.start += n
 	q.n -= n
-	if g.live() == 0 {
-		g.pfx, g.start = g.pfx[:0], 0
-		if g.set != nil {
-			delete(q.ann, annKey{g.set, g.fi})
-			g.pfx = nil
-		}
+	if g.live() > 0 {
+		return
 	}
-	if q.n == 0 {
-		// A Go map keeps its peak size after clear: after a table dump, give a big one back
-		// instead of holding it for the lifetime of the session.
-		if len(q.idx) > idxKeep {
-			q.idx = make(map[netip.Prefix]pendRef)
-		} else {
-			clear(q.idx)
+	clear(g.pes)
+	g.pes, g.start, g.bytes = g.pes[:0], 0, 0
+	if g.set != nil {
+		delete(q.ann, annKey{g.set, g.fi})
+		if q.last == g {
+			q.last = nil
+		}
+		g.set = nil
+		if cap(g.pes) <= spareCap && len(q.spare) < maxSpare {
+			q.spare = append(q.spare, g)
 		}
 	}
 }
 
-// idxKeep is the size up to which an emptied index is kept for reuse.
-const idxKeep = 1024
+// Emptied groups are recycled, but not big ones: their memory goes back after a table dump.
+const (
+	spareCap = 4096
+	maxSpare = 16
+)
 
 // compact drops announce groups that have been sent.
 func (q *pending) compact() {
@@ -146,21 +140,42 @@ func (q *pending) compact() {
 	q.order = out
 }
 
-// reindex rebuilds idx from the live prefixes, dropping stale entries that accumulate while
-// pending never empties completely (held groups).
-func (q *pending) reindex() {
-	clear(q.idx)
-	add := func(g *pendGroup) {
-		for i := g.start; i < len(g.pfx); i++ {
-			q.idx[g.pfx[i]] = pendRef{g, int32(i)}
+// mpReachMax is the most MP_REACH_NLRI adds besides the NLRI: attribute header, AFI, SAFI, next
+// hop length, two IPv6 next hops, reserved.
+const mpReachMax = 4 + 3 + 1 + 32 + 1
+
+// collector gathers, for one message, the prefixes of a group's next entries that are still
+// current for the session (its Adj-RIB-Out holds the group's set for them, or nothing for a
+// withdrawal), skipping superseded entries. It stops once the prefixes would take more than
+// limit bytes of NLRI, so a batch is about one message, never much more.
+type collector struct {
+	pfx []netip.Prefix
+	pos []int32 // entry index of each collected prefix
+}
+
+func (c *collector) collect(g *pendGroup, id int, want *attrSet, limit int) (looked int) {
+	c.pfx, c.pos = c.pfx[:0], c.pos[:0]
+	size := 0
+	i := g.start
+	for ; i < len(g.pes) && size <= limit; i++ {
+		pe := g.pes[i]
+		if pe.outFor(id) != want {
+			continue
 		}
+		c.pfx = append(c.pfx, pe.pfx)
+		c.pos = append(c.pos, int32(i))
+		size += 1 + (pe.pfx.Bits()+7)/8
 	}
-	for fi := range q.wd {
-		add(&q.wd[fi])
+	return i - g.start
+}
+
+// used returns how many entries were dealt with when the first n collected prefixes were encoded
+// out of looked entries: all of them when the whole batch went out, else up to the n-th prefix's.
+func (c *collector) used(g *pendGroup, looked, n int) int {
+	if n >= len(c.pfx) {
+		return looked
 	}
-	for _, g := range q.order {
-		add(g)
-	}
+	return int(c.pos[n-1]) + 1 - g.start
 }
 
 // flush encodes p's pending work into UPDATEs and queues them, until p's output buffer reaches the
@@ -180,17 +195,21 @@ func (s *Server) flush(p *peer, hold bool) {
 	room := func() bool { return p.buffered+len(buf) < s.cfg.OutHighWater }
 	msgs := 0
 
+	c := &s.coll
 	for fi := range q.wd {
 		g := &q.wd[fi]
 		for g.live() > 0 && room() {
+			looked := c.collect(g, p.id, nil, max)
 			var n int
-			buf, n = speaker.AppendWithdraw(buf, families[fi], g.pfx[g.start:], max)
-			if n == 0 {
-				s.log.Error("cannot encode withdrawal", "session", p.addr, "prefix", g.pfx[g.start])
+			buf, n = speaker.AppendWithdraw(buf, families[fi], c.pfx, max)
+			if len(c.pfx) > 0 && n == 0 {
+				s.log.Error("cannot encode withdrawal", "session", p.addr, "prefix", c.pfx[0])
 				n = 1
 			}
-			q.sent(g, n)
-			msgs++
+			if n > 0 {
+				msgs++
+			}
+			q.consumed(g, c.used(g, looked, n))
 		}
 	}
 	for _, g := range q.order {
@@ -198,32 +217,37 @@ func (s *Server) flush(p *peer, hold bool) {
 			break
 		}
 		block := g.set.encoded(s.sets, g.fi, p.opts)
+		if hold && speaker.HeaderLen+4+mpReachMax+len(block)+g.bytes <= max {
+			continue // cannot fill a message yet, and more may come: wait, without encoding
+		}
 		nh, ll := g.set.nextHop(g.fi), g.set.attrs.MPLinkLocal
 		for g.live() > 0 && room() {
+			looked := c.collect(g, p.id, g.set, max)
+			if len(c.pfx) == 0 {
+				q.consumed(g, looked) // all superseded
+				continue
+			}
 			mark := len(buf)
 			var n int
-			buf, n = speaker.AppendAnnounce(buf, families[g.fi], block, nh, ll, g.pfx[g.start:], max)
+			buf, n = speaker.AppendAnnounce(buf, families[g.fi], block, nh, ll, c.pfx, max)
 			if n == 0 {
 				// The attribute block alone does not fit a message of this session: the prefixes
 				// cannot be sent. Count them and move on rather than wedge the session.
 				s.log.Error("attributes too large for session", "session", p.addr, "bytes", len(block), "max", max)
-				p.unsendable += uint64(g.live())
+				p.unsendable += uint64(len(c.pfx))
 				buf = buf[:mark]
-				q.sent(g, g.live())
+				q.consumed(g, looked)
+				continue
+			}
+			if hold && n == len(c.pfx) && looked == g.live() {
+				buf = buf[:mark] // not full, and more may come: wait
 				break
 			}
-			if hold && n == g.live() {
-				buf = buf[:mark]
-				break
-			}
-			q.sent(g, n)
 			msgs++
+			q.consumed(g, c.used(g, looked, n))
 		}
 	}
 	q.compact()
-	if len(q.idx) > 2*q.n+4096 {
-		q.reindex()
-	}
 	if q.n == 0 {
 		for fi, due := range q.eor {
 			if due && room() {

@@ -36,6 +36,7 @@ type Server struct {
 	clearing []*clearJob
 	active   []*inbox // inboxes that may hold messages, served round robin
 	buf      []byte   // encoding scratch; Queue copies it
+	coll     collector
 	now      int64
 
 	stats loopStats
@@ -478,16 +479,32 @@ func (s *Server) outbound() bool {
 func (s *Server) pull(p *peer) bool {
 	budget := s.cfg.WalkBatch
 	start := budget
-	for budget > 0 && p.pend.n < s.cfg.PendingMax {
-		if n := s.cl.next(p); n != nil {
-			s.cl.advance(p, n)
-			s.reconcile(n.pe, p, false)
-			budget--
-			continue
+	room := s.cfg.PendingMax - p.pend.n
+	if room <= 0 {
+		return false
+	}
+	// Visit changes from the marker on and move the marker once at the end: nothing below
+	// modifies the change list.
+	// A table dump in progress gets at least half the budget, so that sustained churn cannot
+	// starve it.
+	clBudget := budget
+	if p.walk.active {
+		clBudget = budget / 2
+	}
+	var last *clNode
+	for n := p.mk.node.next; n != &s.cl.root && clBudget > 0 && p.pend.n < s.cfg.PendingMax; n = n.next {
+		if n.pe == nil {
+			continue // another session's marker
 		}
-		if !p.walk.active {
-			break
-		}
+		s.reconcile(n.pe, p, false)
+		last = n
+		clBudget--
+		budget--
+	}
+	if last != nil {
+		s.cl.advance(p, last)
+	}
+	for budget > 0 && p.walk.active && p.pend.n < s.cfg.PendingMax {
 		budget -= s.walkStep(p, budget)
 	}
 	return budget != start
