@@ -141,7 +141,7 @@ func TestRun(t *testing.T) {
 	}
 	wg.Wait()
 
-	want := (members - 1) * perMember // everything but its own
+	want := (members - 1) * perMember            // everything but its own
 	deadline := time.Now().Add(60 * time.Second) // a deadlock guard, not a timing assertion
 	for i := 0; i < members-1; i++ {
 		for outs[i].count() != want {
