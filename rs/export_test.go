@@ -197,3 +197,42 @@ func TestSameMemberTwoSessions(t *testing.T) {
 		t.Errorf("the member's other session got its own route")
 	}
 }
+
+// gshut is a test import policy: graceful shutdown (65535:0) sets LOCAL_PREF 0 (RFC 8326).
+type gshut struct{ policy.Import }
+
+func (g *gshut) ImportPath(s *policy.Session, p *policy.Path) policy.Verdict {
+	v := g.Import.ImportPath(s, p)
+	if slices.Contains(p.Communities, std(65535, 0)) {
+		v.LocalPref = 0
+	}
+	return v
+}
+
+// TestLocalPref: LOCAL_PREF comes from import policy only; a member's own is ignored and none is
+// ever sent.
+func TestLocalPref(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.Import = &gshut{*policy.DefaultImport()} })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	const p = "203.0.113.0/24"
+	aa := a.attrs(65001, 65002)
+	aa.LocalPref, aa.HasLocalPref = 1000, true
+	a.announce(aa, p)
+	b.announce(b.attrs(), p)
+	readAll(t, s, a, b, c)
+	if got := c.has(p); got == nil || got.ASPath.First() != 64502 || got.HasLocalPref {
+		t.Fatalf("C has %+v, want B's route without LOCAL_PREF", got)
+	}
+	bb := b.attrs()
+	bb.Communities = []uint32{std(65535, 0)}
+	b.announce(bb, p)
+	readAll(t, s, a, b, c)
+	if got := c.from(p); got != 64501 {
+		t.Errorf("with B in graceful shutdown C gets AS%d, want A's", got)
+	}
+	if got := c.has(p); got.HasLocalPref {
+		t.Errorf("LOCAL_PREF sent to C")
+	}
+}

@@ -432,3 +432,27 @@ func TestFamilies(t *testing.T) {
 		t.Errorf("C: %v", got)
 	}
 }
+
+// TestEndOfRIBUnderChurn: a member coming up while another keeps changing routes still gets its
+// End-of-RIB, after the whole table.
+func TestEndOfRIBUnderChurn(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.WalkBatch = 64 })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	ps := seqPrefixes(0, 5000, false)
+	for i := 0; i < len(ps); i += 500 {
+		a.ss.Receive(&speaker.Update{Attrs: a.attrs(), NLRI: ps[i : i+500]})
+		settle(t, s)
+	}
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	for i := 0; b.eor[speaker.IPv4Unicast] == 0; i++ {
+		if i > 1000 {
+			t.Fatalf("no End-of-RIB after %d passes of churn; B has %d routes", i, len(b.rib))
+		}
+		a.announce(a.attrs(uint32(i)), "198.51.100.0/24", "198.51.101.0/24")
+		s.pass()
+		b.read()
+	}
+	if len(b.rib) < len(ps) {
+		t.Errorf("End-of-RIB after %d of %d routes", len(b.rib), len(ps))
+	}
+}

@@ -187,7 +187,7 @@ func (s *Server) flush(p *peer, hold bool) {
 	if q.n == 0 && !q.eor[0] && !q.eor[1] {
 		return
 	}
-	if q.n >= s.cfg.PendingMax {
+	if q.n >= s.cfg.PendingMax || q.eor[0] || q.eor[1] {
 		hold = false // pull has stopped: holding now would wedge the session
 	}
 	max := p.opts.MaxMessage
@@ -215,6 +215,11 @@ func (s *Server) flush(p *peer, hold bool) {
 	for _, g := range q.order {
 		if !room() {
 			break
+		}
+		if g.set.refs <= 0 {
+			// The set left the table, so no Adj-RIB-Out entry holds it: every entry is superseded.
+			q.consumed(g, g.live())
+			continue
 		}
 		block := g.set.encoded(s.sets, g.fi, p.opts)
 		if hold && speaker.HeaderLen+4+mpReachMax+len(block)+g.bytes <= max {

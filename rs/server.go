@@ -479,8 +479,9 @@ func (s *Server) outbound() bool {
 func (s *Server) pull(p *peer) bool {
 	budget := s.cfg.WalkBatch
 	start := budget
-	room := s.cfg.PendingMax - p.pend.n
-	if room <= 0 {
+	if p.pend.n >= s.cfg.PendingMax || p.pend.eor[0] || p.pend.eor[1] {
+		// Full, or an End-of-RIB is due: it must follow the table it ends, so nothing new is
+		// pulled in front of it until it is out.
 		return false
 	}
 	// Visit changes from the marker on and move the marker once at the end: nothing below
