@@ -39,7 +39,9 @@ func (s *Server) adjoutSet(pe *prefixEntry, p *peer, set *attrSet) {
 			return
 		}
 	}
-	e := adjOut{set: set}
+	// Sized for every current id at once: bits are set one session at a time, and growing by
+	// doubling would leave up to half of every bit set unused.
+	e := adjOut{set: set, bits: make(bitset, (len(s.peers)+63)/64)}
 	e.bits.set(p.id)
 	s.sets.ref(set)
 	pe.out = append(pe.out, e)

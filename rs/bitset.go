@@ -14,7 +14,7 @@ func (b bitset) has(i int) bool {
 func (b *bitset) set(i int) {
 	w := i >> 6
 	if w >= len(*b) {
-		n := make(bitset, w+1, max(w+1, 2*len(*b)))
+		n := make(bitset, w+1)
 		copy(n, *b)
 		*b = n
 	}

@@ -29,6 +29,8 @@ type pending struct {
 	spare []*pendGroup // emptied groups, kept for their capacity
 	eor   [numFams]bool
 	n     int // entries pending
+
+	annPeak int // most groups at once since the last idle
 }
 
 type annKey struct {
@@ -79,6 +81,7 @@ func (q *pending) announce(pe *prefixEntry, set *attrSet) {
 				g = &pendGroup{set: set, fi: fi}
 			}
 			q.ann[k] = g
+			q.annPeak = max(q.annPeak, len(q.ann))
 			q.order = append(q.order, g)
 		}
 		q.last = g
@@ -119,14 +122,29 @@ func (q *pending) consumed(g *pendGroup, n int) {
 		if cap(g.pes) <= spareCap && len(q.spare) < maxSpare {
 			q.spare = append(q.spare, g)
 		}
+	} else if cap(g.pes) > spareCap {
+		g.pes = nil
 	}
 }
 
-// Emptied groups are recycled, but not big ones: their memory goes back after a table dump.
+// Emptied groups are recycled for the next burst, but only small ones, and only a few: with a
+// thousand sessions, idle capacity kept per session adds up to more than the RIB.
 const (
-	spareCap = 4096
-	maxSpare = 16
+	spareCap = 128
+	maxSpare = 8
 )
+
+// idle gives back memory a burst left behind once nothing is pending: a Go map keeps its peak
+// size, so a big group index is replaced.
+func (q *pending) idle() {
+	if q.annPeak > maxSpare {
+		q.ann = make(map[annKey]*pendGroup)
+		q.annPeak = 0
+	}
+	if cap(q.order) > maxSpare {
+		q.order = nil
+	}
+}
 
 // compact drops announce groups that have been sent.
 func (q *pending) compact() {
@@ -254,6 +272,7 @@ func (s *Server) flush(p *peer, hold bool) {
 	}
 	q.compact()
 	if q.n == 0 {
+		q.idle()
 		for fi, due := range q.eor {
 			if due && room() {
 				buf = speaker.AppendEndOfRIB(buf, families[fi])
