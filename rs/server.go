@@ -37,6 +37,7 @@ type Server struct {
 	active   []*inbox // inboxes that may hold messages, served round robin
 	buf      []byte   // encoding scratch; Queue copies it
 	coll     collector
+	evbuf    []mailEvent // the mailbox's previous queue, reused
 	now      int64
 
 	stats loopStats
@@ -303,7 +304,8 @@ func (mb *mailbox) take(buf []mailEvent) []mailEvent {
 
 // events applies the session events posted since the last pass.
 func (s *Server) events() bool {
-	evs := s.mail.take(nil)
+	evs := s.mail.take(s.evbuf)
+	defer func() { clear(evs); s.evbuf = evs[:0] }()
 	for _, ev := range evs {
 		ib := ev.ib
 		switch ev.kind {
@@ -484,10 +486,9 @@ func (s *Server) pull(p *peer) bool {
 		// pulled in front of it until it is out.
 		return false
 	}
-	// Visit changes from the marker on and move the marker once at the end: nothing below
-	// modifies the change list.
-	// A table dump in progress gets at least half the budget, so that sustained churn cannot
-	// starve it.
+	// Changes first, visited from the marker on; the marker moves once at the end (reconciling
+	// never modifies the change list). A table dump in progress keeps at least half the budget,
+	// so that sustained churn cannot starve it.
 	clBudget := budget
 	if p.walk.active {
 		clBudget = budget / 2

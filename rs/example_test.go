@@ -1,0 +1,62 @@
+package rs_test
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/ixrs/ixrs/rs"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// The session layer's *speaker.Peer is the route server's Output.
+var _ rs.Output = (*speaker.Peer)(nil)
+
+// memberHandler connects one speaker.Peer to its rs.Session. Every method returns at once except
+// Update and RouteRefresh, which block while the member's inbound queue is full: the reader stops,
+// and TCP pushes back on that member alone.
+type memberHandler struct{ ss *rs.Session }
+
+func (h memberHandler) Established(p *speaker.Peer, remote *speaker.Open) {
+	opt, _ := p.EncodeOptions()
+	h.ss.Up(p, rs.SessionInfo{RouterID: remote.RouterID, Families: p.Families(), Encode: opt})
+}
+
+func (h memberHandler) Update(_ *speaker.Peer, u *speaker.Update, _ *speaker.UpdateError) {
+	h.ss.Receive(u) // RFC 7606 treat-as-withdraw has already turned NLRI into withdrawals
+}
+
+func (h memberHandler) RouteRefresh(_ *speaker.Peer, rr speaker.RouteRefresh) {
+	if rr.Subtype == 0 {
+		h.ss.RouteRefresh(rr.Family)
+	}
+}
+
+func (h memberHandler) Notification(*speaker.Peer, speaker.Notification, bool) {}
+func (h memberHandler) Down(*speaker.Peer, error)                              { h.ss.Down() }
+func (h memberHandler) Drained(*speaker.Peer)                                  { h.ss.Drained() }
+
+// Example wires a route server to the BGP speaker: one member, one session.
+func Example() {
+	ctx := context.Background()
+	srv := rs.New(rs.Config{ASN: 64500, RouterID: netip.MustParseAddr("192.0.2.1")})
+	go srv.Run(ctx)
+
+	sp, err := speaker.New(speaker.Config{ASN: 64500, RouterID: netip.MustParseAddr("192.0.2.1")})
+	if err != nil {
+		panic(err)
+	}
+	addr := netip.MustParseAddr("192.0.2.11")
+	if err := srv.AddMember(ctx, rs.MemberConfig{Name: "Example Member", ASN: 64501}); err != nil {
+		panic(err)
+	}
+	ss, err := srv.AddSession(ctx, "Example Member", addr)
+	if err != nil {
+		panic(err)
+	}
+	p, err := sp.AddPeer(speaker.PeerConfig{Name: "Example Member", PeerAS: 64501, PeerAddr: addr, Passive: true},
+		memberHandler{ss})
+	if err != nil {
+		panic(err)
+	}
+	p.Start()
+}
