@@ -236,6 +236,7 @@ func readAll(t testing.TB, s *Server, ms ...*tmember) {
 			n += m.read()
 		}
 		if n == 0 && !s.pass() {
+			checkInvariants(t, s, true)
 			return
 		}
 	}

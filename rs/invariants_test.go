@@ -1,0 +1,146 @@
+package rs
+
+import (
+	"testing"
+)
+
+// checkInvariants verifies the invariants of doc.go over the whole RIB. synced asks also for the
+// strongest one: every established session holds exactly what it should (true once the loop has
+// settled and every member has read its output).
+func checkInvariants(t testing.TB, s *Server, synced bool) {
+	t.Helper()
+	refs := map[*attrSet]int32{}
+	routes, accepted := 0, 0
+	var received, acc, exported = map[*peer][numFams]int{}, map[*peer][numFams]int{}, map[*peer][numFams]int{}
+	adjEntries := 0
+	for pfx, pe := range s.prefixes.m {
+		if pe.pfx != pfx || s.prefixes.slab[pe.slot] != pe {
+			t.Fatalf("%v: table and slab disagree", pfx)
+		}
+		if pe.unused() {
+			t.Errorf("%v: unused entry kept", pfx)
+		}
+		fi := famOf(pfx)
+		seen := map[*peer]bool{}
+		for i, r := range pe.routes {
+			if r.pe != pe || r.p.routes[r.slot] != r {
+				t.Fatalf("%v: route %d not filed where it says", pfx, i)
+			}
+			if seen[r.p] {
+				t.Errorf("%v: two routes from one session", pfx)
+			}
+			seen[r.p] = true
+			if r.accepted() != (i < int(pe.nacc)) {
+				t.Errorf("%v: route %d accepted=%v with nacc %d", pfx, i, r.accepted(), pe.nacc)
+			}
+			if i > 0 && i < int(pe.nacc) {
+				if c, _ := compareRoutes(r, pe.routes[i-1]); c < 0 && pe.routes[i-1].set.path.First != r.set.path.First {
+					t.Errorf("%v: candidate %d beats candidate %d", pfx, i, i-1)
+				}
+			}
+			refs[r.set]++
+			routes++
+			rc := received[r.p]
+			rc[fi]++
+			received[r.p] = rc
+			if r.accepted() {
+				accepted++
+				ac := acc[r.p]
+				ac[fi]++
+				acc[r.p] = ac
+			}
+		}
+		ids := map[int]bool{}
+		for _, e := range pe.out {
+			if e.bits.empty() {
+				t.Errorf("%v: empty Adj-RIB-Out entry", pfx)
+			}
+			if s.sets.m[e.set.key] != e.set {
+				t.Errorf("%v: Adj-RIB-Out holds a set not in the table", pfx)
+			}
+			refs[e.set]++
+			adjEntries++
+			e.bits.each(func(id int) {
+				if ids[id] {
+					t.Errorf("%v: session %d in two entries", pfx, id)
+				}
+				ids[id] = true
+				if p := s.peers[id]; p != nil {
+					ec := exported[p]
+					ec[fi]++
+					exported[p] = ec
+				}
+			})
+		}
+		if synced {
+			for _, p := range s.peers {
+				if p == nil || p.down {
+					continue
+				}
+				var want *attrSet
+				if r := bestFor(pe, p); r != nil {
+					want = r.set.out
+				}
+				if got := pe.outFor(p.id); got != want {
+					t.Errorf("%v: session %v holds %p, should hold %p", pfx, p.addr, got, want)
+				}
+			}
+		}
+	}
+	for _, set := range s.sets.m {
+		if set.out != set {
+			refs[set.out]++
+		}
+	}
+	total := int32(0)
+	for _, set := range s.sets.m {
+		if set.refs != refs[set] {
+			t.Errorf("set %v: %d references counted, %d held", set.attrs.ASPath, set.refs, refs[set])
+		}
+		total += set.refs
+	}
+	if int(total) != s.sets.refs {
+		t.Errorf("reference total %d, table says %d", total, s.sets.refs)
+	}
+	if routes != s.stats.routes || accepted != s.stats.accepted || adjEntries != s.stats.adjOutEntries {
+		t.Errorf("counters: routes %d/%d accepted %d/%d adj-out %d/%d",
+			routes, s.stats.routes, accepted, s.stats.accepted, adjEntries, s.stats.adjOutEntries)
+	}
+	for _, p := range s.peers {
+		if p == nil {
+			continue
+		}
+		if p.received != received[p] || p.accepted != acc[p] || p.exported != exported[p] {
+			t.Errorf("session %v counters: received %v/%v accepted %v/%v exported %v/%v", p.addr,
+				p.received, received[p], p.accepted, acc[p], p.exported, exported[p])
+		}
+	}
+	// Change list: every prefix node once, markers never adjacent, counts right.
+	n, markers := 0, 0
+	inList := map[*prefixEntry]bool{}
+	prevMarker := false
+	for x := s.cl.root.next; x != &s.cl.root; x = x.next {
+		if x.mk != nil {
+			if prevMarker {
+				t.Errorf("adjacent markers in the change list")
+			}
+			markers++
+			for i, p := range x.mk.peers {
+				if p.mk != x.mk || p.mkIdx != i {
+					t.Errorf("marker and session disagree")
+				}
+			}
+			prevMarker = true
+			continue
+		}
+		prevMarker = false
+		if inList[x.pe] {
+			t.Errorf("%v twice in the change list", x.pe.pfx)
+		}
+		inList[x.pe] = true
+		n++
+	}
+	if n != s.cl.len || markers != s.cl.markers {
+		t.Errorf("change list: %d prefixes (%d counted), %d markers (%d counted)", n, s.cl.len, markers, s.cl.markers)
+	}
+}
