@@ -192,3 +192,59 @@ func TestRun(t *testing.T) {
 		t.Errorf("Stats after stop: %v", err)
 	}
 }
+
+func TestRemoveMember(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newTestServer(t, nil)
+	go s.Run(ctx)
+	for _, n := range []string{"A", "B"} {
+		if err := s.AddMember(ctx, MemberConfig{Name: n, ASN: 64501 + uint32(n[0]-'A')}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := s.AddSession(ctx, "A", netip.MustParseAddr("192.0.2.11"))
+	b, _ := s.AddSession(ctx, "B", netip.MustParseAddr("192.0.2.12"))
+	if _, err := s.AddSession(ctx, "B", netip.MustParseAddr("192.0.2.12")); !errors.Is(err, ErrDuplicate) {
+		t.Errorf("duplicate session: %v", err)
+	}
+	if _, err := s.AddSession(ctx, "C", netip.MustParseAddr("192.0.2.13")); !errors.Is(err, ErrUnknownMember) {
+		t.Errorf("session of unknown member: %v", err)
+	}
+	info := SessionInfo{RouterID: netip.MustParseAddr("10.0.0.1"), Families: []speaker.Family{speaker.IPv4Unicast},
+		Encode: speaker.EncodeOptions{FourOctetAS: true}}
+	bout := newLiveOut(false)
+	go bout.run(ctx, t, b)
+	a.Up(&fakeOut{}, info)
+	b.Up(bout, info)
+	at := &speaker.Attrs{NextHop: a.addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64501}}}}
+	if err := a.Receive(&speaker.Update{Attrs: at, NLRI: pfxs("203.0.113.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second) // deadlock guard
+	for bout.count() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("B never got A's route")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.RemoveMember(ctx, "A"); err != nil {
+		t.Fatal(err)
+	}
+	for bout.count() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("A's route not withdrawn after removal")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := a.Up(&fakeOut{}, info); !errors.Is(err, ErrUnknownPeer) {
+		t.Errorf("Up of a removed session: %v", err)
+	}
+	if ss, err := s.Session(ctx, a.addr); ss != nil || err != nil {
+		t.Errorf("removed session still found: %v %v", ss, err)
+	}
+	st, _ := s.Stats(ctx)
+	if st.Members != 1 || st.Sessions != 1 || st.Routes != 0 {
+		t.Errorf("after removal: %+v", st)
+	}
+}

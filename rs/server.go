@@ -241,6 +241,9 @@ func (s *Server) addSession(memberName string, addr netip.Addr) (*Session, error
 
 // RemoveSession takes the session down and forgets it.
 func (s *Server) RemoveSession(ctx context.Context, ss *Session) error {
+	ss.mu.Lock()
+	ss.removed.Store(true) // under mu: no Up can slip in between this and the Down
+	ss.mu.Unlock()
 	ss.Down()
 	return s.do(ctx, func() {
 		if s.sessions[ss.addr] != ss {

@@ -1,6 +1,7 @@
 package rs
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -33,8 +34,9 @@ type Session struct {
 	addr   netip.Addr
 	member string
 
-	mu  sync.Mutex // serialises Up and Down
-	cur atomic.Pointer[inbox]
+	mu      sync.Mutex // serialises Up and Down
+	cur     atomic.Pointer[inbox]
+	removed atomic.Bool
 
 	// Owned by the RIB loop.
 	m *member
@@ -55,6 +57,9 @@ func (ss *Session) Up(out Output, info SessionInfo) error {
 	defer ss.mu.Unlock()
 	if ss.srv.isStopped() {
 		return ErrStopped
+	}
+	if ss.removed.Load() {
+		return fmt.Errorf("session %s: %w", ss.addr, ErrUnknownPeer)
 	}
 	if old := ss.cur.Load(); old != nil {
 		ss.downLocked(old)
