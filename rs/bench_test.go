@@ -191,3 +191,27 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// BenchmarkSessionDown: a member with 100,000 routes goes down; its routes leave every candidate
+// list at once (the withdrawals then flow through the change list). One op is the whole down.
+func BenchmarkSessionDown(b *testing.B) {
+	const n = 100_000
+	ps := seqPrefixes(0, n, false)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := quietServer(b)
+		src := benchPeer(b, s, 1)
+		for j := 2; j < 12; j++ {
+			benchPeer(b, s, j)
+		}
+		for j := 0; j < n; j += 100 {
+			s.importUpdate(src, &speaker.Update{Attrs: benchAttrs(src, uint32(j/100%5)), NLRI: ps[j : j+100]})
+		}
+		for s.pass() {
+		}
+		b.StartTimer()
+		s.down(src)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/route")
+}
