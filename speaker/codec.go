@@ -53,7 +53,7 @@ type DecodeOptions struct {
 	IBGP bool
 }
 
-// accepts reports whether MP_REACH/MP_UNREACH of family f are decoded.
+// decAccepts reports whether MP_REACH/MP_UNREACH of family f are decoded.
 func (o *DecodeOptions) decAccepts(f Family) bool {
 	if f != IPv4Unicast && f != IPv6Unicast {
 		return false
@@ -341,14 +341,9 @@ func DecodeOpen(body []byte) (*Open, *Notification) {
 	return o, nil
 }
 
-// decOpenMalformed is the NOTIFICATION for an OPEN whose lengths disagree or whose known capability has
-// the wrong size. RFC 4271 and RFC 5492 name no subcode for these: OPEN Message Error/Unspecific.
-var decOpenMalformed = Notification{Code: ErrOpen, Subcode: 0}
-
-func decOpenErr() *Notification {
-	n := decOpenMalformed
-	return &n
-}
+// decOpenErr is the NOTIFICATION for an OPEN whose lengths disagree or whose known capability has the
+// wrong size. RFC 4271 and RFC 5492 name no subcode for these: OPEN Message Error/Unspecific.
+func decOpenErr() *Notification { return &Notification{Code: ErrOpen, Subcode: 0} }
 
 // decCapSeen remembers single-valued capabilities already decoded, so that the first one counts.
 type decCapSeen struct{ as4, gr bool }
@@ -732,7 +727,8 @@ func (d *decUpdate) decode(body []byte) (*Update, *UpdateError) {
 }
 
 // walkAttrs frames the attribute block, handles the attributes the codec decodes itself and collects the
-// rest for gobgp. It returns an error only for a session reset.
+// rest for gobgp. It returns an error only when the session must end (reset or AFI/SAFI disable); weaker
+// ones are recorded with add.
 func (d *decUpdate) walkAttrs(attrs []byte) *UpdateError {
 	for off := 0; off < len(attrs); {
 		rest := attrs[off:]
@@ -772,7 +768,7 @@ func (d *decUpdate) walkAttrs(attrs []byte) *UpdateError {
 	return nil
 }
 
-// attr handles one attribute (first occurrence). It returns an error only for a session reset.
+// attr handles one attribute (first occurrence). It returns an error only when the session must end.
 func (d *decUpdate) attr(flags, typ uint8, raw, val []byte) *UpdateError {
 	flagsErr := func() {
 		d.add(decErr(ActionTreatAsWithdraw, SubAttrFlagsError, typ, bytes.Clone(raw),
@@ -1800,8 +1796,8 @@ func AppendEndOfRIB(dst []byte, f Family) []byte {
 // the withdrawals (IPv4, then IPv6), then the announcements (IPv4 with u.Attrs.NextHop, IPv6 with
 // u.Attrs.MPNextHop and MPLinkLocal), then the End-of-RIB marker if u.EndOfRIB is set and u carries no
 // prefixes. It is a convenience for library users and tests; the route server encodes attributes once
-// and packs with AppendAnnounce. Errors: NLRI without Attrs or without a next hop of their family, or
-// attributes too large to leave room for a prefix.
+// and packs with AppendAnnounce. An Update with nothing to send gives no messages. Errors: NLRI without
+// Attrs or without a next hop of their family, or attributes too large to leave room for a prefix.
 func EncodeUpdate(u *Update, opt EncodeOptions) ([][]byte, error) {
 	max := encMax(opt.MaxMessage)
 	var out [][]byte
