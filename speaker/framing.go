@@ -25,10 +25,12 @@ func newFramer(r io.Reader, maxLen func() int) *framer {
 	return &framer{r: r, buf: make([]byte, readBufferSize), maxLen: maxLen}
 }
 
-// message is one framed message: its type and its body (the bytes after the 19-byte header).
+// message is one framed message: its type, its body (the bytes after the 19-byte header) and the whole
+// message as received.
 type message struct {
 	typ  uint8
 	body []byte
+	raw  []byte
 }
 
 // headerError is a framing error with the NOTIFICATION it calls for (RFC 4271 §6.1).
@@ -90,7 +92,7 @@ func (f *framer) next(dst []message) ([]message, error) {
 			if f.end-f.start < l {
 				break
 			}
-			dst = append(dst, message{typ: t, body: f.buf[f.start+HeaderLen : f.start+l]})
+			dst = append(dst, message{typ: t, body: f.buf[f.start+HeaderLen : f.start+l], raw: f.buf[f.start : f.start+l]})
 			f.start += l
 		}
 		if len(dst) > 0 {

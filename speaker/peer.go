@@ -37,8 +37,11 @@ type PeerConfig struct {
 	HasRole    bool
 	Role       uint8
 	StrictRole bool
-	// Shutdown, when set, is sent as an RFC 9003 shutdown communication when this speaker stops the session.
-	Logger *slog.Logger
+	Logger     *slog.Logger
+	// OnMessage, when set, sees every message received, whole (header included), before it is handled:
+	// for monitoring (BMP pre-policy route monitoring) and capture. It runs on the reader goroutine;
+	// msg aliases the read buffer and is valid only during the call.
+	OnMessage func(p *Peer, msg []byte)
 }
 
 // Handler receives a peer's events. Established, Notification and Down are called from the peer's own

@@ -203,6 +203,9 @@ func (r *reader) dispatch(m message) bool {
 	if int(m.typ) < len(p.msgs[0]) {
 		p.msgs[0][m.typ].Add(1)
 	}
+	if p.cfg.OnMessage != nil {
+		p.cfg.OnMessage(p, m.raw)
+	}
 	established := State(s.state.Load()) == StateEstablished
 	switch m.typ {
 	case MsgUpdate:

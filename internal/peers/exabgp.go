@@ -414,22 +414,37 @@ type NotificationReader interface {
 	LastNotification(ctx context.Context) (n Notification, ok bool, err error)
 }
 
+// NotificationHistory is implemented by peers that keep every NOTIFICATION received from the speaker
+// (ExaBGP). A later one (say, a Connection Rejected while the daemon retries) does not hide an earlier one.
+type NotificationHistory interface {
+	// Notifications returns every NOTIFICATION received from the speaker, oldest first.
+	Notifications(ctx context.Context) ([]Notification, error)
+}
+
 func (e *exabgp) LastNotification(ctx context.Context) (Notification, bool, error) {
-	ms, err := e.messages()
-	if err != nil {
+	ns, err := e.Notifications(ctx)
+	if err != nil || len(ns) == 0 {
 		return Notification{}, false, err
 	}
-	for i := len(ms) - 1; i >= 0; i-- {
-		m := ms[i]
+	return ns[len(ns)-1], true, nil
+}
+
+func (e *exabgp) Notifications(ctx context.Context) ([]Notification, error) {
+	ms, err := e.messages()
+	if err != nil {
+		return nil, err
+	}
+	var out []Notification
+	for _, m := range ms {
 		if m.Type != "notification" || m.Neighbor.Notification == nil || m.Neighbor.Direction != "receive" {
 			continue
 		}
 		nn := m.Neighbor.Notification
 		data, err := hex.DecodeString(strings.TrimPrefix(nn.Data, "0x"))
 		if err != nil {
-			return Notification{}, false, fmt.Errorf("exabgp: notification data %q: %v", nn.Data, err)
+			return nil, fmt.Errorf("exabgp: notification data %q: %v", nn.Data, err)
 		}
-		return Notification{Code: nn.Code, Subcode: nn.Subcode, Data: data}, true, nil
+		out = append(out, Notification{Code: nn.Code, Subcode: nn.Subcode, Data: data})
 	}
-	return Notification{}, false, nil
+	return out, nil
 }

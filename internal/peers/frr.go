@@ -106,6 +106,8 @@ func (f *frr) config(c Config) string {
 	w("router bgp %d", c.LocalAS)
 	w(" bgp router-id %s", c.RouterID)
 	w(" no bgp ebgp-requires-policy")
+	// Logs session changes and received NOTIFICATIONs, with RFC 9003 shutdown communications.
+	w(" bgp log-neighbor-changes")
 	w(" no bgp network import-check") // there is no zebra to resolve anything
 	w(" no bgp default ipv4-unicast")
 	w(" neighbor %s remote-as %d", nb, c.PeerAS)
