@@ -49,31 +49,25 @@ func checkHeader(h []byte, max int) (int, uint8, *headerError) {
 	}
 	l := int(binary.BigEndian.Uint16(h[16:18]))
 	t := h[18]
-	badLen := &headerError{Notification{Code: ErrMessageHeader, Subcode: SubBadMessageLength, Data: append([]byte(nil), h[16:18]...)}}
-	if l < HeaderLen || l > max {
-		return 0, 0, badLen
-	}
+	ok := l >= HeaderLen && l <= max
 	switch t {
 	case MsgOpen:
-		if l < HeaderLen+10 || l > MaxMessageLen {
-			return 0, 0, badLen
-		}
+		ok = ok && l >= HeaderLen+10 && l <= MaxMessageLen
 	case MsgUpdate:
-		if l < HeaderLen+4 {
-			return 0, 0, badLen
-		}
+		ok = ok && l >= HeaderLen+4
 	case MsgNotification:
-		if l < HeaderLen+2 {
-			return 0, 0, badLen
-		}
+		ok = ok && l >= HeaderLen+2
 	case MsgKeepalive:
-		if l != HeaderLen {
-			return 0, 0, badLen
-		}
+		ok = ok && l == HeaderLen
 	case MsgRouteRefresh:
 		// RFC 7313 §5: a bad ROUTE-REFRESH length has its own error, reported by DecodeRouteRefresh.
 	default:
-		return 0, 0, &headerError{Notification{Code: ErrMessageHeader, Subcode: SubBadMessageType, Data: []byte{t}}}
+		if ok {
+			return 0, 0, &headerError{Notification{Code: ErrMessageHeader, Subcode: SubBadMessageType, Data: []byte{t}}}
+		}
+	}
+	if !ok {
+		return 0, 0, &headerError{Notification{Code: ErrMessageHeader, Subcode: SubBadMessageLength, Data: []byte{h[16], h[17]}}}
 	}
 	return l, t, nil
 }

@@ -32,6 +32,10 @@ type PeerConfig struct {
 	NoFourOctetAS bool
 	// NoExtendedMessage leaves out the RFC 8654 capability.
 	NoExtendedMessage bool
+	// EnhancedRouteRefresh advertises RFC 7313. The speaker passes BoRR/EoRR (RouteRefresh.Subtype 1 and
+	// 2) to the handler either way; advertise it only if the handler purges stale routes after an EoRR
+	// and brackets its own re-advertisements with BoRR/EoRR.
+	EnhancedRouteRefresh bool
 	// Role, when HasRole, is advertised in the BGP Role capability (RFC 9234); with StrictRole a neighbor
 	// that does not advertise a role is refused with NOTIFICATION 2/11.
 	HasRole    bool
@@ -631,7 +635,7 @@ func (p *Peer) localOpen() *Open {
 	}
 	o.Caps.Families = p.cfg.Families
 	o.Caps.RouteRefresh = true
-	o.Caps.EnhancedRouteRefresh = true
+	o.Caps.EnhancedRouteRefresh = p.cfg.EnhancedRouteRefresh
 	if !p.cfg.NoFourOctetAS {
 		o.Caps.FourOctetAS = true
 		o.Caps.AS4 = p.cfg.LocalAS
