@@ -225,6 +225,9 @@ func (r *reader) dispatch(m message) bool {
 		if u == nil {
 			return true
 		}
+		if r.dropped() {
+			return false // the session went down meanwhile: its routes must not reach the next one
+		}
 		s.inHandler.Store(true)
 		p.h.Update(p, u, uerr)
 		s.inHandler.Store(false)
@@ -259,6 +262,16 @@ func (r *reader) dispatch(m message) bool {
 		return false
 	}
 	return true
+}
+
+// dropped reports whether the peer goroutine has given up this reader's connection.
+func (r *reader) dropped() bool {
+	select {
+	case <-r.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 // toPeer hands an event to the peer goroutine and waits until it is processed; false when the connection
