@@ -57,6 +57,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Route is a route as a member daemon holds it after learning it from the
@@ -856,4 +859,22 @@ func uintsToStrings(vs []uint32, sep string) string {
 		s[i] = strconv.FormatUint(uint64(v), 10)
 	}
 	return strings.Join(s, sep)
+}
+
+// KernelTCPMD5 reports whether this kernel supports TCP-MD5 signatures (RFC 2385, CONFIG_TCP_MD5SIG).
+// Without it the daemons start with an MD5 password configured and run their sessions unsigned (their
+// setsockopt fails and they carry on), so a test that sets a password proves nothing about MD5 unless
+// this is true.
+func KernelTCPMD5() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	sig := unix.TCPMD5Sig{Keylen: 4}
+	copy(sig.Key[:], "test")
+	sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sig.Addr))
+	sa.Family = unix.AF_INET
+	sa.Addr = [4]byte{127, 0, 0, 1}
+	return unix.SetsockoptTCPMD5Sig(fd, unix.IPPROTO_TCP, unix.TCP_MD5SIG, &sig) == nil
 }
