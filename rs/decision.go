@@ -33,14 +33,14 @@ func (s Step) String() string {
 	return "unknown"
 }
 
-// compareRoutes returns a negative number when a is preferred over b, a positive one when b is,
-// and the step that decided.
+// compareRoutes compares two routes alone, pairwise: a negative number when a is preferred over b, a
+// positive one when b is, and the step that decided. MED counts only between routes whose first AS is
+// the same.
 //
-// MED is compared only between routes whose first AS is the same, so this is not a total order
-// over three routes from two neighbour ASes (the well-known MED non-transitivity). Candidates are
-// kept in a list where a new route goes before the first route it beats, as OpenBGPD does; the
-// result is deterministic for a given arrival order, and identical inputs on rs1 and rs2 give
-// identical lists.
+// Pairwise MED comparison is not transitive over three routes from two neighbour ASes, so it cannot
+// order a candidate list: inserted one by one, the order (and the best route) would depend on the
+// order the routes arrived in, and two redundant route servers could disagree (RFC 7948 §4.4). The
+// list is ordered by compareRanked instead; for two routes the two agree.
 func compareRoutes(a, b *route) (int, Step) {
 	if c := cmp.Compare(b.localPref, a.localPref); c != 0 {
 		return c, StepLocalPref
@@ -66,36 +66,111 @@ func compareRoutes(a, b *route) (int, Step) {
 	return 0, StepTie
 }
 
-// insert files r in pe.routes: before the first candidate it beats when accepted, at the end
-// when rejected.
+// compareRanked is the total order of a candidate list ("deterministic MED"). rank is a route's MED rank
+// (medRanks): how many routes from the same neighbour AS, equal on the steps before MED, have a lower
+// MED. The MED step compares ranks, so the best route of each neighbour AS competes with the best of the
+// others on the later steps, and a route that loses on MED within its AS comes after every AS's best.
+// The order depends only on the set of routes, not on the order they arrived in.
+func compareRanked(a *route, ra int32, b *route, rb int32) (int, Step) {
+	if c := cmp.Compare(b.localPref, a.localPref); c != 0 {
+		return c, StepLocalPref
+	}
+	sa, sb := a.set, b.set
+	if c := cmp.Compare(sa.path.Len, sb.path.Len); c != 0 {
+		return c, StepASPathLen
+	}
+	if c := cmp.Compare(sa.attrs.Origin, sb.attrs.Origin); c != 0 {
+		return c, StepOrigin
+	}
+	if c := cmp.Compare(ra, rb); c != 0 {
+		return c, StepMED
+	}
+	if c := a.p.routerID.Compare(b.p.routerID); c != 0 {
+		return c, StepRouterID
+	}
+	if c := a.p.addr.Compare(b.p.addr); c != 0 {
+		return c, StepPeerAddr
+	}
+	return 0, StepTie
+}
+
+// medRanks appends to dst the MED rank of each route of c (see compareRanked).
+func medRanks(c []*route, dst []int32) []int32 {
+	for _, r := range c {
+		n := int32(0)
+		for _, o := range c {
+			if o.set.path.First == r.set.path.First && o.set.med < r.set.med && o.localPref == r.localPref &&
+				o.set.path.Len == r.set.path.Len && o.set.attrs.Origin == r.set.attrs.Origin {
+				n++
+			}
+		}
+		dst = append(dst, n)
+	}
+	return dst
+}
+
+// order sorts the candidates by compareRanked. Lists are short and, after one insertion or removal,
+// nearly sorted, so an insertion sort is close to linear.
+func (pe *prefixEntry) order() {
+	c := pe.routes[:pe.nacc]
+	if len(c) < 2 {
+		return
+	}
+	var buf [16]int32
+	ranks := medRanks(c, buf[:0])
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0; j-- {
+			if x, _ := compareRanked(c[j], ranks[j], c[j-1], ranks[j-1]); x >= 0 {
+				break
+			}
+			c[j], c[j-1] = c[j-1], c[j]
+			ranks[j], ranks[j-1] = ranks[j-1], ranks[j]
+		}
+	}
+}
+
+// steps returns, for each pair of neighbouring candidates, the decision step that orders them.
+func (pe *prefixEntry) steps() []Step {
+	c := pe.candidates()
+	ranks := medRanks(c, nil)
+	var out []Step
+	for i := 0; i+1 < len(c); i++ {
+		_, st := compareRanked(c[i], ranks[i], c[i+1], ranks[i+1])
+		out = append(out, st)
+	}
+	return out
+}
+
+// insert files r in pe.routes: among the candidates in decision order when accepted, at the end when
+// rejected.
 func (pe *prefixEntry) insert(r *route) {
 	r.pe = pe
 	if !r.accepted() {
 		pe.routes = append(pe.routes, r)
 		return
 	}
-	i := 0
-	for ; i < int(pe.nacc); i++ {
-		if c, _ := compareRoutes(r, pe.routes[i]); c < 0 {
-			break
-		}
-	}
 	pe.routes = append(pe.routes, nil)
-	copy(pe.routes[i+1:], pe.routes[i:])
-	pe.routes[i] = r
+	copy(pe.routes[pe.nacc+1:], pe.routes[pe.nacc:])
+	pe.routes[pe.nacc] = r
 	pe.nacc++
+	pe.order()
 }
 
-// remove takes r out of pe.routes, keeping the candidates in order.
+// remove takes r out of pe.routes, keeping the candidates in order (a removal can change the MED
+// ranks of the routes left).
 func (pe *prefixEntry) remove(r *route) {
 	i := 0
 	for pe.routes[i] != r {
 		i++
 	}
-	if i < int(pe.nacc) {
+	wasCandidate := i < int(pe.nacc)
+	if wasCandidate {
 		pe.nacc--
 	}
 	copy(pe.routes[i:], pe.routes[i+1:])
 	pe.routes[len(pe.routes)-1] = nil
 	pe.routes = pe.routes[:len(pe.routes)-1]
+	if wasCandidate {
+		pe.order()
+	}
 }

@@ -116,3 +116,34 @@ func TestCandidateList(t *testing.T) {
 		t.Fatalf("after remove: %d routes, nacc %d", len(pe.routes), pe.nacc)
 	}
 }
+
+// TestDeterministicMED: three routes where pairwise MED comparison is not transitive (A and B from AS
+// 64501 with MED 10 and 20, C from AS 64502). Whatever order they arrive in, the list is C, A, B: the
+// best of AS 64501 (A) competes with C on router ID and loses; B, beaten by A on MED, comes last. After
+// A is withdrawn, B is the best of its AS and wins on router ID.
+func TestDeterministicMED(t *testing.T) {
+	mk := func(first uint32, med uint32, id, addr string) *route {
+		return rspec{lp: 100, path: []uint32{first}, med: med, hasMED: true, routerID: id, addr: addr}.route()
+	}
+	perms := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+	for _, perm := range perms {
+		a := mk(64501, 10, "10.0.0.3", "192.0.2.3")
+		b := mk(64501, 20, "10.0.0.1", "192.0.2.1")
+		c := mk(64502, 0, "10.0.0.2", "192.0.2.2")
+		rs := []*route{a, b, c}
+		pe := &prefixEntry{}
+		for _, i := range perm {
+			pe.insert(rs[i])
+		}
+		if got := pe.candidates(); got[0] != c || got[1] != a || got[2] != b {
+			t.Fatalf("arrival order %v: candidates not C, A, B", perm)
+		}
+		if st := pe.steps(); st[0] != StepRouterID || st[1] != StepMED {
+			t.Fatalf("steps %v, want router-id then med", st)
+		}
+		pe.remove(a)
+		if got := pe.candidates(); got[0] != b || got[1] != c {
+			t.Fatalf("arrival order %v: after A left, candidates not B, C", perm)
+		}
+	}
+}

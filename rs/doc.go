@@ -42,8 +42,8 @@
 //
 // # Invariants
 //
-//   - pe.routes[:pe.nacc] are exactly the accepted routes of pe, ordered so that each was inserted
-//     before the first route it beats (compareRoutes); rejected routes follow.
+//   - pe.routes[:pe.nacc] are exactly the accepted routes of pe, sorted by compareRanked (deterministic
+//     MED: the order depends on the routes, never on their arrival order); rejected routes follow.
 //   - A session has at most one route per prefix; route.slot indexes it in its peer's slab.
 //   - attrSet.refs counts routes, Adj-RIB-Out entries and sets whose out it is; a set with no
 //     references is not in the table. An attrSet's out has no further out (out.out == out).

@@ -34,8 +34,9 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 				t.Errorf("%v: route %d accepted=%v with nacc %d", pfx, i, r.accepted(), pe.nacc)
 			}
 			if i > 0 && i < int(pe.nacc) {
-				if c, _ := compareRoutes(r, pe.routes[i-1]); c < 0 && pe.routes[i-1].set.path.First != r.set.path.First {
-					t.Errorf("%v: candidate %d beats candidate %d", pfx, i, i-1)
+				ranks := medRanks(pe.candidates(), nil)
+				if c, _ := compareRanked(r, ranks[i], pe.routes[i-1], ranks[i-1]); c <= 0 {
+					t.Errorf("%v: candidates %d and %d out of order", pfx, i-1, i)
 				}
 			}
 			refs[r.set]++
