@@ -135,9 +135,13 @@ func (s *Speaker) accept(conn *net.TCPConn) {
 		}
 	}
 	conn.SetNoDelay(true)
-	if !p.post(event{kind: evIncoming, conn: conn}) {
-		conn.Close()
-	}
+	// Handed over from its own goroutine: a peer whose goroutine is busy must not hold up the accept
+	// loop, which serves every neighbor.
+	go func() {
+		if !p.post(event{kind: evIncoming, conn: conn}) {
+			conn.Close()
+		}
+	}()
 }
 
 // AddPeer configures a neighbor and starts its goroutine. The peer stays Idle until Start.
