@@ -42,28 +42,9 @@ func (s Step) String() string {
 // order the routes arrived in, and two redundant route servers could disagree (RFC 7948 §4.4). The
 // list is ordered by compareRanked instead; for two routes the two agree.
 func compareRoutes(a, b *route) (int, Step) {
-	if c := cmp.Compare(b.localPref, a.localPref); c != 0 {
-		return c, StepLocalPref
-	}
-	sa, sb := a.set, b.set
-	if c := cmp.Compare(sa.path.Len, sb.path.Len); c != 0 {
-		return c, StepASPathLen
-	}
-	if c := cmp.Compare(sa.attrs.Origin, sb.attrs.Origin); c != 0 {
-		return c, StepOrigin
-	}
-	if sa.path.First == sb.path.First {
-		if c := cmp.Compare(sa.med, sb.med); c != 0 {
-			return c, StepMED
-		}
-	}
-	if c := a.p.routerID.Compare(b.p.routerID); c != 0 {
-		return c, StepRouterID
-	}
-	if c := a.p.addr.Compare(b.p.addr); c != 0 {
-		return c, StepPeerAddr
-	}
-	return 0, StepTie
+	var buf [2]int32
+	r := medRanks([]*route{a, b}, buf[:0])
+	return compareRanked(a, r[0], b, r[1])
 }
 
 // compareRanked is the total order of a candidate list ("deterministic MED"). rank is a route's MED rank
