@@ -332,3 +332,27 @@ func TestGTSM(t *testing.T) {
 		t.Fatalf("state %s, want OpenSent (the OPEN was dropped by the kernel)", st)
 	}
 }
+
+// TestIPv6Transport: a session over IPv6 (both ends on ::1), with GTSM on both sides so the IPv6 hop-limit
+// options are exercised, carrying routes of both families.
+func TestIPv6Transport(t *testing.T) {
+	s, port := newTestSpeaker(t, 65000, "10.0.0.1", "::1")
+	c, _ := newTestSpeaker(t, 65001, "10.0.0.2", "")
+	sr, cr := newRecorder(), newRecorder()
+	sp, err := s.AddPeer(PeerConfig{PeerAddr: adr("::1"), PeerAS: 65001, Passive: true, TTLSecurity: true}, sr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := c.AddPeer(PeerConfig{PeerAddr: adr("::1"), PeerPort: port, PeerAS: 65000, TTLSecurity: true, ConnectRetry: time.Second}, cr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Start()
+	cl.Start()
+	waitEstablished(t, sr, 15*time.Second)
+	waitEstablished(t, cr, 15*time.Second)
+	if err := cl.Announce(fullAttrs(), pfx("198.51.100.0/24"), pfx("2001:db8:100::/48")); err != nil {
+		t.Fatal(err)
+	}
+	sr.waitUpdates(t, 10*time.Second, func(u []*Update) bool { return len(nlriOf(u)) == 2 })
+}
