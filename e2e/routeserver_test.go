@@ -144,16 +144,19 @@ func configFor(ms []*member) string {
 asn = 65000
 router_id = "10.0.0.1"
 listen = ["127.0.0.1:%PORT%"]
-peering_lans = ["127.0.0.0/8"]
+peering_lans = ["127.0.0.0/8", "192.0.2.0/24", "2001:db8:ff::/64"]
 hold_time = 90
 connect_retry = "2s"
 
 [defaults]
 # Members announce documentation-range next hops (some daemons refuse loopback ones from a neighbor), so
-# the next-hop check cannot require the session address here.
+# the next-hop check cannot require the session address here; they must still lie in the peering LANs.
 next_hop = "any"
 rpki = "off"
 irr = "off"
+# The test IXP uses private ASNs and documentation prefixes, which the default chain rejects as bogons.
+reject_bogon_asns = false
+reject_bogon_prefixes = false
 `)
 	for _, m := range ms {
 		fmt.Fprintf(&b, "\n[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\n", m.name, m.as, m.addr)

@@ -28,6 +28,10 @@ const (
 	RPKIInvalid         Reason = 13
 	TransitFreeASN      Reason = 14
 	TooManyCommunities  Reason = 15
+
+	// OTCLeak is ixrs' own code (Euro-IX has none): a route from a member carried OTC, which
+	// RFC 9234 says is a route leak.
+	OTCLeak Reason = 16
 )
 
 // EuroIXFunction is the middle field of the Euro-IX reject-reason large community RS:1101:N.
@@ -49,6 +53,7 @@ var reasonNames = [...]string{
 	RPKIInvalid:         "RPKI invalid",
 	TransitFreeASN:      "transit-free ASN in path",
 	TooManyCommunities:  "too many communities",
+	OTCLeak:             "route leak (OTC from a member)",
 }
 
 func (r Reason) String() string {
@@ -76,6 +81,7 @@ var chainOrder = [...]Reason{
 	TooManyCommunities,
 	RPKIInvalid, RPKIUnknown,
 	IRROriginFiltered, IRRPrefixFiltered, PrefixNotInOriginAS,
+	OTCLeak,
 }
 
 // Reasons is a set of Reason, one bit per code. A route stores its whole verdict in these 8 bytes,

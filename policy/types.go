@@ -17,6 +17,8 @@ type Session struct {
 	// next hop is of the other address family than Addr (an IPv6 route over an IPv4 session, say)
 	// is checked against these.
 	Addrs []netip.Addr
+	// IRR is the member's IRR data (check 11), shared by its sessions; nil when it has none.
+	IRR *IRRSource
 }
 
 // Path is the part of a route's attributes that policy reads. Slices are shared with the caller's
@@ -35,7 +37,29 @@ type Path struct {
 	NextHop netip.Addr
 
 	Communities      []uint32 // standard communities, high 16 bits the AS
+	ExtCommunities   []uint64 // extended communities, the 8 octets big-endian
 	LargeCommunities []LargeCommunity
+	// HasOTC reports the Only-to-Customer attribute (RFC 9234).
+	HasOTC bool
+}
+
+// Origin returns the origin AS: the right-most AS of a path that ends in a sequence, or 0 (NONE,
+// RFC 6811) when the path is empty or has an AS_SET.
+func (p *Path) Origin() uint32 {
+	if p.HasSet || len(p.ASNs) == 0 {
+		return 0
+	}
+	return p.ASNs[len(p.ASNs)-1]
+}
+
+// HasCommunity reports whether the path carries standard community c.
+func (p *Path) HasCommunity(c uint32) bool {
+	for _, v := range p.Communities {
+		if v == c {
+			return true
+		}
+	}
+	return false
 }
 
 // Contains reports whether asn appears anywhere in the path.

@@ -70,7 +70,7 @@ func (s *Server) announceRoute(p *peer, pfx netip.Prefix, set *attrSet, v policy
 	r := pe.find(p)
 	wasAccepted := false
 	if r != nil {
-		if r.set == set && r.reasons == v.Reasons && r.localPref == v.LocalPref {
+		if r.set == set && r.reasons == v.Reasons && r.localPref == v.LocalPref && r.info == v.Info {
 			return
 		}
 		wasAccepted = r.accepted()
@@ -88,7 +88,7 @@ func (s *Server) announceRoute(p *peer, pfx netip.Prefix, set *attrSet, v policy
 	}
 	r.set = set
 	s.sets.ref(set)
-	r.reasons, r.localPref, r.since = v.Reasons, v.LocalPref, s.now
+	r.reasons, r.localPref, r.info, r.since = v.Reasons, v.LocalPref, v.Info, uint32(s.now)
 	pe.insert(r)
 	if r.accepted() {
 		p.accepted[fi]++

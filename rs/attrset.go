@@ -197,7 +197,9 @@ func pathOf(a *speaker.Attrs) policy.Path {
 		Len:              a.ASPath.Len(),
 		First:            a.ASPath.First(),
 		Communities:      a.Communities,
+		ExtCommunities:   a.ExtCommunities,
 		LargeCommunities: largeOf(a.LargeCommunities),
+		HasOTC:           a.HasOTC,
 	}
 	n := 0
 	for _, seg := range a.ASPath {

@@ -73,8 +73,12 @@ func (c *Config) setDefaults() {
 type MemberConfig struct {
 	Name string
 	ASN  uint32
-	// Import overrides Config.Import for this member.
+	// Import overrides Config.Import for this member. Members with identical settings should share
+	// one Importer.
 	Import policy.Importer
+	// IRR is the member's IRR data (nil: none). Storing new data in it takes effect for new routes;
+	// Server.Reevaluate applies it to the routes already held.
+	IRR *policy.IRRSource
 }
 
 // SessionInfo is what the route server needs to know of an established session.

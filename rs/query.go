@@ -114,7 +114,7 @@ func (s *Server) routes(q RoutesQuery) (RoutesPage, error) {
 			rt := Route{Prefix: pe.pfx, Attrs: out.attrs}
 			if r := bestFor(pe, p); r != nil && r.set.out == out {
 				rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
-				rt.LocalPref, rt.Since = r.localPref, time.Unix(r.since, 0)
+				rt.LocalPref, rt.Since = r.localPref, time.Unix(int64(r.since), 0)
 			}
 			page.Routes = append(page.Routes, rt)
 		}
@@ -147,7 +147,7 @@ func routeView(r *route) Route {
 		Attrs:     r.set.attrs,
 		LocalPref: r.localPref,
 		Reasons:   r.reasons,
-		Since:     time.Unix(r.since, 0),
+		Since:     time.Unix(int64(r.since), 0),
 	}
 }
 

@@ -13,8 +13,10 @@ type route struct {
 	set       *attrSet
 	reasons   policy.Reasons
 	localPref uint32
-	slot      int32 // index in p.routes
-	since     int64 // unix seconds of the last change
+	slot      int32  // index in p.routes
+	since     uint32 // unix seconds of the last change (32 bits keep the struct at 48 bytes)
+	// info is the RPKI/IRR validation state export turns into informational communities.
+	info policy.Info
 }
 
 func (r *route) accepted() bool { return r.reasons == 0 }

@@ -34,6 +34,7 @@ type Server struct {
 	peers    []*peer // by id; nil: free id
 	freeIDs  []int
 	clearing []*clearJob
+	reevals  []*reevalJob
 	active   []*inbox // inboxes that may hold messages, served round robin
 	buf      []byte   // encoding scratch; Queue copies it
 	coll     collector
@@ -184,7 +185,7 @@ func (s *Server) addMember(cfg MemberConfig) error {
 	if imp == nil {
 		imp = s.cfg.Import
 	}
-	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp}
+	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp, irr: cfg.IRR}
 	return nil
 }
 
@@ -351,7 +352,7 @@ func (s *Server) up(ib *inbox) {
 		imp:      ss.m.imp,
 		since:    time.Now(),
 	}
-	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs}
+	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs, IRR: p.m.irr}
 	for _, f := range ib.info.Families {
 		if fi, ok := famIdxOf(f); ok {
 			p.fams[fi] = true
@@ -526,10 +527,17 @@ func (s *Server) trim() {
 	}
 }
 
-// background advances the walks that clear departed sessions' Adj-RIB-Out bits.
+// background advances the walks that clear departed sessions' Adj-RIB-Out bits and the
+// re-evaluation walks (one at a time, oldest first: a later one may repeat an earlier one's work
+// but never races it).
 func (s *Server) background() bool {
+	worked := len(s.reevals) > 0 // a step's changes are pulled by the next pass's outbound
+	if worked && s.reevalStep(s.reevals[0]) {
+		s.reevals[0] = nil
+		s.reevals = s.reevals[1:]
+	}
 	if len(s.clearing) == 0 {
-		return false
+		return worked
 	}
 	keep := s.clearing[:0]
 	for _, j := range s.clearing {

@@ -16,6 +16,7 @@ type member struct {
 	name     string
 	asn      uint32
 	imp      policy.Importer
+	irr      *policy.IRRSource
 	sessions []*Session
 	addrs    []netip.Addr // of all sessions, for the next-hop check
 }

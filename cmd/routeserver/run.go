@@ -12,6 +12,7 @@ import (
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/rpki"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -27,6 +28,8 @@ type daemon struct {
 	cfg  *config.Config
 	sp   *speaker.Speaker
 	rib  *rs.Server
+	vrps *rpki.Store // the VRP file's data, shared by every compiled policy
+	comp *compiler
 
 	members map[string]*runningMember
 }
@@ -35,6 +38,7 @@ type daemon struct {
 type runningMember struct {
 	cfg      config.Member
 	policy   config.Policy
+	irr      *policy.IRRSource
 	sessions []*runningSession
 }
 
@@ -45,7 +49,9 @@ type runningSession struct {
 
 // run runs the route server until ctx is cancelled, reloading the configuration on SIGHUP.
 func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
-	d := &daemon{log: log, path: path, cfg: cfg, members: map[string]*runningMember{}}
+	d := &daemon{log: log, path: path, cfg: cfg, members: map[string]*runningMember{}, vrps: &rpki.Store{}}
+	d.comp = newCompiler(cfg.Server, d.vrps)
+	d.refreshVRPs()
 	sp, err := speaker.New(speaker.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: log.With("component", "bgp")})
 	if err != nil {
 		return err
@@ -90,25 +96,12 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 	}
 }
 
-// importPolicy compiles a member's effective policy into the import checks the route server runs.
-func importPolicy(p config.Policy) policy.Importer {
-	imp := &policy.Import{EnforceFirstAS: p.EnforceFirstAS, MaxPathLen: p.MaxASPathLength}
-	switch p.NextHop {
-	case config.NextHopSameAS:
-		imp.NextHop = policy.NextHopSameAS
-	case config.NextHopAny:
-		imp.NextHop = policy.NextHopAny
-	default:
-		imp.NextHop = policy.NextHopStrict
-	}
-	return imp
-}
-
 func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Policy) error {
-	if err := d.rib.AddMember(ctx, rs.MemberConfig{Name: m.Name, ASN: m.ASN, Import: importPolicy(pol)}); err != nil {
+	rm := &runningMember{cfg: m, policy: pol, irr: &policy.IRRSource{}}
+	d.refreshIRR(m, rm.irr)
+	if err := d.rib.AddMember(ctx, rs.MemberConfig{Name: m.Name, ASN: m.ASN, Import: d.comp.compile(pol), IRR: rm.irr}); err != nil {
 		return fmt.Errorf("member %q: %w", m.Name, err)
 	}
-	rm := &runningMember{cfg: m, policy: pol}
 	d.members[m.Name] = rm
 	srv := d.cfg.Server
 	for _, addr := range m.Neighbors {
@@ -199,6 +192,13 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	old := d.cfg
 	d.cfg = cfg
+	if !reflect.DeepEqual(cfg.RPKI, old.RPKI) {
+		d.log.Warn("[rpki] changes take effect only after a restart; the VRP file is re-read")
+		cfg.RPKI = old.RPKI
+	}
+	// Data files first, so that members added below start with the new data and re-evaluation
+	// covers the members that stay.
+	d.reloadData(ctx)
 	for i, m := range cfg.Members {
 		if _, ok := d.members[m.Name]; ok {
 			continue

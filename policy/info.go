@@ -1,0 +1,66 @@
+package policy
+
+// Info is the validation state of an accepted or rejected route that export turns into
+// informational communities (POLICY.md "Informational communities"): the RPKI state in bits 0–1,
+// the IRR prefix state in bits 2–3 and the IRR origin state in bits 4–5. It is one byte so that a
+// route can carry it at no memory cost.
+type Info uint8
+
+// IRRState is the result of one IRR check.
+type IRRState uint8
+
+// IRR states.
+const (
+	IRRNotChecked IRRState = iota
+	IRRIn
+	IRRNotIn
+)
+
+func (s IRRState) String() string {
+	return [...]string{"not checked", "in IRR", "not in IRR", "?"}[s&3]
+}
+
+// RPKI returns the RPKI state.
+func (i Info) RPKI() RPKIState { return RPKIState(i & 3) }
+
+// IRRPrefix returns the IRR prefix-list state.
+func (i Info) IRRPrefix() IRRState { return IRRState(i >> 2 & 3) }
+
+// IRROrigin returns the IRR origin state.
+func (i Info) IRROrigin() IRRState { return IRRState(i >> 4 & 3) }
+
+func (i Info) withRPKI(s RPKIState) Info { return i&^3 | Info(s) }
+
+func (i Info) withIRR(prefix, origin IRRState) Info {
+	return i&^(0xf<<2) | Info(prefix)<<2 | Info(origin)<<4
+}
+
+// NumInfo is the number of distinct Info values: a per-set cache indexed by Info needs this many
+// slots.
+const NumInfo = 64
+
+// Functions of the informational large communities RS:F:N.
+const (
+	InfoRPKIFunction = 1000  // RS:1000:1 valid, :2 unknown, :3 not checked, :4 invalid (Euro-IX)
+	InfoIRRFunction  = 64512 // RS:64512:11/10 prefix in/not in, :21/20 origin in/not in (arouteserver)
+)
+
+// Communities returns the informational large communities for i, in a fixed order.
+func (i Info) Communities(rsASN uint32) []LargeCommunity {
+	out := make([]LargeCommunity, 0, 3)
+	rpki := [...]uint32{RPKINotChecked: 3, RPKIValid: 1, RPKINotFound: 2, RPKIInvalidState: 4}
+	out = append(out, LargeCommunity{rsASN, InfoRPKIFunction, rpki[i.RPKI()]})
+	switch i.IRRPrefix() {
+	case IRRIn:
+		out = append(out, LargeCommunity{rsASN, InfoIRRFunction, 11})
+	case IRRNotIn:
+		out = append(out, LargeCommunity{rsASN, InfoIRRFunction, 10})
+	}
+	switch i.IRROrigin() {
+	case IRRIn:
+		out = append(out, LargeCommunity{rsASN, InfoIRRFunction, 21})
+	case IRRNotIn:
+		out = append(out, LargeCommunity{rsASN, InfoIRRFunction, 20})
+	}
+	return out
+}

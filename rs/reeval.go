@@ -1,0 +1,92 @@
+package rs
+
+import (
+	"context"
+	"fmt"
+)
+
+// Re-evaluation: when the data import policy reads changes (a member's IRR data, the VRPs), every
+// route it may affect is run through ImportRoute again, and only routes whose verdict changed
+// move in or out of the candidate lists; the change list then carries exactly those prefixes to
+// the members. No session is reset. The walk advances Config.WalkBatch routes per loop pass, like
+// every long job (DESIGN.md choice 5), and holds integer cursors only.
+
+// reevalJob walks the Adj-RIB-In slabs of the sessions of one member, or of all members.
+type reevalJob struct {
+	m       *member // nil: every member
+	peer    int     // index in Server.peers
+	slot    int     // index in that peer's routes
+	changed int
+	done    chan int // receives changed when the walk ends; may be nil
+}
+
+// Reevaluate re-runs import policy on the routes of member name ("" for every member) against
+// the policy's current data, re-announcing or withdrawing only the routes whose verdict changed.
+// It returns once the walk is queued; the walk itself advances in bounded slices. If done is not
+// nil (it must be buffered) it receives the number of routes whose verdict changed when the walk is over.
+func (s *Server) Reevaluate(ctx context.Context, name string, done chan int) error {
+	var err error
+	derr := s.do(ctx, func() {
+		j := &reevalJob{done: done}
+		if name != "" {
+			j.m = s.members[name]
+			if j.m == nil {
+				err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
+				return
+			}
+		}
+		s.reevals = append(s.reevals, j)
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
+}
+
+// reevalStep advances j by up to Config.WalkBatch routes and reports whether it is done.
+func (s *Server) reevalStep(j *reevalJob) bool {
+	budget := s.cfg.WalkBatch
+	for budget > 0 {
+		if j.peer >= len(s.peers) {
+			select {
+			case j.done <- j.changed: // never blocks the loop: done must be buffered
+			default:
+			}
+			if j.changed > 0 {
+				s.log.Info("re-evaluation done", "routes_changed", j.changed)
+			}
+			return true
+		}
+		p := s.peers[j.peer]
+		if p == nil || p.down || (j.m != nil && p.m != j.m) || j.slot >= len(p.routes) {
+			j.peer++
+			j.slot = 0
+			budget--
+			continue
+		}
+		r := p.routes[j.slot]
+		j.slot++
+		budget--
+		if r == nil {
+			continue
+		}
+		if s.reevalRoute(p, r) {
+			j.changed++
+		}
+	}
+	return false
+}
+
+// reevalRoute re-runs import policy for r and files the new verdict if it differs.
+func (s *Server) reevalRoute(p *peer, r *route) bool {
+	fi := famOf(r.pe.pfx)
+	path := r.set.path
+	path.NextHop = r.set.nextHop(fi)
+	pv := s.pathVerdict(p, r.set, fi, &path)
+	v := p.imp.ImportRoute(&p.polSess, r.pe.pfx, &path, pv)
+	if v.Reasons == r.reasons && v.LocalPref == r.localPref && v.Info == r.info {
+		return false
+	}
+	s.announceRoute(p, r.pe.pfx, r.set, v)
+	return true
+}
