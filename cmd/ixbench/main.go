@@ -1,0 +1,181 @@
+// Command ixbench is the ixrs end-to-end benchmark: it plays N IXP members, each with its own
+// loopback address and 4-octet AS, announces a generated, realistically skewed IXP table to a route
+// server, and measures how long the route server takes to give every member its complete table
+// (initial convergence), to propagate a churn burst of 5% of the routes, and to handle the largest
+// member's session flap, with the route server's CPU seconds and peak memory. It runs the same
+// workload against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and writes the table of
+// medians to docs/benchmarks.md.
+//
+// Usage (scripts/benchmark wraps this):
+//
+//	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
+//	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md]
+//
+// Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
+// (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// workloads are the named workloads; scaling is a series of its own.
+var workloads = map[string]Spec{
+	"tiny":   {Name: "tiny", Members: 5, Routes: 2000},
+	"small":  {Name: "small", Members: 20, Routes: 20000},
+	"medium": {Name: "medium", Members: 100, Routes: 100000},
+	"large":  {Name: "large", Members: 300, Routes: 300000},
+}
+
+// scalingSeries varies members at a fixed table size, then the table at fixed members.
+var scalingSeries = []Spec{
+	{Name: "scale-m25-r50k", Members: 25, Routes: 50000},
+	{Name: "scale-m50-r50k", Members: 50, Routes: 50000},
+	{Name: "scale-m100-r50k", Members: 100, Routes: 50000},
+	{Name: "scale-m200-r50k", Members: 200, Routes: 50000},
+	{Name: "scale-m50-r25k", Members: 50, Routes: 25000},
+	{Name: "scale-m50-r100k", Members: 50, Routes: 100000},
+	{Name: "scale-m50-r200k", Members: 50, Routes: 200000},
+}
+
+func main() {
+	os.Exit(realMain())
+}
+
+func realMain() int {
+	routeserver := flag.String("routeserver", "", "the ixrs routeserver `binary` (required when ixrs is benchmarked)")
+	workload := flag.String("workload", "small", "small, medium, large, scaling, tiny, or NAME=MEMBERS:ROUTES")
+	daemonList := flag.String("daemons", strings.Join(daemonOrder, ","), "comma-separated daemons to run")
+	runs := flag.Int("runs", 3, "repetitions of each daemon")
+	timeout := flag.Duration("timeout", 0, "bound of each phase (default: 60s, plus 1s per 2,500 routes)")
+	seed := flag.Uint64("seed", 1, "workload seed")
+	doc := flag.String("doc", "", "update this Markdown `file` (docs/benchmarks.md) with the results")
+	command := flag.String("command", "", "the command line to quote in the document")
+	keep := flag.Bool("keep", false, "keep the daemons' configurations and logs")
+	flag.Parse()
+
+	specs, err := parseWorkload(*workload)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ixbench:", err)
+		return 2
+	}
+	all := daemons(*routeserver)
+	var ds []*daemon
+	for _, n := range strings.Split(*daemonList, ",") {
+		d := all[strings.TrimSpace(n)]
+		if d == nil {
+			fmt.Fprintf(os.Stderr, "ixbench: unknown daemon %q\n", n)
+			return 2
+		}
+		if d.name == "ixrs" && *routeserver == "" {
+			fmt.Fprintln(os.Stderr, "ixbench: -routeserver is required to benchmark ixrs")
+			return 2
+		}
+		ds = append(ds, d)
+	}
+
+	// Stop the daemons we started on an interrupt, then exit.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemons\n", s)
+		stopAll()
+		os.Exit(130)
+	}()
+
+	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	var results []Result
+	for _, spec := range specs {
+		spec.Seed = *seed
+		t := *timeout
+		if t == 0 {
+			t = 60*time.Second + time.Duration(spec.Routes/2500)*time.Second
+		}
+		start := time.Now()
+		w, err := Generate(spec)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 1
+		}
+		enc := w.Encode()
+		ix := newIndex(w)
+		msgs, bytes := 0, 0
+		for _, e := range enc {
+			msgs += e.Messages
+			bytes += len(e.Table)
+		}
+		logf("workload %s: %d members, %d routes, %d prefixes, largest member %d routes; %d UPDATEs (%d KiB) encoded in %s",
+			spec.Name, len(w.Members), spec.Routes, len(w.Prefixes), w.Members[w.Largest()].Routes, msgs, bytes>>10,
+			time.Since(start).Round(time.Millisecond))
+		// Repetitions interleave the daemons, so that a burst of load from elsewhere on the machine
+		// spreads over all of them instead of spoiling one daemon's runs.
+		for rep := 1; rep <= *runs; rep++ {
+			for _, d := range ds {
+				r := runOnce(d, w, enc, ix, t, *keep, logf)
+				r.Rep = rep
+				results = append(results, r)
+				logf("%-8s %-8s rep %d: %s", spec.Name, d.name, rep, r.summary())
+			}
+		}
+	}
+	if *doc != "" {
+		versions := map[string]string{}
+		for _, d := range ds {
+			versions[d.name] = d.version()
+		}
+		if err := updateDoc(*doc, results, versions, *command); err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 1
+		}
+		logf("wrote %s", *doc)
+	}
+	return 0
+}
+
+func parseWorkload(s string) ([]Spec, error) {
+	if s == "scaling" {
+		return scalingSeries, nil
+	}
+	if spec, ok := workloads[s]; ok {
+		return []Spec{spec}, nil
+	}
+	name, mr, ok := strings.Cut(s, "=")
+	if ok {
+		m, r, ok := strings.Cut(mr, ":")
+		if ok {
+			mi, err1 := strconv.Atoi(m)
+			ri, err2 := strconv.Atoi(r)
+			if err1 == nil && err2 == nil {
+				return []Spec{{Name: name, Members: mi, Routes: ri}}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("unknown workload %q (small, medium, large, scaling, tiny, or NAME=MEMBERS:ROUTES)", s)
+}
+
+func (r *Result) summary() string {
+	f := func(v float64) string {
+		if v < 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2fs", v)
+	}
+	s := fmt.Sprintf("up %s converge %s churn %s+%s flap %s/%s cpu %.1fs (converge %.1fs) rss %d MiB gen-cpu %.1fs load %.2f",
+		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.FlapDown), f(r.FlapUp),
+		r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
+	if r.Unknown > 0 {
+		s += fmt.Sprintf(" unknown-prefixes %d", r.Unknown)
+	}
+	if r.Failed != "" {
+		s += " FAILED: " + r.Failed
+	}
+	return s
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Result is one run of one workload against one daemon. Durations are seconds; a phase that did not
+// finish within the phase timeout is recorded as -1 with the reason in Failed.
+type Result struct {
+	Daemon   string `json:"daemon"`
+	Workload string `json:"workload"`
+	Members  int    `json:"members"`
+	Routes   int    `json:"routes"`
+	Prefixes int    `json:"prefixes"`
+	Rep      int    `json:"rep"`
+
+	SessionsUp      float64 `json:"sessions_up_s"`
+	Converge        float64 `json:"converge_s"`
+	ChurnWithdraw   float64 `json:"churn_withdraw_s"`
+	ChurnReannounce float64 `json:"churn_reannounce_s"`
+	FlapDown        float64 `json:"flap_down_s"`
+	FlapUp          float64 `json:"flap_up_s"`
+
+	CPUConverge float64 `json:"cpu_converge_s"` // daemon CPU during initial convergence
+	CPU         float64 `json:"cpu_s"`          // daemon CPU for the whole run
+	PeakRSS     int64   `json:"peak_rss_bytes"`
+	GenCPU      float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
+	Load1       float64 `json:"load1"`           // 1-minute load average before the run
+	Unknown     int     `json:"unknown_prefixes,omitempty"`
+	Failed      string  `json:"failed,omitempty"`
+}
+
+// Churn returns the churn burst's total (withdraw plus re-announce), or -1.
+func (r *Result) Churn() float64 {
+	if r.ChurnWithdraw < 0 || r.ChurnReannounce < 0 {
+		return -1
+	}
+	return r.ChurnWithdraw + r.ChurnReannounce
+}
+
+// runOnce runs every phase of w against d.
+func runOnce(d *daemon, w *Workload, enc []*Encoded, ix index, timeout time.Duration, keep bool, logf func(string, ...any)) (res Result) {
+	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
+		Prefixes: len(w.Prefixes), Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
+	res.Load1 = load1()
+	dir, err := os.MkdirTemp("", "ixbench-"+d.name+"-")
+	if err != nil {
+		res.Failed = err.Error()
+		return res
+	}
+	if keep {
+		logf("  %s: files in %s", d.name, dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	os.Chmod(dir, 0o755) // OpenBGPD's unprivileged processes open the control socket's directory
+	port, err := freePort(rsAddr)
+	if err != nil {
+		res.Failed = err.Error()
+		return res
+	}
+	argv, err := d.config(dir, port, w)
+	if err != nil {
+		res.Failed = err.Error()
+		return res
+	}
+	p, err := startProc(argv, dir, d.multiProcess)
+	if err != nil {
+		res.Failed = err.Error()
+		return res
+	}
+	defer p.stop()
+	fail := func(format string, args ...any) Result {
+		res.Failed = fmt.Sprintf(format, args...)
+		if p.exited() {
+			res.Failed += "; daemon exited: " + p.tail(5)
+		}
+		res.CPU, res.PeakRSS = p.usage()
+		return res
+	}
+
+	tr := &tracker{}
+	ss := make([]*session, len(w.Members))
+	own := w.Own()
+	for i, m := range w.Members {
+		ss[i] = newSession(m, enc[i], ix, tr, own[i])
+	}
+	defer func() {
+		for _, s := range ss {
+			if s.conn != nil {
+				s.conn.Close()
+			}
+		}
+	}()
+	raddr := netip.AddrPortFrom(rsAddr, uint16(port))
+
+	// Sessions first, without routes: convergence is timed from the first announcement.
+	t0 := time.Now()
+	if err := parallel(len(ss), 16, func(i int) error { return ss[i].connect(raddr, t0.Add(timeout)) }); err != nil {
+		return fail("sessions: %v", err)
+	}
+	res.SessionsUp = time.Since(t0).Seconds()
+
+	all := w.AllActive()
+	full := w.Expected(all, announcedAll)
+	cpu0, _ := p.usage()
+	gen0 := selfCPU()
+
+	// Phase 1: initial convergence.
+	done := tr.phase(ss, full)
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Table) })
+	if !wait(done, timeout) {
+		return fail("initial convergence: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.Converge = tr.elapsed().Seconds()
+	cpu1, _ := p.usage()
+	res.CPUConverge = cpu1 - cpu0
+	logf("  %s: converged in %.2fs", d.name, res.Converge)
+
+	// Phase 2: churn burst, 5% of all routes withdrawn, then announced again.
+	done = tr.phase(ss, w.Expected(all, w.churnWithdrawn()))
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Withdraw) })
+	if !wait(done, timeout) {
+		return fail("churn withdraw: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.ChurnWithdraw = tr.elapsed().Seconds()
+	done = tr.phase(ss, full)
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Reannounce) })
+	if !wait(done, timeout) {
+		return fail("churn re-announce: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.ChurnReannounce = tr.elapsed().Seconds()
+
+	// Phase 3: the largest member's session flaps.
+	big := w.Largest()
+	active := w.AllActive()
+	active[big] = false
+	done = tr.phase(ss, w.Expected(active, announcedAll))
+	ss[big].drop()
+	ss[big].reset()
+	if !wait(done, timeout) {
+		return fail("flap down: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.FlapDown = tr.elapsed().Seconds()
+	if err := ss[big].connect(raddr, time.Now().Add(timeout)); err != nil {
+		return fail("flap: reconnect: %v", err)
+	}
+	done = tr.phase(ss, full)
+	go ss[big].send(enc[big].Table)
+	if !wait(done, timeout) {
+		return fail("flap up: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.FlapUp = tr.elapsed().Seconds()
+
+	res.GenCPU = selfCPU() - gen0
+	res.CPU, res.PeakRSS = p.usage()
+	for _, s := range ss {
+		s.mu.Lock()
+		res.Unknown += s.unknown
+		s.mu.Unlock()
+	}
+	if p.exited() {
+		res.Failed = "daemon exited: " + p.tail(5)
+	}
+	return res
+}
+
+// progress summarizes how far the members got, for a timeout report.
+func progress(ss []*session) string {
+	var have, want int64
+	complete := 0
+	for _, s := range ss {
+		c, t := s.snapshot()
+		if t < 0 {
+			continue
+		}
+		have += int64(c)
+		want += int64(t)
+		if c == t {
+			complete++
+		}
+	}
+	return fmt.Sprintf("%d of %d members complete, %d of %d prefixes held", complete, len(ss), have, want)
+}
+
+func wait(done <-chan struct{}, timeout time.Duration) bool {
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// parallel runs f(0..n-1) with at most width at a time and returns the first error.
+func parallel(n, width int, f func(int) error) error {
+	sem := make(chan struct{}, width)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(i); err != nil {
+				mu.Lock()
+				first = errors.Join(first, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// selfCPU returns this process's CPU seconds (user+system).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+func load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
+}
+
+func netListen(addr netip.Addr) (net.Listener, error) {
+	return net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+}
+
+// running holds the daemons started and not yet stopped, so that an interrupt stops them.
+var running = struct {
+	sync.Mutex
+	m map[*proc]bool
+}{m: map[*proc]bool{}}
+
+func registerProc(p *proc) {
+	running.Lock()
+	running.m[p] = true
+	running.Unlock()
+}
+
+func unregisterProc(p *proc) {
+	running.Lock()
+	delete(running.m, p)
+	running.Unlock()
+}
+
+// stopAll stops every daemon still running (on interrupt).
+func stopAll() {
+	running.Lock()
+	ps := make([]*proc, 0, len(running.m))
+	for p := range running.m {
+		ps = append(ps, p)
+	}
+	running.Unlock()
+	for _, p := range ps {
+		p.stop()
+	}
+}

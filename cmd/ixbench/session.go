@@ -1,0 +1,471 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// The member side is a minimal BGP speaker of its own rather than speaker.Peer: the speaker decodes
+// every UPDATE into netip.Prefix slices and attribute structs, which for 300 members receiving 300k
+// routes each is tens of CPU seconds that would compete with the daemon under test on the same two
+// cores. Here a received UPDATE is only scanned: each prefix is turned into a uint64 key, looked up in
+// the workload's prefix index and flips a bit in the member's table. Encoding still uses the speaker's
+// Append* functions (once, before timing).
+
+// holdTime is offered in OPEN. The member sends KEEPALIVEs at a third of the negotiated time and never
+// enforces the hold timer itself: a daemon busy converging must not be cut off by the load generator.
+const holdTime = 240
+
+// index maps prefix keys to dense prefix indices; read-only after construction, shared by all sessions.
+type index map[uint64]uint32
+
+func newIndex(w *Workload) index {
+	ix := make(index, len(w.Prefixes))
+	for i, p := range w.Prefixes {
+		k, _ := prefixKey(p)
+		ix[k] = uint32(i)
+	}
+	return ix
+}
+
+// tracker follows the phases of a run: per member a target prefix count, and how many members are at
+// their target. Sessions report under their own lock; the run waits on done.
+type tracker struct {
+	mu      sync.Mutex
+	at      int // members whose count equals their target, among those with a target
+	want    int // members with a target
+	last    time.Time
+	done    chan struct{}
+	started time.Time
+}
+
+// session is one member's BGP session to the daemon under test.
+type session struct {
+	m   *Member
+	enc *Encoded
+	ix  index
+	tr  *tracker
+
+	conn net.Conn
+	wmu  sync.Mutex // serializes writes: table chunks and KEEPALIVEs interleave at message boundaries
+
+	mu      sync.Mutex // guards the fields below (taken once per received message)
+	held    []uint64   // bit set of prefix indices held
+	own     []uint64   // bit set of the member's own prefixes, not counted
+	count   int
+	target  int // -1: not tracked in this phase
+	atTgt   bool
+	unknown int // prefixes received that the workload does not have
+
+	rxMsgs  atomic.Int64
+	rxBytes atomic.Int64
+	closed  chan struct{}
+}
+
+func newSession(m *Member, enc *Encoded, ix index, tr *tracker, own []uint64) *session {
+	return &session{m: m, enc: enc, ix: ix, tr: tr, held: make([]uint64, len(own)), own: own, target: -1}
+}
+
+// connect opens the TCP connection from the member's address and runs the OPEN/KEEPALIVE handshake,
+// retrying until deadline (the daemon may still be starting, or may refuse during a restart delay).
+func (s *session) connect(raddr netip.AddrPort, deadline time.Time) error {
+	var last error
+	for time.Now().Before(deadline) {
+		if err := s.dial(raddr, deadline); err != nil {
+			last = err
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		return nil
+	}
+	return fmt.Errorf("member %s (%s): session not established: %v", s.m.Name, s.m.Addr, last)
+}
+
+func (s *session) dial(raddr netip.AddrPort, deadline time.Time) error {
+	d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(s.m.Addr, 0)), Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", raddr.String())
+	if err != nil {
+		return err
+	}
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	myAS := uint16(speaker.ASTrans)
+	if s.m.ASN <= 0xffff {
+		myAS = uint16(s.m.ASN)
+	}
+	open := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: myAS, HoldTime: holdTime, RouterID: s.m.Addr,
+		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast},
+			FourOctetAS: true, AS4: s.m.ASN, RouteRefresh: true}})
+	if _, err := conn.Write(open); err != nil {
+		conn.Close()
+		return err
+	}
+	br := bufio.NewReaderSize(conn, 1<<18)
+	var hold uint16
+	for gotOpen, gotKA := false, false; !gotOpen || !gotKA; {
+		typ, body, err := readMsg(br, nil)
+		if err != nil {
+			conn.Close()
+			return err
+		}
+		switch typ {
+		case speaker.MsgOpen:
+			o, n := speaker.DecodeOpen(body)
+			if n != nil {
+				conn.Close()
+				return fmt.Errorf("bad OPEN: %v", n)
+			}
+			hold = min(o.HoldTime, holdTime)
+			gotOpen = true
+			if _, err := conn.Write(speaker.EncodeKeepalive()); err != nil {
+				conn.Close()
+				return err
+			}
+		case speaker.MsgKeepalive:
+			gotKA = gotOpen
+		case speaker.MsgNotification:
+			conn.Close()
+			return fmt.Errorf("NOTIFICATION: %v", speaker.DecodeNotification(body))
+		default:
+			conn.Close()
+			return fmt.Errorf("message type %d during the handshake", typ)
+		}
+	}
+	conn.SetDeadline(time.Time{})
+	s.conn = conn
+	s.closed = make(chan struct{})
+	go s.readLoop(br, conn, s.closed)
+	if hold > 0 {
+		go s.keepalives(conn, time.Duration(hold)*time.Second/3, s.closed)
+	}
+	return nil
+}
+
+func (s *session) keepalives(conn net.Conn, every time.Duration, closed chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-closed:
+			return
+		case <-t.C:
+			s.wmu.Lock()
+			conn.Write(speaker.EncodeKeepalive())
+			s.wmu.Unlock()
+		}
+	}
+}
+
+// send writes b (whole messages) in chunks at message boundaries so that KEEPALIVEs can go in between.
+func (s *session) send(b []byte) error {
+	const chunk = 64 << 10
+	for len(b) > 0 {
+		n := 0
+		for n < len(b) {
+			l := int(binary.BigEndian.Uint16(b[n+16:]))
+			if n > 0 && n+l > chunk {
+				break
+			}
+			n += l
+		}
+		s.wmu.Lock()
+		_, err := s.conn.Write(b[:n])
+		s.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// drop ends the session as a member router would on an administrative reset: NOTIFICATION Cease, close.
+func (s *session) drop() {
+	s.wmu.Lock()
+	s.conn.Write(speaker.EncodeNotification(speaker.Notification{Code: speaker.ErrCease, Subcode: speaker.SubAdminReset}))
+	s.wmu.Unlock()
+	s.conn.Close()
+	<-s.closed
+}
+
+// readMsg reads one message; body aliases buf (grown as needed) and is valid until the next call.
+func readMsg(r *bufio.Reader, buf []byte) (typ uint8, body []byte, err error) {
+	var h [speaker.HeaderLen]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	l := int(binary.BigEndian.Uint16(h[16:]))
+	if l < speaker.HeaderLen {
+		return 0, nil, fmt.Errorf("bad message length %d", l)
+	}
+	if cap(buf) < l-speaker.HeaderLen {
+		buf = make([]byte, 65536)
+	}
+	body = buf[:l-speaker.HeaderLen]
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, nil, err
+	}
+	return h[18], body, nil
+}
+
+func (s *session) readLoop(r *bufio.Reader, conn net.Conn, closed chan struct{}) {
+	defer close(closed)
+	buf := make([]byte, 65536)
+	for {
+		typ, body, err := readMsg(r, buf)
+		if err != nil {
+			conn.Close()
+			return
+		}
+		s.rxMsgs.Add(1)
+		s.rxBytes.Add(int64(len(body) + speaker.HeaderLen))
+		switch typ {
+		case speaker.MsgUpdate:
+			if err := s.update(body); err != nil {
+				fmt.Printf("ixbench: member %s: bad UPDATE: %v\n", s.m.Name, err)
+			}
+		case speaker.MsgNotification:
+			fmt.Printf("ixbench: member %s: NOTIFICATION received: %v\n", s.m.Name, speaker.DecodeNotification(body))
+			conn.Close()
+			return
+		}
+	}
+}
+
+var errShort = errors.New("truncated")
+
+// update applies one UPDATE to the member's table and reports to the tracker.
+func (s *session) update(b []byte) error {
+	if len(b) < 4 {
+		return errShort
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wl := int(binary.BigEndian.Uint16(b))
+	if 2+wl+2 > len(b) {
+		return errShort
+	}
+	if err := s.prefixes(b[2:2+wl], false, false); err != nil {
+		return err
+	}
+	b = b[2+wl:]
+	al := int(binary.BigEndian.Uint16(b))
+	if 2+al > len(b) {
+		return errShort
+	}
+	attrs, nlri := b[2:2+al], b[2+al:]
+	// A path holding the member's own AS is dropped by the member's loop detection (RFC 4271 §9.1.2),
+	// which makes it an implicit withdrawal: some daemons send members their own routes back.
+	announce := !s.ownASInPath(attrs)
+	for len(attrs) >= 3 {
+		flags, typ := attrs[0], attrs[1]
+		hl, vl := 3, int(attrs[2])
+		if flags&0x10 != 0 {
+			if len(attrs) < 4 {
+				return errShort
+			}
+			hl, vl = 4, int(binary.BigEndian.Uint16(attrs[2:]))
+		}
+		if hl+vl > len(attrs) {
+			return errShort
+		}
+		v := attrs[hl : hl+vl]
+		switch typ {
+		case speaker.AttrMPReach:
+			if len(v) < 5 || binary.BigEndian.Uint16(v) != 2 || v[2] != 1 {
+				break
+			}
+			nhl := int(v[3])
+			if 4+nhl+1 > len(v) {
+				return errShort
+			}
+			if err := s.prefixes(v[4+nhl+1:], true, announce); err != nil {
+				return err
+			}
+		case speaker.AttrMPUnreach:
+			if len(v) < 3 || binary.BigEndian.Uint16(v) != 2 || v[2] != 1 {
+				break
+			}
+			if err := s.prefixes(v[3:], true, false); err != nil {
+				return err
+			}
+		}
+		attrs = attrs[hl+vl:]
+	}
+	if err := s.prefixes(nlri, false, announce); err != nil {
+		return err
+	}
+	s.report()
+	return nil
+}
+
+// ownASInPath reports whether the AS_PATH (4-octet, as negotiated) in attrs contains the member's AS.
+func (s *session) ownASInPath(attrs []byte) bool {
+	for len(attrs) >= 3 {
+		flags, typ := attrs[0], attrs[1]
+		hl, vl := 3, int(attrs[2])
+		if flags&0x10 != 0 && len(attrs) >= 4 {
+			hl, vl = 4, int(binary.BigEndian.Uint16(attrs[2:]))
+		}
+		if hl+vl > len(attrs) {
+			return false
+		}
+		if typ == speaker.AttrASPath {
+			v := attrs[hl : hl+vl]
+			for len(v) >= 2 {
+				n := int(v[1])
+				if 2+4*n > len(v) {
+					return false
+				}
+				for k := 0; k < n; k++ {
+					if binary.BigEndian.Uint32(v[2+4*k:]) == s.m.ASN {
+						return true
+					}
+				}
+				v = v[2+4*n:]
+			}
+			return false
+		}
+		attrs = attrs[hl+vl:]
+	}
+	return false
+}
+
+// prefixes applies a run of encoded prefixes: announce sets their bits, withdraw clears them.
+func (s *session) prefixes(b []byte, v6, announce bool) error {
+	for len(b) > 0 {
+		l := int(b[0])
+		n := (l + 7) / 8
+		if 1+n > len(b) || (!v6 && l > 32) || l > 128 {
+			return errShort
+		}
+		var key uint64
+		if v6 {
+			if l > 48 {
+				s.unknown++
+				b = b[1+n:]
+				continue
+			}
+			var hi uint64
+			for k := 0; k < 6; k++ {
+				hi <<= 8
+				if k < n {
+					hi |= uint64(b[1+k])
+				}
+			}
+			key = 2<<62 | hi<<8 | uint64(l)
+		} else {
+			var a uint64
+			for k := 0; k < 4; k++ {
+				a <<= 8
+				if k < n {
+					a |= uint64(b[1+k])
+				}
+			}
+			key = 1<<62 | a<<8 | uint64(l)
+		}
+		b = b[1+n:]
+		i, ok := s.ix[key]
+		if !ok {
+			s.unknown++
+			continue
+		}
+		w, bit := i/64, uint64(1)<<(i%64)
+		if s.own[w]&bit != 0 {
+			continue
+		}
+		if announce {
+			if s.held[w]&bit == 0 {
+				s.held[w] |= bit
+				s.count++
+			}
+		} else if s.held[w]&bit != 0 {
+			s.held[w] &^= bit
+			s.count--
+		}
+	}
+	return nil
+}
+
+// report updates the tracker after the member's count changed. Called with s.mu held.
+func (s *session) report() {
+	at := s.target >= 0 && s.count == s.target
+	if at == s.atTgt {
+		return
+	}
+	s.atTgt = at
+	t := s.tr
+	t.mu.Lock()
+	if at {
+		t.at++
+		t.last = time.Now()
+		if t.at == t.want && t.done != nil {
+			close(t.done)
+			t.done = nil
+		}
+	} else {
+		t.at--
+	}
+	t.mu.Unlock()
+}
+
+// reset forgets everything the member holds (its session is gone, and with it its Adj-RIB-In).
+func (s *session) reset() {
+	s.mu.Lock()
+	clear(s.held)
+	s.count = 0
+	s.mu.Unlock()
+}
+
+// snapshot returns the member's count and target.
+func (s *session) snapshot() (count, target int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count, s.target
+}
+
+// phase sets new targets (-1: not tracked) and returns a channel closed when every tracked member holds
+// its target count. The clock of the phase starts now.
+func (t *tracker) phase(ss []*session, targets []int) <-chan struct{} {
+	want := 0
+	for _, tg := range targets {
+		if tg >= 0 {
+			want++
+		}
+	}
+	t.mu.Lock()
+	t.at, t.want = 0, want
+	done := make(chan struct{})
+	t.done = done
+	t.started = time.Now()
+	t.last = t.started
+	if want == 0 {
+		close(done)
+		t.done = nil
+	}
+	t.mu.Unlock()
+	for i, s := range ss {
+		s.mu.Lock()
+		s.target = targets[i]
+		s.atTgt = false
+		s.report()
+		s.mu.Unlock()
+	}
+	return done
+}
+
+// elapsed returns the time from the phase start to the moment the last member reached its target.
+func (t *tracker) elapsed() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last.Sub(t.started)
+}
