@@ -3,38 +3,113 @@ package policy
 import (
 	"slices"
 	"strconv"
+	"strings"
 )
 
+// Variant is how the attributes one target member receives differ from what every member
+// receives: the announcing member's AS prepended 0–3 times (bits 0–1), NO_EXPORT (bit 2) and
+// NO_ADVERTISE (bit 3) added. The zero value is no difference. The route server caches one
+// encoding per (attribute set, variant), so a variant costs one encoding, not one per member.
+type Variant uint8
+
+// Prepend returns how many times the announcing AS is prepended.
+func (v Variant) Prepend() int { return int(v & 3) }
+
+// NoExport reports whether NO_EXPORT is added.
+func (v Variant) NoExport() bool { return v&4 != 0 }
+
+// NoAdvertise reports whether NO_ADVERTISE is added.
+func (v Variant) NoAdvertise() bool { return v&8 != 0 }
+
+// NumVariants is the number of distinct variants.
+const NumVariants = 16
+
+func (v Variant) String() string {
+	var parts []string
+	if n := v.Prepend(); n > 0 {
+		parts = append(parts, "prepend "+strconv.Itoa(n)+"x")
+	}
+	if v.NoExport() {
+		parts = append(parts, "NO_EXPORT added")
+	}
+	if v.NoAdvertise() {
+		parts = append(parts, "NO_ADVERTISE added")
+	}
+	if len(parts) == 0 {
+		return "unchanged"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// tflags is what a set's control communities say about one target member.
+type tflags uint8
+
+const (
+	tDeny  tflags = 1 << 4
+	tAllow tflags = 1 << 5
+	// bits 0–3 hold the member's Variant: prepend count, NO_EXPORT, NO_ADVERTISE.
+)
+
+type target struct {
+	asn uint32
+	f   tflags
+}
+
 // Export is the export-control summary of one attribute set: which target members the route may be
-// sent to. It is computed once per set (ExportControl.Summarize) so that the per-target question,
-// asked for every member on every change, is a constant-time lookup. The zero value allows every
-// target.
+// sent to, and which variant of the attributes each gets. It is computed once per set
+// (ExportControl.Summarize) so that the per-target question, asked for every member on every
+// change, is a constant-time lookup. The zero value allows every target, unchanged.
 type Export struct {
-	control bool // any control community present: they must be stripped on export
-	notAny  bool // "do not announce to any"
-	// deny and allow hold target ASNs; small lists are scanned (a route carries a handful of
-	// control communities), long ones are looked up in the maps.
-	deny, allow       []uint32
-	denyMap, allowMap map[uint32]struct{}
+	control bool    // any control community present: they must be stripped on export
+	notAny  bool    // "do not announce to any"
+	all     Variant // prepend requested toward every member
+	// targets holds what the communities say per named member; small lists are scanned (a route
+	// carries a handful of control communities), long ones are looked up in the map.
+	targets []target
+	tmap    map[uint32]tflags
 }
 
 // smallList is the list length up to which a scan beats a map lookup.
 const smallList = 8
 
-// Allows reports whether a route with this summary may be announced to a member with AS target.
-// Precedence (POLICY.md, "Export"): do-not-announce-to-peer wins over announce-to-peer, which wins
-// over do-not-announce-to-any; the default is to announce.
-func (e *Export) Allows(target uint32) bool {
+func (e *Export) flags(asn uint32) tflags {
+	if e.tmap != nil {
+		return e.tmap[asn]
+	}
+	for _, t := range e.targets {
+		if t.asn == asn {
+			return t.f
+		}
+	}
+	return 0
+}
+
+// Decide reports whether a route with this summary may be announced to a member with AS target,
+// and with which variant. Precedence (POLICY.md, "Export"): do-not-announce-to-peer wins over
+// announce-to-peer, which wins over do-not-announce-to-any; the default is to announce. A prepend
+// toward the member replaces a prepend toward any.
+func (e *Export) Decide(target uint32) (bool, Variant) {
 	if !e.control {
-		return true
+		return true, 0
 	}
-	if in(e.deny, e.denyMap, target) {
-		return false
+	f := e.flags(target)
+	switch {
+	case f&tDeny != 0:
+		return false, 0
+	case f&tAllow == 0 && e.notAny:
+		return false, 0
 	}
-	if in(e.allow, e.allowMap, target) {
-		return true
+	v := Variant(f & 0xf)
+	if v.Prepend() == 0 {
+		v |= e.all
 	}
-	return !e.notAny
+	return true, v
+}
+
+// Allows reports whether a route with this summary may be announced to target.
+func (e *Export) Allows(target uint32) bool {
+	ok, _ := e.Decide(target)
+	return ok
 }
 
 // HasControl reports whether the set carries control communities, which are stripped on export.
@@ -42,49 +117,53 @@ func (e *Export) HasControl() bool { return e.control }
 
 // Explain describes the decision for target in words, for the looking glass.
 func (e *Export) Explain(target uint32) string {
-	switch {
-	case !e.control:
+	if !e.control {
 		return "no export-control communities"
-	case in(e.deny, e.denyMap, target):
-		return "tagged do-not-announce-to " + itoa(target)
-	case in(e.allow, e.allowMap, target):
-		return "tagged announce-to " + itoa(target)
-	case e.notAny:
-		return "tagged do-not-announce-to-any"
 	}
-	return "export-control communities do not name this member"
-}
-
-func in(list []uint32, m map[uint32]struct{}, v uint32) bool {
-	if m != nil {
-		_, ok := m[v]
-		return ok
+	f := e.flags(target)
+	t := itoa(target)
+	switch {
+	case f&tDeny != 0:
+		return "tagged do-not-announce-to " + t + " (0:" + t + " or RS:0:" + t + ")"
+	case f&tAllow == 0 && e.notAny:
+		return "tagged do-not-announce-to-any (0:RS or RS:0:0)"
 	}
-	for _, x := range list {
-		if x == v {
-			return true
-		}
+	why := "export-control communities do not deny " + t
+	if f&tAllow != 0 {
+		why = "tagged announce-to " + t
 	}
-	return false
+	if _, v := e.Decide(target); v != 0 {
+		why += "; " + v.String()
+	}
+	return why
 }
 
 // ExportControl interprets the route server's control communities (POLICY.md, "Control
-// communities"): do not announce to any (0:RS, RS:0:0), do not announce to P (0:P, RS:0:P),
-// announce to P (RS:P, RS:1:P). The remaining functions of the table (prepend, NO_EXPORT and
-// NO_ADVERTISE toward P) belong to the full policy.
+// communities") in their standard, extended (route target, rt:) and large forms.
 type ExportControl struct {
 	// ASN is the route server's AS.
 	ASN uint32
-	// StdASN stands for the route server in standard communities. Zero means ASN when ASN fits in
-	// 16 bits; a 4-byte route server ASN needs a configured placeholder, else only the large forms
-	// work.
+	// StdASN stands for the route server in standard and extended communities. Zero means ASN when
+	// ASN fits in 16 bits; a 4-byte route server ASN needs a configured placeholder, else only the
+	// large forms name the route server.
 	StdASN uint16
 }
 
-// Large community functions (RS:F:P).
+// Control functions, as the large form's middle field spells them (RS:F:P).
 const (
-	lcNotTo = 0
-	lcTo    = 1
+	fnNotTo       = 0
+	fnTo          = 1
+	fnPrepend1    = 101
+	fnPrepend2    = 102
+	fnPrepend3    = 103
+	fnNoExport    = 65281
+	fnNoAdvertise = 65282
+)
+
+// Standard-form high halves of the prepend and NO_EXPORT/NO_ADVERTISE functions.
+const (
+	stdPrependAny = 65500 // 65501..65503:RS
+	stdPrependTo  = 65510 // 65511..65513:P
 )
 
 func (c *ExportControl) std() uint32 {
@@ -97,94 +176,161 @@ func (c *ExportControl) std() uint32 {
 	return 0
 }
 
+// fromStd maps the standard form hi:lo (lo 32 bits wide in the extended form) to a control
+// function and target; target 0 means every member. ok is false when hi:lo is not a control
+// community.
+func (c *ExportControl) fromStd(hi, lo uint32) (fn, tgt uint32, ok bool) {
+	rs := c.std()
+	switch {
+	case lo == 0:
+		return 0, 0, false
+	case hi == 0 && rs != 0 && lo == rs:
+		return fnNotTo, 0, true
+	case hi == 0:
+		return fnNotTo, lo, true
+	case rs != 0 && hi == rs:
+		return fnTo, lo, true
+	case hi > stdPrependAny && hi <= stdPrependAny+3 && rs != 0 && lo == rs:
+		return fnPrepend1 + hi - stdPrependAny - 1, 0, true
+	case hi > stdPrependTo && hi <= stdPrependTo+3:
+		return fnPrepend1 + hi - stdPrependTo - 1, lo, true
+	case hi == fnNoExport, hi == fnNoAdvertise:
+		return hi, lo, true
+	}
+	return 0, 0, false
+}
+
+// fromLarge maps RS:F:P to a control function and target (0: every member).
+func (c *ExportControl) fromLarge(lc LargeCommunity) (fn, tgt uint32, ok bool) {
+	if lc.Global != c.ASN {
+		return 0, 0, false
+	}
+	switch lc.Local1 {
+	case fnNotTo, fnTo, fnPrepend1, fnPrepend2, fnPrepend3:
+		if lc.Local1 == fnTo && lc.Local2 == 0 {
+			return 0, 0, false
+		}
+		return lc.Local1, lc.Local2, true
+	case fnNoExport, fnNoAdvertise:
+		if lc.Local2 == 0 {
+			return 0, 0, false
+		}
+		return lc.Local1, lc.Local2, true
+	}
+	return 0, 0, false
+}
+
+// fromExt maps an extended community to a control function: only the two-octet-AS route target
+// (type 0x00, subtype 0x02), written rt:hi:lo, carries the standard forms.
+func (c *ExportControl) fromExt(v uint64) (fn, tgt uint32, ok bool) {
+	if v>>48 != 0x0002 {
+		return 0, 0, false
+	}
+	return c.fromStd(uint32(v>>32)&0xffff, uint32(v))
+}
+
 // IsControl reports whether standard community v is one of the route server's control
 // communities.
 func (c *ExportControl) IsControl(v uint32) bool {
-	hi, lo := v>>16, v&0xffff
-	rs := c.std()
-	switch {
-	case hi == 0 && lo != 0:
-		return true // 0:P and 0:RS
-	case rs != 0 && hi == rs && lo != 0:
-		return true // RS:P
-	}
-	return false
+	_, _, ok := c.fromStd(v>>16, v&0xffff)
+	return ok
 }
 
-// IsControlLarge reports whether lc is one of the route server's control communities.
+// IsControlExt reports whether extended community v is one of the control communities.
+func (c *ExportControl) IsControlExt(v uint64) bool {
+	_, _, ok := c.fromExt(v)
+	return ok
+}
+
+// IsControlLarge reports whether lc is one of the route server's control communities or lies in
+// a range only the route server may set (informational RS:1000:*, RS:64512:*, reasons RS:1101:*):
+// members cannot forge those (POLICY.md scrubbing classes), so they are removed as well.
 func (c *ExportControl) IsControlLarge(lc LargeCommunity) bool {
-	return lc.Global == c.ASN && (lc.Local1 == lcNotTo || lc.Local1 == lcTo)
+	if _, _, ok := c.fromLarge(lc); ok {
+		return true
+	}
+	return lc.Global == c.ASN && (lc.Local1 == InfoRPKIFunction || lc.Local1 == InfoIRRFunction || lc.Local1 == EuroIXFunction)
 }
 
 // Summarize computes the export summary of a path. It is the per-set half of export policy.
 func (c *ExportControl) Summarize(p *Path) Export {
 	var e Export
-	rs := c.std()
-	for _, v := range p.Communities {
-		if !c.IsControl(v) {
-			continue
-		}
+	m := map[uint32]tflags(nil)
+	apply := func(fn, tgt uint32) {
 		e.control = true
-		hi, lo := v>>16, v&0xffff
-		switch {
-		case hi == 0 && rs != 0 && lo == rs:
-			e.notAny = true
-		case hi == 0:
-			e.deny = append(e.deny, lo)
-		default:
-			e.allow = append(e.allow, lo)
+		if tgt == 0 {
+			switch fn {
+			case fnNotTo:
+				e.notAny = true
+			case fnPrepend1, fnPrepend2, fnPrepend3:
+				e.all = max(e.all, Variant(fn-fnPrepend1+1))
+			}
+			return
+		}
+		if m == nil {
+			m = map[uint32]tflags{}
+		}
+		f := m[tgt]
+		switch fn {
+		case fnNotTo:
+			f |= tDeny
+		case fnTo:
+			f |= tAllow
+		case fnPrepend1, fnPrepend2, fnPrepend3:
+			f = f&^3 | max(f&3, tflags(fn-fnPrepend1+1))
+		case fnNoExport:
+			f |= 4
+		case fnNoAdvertise:
+			f |= 8
+		}
+		m[tgt] = f
+	}
+	for _, v := range p.Communities {
+		if fn, tgt, ok := c.fromStd(v>>16, v&0xffff); ok {
+			apply(fn, tgt)
+		}
+	}
+	for _, v := range p.ExtCommunities {
+		if fn, tgt, ok := c.fromExt(v); ok {
+			apply(fn, tgt)
 		}
 	}
 	for _, lc := range p.LargeCommunities {
-		if !c.IsControlLarge(lc) {
-			continue
-		}
-		e.control = true
-		switch {
-		case lc.Local1 == lcNotTo && lc.Local2 == 0:
-			e.notAny = true
-		case lc.Local1 == lcNotTo:
-			e.deny = append(e.deny, lc.Local2)
-		default:
-			e.allow = append(e.allow, lc.Local2)
+		if fn, tgt, ok := c.fromLarge(lc); ok {
+			apply(fn, tgt)
 		}
 	}
-	e.deny, e.denyMap = compact(e.deny)
-	e.allow, e.allowMap = compact(e.allow)
+	if len(m) > smallList {
+		e.tmap = m
+	} else if len(m) > 0 {
+		e.targets = make([]target, 0, len(m))
+		for asn, f := range m {
+			e.targets = append(e.targets, target{asn, f})
+		}
+		slices.SortFunc(e.targets, func(a, b target) int { return int(int64(a.asn) - int64(b.asn)) })
+	}
 	return e
-}
-
-// compact deduplicates a target list and turns a long one into a map.
-func compact(list []uint32) ([]uint32, map[uint32]struct{}) {
-	if len(list) == 0 {
-		return nil, nil
-	}
-	slices.Sort(list)
-	list = slices.Clip(slices.Compact(list))
-	if len(list) <= smallList {
-		return list, nil
-	}
-	m := make(map[uint32]struct{}, len(list))
-	for _, v := range list {
-		m[v] = struct{}{}
-	}
-	return nil, m
 }
 
 // Strip returns the communities of p without the route server's control communities, which are
 // requests to the route server and not meant for the receivers (RFC 7947 §2.2.1 allows exactly this
-// change). changed is false, and the slices are p's own, when there was nothing to strip.
-func (c *ExportControl) Strip(p *Path) (std []uint32, large []LargeCommunity, changed bool) {
-	std, large = p.Communities, p.LargeCommunities
+// change), and without the ranges only the route server may set. changed is false, and the slices
+// are p's own, when there was nothing to strip.
+func (c *ExportControl) Strip(p *Path) (std []uint32, ext []uint64, large []LargeCommunity, changed bool) {
+	std, ext, large = p.Communities, p.ExtCommunities, p.LargeCommunities
 	if slices.ContainsFunc(std, c.IsControl) {
 		std = slices.DeleteFunc(slices.Clone(std), c.IsControl)
+		changed = true
+	}
+	if slices.ContainsFunc(ext, c.IsControlExt) {
+		ext = slices.DeleteFunc(slices.Clone(ext), c.IsControlExt)
 		changed = true
 	}
 	if slices.ContainsFunc(large, c.IsControlLarge) {
 		large = slices.DeleteFunc(slices.Clone(large), c.IsControlLarge)
 		changed = true
 	}
-	return std, large, changed
+	return std, ext, large, changed
 }
 
 func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }

@@ -135,7 +135,7 @@ func TestExport(t *testing.T) {
 			if e.HasControl() != tt.control {
 				t.Errorf("HasControl = %v", e.HasControl())
 			}
-			gotStd, gotLarge, changed := c.Strip(p)
+			gotStd, _, gotLarge, changed := c.Strip(p)
 			if changed != tt.control {
 				t.Errorf("Strip changed = %v", changed)
 			}

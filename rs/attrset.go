@@ -34,8 +34,11 @@ type attrSet struct {
 	// out is the set sent to members: this set with the route server's control communities
 	// stripped, or the set itself. It holds a reference when it is another set.
 	out *attrSet
+	// vars caches the variants of an out set (variant.go); each entry other than the set itself
+	// holds a reference.
+	vars []varEntry
 	// enc caches the encoded attribute block per family and AS encoding (see encIndex). Only out
-	// sets are encoded.
+	// sets and their variants are encoded.
 	enc [numFams * 2][]byte
 }
 
@@ -113,7 +116,9 @@ type attrTable struct {
 	m       map[string]*attrSet
 	scratch []byte
 	export  ExportPolicy
+	vexport VariantPolicy // export, when it has variants
 	rsASN   uint32
+	derived int // derived sets created (variant.go), for the statistics
 
 	refs         int // references held on all sets
 	encoded      int // cached encodings
@@ -121,7 +126,9 @@ type attrTable struct {
 }
 
 func newAttrTable(export ExportPolicy, rsASN uint32) *attrTable {
-	return &attrTable{m: make(map[string]*attrSet), export: export, rsASN: rsASN}
+	t := &attrTable{m: make(map[string]*attrSet), export: export, rsASN: rsASN}
+	t.vexport, _ = export.(VariantPolicy)
+	return t
 }
 
 // intern returns the set for a with one reference taken for the caller. Looking up an existing
@@ -184,6 +191,12 @@ func (t *attrTable) unref(s *attrSet) {
 			s.enc[i] = nil
 		}
 	}
+	for _, v := range s.vars {
+		if v.set != s {
+			t.unref(v.set)
+		}
+	}
+	s.vars = nil
 	if s.out != s {
 		t.unref(s.out)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
@@ -102,34 +103,131 @@ type Output interface {
 // ExportPolicy is the export hook. Prepare is called once per interned attribute set (never per
 // prefix or per member): it returns the summary from which the per-member decision is read in
 // constant time, and the attributes to send instead of a, or nil to send a unchanged. p is the policy
-// view of a. Prepare must be pure.
+// view of a. Prepare must be pure, and idempotent: Prepare of its own output returns nil.
 type ExportPolicy interface {
 	Prepare(a *speaker.Attrs, p *policy.Path) (policy.Export, *speaker.Attrs)
 }
 
+// VariantPolicy is an ExportPolicy whose output also depends on the route's validation state and on
+// the target member (policy.Variant: prepend, NO_EXPORT, NO_ADVERTISE toward one member). Variant
+// is called once per (outgoing set, info, variant) and cached with its encoding; it returns the
+// attributes to send instead of out, or nil for out unchanged. It must be pure.
+type VariantPolicy interface {
+	ExportPolicy
+	Variant(out *speaker.Attrs, info policy.Info, v policy.Variant) *speaker.Attrs
+}
+
 // ControlCommunities is the default export policy: the route server's control communities
-// (policy.ExportControl) steer where a route goes and are stripped before it is sent.
+// (policy.ExportControl) steer where a route goes and are stripped before it is sent, together with
+// the ranges only the route server may set; the other fields switch on the rest of POLICY.md's
+// export steps. The zero value of each is off.
 type ControlCommunities struct {
 	Control policy.ExportControl
+	// AddOTC adds OTC = the route server's AS to routes that carry none (RFC 9234).
+	AddOTC bool
+	// Informational adds RS:1000:N and RS:64512:N for the route's RPKI and IRR state, when one was
+	// checked.
+	Informational bool
+	// Blackhole adds NO_EXPORT to RFC 7999 blackhole routes and rewrites their next hop to
+	// BlackholeNextHop4/6 when those are set.
+	Blackhole                            bool
+	BlackholeNextHop4, BlackholeNextHop6 netip.Addr
+	// MaxCommunities > 0 strips every community of a type a route has more than this many of
+	// (too_many_communities = "strip").
+	MaxCommunities int
 }
 
 // Prepare implements ExportPolicy.
 func (c *ControlCommunities) Prepare(a *speaker.Attrs, p *policy.Path) (policy.Export, *speaker.Attrs) {
 	e := c.Control.Summarize(p)
-	if !e.HasControl() {
-		return e, nil
+	std, ext, large, changed := c.Control.Strip(p)
+	if m := c.MaxCommunities; m > 0 {
+		if len(p.Communities) > m {
+			std, changed = nil, true
+		}
+		if len(p.ExtCommunities) > m {
+			ext, changed = nil, true
+		}
+		if len(p.LargeCommunities) > m {
+			large, changed = nil, true
+		}
 	}
-	std, large, changed := c.Control.Strip(p)
-	if !changed {
+	addOTC := c.AddOTC && !a.HasOTC
+	bh := c.Blackhole && p.HasCommunity(policy.CommunityBlackhole)
+	bhNoExport := bh && !slices.Contains(std, policy.CommunityNoExport)
+	nh4 := bh && c.BlackholeNextHop4.IsValid() && a.NextHop.IsValid() && a.NextHop != c.BlackholeNextHop4
+	nh6 := bh && c.BlackholeNextHop6.IsValid() && a.MPNextHop.Is6() && (a.MPNextHop != c.BlackholeNextHop6 || a.MPLinkLocal.IsValid())
+	if !changed && !addOTC && !bhNoExport && !nh4 && !nh6 {
 		return e, nil
 	}
 	send := *a
 	send.Communities = nilIfEmpty(std)
+	send.ExtCommunities = nil
+	if len(ext) > 0 {
+		send.ExtCommunities = ext
+	}
 	send.LargeCommunities = nil
 	for _, lc := range large {
 		send.LargeCommunities = append(send.LargeCommunities, speaker.LargeCommunity(lc))
 	}
+	if addOTC {
+		send.OTC, send.HasOTC = c.Control.ASN, true
+	}
+	if bhNoExport {
+		send.Communities = append(slices.Clip(send.Communities), policy.CommunityNoExport)
+	}
+	if nh4 {
+		send.NextHop = c.BlackholeNextHop4
+	}
+	if nh6 {
+		send.MPNextHop, send.MPLinkLocal = c.BlackholeNextHop6, netip.Addr{}
+	}
 	return e, &send
+}
+
+// Variant implements VariantPolicy.
+func (c *ControlCommunities) Variant(out *speaker.Attrs, info policy.Info, v policy.Variant) *speaker.Attrs {
+	addInfo := c.Informational && info != 0
+	if !addInfo && v == 0 {
+		return nil
+	}
+	send := *out
+	if addInfo {
+		send.LargeCommunities = slices.Clone(out.LargeCommunities)
+		for _, lc := range info.Communities(c.Control.ASN) {
+			send.LargeCommunities = append(send.LargeCommunities, speaker.LargeCommunity(lc))
+		}
+	}
+	if n := v.Prepend(); n > 0 {
+		send.ASPath = prepend(out.ASPath, n)
+	}
+	if v.NoExport() && !slices.Contains(out.Communities, policy.CommunityNoExport) {
+		send.Communities = append(slices.Clip(send.Communities), policy.CommunityNoExport)
+	}
+	if v.NoAdvertise() && !slices.Contains(send.Communities, policy.CommunityNoAdvertise) {
+		send.Communities = append(slices.Clip(send.Communities), policy.CommunityNoAdvertise)
+	}
+	return &send
+}
+
+// prepend returns p with its first AS repeated n more times at the front, sharing nothing with p.
+func prepend(p speaker.ASPath, n int) speaker.ASPath {
+	first := p.First()
+	if first == 0 {
+		return p // no leading sequence: nothing to prepend (such a path is rejected on import anyway)
+	}
+	out := make(speaker.ASPath, len(p))
+	copy(out, p)
+	seg := p[0]
+	if len(seg.ASNs)+n > 255 {
+		// A segment holds at most 255 ASNs: start a new one in front.
+		extra := speaker.Segment{Type: speaker.SegSequence, ASNs: slices.Repeat([]uint32{first}, n)}
+		return append(speaker.ASPath{extra}, out...)
+	}
+	asns := make([]uint32, 0, len(seg.ASNs)+n)
+	asns = append(asns, slices.Repeat([]uint32{first}, n)...)
+	out[0] = speaker.Segment{Type: seg.Type, ASNs: append(asns, seg.ASNs...)}
+	return out
 }
 
 func nilIfEmpty(s []uint32) []uint32 {

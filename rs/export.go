@@ -1,5 +1,7 @@
 package rs
 
+import "github.com/ixrs/ixrs/policy"
+
 // Per-member export without path hiding (RFC 7947 §2.3): a member receives the first candidate, in
 // decision order, that it may receive. Everything checked here is either per route (the announcing
 // session) or precomputed on the attribute set, so the check is a few comparisons.
@@ -36,42 +38,51 @@ func (c ExportCheck) String() string {
 // exportCheck decides whether candidate r may go to p. The member test covers "never send a route
 // back to the member that announced it" for all of the member's sessions; the AS-path test makes it
 // hold even when a member's route comes back through another member.
-func exportCheck(r *route, p *peer) ExportCheck {
+// With ExportOK it also returns the variant of the attributes p gets (prepend, NO_EXPORT ... toward
+// p), read from the set's summary in constant time.
+func exportCheck(r *route, p *peer) (ExportCheck, policy.Variant) {
 	switch {
 	case r.p.m == p.m:
-		return ExportOwnRoute
+		return ExportOwnRoute, 0
 	case r.set.rsInPath:
-		return ExportRSASInPath
+		return ExportRSASInPath, 0
 	case r.set.path.Contains(p.m.asn):
-		return ExportReceiverAS
-	case !r.set.exp.Allows(p.m.asn):
-		return ExportDenied
+		return ExportReceiverAS, 0
 	}
-	return ExportOK
+	ok, v := r.set.exp.Decide(p.m.asn)
+	if !ok {
+		return ExportDenied, 0
+	}
+	return ExportOK, v
 }
 
-// bestFor returns the route p should have for pe, or nil.
-func bestFor(pe *prefixEntry, p *peer) *route {
+// bestFor returns the route p should have for pe, or nil, and the variant p gets it with.
+func bestFor(pe *prefixEntry, p *peer) (*route, policy.Variant) {
 	if !p.fams[famOf(pe.pfx)] {
-		return nil
+		return nil, 0
 	}
 	for _, r := range pe.candidates() {
-		if exportCheck(r, p) == ExportOK {
-			return r
+		if c, v := exportCheck(r, p); c == ExportOK {
+			return r, v
 		}
 	}
-	return nil
+	return nil, 0
+}
+
+// wantFor returns the set p should have for pe (nil: none).
+func (s *Server) wantFor(pe *prefixEntry, p *peer) *attrSet {
+	r, v := bestFor(pe, p)
+	if r == nil {
+		return nil
+	}
+	return s.sets.variant(r.set.out, r.info, v)
 }
 
 // reconcile brings p's Adj-RIB-Out state for pe in line with the route p should have, queuing the
 // announce or withdraw that gets it there. With force the announce is queued even when p already
 // has the set (route refresh).
 func (s *Server) reconcile(pe *prefixEntry, p *peer, force bool) {
-	var want *attrSet
-	if r := bestFor(pe, p); r != nil {
-		want = r.set.out
-	}
-	s.reconcileTo(pe, p, want, force)
+	s.reconcileTo(pe, p, s.wantFor(pe, p), force)
 }
 
 func (s *Server) reconcileTo(pe *prefixEntry, p *peer, want *attrSet, force bool) {

@@ -78,10 +78,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 				if p == nil || p.down {
 					continue
 				}
-				var want *attrSet
-				if r := bestFor(pe, p); r != nil {
-					want = r.set.out
-				}
+				want := s.wantFor(pe, p)
 				if got := pe.outFor(p.id); got != want {
 					t.Errorf("%v: session %v holds %p, should hold %p", pfx, p.addr, got, want)
 				}
@@ -91,6 +88,14 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	for _, set := range s.sets.m {
 		if set.out != set {
 			refs[set.out]++
+		}
+		for _, v := range set.vars {
+			if v.set != set {
+				refs[v.set]++
+				if v.set.out != v.set {
+					t.Errorf("variant of %v has an out set of its own", set.attrs.ASPath)
+				}
+			}
 		}
 	}
 	total := int32(0)

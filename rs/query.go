@@ -112,7 +112,7 @@ func (s *Server) routes(q RoutesQuery) (RoutesPage, error) {
 				continue
 			}
 			rt := Route{Prefix: pe.pfx, Attrs: out.attrs}
-			if r := bestFor(pe, p); r != nil && r.set.out == out {
+			if r, v := bestFor(pe, p); r != nil && s.sets.variant(r.set.out, r.info, v) == out {
 				rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
 				rt.LocalPref, rt.Since = r.localPref, time.Unix(int64(r.since), 0)
 			}
@@ -212,7 +212,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 		famOK := p.fams[famOf(pe.pfx)]
 		var why []string
 		for i, r := range pe.routes {
-			c := exportCheck(r, p)
+			c, _ := exportCheck(r, p)
 			switch {
 			case !famOK:
 				c = ExportFamily
@@ -231,7 +231,8 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 		var want *attrSet
 		if me.Route >= 0 {
 			r := pe.routes[me.Route]
-			want = r.set.out
+			_, v := exportCheck(r, p)
+			want = s.sets.variant(r.set.out, r.info, v)
 			why = append(why, fmt.Sprintf("route from AS%d (%s) sent", r.p.m.asn, r.p.addr))
 		} else {
 			why = append(why, "nothing sent")

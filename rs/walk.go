@@ -71,8 +71,8 @@ func (s *Server) walkStep(p *peer, budget int) int {
 		if r == nil || !r.accepted() || !w.fams[famOf(r.pe.pfx)] {
 			continue
 		}
-		if bestFor(r.pe, p) == r {
-			s.reconcileTo(r.pe, p, r.set.out, w.force)
+		if best, v := bestFor(r.pe, p); best == r {
+			s.reconcileTo(r.pe, p, s.sets.variant(r.set.out, r.info, v), w.force)
 		}
 	}
 	return n

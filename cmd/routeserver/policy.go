@@ -6,6 +6,7 @@ import (
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/rs"
 )
 
 // compiler turns members' effective policies into policy.Import values. Members with identical
@@ -85,4 +86,23 @@ func sortedSet(v []uint32) []uint32 {
 	v = slices.Clone(v)
 	slices.Sort(v)
 	return slices.Compact(v)
+}
+
+// exportPolicy builds the export steps of POLICY.md. They act on the attribute set, which is shared
+// by every member's routes, so the settings that are member keys elsewhere (blackhole next hops,
+// too_many_communities = "strip") are taken from [defaults] here.
+func exportPolicy(cfg *config.Config) *rs.ControlCommunities {
+	d := cfg.Defaults
+	e := &rs.ControlCommunities{
+		Control:           policy.ExportControl{ASN: cfg.Server.ASN},
+		AddOTC:            true,
+		Informational:     true,
+		Blackhole:         d.Blackhole,
+		BlackholeNextHop4: d.BlackholeNextHopIPv4,
+		BlackholeNextHop6: d.BlackholeNextHopIPv6,
+	}
+	if d.TooManyCommunities == config.CommunitiesStrip {
+		e.MaxCommunities = d.MaxCommunities
+	}
+	return e
 }

@@ -57,7 +57,8 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 		return err
 	}
 	d.sp = sp
-	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: log.With("component", "rib")})
+	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
+		Logger: log.With("component", "rib")})
 
 	ribCtx, stopRIB := context.WithCancel(context.Background())
 	ribDone := make(chan error, 1)

@@ -1,0 +1,61 @@
+package rs
+
+import (
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// Per-target and per-route variants of an outgoing attribute set (DESIGN.md choice 2, refined).
+// What a member receives is the route's out set, plus informational communities for the route's
+// validation state (policy.Info), plus what the control communities ask for toward that member
+// (policy.Variant: prepend, NO_EXPORT, NO_ADVERTISE). Each distinct combination is interned once as
+// a derived set with its own cached encodings, and the out set keeps a small cache from
+// (info, variant) to it, so that the per-member work stays a lookup and the bytes are encoded once
+// per combination, not once per member.
+
+// varEntry is one cached variant of an out set.
+type varEntry struct {
+	key uint16 // info<<4 | variant
+	set *attrSet
+}
+
+// variant returns the set to send for out with the route's validation state and the target's
+// variant: out itself when nothing differs.
+func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *attrSet {
+	if info == 0 && v == 0 || t.vexport == nil {
+		return out
+	}
+	k := uint16(info)<<4 | uint16(v)
+	for _, e := range out.vars {
+		if e.key == k {
+			return e.set
+		}
+	}
+	set := out
+	if a := t.vexport.Variant(out.attrs, info, v); a != nil {
+		set = t.internDerived(a) // the cache entry holds this reference
+	}
+	out.vars = append(out.vars, varEntry{k, set})
+	return set
+}
+
+// derivedMark starts the key of a derived set. A received set's key starts with its ORIGIN (0–2),
+// so a member can never announce attributes that intern to a derived set: derived sets carry
+// informational communities that would be scrubbed from a received one.
+const derivedMark = 0xff
+
+// internDerived interns a derived set: one that is only ever sent, never received, so it has no
+// export summary and is its own out set.
+func (t *attrTable) internDerived(a *speaker.Attrs) *attrSet {
+	t.scratch = appendKey(append(t.scratch[:0], derivedMark), a)
+	if s, ok := t.m[string(t.scratch)]; ok {
+		t.ref(s)
+		return s
+	}
+	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1, path: pathOf(a)}
+	t.refs++
+	t.m[s.key] = s
+	s.out = s
+	t.derived++
+	return s
+}

@@ -1,0 +1,117 @@
+package rs
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// infoPolicy is a test import policy that marks every route RPKI valid.
+type infoPolicy struct{ policy.Import }
+
+func (im *infoPolicy) ImportRoute(s *policy.Session, pfx netip.Prefix, p *policy.Path, pv policy.Verdict) policy.Verdict {
+	v := im.Import.ImportRoute(s, pfx, p, pv)
+	v.Info = 1 // RPKI valid
+	return v
+}
+
+// TestExportVariants: prepend toward any and toward one member, NO_EXPORT and NO_ADVERTISE
+// toward one member, informational communities and OTC, each member getting its own variant while
+// members with the same variant share one set and one encoding.
+func TestExportVariants(t *testing.T) {
+	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
+	s := newTestServer(t, func(c *Config) {
+		c.Export = export
+		c.Import = &infoPolicy{*policy.DefaultImport()}
+	})
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	d := addMember(t, s, "D", 64504, "192.0.2.14")
+	all := []*tmember{a, b, c, d}
+	path := func(m *tmember) []uint32 {
+		return m.has("203.0.113.0/24").ASPath[0].ASNs
+	}
+	valid := speaker.LargeCommunity{Global: rsASN, Local1: 1000, Local2: 1}
+
+	aa := a.attrs(65010)
+	aa.LargeCommunities = []speaker.LargeCommunity{{Global: rsASN, Local1: 101, Local2: 0}, {Global: 64501, Local1: 7, Local2: 7}}
+	aa.Communities = []uint32{std(65512, 64503), std(65281, 64504)}
+	aa.ExtCommunities = []uint64{0x0002<<48 | uint64(65282)<<32 | 64502} // rt:65282:64502
+	a.announce(aa, "203.0.113.0/24")
+	readAll(t, s, all...)
+
+	if got := path(b); !slices.Equal(got, []uint32{64501, 64501, 65010}) {
+		t.Errorf("B path %v, want prepended once (RS:101:0)", got)
+	}
+	if got := path(c); !slices.Equal(got, []uint32{64501, 64501, 64501, 65010}) {
+		t.Errorf("C path %v, want prepended twice (65512:C replaces RS:101:0)", got)
+	}
+	if got := path(d); !slices.Equal(got, []uint32{64501, 64501, 65010}) {
+		t.Errorf("D path %v", got)
+	}
+	for _, tt := range []struct {
+		m    *tmember
+		want []uint32
+	}{{b, []uint32{policy.CommunityNoAdvertise}}, {c, nil}, {d, []uint32{policy.CommunityNoExport}}} {
+		got := tt.m.has("203.0.113.0/24")
+		if !slices.Equal(got.Communities, tt.want) {
+			t.Errorf("%v communities %x, want %x", tt.m, got.Communities, tt.want)
+		}
+		if len(got.ExtCommunities) != 0 {
+			t.Errorf("%v got the rt: control community", tt.m)
+		}
+		if !slices.Equal(got.LargeCommunities, []speaker.LargeCommunity{{Global: 64501, Local1: 7, Local2: 7}, valid}) {
+			t.Errorf("%v large communities %v", tt.m, got.LargeCommunities)
+		}
+		if !got.HasOTC || got.OTC != rsASN {
+			t.Errorf("%v: OTC %v %d, want the route server's AS", tt.m, got.HasOTC, got.OTC)
+		}
+	}
+	// Three variants for three members (B, C, D all differ), each encoded once.
+	pe := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24"))
+	if len(pe.out) != 3 {
+		t.Errorf("%d Adj-RIB-Out entries, want 3", len(pe.out))
+	}
+
+	// A member forging an informational community gets it scrubbed: the route server's own
+	// state is what receivers see.
+	bb := b.attrs()
+	bb.LargeCommunities = []speaker.LargeCommunity{{Global: rsASN, Local1: 1000, Local2: 4}}
+	b.announce(bb, "198.51.100.0/24")
+	readAll(t, s, all...)
+	if got := c.has("198.51.100.0/24").LargeCommunities; !slices.Equal(got, []speaker.LargeCommunity{valid}) {
+		t.Errorf("forged informational community: C got %v", got)
+	}
+	// The variant cache holds references that die with the routes.
+	a.withdraw("203.0.113.0/24")
+	b.withdraw("198.51.100.0/24")
+	readAll(t, s, all...)
+	if n := len(s.sets.m); n != 0 {
+		t.Errorf("%d sets left after everything was withdrawn", n)
+	}
+}
+
+// TestBlackholeExport: a blackhole route gets NO_EXPORT and the configured next hop.
+func TestBlackholeExport(t *testing.T) {
+	nh := netip.MustParseAddr("192.0.2.66")
+	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, Blackhole: true, BlackholeNextHop4: nh}
+	s := newTestServer(t, func(c *Config) { c.Export = export })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	aa := a.attrs()
+	aa.Communities = []uint32{policy.CommunityBlackhole}
+	a.announce(aa, "203.0.113.7/32")
+	a.announce(a.attrs(), "203.0.113.0/24")
+	readAll(t, s, a, b)
+	got := b.has("203.0.113.7/32")
+	if got == nil || got.NextHop != nh || !slices.Equal(got.Communities, []uint32{policy.CommunityBlackhole, policy.CommunityNoExport}) {
+		t.Errorf("blackhole route as received: %+v", got)
+	}
+	if got := b.has("203.0.113.0/24"); got == nil || got.NextHop != a.addr || got.Communities != nil {
+		t.Errorf("ordinary route changed: %+v", got)
+	}
+}
