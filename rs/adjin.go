@@ -81,6 +81,12 @@ func (s *Server) announceRoute(p *peer, pfx netip.Prefix, set *attrSet, v policy
 			s.stats.accepted--
 		}
 	} else {
+		if !s.admitNew(p, fi) {
+			if len(pe.routes) == 0 && pe.unused() {
+				s.prefixes.delete(pe)
+			}
+			return
+		}
 		r = &route{p: p}
 		p.addRoute(r)
 		p.received[fi]++
@@ -121,6 +127,7 @@ func (s *Server) dropRoute(r *route) {
 	s.sets.unref(r.set)
 	p.removeRoute(r)
 	p.received[fi]--
+	s.rearm(p, fi)
 	s.stats.routes--
 	if r.accepted() {
 		p.accepted[fi]--

@@ -41,6 +41,10 @@ type Config struct {
 	// cleared. Default 16384.
 	ClearBatch int
 
+	// OnMaxPrefix is called (on the RIB loop; it must not block) when a session goes over its
+	// max-prefix limit with action restart or shutdown, so that the session layer closes it.
+	OnMaxPrefix func(MaxPrefixEvent)
+
 	Logger *slog.Logger
 }
 
@@ -80,6 +84,8 @@ type MemberConfig struct {
 	// IRR is the member's IRR data (nil: none). Storing new data in it takes effect for new routes;
 	// Server.Reevaluate applies it to the routes already held.
 	IRR *policy.IRRSource
+	// MaxPrefix limits the routes each of the member's sessions may send.
+	MaxPrefix MaxPrefix
 }
 
 // SessionInfo is what the route server needs to know of an established session.

@@ -211,6 +211,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 		me.Checks = make([]ExportCheck, len(pe.routes))
 		famOK := p.fams[famOf(pe.pfx)]
 		var why []string
+		nth := 0 // candidates described so far
 		for i, r := range pe.routes {
 			c, _ := exportCheck(r, p)
 			switch {
@@ -225,17 +226,27 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 			}
 			me.Checks[i] = c
 			if me.Route < 0 && r.accepted() && famOK {
-				why = append(why, fmt.Sprintf("route from AS%d (%s) not sent: %s", r.p.m.asn, r.p.addr, s.explainCheck(r, p, c)))
+				why = append(why, fmt.Sprintf("%s from AS%d (%s) %s", ordinal(nth), r.p.m.asn, r.p.addr, s.explainCheck(r, p, c)))
+				nth++
 			}
 		}
 		var want *attrSet
-		if me.Route >= 0 {
+		switch {
+		case me.Route >= 0:
 			r := pe.routes[me.Route]
 			_, v := exportCheck(r, p)
 			want = s.sets.variant(r.set.out, r.info, v)
-			why = append(why, fmt.Sprintf("route from AS%d (%s) sent", r.p.m.asn, r.p.addr))
-		} else {
-			why = append(why, "nothing sent")
+			sent := fmt.Sprintf("%s from AS%d (%s) is sent", ordinal(nth), r.p.m.asn, r.p.addr)
+			if v != 0 {
+				sent += " (" + v.String() + ")"
+			}
+			why = append(why, sent)
+		case !famOK:
+			why = append(why, "nothing is sent: the family is not negotiated on this session")
+		case nth == 0:
+			why = append(why, "nothing is sent: no other member has an accepted route")
+		default:
+			why = append(why, "nothing is sent")
 		}
 		me.InSync = pe.outFor(p.id) == want
 		me.Explain = strings.Join(why, "; ")
@@ -244,11 +255,27 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 	return info
 }
 
+// explainCheck says in words why candidate r is not sent to p.
 func (s *Server) explainCheck(r *route, p *peer, c ExportCheck) string {
-	if c == ExportDenied {
-		return c.String() + " (" + r.set.exp.Explain(p.m.asn) + ")"
+	switch c {
+	case ExportDenied:
+		return "is " + r.set.exp.Explain(p.m.asn)
+	case ExportOwnRoute:
+		return "is the member's own"
+	case ExportReceiverAS:
+		return fmt.Sprintf("has AS%d in its path (it would drop it as a loop)", p.m.asn)
+	case ExportRSASInPath:
+		return "has the route server's AS in its path"
 	}
-	return c.String()
+	return "is not sent: " + c.String()
+}
+
+// ordinal names the n-th candidate considered for a member.
+func ordinal(n int) string {
+	if n == 0 {
+		return "the best route"
+	}
+	return "the next best"
 }
 
 // SessionStatus is the state and counters of one configured session.
@@ -278,6 +305,10 @@ type SessionStatus struct {
 type FamilyCounts struct {
 	Family                                 speaker.Family
 	Received, Accepted, Filtered, Exported int
+	// MaxPrefix is the session's limit for the family (0: none); Blocked counts routes ignored
+	// because the limit was reached with action block.
+	MaxPrefix int
+	Blocked   uint64
 }
 
 // Sessions returns the status of every configured session.
@@ -310,6 +341,9 @@ func (s *Server) sessionStatus(ss *Session) SessionStatus {
 			Accepted: p.accepted[fi],
 			Filtered: p.received[fi] - p.accepted[fi],
 			Exported: p.exported[fi],
+
+			MaxPrefix: p.m.maxPrefix.limit(famIdx(fi)),
+			Blocked:   p.blocked[fi],
 		})
 		if p.eorIn[fi] {
 			st.EndOfRIB = append(st.EndOfRIB, f)

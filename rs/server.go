@@ -185,7 +185,7 @@ func (s *Server) addMember(cfg MemberConfig) error {
 	if imp == nil {
 		imp = s.cfg.Import
 	}
-	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp, irr: cfg.IRR}
+	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp, irr: cfg.IRR, maxPrefix: cfg.MaxPrefix}
 	return nil
 }
 
@@ -432,7 +432,9 @@ func (s *Server) inbound() bool {
 			worked = true
 			p.msgsIn++
 			s.stats.msgsIn++
-			if m.u != nil {
+			if p.overLimit {
+				// Over its max-prefix limit and being closed: nothing more counts.
+			} else if m.u != nil {
 				s.importUpdate(p, m.u)
 			} else {
 				s.refresh(p, m.refresh)

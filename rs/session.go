@@ -13,12 +13,14 @@ import (
 
 // member is a configured member: one AS with one or more sessions.
 type member struct {
-	name     string
-	asn      uint32
-	imp      policy.Importer
-	irr      *policy.IRRSource
-	sessions []*Session
-	addrs    []netip.Addr // of all sessions, for the next-hop check
+	name string
+	asn  uint32
+	imp  policy.Importer
+	irr  *policy.IRRSource
+	// maxPrefix applies to each session of the member.
+	maxPrefix MaxPrefix
+	sessions  []*Session
+	addrs     []netip.Addr // of all sessions, for the next-hop check
 }
 
 // Session is the route server's handle on one configured BGP session (one neighbor address of a
@@ -183,6 +185,11 @@ type peer struct {
 	nroutes int
 
 	received, accepted, exported [numFams]int
+
+	// Max-prefix state (maxprefix.go).
+	warned, overWarned [numFams]bool
+	blocked            [numFams]uint64 // routes ignored under action block
+	overLimit          bool            // restart/shutdown triggered: nothing more is taken
 
 	mk    *marker // position in the change list
 	mkIdx int

@@ -3,6 +3,7 @@ package main
 import (
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
@@ -105,4 +106,46 @@ func exportPolicy(cfg *config.Config) *rs.ControlCommunities {
 		e.MaxCommunities = d.MaxCommunities
 	}
 	return e
+}
+
+// maxPrefix converts the max_prefix_* keys.
+func maxPrefix(p config.Policy) rs.MaxPrefix {
+	mp := rs.MaxPrefix{IPv4: p.MaxPrefixIPv4, IPv6: p.MaxPrefixIPv6, WarnPercent: p.MaxPrefixWarnPercent}
+	switch p.MaxPrefixAction {
+	case config.MaxPrefixWarn:
+		mp.Action = rs.MaxPrefixWarn
+	case config.MaxPrefixBlock:
+		mp.Action = rs.MaxPrefixBlock
+	case config.MaxPrefixRestart:
+		mp.Action = rs.MaxPrefixRestart
+	default:
+		mp.Action = rs.MaxPrefixShutdown
+	}
+	return mp
+}
+
+// maxPrefix is the RIB's max-prefix hook: it closes the session with the NOTIFICATION the RIB built
+// (Cease/1 with AFI, SAFI and limit) and, for action restart, starts it again after
+// max_prefix_restart_after. It runs on the RIB loop, so the speaker calls go to a goroutine.
+func (d *daemon) maxPrefix(e rs.MaxPrefixEvent) {
+	v, ok := d.bySession.Load(e.Session)
+	if !ok {
+		return
+	}
+	s := v.(*runningSession)
+	n := e.Notification
+	go s.peer.Stop(&n)
+	if e.Action != rs.MaxPrefixRestart {
+		d.log.Warn("max-prefix: session shut down until an operator restarts it", "member", s.peer.Name(),
+			"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit)
+		return
+	}
+	d.log.Warn("max-prefix: session closed, restarting later", "member", s.peer.Name(),
+		"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit, "restart_after", s.restartAfter.String())
+	time.AfterFunc(s.restartAfter, func() {
+		// A member removed meanwhile has a peer that refuses events: Start is then a no-op.
+		if _, still := d.bySession.Load(e.Session); still {
+			s.peer.Start()
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +33,9 @@ type daemon struct {
 	comp *compiler
 
 	members map[string]*runningMember
+	// bySession finds a session's speaker peer from the RIB loop (max-prefix hook): *rs.Session →
+	// *runningSession. A sync.Map because reload changes it on run's goroutine.
+	bySession sync.Map
 }
 
 // runningMember is a configured member with its sessions.
@@ -43,8 +47,9 @@ type runningMember struct {
 }
 
 type runningSession struct {
-	peer *speaker.Peer
-	rss  *rs.Session
+	peer         *speaker.Peer
+	rss          *rs.Session
+	restartAfter time.Duration // max_prefix_restart_after
 }
 
 // run runs the route server until ctx is cancelled, reloading the configuration on SIGHUP.
@@ -58,7 +63,7 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 	}
 	d.sp = sp
 	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
-		Logger: log.With("component", "rib")})
+		OnMaxPrefix: d.maxPrefix, Logger: log.With("component", "rib")})
 
 	ribCtx, stopRIB := context.WithCancel(context.Background())
 	ribDone := make(chan error, 1)
@@ -100,7 +105,8 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Policy) error {
 	rm := &runningMember{cfg: m, policy: pol, irr: &policy.IRRSource{}}
 	d.refreshIRR(m, rm.irr)
-	if err := d.rib.AddMember(ctx, rs.MemberConfig{Name: m.Name, ASN: m.ASN, Import: d.comp.compile(pol), IRR: rm.irr}); err != nil {
+	mc := rs.MemberConfig{Name: m.Name, ASN: m.ASN, Import: d.comp.compile(pol), IRR: rm.irr, MaxPrefix: maxPrefix(pol)}
+	if err := d.rib.AddMember(ctx, mc); err != nil {
 		return fmt.Errorf("member %q: %w", m.Name, err)
 	}
 	d.members[m.Name] = rm
@@ -128,7 +134,9 @@ func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Poli
 			d.rib.RemoveSession(ctx, rss)
 			return fmt.Errorf("member %q: neighbor %s: %w", m.Name, addr, err)
 		}
-		rm.sessions = append(rm.sessions, &runningSession{peer: peer, rss: rss})
+		sess := &runningSession{peer: peer, rss: rss, restartAfter: pol.MaxPrefixRestartAfter}
+		rm.sessions = append(rm.sessions, sess)
+		d.bySession.Store(rss, sess)
 		peer.Start()
 	}
 	return nil
@@ -141,6 +149,7 @@ func (d *daemon) removeMember(ctx context.Context, name string) {
 		return
 	}
 	for _, s := range rm.sessions {
+		d.bySession.Delete(s.rss)
 		d.sp.RemovePeer(s.peer)
 	}
 	if err := d.rib.RemoveMember(ctx, name); err != nil {
