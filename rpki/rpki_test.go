@@ -61,8 +61,8 @@ func TestValidate(t *testing.T) {
 		t.Errorf("Explain does not name the VRP: %q", why)
 	}
 	var s Store
-	if s.Validate(netip.MustParsePrefix("192.0.2.0/24"), 65001) != policy.RPKINotFound {
-		t.Errorf("empty store must answer not found")
+	if s.Validate(netip.MustParsePrefix("192.0.2.0/24"), 65001) != policy.RPKINotChecked {
+		t.Errorf("a store without data must answer not checked")
 	}
 	s.Set(tab)
 	if s.Validate(netip.MustParsePrefix("192.0.2.0/24"), 65001) != policy.RPKIValid {

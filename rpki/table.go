@@ -120,14 +120,23 @@ func (s *Store) Load() *Table { return s.p.Load() }
 // Set replaces the snapshot.
 func (s *Store) Set(t *Table) { s.p.Store(t) }
 
-// Validate implements policy.OriginValidator.
+// Validate implements policy.OriginValidator. Before any data has been loaded every route is
+// "not checked" (RS:1000:3), not "not found": nothing was checked.
 func (s *Store) Validate(pfx netip.Prefix, origin uint32) policy.RPKIState {
-	return s.p.Load().Validate(pfx, origin)
+	t := s.p.Load()
+	if t == nil {
+		return policy.RPKINotChecked
+	}
+	return t.Validate(pfx, origin)
 }
 
 // Explain implements policy.OriginValidator.
 func (s *Store) Explain(pfx netip.Prefix, origin uint32) (policy.RPKIState, string) {
-	return s.p.Load().Explain(pfx, origin)
+	t := s.p.Load()
+	if t == nil {
+		return policy.RPKINotChecked, "no VRPs loaded yet"
+	}
+	return t.Explain(pfx, origin)
 }
 
 var _ policy.OriginValidator = (*Store)(nil)

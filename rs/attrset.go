@@ -118,7 +118,7 @@ type attrTable struct {
 	export  ExportPolicy
 	vexport VariantPolicy // export, when it has variants
 	rsASN   uint32
-	derived int // derived sets created (variant.go), for the statistics
+	derived int // derived sets in the table (variant.go)
 
 	refs         int // references held on all sets
 	encoded      int // cached encodings
@@ -184,6 +184,9 @@ func (t *attrTable) unref(s *attrSet) {
 		panic("rs: attribute set reference count below zero")
 	}
 	delete(t.m, s.key)
+	if s.key[0] == derivedMark {
+		t.derived--
+	}
 	for i, b := range s.enc {
 		if b != nil {
 			t.encoded--

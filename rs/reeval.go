@@ -72,6 +72,7 @@ func (s *Server) reevalStep(j *reevalJob) bool {
 		}
 		if s.reevalRoute(p, r) {
 			j.changed++
+			s.stats.routesReevaluated++
 		}
 	}
 	return false

@@ -54,6 +54,7 @@ type loopStats struct {
 	ctlNanos                    uint64
 	routesWithdrawnOnDown       uint64
 	dumpsStarted, dumpsFinished uint64
+	routesReevaluated           uint64
 }
 
 // New returns a Server; it does nothing until Run.

@@ -16,6 +16,7 @@ type Stats struct {
 	RoutesFiltered int
 
 	AttrSets     int // interned attribute sets
+	DerivedSets  int // of which variants sent to some members only (prepend, NO_EXPORT, informational)
 	AttrSetRefs  int // references to them (routes, Adj-RIB-Out entries, stripped variants)
 	Encodings    int // cached encoded attribute blocks
 	EncodedBytes int
@@ -26,12 +27,14 @@ type Stats struct {
 	Pending       int // prefixes pending in all sessions (per session: SessionStatus.Pending)
 	ClearWalks    int // departed sessions whose Adj-RIB-Out bits are being cleared
 	Dumps         int // table dumps in progress
+	Reevaluations int // re-evaluation walks in progress or queued (new RPKI or IRR data)
 
 	Passes, IdlePasses      uint64
 	MessagesIn, MessagesOut uint64
 	RoutesWithdrawnOnDown   uint64
 	DumpsStarted            uint64
 	DumpsFinished           uint64
+	RoutesReevaluated       uint64 // routes whose verdict changed in re-evaluation walks
 
 	// Time spent per loop phase since start.
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
@@ -53,6 +56,9 @@ func (s *Server) snapshot() Stats {
 		RoutesAccepted:        s.stats.accepted,
 		RoutesFiltered:        s.stats.routes - s.stats.accepted,
 		AttrSets:              len(s.sets.m),
+		DerivedSets:           s.sets.derived,
+		Reevaluations:         len(s.reevals),
+		RoutesReevaluated:     s.stats.routesReevaluated,
 		AttrSetRefs:           s.sets.refs,
 		Encodings:             s.sets.encoded,
 		EncodedBytes:          s.sets.encodedBytes,

@@ -76,6 +76,9 @@ func TestExportVariants(t *testing.T) {
 	if len(pe.out) != 3 {
 		t.Errorf("%d Adj-RIB-Out entries, want 3", len(pe.out))
 	}
+	if s.sets.derived != 3 {
+		t.Errorf("%d derived sets, want 3", s.sets.derived)
+	}
 
 	// A member forging an informational community gets it scrubbed: the route server's own
 	// state is what receivers see.
@@ -90,8 +93,8 @@ func TestExportVariants(t *testing.T) {
 	a.withdraw("203.0.113.0/24")
 	b.withdraw("198.51.100.0/24")
 	readAll(t, s, all...)
-	if n := len(s.sets.m); n != 0 {
-		t.Errorf("%d sets left after everything was withdrawn", n)
+	if n := len(s.sets.m); n != 0 || s.sets.derived != 0 {
+		t.Errorf("%d sets (%d derived) left after everything was withdrawn", n, s.sets.derived)
 	}
 }
 

@@ -195,10 +195,14 @@ func (d *daemon) reload(ctx context.Context) {
 			removed++
 			continue
 		}
-		if !reflect.DeepEqual(rm.cfg, cfg.Members[i]) || !reflect.DeepEqual(rm.policy, cfg.MemberPolicy(i)) {
+		if !sameSessions(rm.cfg, cfg.Members[i]) || !reflect.DeepEqual(rm.policy, cfg.MemberPolicy(i)) {
 			d.removeMember(ctx, name)
 			changed++
+			continue
 		}
+		// Only data file names changed (or nothing): reloadData below reads the new files into the
+		// running member and re-evaluates its routes, without touching its sessions.
+		rm.cfg = cfg.Members[i]
 	}
 	old := d.cfg
 	d.cfg = cfg
@@ -222,6 +226,14 @@ func (d *daemon) reload(ctx context.Context) {
 		}
 	}
 	d.log.Info("configuration reloaded", "members", len(cfg.Members), "added", added, "removed", removed, "changed", changed)
+}
+
+// sameSessions reports whether two versions of a member differ at most in their IRR file names,
+// which a reload applies without re-creating the member's sessions.
+func sameSessions(a, b config.Member) bool {
+	a.IRRPrefixFile, a.IRRASNFile = "", ""
+	b.IRRPrefixFile, b.IRRASNFile = "", ""
+	return reflect.DeepEqual(a, b)
 }
 
 func memberIndex(c *config.Config, name string) (int, bool) {
