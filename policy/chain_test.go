@@ -117,6 +117,7 @@ func TestChain(t *testing.T) {
 		// 6 transit-free
 		{name: "transit-free after the first", im: full(), pfx: "1.1.1.0/24", path: path(3000, 3356, 5001), want: []Reason{TransitFreeASN}, info: good},
 		{name: "transit-free as the member itself", im: full(), sess: &Session{ASN: 3356, Addr: sess.Addr, IRR: sess.IRR}, pfx: "1.1.1.0/24", path: path(3356, 5001), info: good},
+		{name: "transit-free member prepending itself", im: full(), sess: &Session{ASN: 3356, Addr: sess.Addr, IRR: sess.IRR}, pfx: "1.1.1.0/24", path: path(3356, 3356, 5001), info: good},
 		{name: "never via route servers", im: with(func(im *Import) { im.NeverVia = []uint32{5001} }), pfx: "1.1.1.0/24", path: ok, want: []Reason{TransitFreeASN}, info: good},
 		// 7 bogon prefix
 		{name: "bogon prefix", im: with(func(im *Import) { im.IRR = IRROff }), pfx: "10.1.0.0/16", path: ok, want: []Reason{BogonPrefix}, info: Info(0).withRPKI(RPKINotFound)},
@@ -240,7 +241,7 @@ func TestBogonLists(t *testing.T) {
 		{"2002::/16", true}, {"fc00::/8", true}, {"2000::/2", true}, {"3fff:1::/32", true}, {"2c0f::/16", false},
 	} {
 		_, _, got := bogonPrefix(netip.MustParsePrefix(tt.pfx))
-		if got != tt.bogon {
+		if got != tt.bogon || isBogonPrefix(netip.MustParsePrefix(tt.pfx)) != tt.bogon {
 			t.Errorf("bogonPrefix(%s) = %v, want %v", tt.pfx, got, tt.bogon)
 		}
 	}

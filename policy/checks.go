@@ -76,13 +76,16 @@ func (im *Import) bogonASN(p *Path) (uint32, asnRange, bool) {
 }
 
 // transitFree returns a transit-free ASN after the first position or a never-via-route-servers ASN
-// anywhere (check 6).
+// anywhere (check 6). The first AS's own prepends count as the first position: a transit-free
+// network that is itself a member may prepend.
 func (im *Import) transitFree(p *Path) (uint32, bool) {
 	if len(im.TransitFree) == 0 && len(im.NeverVia) == 0 {
 		return 0, false
 	}
+	lead := true
 	for i, a := range p.ASNs {
-		if i > 0 && sortedHas(im.TransitFree, a) {
+		lead = lead && (i == 0 || a == p.ASNs[0])
+		if !lead && sortedHas(im.TransitFree, a) {
 			return a, true
 		}
 		if sortedHas(im.NeverVia, a) {
@@ -95,6 +98,22 @@ func (im *Import) transitFree(p *Path) (uint32, bool) {
 func sortedHas(list []uint32, v uint32) bool {
 	_, ok := slices.BinarySearch(list, v)
 	return ok
+}
+
+// bogonPrefixFails is check 7 for the hot path; bogonPrefix says why.
+func (im *Import) bogonPrefixFails(pfx netip.Prefix) bool {
+	if !im.RejectBogonPrefixes {
+		return false
+	}
+	if isBogonPrefix(pfx) {
+		return true
+	}
+	for _, l := range im.PeeringLANs {
+		if l.Overlaps(pfx) {
+			return true
+		}
+	}
+	return false
 }
 
 // bogonPrefix returns the list entry that makes pfx a bogon (check 7); a prefix overlapping a

@@ -132,7 +132,7 @@ func (im *Import) ImportPath(s *Session, p *Path) Verdict {
 // ImportRoute implements Importer: checks 7, 8, 10, 11 and 12, which read the prefix.
 func (im *Import) ImportRoute(s *Session, pfx netip.Prefix, p *Path, pv Verdict) Verdict {
 	v := pv
-	if _, _, bad := im.bogonPrefix(pfx); bad {
+	if im.bogonPrefixFails(pfx) {
 		v.Reasons = v.Reasons.Add(BogonPrefix)
 	}
 	bh := im.blackhole(p)

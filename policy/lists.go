@@ -72,6 +72,14 @@ var bogonTable = func() *bart.Lite {
 
 var globalUnicast6 = netip.MustParsePrefix("2000::/3")
 
+// isBogonPrefix is bogonPrefix without the entry, for the hot path: bart's LookupPrefix is
+// cheaper than LookupPrefixLPM, which also finds the entry.
+func isBogonPrefix(pfx netip.Prefix) bool {
+	pfx = pfx.Masked()
+	return pfx.Bits() == 0 || bogonTable.LookupPrefix(pfx) ||
+		pfx.Addr().Is6() && (!globalUnicast6.Overlaps(pfx) || pfx.Bits() < globalUnicast6.Bits())
+}
+
 // bogonPrefix returns the list entry that makes pfx a bogon, and a description, or ok false. The
 // default routes are bogons exactly; IPv6 outside 2000::/3 is a bogon whatever the list says.
 func bogonPrefix(pfx netip.Prefix) (entry netip.Prefix, what string, ok bool) {
