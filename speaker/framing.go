@@ -6,9 +6,10 @@ import (
 	"io"
 )
 
-// readBufferSize is what one read asks the kernel for. A full table dump arrives in 4 KiB UPDATEs; reading
-// 256 KiB at a time processes dozens of them per system call.
-const readBufferSize = 256 << 10
+// readBufferSize is what one read asks the kernel for: 16 full 4 KiB UPDATEs of a table dump per system
+// call, and room for the largest message (65,535 bytes with RFC 8654). Every session holds one for its
+// whole life, so it is no larger: at 1,000 members each 64 KiB is 64 MiB.
+const readBufferSize = 64 << 10
 
 // framer splits a byte stream into BGP messages. It reads into one large buffer and hands out every
 // complete message in it before reading again. A message handed out aliases the buffer and is valid only

@@ -91,6 +91,30 @@ func (w *writer) close() {
 	}
 }
 
+// idleBufferCap is the largest buffer a writer keeps once it has nothing to write. A table dump grows
+// the buffers to the route server's high watermark; after convergence most sessions are idle, and
+// holding that capacity for each of them would cost more than allocating it again for the next burst.
+const idleBufferCap = 16 << 10
+
+// shrink drops oversized buffers when the writer has caught up: its spares and, if still empty, the
+// queue's.
+func (w *writer) shrink(ctrl, data *[]byte) {
+	if cap(*ctrl) > idleBufferCap {
+		*ctrl = nil
+	}
+	if cap(*data) > idleBufferCap {
+		*data = nil
+	}
+	w.mu.Lock()
+	if len(w.data) == 0 && cap(w.data) > idleBufferCap {
+		w.data = nil
+	}
+	if len(w.ctrl) == 0 && cap(w.ctrl) > idleBufferCap {
+		w.ctrl = nil
+	}
+	w.mu.Unlock()
+}
+
 // cutAt returns the largest prefix length of b, at a message boundary, not above max (at least one
 // message).
 func cutAt(b []byte, max int) int {
@@ -130,6 +154,7 @@ func (w *writer) run() {
 			w.mu.Unlock()
 
 			if len(ctrl) == 0 && len(chunk) == 0 && !closing {
+				w.shrink(&ctrl, &data)
 				break
 			}
 			bufs := net.Buffers{}
