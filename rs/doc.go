@@ -24,6 +24,9 @@
 //	peer        one established incarnation of a Session: dense id, Adj-RIB-In slab, change-list
 //	            marker, dump walk, pending (session.go)
 //	adjOut      outgoing attribute set + bit set of the session ids that have it (adjout.go)
+//	variants    per out set, (route Info, target Variant) → derived set with its own encodings
+//	            (variant.go): informational communities, prepend, NO_EXPORT/NO_ADVERTISE toward one member
+//	reevalJob   a walk re-running ImportRoute after RPKI or IRR data changed (reeval.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped
 //	            against the Adj-RIB-Out when encoded (pending.go)
@@ -36,7 +39,8 @@
 // change list; nothing is computed per member at that point. When a session's output buffer is
 // below its watermark, the session pulls prefixes from its change-list position (and from its table
 // dump, walk.go), computes the route it should have (export.go: the first candidate that is not its
-// own, has neither its AS nor the route server's in the path and that export policy allows to it),
+// own, has neither its AS nor the route server's in the path and that export policy allows to it,
+// in the variant of the attributes export policy gives that member),
 // compares with its Adj-RIB-Out bit, and queues the difference in pending, which flush encodes into
 // full UPDATEs: withdrawals first, one attribute block per message, End-of-RIB last.
 //
@@ -56,6 +60,9 @@
 //     prefixes some session has not passed.
 //   - A prefix entry exists while it has routes, Adj-RIB-Out entries or a change-list node.
 //   - A session id is reused only after a walk has cleared its Adj-RIB-Out bits.
+//   - A derived (variant) set is its own out set and has no variants; its key starts with 0xff, so
+//     no received set is ever equal to one. An out set holds one reference per cached variant
+//     other than itself.
 //   - A pending entry is sent only if the session's Adj-RIB-Out still holds its action; pending
 //     holds at most Config.PendingMax entries plus one pull's worth.
 //
