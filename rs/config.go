@@ -27,8 +27,8 @@ type Config struct {
 	// reader blocks (and TCP pushes back on that member alone). Default 16.
 	InboundQueue int
 	// OutHighWater is the number of bytes a session's output buffer may hold before the route
-	// server stops encoding for it; OutLowWater is where it starts again. Defaults 64 KiB and
-	// 16 KiB. The writer's Drained call also resumes a session.
+	// server stops encoding for it; OutLowWater is where it starts again. Defaults 256 KiB and
+	// 64 KiB. The writer's Drained call also resumes a session.
 	OutHighWater, OutLowWater int
 	// WalkBatch bounds the prefixes a session visits per loop pass (table dump and change list
 	// together), so that long work advances in slices and never starves the others. Default 1024.
@@ -61,8 +61,8 @@ func (c *Config) setDefaults() {
 		}
 	}
 	def(&c.InboundQueue, 16)
-	def(&c.OutHighWater, 64<<10)
-	def(&c.OutLowWater, 16<<10)
+	def(&c.OutHighWater, 256<<10)
+	def(&c.OutLowWater, 64<<10)
 	def(&c.WalkBatch, 1024)
 	def(&c.PendingMax, 32768)
 	def(&c.ClearBatch, 16384)
