@@ -207,6 +207,30 @@ max_prefix_restart_after = "3s"
 		t.Fatal(err)
 	}
 	waitFor(t, "member back after the restart interval", 60*time.Second, count(2))
+
+	// Raising the limit on reload applies to the running session: no reset, and the routes that
+	// were too many now get through.
+	downs := rs.logCount("session down")
+	path := rs.cmd.Args[2] // -config PATH
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, path, strings.Replace(string(old), "max_prefix_ipv4 = 3", "max_prefix_ipv4 = 10", 1))
+	rs.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload", 30*time.Second, func() (bool, string) { return rs.logContains("policy_changed=1"), "" })
+	if err := m.peer.AnnounceRoutes(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "four routes under the raised limit", 60*time.Second, count(4))
+	if n := rs.logCount("session down"); n != downs {
+		t.Errorf("raising the limit reset a session (%d session downs, %d before)", n, downs)
+	}
+}
+
+func (rs *routeServer) logCount(s string) int {
+	b, _ := os.ReadFile(rs.log)
+	return strings.Count(string(b), s)
 }
 
 func writeTestFile(t *testing.T, path, content string) {

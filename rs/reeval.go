@@ -3,6 +3,8 @@ package rs
 import (
 	"context"
 	"fmt"
+
+	"github.com/ixrs/ixrs/policy"
 )
 
 // Re-evaluation: when the data import policy reads changes (a member's IRR data, the VRPs), every
@@ -88,6 +90,49 @@ func (s *Server) reevalRoute(p *peer, r *route) bool {
 	if v.Reasons == r.reasons && v.LocalPref == r.localPref && v.Info == r.info {
 		return false
 	}
-	s.announceRoute(p, r.pe.pfx, r.set, v)
+	// announceRoute drops the route's reference before taking the new one: hold one across it, as
+	// an UPDATE's interned set is held, or a set used by this route alone would be freed.
+	set := r.set
+	s.sets.ref(set)
+	s.announceRoute(p, r.pe.pfx, set, v)
+	s.sets.unref(set)
 	return true
+}
+
+// SetMemberPolicy replaces member name's import policy (nil: Config.Import) and max-prefix limits
+// without touching its sessions, then re-evaluates its routes like Reevaluate (done likewise). A
+// lower limit applies from the next new route on; nothing already held is dropped for it.
+func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Importer, mp MaxPrefix, done chan int) error {
+	var err error
+	derr := s.do(ctx, func() {
+		m := s.members[name]
+		if m == nil {
+			err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
+			return
+		}
+		if imp == nil {
+			imp = s.cfg.Import
+		}
+		m.imp, m.maxPrefix = imp, mp
+		for _, ss := range m.sessions {
+			if p := ss.p; p != nil {
+				p.imp = imp
+				p.warned, p.overWarned = [numFams]bool{}, [numFams]bool{}
+			}
+		}
+		// Path verdicts cached for the member's sessions came from the old policy. The table has
+		// far fewer sets than routes, and a policy change is rare: one pass over it is cheap.
+		for _, set := range s.sets.m {
+			for fi := range set.imp {
+				if c := &set.imp[fi]; c.p != nil && c.p.m == m {
+					c.p = nil
+				}
+			}
+		}
+		s.reevals = append(s.reevals, &reevalJob{m: m, done: done})
+	})
+	if derr != nil {
+		return derr
+	}
+	return err
 }

@@ -74,3 +74,42 @@ func TestReevaluate(t *testing.T) {
 		t.Errorf("the session was reset")
 	}
 }
+
+// TestSetMemberPolicy: a policy change applies to the routes already held, without a session reset.
+func TestSetMemberPolicy(t *testing.T) {
+	s := newTestServer(t, nil)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	long := make([]uint32, 40)
+	for i := range long {
+		long[i] = 65001
+	}
+	a.announce(a.attrs(long...), "203.0.113.0/24")
+	a.announce(a.attrs(), "198.51.100.0/24")
+	readAll(t, s, a, b)
+	if b.has("203.0.113.0/24") != nil || b.has("198.51.100.0/24") == nil {
+		t.Fatalf("before: B has %v", b.rib)
+	}
+	pA := a.ss.p
+	done := make(chan int, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.SetMemberPolicy(context.Background(), "A", &policy.Import{NextHop: policy.NextHopStrict}, MaxPrefix{IPv4: 10}, done)
+	}()
+	for len(done) == 0 {
+		s.pass()
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-done; n != 1 {
+		t.Errorf("%d routes changed, want 1", n)
+	}
+	readAll(t, s, a, b)
+	if b.has("203.0.113.0/24") == nil {
+		t.Errorf("the path-length limit is gone but B lacks the route")
+	}
+	if a.ss.p != pA || pA.m.maxPrefix.IPv4 != 10 {
+		t.Errorf("session reset or limit not applied")
+	}
+}

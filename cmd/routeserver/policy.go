@@ -140,9 +140,10 @@ func (d *daemon) maxPrefix(e rs.MaxPrefixEvent) {
 			"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit)
 		return
 	}
+	after := time.Duration(s.restartAfter.Load())
 	d.log.Warn("max-prefix: session closed, restarting later", "member", s.peer.Name(),
-		"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit, "restart_after", s.restartAfter.String())
-	time.AfterFunc(s.restartAfter, func() {
+		"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit, "restart_after", after.String())
+	time.AfterFunc(after, func() {
 		// A member removed meanwhile has a peer that refuses events: Start is then a no-op.
 		if _, still := d.bySession.Load(e.Session); still {
 			s.peer.Start()

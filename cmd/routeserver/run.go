@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,9 +48,11 @@ type runningMember struct {
 }
 
 type runningSession struct {
-	peer         *speaker.Peer
-	rss          *rs.Session
-	restartAfter time.Duration // max_prefix_restart_after
+	peer *speaker.Peer
+	rss  *rs.Session
+	// restartAfter is max_prefix_restart_after; atomic because the RIB's max-prefix hook reads
+	// it while a reload may change it.
+	restartAfter atomic.Int64
 }
 
 // run runs the route server until ctx is cancelled, reloading the configuration on SIGHUP.
@@ -134,7 +137,8 @@ func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Poli
 			d.rib.RemoveSession(ctx, rss)
 			return fmt.Errorf("member %q: neighbor %s: %w", m.Name, addr, err)
 		}
-		sess := &runningSession{peer: peer, rss: rss, restartAfter: pol.MaxPrefixRestartAfter}
+		sess := &runningSession{peer: peer, rss: rss}
+		sess.restartAfter.Store(int64(pol.MaxPrefixRestartAfter))
 		rm.sessions = append(rm.sessions, sess)
 		d.bySession.Store(rss, sess)
 		peer.Start()
@@ -187,7 +191,7 @@ func (d *daemon) reload(ctx context.Context) {
 	for i, m := range cfg.Members {
 		wanted[m.Name] = i
 	}
-	var removed, added, changed int
+	var removed, added, changed, repoliced int
 	for name, rm := range d.members {
 		i, ok := wanted[name]
 		if !ok {
@@ -195,13 +199,23 @@ func (d *daemon) reload(ctx context.Context) {
 			removed++
 			continue
 		}
-		if !sameSessions(rm.cfg, cfg.Members[i]) || !reflect.DeepEqual(rm.policy, cfg.MemberPolicy(i)) {
+		if !sameSessions(rm.cfg, cfg.Members[i]) {
 			d.removeMember(ctx, name)
 			changed++
 			continue
 		}
-		// Only data file names changed (or nothing): reloadData below reads the new files into the
-		// running member and re-evaluates its routes, without touching its sessions.
+		// Policy keys and IRR file names are applied to the running member: its routes are
+		// re-evaluated, its sessions stay up (raising a max-prefix limit must not reset anyone).
+		if pol := cfg.MemberPolicy(i); !reflect.DeepEqual(rm.policy, pol) {
+			if err := d.rib.SetMemberPolicy(ctx, name, d.comp.compile(pol), maxPrefix(pol), nil); err != nil {
+				d.log.Error("reload: member policy", "member", name, "err", err)
+			}
+			for _, s := range rm.sessions {
+				s.restartAfter.Store(int64(pol.MaxPrefixRestartAfter))
+			}
+			rm.policy = pol
+			repoliced++
+		}
 		rm.cfg = cfg.Members[i]
 	}
 	old := d.cfg
@@ -225,14 +239,19 @@ func (d *daemon) reload(ctx context.Context) {
 			added++
 		}
 	}
-	d.log.Info("configuration reloaded", "members", len(cfg.Members), "added", added, "removed", removed, "changed", changed)
+	d.log.Info("configuration reloaded", "members", len(cfg.Members), "added", added, "removed", removed,
+		"changed", changed, "policy_changed", repoliced)
 }
 
-// sameSessions reports whether two versions of a member differ at most in their IRR file names,
-// which a reload applies without re-creating the member's sessions.
+// sameSessions reports whether two versions of a member differ at most in what a reload applies
+// without re-creating the member's sessions: policy keys, IRR file names, the description.
 func sameSessions(a, b config.Member) bool {
-	a.IRRPrefixFile, a.IRRASNFile = "", ""
-	b.IRRPrefixFile, b.IRRASNFile = "", ""
+	strip := func(m *config.Member) {
+		m.IRRPrefixFile, m.IRRASNFile, m.Description = "", "", ""
+		m.PolicyOverrides = config.PolicyOverrides{}
+	}
+	strip(&a)
+	strip(&b)
 	return reflect.DeepEqual(a, b)
 }
 
