@@ -166,6 +166,19 @@ func TestPolicy(t *testing.T) {
 	if rs.logContains("session down") {
 		t.Errorf("the IRR reload reset a session")
 	}
+
+	// New VRPs: the RPKI-invalid route becomes valid and reaches the others, tagged RS:1000:1.
+	writeTestFile(t, vrps, `{"roas": [
+  {"prefix": "11.1.5.0/24", "maxLength": 24, "asn": 65011},
+  {"prefix": "11.1.1.0/24", "maxLength": 24, "asn": 65011}]}`)
+	rs.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "VRP change applied", 60*time.Second, func() (bool, string) {
+		r, ok := has(c, "11.1.5.0/24")
+		return ok && slices.Contains(r.LargeCommunities, "65000:1000:1"), r.String()
+	})
+	if rs.logContains("session down") {
+		t.Errorf("the VRP reload reset a session")
+	}
 }
 
 // TestMaxPrefix: a member over its limit is closed with Cease/1, its routes leave everyone, and it

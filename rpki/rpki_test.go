@@ -106,3 +106,24 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestChanged(t *testing.T) {
+	v := func(p string, max int, asn uint32) VRP { return VRP{netip.MustParsePrefix(p), max, asn} }
+	old := NewTable([]VRP{v("11.0.0.0/16", 24, 1), v("11.1.0.0/16", 16, 2), v("2a00::/32", 48, 3)})
+	new := NewTable([]VRP{v("11.0.0.0/16", 24, 1), v("11.1.0.0/16", 24, 2), v("11.2.0.0/16", 16, 4), v("2a00::/32", 48, 3)})
+	d := Changed(old, new)
+	if d.Len() != 2 {
+		t.Errorf("Len = %d, want 2 (11.1.0.0/16 changed maxLength, 11.2.0.0/16 added)", d.Len())
+	}
+	for _, tt := range []struct {
+		pfx  string
+		want bool
+	}{{"11.1.5.0/24", true}, {"11.2.0.0/16", true}, {"11.0.5.0/24", false}, {"11.0.0.0/8", false}, {"2a00:1::/48", false}} {
+		if got := d.Covers(netip.MustParsePrefix(tt.pfx)); got != tt.want {
+			t.Errorf("Covers(%s) = %v, want %v", tt.pfx, got, tt.want)
+		}
+	}
+	if Changed(old, old).Len() != 0 || Changed(nil, old).Len() != 3 {
+		t.Errorf("Changed of equal or from-empty tables wrong")
+	}
+}

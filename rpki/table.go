@@ -3,6 +3,7 @@ package rpki
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -140,3 +141,46 @@ func (s *Store) Explain(pfx netip.Prefix, origin uint32) (policy.RPKIState, stri
 }
 
 var _ policy.OriginValidator = (*Store)(nil)
+
+// Changed returns the prefixes of the VRPs in one snapshot and not in the other: a route's
+// validation state can change only if one of them covers it (RFC 6811 looks at covering VRPs
+// only). nil snapshots are empty; the result is never nil.
+func Changed(old, new *Table) *Diff {
+	d := &Diff{}
+	add := func(a, b *Table) {
+		if a == nil {
+			return
+		}
+		for p, vs := range a.t.All() {
+			var other []VRP
+			if b != nil {
+				other, _ = b.t.Get(p)
+			}
+			for _, v := range vs {
+				if !slices.Contains(other, v) {
+					if !d.l.Get(p) {
+						d.l.Insert(p)
+						d.n++
+					}
+					break
+				}
+			}
+		}
+	}
+	add(old, new)
+	add(new, old)
+	return d
+}
+
+// Diff is the set of VRP prefixes that differ between two snapshots.
+type Diff struct {
+	l bart.Lite
+	n int
+}
+
+// Len returns the number of differing VRP prefixes.
+func (d *Diff) Len() int { return d.n }
+
+// Covers reports whether a differing VRP covers pfx, that is whether pfx's validation state may
+// have changed.
+func (d *Diff) Covers(pfx netip.Prefix) bool { return d.n > 0 && d.l.LookupPrefix(pfx.Masked()) }

@@ -3,6 +3,7 @@ package rs
 import (
 	"context"
 	"fmt"
+	"net/netip"
 
 	"github.com/ixrs/ixrs/policy"
 )
@@ -15,9 +16,10 @@ import (
 
 // reevalJob walks the Adj-RIB-In slabs of the sessions of one member, or of all members.
 type reevalJob struct {
-	m       *member // nil: every member
-	peer    int     // index in Server.peers
-	slot    int     // index in that peer's routes
+	m       *member                 // nil: every member
+	only    func(netip.Prefix) bool // nil: every route
+	peer    int                     // index in Server.peers
+	slot    int                     // index in that peer's routes
 	changed int
 	done    chan int // receives changed when the walk ends; may be nil
 }
@@ -45,6 +47,14 @@ func (s *Server) Reevaluate(ctx context.Context, name string, done chan int) err
 	return err
 }
 
+// ReevaluatePrefixes is Reevaluate for every member's routes whose prefix satisfies affected
+// (called on the RIB loop; it must be pure and cheap): after an RPKI update, the routes covered by a
+// changed VRP (rpki.Diff.Covers). The walk still visits every route, but runs import policy only
+// for the affected ones.
+func (s *Server) ReevaluatePrefixes(ctx context.Context, affected func(netip.Prefix) bool, done chan int) error {
+	return s.do(ctx, func() { s.reevals = append(s.reevals, &reevalJob{only: affected, done: done}) })
+}
+
 // reevalStep advances j by up to Config.WalkBatch routes and reports whether it is done.
 func (s *Server) reevalStep(j *reevalJob) bool {
 	budget := s.cfg.WalkBatch
@@ -69,7 +79,7 @@ func (s *Server) reevalStep(j *reevalJob) bool {
 		r := p.routes[j.slot]
 		j.slot++
 		budget--
-		if r == nil {
+		if r == nil || j.only != nil && !j.only(r.pe.pfx) {
 			continue
 		}
 		if s.reevalRoute(p, r) {

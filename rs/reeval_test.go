@@ -113,3 +113,42 @@ func TestSetMemberPolicy(t *testing.T) {
 		t.Errorf("session reset or limit not applied")
 	}
 }
+
+// TestReevaluatePrefixes: only the routes the filter selects are run through policy again.
+func TestReevaluatePrefixes(t *testing.T) {
+	irr := &policy.IRRSource{}
+	irr.Store(policy.NewIRR([]policy.IRRPrefix{}, []uint32{64501}))
+	s := newTestServer(t, func(c *Config) { c.Import = &policy.Import{NextHop: policy.NextHopAny, IRR: policy.IRRReject} })
+	if err := s.addMember(MemberConfig{Name: "A", ASN: 64501, IRR: irr}); err != nil {
+		t.Fatal(err)
+	}
+	ss, _ := s.addSession("A", netip.MustParseAddr("192.0.2.11"))
+	a := &tmember{t: t, name: "A", asn: 64501, addr: ss.addr, ss: ss, out: &fakeOut{}}
+	a.up()
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	a.announce(a.attrs(), "203.0.113.0/24", "198.51.100.0/24")
+	readAll(t, s, a, b)
+	if len(b.rib) != 0 {
+		t.Fatalf("B has %v before the data change", b.rib)
+	}
+	irr.Store(policy.NewIRR([]policy.IRRPrefix{
+		{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Min: 24, Max: 24},
+		{Prefix: netip.MustParsePrefix("198.51.100.0/24"), Min: 24, Max: 24},
+	}, []uint32{64501}))
+	only := netip.MustParsePrefix("203.0.113.0/24")
+	done := make(chan int, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.ReevaluatePrefixes(context.Background(), func(p netip.Prefix) bool { return p == only }, done)
+	}()
+	for len(done) == 0 {
+		s.pass()
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, s, a, b)
+	if b.has("203.0.113.0/24") == nil || b.has("198.51.100.0/24") != nil {
+		t.Errorf("B has %v: want only the selected route re-evaluated", b.rib)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/ixrs/ixrs/config"
@@ -62,28 +63,40 @@ func (d *daemon) refreshIRR(m config.Member, src *policy.IRRSource) bool {
 	return true
 }
 
-// refreshVRPs loads the VRP file, if configured, and reports whether it was (re)loaded.
-func (d *daemon) refreshVRPs() bool {
+// refreshVRPs loads the VRP file, if configured. It returns which routes the change may affect
+// (those covered by a VRP that was added or removed), or nil when nothing changed.
+func (d *daemon) refreshVRPs() func(netip.Prefix) bool {
 	if d.cfg.RPKI.VRPFile == "" {
-		return false
+		return nil
 	}
 	path := d.cfg.Resolve(d.cfg.RPKI.VRPFile)
 	t, err := rpki.LoadFile(path)
 	if err != nil {
 		d.log.Error("VRP file refused; the VRPs in force stay", "err", err)
-		return false
+		return nil
+	}
+	old := d.vrps.Load()
+	diff := rpki.Changed(old, t)
+	if old != nil && diff.Len() == 0 {
+		return nil
 	}
 	d.vrps.Set(t)
 	v4, v6 := t.Len()
-	d.log.Info("VRPs loaded", "file", path, "ipv4", v4, "ipv6", v6)
-	return true
+	d.log.Info("VRPs loaded", "file", path, "ipv4", v4, "ipv6", v6, "changed_prefixes", diff.Len())
+	if old == nil {
+		return everything
+	}
+	return diff.Covers
 }
 
-// reloadData re-reads every data file and re-evaluates what changed: all routes when the VRPs
-// changed, otherwise the routes of members whose IRR data changed.
+// everything selects every route for re-evaluation.
+func everything(netip.Prefix) bool { return true }
+
+// reloadData re-reads every data file and re-evaluates what changed: the routes covered by an
+// added or removed VRP, and the routes of members whose IRR data changed.
 func (d *daemon) reloadData(ctx context.Context) {
-	if d.refreshVRPs() {
-		if err := d.rib.Reevaluate(ctx, "", nil); err != nil {
+	if affected := d.refreshVRPs(); affected != nil {
+		if err := d.rib.ReevaluatePrefixes(ctx, affected, nil); err != nil {
 			d.log.Error("re-evaluate", "err", err)
 		}
 	}
