@@ -52,3 +52,41 @@ func BenchmarkImportFullChain(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/prefix")
 }
+
+// BenchmarkFanoutVariants is BenchmarkFanout with the export steps of POLICY.md on (OTC added,
+// informational communities) and a route asking for a prepend toward every member plus NO_EXPORT
+// toward one member in ten: every member's set comes from the variant cache, and the distinct
+// variants are encoded once each.
+func BenchmarkFanoutVariants(b *testing.B) {
+	const n = 1000
+	s := newTestServer(b, func(c *Config) {
+		c.OutHighWater = 1 << 30
+		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
+		c.Import = &infoPolicy{*policy.DefaultImport()}
+	})
+	peers := make([]*peer, n)
+	for i := range peers {
+		peers[i] = benchPeer(b, s, i)
+	}
+	src, other := peers[0], peers[1]
+	pfx := seqPrefixes(0, 1, false)
+	s.importUpdate(other, &speaker.Update{Attrs: benchAttrs(other, 99), NLRI: pfx})
+	attrs := func(k uint32) *speaker.Attrs {
+		a := benchAttrs(src, k)
+		a.LargeCommunities = []speaker.LargeCommunity{{Global: rsASN, Local1: 101, Local2: 0}}
+		for i := 0; i < n; i += 10 {
+			a.LargeCommunities = append(a.LargeCommunities, speaker.LargeCommunity{Global: rsASN, Local1: 65281, Local2: peers[i].m.asn})
+		}
+		return a
+	}
+	us := [2]*speaker.Update{{Attrs: attrs(1), NLRI: pfx}, {Attrs: attrs(2), NLRI: pfx}}
+	for s.pass() {
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		s.importUpdate(src, us[i&1])
+		s.outbound()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n-1)), "ns/member")
+}
