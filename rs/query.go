@@ -198,11 +198,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 	for _, r := range pe.routes {
 		info.Routes = append(info.Routes, routeView(r))
 	}
-	cands := pe.candidates()
-	for i := 0; i+1 < len(cands); i++ {
-		_, st := compareRoutes(cands[i], cands[i+1])
-		info.Steps = append(info.Steps, st)
-	}
+	info.Steps = pe.steps()
 	for _, p := range s.peers {
 		if p == nil || p.down {
 			continue
