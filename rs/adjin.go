@@ -23,7 +23,7 @@ func (s *Server) importUpdate(p *peer, u *speaker.Update) {
 			}
 			return
 		}
-		set := s.sets.intern(u.Attrs)
+		set := s.sets.internFor(u.Attrs, p.m.prof)
 		var paths [numFams]policy.Path
 		var verdicts [numFams]policy.Verdict
 		var done [numFams]bool

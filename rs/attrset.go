@@ -134,11 +134,24 @@ func newAttrTable(export ExportPolicy, rsASN uint32) *attrTable {
 // intern returns the set for a with one reference taken for the caller. Looking up an existing
 // set allocates nothing.
 func (t *attrTable) intern(a *speaker.Attrs) *attrSet {
-	return t.internDepth(a, 0)
+	return t.internDepth(a, 0, exportProfile{})
 }
 
-func (t *attrTable) internDepth(a *speaker.Attrs, depth int) *attrSet {
-	t.scratch = appendKey(t.scratch[:0], a)
+// exportProfile is the announcing member's export settings (nil: the policy's defaults) and the
+// small id that keys them: the same attributes from members with different settings are
+// different sets, since they are sent differently.
+type exportProfile struct {
+	id uint8
+	p  *ExportProfile
+}
+
+// internFor is intern for a route of a member with export profile prof.
+func (t *attrTable) internFor(a *speaker.Attrs, prof exportProfile) *attrSet {
+	return t.internDepth(a, 0, prof)
+}
+
+func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile) *attrSet {
+	t.scratch = appendKey(append(t.scratch[:0], prof.id), a)
 	if s, ok := t.m[string(t.scratch)]; ok {
 		s.refs++
 		t.refs++
@@ -153,13 +166,17 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int) *attrSet {
 	}
 	s.rsInPath = a.ASPath.Contains(t.rsASN)
 	var send *speaker.Attrs
-	s.exp, send = t.export.Prepare(a, &s.path)
+	if pe, ok := t.export.(ProfiledExport); ok && prof.p != nil {
+		s.exp, send = pe.PrepareProfile(prof.p, a, &s.path)
+	} else {
+		s.exp, send = t.export.Prepare(a, &s.path)
+	}
 	// A policy that keeps rewriting its own output would recurse forever: the second level is
 	// sent as it is.
 	if send == nil || depth > 0 {
 		s.out = s
 	} else {
-		s.out = t.internDepth(send, depth+1)
+		s.out = t.internDepth(send, depth+1, prof)
 		if s.out == s { // the policy returned identical attributes
 			t.unref(s)
 		}

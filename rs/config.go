@@ -86,6 +86,9 @@ type MemberConfig struct {
 	IRR *policy.IRRSource
 	// MaxPrefix limits the routes each of the member's sessions may send.
 	MaxPrefix MaxPrefix
+	// Export is the member's export profile when the export policy is a ProfiledExport and the
+	// member's settings differ from its defaults; nil otherwise. At most 254 distinct profiles.
+	Export *ExportProfile
 }
 
 // SessionInfo is what the route server needs to know of an established session.
@@ -123,6 +126,30 @@ type VariantPolicy interface {
 	Variant(out *speaker.Attrs, info policy.Info, v policy.Variant) *speaker.Attrs
 }
 
+// ProfiledExport is an ExportPolicy whose per-set work also depends on the announcing member's
+// export settings (MemberConfig.Export). PrepareProfile is Prepare for a set announced by a member
+// with profile prof; it is called only for members that have one.
+type ProfiledExport interface {
+	ExportPolicy
+	PrepareProfile(prof *ExportProfile, a *speaker.Attrs, p *policy.Path) (policy.Export, *speaker.Attrs)
+}
+
+// ExportProfile is the part of export policy that follows the announcing member's settings
+// (POLICY.md checks 9 and 12, whose keys may be overridden per member). It must be comparable.
+type ExportProfile struct {
+	// Blackhole adds NO_EXPORT to RFC 7999 blackhole routes and rewrites their next hop to
+	// BlackholeNextHop4/6 when those are set.
+	Blackhole                            bool
+	BlackholeNextHop4, BlackholeNextHop6 netip.Addr
+	// MaxCommunities > 0 strips every community of a type a route has more than this many of
+	// (too_many_communities = "strip").
+	MaxCommunities int
+}
+
+// maxProfiles bounds the distinct export profiles: the id is one byte of every set's key, and
+// 0xff marks derived sets.
+const maxProfiles = 254
+
 // ControlCommunities is the default export policy: the route server's control communities
 // (policy.ExportControl) steer where a route goes and are stripped before it is sent, together with
 // the ranges only the route server may set; the other fields switch on the rest of POLICY.md's
@@ -134,20 +161,20 @@ type ControlCommunities struct {
 	// Informational adds RS:1000:N and RS:64512:N for the route's RPKI and IRR state, when one was
 	// checked.
 	Informational bool
-	// Blackhole adds NO_EXPORT to RFC 7999 blackhole routes and rewrites their next hop to
-	// BlackholeNextHop4/6 when those are set.
-	Blackhole                            bool
-	BlackholeNextHop4, BlackholeNextHop6 netip.Addr
-	// MaxCommunities > 0 strips every community of a type a route has more than this many of
-	// (too_many_communities = "strip").
-	MaxCommunities int
+	// ExportProfile holds the settings of members that have no profile of their own.
+	ExportProfile
 }
 
 // Prepare implements ExportPolicy.
 func (c *ControlCommunities) Prepare(a *speaker.Attrs, p *policy.Path) (policy.Export, *speaker.Attrs) {
+	return c.PrepareProfile(&c.ExportProfile, a, p)
+}
+
+// PrepareProfile implements ProfiledExport.
+func (c *ControlCommunities) PrepareProfile(prof *ExportProfile, a *speaker.Attrs, p *policy.Path) (policy.Export, *speaker.Attrs) {
 	e := c.Control.Summarize(p)
 	std, ext, large, changed := c.Control.Strip(p)
-	if m := c.MaxCommunities; m > 0 {
+	if m := prof.MaxCommunities; m > 0 {
 		if len(p.Communities) > m {
 			std, changed = nil, true
 		}
@@ -159,10 +186,10 @@ func (c *ControlCommunities) Prepare(a *speaker.Attrs, p *policy.Path) (policy.E
 		}
 	}
 	addOTC := c.AddOTC && !a.HasOTC
-	bh := c.Blackhole && p.HasCommunity(policy.CommunityBlackhole)
+	bh := prof.Blackhole && p.HasCommunity(policy.CommunityBlackhole)
 	bhNoExport := bh && !slices.Contains(std, policy.CommunityNoExport)
-	nh4 := bh && c.BlackholeNextHop4.IsValid() && a.NextHop.IsValid() && a.NextHop != c.BlackholeNextHop4
-	nh6 := bh && c.BlackholeNextHop6.IsValid() && a.MPNextHop.Is6() && (a.MPNextHop != c.BlackholeNextHop6 || a.MPLinkLocal.IsValid())
+	nh4 := bh && prof.BlackholeNextHop4.IsValid() && a.NextHop.IsValid() && a.NextHop != prof.BlackholeNextHop4
+	nh6 := bh && prof.BlackholeNextHop6.IsValid() && a.MPNextHop.Is6() && (a.MPNextHop != prof.BlackholeNextHop6 || a.MPLinkLocal.IsValid())
 	if !changed && !addOTC && !bhNoExport && !nh4 && !nh6 {
 		return e, nil
 	}
@@ -183,10 +210,10 @@ func (c *ControlCommunities) Prepare(a *speaker.Attrs, p *policy.Path) (policy.E
 		send.Communities = append(slices.Clip(send.Communities), policy.CommunityNoExport)
 	}
 	if nh4 {
-		send.NextHop = c.BlackholeNextHop4
+		send.NextHop = prof.BlackholeNextHop4
 	}
 	if nh6 {
-		send.MPNextHop, send.MPLinkLocal = c.BlackholeNextHop6, netip.Addr{}
+		send.MPNextHop, send.MPLinkLocal = prof.BlackholeNextHop6, netip.Addr{}
 	}
 	return e, &send
 }

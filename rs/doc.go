@@ -15,7 +15,7 @@
 //
 // # Data model
 //
-//	attrTable   canonical bytes → *attrSet, refcounted (attrset.go)
+//	attrTable   announcing member's export profile id + canonical bytes → *attrSet, refcounted (attrset.go)
 //	attrSet     decoded attributes, decision inputs, policy view, export summary, the set actually
 //	            sent (out), encoded attribute blocks per family and AS encoding
 //	prefixTable netip.Prefix → *prefixEntry, plus a slab for resumable walks (prefix.go)

@@ -35,8 +35,9 @@ type Server struct {
 	freeIDs  []int
 	clearing []*clearJob
 	reevals  []*reevalJob
-	active   []*inbox // inboxes that may hold messages, served round robin
-	buf      []byte   // encoding scratch; Queue copies it
+	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
+	active   []*inbox                // inboxes that may hold messages, served round robin
+	buf      []byte                  // encoding scratch; Queue copies it
 	coll     collector
 	evbuf    []mailEvent // the mailbox's previous queue, reused
 	now      int64
@@ -186,8 +187,31 @@ func (s *Server) addMember(cfg MemberConfig) error {
 	if imp == nil {
 		imp = s.cfg.Import
 	}
-	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp, irr: cfg.IRR, maxPrefix: cfg.MaxPrefix}
+	prof, err := s.profile(cfg.Export)
+	if err != nil {
+		return fmt.Errorf("member %s: %w", cfg.Name, err)
+	}
+	s.members[cfg.Name] = &member{name: cfg.Name, asn: cfg.ASN, imp: imp, irr: cfg.IRR, maxPrefix: cfg.MaxPrefix, prof: prof}
 	return nil
+}
+
+// profile returns the id for a member's export profile, assigning the next one to a new profile.
+func (s *Server) profile(p *ExportProfile) (exportProfile, error) {
+	if p == nil {
+		return exportProfile{}, nil
+	}
+	if id, ok := s.profiles[*p]; ok {
+		return exportProfile{id: id, p: p}, nil
+	}
+	if len(s.profiles) >= maxProfiles {
+		return exportProfile{}, fmt.Errorf("more than %d distinct export profiles", maxProfiles)
+	}
+	if s.profiles == nil {
+		s.profiles = map[ExportProfile]uint8{}
+	}
+	id := uint8(len(s.profiles) + 1)
+	s.profiles[*p] = id
+	return exportProfile{id: id, p: p}, nil
 }
 
 // RemoveMember takes a member's sessions down and forgets it.

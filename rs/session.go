@@ -19,6 +19,7 @@ type member struct {
 	irr  *policy.IRRSource
 	// maxPrefix applies to each session of the member.
 	maxPrefix MaxPrefix
+	prof      exportProfile
 	sessions  []*Session
 	addrs     []netip.Addr // of all sessions, for the next-hop check
 }

@@ -39,9 +39,10 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 	return set
 }
 
-// derivedMark starts the key of a derived set. A received set's key starts with its ORIGIN (0–2),
-// so a member can never announce attributes that intern to a derived set: derived sets carry
-// informational communities that would be scrubbed from a received one.
+// derivedMark starts the key of a derived set. A received set's key starts with its export
+// profile id (at most maxProfiles), so a member can never announce attributes that intern to a
+// derived set: derived sets carry informational communities that would be scrubbed from a
+// received one.
 const derivedMark = 0xff
 
 // internDerived interns a derived set: one that is only ever sent, never received, so it has no

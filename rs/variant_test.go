@@ -101,7 +101,7 @@ func TestExportVariants(t *testing.T) {
 // TestBlackholeExport: a blackhole route gets NO_EXPORT and the configured next hop.
 func TestBlackholeExport(t *testing.T) {
 	nh := netip.MustParseAddr("192.0.2.66")
-	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, Blackhole: true, BlackholeNextHop4: nh}
+	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, ExportProfile: ExportProfile{Blackhole: true, BlackholeNextHop4: nh}}
 	s := newTestServer(t, func(c *Config) { c.Export = export })
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
@@ -116,5 +116,57 @@ func TestBlackholeExport(t *testing.T) {
 	}
 	if got := b.has("203.0.113.0/24"); got == nil || got.NextHop != a.addr || got.Communities != nil {
 		t.Errorf("ordinary route changed: %+v", got)
+	}
+}
+
+// TestExportProfile: a member's own export settings (blackhole next hop, community stripping)
+// apply to its routes only, even when another member sends identical attributes.
+func TestExportProfile(t *testing.T) {
+	nh, own := netip.MustParseAddr("192.0.2.66"), netip.MustParseAddr("192.0.2.77")
+	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, ExportProfile: ExportProfile{Blackhole: true, BlackholeNextHop4: nh}}
+	s := newTestServer(t, func(c *Config) {
+		c.Export = export
+		c.Import = &policy.Import{NextHop: policy.NextHopAny}
+	})
+	add := func(name string, asn uint32, addr string, prof *ExportProfile) *tmember {
+		if err := s.addMember(MemberConfig{Name: name, ASN: asn, Export: prof}); err != nil {
+			t.Fatal(err)
+		}
+		ss, err := s.addSession(name, netip.MustParseAddr(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &tmember{t: t, name: name, asn: asn, addr: ss.addr, ss: ss, out: &fakeOut{}}
+		m.up()
+		return m
+	}
+	a := add("A", 64501, "192.0.2.11", nil)
+	b := add("B", 64502, "192.0.2.12", &ExportProfile{Blackhole: true, BlackholeNextHop4: own, MaxCommunities: 2})
+	c := add("C", 64503, "192.0.2.13", &ExportProfile{Blackhole: true, BlackholeNextHop4: own, MaxCommunities: 2})
+	// Identical attributes from A and B (same next hop, path from the same AS is impossible, so
+	// the paths differ only in the first AS, which the profile does not touch).
+	bh := func(m *tmember) *speaker.Attrs {
+		x := m.attrs()
+		x.NextHop = netip.MustParseAddr("192.0.2.99")
+		x.Communities = []uint32{policy.CommunityBlackhole}
+		return x
+	}
+	a.announce(bh(a), "203.0.113.7/32")
+	b.announce(bh(b), "203.0.113.8/32")
+	many := b.attrs()
+	many.Communities = []uint32{std(64502, 1), std(64502, 2), std(64502, 3)}
+	b.announce(many, "198.51.100.0/24")
+	readAll(t, s, a, b, c)
+	if got := c.has("203.0.113.7/32"); got == nil || got.NextHop != nh {
+		t.Errorf("A's blackhole with the default profile: %+v", got)
+	}
+	if got := c.has("203.0.113.8/32"); got == nil || got.NextHop != own {
+		t.Errorf("B's blackhole with its own profile: %+v", got)
+	}
+	if got := c.has("198.51.100.0/24"); got == nil || got.Communities != nil {
+		t.Errorf("B's over-limit communities not stripped: %+v", got)
+	}
+	if len(s.profiles) != 1 {
+		t.Errorf("%d profiles for two members with equal settings", len(s.profiles))
 	}
 }

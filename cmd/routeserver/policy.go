@@ -89,23 +89,39 @@ func sortedSet(v []uint32) []uint32 {
 	return slices.Compact(v)
 }
 
-// exportPolicy builds the export steps of POLICY.md. They act on the attribute set, which is shared
-// by every member's routes, so the settings that are member keys elsewhere (blackhole next hops,
-// too_many_communities = "strip") are taken from [defaults] here.
+// exportPolicy builds the export steps of POLICY.md; the [defaults] settings of checks 9 and 12 are
+// the default export profile, and members that override them get their own (exportProfileOf).
 func exportPolicy(cfg *config.Config) *rs.ControlCommunities {
-	d := cfg.Defaults
-	e := &rs.ControlCommunities{
-		Control:           policy.ExportControl{ASN: cfg.Server.ASN},
-		AddOTC:            true,
-		Informational:     true,
-		Blackhole:         d.Blackhole,
-		BlackholeNextHop4: d.BlackholeNextHopIPv4,
-		BlackholeNextHop6: d.BlackholeNextHopIPv6,
+	return &rs.ControlCommunities{
+		Control:       policy.ExportControl{ASN: cfg.Server.ASN},
+		AddOTC:        true,
+		Informational: true,
+		ExportProfile: exportProfile(cfg.Defaults),
 	}
-	if d.TooManyCommunities == config.CommunitiesStrip {
-		e.MaxCommunities = d.MaxCommunities
+}
+
+// exportProfile is the part of a policy that export applies to the member's routes: blackhole
+// handling and community stripping.
+func exportProfile(p config.Policy) rs.ExportProfile {
+	e := rs.ExportProfile{
+		Blackhole:         p.Blackhole,
+		BlackholeNextHop4: p.BlackholeNextHopIPv4,
+		BlackholeNextHop6: p.BlackholeNextHopIPv6,
+	}
+	if p.TooManyCommunities == config.CommunitiesStrip {
+		e.MaxCommunities = p.MaxCommunities
 	}
 	return e
+}
+
+// exportProfileOf returns member policy p's export profile, or nil when it is the default one
+// the export policy was built with.
+func (d *daemon) exportProfileOf(p config.Policy) *rs.ExportProfile {
+	e := exportProfile(p)
+	if e == d.defExport {
+		return nil
+	}
+	return &e
 }
 
 // maxPrefix converts the max_prefix_* keys.

@@ -32,6 +32,8 @@ type daemon struct {
 	rib  *rs.Server
 	vrps *rpki.Store // the VRP file's data, shared by every compiled policy
 	comp *compiler
+	// defExport is the export profile of [defaults] at start, which the RIB's export policy holds.
+	defExport rs.ExportProfile
 
 	members map[string]*runningMember
 	// bySession finds a session's speaker peer from the RIB loop (max-prefix hook): *rs.Session →
@@ -65,6 +67,7 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 		return err
 	}
 	d.sp = sp
+	d.defExport = exportProfile(cfg.Defaults)
 	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
 		OnMaxPrefix: d.maxPrefix, Logger: log.With("component", "rib")})
 
@@ -108,7 +111,8 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Policy) error {
 	rm := &runningMember{cfg: m, policy: pol, irr: &policy.IRRSource{}}
 	d.refreshIRR(m, rm.irr)
-	mc := rs.MemberConfig{Name: m.Name, ASN: m.ASN, Import: d.comp.compile(pol), IRR: rm.irr, MaxPrefix: maxPrefix(pol)}
+	mc := rs.MemberConfig{Name: m.Name, ASN: m.ASN, Import: d.comp.compile(pol), IRR: rm.irr, MaxPrefix: maxPrefix(pol),
+		Export: d.exportProfileOf(pol)}
 	if err := d.rib.AddMember(ctx, mc); err != nil {
 		return fmt.Errorf("member %q: %w", m.Name, err)
 	}
@@ -199,7 +203,9 @@ func (d *daemon) reload(ctx context.Context) {
 			removed++
 			continue
 		}
-		if !sameSessions(rm.cfg, cfg.Members[i]) {
+		// A new export profile changes how the member's attribute sets are keyed and sent: that
+		// needs its routes anew, so its sessions are re-created.
+		if !sameSessions(rm.cfg, cfg.Members[i]) || exportProfile(rm.policy) != exportProfile(cfg.MemberPolicy(i)) {
 			d.removeMember(ctx, name)
 			changed++
 			continue
