@@ -65,6 +65,11 @@ type Server struct {
 	// ConnectRetry is the ConnectRetry timer of RFC 4271 §8: how long to wait
 	// before connecting again to a neighbor that is not passive.
 	ConnectRetry time.Duration `toml:"connect_retry"`
+	// ControlCommunityASN stands for a 4-byte ASN in the standard and
+	// extended (rt:) control communities (0:RS, RS:P, 65501:RS ...), which
+	// have 16 bits for it; 0: none, only the large forms name the route
+	// server. Only for a 4-byte asn.
+	ControlCommunityASN uint16 `toml:"control_community_asn"`
 }
 
 // LookingGlass is the [lookingglass] table: the web UI, the JSON API and /metrics.

@@ -88,6 +88,14 @@ func (c *Config) validateServer(r *reporter, sc scope) {
 	if d := s.ConnectRetry; d <= 0 {
 		r.report(sc.child("connect_retry"), " %q: must be positive", d.String())
 	}
+	if v := s.ControlCommunityASN; v != 0 {
+		switch {
+		case s.ASN <= 0xffff:
+			r.report(sc.child("control_community_asn"), " %d: only for a 4-byte asn; standard control communities use asn %d itself", v, s.ASN)
+		case v >= 65281 || v == asTrans:
+			r.report(sc.child("control_community_asn"), " %d: collides with a control function or a reserved value; use a private 2-byte ASN such as 64999", v)
+		}
+	}
 }
 
 func (c *Config) validateLookingGlass(r *reporter, sc scope) {

@@ -101,6 +101,15 @@ func TestValidation(t *testing.T) {
 		{"connect_retry negative", head + "connect_retry = \"-1s\"\n", []string{
 			`t.toml:5: server.connect_retry "-1s": must be positive`,
 		}},
+		{"control_community_asn with a 2-byte asn", head + "control_community_asn = 64999\n", []string{
+			`t.toml:5: server.control_community_asn 64999: only for a 4-byte asn; standard control communities use asn 64500 itself`,
+		}},
+		{"control_community_asn colliding", "[server]\nasn = 4200000000\nrouter_id = \"192.0.2.1\"\ncontrol_community_asn = 65501\n", []string{
+			`t.toml:4: server.control_community_asn 65501: collides with a control function or a reserved value; use a private 2-byte ASN such as 64999`,
+		}},
+		{"control_community_asn too big", "[server]\nasn = 4200000000\nrouter_id = \"192.0.2.1\"\ncontrol_community_asn = 70000\n", []string{
+			`t.toml:4: server.control_community_asn 70000: out of range 0..65535`,
+		}},
 
 		// [lookingglass]
 		{"lookingglass listen without port", head + "[lookingglass]\nlisten = \"localhost\"\n", []string{

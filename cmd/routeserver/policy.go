@@ -93,7 +93,7 @@ func sortedSet(v []uint32) []uint32 {
 // the default export profile, and members that override them get their own (exportProfileOf).
 func exportPolicy(cfg *config.Config) *rs.ControlCommunities {
 	return &rs.ControlCommunities{
-		Control:       policy.ExportControl{ASN: cfg.Server.ASN},
+		Control:       policy.ExportControl{ASN: cfg.Server.ASN, StdASN: cfg.Server.ControlCommunityASN},
 		AddOTC:        true,
 		Informational: true,
 		ExportProfile: exportProfile(cfg.Defaults),
