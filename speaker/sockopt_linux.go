@@ -70,6 +70,46 @@ func setGTSMFD(fd int, v4 bool) error {
 	return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MINHOPCOUNT, 255)
 }
 
+// setListenerOptions prepares a listening socket: TTL 255 (see setMaxTTL) and TCP_SAVE_SYN, so that the
+// SYN of every accepted connection can be checked for GTSM (synTTL).
+func setListenerOptions(fd int, v4only bool) error {
+	if err := setMaxTTL(fd, v4only); err != nil {
+		return err
+	}
+	return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_SAVE_SYN, 1)
+}
+
+// synTTL returns the TTL (IPv4) or hop limit (IPv6) the connection's SYN arrived with, from the headers
+// the kernel saved (TCP_SAVE_SYN on the listener). It can be read once per connection.
+//
+// GTSM needs it because IP_MINTTL set on an accepted socket filters only what arrives afterwards: a
+// neighbor's OPEN sent right behind the handshake may already be queued. Every packet of the connection
+// comes from the host that completed the handshake, so checking the SYN decides for them all.
+func synTTL(conn *net.TCPConn) (int, error) {
+	var ttl int
+	err := control(conn, func(fd int) error {
+		// Not GetsockoptString: it stops at the first NUL byte, and headers are full of them.
+		buf := make([]byte, 512)
+		n := uint32(len(buf))
+		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_SAVED_SYN,
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0)
+		if errno != 0 {
+			return errno
+		}
+		hdr := buf[:n]
+		switch {
+		case len(hdr) >= 20 && hdr[0]>>4 == 4:
+			ttl = int(hdr[8])
+		case len(hdr) >= 40 && hdr[0]>>4 == 6:
+			ttl = int(hdr[7])
+		default:
+			return errors.New("no saved SYN")
+		}
+		return nil
+	})
+	return ttl, err
+}
+
 // setMaxTTL makes a socket send with TTL (hop limit) 255. On a dual-stack socket both are set.
 func setMaxTTL(fd int, v4only bool) error {
 	if v4only || !isIPv6Socket(fd) {

@@ -64,7 +64,7 @@ func (s *Speaker) Listen(addr string) (net.Addr, error) {
 	// that do not use GTSM are not affected.
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) { serr = setMaxTTL(int(fd), strings.HasSuffix(network, "4")) })
+		err := c.Control(func(fd uintptr) { serr = setListenerOptions(int(fd), strings.HasSuffix(network, "4")) })
 		if err != nil {
 			return err
 		}
@@ -128,6 +128,13 @@ func (s *Speaker) accept(conn *net.TCPConn) {
 		return
 	}
 	if p.cfg.TTLSecurity {
+		// RFC 5082: only a directly connected neighbor's packets arrive with TTL 255.
+		if ttl, err := synTTL(conn); err != nil || ttl != 255 {
+			n := s.refused.Add(1)
+			p.log.Warn("refused connection: GTSM requires TTL 255", "syn_ttl", ttl, "err", err, "refused_total", n)
+			conn.Close()
+			return
+		}
 		if err := setGTSM(conn, remote.Is4()); err != nil {
 			p.log.Warn("GTSM on accepted connection", "err", err.Error())
 			conn.Close()
