@@ -54,8 +54,10 @@ type recorder struct {
 
 	established chan *Open
 	down        chan error
-	notified    chan notifRec
-	updated     chan struct{}
+	// Peer.State as seen inside the last Established and Down callbacks.
+	stateInEstablished, stateInDown State
+	notified                        chan notifRec
+	updated                         chan struct{}
 }
 
 func newRecorder() *recorder {
@@ -63,7 +65,12 @@ func newRecorder() *recorder {
 		notified: make(chan notifRec, 64), updated: make(chan struct{}, 1)}
 }
 
-func (r *recorder) Established(p *Peer, o *Open) { r.established <- o }
+func (r *recorder) Established(p *Peer, o *Open) {
+	r.mu.Lock()
+	r.stateInEstablished = p.State()
+	r.mu.Unlock()
+	r.established <- o
+}
 func (r *recorder) Update(p *Peer, u *Update, err *UpdateError) {
 	r.mu.Lock()
 	r.updates = append(r.updates, u)
@@ -88,7 +95,12 @@ func (r *recorder) Notification(p *Peer, n Notification, sent bool) {
 	default:
 	}
 }
-func (r *recorder) Down(p *Peer, err error) { r.down <- err }
+func (r *recorder) Down(p *Peer, err error) {
+	r.mu.Lock()
+	r.stateInDown = p.State()
+	r.mu.Unlock()
+	r.down <- err
+}
 
 func (r *recorder) snapshot() ([]*Update, []*UpdateError) {
 	r.mu.Lock()

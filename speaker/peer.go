@@ -499,20 +499,25 @@ func (p *Peer) handle(ev event) {
 	}
 }
 
-// step feeds one event to a session's FSM and carries out the actions.
+// step feeds one event to a session's FSM and carries out the actions. The new state is published
+// before the actions run, so that the handler calls they make (Established, Down) see it.
 func (p *Peer) step(s *session, ev eventKind, n *Notification) {
 	from := s.fsm.state
 	acts := s.fsm.handle(ev, n)
+	to := s.fsm.state
+	if to != from {
+		s.state.Store(uint32(to))
+		p.updateState()
+	}
 	for _, a := range acts {
 		p.act(s, a, from)
 	}
-	if to := s.fsm.state; to != from {
+	if to != from {
 		p.log.Debug("fsm", "event", ev.String(), "from", from.String(), "to", to.String(), "outgoing", s.outgoing)
-		s.state.Store(uint32(to))
 		if to == StateIdle {
 			p.sessionIdle(s)
+			p.updateState()
 		}
-		p.updateState()
 	}
 }
 

@@ -34,9 +34,8 @@ func TestPeerOverPipe(t *testing.T) {
 		t.Fatalf("our OPEN: %+v %v", o, n)
 	}
 	raw.expect(MsgKeepalive)
-	if st := p.State(); st != StateOpenConfirm {
-		t.Fatalf("after OPEN: %s", st)
-	}
+	// The state is published right after the transition's actions (our KEEPALIVE among them) are done.
+	waitState(t, p, StateOpenConfirm)
 	send(raw, EncodeKeepalive())
 	if o := waitEstablished(t, r, 5*time.Second); o.RouterID != adr("10.0.0.50") {
 		t.Fatalf("remote %v", o.RouterID)
@@ -48,9 +47,7 @@ func TestPeerOverPipe(t *testing.T) {
 	if err := waitDown(t, r, 5*time.Second); err == nil {
 		t.Fatal("no down reason")
 	}
-	if st := p.State(); st != StateIdle {
-		t.Fatalf("after NOTIFICATION: %s", st)
-	}
+	waitState(t, p, StateIdle)
 	// The neighbor comes back during the idle hold: it is accepted at once.
 	raw2 := connect()
 	send(raw2, EncodeOpen(rawOpen(65050, "10.0.0.50", 9)))
@@ -58,7 +55,25 @@ func TestPeerOverPipe(t *testing.T) {
 	raw2.expect(MsgKeepalive)
 	send(raw2, EncodeKeepalive())
 	waitEstablished(t, r, 5*time.Second)
+	r.mu.Lock()
+	inEst, inDown := r.stateInEstablished, r.stateInDown
+	r.mu.Unlock()
+	if inEst != StateEstablished || inDown != StateIdle {
+		t.Fatalf("handlers saw state %s in Established and %s in Down", inEst, inDown)
+	}
 	if st := p.Stats(); st.Flaps != 1 || st.State != StateEstablished {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// waitState waits, bounded, for p to publish state want.
+func waitState(t *testing.T, p *Peer, want State) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.State() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("state %s, want %s", p.State(), want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
