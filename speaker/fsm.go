@@ -128,11 +128,11 @@ type fsm struct {
 
 // Fixed notifications the FSM itself generates.
 var (
-	notifHoldExpired       = Notification{Code: ErrHoldTimer}
-	notifFSMOpenSent       = Notification{Code: ErrFSM, Subcode: SubFSMUnexpectedOpenSent}
-	notifFSMOpenConfirm    = Notification{Code: ErrFSM, Subcode: SubFSMUnexpectedOpenConfirm}
-	notifFSMEstablished    = Notification{Code: ErrFSM, Subcode: SubFSMUnexpectedEstablished}
-	notifDefaultAdminReset = Notification{Code: ErrCease, Subcode: SubAdminShutdown}
+	notifHoldExpired    = Notification{Code: ErrHoldTimer}
+	notifFSMOpenSent    = Notification{Code: ErrFSM, Subcode: SubFSMUnexpectedOpenSent}
+	notifFSMOpenConfirm = Notification{Code: ErrFSM, Subcode: SubFSMUnexpectedOpenConfirm}
+	notifFSMEstablished = Notification{Code: ErrFSM, Subcode: SubFSMUnexpectedEstablished}
+	notifDefaultStop    = Notification{Code: ErrCease, Subcode: SubAdminShutdown}
 )
 
 // handle runs one event through the FSM. n is the NOTIFICATION an event carries (evStop, evHeaderErr,
@@ -144,7 +144,7 @@ func (f *fsm) handle(ev eventKind, n *Notification) []action {
 	notify := func(n *Notification) { acts = append(acts, action{kind: actSendNotification, n: n}) }
 	stopNotif := n
 	if stopNotif == nil {
-		stopNotif = &notifDefaultAdminReset
+		stopNotif = &notifDefaultStop
 	}
 	// fail drops the connection after an error and arranges an automatic restart.
 	fail := func(send *Notification) {

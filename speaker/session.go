@@ -13,7 +13,6 @@ import (
 // collision is being resolved. Fields without a note are owned by the peer goroutine.
 type session struct {
 	p        *Peer
-	gen      uint64
 	fsm      fsm
 	outgoing bool // this side initiated the connection
 	conn     net.Conn
@@ -42,7 +41,7 @@ type session struct {
 }
 
 func (p *Peer) newSession(outgoing bool) *session {
-	s := &session{p: p, gen: p.sp.nextGen.Add(1), outgoing: outgoing}
+	s := &session{p: p, outgoing: outgoing}
 	s.fsm = fsm{state: StateIdle, passive: p.cfg.Passive}
 	s.state.Store(uint32(StateIdle))
 	s.maxLen.Store(MaxMessageLen)

@@ -34,7 +34,6 @@ type Speaker struct {
 	closed    bool
 	wg        sync.WaitGroup
 
-	nextGen atomic.Uint64
 	refused atomic.Uint64
 }
 
