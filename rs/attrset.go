@@ -40,6 +40,11 @@ type attrSet struct {
 	// enc caches the encoded attribute block per family and AS encoding (see encIndex). Only out
 	// sets and their variants are encoded.
 	enc [numFams * 2][]byte
+
+	// xBits caches, for cohort pulls, the sessions of the members whose AS is in the path, as of
+	// Server.epoch xEpoch (cohort.go).
+	xBits  bitset
+	xEpoch uint64
 }
 
 // famIdx indexes per-family arrays: 0 IPv4 unicast, 1 IPv6 unicast.

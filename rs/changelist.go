@@ -31,6 +31,7 @@ func (n *clNode) linked() bool { return n.next != nil }
 type marker struct {
 	node  clNode
 	peers []*peer
+	pass  uint64 // the loop pass that last served it as a cohort (cohort.go)
 }
 
 // changeList is a circular doubly-linked list with a sentinel.

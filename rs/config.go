@@ -46,6 +46,9 @@ type Config struct {
 	OnMaxPrefix func(MaxPrefixEvent)
 
 	Logger *slog.Logger
+
+	// noCohorts serves every session on its own (tests compare the two paths).
+	noCohorts bool
 }
 
 func (c *Config) setDefaults() {

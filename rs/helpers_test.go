@@ -83,6 +83,7 @@ type tmember struct {
 	msgs []*speaker.Update // every UPDATE received, in order
 	// sizes of the UPDATEs received
 	sizes []int
+	mods  []func(*SessionInfo) // applied again when the session comes back up
 }
 
 // addMember configures a member with one session at addr and brings it up (4-octet AS, 4096-byte

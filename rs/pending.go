@@ -285,17 +285,5 @@ func (s *Server) flush(p *peer, hold bool) {
 	if len(buf) == 0 {
 		return
 	}
-	buffered, err := p.out.Queue(buf)
-	p.msgsOut += uint64(msgs)
-	p.bytesOut += uint64(len(buf))
-	s.stats.msgsOut += uint64(msgs)
-	if err != nil {
-		// The session is going away; its Down will clean up. Nothing more is sent.
-		p.closed = true
-		return
-	}
-	p.buffered = buffered
-	if buffered >= s.cfg.OutHighWater {
-		p.throttled = true
-	}
+	s.queue(p, buf, msgs)
 }

@@ -42,6 +42,13 @@ type Server struct {
 	evbuf    []mailEvent // the mailbox's previous queue, reused
 	now      int64
 
+	// Session ids by what export decides on (cohort.go): the sessions of each AS and of each
+	// family. epoch counts their changes, invalidating the per-set exclusions computed from them.
+	asnIDs map[uint32]bitset
+	famIDs [numFams]bitset
+	epoch  uint64
+	co     cohort
+
 	stats loopStats
 }
 
@@ -56,6 +63,7 @@ type loopStats struct {
 	routesWithdrawnOnDown       uint64
 	dumpsStarted, dumpsFinished uint64
 	routesReevaluated           uint64
+	cohortPulls, cohortSessions uint64
 }
 
 // New returns a Server; it does nothing until Run.
@@ -70,6 +78,8 @@ func New(cfg Config) *Server {
 		prefixes: newPrefixTable(),
 		members:  make(map[string]*member),
 		sessions: make(map[netip.Addr]*Session),
+		asnIDs:   make(map[uint32]bitset),
+		epoch:    1,
 	}
 	s.mail.wake = make(chan struct{}, 1)
 	s.cl.init()
@@ -385,6 +395,7 @@ func (s *Server) up(ib *inbox) {
 	}
 	p.pend.init()
 	s.peers[p.id] = p
+	s.index(p, true)
 	ss.p = p
 	ib.p = p
 	s.cl.attachTail(p)
@@ -403,6 +414,7 @@ func (s *Server) down(p *peer) {
 	if p.ss.p == p {
 		p.ss.p = nil
 	}
+	s.index(p, false)
 	s.cl.detach(p)
 	n := 0
 	for _, r := range p.routes {
@@ -423,6 +435,31 @@ func (s *Server) down(p *peer) {
 		s.freeID(p)
 	}
 	s.log.Info("session down", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "routes", n)
+}
+
+// index adds p to (or removes it from) the id sets export decisions are computed from.
+func (s *Server) index(p *peer, up bool) {
+	mark := func(b *bitset) {
+		if up {
+			b.set(p.id)
+		} else {
+			b.clear(p.id)
+		}
+	}
+	mark(&p.m.ids)
+	ids := s.asnIDs[p.m.asn]
+	mark(&ids)
+	if ids.empty() {
+		delete(s.asnIDs, p.m.asn)
+	} else {
+		s.asnIDs[p.m.asn] = ids
+	}
+	for fi, ok := range p.fams {
+		if ok {
+			mark(&s.famIDs[fi])
+		}
+	}
+	s.epoch++
 }
 
 func (s *Server) allocID() int {
@@ -479,20 +516,35 @@ func (s *Server) inbound() bool {
 	return worked
 }
 
-// outbound gives every session that can take more a bounded slice of its work: pull changes and
-// dump entries into pending, encode, queue.
+// outbound gives every session that can take more a bounded slice of its work. Caught-up sessions
+// at one change-list marker are served together (cohort.go); every other session pulls changes and
+// dump entries into its pending state, which is encoded and queued.
 func (s *Server) outbound() bool {
 	worked := false
+	pass := s.stats.passes
 	for _, p := range s.peers {
-		if p == nil || p.down || p.closed {
+		if p == nil || p.down || p.closed || !p.throttled {
 			continue
 		}
-		if p.throttled {
-			n, err := p.out.Queue(nil)
-			if err != nil || n > s.cfg.OutLowWater {
+		n, err := p.out.Queue(nil)
+		if err != nil || n > s.cfg.OutLowWater {
+			continue
+		}
+		p.buffered, p.throttled = n, false
+	}
+	if !s.cfg.noCohorts {
+		for _, p := range s.peers {
+			if p == nil || p.pass == pass || p.mk == nil || p.mk.pass == pass || !s.cohortReady(p) {
 				continue
 			}
-			p.buffered, p.throttled = n, false
+			if s.cohortPull(p.mk, pass) {
+				worked = true
+			}
+		}
+	}
+	for _, p := range s.peers {
+		if p == nil || p.down || p.closed || p.throttled || p.pass == pass {
+			continue
 		}
 		if s.pull(p) {
 			worked = true

@@ -22,6 +22,7 @@ type member struct {
 	prof      exportProfile
 	sessions  []*Session
 	addrs     []netip.Addr // of all sessions, for the next-hop check
+	ids       bitset       // ids of the established sessions (cohort.go)
 }
 
 // Session is the route server's handle on one configured BGP session (one neighbor address of a
@@ -194,6 +195,7 @@ type peer struct {
 
 	mk    *marker // position in the change list
 	mkIdx int
+	pass  uint64 // the loop pass that last served it in a cohort
 	walk  dumpWalk
 	pend  pending
 

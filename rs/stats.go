@@ -35,6 +35,9 @@ type Stats struct {
 	DumpsStarted            uint64
 	DumpsFinished           uint64
 	RoutesReevaluated       uint64 // routes whose verdict changed in re-evaluation walks
+	// Cohort pulls: change-list batches reconciled and encoded once for all the caught-up sessions
+	// at one position, and the sessions they served (cohort.go).
+	CohortPulls, CohortSessions uint64
 
 	// Time spent per loop phase since start.
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
@@ -73,6 +76,8 @@ func (s *Server) snapshot() Stats {
 		RoutesWithdrawnOnDown: s.stats.routesWithdrawnOnDown,
 		DumpsStarted:          s.stats.dumpsStarted,
 		DumpsFinished:         s.stats.dumpsFinished,
+		CohortPulls:           s.stats.cohortPulls,
+		CohortSessions:        s.stats.cohortSessions,
 		ControlTime:           time.Duration(s.stats.ctlNanos),
 		InboundTime:           time.Duration(s.stats.inNanos),
 		OutboundTime:          time.Duration(s.stats.outNanos),

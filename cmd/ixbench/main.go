@@ -9,7 +9,7 @@
 // Usage (scripts/benchmark wraps this):
 //
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
-//	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md]
+//	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,8 +60,20 @@ func realMain() int {
 	doc := flag.String("doc", "", "update this Markdown `file` (docs/benchmarks.md) with the results")
 	command := flag.String("command", "", "the command line to quote in the document")
 	keep := flag.Bool("keep", false, "keep the daemons' configurations and logs")
+	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`")
 	flag.Parse()
 
+	if *profile != "" {
+		abs, err := filepath.Abs(*profile)
+		if err == nil {
+			err = os.MkdirAll(abs, 0o755)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 2
+		}
+		*profile = abs // the daemon runs in a directory of its own
+	}
 	specs, err := parseWorkload(*workload)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ixbench:", err)
@@ -119,8 +132,7 @@ func realMain() int {
 		// spreads over all of them instead of spoiling one daemon's runs.
 		for rep := 1; rep <= *runs; rep++ {
 			for _, d := range ds {
-				r := runOnce(d, w, enc, ix, t, *keep, logf)
-				r.Rep = rep
+				r := runOnce(d, w, enc, ix, t, *keep, rep, *profile, logf)
 				results = append(results, r)
 				logf("%-8s %-8s rep %d: %s", spec.Name, d.name, rep, r.summary())
 			}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -46,9 +47,11 @@ func (r *Result) Churn() float64 {
 }
 
 // runOnce runs every phase of w against d.
-func runOnce(d *daemon, w *Workload, enc []*Encoded, ix index, timeout time.Duration, keep bool, logf func(string, ...any)) (res Result) {
+// With profileDir set, ixrs writes its CPU profile of the run and its heap profile at the end there.
+func runOnce(d *daemon, w *Workload, enc []*Encoded, ix index, timeout time.Duration, keep bool, rep int, profileDir string,
+	logf func(string, ...any)) (res Result) {
 	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
-		Prefixes: len(w.Prefixes), Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
+		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
 	res.Load1 = load1()
 	dir, err := os.MkdirTemp("", "ixbench-"+d.name+"-")
 	if err != nil {
@@ -70,6 +73,11 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix index, timeout time.Dura
 	if err != nil {
 		res.Failed = err.Error()
 		return res
+	}
+	if profileDir != "" && d.name == "ixrs" {
+		base := filepath.Join(profileDir, fmt.Sprintf("ixrs-%s-%d", w.Spec.Name, rep))
+		argv = append(argv, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof")
+		logf("  profiles: %s.{cpu,heap}.pprof", base)
 	}
 	p, err := startProc(argv, dir, d.multiProcess)
 	if err != nil {

@@ -63,6 +63,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` when the route server stops (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage:\n"+
 			"  routeserver -config FILE          run (foreground; SIGHUP reloads, SIGTERM stops)\n"+
@@ -106,13 +108,27 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	heapWritten := make(chan struct{})
 	go func() {
 		<-ctx.Done()
 		// Restore the default action, so a second signal ends a stop
 		// that takes too long.
 		stop()
+		if *memProfile != "" {
+			// Now, while the RIB is still whole: the profile shows what a running server holds.
+			writeHeapProfile(*memProfile, log)
+		}
+		close(heapWritten)
 	}()
 
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "routeserver: %v\n", err)
+			return exitFailed
+		}
+		defer stopProfile()
+	}
 	log.Info("starting", "version", version, "config", cfg.Path, "members", len(cfg.Members), "sessions", cfg.Sessions())
 	for _, w := range warnings {
 		log.Warn(w.Msg, "file", w.File, "line", w.Line)
@@ -121,6 +137,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		log.Error("stopped", "err", err)
 		return exitFailed
 	}
+	<-heapWritten // run returns nil only once ctx is done
 	log.Info("stopped", "cause", context.Cause(ctx))
 	return exitOK
 }
