@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -60,7 +61,7 @@ func realMain() int {
 	doc := flag.String("doc", "", "update this Markdown `file` (docs/benchmarks.md) with the results")
 	command := flag.String("command", "", "the command line to quote in the document")
 	keep := flag.Bool("keep", false, "keep the daemons' configurations and logs")
-	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`")
+	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 
 	if *profile != "" {
@@ -73,6 +74,15 @@ func realMain() int {
 			return 2
 		}
 		*profile = abs // the daemon runs in a directory of its own
+		f, err := os.Create(filepath.Join(abs, "ixbench.cpu.pprof"))
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
 	}
 	specs, err := parseWorkload(*workload)
 	if err != nil {

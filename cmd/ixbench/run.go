@@ -48,7 +48,7 @@ func (r *Result) Churn() float64 {
 
 // runOnce runs every phase of w against d.
 // With profileDir set, ixrs writes its CPU profile of the run and its heap profile at the end there.
-func runOnce(d *daemon, w *Workload, enc []*Encoded, ix index, timeout time.Duration, keep bool, rep int, profileDir string,
+func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Duration, keep bool, rep int, profileDir string,
 	logf func(string, ...any)) (res Result) {
 	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
 		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
