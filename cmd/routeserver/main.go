@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/ixrs/ixrs/config"
@@ -47,7 +48,17 @@ const (
 	exitUsage  = 2 // bad command line, as the flag package does
 )
 
+// gcPercent is the garbage collector's growth target (GOGC) unless the environment sets one. Nearly
+// all of a route server's heap is its RIB, which lives as long as the sessions do, while the garbage
+// (decoded UPDATEs) is small and short-lived: Go's default of 100 lets the heap grow to twice the RIB
+// before collecting, so peak memory is twice what the route server holds. At 25 the heap stays within
+// a quarter of it, for a little more collector CPU (docs/benchmarks.md).
+const gcPercent = 25
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	// run installs its own SIGHUP handler (reload); until then a SIGHUP
 	// must not kill the process, whose default action it is.
 	signal.Ignore(syscall.SIGHUP)
