@@ -255,7 +255,7 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 	had := c.had
 	clear(had)
 	for i := range pe.out {
-		orInto(had, pe.out[i].bits)
+		orInto(had, pe.out[i].bits.b)
 	}
 	andInto(had, had, c.e)
 
@@ -263,28 +263,25 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 	for i := 0; i < len(pe.out); {
 		e := &pe.out[i]
 		keep := c.wantOf(e.set)
-		moved := false
-		for w := 0; w < len(e.bits) && w < c.words; w++ {
-			leave := e.bits[w] & c.e[w]
+		var nb bitset
+		for w := 0; w < len(e.bits.b) && w < c.words; w++ {
+			leave := e.bits.b[w] & c.e[w]
 			if keep != nil {
 				leave &^= keep[w]
 			}
 			if leave != 0 {
-				e.bits[w] &^= leave
-				moved = true
+				if nb == nil {
+					nb = s.bits.work(e.bits)
+				}
+				nb[w] &^= leave
 			}
 		}
-		if moved && e.bits.empty() {
-			s.sets.unref(e.set)
-			last := len(pe.out) - 1
-			pe.out[i] = pe.out[last]
-			pe.out[last] = adjOut{}
-			pe.out = pe.out[:last]
-			if last == 0 {
-				pe.out = nil
+		if nb != nil {
+			s.bits.release(e.bits)
+			if e.bits = s.bits.intern(nb); e.bits == nil {
+				s.removeOut(pe, i)
+				continue
 			}
-			s.stats.adjOutEntries--
-			continue
 		}
 		i++
 	}
@@ -304,16 +301,18 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 			}
 		}
 		if e == nil {
-			pe.out = append(pe.out, adjOut{set: w.set, bits: make(bitset, c.words)})
+			pe.out = append(pe.out, adjOut{set: w.set})
 			e = &pe.out[len(pe.out)-1]
 			s.sets.ref(w.set)
 			s.stats.adjOutEntries++
 		}
-		e.bits = resize(e.bits, max(len(e.bits), c.words))
+		var old bitset
+		if e.bits != nil {
+			old = e.bits.b
+		}
 		news := c.x // scratch again: the exclusions are no longer needed
 		for j := range w.bits {
-			news[j] = w.bits[j] &^ e.bits[j]
-			e.bits[j] |= w.bits[j]
+			news[j] = w.bits[j] &^ old.word(j)
 			// Sessions that had nothing now export one more prefix.
 			for nb := news[j] &^ had[j]; nb != 0; nb &= nb - 1 {
 				s.peers[j<<6|trailingZeros(nb)].exported[fi]++
@@ -321,6 +320,12 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 			had[j] &^= w.bits[j] // left: the sessions that had something and now get nothing
 		}
 		if news.any() {
+			nb := s.bits.work(e.bits)
+			nb = resize(nb, max(len(nb), c.words))
+			orInto(nb, w.bits)
+			s.bits.tmp = nb
+			s.bits.release(e.bits)
+			e.bits = s.bits.intern(nb)
 			c.record(w.set, fi, news, pe.pfx)
 		}
 	}

@@ -13,6 +13,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	routes, accepted := 0, 0
 	var received, acc, exported = map[*peer][numFams]int{}, map[*peer][numFams]int{}, map[*peer][numFams]int{}
 	adjEntries := 0
+	bitRefs := map[*ibits]int32{}
 	for pfx, pe := range s.prefixes.m {
 		if pe.pfx != pfx || s.prefixes.slab[pe.slot] != pe {
 			t.Fatalf("%v: table and slab disagree", pfx)
@@ -53,15 +54,18 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		}
 		ids := map[int]bool{}
 		for _, e := range pe.out {
-			if e.bits.empty() {
-				t.Errorf("%v: empty Adj-RIB-Out entry", pfx)
+			if e.bits == nil || e.bits.b.empty() || e.bits.b[len(e.bits.b)-1] == 0 {
+				t.Errorf("%v: empty or untrimmed Adj-RIB-Out entry", pfx)
+			} else if s.bits.m[e.bits.key] != e.bits {
+				t.Errorf("%v: Adj-RIB-Out bit set not interned", pfx)
 			}
+			bitRefs[e.bits]++
 			if s.sets.m[e.set.key] != e.set {
 				t.Errorf("%v: Adj-RIB-Out holds a set not in the table", pfx)
 			}
 			refs[e.set]++
 			adjEntries++
-			e.bits.each(func(id int) {
+			e.bits.b.each(func(id int) {
 				if ids[id] {
 					t.Errorf("%v: session %d in two entries", pfx, id)
 				}
@@ -107,6 +111,17 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	}
 	if int(total) != s.sets.refs {
 		t.Errorf("reference total %d, table says %d", total, s.sets.refs)
+	}
+	// Every interned bit set is used, by exactly as many entries as it counts.
+	bitTotal := 0
+	for k, x := range s.bits.m {
+		if x.key != k || bitRefs[x] != x.refs {
+			t.Errorf("interned bit set %v: %d references counted, %d used", x.b, x.refs, bitRefs[x])
+		}
+		bitTotal += int(x.refs)
+	}
+	if len(bitRefs) != len(s.bits.m) || bitTotal != s.bits.refs {
+		t.Errorf("%d bit sets used, %d interned; %d references, table counts %d", len(bitRefs), len(s.bits.m), bitTotal, s.bits.refs)
 	}
 	if routes != s.stats.routes || accepted != s.stats.accepted || adjEntries != s.stats.adjOutEntries {
 		t.Errorf("counters: routes %d/%d accepted %d/%d adj-out %d/%d",

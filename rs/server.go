@@ -27,6 +27,7 @@ type Server struct {
 
 	// Everything below is owned by Run.
 	sets     *attrTable
+	bits     bitsTable // Adj-RIB-Out session sets (adjout.go)
 	prefixes *prefixTable
 	cl       changeList
 	members  map[string]*member

@@ -22,6 +22,7 @@ type Stats struct {
 	EncodedBytes int
 
 	AdjOutEntries int // Adj-RIB-Out entries (prefix × outgoing set)
+	AdjOutBitSets int // distinct session sets among them (interned, adjout.go)
 	ChangeList    int // prefixes waiting in the change list
 	Markers       int // distinct session positions in the change list
 	Pending       int // prefixes pending in all sessions (per session: SessionStatus.Pending)
@@ -66,6 +67,7 @@ func (s *Server) snapshot() Stats {
 		Encodings:             s.sets.encoded,
 		EncodedBytes:          s.sets.encodedBytes,
 		AdjOutEntries:         s.stats.adjOutEntries,
+		AdjOutBitSets:         len(s.bits.m),
 		ChangeList:            s.cl.len,
 		Markers:               s.cl.markers,
 		ClearWalks:            len(s.clearing),
