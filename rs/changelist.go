@@ -39,6 +39,7 @@ type changeList struct {
 	root    clNode
 	len     int // prefix nodes in the list
 	markers int
+	spare   []*marker // markers no session uses any more: every cohort pull moves its sessions to a new one
 }
 
 func (l *changeList) init() { l.root.next, l.root.prev = &l.root, &l.root }
@@ -66,9 +67,20 @@ func (l *changeList) remove(n *clNode) {
 			p.mk = a
 			a.peers = append(a.peers, p)
 		}
-		b.peers = nil
+		b.peers = b.peers[:0]
 		l.unlinkNode(&b.node)
 		l.markers--
+		l.recycle(b)
+	}
+}
+
+// recycle keeps an unlinked, empty marker for reuse (a few: sessions rarely sit at many positions).
+func (l *changeList) recycle(mk *marker) {
+	clear(mk.peers[:cap(mk.peers)])
+	mk.peers = mk.peers[:0]
+	mk.pass = 0
+	if len(l.spare) < 64 && cap(mk.peers) <= 1024 {
+		l.spare = append(l.spare, mk)
 	}
 }
 
@@ -92,8 +104,13 @@ func (l *changeList) attach(p *peer, at *clNode) {
 		mk = at.next.mk
 	}
 	if mk == nil {
-		mk = &marker{}
-		mk.node.mk = mk
+		if n := len(l.spare); n > 0 {
+			mk = l.spare[n-1]
+			l.spare = l.spare[:n-1]
+		} else {
+			mk = &marker{}
+			mk.node.mk = mk
+		}
 		l.insertAfter(&mk.node, at)
 		l.markers++
 	}
@@ -117,6 +134,7 @@ func (l *changeList) detach(p *peer) {
 	if len(mk.peers) == 0 {
 		l.unlinkNode(&mk.node)
 		l.markers--
+		l.recycle(mk)
 	}
 }
 
