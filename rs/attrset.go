@@ -13,15 +13,31 @@ import (
 //
 // Everything that depends only on the attributes is computed once here and not per prefix: the
 // decision-process inputs, the policy view (policy.Path), the export-control summary, the set to send
-// (control communities stripped) and its wire encodings.
+// (control communities stripped, OTC added) and its wire encodings.
+//
+// A set plays one or both of two roles, and carries the state of each only when it plays it:
+// received (routes point to it: setIn, the policy view and import/export summaries) and sent (an
+// out set or a variant: setOut, its encodings and variants). With OTC added on export nearly every
+// received set has a distinct out set, so splitting the roles halves what each set costs.
 type attrSet struct {
 	key   string // canonical bytes, the intern table's key
 	attrs *speaker.Attrs
 	refs  int32
 
-	path     policy.Path // NextHop left unset: it depends on the family
-	med      uint32      // 0 when absent (RFC 4271 §9.1.2.2 c)
-	rsInPath bool        // the route server's own AS is in the path: never redistributed
+	med      uint32 // 0 when absent (RFC 4271 §9.1.2.2 c)
+	rsInPath bool   // the route server's own AS is in the path: never redistributed
+
+	// out is the set sent to members: this set with the route server's control communities
+	// stripped, or the set itself. It holds a reference when it is another set.
+	out *attrSet
+
+	*setIn  // received sets only (nil for sets that are only sent)
+	*setOut // sets that are sent, once encoded or varied
+}
+
+// setIn is the state of a received set.
+type setIn struct {
+	path policy.Path // NextHop left unset: it depends on the family
 
 	// imp caches the path verdict per family for the session that last used this set; a set is
 	// almost always announced by one session only, so one entry per family hits.
@@ -31,20 +47,28 @@ type attrSet struct {
 	}
 
 	exp policy.Export
-	// out is the set sent to members: this set with the route server's control communities
-	// stripped, or the set itself. It holds a reference when it is another set.
-	out *attrSet
-	// vars caches the variants of an out set (variant.go); each entry other than the set itself
-	// holds a reference.
-	vars []varEntry
-	// enc caches the encoded attribute block per family and AS encoding (see encIndex). Only out
-	// sets and their variants are encoded.
-	enc [numFams * 2][]byte
 
 	// xBits caches, for cohort pulls, the sessions of the members whose AS is in the path, as of
 	// Server.epoch xEpoch (cohort.go).
 	xBits  bitset
 	xEpoch uint64
+}
+
+// setOut is the state of a set that is sent.
+type setOut struct {
+	// vars caches the variants of an out set (variant.go); each entry other than the set itself
+	// holds a reference.
+	vars []varEntry
+	// enc caches the encoded attribute block per family and AS encoding (see encIndex).
+	enc [numFams * 2][]byte
+}
+
+// sent returns s's send-side state, creating it.
+func (s *attrSet) sent() *setOut {
+	if s.setOut == nil {
+		s.setOut = &setOut{}
+	}
+	return s.setOut
 }
 
 // famIdx indexes per-family arrays: 0 IPv4 unicast, 1 IPv6 unicast.
@@ -96,12 +120,13 @@ func (s *attrSet) nextHop(fi famIdx) netip.Addr {
 // encoding gets these bytes (DESIGN.md choice 2: encode once, send to many).
 func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []byte {
 	i := encIndex(fi, opt)
-	if b := s.enc[i]; b != nil {
+	o := s.sent()
+	if b := o.enc[i]; b != nil {
 		return b
 	}
 	// For IPv4 AppendAttrs takes NEXT_HOP from MP_REACH when the route came that way.
 	b := speaker.AppendAttrs(make([]byte, 0, 64), s.attrs, families[fi], opt)
-	s.enc[i] = b
+	o.enc[i] = b
 	t.encoded++
 	t.encodedBytes += len(b)
 	return b
@@ -160,25 +185,30 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 	if s, ok := t.m[string(t.scratch)]; ok {
 		s.refs++
 		t.refs++
+		if depth == 0 && s.setIn == nil {
+			// So far only sent (another set's out set); now received as well. The export policy
+			// is idempotent, so it leaves the set as it is: its out set stays itself.
+			in, _ := t.prepare(s.attrs, prof)
+			s.setIn = in
+		}
 		return s
 	}
 	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1}
 	t.refs++
 	t.m[s.key] = s
-	s.path = pathOf(a)
 	if a.HasMED {
 		s.med = a.MED
 	}
 	s.rsInPath = a.ASPath.Contains(t.rsASN)
-	var send *speaker.Attrs
-	if pe, ok := t.export.(ProfiledExport); ok && prof.p != nil {
-		s.exp, send = pe.PrepareProfile(prof.p, a, &s.path)
-	} else {
-		s.exp, send = t.export.Prepare(a, &s.path)
-	}
 	// A policy that keeps rewriting its own output would recurse forever: the second level is
-	// sent as it is.
-	if send == nil || depth > 0 {
+	// sent as it is, and needs no received state.
+	if depth > 0 {
+		s.out = s
+		return s
+	}
+	in, send := t.prepare(a, prof)
+	s.setIn = in
+	if send == nil {
 		s.out = s
 	} else {
 		s.out = t.internDepth(send, depth+1, prof)
@@ -187,6 +217,19 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 		}
 	}
 	return s
+}
+
+// prepare computes the received state of a and the attributes export policy sends instead (nil:
+// a itself).
+func (t *attrTable) prepare(a *speaker.Attrs, prof exportProfile) (*setIn, *speaker.Attrs) {
+	in := &setIn{path: pathOf(a)}
+	var send *speaker.Attrs
+	if pe, ok := t.export.(ProfiledExport); ok && prof.p != nil {
+		in.exp, send = pe.PrepareProfile(prof.p, a, &in.path)
+	} else {
+		in.exp, send = t.export.Prepare(a, &in.path)
+	}
+	return in, send
 }
 
 // ref takes another reference on s.
@@ -209,19 +252,21 @@ func (t *attrTable) unref(s *attrSet) {
 	if s.key[0] == derivedMark {
 		t.derived--
 	}
-	for i, b := range s.enc {
-		if b != nil {
-			t.encoded--
-			t.encodedBytes -= len(b)
-			s.enc[i] = nil
+	if o := s.setOut; o != nil {
+		for i, b := range o.enc {
+			if b != nil {
+				t.encoded--
+				t.encodedBytes -= len(b)
+				o.enc[i] = nil
+			}
 		}
-	}
-	for _, v := range s.vars {
-		if v.set != s {
-			t.unref(v.set)
+		for _, v := range o.vars {
+			if v.set != s {
+				t.unref(v.set)
+			}
 		}
+		s.setOut = nil
 	}
-	s.vars = nil
 	if s.out != s {
 		t.unref(s.out)
 	}

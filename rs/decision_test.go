@@ -21,7 +21,7 @@ type rspec struct {
 func (r rspec) route() *route {
 	a := &speaker.Attrs{Origin: r.origin, MED: r.med, HasMED: r.hasMED,
 		ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: r.path}}}
-	set := &attrSet{attrs: a, path: pathOf(a)}
+	set := &attrSet{attrs: a, setIn: &setIn{path: pathOf(a)}}
 	if a.HasMED {
 		set.med = a.MED
 	}

@@ -130,10 +130,10 @@ func TestExportHook(t *testing.T) {
 	if got == nil || got.MED != 0 || !got.HasMED {
 		t.Fatalf("B received %+v, want MED rewritten to 0", got)
 	}
-	// Prepare runs once per interned set (the received one and the rewritten one), not per prefix
-	// or member.
-	if pol.calls != 2 {
-		t.Errorf("Prepare called %d times, want 2", pol.calls)
+	// Prepare runs once per received set, not per prefix or member, and never on the rewritten
+	// set, which is only sent.
+	if pol.calls != 1 {
+		t.Errorf("Prepare called %d times, want 1", pol.calls)
 	}
 }
 
@@ -234,5 +234,44 @@ func TestLocalPref(t *testing.T) {
 	}
 	if got := c.has(p); got.HasLocalPref {
 		t.Errorf("LOCAL_PREF sent to C")
+	}
+}
+
+// TestSentSetReceived: a set first interned as another set's out set (sent only, no received
+// state) is later received as it is: it gains its received state and stays its own out set, and
+// everything is released when the routes go.
+func TestSentSetReceived(t *testing.T) {
+	s := newTestServer(t, func(c *Config) {
+		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true}
+	})
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	at := a.attrs(65001)
+	a.announce(at, "203.0.113.0/24")
+	readAll(t, s, a, b, c)
+	got := c.has("203.0.113.0/24")
+	if got == nil || !got.HasOTC || got.OTC != rsASN {
+		t.Fatalf("C received %+v, want OTC %d added", got, rsASN)
+	}
+	out := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes[0].set.out
+	if out.setIn != nil {
+		t.Fatalf("the out set has received state before anyone sent it")
+	}
+	// B sends exactly what the route server sends for A's route (import rejects it: the next hop is
+	// A's, and OTC marks a leak; rejected routes are kept, with their set).
+	sent := *at
+	sent.OTC, sent.HasOTC = rsASN, true
+	b.announce(&sent, "198.51.100.0/24")
+	readAll(t, s, a, b, c)
+	r := s.prefixes.get(netip.MustParsePrefix("198.51.100.0/24")).routes[0]
+	if r.set != out || out.setIn == nil || out.out != out {
+		t.Fatalf("B's route: set %p (out set %p), received state %v, its out set %p", r.set, out, out.setIn != nil, out.out)
+	}
+	a.withdraw("203.0.113.0/24")
+	b.withdraw("198.51.100.0/24")
+	readAll(t, s, a, b, c)
+	if n := len(s.sets.m); n != 0 {
+		t.Errorf("%d sets left after every route was withdrawn", n)
 	}
 }

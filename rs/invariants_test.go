@@ -93,6 +93,12 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if set.out != set {
 			refs[set.out]++
 		}
+		if set.setIn == nil && set.out != set {
+			t.Errorf("set %v is only sent but has an out set", set.attrs.ASPath)
+		}
+		if set.setOut == nil {
+			continue
+		}
 		for _, v := range set.vars {
 			if v.set != set {
 				refs[v.set]++

@@ -26,7 +26,8 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 		return out
 	}
 	k := uint16(info)<<4 | uint16(v)
-	for _, e := range out.vars {
+	o := out.sent()
+	for _, e := range o.vars {
 		if e.key == k {
 			return e.set
 		}
@@ -35,7 +36,7 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 	if a := t.vexport.Variant(out.attrs, info, v); a != nil {
 		set = t.internDerived(a) // the cache entry holds this reference
 	}
-	out.vars = append(out.vars, varEntry{k, set})
+	o.vars = append(o.vars, varEntry{k, set})
 	return set
 }
 
@@ -53,7 +54,7 @@ func (t *attrTable) internDerived(a *speaker.Attrs) *attrSet {
 		t.ref(s)
 		return s
 	}
-	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1, path: pathOf(a)}
+	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1}
 	t.refs++
 	t.m[s.key] = s
 	s.out = s
