@@ -41,16 +41,33 @@ type writer struct {
 	pending atomic.Int64 // bytes of UPDATEs queued and not yet written
 }
 
-// chunkSize is the capacity of a data chunk: any BGP message fits one (65,535 bytes at most, RFC 8654).
-const chunkSize = 64 << 10
+// Data chunks come in two sizes: small ones, which every session with anything queued holds one of,
+// so their size is what a thousand sessions cost in the middle of a burst, and large ones for
+// messages that do not fit a small one (extended messages, RFC 8654: 65,535 bytes at most).
+const (
+	chunkSize      = 16 << 10
+	largeChunkSize = 64 << 10
+)
 
-var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+var (
+	chunkPool      = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+	largeChunkPool = sync.Pool{New: func() any { return new([largeChunkSize]byte) }}
+)
 
-func getChunk() []byte { return chunkPool.Get().(*[chunkSize]byte)[:0] }
+// getChunk returns an empty chunk that holds at least need bytes.
+func getChunk(need int) []byte {
+	if need <= chunkSize {
+		return chunkPool.Get().(*[chunkSize]byte)[:0]
+	}
+	return largeChunkPool.Get().(*[largeChunkSize]byte)[:0]
+}
 
 func putChunk(c []byte) {
-	if cap(c) == chunkSize {
+	switch cap(c) {
+	case chunkSize:
 		chunkPool.Put((*[chunkSize]byte)(c[:chunkSize]))
+	case largeChunkSize:
+		largeChunkPool.Put((*[largeChunkSize]byte)(c[:largeChunkSize]))
 	}
 }
 
@@ -89,22 +106,22 @@ func (w *writer) queue(b []byte, typ uint8) (int, error) {
 func (w *writer) appendData(b []byte) {
 	for len(b) > 0 {
 		n := len(w.data)
-		if n == 0 || cap(w.data[n-1])-len(w.data[n-1]) < HeaderLen {
-			w.data = append(w.data, getChunk())
-			n++
-		}
-		c := w.data[n-1]
-		k := cutAt(b, cap(c)-len(c))
-		if k > cap(c)-len(c) {
-			// The first message does not fit what is left of the chunk.
-			if len(c) > 0 {
-				w.data = append(w.data, getChunk())
+		if n > 0 {
+			c := w.data[n-1]
+			if k := cutAt(b, cap(c)-len(c)); k <= cap(c)-len(c) {
+				w.data[n-1] = append(c, b[:k]...)
+				b = b[k:]
 				continue
 			}
-			// Nor an empty chunk: only a malformed length can do this. Keep the bytes in order anyway.
-			c = make([]byte, 0, k)
 		}
-		w.data[n-1] = append(c, b[:k]...)
+		// The next message does not fit the last chunk: a new one, large if the message needs it.
+		first := cutAt(b, 0)
+		c := getChunk(first)
+		if first > cap(c) {
+			c = make([]byte, 0, first) // only a malformed length does this; keep the bytes in order
+		}
+		k := cutAt(b, cap(c))
+		w.data = append(w.data, append(c, b[:k]...))
 		b = b[k:]
 	}
 }

@@ -61,7 +61,7 @@ func check(t *testing.T, w *writer, want []byte) {
 	t.Helper()
 	var got []byte
 	for i, c := range w.data {
-		if len(c) > chunkSize || len(c) == 0 {
+		if len(c) > largeChunkSize || len(c) == 0 || len(c) > chunkSize && cap(c) != largeChunkSize {
 			t.Fatalf("chunk %d holds %d bytes", i, len(c))
 		}
 		for b := c; len(b) > 0; {
