@@ -23,13 +23,15 @@
 //	route       one Adj-RIB-In row: session, attribute set, verdict (reasons bit set, LOCAL_PREF) (route.go)
 //	peer        one established incarnation of a Session: dense id, Adj-RIB-In slab, change-list
 //	            marker, dump walk, pending (session.go)
-//	adjOut      outgoing attribute set + bit set of the session ids that have it (adjout.go)
+//	adjOut      outgoing attribute set + interned bit set of the session ids that have it (adjout.go);
+//	            the distinct bit sets are few (mostly "every session but the announcing member's")
 //	variants    per out set, (route Info, target Variant) → derived set with its own encodings
 //	            (variant.go): informational communities, prepend, NO_EXPORT/NO_ADVERTISE toward one member
 //	reevalJob   a walk re-running ImportRoute after RPKI or IRR data changed (reeval.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped
 //	            against the Adj-RIB-Out when encoded (pending.go)
+//	cohort      scratch of a cohort pull: the caught-up sessions at one marker, served together (cohort.go)
 //
 // # Flow
 //
@@ -43,6 +45,13 @@
 // in the variant of the attributes export policy gives that member),
 // compares with its Adj-RIB-Out bit, and queues the difference in pending, which flush encodes into
 // full UPDATEs: withdrawals first, one attribute block per message, End-of-RIB last.
+//
+// That is the path of a session that is behind (a dump in progress, pending work, a full output
+// buffer). The sessions at one change-list marker that are caught up are served as a cohort
+// (cohort.go): each prefix behind the marker is reconciled once for all of them with bit sets over
+// session ids, and each UPDATE is encoded once per group of sessions that receive exactly the same
+// prefixes, then copied to each. So the route server's outbound work is per prefix and per distinct
+// message, not per member and prefix; what every session ends up with is the same on both paths.
 //
 // # Invariants
 //
