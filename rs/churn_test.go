@@ -176,7 +176,7 @@ func randomChurn(t *testing.T, seed uint64, members int, noCohorts bool) churnRe
 				t.Fatalf("seed %d: %v holds %v via %v, should via %v", seed, m, pfx, got.ASPath, want.ASPath)
 			}
 		}
-		for _, pe := range s.prefixes.m {
+		for _, pe := range s.prefixes.all() {
 			if pe.outFor(p.id) != nil && m.rib[pe.pfx] == nil {
 				t.Fatalf("seed %d: %v misses %v", seed, m, pe.pfx)
 			}

@@ -14,7 +14,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	var received, acc, exported = map[*peer][numFams]int{}, map[*peer][numFams]int{}, map[*peer][numFams]int{}
 	adjEntries := 0
 	bitRefs := map[*ibits]int32{}
-	for pfx, pe := range s.prefixes.m {
+	for pfx, pe := range s.prefixes.all() {
 		if pe.pfx != pfx || s.prefixes.slab[pe.slot] != pe {
 			t.Fatalf("%v: table and slab disagree", pfx)
 		}
