@@ -119,7 +119,7 @@ func (s *Server) withdrawRoute(p *peer, pfx netip.Prefix) {
 // dropRoute removes r from its prefix and its session's Adj-RIB-In.
 func (s *Server) dropRoute(r *route) {
 	pe, p := r.pe, r.p
-	fi := famOf(pe.pfx)
+	fi := pe.fam()
 	pe.remove(r)
 	if len(pe.routes) == 0 {
 		pe.routes = nil // remove keeps the capacity for the re-insert of a replaced route

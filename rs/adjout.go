@@ -124,7 +124,7 @@ func (pe *prefixEntry) outFor(id int) *attrSet {
 
 // adjoutSet records that p has set for pe, moving p's bit from any other entry.
 func (s *Server) adjoutSet(pe *prefixEntry, p *peer, set *attrSet) {
-	fi := famOf(pe.pfx)
+	fi := pe.fam()
 	if s.adjoutDrop(pe, p.id) {
 		p.exported[fi]--
 	}
@@ -144,7 +144,7 @@ func (s *Server) adjoutSet(pe *prefixEntry, p *peer, set *attrSet) {
 // adjoutClear records that p has nothing for pe.
 func (s *Server) adjoutClear(pe *prefixEntry, p *peer) {
 	if s.adjoutDrop(pe, p.id) {
-		p.exported[famOf(pe.pfx)]--
+		p.exported[pe.fam()]--
 	}
 }
 

@@ -18,11 +18,11 @@ package rs
 // merged when the prefixes between them leave), so "does this session have work" is one pointer
 // comparison and advancing is O(1) even with a thousand sessions caught up at the tail.
 
-// clNode is a change-list node, embedded in a prefixEntry (pe set) or in a marker (mk set).
+// clNode is a change-list node, embedded in a prefixEntry (pe set) or in a marker (pe nil; the
+// list finds the marker through markerOf, which keeps prefix entries one pointer smaller).
 type clNode struct {
 	prev, next *clNode
 	pe         *prefixEntry
-	mk         *marker
 }
 
 func (n *clNode) linked() bool { return n.next != nil }
@@ -40,9 +40,21 @@ type changeList struct {
 	len     int // prefix nodes in the list
 	markers int
 	spare   []*marker // markers no session uses any more: every cohort pull moves its sessions to a new one
+	marks   map[*clNode]*marker
 }
 
-func (l *changeList) init() { l.root.next, l.root.prev = &l.root, &l.root }
+// markerOf returns the marker whose node n is, or nil for a prefix node or the sentinel.
+func (l *changeList) markerOf(n *clNode) *marker {
+	if n.pe != nil || n == &l.root {
+		return nil
+	}
+	return l.marks[n]
+}
+
+func (l *changeList) init() {
+	l.root.next, l.root.prev = &l.root, &l.root
+	l.marks = make(map[*clNode]*marker)
+}
 
 func (l *changeList) insertAfter(n, at *clNode) {
 	n.prev, n.next = at, at.next
@@ -60,18 +72,23 @@ func (l *changeList) remove(n *clNode) {
 	prev, next := n.prev, n.next
 	l.unlinkNode(n)
 	l.len--
-	if prev.mk != nil && next.mk != nil {
-		a, b := prev.mk, next.mk
+	if a, b := l.markerOf(prev), l.markerOf(next); a != nil && b != nil {
 		for _, p := range b.peers {
 			p.mkIdx = len(a.peers)
 			p.mk = a
 			a.peers = append(a.peers, p)
 		}
 		b.peers = b.peers[:0]
-		l.unlinkNode(&b.node)
-		l.markers--
+		l.unlinkMarker(b)
 		l.recycle(b)
 	}
+}
+
+// unlinkMarker takes marker mk out of the list.
+func (l *changeList) unlinkMarker(mk *marker) {
+	l.unlinkNode(&mk.node)
+	delete(l.marks, &mk.node)
+	l.markers--
 }
 
 // recycle keeps an unlinked, empty marker for reuse (a few: sessions rarely sit at many positions).
@@ -99,9 +116,9 @@ func (l *changeList) touch(n *clNode) {
 // attach places p right after node at, joining the marker already there (or at itself, if at is a
 // marker) so that markers never touch.
 func (l *changeList) attach(p *peer, at *clNode) {
-	mk := at.mk
+	mk := l.markerOf(at)
 	if mk == nil {
-		mk = at.next.mk
+		mk = l.markerOf(at.next)
 	}
 	if mk == nil {
 		if n := len(l.spare); n > 0 {
@@ -109,9 +126,9 @@ func (l *changeList) attach(p *peer, at *clNode) {
 			l.spare = l.spare[:n-1]
 		} else {
 			mk = &marker{}
-			mk.node.mk = mk
 		}
 		l.insertAfter(&mk.node, at)
+		l.marks[&mk.node] = mk
 		l.markers++
 	}
 	p.mk, p.mkIdx = mk, len(mk.peers)
@@ -132,8 +149,7 @@ func (l *changeList) detach(p *peer) {
 	mk.peers = mk.peers[:last]
 	p.mk = nil
 	if len(mk.peers) == 0 {
-		l.unlinkNode(&mk.node)
-		l.markers--
+		l.unlinkMarker(mk)
 		l.recycle(mk)
 	}
 }
@@ -153,7 +169,7 @@ func (l *changeList) next(p *peer) *clNode {
 // advance moves p to just after n, a prefix node behind its marker.
 func (l *changeList) advance(p *peer, n *clNode) {
 	mk := p.mk
-	if len(mk.peers) == 1 && n.next.mk == nil {
+	if len(mk.peers) == 1 && l.markerOf(n.next) == nil {
 		// p is alone and nobody waits after n: move its marker instead of making a new one.
 		l.unlinkNode(&mk.node)
 		l.insertAfter(&mk.node, n)

@@ -177,8 +177,8 @@ func randomChurn(t *testing.T, seed uint64, members int, noCohorts bool) churnRe
 			}
 		}
 		for _, pe := range s.prefixes.all() {
-			if pe.outFor(p.id) != nil && m.rib[pe.pfx] == nil {
-				t.Fatalf("seed %d: %v misses %v", seed, m, pe.pfx)
+			if pe.outFor(p.id) != nil && m.rib[pe.prefix()] == nil {
+				t.Fatalf("seed %d: %v misses %v", seed, m, pe.prefix())
 			}
 		}
 	}

@@ -211,7 +211,7 @@ func (c *cohort) wantOf(set *attrSet) bitset {
 
 // cohortReconcile is reconcile (export.go) for every session of the cohort at once.
 func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
-	fi := famOf(pe.pfx)
+	fi := pe.fam()
 	c.nwant = 0
 
 	// Who should have what: candidates in decision order, each taken by the sessions still
@@ -326,7 +326,7 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 			s.bits.tmp = nb
 			s.bits.release(e.bits)
 			e.bits = s.bits.intern(nb)
-			c.record(w.set, fi, news, pe.pfx)
+			c.record(w.set, fi, news, pe.prefix())
 		}
 	}
 	// had now holds the sessions that had a route and should have none.
@@ -336,7 +336,7 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 				s.peers[j<<6|trailingZeros(hw)].exported[fi]--
 			}
 		}
-		c.record(nil, fi, had, pe.pfx)
+		c.record(nil, fi, had, pe.prefix())
 	}
 }
 

@@ -51,8 +51,8 @@ func (s *Server) explainRoute(neighbor netip.Addr, pfx netip.Prefix) (RouteExpla
 	ex := RouteExplain{Route: routeView(r), Info: r.info}
 	if e, ok := p.imp.(Explainer); ok {
 		path := r.set.path
-		path.NextHop = r.set.nextHop(famOf(pe.pfx))
-		ex.Checks = e.Explain(&p.polSess, pe.pfx, &path)
+		path.NextHop = r.set.nextHop(pe.fam())
+		ex.Checks = e.Explain(&p.polSess, pe.prefix(), &path)
 	}
 	return ex, nil
 }

@@ -58,7 +58,7 @@ func exportCheck(r *route, p *peer) (ExportCheck, policy.Variant) {
 
 // bestFor returns the route p should have for pe, or nil, and the variant p gets it with.
 func bestFor(pe *prefixEntry, p *peer) (*route, policy.Variant) {
-	if !p.fams[famOf(pe.pfx)] {
+	if !p.fams[pe.fam()] {
 		return nil, 0
 	}
 	for _, r := range pe.candidates() {

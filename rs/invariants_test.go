@@ -15,7 +15,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	adjEntries := 0
 	bitRefs := map[*ibits]int32{}
 	for pfx, pe := range s.prefixes.all() {
-		if pe.pfx != pfx || s.prefixes.slab[pe.slot] != pe {
+		if pe.prefix() != pfx || s.prefixes.slab[pe.slot] != pe {
 			t.Fatalf("%v: table and slab disagree", pfx)
 		}
 		if pe.unused() {
@@ -147,13 +147,16 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	inList := map[*prefixEntry]bool{}
 	prevMarker := false
 	for x := s.cl.root.next; x != &s.cl.root; x = x.next {
-		if x.mk != nil {
+		if x.pe == nil && s.cl.markerOf(x) == nil {
+			t.Errorf("a change-list node that is neither a prefix nor a known marker")
+		}
+		if mk := s.cl.markerOf(x); mk != nil {
 			if prevMarker {
 				t.Errorf("adjacent markers in the change list")
 			}
 			markers++
-			for i, p := range x.mk.peers {
-				if p.mk != x.mk || p.mkIdx != i {
+			for i, p := range mk.peers {
+				if p.mk != mk || p.mkIdx != i {
 					t.Errorf("marker and session disagree")
 				}
 			}
@@ -162,12 +165,12 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		}
 		prevMarker = false
 		if inList[x.pe] {
-			t.Errorf("%v twice in the change list", x.pe.pfx)
+			t.Errorf("%v twice in the change list", x.pe.prefix())
 		}
 		inList[x.pe] = true
 		n++
 	}
-	if n != s.cl.len || markers != s.cl.markers {
+	if n != s.cl.len || markers != s.cl.markers || len(s.cl.marks) != markers {
 		t.Errorf("change list: %d prefixes (%d counted), %d markers (%d counted)", n, s.cl.len, markers, s.cl.markers)
 	}
 }

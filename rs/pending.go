@@ -49,7 +49,7 @@ type pendGroup struct {
 }
 
 // nlriLen is the encoded length of a prefix in NLRI (RFC 4271 §4.3).
-func nlriLen(pe *prefixEntry) int { return 1 + (pe.pfx.Bits()+7)/8 }
+func nlriLen(pe *prefixEntry) int { return 1 + (int(pe.bits)+7)/8 }
 
 func (g *pendGroup) live() int { return len(g.pes) - g.start }
 
@@ -67,7 +67,7 @@ func (q *pending) reset() {
 }
 
 func (q *pending) announce(pe *prefixEntry, set *attrSet) {
-	fi := famOf(pe.pfx)
+	fi := pe.fam()
 	g := q.last
 	if g == nil || g.set != set || g.fi != fi {
 		k := annKey{set, fi}
@@ -92,7 +92,7 @@ func (q *pending) announce(pe *prefixEntry, set *attrSet) {
 }
 
 func (q *pending) withdraw(pe *prefixEntry) {
-	g := &q.wd[famOf(pe.pfx)]
+	g := &q.wd[pe.fam()]
 	g.pes = append(g.pes, pe)
 	q.n++
 }
@@ -180,9 +180,9 @@ func (c *collector) collect(g *pendGroup, id int, want *attrSet, limit int) (loo
 		if pe.outFor(id) != want {
 			continue
 		}
-		c.pfx = append(c.pfx, pe.pfx)
+		c.pfx = append(c.pfx, pe.prefix())
 		c.pos = append(c.pos, int32(i))
-		size += 1 + (pe.pfx.Bits()+7)/8
+		size += 1 + (int(pe.bits)+7)/8
 	}
 	return i - g.start
 }

@@ -8,16 +8,44 @@ import (
 
 // prefixEntry is everything the route server holds for one prefix: every route received for it
 // (the Adj-RIB-In rows of all sessions), the Adj-RIB-Out state, and its place in the change list.
+//
+// There is one per prefix, a million at a large exchange, so it is kept to 96 bytes (a size class):
+// the prefix as its address bytes and length (a netip.Prefix is 32 bytes with a pointer the
+// collector must scan), a 16-bit candidate count (a prefix has at most one route per session).
 type prefixEntry struct {
-	pfx netip.Prefix
 	// routes holds the accepted routes first, in decision order (the candidates), then the
 	// rejected ones in no particular order.
 	routes []*route
-	nacc   int32
-	slot   int32    // index in prefixTable.slab
 	out    []adjOut // Adj-RIB-Out: one entry per outgoing attribute set
 	node   clNode   // change list
+	addr   [16]byte // IPv4 in the first 4 bytes
+	slot   int32    // index in prefixTable.slab
+	nacc   int16
+	bits   uint8
+	fi     famIdx
 }
+
+func newPrefixEntry(p netip.Prefix) *prefixEntry {
+	pe := &prefixEntry{bits: uint8(p.Bits())}
+	if p.Addr().Is4() {
+		a := p.Addr().As4()
+		copy(pe.addr[:], a[:])
+	} else {
+		pe.addr, pe.fi = p.Addr().As16(), 1
+	}
+	return pe
+}
+
+// prefix returns the entry's prefix.
+func (pe *prefixEntry) prefix() netip.Prefix {
+	if pe.fi == 0 {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte(pe.addr[:4])), int(pe.bits))
+	}
+	return netip.PrefixFrom(netip.AddrFrom16(pe.addr), int(pe.bits))
+}
+
+// fam returns the entry's family index.
+func (pe *prefixEntry) fam() famIdx { return pe.fi }
 
 // candidates returns the accepted routes, best first.
 func (pe *prefixEntry) candidates() []*route { return pe.routes[:pe.nacc] }
@@ -95,7 +123,7 @@ func (t *prefixTable) find(p netip.Prefix, h uint64) (pe *prefixEntry, free, tag
 			return nil, i, tag
 		}
 		if c&^mask == tag {
-			if pe := t.slab[c&mask-1]; pe.pfx == p {
+			if pe := t.slab[c&mask-1]; pe.prefix() == p {
 				return pe, 0, 0
 			}
 		}
@@ -115,7 +143,7 @@ func (t *prefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 		t.grow()
 		_, i, tag = t.find(p, h)
 	}
-	pe := &prefixEntry{pfx: p}
+	pe := newPrefixEntry(p)
 	pe.node.pe = pe
 	if n := len(t.free); n > 0 {
 		pe.slot = t.free[n-1]
@@ -142,7 +170,7 @@ func (t *prefixTable) grow() {
 		if pe == nil {
 			continue
 		}
-		h := t.hash(pe.pfx)
+		h := t.hash(pe.prefix())
 		i := uint32(h) & mask
 		for idx[i] != 0 {
 			i = (i + 1) & mask
@@ -155,15 +183,15 @@ func (t *prefixTable) grow() {
 // delete removes an unused entry.
 func (t *prefixTable) delete(pe *prefixEntry) {
 	if !pe.unused() {
-		panic("rs: deleting a prefix entry still in use: " + pe.pfx.String())
+		panic("rs: deleting a prefix entry still in use: " + pe.prefix().String())
 	}
 	idx := t.idx
 	mask := uint32(len(idx) - 1)
 	want := uint32(pe.slot + 1)
-	i := uint32(t.hash(pe.pfx)) & mask
+	i := uint32(t.hash(pe.prefix())) & mask
 	for idx[i]&mask != want {
 		if idx[i] == 0 {
-			panic("rs: deleting a prefix entry not in the table: " + pe.pfx.String())
+			panic("rs: deleting a prefix entry not in the table: " + pe.prefix().String())
 		}
 		i = (i + 1) & mask
 	}
@@ -171,7 +199,7 @@ func (t *prefixTable) delete(pe *prefixEntry) {
 	// after the hole (then the hole does not interrupt their probe sequence).
 	for j := (i + 1) & mask; idx[j] != 0; j = (j + 1) & mask {
 		c := idx[j]
-		home := uint32(t.hash(t.slab[c&mask-1].pfx)) & mask
+		home := uint32(t.hash(t.slab[c&mask-1].prefix())) & mask
 		if (j-home)&mask >= (j-i)&mask {
 			idx[i] = c
 			i = j
@@ -192,7 +220,7 @@ func (t *prefixTable) all() iter.Seq2[netip.Prefix, *prefixEntry] {
 		mask := uint32(len(t.idx) - 1)
 		for _, c := range t.idx {
 			if c != 0 {
-				if pe := t.slab[c&mask-1]; !yield(pe.pfx, pe) {
+				if pe := t.slab[c&mask-1]; !yield(pe.prefix(), pe) {
 					return
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 // checkTable verifies the whole index against ref: every cell names a live slab entry under the
@@ -55,15 +56,15 @@ func checkTable(t *testing.T, tb *prefixTable, ref map[netip.Prefix]*prefixEntry
 		seen[slot] = true
 		nseen++
 		pe := tb.slab[slot]
-		if pe.slot != slot || ref[pe.pfx] != pe {
-			t.Fatalf("cell %d: slot %d holds %v (slot %d), not the reference's entry", i, slot, pe.pfx, pe.slot)
+		if pe.slot != slot || ref[pe.prefix()] != pe {
+			t.Fatalf("cell %d: slot %d holds %v (slot %d), not the reference's entry", i, slot, pe.prefix(), pe.slot)
 		}
-		h := tb.hash(pe.pfx)
+		h := tb.hash(pe.prefix())
 		if c&^mask != uint32(h>>32)&^mask {
-			t.Fatalf("cell %d: wrong tag for %v", i, pe.pfx)
+			t.Fatalf("cell %d: wrong tag for %v", i, pe.prefix())
 		}
 		if home := uint32(h) & mask; (uint32(i)-home)&mask >= run[i] {
-			t.Fatalf("cell %d: %v unreachable from its home %d, an empty cell between", i, pe.pfx, home)
+			t.Fatalf("cell %d: %v unreachable from its home %d, an empty cell between", i, pe.prefix(), home)
 		}
 	}
 	if nseen != len(ref) {
@@ -86,7 +87,7 @@ func checkTable(t *testing.T, tb *prefixTable, ref map[netip.Prefix]*prefixEntry
 	}
 	n := 0
 	for p, pe := range tb.all() {
-		if ref[p] != pe || pe.pfx != p {
+		if ref[p] != pe || pe.prefix() != p {
 			t.Fatalf("all yields %v, not the reference's", p)
 		}
 		n++
@@ -142,7 +143,7 @@ func TestPrefixTableRandom(t *testing.T) {
 							t.Fatalf("seed %d op %d: getOrCreate(%v) made a second entry", seed, ops, p)
 						}
 					} else {
-						if pe == nil || pe.pfx != p || !pe.unused() || pe.node.pe != pe || tb.slab[pe.slot] != pe {
+						if pe == nil || pe.prefix() != p || !pe.unused() || pe.node.pe != pe || tb.slab[pe.slot] != pe {
 							t.Fatalf("seed %d op %d: getOrCreate(%v) made a bad entry", seed, ops, p)
 						}
 						if lastFree >= 0 && pe.slot != lastFree {
@@ -382,7 +383,7 @@ func (t *mapPrefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 	if pe := t.m[p]; pe != nil {
 		return pe
 	}
-	pe := &prefixEntry{pfx: p}
+	pe := newPrefixEntry(p)
 	pe.node.pe = pe
 	if n := len(t.free); n > 0 {
 		pe.slot = t.free[n-1]
@@ -397,7 +398,7 @@ func (t *mapPrefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 }
 
 func (t *mapPrefixTable) delete(pe *prefixEntry) {
-	delete(t.m, pe.pfx)
+	delete(t.m, pe.prefix())
 	t.slab[pe.slot] = nil
 	t.free = append(t.free, pe.slot)
 }
@@ -453,7 +454,7 @@ func BenchmarkPrefixTable(b *testing.B) {
 				runtime.ReadMemStats(&m0)
 				m := map[netip.Prefix]*prefixEntry{}
 				for _, pe := range t.(*mapPrefixTable).slab {
-					m[pe.pfx] = pe
+					m[pe.prefix()] = pe
 				}
 				runtime.GC()
 				runtime.ReadMemStats(&m1)
@@ -515,5 +516,19 @@ func BenchmarkPrefixTable(b *testing.B) {
 				live[j], spare[k] = spare[k], live[j]
 			}
 		})
+	}
+}
+
+// TestPrefixEntrySize: one entry per prefix, a million at a large exchange; 96 bytes is a size
+// class, and a field added carelessly moves every entry to the next one.
+func TestPrefixEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(prefixEntry{}); n > 96 {
+		t.Errorf("prefixEntry is %d bytes, more than 96", n)
+	}
+	for _, s := range []string{"10.1.2.0/24", "0.0.0.0/0", "2001:db8::/32", "::ffff:10.0.0.0/104", "::/0", "1.2.3.4/32"} {
+		p := netip.MustParsePrefix(s)
+		if got := newPrefixEntry(p).prefix(); got != p {
+			t.Errorf("%v comes back as %v", p, got)
+		}
 	}
 }

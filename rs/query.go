@@ -104,14 +104,14 @@ func (s *Server) routes(q RoutesQuery) (RoutesPage, error) {
 		for ; i < len(slab) && len(page.Routes) < limit && scanned < ScanLimit; i++ {
 			scanned++
 			pe := slab[i]
-			if pe == nil || !famOK(pe.pfx) {
+			if pe == nil || !famOK(pe.prefix()) {
 				continue
 			}
 			out := pe.outFor(p.id)
 			if out == nil {
 				continue
 			}
-			rt := Route{Prefix: pe.pfx, Attrs: out.attrs}
+			rt := Route{Prefix: pe.prefix(), Attrs: out.attrs}
 			if r, v := bestFor(pe, p); r != nil && s.sets.variant(r.set.out, r.info, v) == out {
 				rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
 				rt.LocalPref, rt.Since = r.localPref, time.Unix(int64(r.since), 0)
@@ -126,7 +126,7 @@ func (s *Server) routes(q RoutesQuery) (RoutesPage, error) {
 	for ; i < len(p.routes) && len(page.Routes) < limit && scanned < ScanLimit; i++ {
 		scanned++
 		r := p.routes[i]
-		if r == nil || !famOK(r.pe.pfx) ||
+		if r == nil || !famOK(r.pe.prefix()) ||
 			(q.View == ViewAccepted && !r.accepted()) || (q.View == ViewFiltered && r.accepted()) {
 			continue
 		}
@@ -140,7 +140,7 @@ func (s *Server) routes(q RoutesQuery) (RoutesPage, error) {
 
 func routeView(r *route) Route {
 	return Route{
-		Prefix:    r.pe.pfx,
+		Prefix:    r.pe.prefix(),
 		Member:    r.p.m.name,
 		ASN:       r.p.m.asn,
 		Neighbor:  r.p.addr,
@@ -194,7 +194,7 @@ func (s *Server) Prefix(ctx context.Context, pfx netip.Prefix) (info PrefixInfo,
 }
 
 func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
-	info := PrefixInfo{Prefix: pe.pfx}
+	info := PrefixInfo{Prefix: pe.prefix()}
 	for _, r := range pe.routes {
 		info.Routes = append(info.Routes, routeView(r))
 	}
@@ -205,7 +205,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 		}
 		me := MemberExport{Member: p.m.name, ASN: p.m.asn, Neighbor: p.addr, Route: -1}
 		me.Checks = make([]ExportCheck, len(pe.routes))
-		famOK := p.fams[famOf(pe.pfx)]
+		famOK := p.fams[pe.fam()]
 		var why []string
 		nth := 0 // candidates described so far
 		for i, r := range pe.routes {

@@ -79,7 +79,7 @@ func (s *Server) reevalStep(j *reevalJob) bool {
 		r := p.routes[j.slot]
 		j.slot++
 		budget--
-		if r == nil || j.only != nil && !j.only(r.pe.pfx) {
+		if r == nil || j.only != nil && !j.only(r.pe.prefix()) {
 			continue
 		}
 		if s.reevalRoute(p, r) {
@@ -92,11 +92,11 @@ func (s *Server) reevalStep(j *reevalJob) bool {
 
 // reevalRoute re-runs import policy for r and files the new verdict if it differs.
 func (s *Server) reevalRoute(p *peer, r *route) bool {
-	fi := famOf(r.pe.pfx)
+	fi := r.pe.fam()
 	path := r.set.path
 	path.NextHop = r.set.nextHop(fi)
 	pv := s.pathVerdict(p, r.set, fi, &path)
-	v := p.imp.ImportRoute(&p.polSess, r.pe.pfx, &path, pv)
+	v := p.imp.ImportRoute(&p.polSess, r.pe.prefix(), &path, pv)
 	if v.Reasons == r.reasons && v.LocalPref == r.localPref && v.Info == r.info {
 		return false
 	}
@@ -104,7 +104,7 @@ func (s *Server) reevalRoute(p *peer, r *route) bool {
 	// an UPDATE's interned set is held, or a set used by this route alone would be freed.
 	set := r.set
 	s.sets.ref(set)
-	s.announceRoute(p, r.pe.pfx, set, v)
+	s.announceRoute(p, r.pe.prefix(), set, v)
 	s.sets.unref(set)
 	return true
 }

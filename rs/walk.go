@@ -68,7 +68,7 @@ func (s *Server) walkStep(p *peer, budget int) int {
 		r := q.routes[w.slot]
 		w.slot++
 		n++
-		if r == nil || !r.accepted() || !w.fams[famOf(r.pe.pfx)] {
+		if r == nil || !r.accepted() || !w.fams[r.pe.fam()] {
 			continue
 		}
 		if best, v := bestFor(r.pe, p); best == r {
