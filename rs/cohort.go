@@ -170,13 +170,18 @@ func (c *cohort) reset() {
 	clear(c.peers)
 	c.peers = c.peers[:0]
 	c.enc = c.enc[:0]
+	if cap(c.enc) > 1<<20 {
+		c.enc = nil
+	}
 	c.pieces = c.pieces[:0]
 }
 
 func (c *cohort) recycle(g *rcvGroup) {
 	g.set = nil
 	g.pfx = g.pfx[:0]
-	if cap(g.pfx) <= 4096 && len(c.spare) < 256 {
+	// Groups are kept for the next batch, but only small ones and only a few: what a burst
+	// left behind would otherwise stay for good (megabytes at 300 sessions).
+	if cap(g.pfx) <= 256 && len(c.spare) < 64 {
 		c.spare = append(c.spare, g)
 	}
 }
