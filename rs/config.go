@@ -197,15 +197,17 @@ func (c *ControlCommunities) PrepareProfile(prof *ExportProfile, a *speaker.Attr
 		return e, nil
 	}
 	send := *a
-	send.Communities = nilIfEmpty(std)
-	send.ExtCommunities = nil
-	if len(ext) > 0 {
-		send.ExtCommunities = ext
-	}
-	send.LargeCommunities = nil
-	for _, lc := range large {
-		send.LargeCommunities = append(send.LargeCommunities, speaker.LargeCommunity(lc))
-	}
+	if changed {
+		send.Communities = nilIfEmpty(std)
+		send.ExtCommunities = nil
+		if len(ext) > 0 {
+			send.ExtCommunities = ext
+		}
+		send.LargeCommunities = nil
+		for _, lc := range large {
+			send.LargeCommunities = append(send.LargeCommunities, speaker.LargeCommunity(lc))
+		}
+	} // else only OTC, blackhole or next hop change: the communities are a's, shared (immutable)
 	if addOTC {
 		send.OTC, send.HasOTC = c.Control.ASN, true
 	}
