@@ -4,49 +4,54 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 )
 
-// The read buffer starts small and grows for bulk receive, then shrinks back once the session is idle:
-// a route server holds hundreds to a thousand sessions, almost all idle after the initial table exchange,
-// and a 64 KiB buffer each would be 64 MiB at 1,000 members.
+// A route server holds hundreds to a thousand sessions, almost all idle after the initial table exchange:
+// a neighbor sends its table once, then a KEEPALIVE every 30 to 80 seconds. A session owns only a small
+// read buffer; a large one is borrowed from a pool shared by all sessions while data is flowing, and given
+// back at the first read that does not fill it, before the session blocks in a read that may wait minutes.
+// A thousand idle sessions hold 4 MiB of read buffers; only the sessions receiving in bulk at a given
+// moment hold a large one.
 const (
-	// smallBufferSize is the buffer a session starts with and keeps while idle: any OPEN, KEEPALIVE,
-	// NOTIFICATION or non-extended UPDATE fits.
+	// smallBufferSize is the buffer a session owns: any OPEN, KEEPALIVE, NOTIFICATION or non-extended
+	// UPDATE fits.
 	smallBufferSize = 4 << 10
 	// largeBufferSize is the buffer for bulk receive: 16 full 4 KiB UPDATEs of a table dump per system
 	// call, and room for the largest message (65,535 bytes with RFC 8654).
 	largeBufferSize = 64 << 10
-	// A read of at most smallRead bytes that does not fill the buffer is an idle read; after idleReads of
-	// them in a row, once nothing is buffered, the large buffer is given back. Growing takes one full read,
-	// shrinking idleReads idle ones (and no allocation: the small buffer is kept), so a session alternating
-	// between bulk and trickle allocates a large buffer at most once per idleReads reads, never per read.
-	smallRead = smallBufferSize / 2
-	idleReads = 8
 	// maxBatch bounds the messages one call to next hands out. The caller keeps its slice of them for the
 	// session's life, and a 64 KiB read of small UPDATEs holds thousands (56 bytes each).
 	maxBatch = 64
 )
 
+// largeBuffers holds the large read buffers not in use. It stores array pointers, so Put does not
+// allocate; the GC empties it when sessions stop receiving in bulk.
+var largeBuffers = sync.Pool{New: func() any { return new([largeBufferSize]byte) }}
+
 // framer splits a byte stream into BGP messages. It reads into one buffer and hands out every complete
 // message in it (up to maxBatch per call) before reading again. A message handed out aliases the buffer
 // and is valid only until the next call to next: decoders must copy what they keep (DecodeUpdate does).
 //
-// The buffer is smallBufferSize until a read fills it or a message longer than it is pending, then
-// largeBufferSize until idleReads consecutive small reads leave it empty. It is replaced only when next is
-// about to read, when no message it handed out is still valid.
+// The buffer is the framer's own small one, or a large one from largeBuffers while the last read filled
+// the buffer it used (the neighbor has more queued) or a message longer than the small buffer is pending.
+// It is switched only when next is about to read, when no message it handed out is still valid: a large
+// buffer given back to the pool is another session's next. A framer abandoned while it holds one (a
+// session failing mid-dump) leaves it to the GC: messages handed out with the error may still be in use.
 type framer struct {
 	r      io.Reader
-	buf    []byte
-	start  int // first unconsumed byte
-	end    int // end of valid data
+	buf    []byte // small[:] or large[:]
+	start  int    // first unconsumed byte
+	end    int    // end of valid data
 	maxLen func() int
-	full   bool   // the last read filled the buffer: the neighbor has more queued
-	idle   int    // consecutive idle reads, up to idleReads
-	small  []byte // the small buffer, kept while the large one is in use so that shrinking is free
+	full   bool                   // the last read filled the buffer: the neighbor has more queued
+	small  *[smallBufferSize]byte // owned for the framer's life
+	large  *[largeBufferSize]byte // borrowed from largeBuffers, nil when not held
 }
 
 func newFramer(r io.Reader, maxLen func() int) *framer {
-	return &framer{r: r, buf: make([]byte, smallBufferSize), maxLen: maxLen}
+	small := new([smallBufferSize]byte)
+	return &framer{r: r, buf: small[:], maxLen: maxLen, small: small}
 }
 
 // message is one framed message: its type, its body (the bytes after the 19-byte header) and the whole
@@ -118,21 +123,10 @@ func (f *framer) next(dst []message) ([]message, error) {
 		if len(dst) > 0 {
 			return dst, nil
 		}
-		f.resize(need)
-		// Move the partial message to the front; the buffer is now at least as large as it.
-		if f.start > 0 {
-			f.end = copy(f.buf, f.buf[f.start:f.end])
-			f.start = 0
-		}
+		f.pick(need)
 		n, err := f.r.Read(f.buf[f.end:])
 		f.end += n
 		f.full = f.end == len(f.buf)
-		switch {
-		case n > smallRead || f.full:
-			f.idle = 0
-		case f.idle < idleReads:
-			f.idle++
-		}
 		if err != nil {
 			if n > 0 {
 				continue // hand out what arrived with the error first; the error repeats on the next read
@@ -145,32 +139,29 @@ func (f *framer) next(dst []message) ([]message, error) {
 	}
 }
 
-// resize picks the buffer for the next read, given the length of the message partly in it (0 if its
-// header is not in yet). It grows when the message would not fit or the last read filled the buffer,
-// and shrinks when the session has been idle and nothing is buffered. No message handed out is valid
-// any more, so the buffer can be replaced.
-func (f *framer) resize(need int) {
-	size := len(f.buf)
+// pick chooses the buffer for the next read, given the length of the message partly in it (0 if its
+// header is not in yet), and moves the unconsumed bytes to its front. The large buffer is taken when the
+// last read filled the buffer or the message would not fit the small one, and given back otherwise: the
+// neighbor's queue was empty at the last read, and this one may block for as long as its keepalive
+// interval. No message handed out is valid any more, so the buffer can be switched.
+func (f *framer) pick(need int) {
+	pending := f.buf[f.start:f.end]
 	switch {
-	case need > size || f.full:
-		size = max(largeBufferSize, need)
-	case f.idle >= idleReads && f.start == f.end:
-		size = smallBufferSize
+	case f.large == nil && (f.full || need > smallBufferSize):
+		f.large = largeBuffers.Get().(*[largeBufferSize]byte)
+		f.end = copy(f.large[:], pending)
+		f.start = 0
+		f.buf = f.large[:]
+	case f.large != nil && !f.full && need <= smallBufferSize:
+		// pending is shorter than need, or than a header if need is 0: it fits.
+		f.end = copy(f.small[:], pending)
+		f.start = 0
+		f.buf = f.small[:]
+		largeBuffers.Put(f.large)
+		f.large = nil
+	case f.start > 0:
+		// Move the partial message to the front; the buffer is at least as large as it.
+		f.end = copy(f.buf, pending)
+		f.start = 0
 	}
-	if size == len(f.buf) {
-		return
-	}
-	var buf []byte
-	if size == smallBufferSize && f.small != nil {
-		buf, f.small = f.small, nil
-	} else {
-		buf = make([]byte, size)
-	}
-	if len(f.buf) == smallBufferSize {
-		f.small = f.buf
-	}
-	f.end = copy(buf, f.buf[f.start:f.end])
-	f.start = 0
-	f.buf = buf
-	f.idle = 0
 }
