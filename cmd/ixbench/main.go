@@ -10,6 +10,7 @@
 //
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
+//	ixbench -render -doc docs/benchmarks.md
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
@@ -61,9 +62,21 @@ func realMain() int {
 	doc := flag.String("doc", "", "update this Markdown `file` (docs/benchmarks.md) with the results")
 	command := flag.String("command", "", "the command line to quote in the document")
 	keep := flag.Bool("keep", false, "keep the daemons' configurations and logs")
+	renderOnly := flag.Bool("render", false, "rewrite the -doc file from its results block and exit, running nothing (after the document's text changed)")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 
+	if *renderOnly {
+		if *doc == "" {
+			fmt.Fprintln(os.Stderr, "ixbench: -render needs -doc")
+			return 2
+		}
+		if err := updateDoc(*doc, nil, nil, ""); err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 1
+		}
+		return 0
+	}
 	if *profile != "" {
 		abs, err := filepath.Abs(*profile)
 		if err == nil {

@@ -211,6 +211,29 @@ OpenBGPD: ` + "`transparent-as yes`" + `, ` + "`rde evaluate all`" + `, ` + "`fi
 
 Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faster (or smaller).
 
+## Where ixrs spends its time and memory
+
+- Outbound work is per prefix and per distinct message, not per member and prefix. The sessions that
+  are caught up at one position of the change list are served as a cohort (` + "`rs/cohort.go`" + `): each changed
+  prefix is reconciled once for all of them with bit sets over session ids, and each UPDATE is encoded
+  once per group of sessions receiving exactly the same prefixes, then copied to each. A session that
+  falls behind is served on its own until it has caught up, so a slow member delays nobody.
+- The Adj-RIB-Out keeps one interned bit set per distinct set of receiving sessions (nearly every prefix
+  of a member is held by "every session but that member's"); a prefix entry is 96 bytes; attribute sets
+  carry received-side and sent-side state only for the role they play; an idle session holds a 4 KiB
+  read buffer and no write buffer; queued UPDATEs wait in 16 KiB chunks from a shared pool.
+- The Go collector runs with GOGC=25 (docs/configuration.md): the heap stays within about a quarter
+  of the live RIB, for a tenth or so of the CPU time.
+- Most of what is left of ixrs's CPU time is the kernel's: writing the UPDATEs to hundreds of TCP
+  sockets. The load generator shares the two cores (last column).
+- Peak memory against BIRD's: ixrs holds per prefix a 96-byte entry and its index slot, per route a
+  48-byte row, and per received attribute set about 1.4 KB (the decoded attributes, the canonical key,
+  the policy view, and the out set with OTC added, with its encoding); the Go runtime adds its heap
+  headroom and metadata, about a third over the live heap.
+
+` + "`scripts/benchmark -profile DIR ...`" + ` has ixrs write CPU and heap profiles (and its runtime memory
+statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`" + `.
+
 `)
 	var names []string
 	for w := range d.Runs {
@@ -308,6 +331,8 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
     scripts/benchmark -workload large -runs 5
     scripts/benchmark -workload scaling     # members and table size varied separately
     scripts/benchmark -daemons ixrs,bird -workload NAME=MEMBERS:ROUTES
+    scripts/benchmark --rev HEAD~3 -daemons ixrs --no-doc -profile /tmp/prof    # before/after, with profiles
+    go run ./cmd/ixbench -render -doc docs/benchmarks.md                         # re-render after a text change
 
 The script installs the daemons from Debian's packages if missing, builds ` + "`routeserver`" + ` and ` + "`ixbench`" + `,
 runs the daemons one at a time (repetitions interleave the daemons, so a burst of outside load spreads
