@@ -101,12 +101,71 @@ func workloadOrder(a, b string) int {
 		case "large":
 			return 3
 		}
-		return 4
+		if i := slices.IndexFunc(scalingSeries, func(sp Spec) bool { return sp.Name == s }); i >= 0 {
+			return 4 + i // the series in its own order: members first, then table size
+		}
+		return 100
 	}
 	if c := rank(a) - rank(b); c != 0 {
 		return c
 	}
 	return strings.Compare(a, b)
+}
+
+// scalingSummary is one table over the scaling series: each daemon's converge time and peak memory per
+// workload, so that the cost curves sit side by side.
+func scalingSummary(d *docData) string {
+	var names []string
+	for w := range d.Runs {
+		if slices.ContainsFunc(scalingSeries, func(sp Spec) bool { return sp.Name == w }) {
+			names = append(names, w)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.SortFunc(names, workloadOrder)
+	var ds []string
+	for _, r := range d.Results {
+		if slices.Contains(names, r.Workload) && !slices.Contains(ds, r.Daemon) {
+			ds = append(ds, r.Daemon)
+		}
+	}
+	slices.SortFunc(ds, func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) })
+	var b strings.Builder
+	b.WriteString("## Scaling series: summary\n\nMedian converge time in seconds / peak RSS in MiB; the runs are in the sections below.\n\n")
+	b.WriteString("| workload | members | routes |")
+	for _, dn := range ds {
+		b.WriteString(" " + dn + " |")
+	}
+	b.WriteString("\n| --- | --- | --- |" + strings.Repeat(" --- |", len(ds)) + "\n")
+	for _, w := range names {
+		var members, routes int
+		cells := make([]string, len(ds))
+		for i, dn := range ds {
+			var rs []Result
+			for _, r := range d.Results {
+				if r.Workload == w && r.Daemon == dn {
+					rs = append(rs, r)
+					members, routes = r.Members, r.Routes
+				}
+			}
+			if len(rs) == 0 {
+				cells[i] = "–"
+				continue
+			}
+			conv := stats(rs, func(r *Result) float64 { return r.Converge })
+			mem := stats(rs, func(r *Result) float64 { return float64(r.PeakRSS) / (1 << 20) })
+			c := "did not converge"
+			if conv.n > 0 {
+				c = fsec(conv.med)
+			}
+			cells[i] = fmt.Sprintf("%s / %.0f", c, mem.med)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s |\n", w, members, routes, strings.Join(cells, " | "))
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // stat is the median and range of one measure over repetitions; failed repetitions count as missing.
@@ -241,6 +300,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 	}
 	slices.SortFunc(names, workloadOrder)
 	order := func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) }
+	summarized := false
 	for _, wname := range names {
 		var rs []Result
 		for _, r := range d.Results {
@@ -250,6 +310,10 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		}
 		if len(rs) == 0 {
 			continue
+		}
+		if !summarized && slices.ContainsFunc(scalingSeries, func(sp Spec) bool { return sp.Name == wname }) {
+			b.WriteString(scalingSummary(d))
+			summarized = true
 		}
 		info := d.Runs[wname]
 		fmt.Fprintf(&b, "## %s: %d members, %d routes (%d prefixes)\n\n", wname, rs[0].Members, rs[0].Routes, rs[0].Prefixes)
