@@ -94,6 +94,16 @@ func (t *bitsTable) with(x *ibits, id int) *ibits {
 	return t.intern(b)
 }
 
+// union returns the interned x plus the ids in b, releasing x.
+func (t *bitsTable) union(x *ibits, b bitset) *ibits {
+	u := t.work(x)
+	u = resize(u, max(len(u), len(b)))
+	orInto(u, b)
+	t.tmp = u
+	t.release(x)
+	return t.intern(u)
+}
+
 // without returns the interned x minus id (nil when empty), releasing x.
 func (t *bitsTable) without(x *ibits, id int) *ibits {
 	b := t.work(x)

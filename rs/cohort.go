@@ -188,10 +188,8 @@ func (c *cohort) recycle(g *rcvGroup) {
 
 // want returns the bit set of the sessions that should have set, adding it for this prefix.
 func (c *cohort) want(set *attrSet) bitset {
-	for i := 0; i < c.nwant; i++ {
-		if c.wants[i].set == set {
-			return c.wants[i].bits
-		}
+	if b := c.wantOf(set); b != nil {
+		return b
 	}
 	if c.nwant == len(c.wants) {
 		c.wants = append(c.wants, wantBits{})
@@ -325,12 +323,7 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 			had[j] &^= w.bits[j] // left: the sessions that had something and now get nothing
 		}
 		if news.any() {
-			nb := s.bits.work(e.bits)
-			nb = resize(nb, max(len(nb), c.words))
-			orInto(nb, w.bits)
-			s.bits.tmp = nb
-			s.bits.release(e.bits)
-			e.bits = s.bits.intern(nb)
+			e.bits = s.bits.union(e.bits, w.bits)
 			c.record(w.set, fi, news, pe.prefix())
 		}
 	}
@@ -534,9 +527,7 @@ func (s *Server) pathExcl(set *attrSet) bitset {
 	b := set.xBits[:0]
 	for _, a := range set.path.ASNs {
 		if ids := s.asnIDs[a]; ids != nil {
-			for len(b) < len(ids) {
-				b = append(b, 0)
-			}
+			b = resize(b, max(len(b), len(ids)))
 			orInto(b, ids)
 		}
 	}

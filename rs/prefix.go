@@ -86,8 +86,34 @@ type prefixTable struct {
 	idx  []uint32 // a power of two long, or nil while the table is empty
 	n    int      // entries
 	seed maphash.Seed
+	entrySlab
+}
+
+// entrySlab holds prefix entries at stable slots (pe.slot), reusing freed slots first.
+type entrySlab struct {
 	slab []*prefixEntry
 	free []int32
+}
+
+// add files a new entry for p in a free slot, or at the end.
+func (sl *entrySlab) add(p netip.Prefix) *prefixEntry {
+	pe := newPrefixEntry(p)
+	pe.node.pe = pe
+	if n := len(sl.free); n > 0 {
+		pe.slot = sl.free[n-1]
+		sl.free = sl.free[:n-1]
+		sl.slab[pe.slot] = pe
+	} else {
+		pe.slot = int32(len(sl.slab))
+		sl.slab = append(sl.slab, pe)
+	}
+	return pe
+}
+
+// remove frees pe's slot.
+func (sl *entrySlab) remove(pe *prefixEntry) {
+	sl.slab[pe.slot] = nil
+	sl.free = append(sl.free, pe.slot)
 }
 
 const prefixTableMin = 64 // cells of the first idx
@@ -143,16 +169,7 @@ func (t *prefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 		t.grow()
 		_, i, tag = t.find(p, h)
 	}
-	pe := newPrefixEntry(p)
-	pe.node.pe = pe
-	if n := len(t.free); n > 0 {
-		pe.slot = t.free[n-1]
-		t.free = t.free[:n-1]
-		t.slab[pe.slot] = pe
-	} else {
-		pe.slot = int32(len(t.slab))
-		t.slab = append(t.slab, pe)
-	}
+	pe := t.add(p)
 	t.idx[i] = tag | uint32(pe.slot+1)
 	t.n++
 	return pe
@@ -207,8 +224,7 @@ func (t *prefixTable) delete(pe *prefixEntry) {
 	}
 	idx[i] = 0
 	t.n--
-	t.slab[pe.slot] = nil
-	t.free = append(t.free, pe.slot)
+	t.remove(pe)
 }
 
 func (t *prefixTable) len() int { return t.n }

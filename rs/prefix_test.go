@@ -372,9 +372,8 @@ func TestPrefixTableTags(t *testing.T) {
 // mapPrefixTable is the prefix table as it was before the hash index, a Go map beside the slab,
 // for BenchmarkPrefixTable to compare against.
 type mapPrefixTable struct {
-	m    map[netip.Prefix]*prefixEntry
-	slab []*prefixEntry
-	free []int32
+	m map[netip.Prefix]*prefixEntry
+	entrySlab
 }
 
 func (t *mapPrefixTable) get(p netip.Prefix) *prefixEntry { return t.m[p] }
@@ -383,24 +382,14 @@ func (t *mapPrefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 	if pe := t.m[p]; pe != nil {
 		return pe
 	}
-	pe := newPrefixEntry(p)
-	pe.node.pe = pe
-	if n := len(t.free); n > 0 {
-		pe.slot = t.free[n-1]
-		t.free = t.free[:n-1]
-		t.slab[pe.slot] = pe
-	} else {
-		pe.slot = int32(len(t.slab))
-		t.slab = append(t.slab, pe)
-	}
+	pe := t.add(p)
 	t.m[p] = pe
 	return pe
 }
 
 func (t *mapPrefixTable) delete(pe *prefixEntry) {
 	delete(t.m, pe.prefix())
-	t.slab[pe.slot] = nil
-	t.free = append(t.free, pe.slot)
+	t.remove(pe)
 }
 
 // benchPrefixes returns n distinct prefixes in random order, shaped like a route server's
