@@ -10,7 +10,7 @@ import (
 // importUpdate applies one UPDATE from p to its Adj-RIB-In and the candidate lists. Withdrawals
 // first, as in the message. The attribute set is interned once for the whole UPDATE and the
 // path-level import checks run once per family; only ImportRoute runs per prefix.
-func (s *Server) importUpdate(p *peer, u *speaker.Update) {
+func (s *Server) importUpdate(p *session, u *speaker.Update) {
 	for _, pfx := range u.Withdrawn {
 		s.withdrawRoute(p, pfx.Masked())
 	}
@@ -53,7 +53,7 @@ func (s *Server) importUpdate(p *peer, u *speaker.Update) {
 
 // pathVerdict returns the path-level import verdict of set for p, from the set's cache when p was
 // the last session to use it.
-func (s *Server) pathVerdict(p *peer, set *attrSet, fi famIdx, path *policy.Path) policy.Verdict {
+func (s *Server) pathVerdict(p *session, set *attrSet, fi famIdx, path *policy.Path) policy.Verdict {
 	c := &set.imp[fi]
 	if c.p != p {
 		c.p = p
@@ -64,7 +64,7 @@ func (s *Server) pathVerdict(p *peer, set *attrSet, fi famIdx, path *policy.Path
 
 // announceRoute files (or replaces) p's route for pfx. An identical re-announcement changes
 // nothing and costs no allocation.
-func (s *Server) announceRoute(p *peer, pfx netip.Prefix, set *attrSet, v policy.Verdict) {
+func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v policy.Verdict) {
 	fi := famOf(pfx)
 	pe := s.prefixes.getOrCreate(pfx)
 	r := pe.find(p)
@@ -106,7 +106,7 @@ func (s *Server) announceRoute(p *peer, pfx netip.Prefix, set *attrSet, v policy
 }
 
 // withdrawRoute removes p's route for pfx, if any.
-func (s *Server) withdrawRoute(p *peer, pfx netip.Prefix) {
+func (s *Server) withdrawRoute(p *session, pfx netip.Prefix) {
 	pe := s.prefixes.get(pfx)
 	if pe == nil {
 		return

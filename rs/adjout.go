@@ -133,7 +133,7 @@ func (pe *prefixEntry) outFor(id int) *attrSet {
 }
 
 // adjoutSet records that p has set for pe, moving p's bit from any other entry.
-func (s *Server) adjoutSet(pe *prefixEntry, p *peer, set *attrSet) {
+func (s *Server) adjoutSet(pe *prefixEntry, p *session, set *attrSet) {
 	fi := pe.fam()
 	if s.adjoutDrop(pe, p.id) {
 		p.exported[fi]--
@@ -152,7 +152,7 @@ func (s *Server) adjoutSet(pe *prefixEntry, p *peer, set *attrSet) {
 }
 
 // adjoutClear records that p has nothing for pe.
-func (s *Server) adjoutClear(pe *prefixEntry, p *peer) {
+func (s *Server) adjoutClear(pe *prefixEntry, p *session) {
 	if s.adjoutDrop(pe, p.id) {
 		p.exported[pe.fam()]--
 	}

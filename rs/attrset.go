@@ -42,7 +42,7 @@ type setIn struct {
 	// imp caches the path verdict per family for the session that last used this set; a set is
 	// almost always announced by one session only, so one entry per family hits.
 	imp [numFams]struct {
-		p *peer
+		p *session
 		v policy.Verdict
 	}
 

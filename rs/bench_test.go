@@ -20,14 +20,14 @@ func (o *discardOut) Queue(b []byte) (int, error) {
 }
 
 // benchPeer brings up a member with a discarding output, IPv4 only.
-func benchPeer(b testing.TB, s *Server, i int) *peer {
+func benchPeer(b testing.TB, s *Server, i int) *session {
 	name := "m" + strconv.Itoa(i)
 	asn := uint32(64512 + i)
 	addr := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
 	if err := s.addMember(MemberConfig{Name: name, ASN: asn}); err != nil {
 		b.Fatal(err)
 	}
-	ss, err := s.addSession(name, addr)
+	ss, err := s.addPeer(name, addr)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func benchPeer(b testing.TB, s *Server, i int) *peer {
 	return ss.p
 }
 
-func benchAttrs(p *peer, k uint32) *speaker.Attrs {
+func benchAttrs(p *session, k uint32) *speaker.Attrs {
 	return &speaker.Attrs{
 		NextHop:     p.addr,
 		ASPath:      speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{p.m.asn, 65000 + k%100, 3356, 15169}}},
@@ -88,7 +88,7 @@ func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			s := quietServer(b)
-			peers := make([]*peer, n)
+			peers := make([]*session, n)
 			for i := range peers {
 				peers[i] = benchPeer(b, s, i)
 			}
@@ -149,7 +149,7 @@ func BenchmarkMemory(b *testing.B) {
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		s := quietServer(b)
-		peers := make([]*peer, members)
+		peers := make([]*session, members)
 		for i := range peers {
 			peers[i] = benchPeer(b, s, i)
 		}

@@ -30,7 +30,7 @@ func (n *clNode) linked() bool { return n.next != nil }
 // marker is the position of one or more sessions in the change list.
 type marker struct {
 	node  clNode
-	peers []*peer
+	peers []*session
 	pass  uint64 // the loop pass that last served it as a cohort (cohort.go)
 }
 
@@ -115,7 +115,7 @@ func (l *changeList) touch(n *clNode) {
 
 // attach places p right after node at, joining the marker already there (or at itself, if at is a
 // marker) so that markers never touch.
-func (l *changeList) attach(p *peer, at *clNode) {
+func (l *changeList) attach(p *session, at *clNode) {
 	mk := l.markerOf(at)
 	if mk == nil {
 		mk = l.markerOf(at.next)
@@ -136,7 +136,7 @@ func (l *changeList) attach(p *peer, at *clNode) {
 }
 
 // detach removes p from its marker, dropping the marker when p was its last session.
-func (l *changeList) detach(p *peer) {
+func (l *changeList) detach(p *session) {
 	mk := p.mk
 	if mk == nil {
 		return
@@ -156,10 +156,10 @@ func (l *changeList) detach(p *peer) {
 
 // attachTail places p behind every change: a session that starts with a full table dump has no use
 // for the changes before it.
-func (l *changeList) attachTail(p *peer) { l.attach(p, l.root.prev) }
+func (l *changeList) attachTail(p *session) { l.attach(p, l.root.prev) }
 
 // next returns the prefix node after p's marker, or nil when p has seen every change.
-func (l *changeList) next(p *peer) *clNode {
+func (l *changeList) next(p *session) *clNode {
 	if n := p.mk.node.next; n != &l.root {
 		return n
 	}
@@ -167,7 +167,7 @@ func (l *changeList) next(p *peer) *clNode {
 }
 
 // advance moves p to just after n, a prefix node behind its marker.
-func (l *changeList) advance(p *peer, n *clNode) {
+func (l *changeList) advance(p *session, n *clNode) {
 	mk := p.mk
 	if len(mk.peers) == 1 && l.markerOf(n.next) == nil {
 		// p is alone and nobody waits after n: move its marker instead of making a new one.

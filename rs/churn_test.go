@@ -86,7 +86,7 @@ func randomChurn(t *testing.T, seed uint64, members int, noCohorts bool) churnRe
 	}
 	if members > 6 {
 		// A second session of member A, on the other family's transport.
-		a2, err := s.addSession("A", netip.MustParseAddr("2001:db8::99"))
+		a2, err := s.addPeer("A", netip.MustParseAddr("2001:db8::99"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,7 @@ import (
 type cohort struct {
 	words   int    // bit-set length: len(Server.peers) in 64-bit words
 	e       bitset // the sessions served
-	peers   []*peer
+	peers   []*session
 	classes []encClass
 	class   []int // class index per peer
 
@@ -87,7 +87,7 @@ type encPiece struct {
 
 // cohortReady reports whether p can be served by a cohort pull now: it has changes behind its
 // marker and nothing of its own in flight.
-func (s *Server) cohortReady(p *peer) bool {
+func (s *Server) cohortReady(p *session) bool {
 	q := &p.pend
 	return !p.down && !p.closed && !p.throttled && !p.walk.active && q.n == 0 && !q.eor[0] && !q.eor[1] &&
 		p.mk != nil && s.cl.next(p) != nil
@@ -502,7 +502,7 @@ func (s *Server) cohortEncode(c *cohort, g *rcvGroup, cl *encClass) encPiece {
 const maxExtend = 65536
 
 // queue hands encoded messages to p's output and updates its counters and watermark state.
-func (s *Server) queue(p *peer, buf []byte, msgs int) {
+func (s *Server) queue(p *session, buf []byte, msgs int) {
 	buffered, err := p.out.Queue(buf)
 	p.msgsOut += uint64(msgs)
 	p.bytesOut += uint64(len(buf))

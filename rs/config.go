@@ -77,7 +77,7 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// MemberConfig describes a member: one AS, one or more sessions (AddSession).
+// MemberConfig describes a member: one AS, one or more sessions (AddPeer).
 type MemberConfig struct {
 	Name string
 	ASN  uint32

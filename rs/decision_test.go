@@ -33,7 +33,7 @@ func (r rspec) route() *route {
 		addr = "192.0.2.1"
 	}
 	return &route{set: set, localPref: r.lp,
-		p: &peer{routerID: netip.MustParseAddr(rid), addr: netip.MustParseAddr(addr)}}
+		p: &session{routerID: netip.MustParseAddr(rid), addr: netip.MustParseAddr(addr)}}
 }
 
 func TestDecisionSteps(t *testing.T) {

@@ -18,10 +18,12 @@
 //	attrTable   announcing member's export profile id + canonical bytes → *attrSet, refcounted (attrset.go)
 //	attrSet     decoded attributes, decision inputs, policy view, export summary, the set actually
 //	            sent (out), encoded attribute blocks per family and AS encoding
-//	prefixTable netip.Prefix → *prefixEntry, plus a slab for resumable walks (prefix.go)
+//	prefixTable netip.Prefix → *prefixEntry: a slab of entries indexed by an open-addressing hash table
+//	            (seeded maphash, no Go map), walked by slab index for resumable walks (prefix.go)
 //	prefixEntry routes (candidates in decision order, then rejected), Adj-RIB-Out entries, change-list node
 //	route       one Adj-RIB-In row: session, attribute set, verdict (reasons bit set, LOCAL_PREF) (route.go)
-//	peer        one established incarnation of a Session: dense id, Adj-RIB-In slab, change-list
+//	Peer        a configured neighbor of a member, stable across flaps (session.go)
+//	session     one established incarnation of a Peer: dense id, Adj-RIB-In slab, change-list
 //	            marker, dump walk, pending (session.go)
 //	adjOut      outgoing attribute set + interned bit set of the session ids that have it (adjout.go);
 //	            the distinct bit sets are few (mostly "every session but the announcing member's")
@@ -76,6 +78,6 @@
 //     holds at most Config.PendingMax entries plus one pull's worth.
 //
 // Memory per route is one route struct, one slot in the session slab and one pointer in the prefix's
-// route list; per prefix one map entry, one prefixEntry and usually one or two Adj-RIB-Out entries
+// route list; per prefix one slab slot and one index slot, one prefixEntry and usually one or two Adj-RIB-Out entries
 // whatever the number of members.
 package rs

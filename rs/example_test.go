@@ -11,10 +11,10 @@ import (
 // The session layer's *speaker.Peer is the route server's Output.
 var _ rs.Output = (*speaker.Peer)(nil)
 
-// memberHandler connects one speaker.Peer to its rs.Session. Every method returns at once except
+// memberHandler connects one speaker.Peer to its rs.Peer. Every method returns at once except
 // Update and RouteRefresh, which block while the member's inbound queue is full: the reader stops,
 // and TCP pushes back on that member alone.
-type memberHandler struct{ ss *rs.Session }
+type memberHandler struct{ ss *rs.Peer }
 
 func (h memberHandler) Established(p *speaker.Peer, remote *speaker.Open) {
 	opt, _ := p.EncodeOptions()
@@ -49,7 +49,7 @@ func Example() {
 	if err := srv.AddMember(ctx, rs.MemberConfig{Name: "Example Member", ASN: 64501}); err != nil {
 		panic(err)
 	}
-	ss, err := srv.AddSession(ctx, "Example Member", addr)
+	ss, err := srv.AddPeer(ctx, "Example Member", addr)
 	if err != nil {
 		panic(err)
 	}

@@ -40,7 +40,7 @@ func (c ExportCheck) String() string {
 // hold even when a member's route comes back through another member.
 // With ExportOK it also returns the variant of the attributes p gets (prepend, NO_EXPORT ... toward
 // p), read from the set's summary in constant time.
-func exportCheck(r *route, p *peer) (ExportCheck, policy.Variant) {
+func exportCheck(r *route, p *session) (ExportCheck, policy.Variant) {
 	switch {
 	case r.p.m == p.m:
 		return ExportOwnRoute, 0
@@ -57,7 +57,7 @@ func exportCheck(r *route, p *peer) (ExportCheck, policy.Variant) {
 }
 
 // bestFor returns the route p should have for pe, or nil, and the variant p gets it with.
-func bestFor(pe *prefixEntry, p *peer) (*route, policy.Variant) {
+func bestFor(pe *prefixEntry, p *session) (*route, policy.Variant) {
 	if !p.fams[pe.fam()] {
 		return nil, 0
 	}
@@ -70,7 +70,7 @@ func bestFor(pe *prefixEntry, p *peer) (*route, policy.Variant) {
 }
 
 // wantFor returns the set p should have for pe (nil: none).
-func (s *Server) wantFor(pe *prefixEntry, p *peer) *attrSet {
+func (s *Server) wantFor(pe *prefixEntry, p *session) *attrSet {
 	r, v := bestFor(pe, p)
 	if r == nil {
 		return nil
@@ -81,11 +81,11 @@ func (s *Server) wantFor(pe *prefixEntry, p *peer) *attrSet {
 // reconcile brings p's Adj-RIB-Out state for pe in line with the route p should have, queuing the
 // announce or withdraw that gets it there. With force the announce is queued even when p already
 // has the set (route refresh).
-func (s *Server) reconcile(pe *prefixEntry, p *peer, force bool) {
+func (s *Server) reconcile(pe *prefixEntry, p *session, force bool) {
 	s.reconcileTo(pe, p, s.wantFor(pe, p), force)
 }
 
-func (s *Server) reconcileTo(pe *prefixEntry, p *peer, want *attrSet, force bool) {
+func (s *Server) reconcileTo(pe *prefixEntry, p *session, want *attrSet, force bool) {
 	have := pe.outFor(p.id)
 	if want == have && !force {
 		return

@@ -177,7 +177,7 @@ func TestSameMemberTwoSessions(t *testing.T) {
 	s := newTestServer(t, nil)
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
-	a2ss, err := s.addSession("A", netip.MustParseAddr("2001:db8::11"))
+	a2ss, err := s.addPeer("A", netip.MustParseAddr("2001:db8::11"))
 	if err != nil {
 		t.Fatal(err)
 	}

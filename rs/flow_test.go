@@ -243,7 +243,7 @@ func TestRouteRefresh(t *testing.T) {
 	s := newTestServer(t, nil)
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
-	a6ss, _ := s.addSession("A", netip.MustParseAddr("2001:db8::11"))
+	a6ss, _ := s.addPeer("A", netip.MustParseAddr("2001:db8::11"))
 	a6 := &tmember{t: t, name: "A6", asn: 64501, addr: a6ss.addr, ss: a6ss, out: &fakeOut{}}
 	a6.up()
 	a.announce(a.attrs(), "203.0.113.0/24", "198.51.100.0/24")

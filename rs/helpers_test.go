@@ -67,14 +67,14 @@ func (o *fakeOut) take() []byte {
 	return b
 }
 
-// tmember is a member router as the tests see it: it announces through its Session and keeps the
+// tmember is a member router as the tests see it: it announces through its Peer and keeps the
 // routes it receives, decoded from the bytes the route server queued.
 type tmember struct {
 	t    testing.TB
 	name string
 	asn  uint32
 	addr netip.Addr
-	ss   *Session
+	ss   *Peer
 	out  *fakeOut
 	opts speaker.EncodeOptions
 
@@ -94,7 +94,7 @@ func addMember(t testing.TB, s *Server, name string, asn uint32, addr string, mo
 		t.Fatal(err)
 	}
 	a := netip.MustParseAddr(addr)
-	ss, err := s.addSession(name, a)
+	ss, err := s.addPeer(name, a)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	t.Helper()
 	refs := map[*attrSet]int32{}
 	routes, accepted := 0, 0
-	var received, acc, exported = map[*peer][numFams]int{}, map[*peer][numFams]int{}, map[*peer][numFams]int{}
+	var received, acc, exported = map[*session][numFams]int{}, map[*session][numFams]int{}, map[*session][numFams]int{}
 	adjEntries := 0
 	bitRefs := map[*ibits]int32{}
 	for pfx, pe := range s.prefixes.all() {
@@ -22,7 +22,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			t.Errorf("%v: unused entry kept", pfx)
 		}
 		fi := famOf(pfx)
-		seen := map[*peer]bool{}
+		seen := map[*session]bool{}
 		for i, r := range pe.routes {
 			if r.pe != pe || r.p.routes[r.slot] != r {
 				t.Fatalf("%v: route %d not filed where it says", pfx, i)

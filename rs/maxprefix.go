@@ -52,7 +52,7 @@ func (m *MaxPrefix) limit(fi famIdx) int {
 // the limit as RFC 4486 §4 asks) and, for restart, start it again later. Called on the RIB loop:
 // the hook must not block.
 type MaxPrefixEvent struct {
-	Session      *Session
+	Peer         *Peer
 	Family       speaker.Family
 	Limit        int
 	Action       MaxPrefixAction
@@ -71,7 +71,7 @@ func maxPrefixNotification(f speaker.Family, limit int) speaker.Notification {
 // admitNew reports whether p may add a route for a new prefix of family fi, and applies the
 // member's max-prefix action when the addition crosses a threshold. It runs before the route is
 // counted.
-func (s *Server) admitNew(p *peer, fi famIdx) bool {
+func (s *Server) admitNew(p *session, fi famIdx) bool {
 	mp := &p.m.maxPrefix
 	limit := mp.limit(fi)
 	if limit <= 0 || p.overLimit {
@@ -108,14 +108,14 @@ func (s *Server) admitNew(p *peer, fi famIdx) bool {
 	s.log.Warn("max-prefix limit exceeded: closing the session", "member", p.m.name, "asn", p.m.asn,
 		"neighbor", p.addr, "afi", families[fi].String(), "limit", limit, "action", mp.Action.String())
 	if s.cfg.OnMaxPrefix != nil {
-		s.cfg.OnMaxPrefix(MaxPrefixEvent{Session: p.ss, Family: families[fi], Limit: limit, Action: mp.Action,
+		s.cfg.OnMaxPrefix(MaxPrefixEvent{Peer: p.ss, Family: families[fi], Limit: limit, Action: mp.Action,
 			Notification: maxPrefixNotification(families[fi], limit)})
 	}
 	return false
 }
 
 // rearm lets the warnings fire again once a session is back under its thresholds.
-func (s *Server) rearm(p *peer, fi famIdx) {
+func (s *Server) rearm(p *session, fi famIdx) {
 	mp := &p.m.maxPrefix
 	limit := mp.limit(fi)
 	if limit <= 0 {

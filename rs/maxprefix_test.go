@@ -13,7 +13,7 @@ func addLimited(t *testing.T, s *Server, name string, asn uint32, addr string, m
 	if err := s.addMember(MemberConfig{Name: name, ASN: asn, MaxPrefix: mp}); err != nil {
 		t.Fatal(err)
 	}
-	ss, err := s.addSession(name, netip.MustParseAddr(addr))
+	ss, err := s.addPeer(name, netip.MustParseAddr(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestMaxPrefix(t *testing.T) {
 			if tt.wantEvent {
 				e := events[0]
 				want := []byte{0, 1, 1, 0, 0, 0, 3} // AFI 1, SAFI 1, limit 3 (RFC 4486)
-				if e.Session != a.ss || e.Action != tt.action || e.Family != speaker.IPv4Unicast ||
+				if e.Peer != a.ss || e.Action != tt.action || e.Family != speaker.IPv4Unicast ||
 					e.Notification.Code != speaker.ErrCease || e.Notification.Subcode != speaker.SubMaxPrefixes ||
 					!bytes.Equal(e.Notification.Data, want) {
 					t.Errorf("event %+v", e)

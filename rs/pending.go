@@ -200,7 +200,7 @@ func (c *collector) used(g *pendGroup, looked, n int) int {
 // high watermark. hold asks to keep back an announce group's last, not yet full, message because
 // p will pull more work next pass that may fill it (a table dump in progress); held work is bounded
 // by Config.PendingMax.
-func (s *Server) flush(p *peer, hold bool) {
+func (s *Server) flush(p *session, hold bool) {
 	q := &p.pend
 	if q.n == 0 && !q.eor[0] && !q.eor[1] {
 		return

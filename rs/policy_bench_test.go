@@ -64,7 +64,7 @@ func BenchmarkFanoutVariants(b *testing.B) {
 		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
 		c.Import = &infoPolicy{*policy.DefaultImport()}
 	})
-	peers := make([]*peer, n)
+	peers := make([]*session, n)
 	for i := range peers {
 		peers[i] = benchPeer(b, s, i)
 	}

@@ -52,7 +52,7 @@ func (pe *prefixEntry) candidates() []*route { return pe.routes[:pe.nacc] }
 
 // find returns p's route for this prefix, or nil. A prefix has a handful of routes, so a scan
 // beats any index.
-func (pe *prefixEntry) find(p *peer) *route {
+func (pe *prefixEntry) find(p *session) *route {
 	for _, r := range pe.routes {
 		if r.p == p {
 			return r

@@ -252,7 +252,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 }
 
 // explainCheck says in words why candidate r is not sent to p.
-func (s *Server) explainCheck(r *route, p *peer, c ExportCheck) string {
+func (s *Server) explainCheck(r *route, p *session, c ExportCheck) string {
 	switch c {
 	case ExportDenied:
 		return "is " + r.set.exp.Explain(p.m.asn)
@@ -320,7 +320,7 @@ func (s *Server) Sessions(ctx context.Context) ([]SessionStatus, error) {
 	return out, err
 }
 
-func (s *Server) sessionStatus(ss *Session) SessionStatus {
+func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 	st := SessionStatus{Member: ss.m.name, ASN: ss.m.asn, Neighbor: ss.addr, ID: -1}
 	p := ss.p
 	if p == nil {

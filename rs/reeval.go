@@ -91,7 +91,7 @@ func (s *Server) reevalStep(j *reevalJob) bool {
 }
 
 // reevalRoute re-runs import policy for r and files the new verdict if it differs.
-func (s *Server) reevalRoute(p *peer, r *route) bool {
+func (s *Server) reevalRoute(p *session, r *route) bool {
 	fi := r.pe.fam()
 	path := r.set.path
 	path.NextHop = r.set.nextHop(fi)

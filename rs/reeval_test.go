@@ -26,7 +26,7 @@ func TestReevaluate(t *testing.T) {
 	if err := s.addMember(MemberConfig{Name: "A", ASN: 64501, Import: imp, IRR: irr}); err != nil {
 		t.Fatal(err)
 	}
-	ss, err := s.addSession("A", netip.MustParseAddr("192.0.2.11"))
+	ss, err := s.addPeer("A", netip.MustParseAddr("192.0.2.11"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestReevaluatePrefixes(t *testing.T) {
 	if err := s.addMember(MemberConfig{Name: "A", ASN: 64501, IRR: irr}); err != nil {
 		t.Fatal(err)
 	}
-	ss, _ := s.addSession("A", netip.MustParseAddr("192.0.2.11"))
+	ss, _ := s.addPeer("A", netip.MustParseAddr("192.0.2.11"))
 	a := &tmember{t: t, name: "A", asn: 64501, addr: ss.addr, ss: ss, out: &fakeOut{}}
 	a.up()
 	b := addMember(t, s, "B", 64502, "192.0.2.12")

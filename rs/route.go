@@ -9,7 +9,7 @@ import (
 // candidates.
 type route struct {
 	pe        *prefixEntry
-	p         *peer
+	p         *session
 	set       *attrSet
 	reasons   policy.Reasons
 	localPref uint32
@@ -23,7 +23,7 @@ func (r *route) accepted() bool { return r.reasons == 0 }
 
 // addRoute files r in p's Adj-RIB-In slab. The slab gives every route of a session a stable index,
 // which is what resumable walks (table dumps, looking-glass pages) hold across loop passes.
-func (p *peer) addRoute(r *route) {
+func (p *session) addRoute(r *route) {
 	if n := len(p.free); n > 0 {
 		r.slot = p.free[n-1]
 		p.free = p.free[:n-1]
@@ -35,7 +35,7 @@ func (p *peer) addRoute(r *route) {
 	p.nroutes++
 }
 
-func (p *peer) removeRoute(r *route) {
+func (p *session) removeRoute(r *route) {
 	p.routes[r.slot] = nil
 	p.free = append(p.free, r.slot)
 	p.nroutes--

@@ -38,7 +38,7 @@ func (o *liveOut) Queue(b []byte) (int, error) {
 	return n, err
 }
 
-func (o *liveOut) run(ctx context.Context, t *testing.T, ss *Session) {
+func (o *liveOut) run(ctx context.Context, t *testing.T, ss *Peer) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -89,7 +89,7 @@ func TestRun(t *testing.T) {
 
 	const members, perMember = 6, 3000
 	outs := make([]*liveOut, members)
-	sessions := make([]*Session, members)
+	sessions := make([]*Peer, members)
 	for i := range members {
 		name := string(rune('A' + i))
 		asn := uint32(64501 + i)
@@ -97,7 +97,7 @@ func TestRun(t *testing.T) {
 		if err := s.AddMember(ctx, MemberConfig{Name: name, ASN: asn}); err != nil {
 			t.Fatal(err)
 		}
-		ss, err := s.AddSession(ctx, name, addr)
+		ss, err := s.AddPeer(ctx, name, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,12 +203,12 @@ func TestRemoveMember(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, _ := s.AddSession(ctx, "A", netip.MustParseAddr("192.0.2.11"))
-	b, _ := s.AddSession(ctx, "B", netip.MustParseAddr("192.0.2.12"))
-	if _, err := s.AddSession(ctx, "B", netip.MustParseAddr("192.0.2.12")); !errors.Is(err, ErrDuplicate) {
+	a, _ := s.AddPeer(ctx, "A", netip.MustParseAddr("192.0.2.11"))
+	b, _ := s.AddPeer(ctx, "B", netip.MustParseAddr("192.0.2.12"))
+	if _, err := s.AddPeer(ctx, "B", netip.MustParseAddr("192.0.2.12")); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("duplicate session: %v", err)
 	}
-	if _, err := s.AddSession(ctx, "C", netip.MustParseAddr("192.0.2.13")); !errors.Is(err, ErrUnknownMember) {
+	if _, err := s.AddPeer(ctx, "C", netip.MustParseAddr("192.0.2.13")); !errors.Is(err, ErrUnknownMember) {
 		t.Errorf("session of unknown member: %v", err)
 	}
 	info := SessionInfo{RouterID: netip.MustParseAddr("10.0.0.1"), Families: []speaker.Family{speaker.IPv4Unicast},
@@ -240,7 +240,7 @@ func TestRemoveMember(t *testing.T) {
 	if err := a.Up(&fakeOut{}, info); !errors.Is(err, ErrUnknownPeer) {
 		t.Errorf("Up of a removed session: %v", err)
 	}
-	if ss, err := s.Session(ctx, a.addr); ss != nil || err != nil {
+	if ss, err := s.Peer(ctx, a.addr); ss != nil || err != nil {
 		t.Errorf("removed session still found: %v %v", ss, err)
 	}
 	st, _ := s.Stats(ctx)

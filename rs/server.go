@@ -31,8 +31,8 @@ type Server struct {
 	prefixes *prefixTable
 	cl       changeList
 	members  map[string]*member
-	sessions map[netip.Addr]*Session
-	peers    []*peer // by id; nil: free id
+	sessions map[netip.Addr]*Peer
+	peers    []*session // by id; nil: free id
 	freeIDs  []int
 	clearing []*clearJob
 	reevals  []*reevalJob
@@ -78,7 +78,7 @@ func New(cfg Config) *Server {
 		sets:     newAttrTable(cfg.Export, cfg.ASN),
 		prefixes: newPrefixTable(),
 		members:  make(map[string]*member),
-		sessions: make(map[netip.Addr]*Session),
+		sessions: make(map[netip.Addr]*Peer),
 		asnIDs:   make(map[uint32]bitset),
 		epoch:    1,
 	}
@@ -181,7 +181,7 @@ func (s *Server) do(ctx context.Context, f func()) error {
 	}
 }
 
-// AddMember configures a member. Its sessions are added with AddSession.
+// AddMember configures a member. Its sessions are added with AddPeer.
 func (s *Server) AddMember(ctx context.Context, cfg MemberConfig) error {
 	var err error
 	if derr := s.do(ctx, func() { err = s.addMember(cfg) }); derr != nil {
@@ -227,7 +227,7 @@ func (s *Server) profile(p *ExportProfile) (exportProfile, error) {
 
 // RemoveMember takes a member's sessions down and forgets it.
 func (s *Server) RemoveMember(ctx context.Context, name string) error {
-	var sessions []*Session
+	var sessions []*Peer
 	var err error
 	derr := s.do(ctx, func() {
 		m := s.members[name]
@@ -244,24 +244,24 @@ func (s *Server) RemoveMember(ctx context.Context, name string) error {
 		return err
 	}
 	for _, ss := range sessions {
-		if err := s.RemoveSession(ctx, ss); err != nil {
+		if err := s.RemovePeer(ctx, ss); err != nil {
 			return err
 		}
 	}
 	return s.do(ctx, func() { delete(s.members, name) })
 }
 
-// AddSession configures a session of member with neighbor address addr and returns its handle.
-func (s *Server) AddSession(ctx context.Context, memberName string, addr netip.Addr) (*Session, error) {
-	var ss *Session
+// AddPeer configures a session of member with neighbor address addr and returns its handle.
+func (s *Server) AddPeer(ctx context.Context, memberName string, addr netip.Addr) (*Peer, error) {
+	var ss *Peer
 	var err error
-	if derr := s.do(ctx, func() { ss, err = s.addSession(memberName, addr) }); derr != nil {
+	if derr := s.do(ctx, func() { ss, err = s.addPeer(memberName, addr) }); derr != nil {
 		return nil, derr
 	}
 	return ss, err
 }
 
-func (s *Server) addSession(memberName string, addr netip.Addr) (*Session, error) {
+func (s *Server) addPeer(memberName string, addr netip.Addr) (*Peer, error) {
 	m := s.members[memberName]
 	switch {
 	case m == nil:
@@ -269,15 +269,15 @@ func (s *Server) addSession(memberName string, addr netip.Addr) (*Session, error
 	case s.sessions[addr] != nil:
 		return nil, fmt.Errorf("session %s: %w", addr, ErrDuplicate)
 	}
-	ss := &Session{srv: s, addr: addr, member: memberName, m: m}
+	ss := &Peer{srv: s, addr: addr, member: memberName, m: m}
 	m.sessions = append(m.sessions, ss)
 	m.addrs = append(m.addrs, addr)
 	s.sessions[addr] = ss
 	return ss, nil
 }
 
-// RemoveSession takes the session down and forgets it.
-func (s *Server) RemoveSession(ctx context.Context, ss *Session) error {
+// RemovePeer takes the session down and forgets it.
+func (s *Server) RemovePeer(ctx context.Context, ss *Peer) error {
 	ss.mu.Lock()
 	ss.removed.Store(true) // under mu: no Up can slip in between this and the Down
 	ss.mu.Unlock()
@@ -288,15 +288,15 @@ func (s *Server) RemoveSession(ctx context.Context, ss *Session) error {
 		}
 		delete(s.sessions, ss.addr)
 		m := ss.m
-		m.sessions = slices.DeleteFunc(m.sessions, func(x *Session) bool { return x == ss })
+		m.sessions = slices.DeleteFunc(m.sessions, func(x *Peer) bool { return x == ss })
 		// A fresh slice: established sessions share the old one in their policy view.
 		m.addrs = slices.DeleteFunc(slices.Clone(m.addrs), func(a netip.Addr) bool { return a == ss.addr })
 	})
 }
 
-// Session returns the handle of the session with neighbor address addr, or nil.
-func (s *Server) Session(ctx context.Context, addr netip.Addr) (*Session, error) {
-	var ss *Session
+// Peer returns the handle of the session with neighbor address addr, or nil.
+func (s *Server) Peer(ctx context.Context, addr netip.Addr) (*Peer, error) {
+	var ss *Peer
 	err := s.do(ctx, func() { ss = s.sessions[addr] })
 	return ss, err
 }
@@ -376,7 +376,7 @@ func (s *Server) up(ib *inbox) {
 	if ss.m == nil || s.sessions[ss.addr] != ss {
 		return // removed meanwhile
 	}
-	p := &peer{
+	p := &session{
 		id:       s.allocID(),
 		ss:       ss,
 		m:        ss.m,
@@ -407,7 +407,7 @@ func (s *Server) up(ib *inbox) {
 // down ends an incarnation: its routes leave every candidate list now (the change list carries
 // the withdrawals to the other members), its queued input and output are dropped, and its id is
 // freed once its Adj-RIB-Out bits are cleared.
-func (s *Server) down(p *peer) {
+func (s *Server) down(p *session) {
 	if p.down {
 		return
 	}
@@ -439,7 +439,7 @@ func (s *Server) down(p *peer) {
 }
 
 // index adds p to (or removes it from) the id sets export decisions are computed from.
-func (s *Server) index(p *peer, up bool) {
+func (s *Server) index(p *session, up bool) {
 	mark := func(b *bitset) {
 		if up {
 			b.set(p.id)
@@ -475,7 +475,7 @@ func (s *Server) allocID() int {
 	return len(s.peers) - 1
 }
 
-func (s *Server) freeID(p *peer) {
+func (s *Server) freeID(p *session) {
 	s.peers[p.id] = nil
 	s.freeIDs = append(s.freeIDs, p.id)
 }
@@ -562,7 +562,7 @@ func (s *Server) outbound() bool {
 
 // pull moves up to Config.WalkBatch prefixes of p's work into its pending state: first the changes
 // behind its marker, then the table dump.
-func (s *Server) pull(p *peer) bool {
+func (s *Server) pull(p *session) bool {
 	budget := s.cfg.WalkBatch
 	start := budget
 	if p.pend.n >= s.cfg.PendingMax || p.pend.eor[0] || p.pend.eor[1] {

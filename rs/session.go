@@ -20,12 +20,12 @@ type member struct {
 	// maxPrefix applies to each session of the member.
 	maxPrefix MaxPrefix
 	prof      exportProfile
-	sessions  []*Session
+	sessions  []*Peer
 	addrs     []netip.Addr // of all sessions, for the next-hop check
 	ids       bitset       // ids of the established sessions (cohort.go)
 }
 
-// Session is the route server's handle on one configured BGP session (one neighbor address of a
+// Peer is the route server's handle on one configured BGP session (one neighbor address of a
 // member). It stays valid across flaps. Its methods are safe for concurrent use and never wait for
 // the RIB except Receive and RouteRefresh, which block while the session's inbound queue is full:
 // that is the backpressure on that member alone.
@@ -34,7 +34,7 @@ type member struct {
 // Receive for each UPDATE and RouteRefresh for each ROUTE-REFRESH, from the reader goroutine;
 // Drained from the writer goroutine whenever the output buffer has been written out; Down when
 // the session leaves Established.
-type Session struct {
+type Peer struct {
 	srv    *Server
 	addr   netip.Addr
 	member string
@@ -45,19 +45,19 @@ type Session struct {
 
 	// Owned by the RIB loop.
 	m *member
-	p *peer // the current incarnation, nil while down
+	p *session // the current incarnation, nil while down
 }
 
 // Addr returns the neighbor address.
-func (ss *Session) Addr() netip.Addr { return ss.addr }
+func (ss *Peer) Addr() netip.Addr { return ss.addr }
 
 // Member returns the member's name.
-func (ss *Session) Member() string { return ss.member }
+func (ss *Peer) Member() string { return ss.member }
 
 // Up announces an established session. The route server starts sending it the full table, then
 // End-of-RIB per family. Up does not wait for the RIB loop. An Up without a Down first ends the
 // previous incarnation.
-func (ss *Session) Up(out Output, info SessionInfo) error {
+func (ss *Peer) Up(out Output, info SessionInfo) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.srv.isStopped() {
@@ -87,7 +87,7 @@ func (ss *Session) Up(out Output, info SessionInfo) error {
 // Down announces that the session left Established. Its routes are withdrawn from every other
 // member at once; anything still queued from it is dropped. A Receive blocked on the full queue
 // returns ErrNotUp.
-func (ss *Session) Down() {
+func (ss *Peer) Down() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ib := ss.cur.Load(); ib != nil {
@@ -95,7 +95,7 @@ func (ss *Session) Down() {
 	}
 }
 
-func (ss *Session) downLocked(ib *inbox) {
+func (ss *Peer) downLocked(ib *inbox) {
 	ss.cur.Store(nil)
 	close(ib.done)
 	ss.srv.mail.post(mailEvent{kind: evDown, ib: ib})
@@ -103,17 +103,17 @@ func (ss *Session) downLocked(ib *inbox) {
 
 // Receive hands a decoded UPDATE to the route server. It blocks while the session's inbound queue
 // is full. u must not be modified afterwards.
-func (ss *Session) Receive(u *speaker.Update) error {
+func (ss *Peer) Receive(u *speaker.Update) error {
 	return ss.send(inMsg{u: u})
 }
 
 // RouteRefresh asks for the session's routes of family f to be sent again (RFC 2918). Like Receive
 // it is queued behind the UPDATEs already received.
-func (ss *Session) RouteRefresh(f speaker.Family) error {
+func (ss *Peer) RouteRefresh(f speaker.Family) error {
 	return ss.send(inMsg{refresh: f})
 }
 
-func (ss *Session) send(m inMsg) error {
+func (ss *Peer) send(m inMsg) error {
 	if ss.srv.isStopped() {
 		return ErrStopped
 	}
@@ -136,7 +136,7 @@ func (ss *Session) send(m inMsg) error {
 
 // Drained tells the route server that the session's output buffer has been written out. It never
 // blocks; call it from the writer goroutine.
-func (ss *Session) Drained() {
+func (ss *Peer) Drained() {
 	ib := ss.cur.Load()
 	if ib != nil && ib.drained.CompareAndSwap(false, true) {
 		ss.srv.mail.post(mailEvent{kind: evDrained, ib: ib})
@@ -146,14 +146,14 @@ func (ss *Session) Drained() {
 // inbox is one incarnation's inbound queue: the bounded channel the reader fills and the RIB loop
 // drains one message per pass.
 type inbox struct {
-	ss      *Session
+	ss      *Peer
 	ch      chan inMsg
 	done    chan struct{} // closed by Down
 	sched   atomic.Bool   // the RIB loop knows this inbox may hold messages
 	drained atomic.Bool   // a Drained notification is on its way
 	out     Output
 	info    SessionInfo
-	p       *peer // set by the RIB loop at Up
+	p       *session // set by the RIB loop at Up
 }
 
 type inMsg struct {
@@ -161,10 +161,10 @@ type inMsg struct {
 	refresh speaker.Family
 }
 
-// peer is one incarnation of an established session, owned by the RIB loop.
-type peer struct {
+// session is one incarnation of an established session, owned by the RIB loop.
+type session struct {
 	id       int // dense id: index in Server.peers and bit in Adj-RIB-Out bit sets
-	ss       *Session
+	ss       *Peer
 	m        *member
 	ib       *inbox
 	out      Output
@@ -205,6 +205,6 @@ type peer struct {
 
 // working reports whether p still pulls work after this pass: changes behind its marker or a
 // table dump in progress.
-func (s *Server) working(p *peer) bool {
+func (s *Server) working(p *session) bool {
 	return s.cl.next(p) != nil || p.walk.active
 }

@@ -132,7 +132,7 @@ func TestExportProfile(t *testing.T) {
 		if err := s.addMember(MemberConfig{Name: name, ASN: asn, Export: prof}); err != nil {
 			t.Fatal(err)
 		}
-		ss, err := s.addSession(name, netip.MustParseAddr(addr))
+		ss, err := s.addPeer(name, netip.MustParseAddr(addr))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ type dumpWalk struct {
 
 // startWalk (re)starts p's dump for fams. A refresh arriving during the initial dump restarts it
 // with force for the union of the families; the End-of-RIB still due is kept.
-func (s *Server) startWalk(p *peer, fams [numFams]bool, force, eor bool) {
+func (s *Server) startWalk(p *session, fams [numFams]bool, force, eor bool) {
 	w := &p.walk
 	if w.active {
 		for fi := range fams {
@@ -43,7 +43,7 @@ func (s *Server) startWalk(p *peer, fams [numFams]bool, force, eor bool) {
 
 // walkStep advances p's dump by up to budget entries and returns how many it visited (at least 1,
 // so the caller always progresses).
-func (s *Server) walkStep(p *peer, budget int) int {
+func (s *Server) walkStep(p *session, budget int) int {
 	w := &p.walk
 	n := 0
 	for n < budget {
@@ -79,7 +79,7 @@ func (s *Server) walkStep(p *peer, budget int) int {
 }
 
 // refresh handles a ROUTE-REFRESH: everything of family f that p should have is sent again.
-func (s *Server) refresh(p *peer, f speaker.Family) {
+func (s *Server) refresh(p *session, f speaker.Family) {
 	fi, ok := famIdxOf(f)
 	if !ok || !p.fams[fi] {
 		return
@@ -93,7 +93,7 @@ func (s *Server) refresh(p *peer, f speaker.Family) {
 // clearJob clears a departed session's bits from the Adj-RIB-Out. Its id is not reused until
 // done, so a new session never inherits them.
 type clearJob struct {
-	p    *peer
+	p    *session
 	slot int // index in prefixTable.slab
 }
 

@@ -144,7 +144,7 @@ func maxPrefix(p config.Policy) rs.MaxPrefix {
 // (Cease/1 with AFI, SAFI and limit) and, for action restart, starts it again after
 // max_prefix_restart_after. It runs on the RIB loop, so the speaker calls go to a goroutine.
 func (d *daemon) maxPrefix(e rs.MaxPrefixEvent) {
-	v, ok := d.bySession.Load(e.Session)
+	v, ok := d.bySession.Load(e.Peer)
 	if !ok {
 		return
 	}
@@ -161,7 +161,7 @@ func (d *daemon) maxPrefix(e rs.MaxPrefixEvent) {
 		"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit, "restart_after", after.String())
 	time.AfterFunc(after, func() {
 		// A member removed meanwhile has a peer that refuses events: Start is then a no-op.
-		if _, still := d.bySession.Load(e.Session); still {
+		if _, still := d.bySession.Load(e.Peer); still {
 			s.peer.Start()
 		}
 	})

@@ -36,7 +36,7 @@ type daemon struct {
 	defExport rs.ExportProfile
 
 	members map[string]*runningMember
-	// bySession finds a session's speaker peer from the RIB loop (max-prefix hook): *rs.Session →
+	// bySession finds a session's speaker peer from the RIB loop (max-prefix hook): *rs.Peer →
 	// *runningSession. A sync.Map because reload changes it on run's goroutine.
 	bySession sync.Map
 }
@@ -51,7 +51,7 @@ type runningMember struct {
 
 type runningSession struct {
 	peer *speaker.Peer
-	rss  *rs.Session
+	rss  *rs.Peer
 	// restartAfter is max_prefix_restart_after; atomic because the RIB's max-prefix hook reads
 	// it while a reload may change it.
 	restartAfter atomic.Int64
@@ -119,7 +119,7 @@ func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Poli
 	d.members[m.Name] = rm
 	srv := d.cfg.Server
 	for _, addr := range m.Neighbors {
-		rss, err := d.rib.AddSession(ctx, m.Name, addr)
+		rss, err := d.rib.AddPeer(ctx, m.Name, addr)
 		if err != nil {
 			return fmt.Errorf("member %q: neighbor %s: %w", m.Name, addr, err)
 		}
@@ -138,7 +138,7 @@ func (d *daemon) addMember(ctx context.Context, m config.Member, pol config.Poli
 		}
 		peer, err := d.sp.AddPeer(pc, &sessionHandler{rss: rss, log: d.log})
 		if err != nil {
-			d.rib.RemoveSession(ctx, rss)
+			d.rib.RemovePeer(ctx, rss)
 			return fmt.Errorf("member %q: neighbor %s: %w", m.Name, addr, err)
 		}
 		sess := &runningSession{peer: peer, rss: rss}
@@ -287,7 +287,7 @@ func (d *daemon) shutdown() {
 
 // sessionHandler connects one BGP session to its route-server session.
 type sessionHandler struct {
-	rss *rs.Session
+	rss *rs.Peer
 	log *slog.Logger
 }
 
