@@ -37,12 +37,6 @@ var testROV = fakeROV{
 	{netip.MustParsePrefix("1.2.0.0/16"), 16, 5999},
 }
 
-func irrSource(prefixes []IRRPrefix, asns []uint32) *IRRSource {
-	s := &IRRSource{}
-	s.Store(NewIRR(prefixes, asns))
-	return s
-}
-
 // TestChain has one case per check of POLICY.md's chain: the data that triggers it and the data
 // that must not.
 func TestChain(t *testing.T) {
@@ -50,7 +44,6 @@ func TestChain(t *testing.T) {
 	full := func() Import {
 		im := *Full()
 		im.PeeringLANs = []netip.Prefix{lan4, netip.MustParsePrefix("2a00:9::/64")}
-		im.ROV = testROV
 		return im
 	}
 	with := func(f func(*Import)) Import { im := full(); f(&im); return im }
@@ -58,13 +51,13 @@ func TestChain(t *testing.T) {
 		ASN:   3000,
 		Addr:  netip.MustParseAddr("1.9.0.11"),
 		Addrs: []netip.Addr{netip.MustParseAddr("1.9.0.11"), netip.MustParseAddr("2a00:9::11")},
-		IRR: irrSource([]IRRPrefix{
-			{netip.MustParsePrefix("1.1.0.0/16"), 16, 24},
-			{netip.MustParsePrefix("1.3.0.0/24"), 24, 24},
-			{netip.MustParsePrefix("1.2.0.0/16"), 16, 16},
-			{netip.MustParsePrefix("2a01::/32"), 32, 48},
-		}, []uint32{3000, 5001, 5999}),
 	}
+	data := Data{ROV: testROV, IRR: NewIRR([]IRRPrefix{
+		{netip.MustParsePrefix("1.1.0.0/16"), 16, 24},
+		{netip.MustParsePrefix("1.3.0.0/24"), 24, 24},
+		{netip.MustParsePrefix("1.2.0.0/16"), 16, 16},
+		{netip.MustParsePrefix("2a01::/32"), 32, 48},
+	}, []uint32{3000, 5001, 5999})}
 	noIRR := &Session{ASN: 3000, Addr: sess.Addr, Addrs: sess.Addrs}
 	path := func(asns ...uint32) Path {
 		p := Path{ASNs: asns, Len: len(asns), NextHop: netip.MustParseAddr("1.9.0.11")}
@@ -84,6 +77,7 @@ func TestChain(t *testing.T) {
 		name string
 		im   Import
 		sess *Session
+		irr  *IRR // replaces the IRR data when set
 		pfx  string
 		path Path
 		want []Reason
@@ -116,8 +110,8 @@ func TestChain(t *testing.T) {
 		{name: "bogon ASN check off", im: with(func(im *Import) { im.RejectBogonASNs = false }), pfx: "1.3.0.0/24", path: path(3000, 65000, 5999), info: Info(0).withRPKI(RPKINotFound).withIRR(IRRIn, IRRIn)},
 		// 6 transit-free
 		{name: "transit-free after the first", im: full(), pfx: "1.1.1.0/24", path: path(3000, 3356, 5001), want: []Reason{TransitFreeASN}, info: good},
-		{name: "transit-free as the member itself", im: full(), sess: &Session{ASN: 3356, Addr: sess.Addr, IRR: sess.IRR}, pfx: "1.1.1.0/24", path: path(3356, 5001), info: good},
-		{name: "transit-free member prepending itself", im: full(), sess: &Session{ASN: 3356, Addr: sess.Addr, IRR: sess.IRR}, pfx: "1.1.1.0/24", path: path(3356, 3356, 5001), info: good},
+		{name: "transit-free as the member itself", im: full(), sess: &Session{ASN: 3356, Addr: sess.Addr}, pfx: "1.1.1.0/24", path: path(3356, 5001), info: good},
+		{name: "transit-free member prepending itself", im: full(), sess: &Session{ASN: 3356, Addr: sess.Addr}, pfx: "1.1.1.0/24", path: path(3356, 3356, 5001), info: good},
 		{name: "never via route servers", im: with(func(im *Import) { im.NeverVia = []uint32{5001} }), pfx: "1.1.1.0/24", path: ok, want: []Reason{TransitFreeASN}, info: good},
 		// 7 bogon prefix
 		{name: "bogon prefix", im: with(func(im *Import) { im.IRR = IRROff }), pfx: "10.1.0.0/16", path: ok, want: []Reason{BogonPrefix}, info: Info(0).withRPKI(RPKINotFound)},
@@ -144,7 +138,7 @@ func TestChain(t *testing.T) {
 		{name: "IRR origin not in AS-SET", im: full(), pfx: "1.3.0.0/24", path: path(3000, 5777), want: []Reason{IRROriginFiltered}, info: Info(0).withRPKI(RPKINotFound).withIRR(IRRIn, IRRNotIn)},
 		{name: "IRR prefix not listed", im: full(), pfx: "1.4.0.0/24", path: ok, want: []Reason{IRRPrefixFiltered}, info: Info(0).withRPKI(RPKINotFound).withIRR(IRRNotIn, IRRIn)},
 		{name: "IRR prefix more specific than allowed", im: full(), pfx: "1.2.1.0/24", path: path(3000, 5999), want: []Reason{RPKIInvalid, IRRPrefixFiltered}, info: Info(0).withRPKI(RPKIInvalidState).withIRR(IRRNotIn, IRRIn)},
-		{name: "IRR prefix skipped when RPKI valid", im: with(func(im *Import) { im.IRRSkipPrefixIfRPKIValid = true }), pfx: "1.1.2.0/24", sess: &Session{ASN: 3000, Addr: sess.Addr, IRR: irrSource([]IRRPrefix{}, []uint32{5001})}, path: ok, info: Info(0).withRPKI(RPKIValid).withIRR(IRRNotChecked, IRRIn)},
+		{name: "IRR prefix skipped when RPKI valid", im: with(func(im *Import) { im.IRRSkipPrefixIfRPKIValid = true }), pfx: "1.1.2.0/24", irr: NewIRR([]IRRPrefix{}, []uint32{5001}), path: ok, info: Info(0).withRPKI(RPKIValid).withIRR(IRRNotChecked, IRRIn)},
 		{name: "IRR prefix not skipped when RPKI not found", im: with(func(im *Import) { im.IRRSkipPrefixIfRPKIValid = true }), pfx: "1.4.0.0/24", path: ok, want: []Reason{IRRPrefixFiltered}, info: Info(0).withRPKI(RPKINotFound).withIRR(IRRNotIn, IRRIn)},
 		{name: "IRR tag only", im: with(func(im *Import) { im.IRR = IRRTag }), pfx: "1.4.0.0/24", path: path(3000, 5777), info: Info(0).withRPKI(RPKINotFound).withIRR(IRRNotIn, IRRNotIn)},
 		{name: "no IRR data, reject", im: full(), sess: noIRR, pfx: "1.1.1.0/24", path: ok, want: []Reason{IRROriginFiltered, IRRPrefixFiltered}, info: Info(0).withRPKI(RPKIValid).withIRR(IRRNotIn, IRRNotIn)},
@@ -166,13 +160,19 @@ func TestChain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := tt.sess
+			s, d := tt.sess, data
 			if s == nil {
 				s = sess
 			}
+			if s == noIRR {
+				d.IRR = nil
+			}
+			if tt.irr != nil {
+				d.IRR = tt.irr
+			}
 			pfx := netip.MustParsePrefix(tt.pfx)
 			pv := tt.im.ImportPath(s, &tt.path)
-			v := tt.im.ImportRoute(s, pfx, &tt.path, pv)
+			v := tt.im.ImportRoute(s, d, pfx, &tt.path, pv)
 			if got := v.Reasons.List(); !slices.Equal(got, tt.want) {
 				t.Errorf("reasons = %v, want %v", got, tt.want)
 			}
@@ -192,13 +192,13 @@ func TestChain(t *testing.T) {
 			}
 			// Explain agrees with the hot path: the same failures, in the same order.
 			var failed []Reason
-			for _, c := range tt.im.Explain(s, pfx, &tt.path) {
+			for _, c := range tt.im.Explain(s, d, pfx, &tt.path) {
 				if c.Outcome == Fail {
 					failed = append(failed, c.Reason)
 				}
 			}
 			if !slices.Equal(Reasons(0).addAll(failed).List(), v.Reasons.List()) {
-				t.Errorf("Explain failures %v, verdict %v\n%s", failed, v.Reasons.List(), ExplainText(tt.im.Explain(s, pfx, &tt.path)))
+				t.Errorf("Explain failures %v, verdict %v\n%s", failed, v.Reasons.List(), ExplainText(tt.im.Explain(s, d, pfx, &tt.path)))
 			}
 		})
 	}
@@ -213,16 +213,16 @@ func (rs Reasons) addAll(list []Reason) Reasons {
 
 func TestExplainData(t *testing.T) {
 	im := Full()
-	im.ROV = testROV
-	s := &Session{ASN: 3000, Addr: netip.MustParseAddr("1.9.0.11"), IRR: irrSource([]IRRPrefix{{netip.MustParsePrefix("1.1.0.0/16"), 16, 24}}, []uint32{3000})}
+	s := &Session{ASN: 3000, Addr: netip.MustParseAddr("1.9.0.11")}
+	d := Data{ROV: testROV, IRR: NewIRR([]IRRPrefix{{netip.MustParsePrefix("1.1.0.0/16"), 16, 24}}, []uint32{3000})}
 	p := Path{ASNs: []uint32{3000, 65001}, Len: 2, First: 3000, NextHop: netip.MustParseAddr("1.9.0.11")}
-	text := ExplainText(im.Explain(s, netip.MustParsePrefix("192.168.1.0/24"), &p))
+	text := ExplainText(im.Explain(s, d, netip.MustParsePrefix("192.168.1.0/24"), &p))
 	for _, want := range []string{"AS65001 in 64512-65534, private use", "bogon list: 192.168.0.0/16", "RS:1101:3 bogon prefix", "AS65001 not in the member's AS-SET"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("explanation lacks %q:\n%s", want, text)
 		}
 	}
-	text = ExplainText(im.Explain(s, netip.MustParsePrefix("1.1.1.0/24"), &Path{ASNs: []uint32{3000}, Len: 1, First: 3000, NextHop: p.NextHop}))
+	text = ExplainText(im.Explain(s, d, netip.MustParsePrefix("1.1.1.0/24"), &Path{ASNs: []uint32{3000}, Len: 1, First: 3000, NextHop: p.NextHop}))
 	for _, want := range []string{"origin AS3000 invalid", "allowed by 1.1.0.0/16{16,24}", "RS:1101:13"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("explanation lacks %q:\n%s", want, text)

@@ -25,7 +25,6 @@ func (im *Import) String() string {
 	f("max_communities", im.MaxCommunities)
 	f("reject_too_many_communities", im.RejectTooManyCommunities)
 	f("rpki", [...]string{"off", "tag", "reject-invalid"}[im.RPKI%3])
-	f("rpki_validator", im.ROV != nil)
 	f("irr", [...]string{"off", "tag", "reject"}[im.IRR%3])
 	f("irr_skip_prefix_check_if_rpki_valid", im.IRRSkipPrefixIfRPKIValid)
 	f("otc", map[bool]string{true: "reject", false: "off"}[im.RejectOTC])

@@ -43,7 +43,7 @@ func (c CheckResult) String() string {
 // behind it, in chain order. It is for the looking glass: the RIB keeps only the reasons bit set
 // per route, and the detail is derived here on demand. Its failures are the reasons of
 // ImportPath+ImportRoute for the same input (TestExplainAgrees).
-func (im *Import) Explain(s *Session, pfx netip.Prefix, p *Path) []CheckResult {
+func (im *Import) Explain(s *Session, d Data, pfx netip.Prefix, p *Path) []CheckResult {
 	var out []CheckResult
 	add := func(step int, name string, o Outcome, r Reason, detail string) {
 		out = append(out, CheckResult{step, name, o, r, detail})
@@ -124,11 +124,11 @@ func (im *Import) Explain(s *Session, pfx netip.Prefix, p *Path) []CheckResult {
 	switch {
 	case im.RPKI == RPKIOff:
 		add(10, "RPKI", Skipped, 0, "")
-	case im.ROV == nil:
+	case d.ROV == nil:
 		add(10, "RPKI", Pass, 0, "no VRP source configured: not checked")
 	default:
 		var vrps string
-		st, vrps = im.ROV.Explain(pfx, p.Origin())
+		st, vrps = d.ROV.Explain(pfx, p.Origin())
 		d := fmt.Sprintf("origin AS%d %s", p.Origin(), st)
 		if vrps != "" {
 			d += ": " + vrps
@@ -144,7 +144,7 @@ func (im *Import) Explain(s *Session, pfx netip.Prefix, p *Path) []CheckResult {
 		add(11, "IRR origin", Skipped, 0, "")
 		add(11, "IRR prefix", Skipped, 0, "")
 	} else {
-		irr := s.IRR.Load()
+		irr := d.IRR
 		o := func(bad bool) Outcome {
 			if bad && im.IRR == IRRReject {
 				return Fail

@@ -21,8 +21,8 @@ type Verdict struct {
 // Accepted reports whether no check failed.
 func (v Verdict) Accepted() bool { return v.Reasons == 0 }
 
-// Importer is import policy. Both methods are pure: the same input gives the same verdict (for the
-// same RPKI and IRR data).
+// Importer is import policy. Both methods are pure: the same input (data included) gives the same
+// verdict.
 //
 // ImportPath runs once per (attribute set, session, address family) and returns the verdict of every
 // check that reads only the path attributes. ImportRoute runs once per prefix with that verdict and
@@ -31,7 +31,7 @@ func (v Verdict) Accepted() bool { return v.Reasons == 0 }
 // a path verdict stays valid when that data changes.
 type Importer interface {
 	ImportPath(s *Session, p *Path) Verdict
-	ImportRoute(s *Session, prefix netip.Prefix, p *Path, pathVerdict Verdict) Verdict
+	ImportRoute(s *Session, d Data, prefix netip.Prefix, p *Path, pathVerdict Verdict) Verdict
 }
 
 // NextHopMode says which next hops a member may announce (POLICY.md check 2, RFC 7948 §4.8).
@@ -47,8 +47,8 @@ const (
 )
 
 // Import is the IXP import chain of POLICY.md, compiled for one set of settings. Members with
-// identical settings share one Import; the member-specific data (its addresses and IRR data)
-// comes in the Session. A zero field switches its check off, except the next-hop check, whose zero
+// identical settings share one Import; the member's addresses come in the Session, the data
+// (VRPs, the member's IRR data) in a Data snapshot with each call. A zero field switches its check off, except the next-hop check, whose zero
 // value is strict. Import must not be modified once in use.
 type Import struct {
 	NextHop NextHopMode
@@ -73,8 +73,7 @@ type Import struct {
 	// type (check 9).
 	MaxCommunities           int
 	RejectTooManyCommunities bool
-	RPKI                     RPKIMode
-	ROV                      OriginValidator // nil: every route RPKI "not checked"
+	RPKI                     RPKIMode // the VRPs come with each call (Data.ROV)
 	IRR                      IRRMode
 	IRRSkipPrefixIfRPKIValid bool
 	RejectOTC                bool // RFC 9234 leak (check 14)
@@ -130,7 +129,7 @@ func (im *Import) ImportPath(s *Session, p *Path) Verdict {
 }
 
 // ImportRoute implements Importer: checks 7, 8, 10, 11 and 12, which read the prefix.
-func (im *Import) ImportRoute(s *Session, pfx netip.Prefix, p *Path, pv Verdict) Verdict {
+func (im *Import) ImportRoute(s *Session, d Data, pfx netip.Prefix, p *Path, pv Verdict) Verdict {
 	v := pv
 	if im.bogonPrefixFails(pfx) {
 		v.Reasons = v.Reasons.Add(BogonPrefix)
@@ -140,15 +139,15 @@ func (im *Import) ImportRoute(s *Session, pfx netip.Prefix, p *Path, pv Verdict)
 		v.Reasons = v.Reasons.Add(r)
 	}
 	st := RPKINotChecked
-	if im.RPKI != RPKIOff && im.ROV != nil {
-		st = im.ROV.Validate(pfx, p.Origin())
+	if im.RPKI != RPKIOff && d.ROV != nil {
+		st = d.ROV.Validate(pfx, p.Origin())
 		if st == RPKIInvalidState && im.RPKI == RPKIRejectInvalid {
 			v.Reasons = v.Reasons.Add(RPKIInvalid)
 		}
 	}
 	v.Info = v.Info.withRPKI(st)
 	if im.IRR != IRROff {
-		irr := s.IRR.Load()
+		irr := d.IRR
 		origin := IRRNotIn
 		if irr.Origin(p.Origin()) {
 			origin = IRRIn

@@ -9,14 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/gaissmai/bart"
 )
 
 // IRR is a member's IRR data: the prefixes it may announce (its route objects, expanded by
 // bgpq4) and the origin ASNs (its AS-SET, expanded). Either part may be missing. An IRR value is
-// immutable once built, so a reload swaps in a new one (IRRSource) while the RIB reads the old.
+// immutable once built, so a reload builds a new one and hands it to the RIB, which swaps it in (rs.Server.SetIRR).
 type IRR struct {
 	// prefixes maps each listed prefix to its allowed length ranges (one prefix may be listed
 	// more than once with different ranges).
@@ -142,21 +141,6 @@ func (irr *IRR) Equal(o *IRR) bool {
 	}
 	return true
 }
-
-// IRRSource holds a member's current IRR data. A reload stores new data; the RIB then
-// re-evaluates the member's routes. Safe for concurrent use.
-type IRRSource struct{ p atomic.Pointer[IRR] }
-
-// Load returns the current data, or nil.
-func (s *IRRSource) Load() *IRR {
-	if s == nil {
-		return nil
-	}
-	return s.p.Load()
-}
-
-// Store replaces the data.
-func (s *IRRSource) Store(irr *IRR) { s.p.Store(irr) }
 
 // Errors of the IRR file decoders.
 var ErrIRRFile = errors.New("bad IRR file")

@@ -59,7 +59,7 @@ func TestImportPath(t *testing.T) {
 			if v.LocalPref != DefaultLocalPref {
 				t.Errorf("LocalPref = %d", v.LocalPref)
 			}
-			r := tt.im.ImportRoute(sess, netip.MustParsePrefix("203.0.113.0/24"), &tt.path, v)
+			r := tt.im.ImportRoute(sess, Data{}, netip.MustParsePrefix("203.0.113.0/24"), &tt.path, v)
 			if r != v {
 				t.Errorf("ImportRoute changed the verdict: %v -> %v", v, r)
 			}

@@ -17,8 +17,17 @@ type Session struct {
 	// next hop is of the other address family than Addr (an IPv6 route over an IPv4 session, say)
 	// is checked against these.
 	Addrs []netip.Addr
-	// IRR is the member's IRR data (check 11), shared by its sessions; nil when it has none.
-	IRR *IRRSource
+}
+
+// Data is the external data import policy reads: immutable snapshots, passed with every call, so
+// that a stored verdict, its explanation and any later query were computed from the same data and
+// nobody swaps it under the caller. The RIB owns the current Data and replaces it through its typed
+// inputs (rs.Server.SetVRPs, SetIRR).
+type Data struct {
+	// ROV validates route origins (check 10); nil: every route "not checked".
+	ROV OriginValidator
+	// IRR is the member's IRR data (check 11); nil when it has none.
+	IRR *IRR
 }
 
 // Path is the part of a route's attributes that policy reads. Slices are shared with the caller's

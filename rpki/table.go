@@ -184,3 +184,12 @@ func (d *Diff) Len() int { return d.n }
 // Covers reports whether a differing VRP covers pfx, that is whether pfx's validation state may
 // have changed.
 func (d *Diff) Covers(pfx netip.Prefix) bool { return d.n > 0 && d.l.LookupPrefix(pfx.Masked()) }
+
+// Prefixes returns the differing VRP prefixes, for rs.VRPUpdate.
+func (d *Diff) Prefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, d.n)
+	for p := range d.l.All() {
+		out = append(out, p)
+	}
+	return out
+}

@@ -24,6 +24,7 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 			return
 		}
 		set := s.sets.internFor(u.Attrs, p.m.prof)
+		data := s.data(p.m)
 		var paths [numFams]policy.Path
 		var verdicts [numFams]policy.Verdict
 		var done [numFams]bool
@@ -39,7 +40,7 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 				verdicts[fi] = s.pathVerdict(p, set, fi, &paths[fi])
 				done[fi] = true
 			}
-			v := p.imp.ImportRoute(&p.polSess, pfx, &paths[fi], verdicts[fi])
+			v := p.imp.ImportRoute(&p.polSess, data, pfx, &paths[fi], verdicts[fi])
 			s.announceRoute(p, pfx, set, v)
 		}
 		s.sets.unref(set)

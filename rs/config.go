@@ -44,6 +44,11 @@ type Config struct {
 	// OnMaxPrefix is called (on the RIB loop; it must not block) when a session goes over its
 	// max-prefix limit with action restart or shutdown, so that the session layer closes it.
 	OnMaxPrefix func(MaxPrefixEvent)
+	// OnRefresh is called (on the RIB loop; it must not block) when the route server wants a
+	// session's routes of a family again: routes were ignored under max-prefix action block and the
+	// session is back under its limit, or the limit was raised. The session layer sends a
+	// ROUTE-REFRESH (RFC 2918) when the member supports it.
+	OnRefresh func(*Peer, speaker.Family)
 
 	Logger *slog.Logger
 
@@ -84,9 +89,8 @@ type MemberConfig struct {
 	// Import overrides Config.Import for this member. Members with identical settings should share
 	// one Importer.
 	Import policy.Importer
-	// IRR is the member's IRR data (nil: none). Storing new data in it takes effect for new routes;
-	// Server.Reevaluate applies it to the routes already held.
-	IRR *policy.IRRSource
+	// IRR is the member's IRR data (nil: none); Server.SetIRR replaces it.
+	IRR *policy.IRR
 	// MaxPrefix limits the routes each of the member's sessions may send.
 	MaxPrefix MaxPrefix
 	// Export is the member's export profile when the export policy is a ProfiledExport and the

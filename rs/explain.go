@@ -11,7 +11,7 @@ import (
 
 // Explainer is an Importer that can explain its verdict check by check (policy.Import is one).
 type Explainer interface {
-	Explain(s *policy.Session, pfx netip.Prefix, p *policy.Path) []policy.CheckResult
+	Explain(s *policy.Session, d policy.Data, pfx netip.Prefix, p *policy.Path) []policy.CheckResult
 }
 
 // RouteExplain is the import decision for one received route: the route, and every check of the
@@ -52,7 +52,7 @@ func (s *Server) explainRoute(neighbor netip.Addr, pfx netip.Prefix) (RouteExpla
 	if e, ok := p.imp.(Explainer); ok {
 		path := r.set.path
 		path.NextHop = r.set.nextHop(pe.fam())
-		ex.Checks = e.Explain(&p.polSess, pe.prefix(), &path)
+		ex.Checks = e.Explain(&p.polSess, s.data(p.m), pe.prefix(), &path)
 	}
 	return ex, nil
 }

@@ -16,9 +16,9 @@ type MaxPrefixAction uint8
 // Actions, mildest first.
 const (
 	MaxPrefixWarn     MaxPrefixAction = iota // log only
-	MaxPrefixBlock                           // keep the session, ignore routes for new prefixes beyond the limit
+	MaxPrefixBlock                           // keep the session, ignore routes for new prefixes beyond the limit; ask for them again (ROUTE-REFRESH) once back under it
 	MaxPrefixRestart                         // close with Cease/1; the session layer restarts it later
-	MaxPrefixShutdown                        // close with Cease/1 until an operator intervenes
+	MaxPrefixShutdown                        // close with Cease/1 until an operator intervenes (a reload that changes the member's limits or action, or the daemon's ClearMaxPrefix)
 )
 
 var maxPrefixActionNames = [...]string{"warn", "block", "restart", "shutdown"}
@@ -125,7 +125,29 @@ func (s *Server) rearm(p *session, fi famIdx) {
 	if n <= limit {
 		p.overWarned[fi] = false
 	}
+	if n < limit {
+		s.unblock(p, fi)
+	}
 	if p.warned[fi] && n*100 < limit*mp.WarnPercent {
 		p.warned[fi] = false
+	}
+}
+
+// unblock asks for the routes of family fi again when routes were ignored under action block and
+// the session may now take more: it is under its limit, or the limit or action changed. The member
+// resends its table; routes beyond the limit are ignored again and counted anew.
+func (s *Server) unblock(p *session, fi famIdx) {
+	if p.blocked[fi] == 0 {
+		return
+	}
+	mp := &p.m.maxPrefix
+	if limit := mp.limit(fi); mp.Action == MaxPrefixBlock && limit > 0 && p.received[fi] >= limit {
+		return
+	}
+	s.log.Info("max-prefix: back under the limit, asking the member to resend its routes", "member", p.m.name,
+		"asn", p.m.asn, "neighbor", p.addr, "afi", families[fi].String(), "ignored", p.blocked[fi])
+	p.blocked[fi] = 0
+	if s.cfg.OnRefresh != nil {
+		s.cfg.OnRefresh(p.ss, families[fi])
 	}
 }

@@ -24,17 +24,13 @@ func BenchmarkImportFullChain(b *testing.B) {
 			irr = append(irr, policy.IRRPrefix{Prefix: p, Min: 24, Max: 24})
 		}
 	}
-	var store rpki.Store
-	store.Set(rpki.NewTable(vrps))
 	im := policy.Full()
-	im.ROV = &store
 	im.RejectBogonASNs = false // the benchmark member's ASN is private
 	s := quietServer(b)
 	s.cfg.Import = im
 	p := benchPeer(b, s, 1)
-	src := &policy.IRRSource{}
-	src.Store(policy.NewIRR(irr, []uint32{15169}))
-	p.polSess.IRR = src
+	s.rov = rpki.NewTable(vrps)
+	p.m.irr = policy.NewIRR(irr, []uint32{15169})
 	attrs := func(k uint32) *speaker.Attrs {
 		return &speaker.Attrs{NextHop: p.addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{p.m.asn, 15169}}},
 			Communities: []uint32{p.m.asn<<16 | k}}

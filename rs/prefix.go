@@ -85,6 +85,9 @@ func (pe *prefixEntry) unused() bool {
 type prefixTable struct {
 	idx  []uint32 // a power of two long, or nil while the table is empty
 	n    int      // entries
+	// lens counts the entries per family and prefix length: revalidation probes only the lengths
+	// the table holds (reeval.go).
+	lens [numFams][129]int32
 	seed maphash.Seed
 	entrySlab
 }
@@ -172,6 +175,7 @@ func (t *prefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 	pe := t.add(p)
 	t.idx[i] = tag | uint32(pe.slot+1)
 	t.n++
+	t.lens[pe.fi][pe.bits]++
 	return pe
 }
 
@@ -224,6 +228,7 @@ func (t *prefixTable) delete(pe *prefixEntry) {
 	}
 	idx[i] = 0
 	t.n--
+	t.lens[pe.fi][pe.bits]--
 	t.remove(pe)
 }
 

@@ -2,44 +2,152 @@ package rs
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
+
+	"github.com/gaissmai/bart"
 
 	"github.com/ixrs/ixrs/policy"
 )
 
-// Re-evaluation: when the data import policy reads changes (a member's IRR data, the VRPs), every
-// route it may affect is run through ImportRoute again, and only routes whose verdict changed
-// move in or out of the candidate lists; the change list then carries exactly those prefixes to
-// the members. No session is reset. The walk advances Config.WalkBatch routes per loop pass, like
-// every long job (DESIGN.md choice 5), and holds integer cursors only.
+// Revalidation: the data import policy reads (the VRPs, a member's IRR data) and a member's policy
+// itself change through typed inputs — SetVRPs, SetIRR, SetMemberPolicy — which the RIB loop applies
+// itself: it swaps the data in, works out which routes the change can affect, and re-runs ImportRoute
+// for those only. Routes whose verdict changed move in or out of the candidate lists, and the
+// change list carries exactly those prefixes to the members; no session is reset.
+//
+// Inputs that arrive while a walk runs are merged into one pending request, which becomes the next
+// walk: however many inputs arrive, at most one walk runs and at most one waits. A walk advances
+// Config.WalkBatch steps per loop pass (the budget every long job has, docs/architecture.md) and
+// holds cursors only, never pointers into tables that may change between passes.
+//
+// What a walk visits:
+//   - members whose IRR data or policy changed: the routes of their sessions (the member's
+//     Adj-RIB-In slabs), and nothing else;
+//   - changed VRP prefixes: only the prefixes of the table a changed VRP covers (RFC 6811 looks at
+//     covering VRPs only). They are found by probing the prefix index for each more-specific of a
+//     changed VRP prefix at the lengths the table holds, when that is cheaper than one walk over the
+//     prefix entries; otherwise the walk visits every prefix entry once and skips those no changed
+//     VRP covers. Every route of an affected prefix is re-run.
+//   - new VRPs that do not follow from the ones in force (the first data, or an update computed
+//     against another snapshot): every prefix.
 
-// reevalJob walks the Adj-RIB-In slabs of the sessions of one member, or of all members.
-type reevalJob struct {
-	m       *member                 // nil: every member
-	only    func(netip.Prefix) bool // nil: every route
-	peer    int                     // index in Server.peers
-	slot    int                     // index in that peer's routes
-	changed int
-	done    chan int // receives changed when the walk ends; may be nil
+// VRPUpdate is new RPKI data for SetVRPs.
+type VRPUpdate struct {
+	// VRPs is the new snapshot, immutable from now on; nil means no data: every route is RPKI
+	// "not checked".
+	VRPs policy.OriginValidator
+	// Base is the snapshot Changed was computed against, and Changed the VRP prefixes whose VRPs
+	// differ between Base and VRPs. When Base is not the snapshot in force, every route is
+	// revalidated.
+	Base    policy.OriginValidator
+	Changed []netip.Prefix
 }
 
-// Reevaluate re-runs import policy on the routes of member name ("" for every member) against
-// the policy's current data, re-announcing or withdrawing only the routes whose verdict changed.
-// It returns once the walk is queued; the walk itself advances in bounded slices. If done is not
-// nil (it must be buffered) it receives the number of routes whose verdict changed when the walk is over.
-func (s *Server) Reevaluate(ctx context.Context, name string, done chan int) error {
+// revalRequest is what the next walk must cover. The zero value covers nothing.
+type revalRequest struct {
+	all     bool                 // every route
+	members map[*member]struct{} // every route of these members
+	vrp     []netip.Prefix       // the routes these VRP prefixes cover
+	done    []chan int
+}
+
+func (r *revalRequest) empty() bool {
+	return !r.all && len(r.members) == 0 && len(r.vrp) == 0 && len(r.done) == 0
+}
+
+func (r *revalRequest) addMember(m *member) {
+	if r.members == nil {
+		r.members = map[*member]struct{}{}
+	}
+	r.members[m] = struct{}{}
+}
+
+// revalWalk is the running walk: its request, then a cursor per phase.
+type revalWalk struct {
+	req     revalRequest
+	members []*member // of req, in name order (a stable walk)
+	phase   int       // walkMembers, walkVRPProbe, walkVRPSlab, walkDone
+
+	// walkMembers: member index, then session index and slot in that session's Adj-RIB-In.
+	mi, si, slot int
+	// walkVRPProbe: changed VRP prefix index, prefix length, and more-specific number at that length.
+	vi, vlen int
+	vn       uint64
+	// walkVRPSlab: slab index; cover holds the changed VRP prefixes (nil: every prefix).
+	ei    int
+	cover *bart.Lite
+
+	changed int
+	scratch []*route
+}
+
+const (
+	walkMembers = iota
+	walkVRPProbe
+	walkVRPSlab
+	walkDone
+)
+
+// revalidation is the RIB loop's revalidation state.
+type revalidation struct {
+	cur  *revalWalk
+	next revalRequest
+}
+
+// queue adds req to the pending request.
+func (rv *revalidation) queue(req revalRequest) {
+	n := &rv.next
+	n.all = n.all || req.all
+	for m := range req.members {
+		n.addMember(m)
+	}
+	n.vrp = append(n.vrp, req.vrp...)
+	n.done = append(n.done, req.done...)
+}
+
+// busy reports whether a walk runs or waits.
+func (rv *revalidation) busy() bool { return rv.cur != nil || !rv.next.empty() }
+
+// SetVRPs swaps in new RPKI data and revalidates the routes it may affect (see VRPUpdate). It
+// returns once the data is in force for new routes; the walk over the routes already held follows
+// in bounded slices. If done is not nil (it must be buffered) it receives the number of routes whose
+// verdict changed when the walk that covers this update is over.
+func (s *Server) SetVRPs(ctx context.Context, u VRPUpdate, done chan int) error {
+	return s.do(ctx, func() {
+		req := revalRequest{}
+		if u.Base != s.rov || u.VRPs == nil || s.rov == nil {
+			req.all = true
+		} else {
+			req.vrp = slices.Clone(u.Changed)
+		}
+		s.rov = u.VRPs
+		if done != nil {
+			req.done = []chan int{done}
+		}
+		s.reval.queue(req)
+	})
+}
+
+// SetIRR swaps in member name's IRR data (nil: none) and revalidates the member's routes; done as
+// for SetVRPs.
+func (s *Server) SetIRR(ctx context.Context, name string, irr *policy.IRR, done chan int) error {
 	var err error
 	derr := s.do(ctx, func() {
-		j := &reevalJob{done: done}
-		if name != "" {
-			j.m = s.members[name]
-			if j.m == nil {
-				err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
-				return
-			}
+		m := s.members[name]
+		if m == nil {
+			err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
+			return
 		}
-		s.reevals = append(s.reevals, j)
+		m.irr = irr
+		req := revalRequest{}
+		req.addMember(m)
+		if done != nil {
+			req.done = []chan int{done}
+		}
+		s.reval.queue(req)
 	})
 	if derr != nil {
 		return derr
@@ -47,71 +155,37 @@ func (s *Server) Reevaluate(ctx context.Context, name string, done chan int) err
 	return err
 }
 
-// ReevaluatePrefixes is Reevaluate for every member's routes whose prefix satisfies affected
-// (called on the RIB loop; it must be pure and cheap): after an RPKI update, the routes covered by a
-// changed VRP (rpki.Diff.Covers). The walk still visits every route, but runs import policy only
-// for the affected ones.
-func (s *Server) ReevaluatePrefixes(ctx context.Context, affected func(netip.Prefix) bool, done chan int) error {
-	return s.do(ctx, func() { s.reevals = append(s.reevals, &reevalJob{only: affected, done: done}) })
-}
-
-// reevalStep advances j by up to Config.WalkBatch routes and reports whether it is done.
-func (s *Server) reevalStep(j *reevalJob) bool {
-	budget := s.cfg.WalkBatch
-	for budget > 0 {
-		if j.peer >= len(s.peers) {
-			select {
-			case j.done <- j.changed: // never blocks the loop: done must be buffered
-			default:
-			}
-			if j.changed > 0 {
-				s.log.Info("re-evaluation done", "routes_changed", j.changed)
-			}
-			return true
+// Reevaluate re-runs import policy on the routes of member name ("" for every member) against
+// the data in force, re-announcing or withdrawing only the routes whose verdict changed; done as
+// for SetVRPs.
+func (s *Server) Reevaluate(ctx context.Context, name string, done chan int) error {
+	var err error
+	derr := s.do(ctx, func() {
+		req := revalRequest{}
+		if name == "" {
+			req.all = true
+		} else if m := s.members[name]; m != nil {
+			req.addMember(m)
+		} else {
+			err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
+			return
 		}
-		p := s.peers[j.peer]
-		if p == nil || p.down || (j.m != nil && p.m != j.m) || j.slot >= len(p.routes) {
-			j.peer++
-			j.slot = 0
-			budget--
-			continue
+		if done != nil {
+			req.done = []chan int{done}
 		}
-		r := p.routes[j.slot]
-		j.slot++
-		budget--
-		if r == nil || j.only != nil && !j.only(r.pe.prefix()) {
-			continue
-		}
-		if s.reevalRoute(p, r) {
-			j.changed++
-			s.stats.routesReevaluated++
-		}
+		s.reval.queue(req)
+	})
+	if derr != nil {
+		return derr
 	}
-	return false
-}
-
-// reevalRoute re-runs import policy for r and files the new verdict if it differs.
-func (s *Server) reevalRoute(p *session, r *route) bool {
-	fi := r.pe.fam()
-	path := r.set.path
-	path.NextHop = r.set.nextHop(fi)
-	pv := s.pathVerdict(p, r.set, fi, &path)
-	v := p.imp.ImportRoute(&p.polSess, r.pe.prefix(), &path, pv)
-	if v.Reasons == r.reasons && v.LocalPref == r.localPref && v.Info == r.info {
-		return false
-	}
-	// announceRoute drops the route's reference before taking the new one: hold one across it, as
-	// an UPDATE's interned set is held, or a set used by this route alone would be freed.
-	set := r.set
-	s.sets.ref(set)
-	s.announceRoute(p, r.pe.prefix(), set, v)
-	s.sets.unref(set)
-	return true
+	return err
 }
 
 // SetMemberPolicy replaces member name's import policy (nil: Config.Import) and max-prefix limits
-// without touching its sessions, then re-evaluates its routes like Reevaluate (done likewise). A
-// lower limit applies from the next new route on; nothing already held is dropped for it.
+// without touching its sessions, then revalidates its routes (done as for SetVRPs). A lower limit
+// applies from the next new route on; nothing already held is dropped for it. A session that was
+// blocking routes under action block and is now below its limit, or no longer blocks, is asked to
+// send its routes again (Config.OnRefresh).
 func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Importer, mp MaxPrefix, done chan int) error {
 	var err error
 	derr := s.do(ctx, func() {
@@ -128,6 +202,9 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 			if p := ss.p; p != nil {
 				p.imp = imp
 				p.warned, p.overWarned = [numFams]bool{}, [numFams]bool{}
+				for fi := range p.blocked {
+					s.unblock(p, famIdx(fi))
+				}
 			}
 		}
 		// Path verdicts cached for the member's sessions came from the old policy. The table has
@@ -142,10 +219,275 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 				}
 			}
 		}
-		s.reevals = append(s.reevals, &reevalJob{m: m, done: done})
+		req := revalRequest{}
+		req.addMember(m)
+		if done != nil {
+			req.done = []chan int{done}
+		}
+		s.reval.queue(req)
 	})
 	if derr != nil {
 		return derr
 	}
 	return err
+}
+
+// data is the policy data in force for member m's routes.
+func (s *Server) data(m *member) policy.Data { return policy.Data{ROV: s.rov, IRR: m.irr} }
+
+// revalStep advances the revalidation walk by up to Config.WalkBatch steps, starting the pending
+// request when no walk runs. It reports whether there was anything to do.
+func (s *Server) revalStep() bool {
+	rv := &s.reval
+	if rv.cur == nil {
+		if rv.next.empty() {
+			return false
+		}
+		rv.cur = s.newWalk(rv.next)
+		rv.next = revalRequest{}
+	}
+	w := rv.cur
+	budget := s.cfg.WalkBatch
+	for budget > 0 && w.phase != walkDone {
+		switch w.phase {
+		case walkMembers:
+			budget = s.walkMemberRoutes(w, budget)
+		case walkVRPProbe:
+			budget = s.walkVRPProbe(w, budget)
+		case walkVRPSlab:
+			budget = s.walkVRPSlab(w, budget)
+		}
+	}
+	if w.phase == walkDone {
+		for _, ch := range w.req.done {
+			select {
+			case ch <- w.changed: // never blocks the loop: done must be buffered
+			default:
+			}
+		}
+		if w.changed > 0 {
+			s.log.Info("revalidation done", "routes_changed", w.changed)
+		}
+		rv.cur = nil
+	}
+	return true
+}
+
+// newWalk plans the walk for req: the members' routes first, then the VRP-affected prefixes by
+// probing or by one pass over the prefix entries, whichever visits fewer.
+func (s *Server) newWalk(req revalRequest) *revalWalk {
+	w := &revalWalk{req: req}
+	if req.all {
+		w.phase = walkVRPSlab // every prefix entry, cover nil
+		return w
+	}
+	for m := range req.members {
+		w.members = append(w.members, m)
+	}
+	slices.SortFunc(w.members, func(a, b *member) int {
+		if a.name < b.name {
+			return -1
+		}
+		if a.name > b.name {
+			return 1
+		}
+		return 0
+	})
+	if len(req.vrp) > 0 {
+		slices.SortFunc(req.vrp, netip.Prefix.Compare)
+		w.req.vrp = slices.Compact(req.vrp)
+		if s.probeCost(w.req.vrp) > s.prefixes.len() {
+			w.cover = &bart.Lite{}
+			for _, p := range w.req.vrp {
+				w.cover.Insert(p)
+			}
+		}
+	}
+	w.vlen = -1
+	return w
+}
+
+// probeCost is the number of index probes that finding every prefix of the table covered by vrp
+// takes: per changed VRP prefix, its more-specifics at each length the table holds prefixes of.
+func (s *Server) probeCost(vrp []netip.Prefix) int {
+	limit := s.prefixes.len() + 1
+	cost := 0
+	for _, v := range vrp {
+		fi := famOf(v)
+		for l := v.Bits(); l <= v.Addr().BitLen(); l++ {
+			if s.prefixes.lens[fi][l] == 0 {
+				continue
+			}
+			if l-v.Bits() >= 62 {
+				return limit
+			}
+			cost += 1 << (l - v.Bits())
+			if cost >= limit {
+				return limit
+			}
+		}
+	}
+	return cost
+}
+
+// walkMemberRoutes revalidates the routes of the walk's members.
+func (s *Server) walkMemberRoutes(w *revalWalk, budget int) int {
+	for budget > 0 {
+		if w.mi >= len(w.members) {
+			w.phase = walkVRPProbe
+			if len(w.req.vrp) == 0 {
+				w.phase = walkDone
+			} else if w.cover != nil {
+				w.phase = walkVRPSlab
+			}
+			return budget
+		}
+		m := w.members[w.mi]
+		if s.members[m.name] != m || w.si >= len(m.sessions) {
+			w.mi, w.si, w.slot = w.mi+1, 0, 0
+			budget--
+			continue
+		}
+		p := m.sessions[w.si].p
+		if p == nil || w.slot >= len(p.routes) {
+			w.si, w.slot = w.si+1, 0
+			budget--
+			continue
+		}
+		r := p.routes[w.slot]
+		w.slot++
+		budget--
+		if r != nil && s.reevalRoute(p, r) {
+			w.changed++
+			s.stats.routesReevaluated++
+		}
+	}
+	return budget
+}
+
+// walkVRPProbe looks up each more-specific of each changed VRP prefix at the lengths the table
+// holds, and revalidates the prefixes found.
+func (s *Server) walkVRPProbe(w *revalWalk, budget int) int {
+	for budget > 0 {
+		if w.vi >= len(w.req.vrp) {
+			w.phase = walkDone
+			return budget
+		}
+		v := w.req.vrp[w.vi]
+		fi := famOf(v)
+		if w.vlen < v.Bits() {
+			w.vlen, w.vn = v.Bits(), 0
+		}
+		for w.vlen <= v.Addr().BitLen() && s.prefixes.lens[fi][w.vlen] == 0 {
+			w.vlen++
+		}
+		if w.vlen > v.Addr().BitLen() {
+			w.vi, w.vlen, w.vn = w.vi+1, -1, 0
+			continue
+		}
+		pfx := moreSpecific(v, w.vlen, w.vn)
+		w.vn++
+		if w.vn>>(w.vlen-v.Bits()) != 0 {
+			w.vlen, w.vn = w.vlen+1, 0
+		}
+		budget--
+		if pe := s.prefixes.get(pfx); pe != nil {
+			budget -= s.revalPrefix(w, pe)
+		}
+	}
+	return budget
+}
+
+// walkVRPSlab visits every prefix entry once and revalidates those a changed VRP covers (all of
+// them when the walk has no cover).
+func (s *Server) walkVRPSlab(w *revalWalk, budget int) int {
+	slab := s.prefixes.slab
+	for budget > 0 {
+		if w.ei >= len(slab) {
+			w.phase = walkDone
+			return budget
+		}
+		pe := slab[w.ei]
+		w.ei++
+		budget--
+		if pe == nil || (w.cover != nil && !w.cover.LookupPrefix(pe.prefix())) {
+			continue
+		}
+		budget -= s.revalPrefix(w, pe)
+	}
+	return budget
+}
+
+// revalPrefix revalidates every route of pe and returns the number of routes it looked at.
+func (s *Server) revalPrefix(w *revalWalk, pe *prefixEntry) int {
+	// reevalRoute may reorder pe.routes (and drop pe's last use): work on a copy.
+	w.scratch = append(w.scratch[:0], pe.routes...)
+	for _, r := range w.scratch {
+		if s.reevalRoute(r.p, r) {
+			w.changed++
+			s.stats.routesReevaluated++
+		}
+	}
+	n := len(w.scratch)
+	clear(w.scratch)
+	return n
+}
+
+// moreSpecific returns the n-th prefix of length l inside v (n < 2^(l - v.Bits())).
+func moreSpecific(v netip.Prefix, l int, n uint64) netip.Prefix {
+	shift := l - v.Bits()
+	if shift == 0 {
+		return v
+	}
+	a := v.Addr().As16()
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	off := 128 - l // bit position of the prefix's last bit, counted from the right
+	if !v.Addr().Is4() {
+		// 128-bit value n << off
+		if off >= 64 {
+			hi |= n << (off - 64)
+		} else {
+			lo |= n << off
+			if off > 0 {
+				hi |= n >> (64 - off)
+			}
+		}
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], hi)
+		binary.BigEndian.PutUint64(b[8:], lo)
+		return netip.PrefixFrom(netip.AddrFrom16(b), l)
+	}
+	v4 := uint32(lo) | uint32(n)<<(32-l)
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v4 >> 24), byte(v4 >> 16), byte(v4 >> 8), byte(v4)}), l)
+}
+
+// reevalRoute re-runs import policy for r and files the new verdict if it differs.
+func (s *Server) reevalRoute(p *session, r *route) bool {
+	fi := r.pe.fam()
+	path := r.set.path
+	path.NextHop = r.set.nextHop(fi)
+	pv := s.pathVerdict(p, r.set, fi, &path)
+	v := p.imp.ImportRoute(&p.polSess, s.data(p.m), r.pe.prefix(), &path, pv)
+	if v.Reasons == r.reasons && v.LocalPref == r.localPref && v.Info == r.info {
+		return false
+	}
+	// announceRoute drops the route's reference before taking the new one: hold one across it, as
+	// an UPDATE's interned set is held, or a set used by this route alone would be freed.
+	set := r.set
+	s.sets.ref(set)
+	s.announceRoute(p, r.pe.prefix(), set, v)
+	s.sets.unref(set)
+	return true
+}
+
+// revalCount is the number of revalidation walks running or waiting (0, 1 or 2).
+func (s *Server) revalCount() int {
+	n := 0
+	if s.reval.cur != nil {
+		n++
+	}
+	if !s.reval.next.empty() {
+		n++
+	}
+	return n
 }

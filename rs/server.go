@@ -35,7 +35,8 @@ type Server struct {
 	peers    []*session // by id; nil: free id
 	freeIDs  []int
 	clearing []*clearJob
-	reevals  []*reevalJob
+	reval    revalidation
+	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
 	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
 	active   []*inbox                // inboxes that may hold messages, served round robin
 	buf      []byte                  // encoding scratch; Queue copies it
@@ -388,7 +389,7 @@ func (s *Server) up(ib *inbox) {
 		imp:      ss.m.imp,
 		since:    time.Now(),
 	}
-	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs, IRR: p.m.irr}
+	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs}
 	for _, f := range ib.info.Families {
 		if fi, ok := famIdxOf(f); ok {
 			p.fams[fi] = true
@@ -608,14 +609,9 @@ func (s *Server) trim() {
 }
 
 // background advances the walks that clear departed sessions' Adj-RIB-Out bits and the
-// re-evaluation walks (one at a time, oldest first: a later one may repeat an earlier one's work
-// but never races it).
+// revalidation walk (reeval.go).
 func (s *Server) background() bool {
-	worked := len(s.reevals) > 0 // a step's changes are pulled by the next pass's outbound
-	if worked && s.reevalStep(s.reevals[0]) {
-		s.reevals[0] = nil
-		s.reevals = s.reevals[1:]
-	}
+	worked := s.revalStep() // a step's changes are pulled by the next pass's outbound
 	if len(s.clearing) == 0 {
 		return worked
 	}

@@ -16,7 +16,7 @@ type member struct {
 	name string
 	asn  uint32
 	imp  policy.Importer
-	irr  *policy.IRRSource
+	irr  *policy.IRR // the member's IRR data in force (SetIRR)
 	// maxPrefix applies to each session of the member.
 	maxPrefix MaxPrefix
 	prof      exportProfile

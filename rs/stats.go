@@ -61,7 +61,7 @@ func (s *Server) snapshot() Stats {
 		RoutesFiltered:        s.stats.routes - s.stats.accepted,
 		AttrSets:              len(s.sets.m),
 		DerivedSets:           s.sets.derived,
-		Reevaluations:         len(s.reevals),
+		Reevaluations:         s.revalCount(),
 		RoutesReevaluated:     s.stats.routesReevaluated,
 		AttrSetRefs:           s.sets.refs,
 		Encodings:             s.sets.encoded,

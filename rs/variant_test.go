@@ -12,8 +12,8 @@ import (
 // infoPolicy is a test import policy that marks every route RPKI valid.
 type infoPolicy struct{ policy.Import }
 
-func (im *infoPolicy) ImportRoute(s *policy.Session, pfx netip.Prefix, p *policy.Path, pv policy.Verdict) policy.Verdict {
-	v := im.Import.ImportRoute(s, pfx, p, pv)
+func (im *infoPolicy) ImportRoute(s *policy.Session, d policy.Data, pfx netip.Prefix, p *policy.Path, pv policy.Verdict) policy.Verdict {
+	v := im.Import.ImportRoute(s, d, pfx, p, pv)
 	v.Info = 1 // RPKI valid
 	return v
 }

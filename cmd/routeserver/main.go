@@ -1,5 +1,6 @@
 // Command routeserver is the ixrs BGP route server for Internet exchange
-// points, with its looking glass built in.
+// points. It keeps the command line, signals and logging; the route server
+// itself is package daemon.
 //
 // Usage:
 //
@@ -27,6 +28,7 @@ import (
 	"syscall"
 
 	"github.com/ixrs/ixrs/config"
+	"github.com/ixrs/ixrs/daemon"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -151,6 +153,35 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	<-heapWritten // run returns nil only once ctx is done
 	log.Info("stopped", "cause", context.Cause(ctx))
 	return exitOK
+}
+
+// run runs the route server until ctx is done, reloading the configuration on SIGHUP.
+func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger) error {
+	d, err := daemon.New(cfg, daemon.Options{
+		Logger:  log,
+		Load:    func() (*config.Config, error) { return loadConfig(path) },
+		Version: version,
+	})
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				// Reload logs every problem itself, with its line.
+				d.Reload(runCtx)
+			}
+		}
+	}()
+	return d.Run(ctx)
 }
 
 // loadConfig reads the file at path, or the embedded default when path is "".

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -177,10 +178,11 @@ func TestBadCommandLine(t *testing.T) {
 	}
 }
 
-// TestSignals runs the route server, checks that SIGHUP does not stop it and
-// that SIGTERM stops it cleanly.
+// TestSignals runs the route server and checks that SIGHUP reloads the configuration — a broken
+// file is refused with its line and the process lives on, a good one is applied (the new member is
+// added) — and that SIGTERM stops it cleanly.
 func TestSignals(t *testing.T) {
-	path := writeFile(t, "config.toml", `[server]
+	base := `[server]
 asn = 64500
 router_id = "192.0.2.1"
 listen = ["127.0.0.1:0"]
@@ -188,7 +190,8 @@ listen = ["127.0.0.1:0"]
 listen = "127.0.0.1:0"
 [defaults]
 rpki = "off"
-`)
+`
+	path := writeFile(t, "config.toml", base)
 	cmd := exec.Command(binary, "-config", path, "-log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -198,42 +201,73 @@ rpki = "off"
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	started := make(chan struct{})
+	lines := make(chan string, 1000)
+	var mu sync.Mutex
 	var logs bytes.Buffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			mu.Lock()
 			logs.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), `"msg":"starting"`) {
-				close(started)
+			mu.Unlock()
+			select {
+			case lines <- sc.Text():
+			default:
 			}
 		}
 		exited <- cmd.Wait()
 	}()
-	select {
-	case <-started:
-	case err := <-exited:
-		t.Fatalf("exited before starting: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("no \"starting\" log line within 10s")
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	logText := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
+	// waitFor waits for a log line containing every one of want.
+	waitFor := func(what string, want ...string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case l := <-lines:
+				ok := true
+				for _, w := range want {
+					ok = ok && strings.Contains(l, w)
+				}
+				if ok {
+					return
+				}
+			case err := <-exited:
+				t.Fatalf("exited while waiting for %s: %v\n%s", what, err, logText())
+			case <-deadline:
+				t.Fatalf("no %s log line within 10s\n%s", what, logText())
+			}
+		}
 	}
+	waitFor("running", `"msg":"route server running"`)
 
-	cmd.Process.Signal(syscall.SIGHUP)
-	select {
-	case err := <-exited:
-		t.Fatalf("SIGHUP stopped the process: %v", err)
-	case <-time.After(300 * time.Millisecond):
+	// A broken file: refused with its line, the process lives on.
+	if err := os.WriteFile(path, []byte(base+"[[member]]\nname = \"B\"\nasn = \"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("refusal", `configuration refused`, `config.toml:11`)
+
+	// A good one: applied.
+	if err := os.WriteFile(path, []byte(base+"[[member]]\nname = \"B\"\nasn = 64502\nneighbors = [\"127.0.9.2\"]\npassive = true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("reload", `"msg":"configuration reloaded"`, `"members":1`, `"added":1`)
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Errorf("after SIGTERM: %v, want exit status 0\n%s", err, logs.String())
+			t.Errorf("after SIGTERM: %v, want exit status 0\n%s", err, logText())
 		}
 	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
 		t.Fatal("still running 10s after SIGTERM")
 	}
 }

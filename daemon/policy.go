@@ -1,9 +1,8 @@
-package main
+package daemon
 
 import (
 	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
@@ -15,17 +14,16 @@ import (
 // thousand members compile to a handful of policies (TestCompileGolden).
 type compiler struct {
 	lans  []netip.Prefix
-	rov   policy.OriginValidator
 	cache map[string]*policy.Import
 }
 
-func newCompiler(srv config.Server, rov policy.OriginValidator) *compiler {
-	return &compiler{lans: srv.PeeringLANs, rov: rov, cache: map[string]*policy.Import{}}
+func newCompiler(srv config.Server) *compiler {
+	return &compiler{lans: srv.PeeringLANs, cache: map[string]*policy.Import{}}
 }
 
 // compile returns the shared compiled form of p.
 func (c *compiler) compile(p config.Policy) *policy.Import {
-	im := importPolicy(p, c.lans, c.rov)
+	im := importPolicy(p, c.lans)
 	key := im.String()
 	if old := c.cache[key]; old != nil {
 		return old
@@ -35,7 +33,7 @@ func (c *compiler) compile(p config.Policy) *policy.Import {
 }
 
 // importPolicy compiles a member's effective policy into the import chain the route server runs.
-func importPolicy(p config.Policy, lans []netip.Prefix, rov policy.OriginValidator) *policy.Import {
+func importPolicy(p config.Policy, lans []netip.Prefix) *policy.Import {
 	im := &policy.Import{
 		PeeringLANs:              slices.Clone(lans),
 		EnforceFirstAS:           p.EnforceFirstAS,
@@ -67,9 +65,6 @@ func importPolicy(p config.Policy, lans []netip.Prefix, rov policy.OriginValidat
 		im.RPKI = policy.RPKIRejectInvalid
 	case config.RPKITag:
 		im.RPKI = policy.RPKITag
-	}
-	if im.RPKI != policy.RPKIOff {
-		im.ROV = rov
 	}
 	switch p.IRR {
 	case config.IRRReject:
@@ -116,7 +111,7 @@ func exportProfile(p config.Policy) rs.ExportProfile {
 
 // exportProfileOf returns member policy p's export profile, or nil when it is the default one
 // the export policy was built with.
-func (d *daemon) exportProfileOf(p config.Policy) *rs.ExportProfile {
+func (d *Daemon) exportProfileOf(p config.Policy) *rs.ExportProfile {
 	e := exportProfile(p)
 	if e == d.defExport {
 		return nil
@@ -138,31 +133,4 @@ func maxPrefix(p config.Policy) rs.MaxPrefix {
 		mp.Action = rs.MaxPrefixShutdown
 	}
 	return mp
-}
-
-// maxPrefix is the RIB's max-prefix hook: it closes the session with the NOTIFICATION the RIB built
-// (Cease/1 with AFI, SAFI and limit) and, for action restart, starts it again after
-// max_prefix_restart_after. It runs on the RIB loop, so the speaker calls go to a goroutine.
-func (d *daemon) maxPrefix(e rs.MaxPrefixEvent) {
-	v, ok := d.bySession.Load(e.Peer)
-	if !ok {
-		return
-	}
-	s := v.(*runningSession)
-	n := e.Notification
-	go s.peer.Stop(&n)
-	if e.Action != rs.MaxPrefixRestart {
-		d.log.Warn("max-prefix: session shut down until an operator restarts it", "member", s.peer.Name(),
-			"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit)
-		return
-	}
-	after := time.Duration(s.restartAfter.Load())
-	d.log.Warn("max-prefix: session closed, restarting later", "member", s.peer.Name(),
-		"neighbor", s.peer.Addr().String(), "afi", e.Family.String(), "limit", e.Limit, "restart_after", after.String())
-	time.AfterFunc(after, func() {
-		// A member removed meanwhile has a peer that refuses events: Start is then a no-op.
-		if _, still := d.bySession.Load(e.Peer); still {
-			s.peer.Start()
-		}
-	})
 }

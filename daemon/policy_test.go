@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"flag"
@@ -54,7 +54,7 @@ max_prefix_ipv4 = 1000
 // -update rewrites it). Members with identical settings must share one compiled policy.
 func TestCompileGolden(t *testing.T) {
 	cfg := generatedConfig(t)
-	c := newCompiler(cfg.Server, nil)
+	c := newCompiler(cfg.Server)
 	index := map[*policy.Import]int{}
 	var order []*policy.Import
 	members := map[*policy.Import][]string{}

@@ -1,0 +1,105 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/ixrs/ixrs/config"
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/rpki"
+	"github.com/ixrs/ixrs/rs"
+)
+
+// Policy data files: the VRP file and each member's IRR files. They are read at start and on every
+// reload. A file that cannot be read or parsed is refused with its error and the data already in
+// force stays; data that did not change triggers nothing; changed data is handed to the RIB through
+// its typed inputs (SetVRPs, SetIRR), which swaps it in and revalidates only the routes it affects,
+// without resetting any session.
+
+// loadIRR reads a member's IRR files. A member with neither file has no IRR data (nil).
+func loadIRR(cfg *config.Config, m config.Member) (*policy.IRR, error) {
+	if m.IRRPrefixFile == "" && m.IRRASNFile == "" {
+		return nil, nil
+	}
+	var prefixes []policy.IRRPrefix
+	var asns []uint32
+	if m.IRRPrefixFile != "" {
+		path := cfg.Resolve(m.IRRPrefixFile)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("irr_prefix_file: %w", err)
+		}
+		if prefixes, err = policy.ParseBGPQ4JSON(data); err != nil {
+			return nil, fmt.Errorf("irr_prefix_file %s: %w", path, err)
+		}
+	}
+	if m.IRRASNFile != "" {
+		path := cfg.Resolve(m.IRRASNFile)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("irr_asn_file: %w", err)
+		}
+		if asns, err = policy.ParseASNList(data); err != nil {
+			return nil, fmt.Errorf("irr_asn_file %s: %w", path, err)
+		}
+	}
+	return policy.NewIRR(prefixes, asns), nil
+}
+
+// refreshIRR loads member m's IRR files and hands changed data to the RIB. On error the data in
+// force stays.
+func (d *Daemon) refreshIRR(ctx context.Context, m *member) {
+	irr, err := loadIRR(d.cfg, m.cfg)
+	if err != nil {
+		d.log.Error("IRR data refused; the data in force stays", "member", m.cfg.Name, "asn", m.cfg.ASN, "err", err)
+		return
+	}
+	if m.irr.Equal(irr) {
+		return
+	}
+	if err := d.rib.SetIRR(ctx, m.cfg.Name, irr, nil); err != nil {
+		d.log.Error("IRR data", "member", m.cfg.Name, "err", err)
+		return
+	}
+	m.irr = irr
+	np, na := irr.Counts()
+	d.log.Info("IRR data loaded", "member", m.cfg.Name, "asn", m.cfg.ASN, "prefixes", np, "asns", na)
+}
+
+// loadVRPs reads the VRP file, if one is configured, and hands changed data to the RIB with the
+// VRP prefixes that differ from the data in force.
+func (d *Daemon) loadVRPs() {
+	if d.cfg.RPKI.VRPFile == "" {
+		return
+	}
+	path := d.cfg.Resolve(d.cfg.RPKI.VRPFile)
+	t, err := rpki.LoadFile(path)
+	if err != nil {
+		d.log.Error("VRP file refused; the VRPs in force stay", "err", err)
+		return
+	}
+	diff := rpki.Changed(d.vrps, t)
+	if d.vrps != nil && diff.Len() == 0 {
+		return
+	}
+	u := rs.VRPUpdate{VRPs: t, Changed: diff.Prefixes()}
+	if d.vrps != nil {
+		u.Base = d.vrps // a nil *Table must not become a non-nil interface
+	}
+	if err := d.rib.SetVRPs(context.Background(), u, nil); err != nil {
+		d.log.Error("VRPs", "err", err)
+		return
+	}
+	d.vrps = t
+	v4, v6 := t.Len()
+	d.log.Info("VRPs loaded", "file", path, "ipv4", v4, "ipv6", v6, "changed_prefixes", diff.Len())
+}
+
+// reloadData re-reads every data file.
+func (d *Daemon) reloadData(ctx context.Context) {
+	d.loadVRPs()
+	for _, m := range d.members {
+		d.refreshIRR(ctx, m)
+	}
+}
