@@ -301,7 +301,7 @@ func (d *Daemon) removeMember(ctx context.Context, name string) {
 
 // ReloadResult says what a reload changed.
 type ReloadResult struct {
-	Members                                 int
+	Members                                int
 	Added, Removed, Changed, PolicyChanged int
 	// Warnings are settings the reload could not apply (they take effect on restart).
 	Warnings []string

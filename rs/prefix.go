@@ -83,8 +83,8 @@ func (pe *prefixEntry) unused() bool {
 // degrade the table. Members choose the prefixes, so every table has its own random hash seed:
 // no one can aim prefixes at one cluster.
 type prefixTable struct {
-	idx  []uint32 // a power of two long, or nil while the table is empty
-	n    int      // entries
+	idx []uint32 // a power of two long, or nil while the table is empty
+	n   int      // entries
 	// lens counts the entries per family and prefix length: revalidation probes only the lengths
 	// the table holds (reeval.go).
 	lens [numFams][129]int32

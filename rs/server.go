@@ -36,7 +36,7 @@ type Server struct {
 	freeIDs  []int
 	clearing []*clearJob
 	reval    revalidation
-	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
+	rov      policy.OriginValidator  // the VRPs in force (SetVRPs); nil: none
 	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
 	active   []*inbox                // inboxes that may hold messages, served round robin
 	buf      []byte                  // encoding scratch; Queue copies it
