@@ -252,3 +252,109 @@ func writeTestFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// maxPrefixSetup starts a BIRD member m with two routes and max-prefix limit 3 (action given), and a
+// BIRD member r that receives them, and waits until r has both.
+func maxPrefixSetup(t *testing.T, action string) (rs *routeServer, m, r *member, count func(...string) func() (bool, string)) {
+	peers.Require(t, "bird", "birdc")
+	nh := adr("192.0.2.21")
+	m = &member{name: "bird-m", start: peers.StartBIRD, addr: "127.0.1.21", as: 65021, routes: []peers.Announce{
+		{Prefix: pfx("11.2.1.0/24"), NextHop: nh}, {Prefix: pfx("11.2.2.0/24"), NextHop: nh},
+	}}
+	r = &member{name: "bird-r", start: peers.StartBIRD, addr: "127.0.1.22", as: 65022}
+	vrps := filepath.Join(t.TempDir(), "vrps.json")
+	writeTestFile(t, vrps, `{"roas": []}`)
+	cfg := fmt.Sprintf(policyServer, vrps) + memberConf(m, fmt.Sprintf("max_prefix_ipv4 = 3\nmax_prefix_action = %q\n", action)) +
+		memberConf(r, "")
+	rs = startRouteServer(t, cfg)
+	startMembers(t, rs, []*member{m, r})
+	// count(p...) holds when r has exactly the prefixes p.
+	count = func(want ...string) func() (bool, string) {
+		return func() (bool, string) {
+			got := receivedNow(t, r)
+			if len(got) != len(want) {
+				return false, dump(got)
+			}
+			for _, p := range want {
+				if _, ok := got[pfx(p)]; !ok {
+					return false, dump(got)
+				}
+			}
+			return true, dump(got)
+		}
+	}
+	waitFor(t, "two routes", 60*time.Second, count("11.2.1.0/24", "11.2.2.0/24"))
+	return rs, m, r, count
+}
+
+// TestMaxPrefixShutdown: over the limit with action shutdown, the session is closed and stays
+// down — no restart timer brings it back — until a reload changes the member's limit.
+func TestMaxPrefixShutdown(t *testing.T) {
+	rs, m, _, count := maxPrefixSetup(t, "shutdown")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	nh := adr("192.0.2.21")
+	if err := m.peer.AnnounceRoutes(ctx, []peers.Announce{{Prefix: pfx("11.2.3.0/24"), NextHop: nh}, {Prefix: pfx("11.2.4.0/24"), NextHop: nh}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "session shut down over the limit", 30*time.Second, func() (bool, string) {
+		return rs.logContains("max-prefix: session shut down until an operator clears it"), ""
+	})
+	waitFor(t, "routes withdrawn from the others", 30*time.Second, count())
+	// BIRD retries within seconds (the harness's timers); the route server must refuse it. Watch
+	// for twice the time the restart test needs to come back.
+	ups := rs.logCount("session up")
+	time.Sleep(8 * time.Second)
+	if n := rs.logCount("session up"); n != ups {
+		t.Fatalf("the shut-down session came back without an operator (%d session ups, %d before)", n, ups)
+	}
+	if ok, got := count()(); !ok {
+		t.Fatalf("the others got routes from the shut-down member:\n%s", got)
+	}
+
+	// The operator raises the limit: the reload brings the session back, with all four routes.
+	path := rs.cmd.Args[2] // -config PATH
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, path, strings.Replace(string(old), "max_prefix_ipv4 = 3", "max_prefix_ipv4 = 10", 1))
+	rs.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload", 30*time.Second, func() (bool, string) { return rs.logContains("policy_changed=1"), "" })
+	waitFor(t, "member back with four routes", 90*time.Second, count("11.2.1.0/24", "11.2.2.0/24", "11.2.3.0/24", "11.2.4.0/24"))
+}
+
+// TestMaxPrefixBlock: over the limit with action block, the session stays up and the routes beyond
+// the limit are ignored; once the member withdraws enough to be under the limit, the route server
+// sends it a ROUTE-REFRESH and the route it had ignored arrives.
+func TestMaxPrefixBlock(t *testing.T) {
+	rs, m, _, count := maxPrefixSetup(t, "block")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	nh := adr("192.0.2.21")
+	downs := rs.logCount("session down")
+	if err := m.peer.AnnounceRoutes(ctx, []peers.Announce{{Prefix: pfx("11.2.3.0/24"), NextHop: nh}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "third route", 60*time.Second, count("11.2.1.0/24", "11.2.2.0/24", "11.2.3.0/24"))
+	if err := m.peer.AnnounceRoutes(ctx, []peers.Announce{{Prefix: pfx("11.2.4.0/24"), NextHop: nh}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the fourth route blocked", 30*time.Second, func() (bool, string) {
+		return rs.logContains("max-prefix limit reached: further routes ignored"), ""
+	})
+	if ok, got := count("11.2.1.0/24", "11.2.2.0/24", "11.2.3.0/24")(); !ok {
+		t.Fatalf("after the blocked route the others have:\n%s", got)
+	}
+	// Back under the limit: the route server asks for the routes again and 11.2.4.0/24 arrives.
+	if err := m.peer.WithdrawRoutes(ctx, []netip.Prefix{pfx("11.2.1.0/24")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "ROUTE-REFRESH sent", 30*time.Second, func() (bool, string) {
+		return rs.logContains("max-prefix: ROUTE-REFRESH sent"), ""
+	})
+	waitFor(t, "the ignored route after the refresh", 60*time.Second, count("11.2.2.0/24", "11.2.3.0/24", "11.2.4.0/24"))
+	if n := rs.logCount("session down"); n != downs {
+		t.Errorf("action block reset a session (%d session downs, %d before)", n, downs)
+	}
+}
