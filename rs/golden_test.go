@@ -50,7 +50,7 @@ func (v goldenROV) Explain(p netip.Prefix, origin uint32) (policy.RPKIState, str
 
 func mp(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
-func irrOf(asns []uint32, prefixes ...string) *policy.IRRSource {
+func goldenIRR(asns []uint32, prefixes ...string) *policy.IRR {
 	var list []policy.IRRPrefix
 	for _, s := range prefixes {
 		// "p" is p exactly, "p+" is p and its more-specifics up to /24 (/48 for IPv6).
@@ -64,9 +64,7 @@ func irrOf(asns []uint32, prefixes ...string) *policy.IRRSource {
 		}
 		list = append(list, e)
 	}
-	src := &policy.IRRSource{}
-	src.Store(policy.NewIRR(list, asns))
-	return src
+	return policy.NewIRR(list, asns)
 }
 
 // TestGolden is an IXP in a file, in the manner of OpenBGPD's route-server regression test: eight
@@ -137,24 +135,24 @@ func lineDiff(want, got string) string {
 var goldenMembers = []struct {
 	name     string
 	asn      uint32
-	irr      *policy.IRRSource
+	irr      *policy.IRR
 	sessions []refSessCfg
 }{
-	{"A", 8100, irrOf([]uint32{8100, 38100}, "23.10.0.0/16+", "23.30.0.0/16", "2a0a:10::/32+"),
+	{"A", 8100, goldenIRR([]uint32{8100, 38100}, "23.10.0.0/16+", "23.30.0.0/16", "2a0a:10::/32+"),
 		[]refSessCfg{{"192.0.2.10", "192.0.2.10", true, true, false, false}, {"2001:db8::10", "192.0.2.10", true, true, false, false}}},
-	{"B", 8200, irrOf([]uint32{8200, 8100, 38100}, "23.20.0.0/16+", "23.30.0.0/16", "23.10.6.0/24"),
+	{"B", 8200, goldenIRR([]uint32{8200, 8100, 38100}, "23.20.0.0/16+", "23.30.0.0/16", "23.10.6.0/24"),
 		[]refSessCfg{{"192.0.2.20", "192.0.2.20", true, true, false, false}}},
-	{"C", 196610, irrOf([]uint32{196610}, "23.40.0.0/16+"),
+	{"C", 196610, goldenIRR([]uint32{196610}, "23.40.0.0/16+"),
 		[]refSessCfg{{"192.0.2.30", "192.0.2.30", true, true, false, false}}},
-	{"D", 8400, irrOf([]uint32{8400, 8100, 38100}, "23.50.0.0/16+", "23.10.1.0/24"),
+	{"D", 8400, goldenIRR([]uint32{8400, 8100, 38100}, "23.50.0.0/16+", "23.10.1.0/24"),
 		[]refSessCfg{{"192.0.2.40", "192.0.2.40", true, false, true, false}}},
-	{"E", 262150, irrOf([]uint32{262150}, "2a0e:50::/32+"),
+	{"E", 262150, goldenIRR([]uint32{262150}, "2a0e:50::/32+"),
 		[]refSessCfg{{"2001:db8::50", "192.0.2.50", false, true, false, false}}},
-	{"F", 8600, irrOf([]uint32{8600, 38100}, "23.60.0.0/16+", "23.30.0.0/16"),
+	{"F", 8600, goldenIRR([]uint32{8600, 38100}, "23.60.0.0/16+", "23.30.0.0/16"),
 		[]refSessCfg{{"192.0.2.60", "10.0.0.6", true, true, false, true}}}, // the lowest router ID
-	{"G", 8700, irrOf([]uint32{8700}, "23.70.0.0/16+"),
+	{"G", 8700, goldenIRR([]uint32{8700}, "23.70.0.0/16+"),
 		[]refSessCfg{{"192.0.2.70", "192.0.2.70", true, true, false, false}}},
-	{"H", 327700, irrOf([]uint32{327700}, "23.80.0.0/16+"),
+	{"H", 327700, goldenIRR([]uint32{327700}, "23.80.0.0/16+"),
 		[]refSessCfg{{"192.0.2.80", "192.0.2.80", true, true, false, false}}},
 }
 
@@ -260,7 +258,6 @@ func goldenRun(t *testing.T, noCohorts bool) []byte {
 	lans := []netip.Prefix{mp("192.0.2.0/24"), mp("2001:db8::/64")}
 	imp := policy.Full()
 	imp.PeeringLANs = lans
-	imp.ROV = goldenVRPs
 	exp := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true,
 		ExportProfile: ExportProfile{Blackhole: true,
 			BlackholeNextHop4: netip.MustParseAddr("192.0.2.66"), BlackholeNextHop6: netip.MustParseAddr("2001:db8::66")}}
@@ -268,7 +265,8 @@ func goldenRun(t *testing.T, noCohorts bool) []byte {
 		c.Import, c.Export, c.noCohorts = imp, exp, noCohorts
 		c.InboundQueue = 256
 	})
-	ref := newRefModel(rsASN, imp)
+	s.rov = goldenVRPs
+	ref := newRefModel(rsASN, imp, goldenVRPs)
 	ref.informational, ref.addOTC, ref.blackhole = true, true, true
 	ref.bhNH4, ref.bhNH6 = exp.BlackholeNextHop4, exp.BlackholeNextHop6
 	h := newRefHarness(t, s, ref)

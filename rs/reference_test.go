@@ -222,7 +222,8 @@ func refRandom(t *testing.T, seed uint64, noCohorts, coverage bool) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	rich := seed%2 == 1
 	imp := &policy.Import{NextHop: policy.NextHopStrict, EnforceFirstAS: true, MaxPathLen: 32, GracefulShutdown: true}
-	ref := newRefModel(rsASN, imp)
+	var rov policy.OriginValidator
+	ref := newRefModel(rsASN, imp, nil)
 	exp := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}}
 	if seed%4 == 2 {
 		// Without first-AS enforcement a member may announce a path that starts with another AS:
@@ -231,7 +232,7 @@ func refRandom(t *testing.T, seed uint64, noCohorts, coverage bool) {
 		imp.EnforceFirstAS = false
 	}
 	if rich {
-		imp.RPKI, imp.ROV = policy.RPKIRejectInvalid, refROV{}
+		imp.RPKI, rov, ref.rov = policy.RPKIRejectInvalid, refROV{}, refROV{}
 		exp.Informational, exp.AddOTC = true, true
 		ref.informational, ref.addOTC = true, true
 	}
@@ -244,6 +245,7 @@ func refRandom(t *testing.T, seed uint64, noCohorts, coverage bool) {
 		c.ClearBatch = 1 + rng.IntN(50)
 		c.noCohorts = noCohorts
 	})
+	s.rov = rov
 	h := newRefHarness(t, s, ref)
 	var asns []uint32
 	for _, m := range refRandomMembers {

@@ -24,6 +24,7 @@ import (
 type refModel struct {
 	asn uint32 // the route server's AS
 	imp policy.Importer
+	rov policy.OriginValidator
 
 	// Export settings, as docs/policy.md and docs/configuration.md describe them.
 	informational bool       // add RS:1000:N and RS:64512:N
@@ -54,7 +55,7 @@ type refStats struct {
 type refMember struct {
 	name  string
 	asn   uint32
-	irr   *policy.IRRSource
+	irr   *policy.IRR
 	addrs []netip.Addr // every configured session address: the strict next-hop check reads them
 }
 
@@ -74,11 +75,11 @@ type refRoute struct {
 	v policy.Verdict
 }
 
-func newRefModel(asn uint32, imp policy.Importer) *refModel {
-	return &refModel{asn: asn, imp: imp, members: map[string]*refMember{}, sessions: map[netip.Addr]*refSession{}}
+func newRefModel(asn uint32, imp policy.Importer, rov policy.OriginValidator) *refModel {
+	return &refModel{asn: asn, imp: imp, rov: rov, members: map[string]*refMember{}, sessions: map[netip.Addr]*refSession{}}
 }
 
-func (r *refModel) addMember(name string, asn uint32, irr *policy.IRRSource) {
+func (r *refModel) addMember(name string, asn uint32, irr *policy.IRR) {
 	r.members[name] = &refMember{name: name, asn: asn, irr: irr}
 }
 
@@ -123,8 +124,8 @@ func (r *refModel) update(addr netip.Addr, u *speaker.Update) {
 
 func (r *refModel) verdict(s *refSession, pfx netip.Prefix, a *speaker.Attrs) policy.Verdict {
 	path := refPolicyPath(a, pfx.Addr().Is4())
-	ps := policy.Session{ASN: s.m.asn, Addr: s.addr, Addrs: s.m.addrs, IRR: s.m.irr}
-	return r.imp.ImportRoute(&ps, pfx, &path, r.imp.ImportPath(&ps, &path))
+	ps := policy.Session{ASN: s.m.asn, Addr: s.addr, Addrs: s.m.addrs}
+	return r.imp.ImportRoute(&ps, policy.Data{ROV: r.rov, IRR: s.m.irr}, pfx, &path, r.imp.ImportPath(&ps, &path))
 }
 
 // refPolicyPath is the policy package's view of a: every AS flattened, the path length of the
