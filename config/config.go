@@ -58,7 +58,7 @@ type Server struct {
 	Listen []netip.AddrPort `toml:"listen"`
 	// PeeringLANs are the exchange's peering LANs. When not empty, every
 	// neighbor address must lie inside one, and next hops must lie inside one
-	// (POLICY.md check 2); routes for them are filtered (check 7).
+	// (docs/policy.md check 2); routes for them are filtered (check 7).
 	PeeringLANs []netip.Prefix `toml:"peering_lans"`
 	// HoldTime is the hold time offered in OPEN, in seconds: 0 or 3..65535.
 	HoldTime int `toml:"hold_time"`

@@ -8,7 +8,7 @@ import (
 )
 
 // Policy is a member's import policy, one field per [defaults] key; see
-// POLICY.md for the checks and docs/configuration.md for the keys.
+// docs/policy.md for the checks and docs/configuration.md for the keys.
 // The policy engine applies it; this package only parses and validates it.
 type Policy struct {
 	NextHop                       NextHopPolicy          `toml:"next_hop"`                            // check 2
@@ -66,7 +66,7 @@ type PolicyOverrides struct {
 	MaxPrefixWarnPercent          *int                    `toml:"max_prefix_warn_percent"`
 }
 
-// NextHopPolicy is the next_hop key (POLICY.md check 2).
+// NextHopPolicy is the next_hop key (docs/policy.md check 2).
 type NextHopPolicy string
 
 // Values of next_hop.
@@ -137,11 +137,11 @@ var (
 )
 
 // defaultTransitFreeASNs are the networks that never reach a route server
-// through a member (POLICY.md, union of arouteserver, IXP Manager and NLNOG).
+// through a member (docs/policy.md, union of arouteserver, IXP Manager and NLNOG).
 var defaultTransitFreeASNs = []uint32{174, 701, 1299, 2914, 3257, 3320, 3356, 3491, 4134, 5511, 6453, 6461, 6762, 6830, 7018, 12956}
 
 // DefaultPolicy returns the built-in policy: the values a [defaults] table
-// without keys gives (CONFIG.md). Each call returns fresh slices.
+// without keys gives (docs/configuration.md). Each call returns fresh slices.
 func DefaultPolicy() Policy {
 	return Policy{
 		NextHop:                  NextHopStrict,

@@ -84,7 +84,7 @@ func sortedSet(v []uint32) []uint32 {
 	return slices.Compact(v)
 }
 
-// exportPolicy builds the export steps of POLICY.md; the [defaults] settings of checks 9 and 12 are
+// exportPolicy builds the export steps of docs/policy.md; the [defaults] settings of checks 9 and 12 are
 // the default export profile, and members that override them get their own (exportProfileOf).
 func exportPolicy(cfg *config.Config) *rs.ControlCommunities {
 	return &rs.ControlCommunities{

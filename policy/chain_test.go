@@ -37,7 +37,7 @@ var testROV = fakeROV{
 	{netip.MustParsePrefix("1.2.0.0/16"), 16, 5999},
 }
 
-// TestChain has one case per check of POLICY.md's chain: the data that triggers it and the data
+// TestChain has one case per check of docs/policy.md's chain: the data that triggers it and the data
 // that must not.
 func TestChain(t *testing.T) {
 	lan4 := netip.MustParsePrefix("1.9.0.0/24")

@@ -21,7 +21,7 @@ func (o Outcome) String() string { return [...]string{"pass", "fail", "off", "ap
 
 // CheckResult is one step of the chain for one route.
 type CheckResult struct {
-	Step    int    // the check's number in POLICY.md
+	Step    int    // the check's number in docs/policy.md
 	Name    string // what it checks
 	Outcome Outcome
 	Reason  Reason // the Euro-IX reason when it failed (or would reject in a stricter mode), else 0

@@ -85,7 +85,7 @@ func (e *Export) flags(asn uint32) tflags {
 }
 
 // Decide reports whether a route with this summary may be announced to a member with AS target,
-// and with which variant. Precedence (POLICY.md, "Export"): do-not-announce-to-peer wins over
+// and with which variant. Precedence (docs/policy.md, "Steering your routes"): do-not-announce-to-peer wins over
 // announce-to-peer, which wins over do-not-announce-to-any; the default is to announce. A prepend
 // toward the member replaces a prepend toward any.
 func (e *Export) Decide(target uint32) (bool, Variant) {
@@ -138,8 +138,8 @@ func (e *Export) Explain(target uint32) string {
 	return why
 }
 
-// ExportControl interprets the route server's control communities (POLICY.md, "Control
-// communities") in their standard, extended (route target, rt:) and large forms.
+// ExportControl interprets the route server's control communities (docs/policy.md,
+// "Steering your routes") in their standard, extended (route target, rt:) and large forms.
 type ExportControl struct {
 	// ASN is the route server's AS.
 	ASN uint32
@@ -244,7 +244,7 @@ func (c *ExportControl) IsControlExt(v uint64) bool {
 
 // IsControlLarge reports whether lc is one of the route server's control communities or lies in
 // a range only the route server may set (informational RS:1000:*, RS:64512:*, reasons RS:1101:*):
-// members cannot forge those (POLICY.md scrubbing classes), so they are removed as well.
+// members cannot forge those (docs/policy.md, check 1), so they are removed as well.
 func (c *ExportControl) IsControlLarge(lc LargeCommunity) bool {
 	if _, _, ok := c.fromLarge(lc); ok {
 		return true

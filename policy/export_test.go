@@ -2,7 +2,7 @@ package policy
 
 import "testing"
 
-// TestControlCommunities has one case per function of POLICY.md's control-community table, in
+// TestControlCommunities has one case per function of docs/policy.md's control-community table, in
 // each form (standard, extended rt:, large), and the look-alikes that must not act.
 func TestControlCommunities(t *testing.T) {
 	const rs, p, q = 64500, 64502, 64503

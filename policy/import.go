@@ -34,7 +34,7 @@ type Importer interface {
 	ImportRoute(s *Session, d Data, prefix netip.Prefix, p *Path, pathVerdict Verdict) Verdict
 }
 
-// NextHopMode says which next hops a member may announce (POLICY.md check 2, RFC 7948 §4.8).
+// NextHopMode says which next hops a member may announce (docs/policy.md check 2, RFC 7948 §4.8).
 type NextHopMode uint8
 
 const (
@@ -46,7 +46,7 @@ const (
 	NextHopAny
 )
 
-// Import is the IXP import chain of POLICY.md, compiled for one set of settings. Members with
+// Import is the IXP import chain of docs/policy.md, compiled for one set of settings. Members with
 // identical settings share one Import; the member's addresses come in the Session, the data
 // (VRPs, the member's IRR data) in a Data snapshot with each call. A zero field switches its check off, except the next-hop check, whose zero
 // value is strict. Import must not be modified once in use.
@@ -87,7 +87,7 @@ func DefaultImport() *Import {
 	return &Import{NextHop: NextHopStrict, EnforceFirstAS: true, MaxPathLen: 32}
 }
 
-// Full returns the default chain of POLICY.md with every check on and no RPKI validator.
+// Full returns the default chain of docs/policy.md with every check on and no RPKI validator.
 func Full() *Import {
 	return &Import{
 		NextHop: NextHopStrict, EnforceFirstAS: true, MaxPathLen: 32, RejectASSets: true,

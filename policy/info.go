@@ -1,7 +1,7 @@
 package policy
 
 // Info is the validation state of an accepted or rejected route that export turns into
-// informational communities (POLICY.md "Informational communities"): the RPKI state in bits 0–1,
+// informational communities (docs/policy.md, "What the route server adds"): the RPKI state in bits 0–1,
 // the IRR prefix state in bits 2–3 and the IRR origin state in bits 4–5. It is one byte so that a
 // route can carry it at no memory cost.
 type Info uint8

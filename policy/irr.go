@@ -104,7 +104,7 @@ func (irr *IRR) Prefix(pfx netip.Prefix) (IRRPrefix, bool) {
 }
 
 // Covers returns an entry whose prefix covers pfx, whatever lengths it allows: a blackhole
-// more-specific must lie inside the member's authorised address space (POLICY.md check 12).
+// more-specific must lie inside the member's authorised address space (docs/policy.md check 12).
 func (irr *IRR) Covers(pfx netip.Prefix) (IRRPrefix, bool) {
 	if !irr.HasPrefixes() {
 		return IRRPrefix{}, false

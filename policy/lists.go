@@ -7,7 +7,8 @@ import (
 	"github.com/gaissmai/bart"
 )
 
-// The lists of POLICY.md ("Lists"). They are built once at start-up and never modified, so every
+// The lists behind checks 5, 6 and 7; docs/policy.md summarises them and this file is their
+// authority. They are built once at start-up and never modified, so every
 // compiled policy shares them.
 
 // asnRange is an inclusive range of AS numbers with the reason it is listed.
@@ -16,8 +17,8 @@ type asnRange struct {
 	what   string
 }
 
-// bogonASNs are the AS numbers that must never appear in a path at an IXP (POLICY.md "Bogon
-// ASNs"), sorted.
+// bogonASNs are the AS numbers that must never appear in a path at an IXP (check 5),
+// sorted.
 var bogonASNs = []asnRange{
 	{0, 0, "AS0 (RFC 7607)"},
 	{23456, 23456, "AS_TRANS (RFC 6793)"},
@@ -45,7 +46,7 @@ func bogonASN(asn uint32) (asnRange, bool) {
 	return asnRange{}, false
 }
 
-// bogonPrefixes4 and bogonPrefixes6 are the bogon prefixes of POLICY.md; more-specifics of each
+// bogonPrefixes4 and bogonPrefixes6 are the bogon prefixes of check 7; more-specifics of each
 // are bogons too.
 var bogonPrefixes4 = []string{
 	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
@@ -100,7 +101,7 @@ func bogonPrefix(pfx netip.Prefix) (entry netip.Prefix, what string, ok bool) {
 }
 
 // DefaultTransitFreeASNs are the networks that never reach a route server through a member
-// (POLICY.md: the union of arouteserver, IXP Manager and NLNOG).
+// (check 6: the union of the arouteserver, IXP Manager and NLNOG lists).
 var DefaultTransitFreeASNs = []uint32{174, 701, 1299, 2914, 3257, 3320, 3356, 3491, 4134, 5511, 6453, 6461, 6762, 6830, 7018, 12956}
 
 // Well-known communities the chain acts on.

@@ -68,8 +68,8 @@ func (r Reason) Community(rsASN uint32) LargeCommunity {
 	return LargeCommunity{Global: rsASN, Local1: EuroIXFunction, Local2: uint32(r)}
 }
 
-// chainOrder lists reasons in the order the import chain runs its checks (POLICY.md, "Default
-// import chain"), so that the first failing check is the primary reason whatever the codes are.
+// chainOrder lists reasons in the order the import chain runs its checks (the table in
+// docs/policy.md, "What happens to a route you send"), so that the first failing check is the primary reason whatever the codes are.
 var chainOrder = [...]Reason{
 	NextHopNotPeerIP,
 	ASPathTooShort, ASPathTooLong,

@@ -17,7 +17,7 @@ var ErrVRPFile = errors.New("bad VRP file")
 // maxVRPs bounds a file: the global RPKI has about 700,000 VRPs (2026).
 const maxVRPs = 10_000_000
 
-// ParseJSON decodes the VRP JSON of rpki-client and StayRTR (NOTES-deps.md §3):
+// ParseJSON decodes the VRP JSON of rpki-client and StayRTR (docs/configuration.md, `[rpki]`):
 //
 //	{"metadata": {...}, "roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 65001}, ...]}
 //

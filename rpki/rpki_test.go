@@ -9,7 +9,7 @@ import (
 	"github.com/ixrs/ixrs/policy"
 )
 
-// sample is the file of NOTES-deps.md §3, as rpki-client and StayRTR write it.
+// sample is the format docs/configuration.md describes (`[rpki]`), as rpki-client and StayRTR write it.
 const sample = `{
   "metadata": { "buildtime": "2026-11-22T02:57:00Z", "vrps": 4 },
   "roas": [

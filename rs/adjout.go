@@ -5,7 +5,7 @@ import (
 	"slices"
 )
 
-// Shared Adj-RIB-Out (DESIGN.md choice 3). What every session has been sent for a prefix is stored
+// Shared Adj-RIB-Out (docs/architecture.md, design choice 3). What every session has been sent for a prefix is stored
 // once per distinct outgoing attribute set, with the set of sessions that have it, instead of one
 // copy per session: at an IXP nearly every member receives the same best route, so a prefix usually
 // has one or two entries however many members there are.

@@ -117,7 +117,7 @@ func (s *attrSet) nextHop(fi famIdx) netip.Addr {
 
 // encoded returns the attribute block of out set s for family fi and the receiver's AS encoding,
 // encoding it the first time it is asked for. Every member receiving this set with the same
-// encoding gets these bytes (DESIGN.md choice 2: encode once, send to many).
+// encoding gets these bytes (docs/architecture.md, design choice 2: encode once, send to many).
 func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []byte {
 	i := encIndex(fi, opt)
 	o := s.sent()

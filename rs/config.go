@@ -142,7 +142,7 @@ type ProfiledExport interface {
 }
 
 // ExportProfile is the part of export policy that follows the announcing member's settings
-// (POLICY.md checks 9 and 12, whose keys may be overridden per member). It must be comparable.
+// (docs/policy.md checks 9 and 12, whose keys may be overridden per member). It must be comparable.
 type ExportProfile struct {
 	// Blackhole adds NO_EXPORT to RFC 7999 blackhole routes and rewrites their next hop to
 	// BlackholeNextHop4/6 when those are set.
@@ -159,7 +159,7 @@ const maxProfiles = 254
 
 // ControlCommunities is the default export policy: the route server's control communities
 // (policy.ExportControl) steer where a route goes and are stripped before it is sent, together with
-// the ranges only the route server may set; the other fields switch on the rest of POLICY.md's
+// the ranges only the route server may set; the other fields switch on the rest of docs/policy.md's
 // export steps. The zero value of each is off.
 type ControlCommunities struct {
 	Control policy.ExportControl

@@ -5,7 +5,7 @@
 //
 // # Concurrency
 //
-// One goroutine, Server.Run, owns every structure below (OpenBGPD's RDE model, DESIGN.md choice 5):
+// One goroutine, Server.Run, owns every structure below (OpenBGPD's RDE model, docs/architecture.md, design choice 5):
 // no locks on the hot path. Sessions talk to it through a mailbox (Up, Down, Drained: never
 // blocking) and a bounded inbound queue per session (Receive, RouteRefresh: blocking when full,
 // which is the backpressure on that member alone). Each loop pass takes at most one inbound

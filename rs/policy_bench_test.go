@@ -9,7 +9,7 @@ import (
 	"github.com/ixrs/ixrs/speaker"
 )
 
-// BenchmarkImportFullChain is BenchmarkImportUpdate with the whole default chain of POLICY.md:
+// BenchmarkImportFullChain is BenchmarkImportUpdate with the whole default chain of docs/policy.md:
 // path checks once per set, then per prefix bogons, lengths, RPKI against 100,000 VRPs and the
 // member's IRR prefix list. Every route is accepted.
 func BenchmarkImportFullChain(b *testing.B) {
@@ -49,7 +49,7 @@ func BenchmarkImportFullChain(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/prefix")
 }
 
-// BenchmarkFanoutVariants is BenchmarkFanout with the export steps of POLICY.md on (OTC added,
+// BenchmarkFanoutVariants is BenchmarkFanout with the export steps of docs/policy.md on (OTC added,
 // informational communities) and a route asking for a prepend toward every member plus NO_EXPORT
 // toward one member in ten: every member's set comes from the variant cache, and the distinct
 // variants are encoded once each.

@@ -14,7 +14,7 @@ import (
 )
 
 // Server is the route server's RIB: members, Adj-RIB-In, candidates, Adj-RIB-Out and the outbound
-// work of every session. All of it is owned by one goroutine, Run (DESIGN.md choice 5); the other
+// work of every session. All of it is owned by one goroutine, Run (docs/architecture.md, design choice 5); the other
 // methods talk to it through the mailbox and the control channel.
 type Server struct {
 	cfg Config

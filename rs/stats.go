@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Stats counts every kind of object the RIB holds and the time spent per loop phase (DESIGN.md
+// Stats counts every kind of object the RIB holds and the time spent per loop phase (docs/architecture.md,
 // choice 6), so that a memory or latency regression shows up as a number.
 type Stats struct {
 	Members, Sessions, SessionsUp int

@@ -5,7 +5,7 @@ import (
 	"github.com/ixrs/ixrs/speaker"
 )
 
-// Per-target and per-route variants of an outgoing attribute set (DESIGN.md choice 2, refined).
+// Per-target and per-route variants of an outgoing attribute set (docs/architecture.md, design choice 2, refined).
 // What a member receives is the route's out set, plus informational communities for the route's
 // validation state (policy.Info), plus what the control communities ask for toward that member
 // (policy.Variant: prepend, NO_EXPORT, NO_ADVERTISE). Each distinct combination is interned once as

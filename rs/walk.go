@@ -2,7 +2,7 @@ package rs
 
 import "github.com/ixrs/ixrs/speaker"
 
-// Long work advances as resumable walks, a bounded number of entries per loop pass (DESIGN.md
+// Long work advances as resumable walks, a bounded number of entries per loop pass (docs/architecture.md,
 // choice 5). A walk holds integer cursors into slabs, never pointers, so entries may come and go
 // between passes; whatever changes behind a cursor is on the change list and reaches the session
 // that way.

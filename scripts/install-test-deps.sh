@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real components the tests run against (DESIGN.md, "Real
+# Installs the real components the tests run against (docs/architecture.md, "Real
 # components, not mocks"): BGP daemons as member routers, StayRTR, pmacct,
 # bgpdump, promtool, headless Chromium. A no-op when everything is present.
 #
