@@ -110,11 +110,11 @@ type Session struct {
 
 // FamilyCounts are a session's route counts for one address family.
 type FamilyCounts struct {
-	Family    string // "ipv4" or "ipv6"
-	Received  int
-	Accepted  int
-	Filtered  int
-	Exported  int
+	Family   string // "ipv4" or "ipv6"
+	Received int
+	Accepted int
+	Filtered int
+	Exported int
 	// Preferred counts the accepted routes that are the best candidate of their prefix.
 	Preferred int
 	MaxPrefix int // the session's limit; 0: none

@@ -59,7 +59,6 @@ type bwProtocol struct {
 	HoldTimer            int           `json:"hold_timer"`
 	ImportLimit          int           `json:"import_limit,omitempty"`
 	RouteLimitAt         int           `json:"route_limit_at,omitempty"`
-	LimitAction          string        `json:"limit_action,omitempty"`
 	Routes               bwRouteCounts `json:"routes"`
 }
 
@@ -162,7 +161,7 @@ func (s *Server) bwProtocol(ss *Session) bwProtocol {
 		p.NeighborCapabilities = []string{}
 	}
 	if limit > 0 {
-		p.ImportLimit, p.RouteLimitAt, p.LimitAction = limit, imp+filt, "block"
+		p.ImportLimit, p.RouteLimitAt = limit, imp+filt
 	}
 	return p
 }
