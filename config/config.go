@@ -85,6 +85,10 @@ type LookingGlass struct {
 	TrustedProxies []netip.Prefix `toml:"trusted_proxies"`
 	// RateLimit bounds the requests per client address.
 	RateLimit RateLimit `toml:"rate_limit"`
+	// Peers are the base URLs of other ixrs looking glasses (the exchange's
+	// other route servers, "http://rs2.example.net:8080"), shown side by side
+	// with this one in /api/v1/compare.
+	Peers []string `toml:"peers"`
 }
 
 // RateLimit is the [lookingglass.rate_limit] table: token buckets per client

@@ -46,6 +46,7 @@ func TestLoadGood(t *testing.T) {
 		Listen:         ":8080",
 		Name:           "Example-IX RS1",
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("2001:db8:1::/48")},
+		Peers:          []string{"http://rs2.example.net:8080"},
 		// searches_burst is not in the file: it keeps its default.
 		RateLimit: RateLimit{Pages: 10, PagesBurst: 40, Searches: 1, SearchesBurst: 5,
 			Exempt: []netip.Prefix{netip.MustParsePrefix("192.0.2.50/32")}},
@@ -78,11 +79,11 @@ func TestLoadGood(t *testing.T) {
 	if !b.TTLSecurity || !b.Passive || b.ASN != 4200000002 || !b.Hidden || a.Hidden {
 		t.Errorf("member 1 = %+v", b)
 	}
-	if got := c.Line("member[1].neighbors[0]"); got != 46 {
-		t.Errorf("Line(member[1].neighbors[0]) = %d, want 46", got)
+	if got := c.Line("member[1].neighbors[0]"); got != 47 {
+		t.Errorf("Line(member[1].neighbors[0]) = %d, want 47", got)
 	}
-	if got := c.Line("rpki.caches[1].preference"); got != 23 {
-		t.Errorf("Line(rpki.caches[1].preference) = %d, want 23", got)
+	if got := c.Line("rpki.caches[1].preference"); got != 24 {
+		t.Errorf("Line(rpki.caches[1].preference) = %d, want 24", got)
 	}
 }
 

@@ -125,6 +125,13 @@ func TestValidation(t *testing.T) {
 		{"trusted_proxies not a prefix", head + "[lookingglass]\ntrusted_proxies = [\"10.0.0.1\"]\n", []string{
 			`t.toml:6: lookingglass.trusted_proxies[0] "10.0.0.1": not an IP prefix (write "192.0.2.0/24" or "2001:db8::/64")`,
 		}},
+		{"peers", head + "[lookingglass]\npeers = [\"http://rs2.example.net:8080\", \"ftp://x\", \"http://u:p@rs3\", \"http://rs4/\", \"rs5:8080\", \"http://rs2.example.net:8080\"]\n", []string{
+			`t.toml:6: lookingglass.peers[1] "ftp://x": must be an http or https URL`,
+			`t.toml:6: lookingglass.peers[2] "http://u:p@rs3": must not contain a user or password`,
+			`t.toml:6: lookingglass.peers[3] "http://rs4/": must be a base URL without query, fragment or trailing slash`,
+			`t.toml:6: lookingglass.peers[4] "rs5:8080": not a URL (write "http://rs2.example.net:8080")`,
+			`t.toml:6: lookingglass.peers[5] "http://rs2.example.net:8080": listed twice (also [0])`,
+		}},
 		{"rate_limit negative rate, zero burst", head + "[lookingglass.rate_limit]\npages = -1\nsearches = 2.5\nsearches_burst = 0\n", []string{
 			`t.toml:6: lookingglass.rate_limit.pages -1: must be 0 (no limit) or more requests per second`,
 			`t.toml:8: lookingglass.rate_limit.searches_burst 0: must be at least 1 (requests at once)`,

@@ -124,7 +124,7 @@ func (l *limiter) sweep(now time.Time) {
 // isSearch reports whether a path is of the tighter class: searches, prefix lookups and the
 // compatibility endpoints that read a whole table or scan for a community.
 func isSearch(path string) bool {
-	for _, p := range []string{"/api/v1/search/", "/api/v1/lookup", "/birdwatcher/routes/table/",
+	for _, p := range []string{"/api/v1/search/", "/api/v1/lookup", "/api/v1/compare/", "/birdwatcher/routes/table/",
 		"/bgplgd/rib", "/birdseye/routes/table/", "/birdseye/route/", "/birdseye/routes/lc-zwild/"} {
 		if strings.HasPrefix(path, p) {
 			return true

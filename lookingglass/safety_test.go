@@ -312,3 +312,13 @@ func (slowBackend) Sessions(ctx context.Context) ([]Session, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
+
+// TestDoubleSlash: a client whose base URL ends in a slash still reaches the endpoints.
+func TestDoubleSlash(t *testing.T) {
+	h := newTestServer(t, newFake()).Handler()
+	for _, p := range []string{"/birdwatcher//status", "//birdwatcher/protocols/bgp", "/bgplgd//neighbors", "/birdseye//route/198.51.100.0%2F24/protocol/R_192_0_2_11"} {
+		if code, _, body := do(t, h, http.MethodGet, p, "198.51.100.77:1"); code != 200 {
+			t.Errorf("%s: %d %s", p, code, body)
+		}
+	}
+}

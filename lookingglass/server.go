@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,7 @@ type settings struct {
 	hide          []netip.Addr // the same addresses, sorted, for queries
 	trusted       []netip.Prefix
 	rate          config.RateLimit
+	peers         []string
 }
 
 func newSettings(cfg *config.Config) *settings {
@@ -57,6 +59,7 @@ func newSettings(cfg *config.Config) *settings {
 		hiddenMembers: make(map[string]bool),
 		trusted:       slices.Clone(cfg.LookingGlass.TrustedProxies),
 		rate:          cfg.LookingGlass.RateLimit,
+		peers:         slices.Clone(cfg.LookingGlass.Peers),
 	}
 	s.rate.Exempt = slices.Clone(s.rate.Exempt)
 	for _, m := range cfg.Members {
@@ -91,7 +94,8 @@ func New(cfg *config.Config, b Backend, logger *slog.Logger) *Server {
 	return s
 }
 
-// Reload applies a new configuration: name, hidden members, trusted proxies and rate limits.
+// Reload applies a new configuration: name, hidden members, trusted proxies, peers and rate
+// limits.
 // Buckets of existing clients keep their state until they next refill.
 func (s *Server) Reload(cfg *config.Config) {
 	s.set.Store(newSettings(cfg))
@@ -138,6 +142,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.IPExtractor = func(r *http.Request) string { return s.clientAddr(r).String() }
+	e.Pre(squashSlashes)
 	e.Use(s.recoverer, s.readOnly, s.rateLimit)
 
 	api := e.Group("/api/v1")
@@ -150,6 +155,7 @@ func (s *Server) routes() *echo.Echo {
 	api.GET("/sessions/:id/explain", s.apiExplain)
 	api.GET("/lookup", s.apiLookup)
 	api.GET("/search/:kind", s.apiSearch)
+	api.GET("/compare/sessions/:id", s.apiCompare)
 	api.Any("/*", func(echo.Context) error { return errNotFound("no such API endpoint") })
 
 	bw := e.Group("/birdwatcher")
@@ -177,6 +183,19 @@ func (s *Server) routes() *echo.Echo {
 	be.GET("/route/:net/export/:id", s.beRouteExport)
 	be.GET("/routes/lc-zwild/protocol/:id/:x/:y", s.beLargeWild)
 	return e
+}
+
+// squashSlashes turns "//" in a path into "/": clients configured with a trailing slash on the
+// base URL (Alice-LG's example does, api = http://host/) then ask for /birdwatcher//status.
+func squashSlashes(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		for i := 0; i < 8 && (strings.Contains(r.URL.Path, "//") || strings.Contains(r.URL.RawPath, "//")); i++ {
+			r.URL.Path = strings.ReplaceAll(r.URL.Path, "//", "/")
+			r.URL.RawPath = strings.ReplaceAll(r.URL.RawPath, "//", "/")
+		}
+		return next(c)
+	}
 }
 
 // recoverer turns a panic in a handler into a 500, so that one bad request cannot stop the route
