@@ -322,3 +322,23 @@ func TestDoubleSlash(t *testing.T) {
 		}
 	}
 }
+
+func TestHead(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go newTestServer(t, newFake()).Serve(ctx, l)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Head("http://" + l.Addr().String() + "/api/v1/sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body) != 0 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("HEAD: %d, %d bytes, %q", resp.StatusCode, len(body), resp.Header.Get("Content-Type"))
+	}
+}
