@@ -341,6 +341,7 @@ func (s *Server) apiStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.rememberVersion(&st)
 	return c.JSON(http.StatusOK, s.statusJSON(&st))
 }
 

@@ -47,6 +47,7 @@ func (s *Server) beStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.rememberVersion(&st)
 	msg := "ixrs is up and running"
 	if !st.Ready {
 		msg = "ixrs is starting"

@@ -114,6 +114,7 @@ func (s *Server) bwStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.rememberVersion(&st)
 	api, ttl := s.bwEnvelope(ctx)
 	msg := "ixrs is up and running"
 	if !st.Ready {

@@ -197,13 +197,26 @@ func totals(ss *Session) (imported, filtered, exported, preferred, limit int) {
 	return
 }
 
-// version is what the compatibility shapes report as their API version.
+// version is what the compatibility shapes report as their API version. It is remembered from
+// the last status the Backend gave, so that a birdwatcher route list does not cost a second query.
 func (s *Server) version(ctx context.Context) string {
+	if v, ok := s.versionSeen.Load().(string); ok {
+		return v
+	}
 	st, err := s.backend.Status(ctx)
-	if err != nil || st.Version == "" {
+	if err != nil {
 		return "ixrs"
 	}
-	return "ixrs " + st.Version
+	return s.rememberVersion(&st)
+}
+
+func (s *Server) rememberVersion(st *Status) string {
+	v := "ixrs"
+	if st.Version != "" {
+		v = "ixrs " + st.Version
+	}
+	s.versionSeen.Store(v)
+	return v
 }
 
 // noQuery refuses every parameter but the cache switches the clients send (use_cache, Bird's Eye).

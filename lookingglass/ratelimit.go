@@ -121,11 +121,15 @@ func (l *limiter) sweep(now time.Time) {
 	}
 }
 
-// isSearch reports whether a path is of the tighter class: searches, prefix lookups and the
-// compatibility endpoints that read a whole table or scan for a community.
-func isSearch(path string) bool {
+// isSearch reports whether a request is of the tighter class: searches, prefix lookups,
+// comparisons and the compatibility endpoints that read a whole table or scan for a community.
+func isSearch(r *http.Request) bool {
+	path := r.URL.Path
+	if path == "/bgplgd/rib" {
+		return !r.URL.Query().Has("neighbor") // one session's routes are a page
+	}
 	for _, p := range []string{"/api/v1/search/", "/api/v1/lookup", "/api/v1/compare/", "/birdwatcher/routes/table/",
-		"/bgplgd/rib", "/birdseye/routes/table/", "/birdseye/route/", "/birdseye/routes/lc-zwild/"} {
+		"/birdseye/routes/table/", "/birdseye/route/", "/birdseye/routes/lc-zwild/"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
@@ -136,7 +140,7 @@ func isSearch(path string) bool {
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		client := s.clientAddr(c.Request())
-		if ok, wait := s.limits.allow(client, isSearch(c.Request().URL.Path)); !ok {
+		if ok, wait := s.limits.allow(client, isSearch(c.Request())); !ok {
 			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
 				msg: "too many requests from your address; slow down", retryAfter: wait}
 		}

@@ -342,3 +342,16 @@ func TestHead(t *testing.T) {
 		t.Errorf("HEAD: %d, %d bytes, %q", resp.StatusCode, len(body), resp.Header.Get("Content-Type"))
 	}
 }
+
+func TestIsSearch(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/api/v1/search/asn?q=1": true, "/api/v1/lookup?prefix=192.0.2.0/24": true, "/api/v1/compare/sessions/R_1_2_3_4": true,
+		"/birdwatcher/routes/table/master4": true, "/bgplgd/rib": true, "/bgplgd/rib?neighbor=192.0.2.12": false,
+		"/birdseye/route/192.0.2.0%2F24/table/master4": true, "/birdseye/routes/lc-zwild/protocol/R_1_2_3_4/1/2": true,
+		"/api/v1/sessions": false, "/api/v1/sessions/R_192_0_2_12/routes/received": false, "/birdwatcher/routes/protocol/R_1_2_3_4": false,
+	} {
+		if got := isSearch(httptest.NewRequest(http.MethodGet, path, nil)); got != want {
+			t.Errorf("isSearch(%s) = %v", path, got)
+		}
+	}
+}

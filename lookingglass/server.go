@@ -35,6 +35,8 @@ type Server struct {
 	log     *slog.Logger
 	set     atomic.Pointer[settings]
 	limits  *limiter
+	// versionSeen is the route server's version as last reported by Backend.Status.
+	versionSeen atomic.Value
 	// now is the clock; tests fix it so that golden files do not change.
 	now func() time.Time
 }
@@ -95,8 +97,7 @@ func New(cfg *config.Config, b Backend, logger *slog.Logger) *Server {
 }
 
 // Reload applies a new configuration: name, hidden members, trusted proxies, peers and rate
-// limits.
-// Buckets of existing clients keep their state until they next refill.
+// limits (every client's buckets start afresh).
 func (s *Server) Reload(cfg *config.Config) {
 	s.set.Store(newSettings(cfg))
 	s.limits.reset()
