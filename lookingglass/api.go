@@ -250,33 +250,6 @@ func (s *Server) sessionJSON(ss *Session) SessionJSON {
 	return j
 }
 
-// query checks that a request has only the allowed parameters, each at most once.
-func query(c echo.Context, allowed ...string) error {
-	for k, v := range c.QueryParams() {
-		if !slices.Contains(allowed, k) {
-			return paramErr(k, "", "unknown parameter (allowed: %v)", allowed)
-		}
-		if len(v) > 1 {
-			return paramErr(k, v[0], "given more than once")
-		}
-	}
-	return nil
-}
-
-// pageParams parses limit, cursor and sort.
-func pageParams(c echo.Context) (Page, SortKey, error) {
-	limit, err := ParseLimit(c.QueryParam("limit"))
-	if err != nil {
-		return Page{}, SortKey{}, err
-	}
-	cursor, err := ParseCursor(c.QueryParam("cursor"))
-	if err != nil {
-		return Page{}, SortKey{}, err
-	}
-	sk, err := ParseSort(c.QueryParam("sort"))
-	return Page{Cursor: cursor, Limit: limit}, sk, err
-}
-
 // visibleRoutes drops routes of hidden members, whatever the Backend did with Hide.
 func (s *Server) visibleRoutes(rs []Route) []Route {
 	set := s.set.Load()

@@ -152,14 +152,6 @@ func (s *Server) beLargeWild(c echo.Context) error {
 	return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, ViewReceived, ""), keep, s.bwRoute, birdseyeMaxRoutes)
 }
 
-func parseUint32Param(name, v string) (uint32, error) {
-	n, ok := parseUint(v, 32)
-	if !ok {
-		return 0, paramErr(name, v, "not a number 0..4294967295")
-	}
-	return uint32(n), nil
-}
-
 // netParam is the prefix in a Bird's Eye route path, which IXP Manager sends URL-encoded
 // (192.0.2.0%2F24).
 func netParam(c echo.Context) (LookupQuery, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -87,6 +88,14 @@ type bwBGP struct {
 	ExtCommunities   [][3]string `json:"ext_communities"`
 }
 
+// birdTime is t as the birdwatcher shape writes most times; "" when unknown.
+func birdTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(bwTimeShort)
+}
+
 // bwEnvelope is the api and ttl every birdwatcher response carries.
 func (s *Server) bwEnvelope(ctx context.Context) (bwAPI, string) {
 	now := s.now().UTC()
@@ -95,13 +104,6 @@ func (s *Server) bwEnvelope(ctx context.Context) (bwAPI, string) {
 	a.CacheStatus.CachedAt.TimezoneType = "UTC"
 	a.CacheStatus.CachedAt.Timezone = "UTC"
 	return a, now.Format(bwTime)
-}
-
-func shortTime(t interface{ IsZero() bool }, s string) string {
-	if t.IsZero() {
-		return ""
-	}
-	return s
 }
 
 func (s *Server) bwStatus(c echo.Context) error {
@@ -126,8 +128,8 @@ func (s *Server) bwStatus(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"api": api, "ttl": ttl, "status": bwStatus{
 		CurrentServer: s.now().UTC().Format(bwTimeShort),
-		LastReboot:    shortTime(st.StartTime, st.StartTime.UTC().Format(bwTimeShort)),
-		LastReconfig:  shortTime(reconf, reconf.UTC().Format(bwTimeShort)),
+		LastReboot:    birdTime(st.StartTime),
+		LastReconfig:  birdTime(reconf),
 		Version:       st.Version,
 		Message:       msg,
 		RouterID:      addrString(st.RouterID),
@@ -151,7 +153,7 @@ func (s *Server) bwProtocol(ss *Session) bwProtocol {
 		BirdProtocol: "BGP", Table: table, State: state, BGPState: bgpState(ss.State),
 		Connection: bgpState(ss.State), NeighborAddress: addrString(ss.Neighbor), NeighborAS: ss.ASN,
 		NeighborID: addrString(ss.RouterID), NeighborCapabilities: ss.Capabilities,
-		Description: ss.Member, StateChanged: shortTime(ss.Since, ss.Since.UTC().Format(bwTimeShort)),
+		Description: ss.Member, StateChanged: birdTime(ss.Since),
 		LastError: ss.LastError, HoldTimer: ss.HoldTime,
 		Routes: bwRouteCounts{Imported: imp, Filtered: filt, Exported: exp, Preferred: pref},
 	}
@@ -190,7 +192,7 @@ func (s *Server) bwProtocols(c echo.Context) error {
 func (s *Server) bwRoute(r *Route) any {
 	b := bwRoute{
 		Network: r.Prefix.String(), Gateway: addrString(r.Neighbor), Interface: "",
-		FromProtocol: ProtocolID(r.Neighbor), Age: shortTime(r.Since, r.Since.UTC().Format(bwTimeShort)),
+		FromProtocol: ProtocolID(r.Neighbor), Age: birdTime(r.Since),
 		LearntFrom: addrString(r.Neighbor), Primary: r.Best && r.Accepted(), Metric: 100,
 		Type: []string{"BGP", "univ"},
 		BGP: bwBGP{

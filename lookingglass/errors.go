@@ -20,10 +20,6 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.msg }
 
-func errBadRequest(err error) error {
-	return &apiError{status: http.StatusBadRequest, code: "bad_request", msg: err.Error()}
-}
-
 func errNotFound(msg string) error {
 	return &apiError{status: http.StatusNotFound, code: "not_found", msg: msg}
 }

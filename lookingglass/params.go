@@ -6,8 +6,11 @@ import (
 	"net/netip"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 )
 
 // Every parameter a client supplies is parsed here, strictly: one spelling per value (no signs, no
@@ -476,4 +479,40 @@ func ParseSessionID(s string) (netip.Addr, error) {
 		return netip.Addr{}, paramErr("session", s, "not a session id (R_ and the address with _ for . and :)")
 	}
 	return a, nil
+}
+
+// parseUint32Param parses a number 0..4294967295 in a path.
+func parseUint32Param(name, v string) (uint32, error) {
+	n, ok := parseUint(v, 32)
+	if !ok {
+		return 0, paramErr(name, v, "not a number 0..4294967295")
+	}
+	return uint32(n), nil
+}
+
+// query checks that a request has only the allowed parameters, each at most once.
+func query(c echo.Context, allowed ...string) error {
+	for k, v := range c.QueryParams() {
+		if !slices.Contains(allowed, k) {
+			return paramErr(k, "", "unknown parameter (allowed: %v)", allowed)
+		}
+		if len(v) > 1 {
+			return paramErr(k, v[0], "given more than once")
+		}
+	}
+	return nil
+}
+
+// pageParams parses limit, cursor and sort.
+func pageParams(c echo.Context) (Page, SortKey, error) {
+	limit, err := ParseLimit(c.QueryParam("limit"))
+	if err != nil {
+		return Page{}, SortKey{}, err
+	}
+	cursor, err := ParseCursor(c.QueryParam("cursor"))
+	if err != nil {
+		return Page{}, SortKey{}, err
+	}
+	sk, err := ParseSort(c.QueryParam("sort"))
+	return Page{Cursor: cursor, Limit: limit}, sk, err
 }
