@@ -78,6 +78,36 @@ type LookingGlass struct {
 	Listen string `toml:"listen"`
 	// Name is shown as the route server's name in the web UI and the API.
 	Name string `toml:"name"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header is
+	// believed: a request arriving from one of these prefixes is attributed
+	// (for rate limits and logs) to the address the proxy names. Empty: the
+	// header is ignored and the connection's address counts.
+	TrustedProxies []netip.Prefix `toml:"trusted_proxies"`
+	// RateLimit bounds the requests per client address.
+	RateLimit RateLimit `toml:"rate_limit"`
+	// Peers are the base URLs of other ixrs looking glasses (the exchange's
+	// other route servers, "http://rs2.example.net:8080"), shown side by side
+	// with this one in /api/v1/compare.
+	Peers []string `toml:"peers"`
+}
+
+// RateLimit is the [lookingglass.rate_limit] table: token buckets per client
+// address, one for plain pages and a tighter one for searches and prefix
+// lookups, which may scan much more of the RIB per request.
+type RateLimit struct {
+	// Pages is the sustained rate of page requests per client, per second;
+	// 0 disables the limit.
+	Pages float64 `toml:"pages"`
+	// PagesBurst is how many page requests a client may make at once.
+	PagesBurst int `toml:"pages_burst"`
+	// Searches is the sustained rate of searches and prefix lookups per
+	// client, per second; 0 disables the limit.
+	Searches float64 `toml:"searches"`
+	// SearchesBurst is how many searches a client may make at once.
+	SearchesBurst int `toml:"searches_burst"`
+	// Exempt are client prefixes without limits: the Alice-LG or IXP
+	// Manager host that polls every session's routes in one go.
+	Exempt []netip.Prefix `toml:"exempt"`
 }
 
 // RPKI is the [rpki] table: where validated ROA payloads come from.
@@ -131,6 +161,9 @@ type Member struct {
 	// IRRASNFile is a file of the origin ASNs the member may announce (its
 	// AS-SET, expanded), as written; use Config.Resolve to open it.
 	IRRASNFile string `toml:"irr_asn_file"`
+	// Hidden keeps the member, its sessions and the routes it announces out
+	// of every public view of the looking glass. Routing is unaffected.
+	Hidden bool `toml:"hidden"`
 
 	PolicyOverrides
 }
@@ -210,11 +243,19 @@ func newConfig() *Config {
 			ConnectRetry: 30 * time.Second,
 		},
 		LookingGlass: LookingGlass{
-			Listen: "127.0.0.1:8080",
-			Name:   "ixrs",
+			Listen:    "127.0.0.1:8080",
+			Name:      "ixrs",
+			RateLimit: DefaultRateLimit(),
 		},
 		Defaults: DefaultPolicy(),
 	}
+}
+
+// DefaultRateLimit returns the looking glass's rate limits when
+// [lookingglass.rate_limit] sets none: generous for browsing, a search every
+// two seconds sustained.
+func DefaultRateLimit() RateLimit {
+	return RateLimit{Pages: 5, PagesBurst: 20, Searches: 0.5, SearchesBurst: 5}
 }
 
 // MemberPolicy returns the effective policy of member i: c.Defaults overlaid

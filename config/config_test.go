@@ -42,8 +42,17 @@ func TestLoadGood(t *testing.T) {
 	if d := cmp.Diff(wantServer, c.Server, cmpConfig...); d != "" {
 		t.Errorf("Server (-want +got):\n%s", d)
 	}
-	if want := (LookingGlass{Listen: ":8080", Name: "Example-IX RS1"}); c.LookingGlass != want {
-		t.Errorf("LookingGlass = %+v, want %+v", c.LookingGlass, want)
+	wantLG := LookingGlass{
+		Listen:         ":8080",
+		Name:           "Example-IX RS1",
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("2001:db8:1::/48")},
+		Peers:          []string{"http://rs2.example.net:8080"},
+		// searches_burst is not in the file: it keeps its default.
+		RateLimit: RateLimit{Pages: 10, PagesBurst: 40, Searches: 1, SearchesBurst: 5,
+			Exempt: []netip.Prefix{netip.MustParsePrefix("192.0.2.50/32")}},
+	}
+	if d := cmp.Diff(wantLG, c.LookingGlass, cmpConfig...); d != "" {
+		t.Errorf("LookingGlass (-want +got):\n%s", d)
 	}
 	wantRPKI := RPKI{
 		Caches:  []RPKICache{{"rtr1.example.net:3323", 1}, {"[2001:db8::53]:8282", 10}},
@@ -67,14 +76,14 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("Resolve(vrp_file) = %q", got)
 	}
 	b := c.Members[1]
-	if !b.TTLSecurity || !b.Passive || b.ASN != 4200000002 {
+	if !b.TTLSecurity || !b.Passive || b.ASN != 4200000002 || !b.Hidden || a.Hidden {
 		t.Errorf("member 1 = %+v", b)
 	}
-	if got := c.Line("member[1].neighbors[0]"); got != 45 {
-		t.Errorf("Line(member[1].neighbors[0]) = %d, want 45", got)
+	if got := c.Line("member[1].neighbors[0]"); got != 47 {
+		t.Errorf("Line(member[1].neighbors[0]) = %d, want 47", got)
 	}
-	if got := c.Line("rpki.caches[1].preference"); got != 22 {
-		t.Errorf("Line(rpki.caches[1].preference) = %d, want 22", got)
+	if got := c.Line("rpki.caches[1].preference"); got != 24 {
+		t.Errorf("Line(rpki.caches[1].preference) = %d, want 24", got)
 	}
 }
 

@@ -189,6 +189,22 @@ func (d *decoder) value(sc scope, v any, rv reflect.Value) {
 			return
 		}
 		rv.SetUint(uint64(n))
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case int64: // "pages = 5" is a rate as much as "pages = 5.0"
+			f = float64(x)
+		default:
+			d.r.fail(sc, ": must be a number, not %s", describe(v))
+			return
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) || rv.OverflowFloat(f) {
+			d.r.fail(sc, " %v: not a finite number", f)
+			return
+		}
+		rv.SetFloat(f)
 	default:
 		d.r.fail(sc, ": cannot be decoded into %s (a bug in package config)", t)
 	}

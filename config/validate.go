@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -106,6 +107,69 @@ func (c *Config) validateLookingGlass(r *reporter, sc scope) {
 	}
 	if n := c.LookingGlass.Name; hasControl(n) {
 		r.report(sc.child("name"), " %q: must not contain control characters", n)
+	}
+	checkPrefixes(r, sc.child("trusted_proxies"), c.LookingGlass.TrustedProxies)
+	seenPeer := make(map[string]int)
+	for i, p := range c.LookingGlass.Peers {
+		k := sc.child("peers").index(i)
+		if msg := checkPeerURL(p); msg != "" {
+			r.report(k, " %q: %s", p, msg)
+			continue
+		}
+		if j, dup := seenPeer[p]; dup {
+			r.report(k, " %q: listed twice (also [%d])", p, j)
+		}
+		seenPeer[p] = i
+	}
+	rl, k := &c.LookingGlass.RateLimit, sc.child("rate_limit")
+	for _, q := range []struct {
+		rate      float64
+		burst     int
+		key, bkey string
+	}{{rl.Pages, rl.PagesBurst, "pages", "pages_burst"}, {rl.Searches, rl.SearchesBurst, "searches", "searches_burst"}} {
+		if q.rate < 0 {
+			r.report(k.child(q.key), " %v: must be 0 (no limit) or more requests per second", q.rate)
+		}
+		if q.burst < 0 || q.rate > 0 && q.burst < 1 {
+			r.report(k.child(q.bkey), " %d: must be at least 1 (requests at once)", q.burst)
+		}
+	}
+	checkPrefixes(r, k.child("exempt"), rl.Exempt)
+}
+
+// checkPeerURL returns what is wrong with the base URL of another looking glass, or "".
+func checkPeerURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "":
+		return `not a URL (write "http://rs2.example.net:8080")`
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must be an http or https URL"
+	case u.User != nil:
+		return "must not contain a user or password"
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(u.Path, "/"):
+		return "must be a base URL without query, fragment or trailing slash"
+	}
+	return ""
+}
+
+// checkPrefixes reports invalid, unmasked or duplicate prefixes in a list of
+// client address ranges.
+func checkPrefixes(r *reporter, k scope, ps []netip.Prefix) {
+	seen := make(map[netip.Prefix]int)
+	for i, p := range ps {
+		ki := k.index(i)
+		switch {
+		case !p.IsValid():
+			r.report(ki, ` "": not an IP prefix`)
+		case p != p.Masked():
+			r.report(ki, " %q: host bits set (did you mean %q?)", p, p.Masked())
+		default:
+			if j, dup := seen[p]; dup {
+				r.report(ki, " %q: listed twice (also [%d])", p, j)
+			}
+			seen[p] = i
+		}
 	}
 }
 

@@ -118,6 +118,33 @@ func TestValidation(t *testing.T) {
 		{"lookingglass listen bad port", head + "[lookingglass]\nlisten = \"127.0.0.1:http\"\n", []string{
 			`t.toml:6: lookingglass.listen "127.0.0.1:http": port "http" is not a number 1..65535`,
 		}},
+		{"trusted_proxies host bits and duplicate", head + "[lookingglass]\ntrusted_proxies = [\"10.0.0.1/8\", \"::1/128\", \"::1/128\"]\n", []string{
+			`t.toml:6: lookingglass.trusted_proxies[0] "10.0.0.1/8": host bits set (did you mean "10.0.0.0/8"?)`,
+			`t.toml:6: lookingglass.trusted_proxies[2] "::1/128": listed twice (also [1])`,
+		}},
+		{"trusted_proxies not a prefix", head + "[lookingglass]\ntrusted_proxies = [\"10.0.0.1\"]\n", []string{
+			`t.toml:6: lookingglass.trusted_proxies[0] "10.0.0.1": not an IP prefix (write "192.0.2.0/24" or "2001:db8::/64")`,
+		}},
+		{"peers", head + "[lookingglass]\npeers = [\"http://rs2.example.net:8080\", \"ftp://x\", \"http://u:p@rs3\", \"http://rs4/\", \"rs5:8080\", \"http://rs2.example.net:8080\"]\n", []string{
+			`t.toml:6: lookingglass.peers[1] "ftp://x": must be an http or https URL`,
+			`t.toml:6: lookingglass.peers[2] "http://u:p@rs3": must not contain a user or password`,
+			`t.toml:6: lookingglass.peers[3] "http://rs4/": must be a base URL without query, fragment or trailing slash`,
+			`t.toml:6: lookingglass.peers[4] "rs5:8080": not a URL (write "http://rs2.example.net:8080")`,
+			`t.toml:6: lookingglass.peers[5] "http://rs2.example.net:8080": listed twice (also [0])`,
+		}},
+		{"rate_limit negative rate, zero burst", head + "[lookingglass.rate_limit]\npages = -1\nsearches = 2.5\nsearches_burst = 0\n", []string{
+			`t.toml:6: lookingglass.rate_limit.pages -1: must be 0 (no limit) or more requests per second`,
+			`t.toml:8: lookingglass.rate_limit.searches_burst 0: must be at least 1 (requests at once)`,
+		}},
+		{"rate_limit rate as a string", head + "[lookingglass.rate_limit]\npages = \"5\"\n", []string{
+			`t.toml:6: lookingglass.rate_limit.pages: must be a number, not a string ("5")`,
+		}},
+		{"rate_limit unknown key", head + "[lookingglass.rate_limit]\npage = 5\n", []string{
+			`t.toml:6: unknown key "lookingglass.rate_limit.page" (did you mean "pages"?)`,
+		}},
+		{"hidden not a boolean", head + "[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nhidden = \"yes\"\n", []string{
+			`t.toml:9: member "A" (asn 64501): hidden: must be true or false, not a string ("yes")`,
+		}},
 
 		// [rpki]
 		{"rpki cache without port", head + "[rpki]\ncaches = [{ address = \"rtr.example.net\" }]\n", []string{

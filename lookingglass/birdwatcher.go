@@ -1,0 +1,259 @@
+package lookingglass
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// The birdwatcher single_table shape that Alice-LG polls (source type birdwatcher, type =
+// single_table). Alice-LG type-asserts what it reads, so every type here is the one it expects:
+// numbers as numbers, as_path, local_pref and med as strings, protocols as a map keyed by id.
+
+type bwAPI struct {
+	Version         string        `json:"Version"`
+	ResultFromCache bool          `json:"result_from_cache"`
+	CacheStatus     bwCacheStatus `json:"cache_status"`
+}
+
+type bwCacheStatus struct {
+	CachedAt struct {
+		Date         string `json:"date"`
+		TimezoneType string `json:"timezone_type"`
+		Timezone     string `json:"timezone"`
+	} `json:"cached_at"`
+}
+
+type bwStatus struct {
+	CurrentServer string `json:"current_server"`
+	LastReboot    string `json:"last_reboot"`
+	LastReconfig  string `json:"last_reconfig"`
+	Version       string `json:"version"`
+	Message       string `json:"message"`
+	RouterID      string `json:"router_id"`
+}
+
+type bwRouteCounts struct {
+	Imported  int `json:"imported"`
+	Filtered  int `json:"filtered"`
+	Exported  int `json:"exported"`
+	Preferred int `json:"preferred"`
+}
+
+type bwProtocol struct {
+	BirdProtocol         string        `json:"bird_protocol"`
+	Table                string        `json:"table"`
+	State                string        `json:"state"`
+	BGPState             string        `json:"bgp_state"`
+	Connection           string        `json:"connection"`
+	NeighborAddress      string        `json:"neighbor_address"`
+	NeighborAS           uint32        `json:"neighbor_as"`
+	NeighborID           string        `json:"neighbor_id"`
+	NeighborCapabilities []string      `json:"neighbor_capabilities"`
+	Description          string        `json:"description"`
+	StateChanged         string        `json:"state_changed"`
+	LastError            string        `json:"last_error"`
+	HoldTimer            int           `json:"hold_timer"`
+	ImportLimit          int           `json:"import_limit,omitempty"`
+	RouteLimitAt         int           `json:"route_limit_at,omitempty"`
+	Routes               bwRouteCounts `json:"routes"`
+}
+
+type bwRoute struct {
+	Network      string   `json:"network"`
+	Gateway      string   `json:"gateway"`
+	Interface    string   `json:"interface"`
+	FromProtocol string   `json:"from_protocol"`
+	Age          string   `json:"age"`
+	LearntFrom   string   `json:"learnt_from"`
+	Primary      bool     `json:"primary"`
+	Metric       int      `json:"metric"`
+	Type         []string `json:"type"`
+	BGP          bwBGP    `json:"bgp"`
+}
+
+type bwBGP struct {
+	Origin           string      `json:"origin"`
+	ASPath           []string    `json:"as_path"`
+	NextHop          string      `json:"next_hop"`
+	LocalPref        string      `json:"local_pref"`
+	MED              string      `json:"med"`
+	OTC              string      `json:"otc,omitempty"`
+	Communities      [][2]uint32 `json:"communities"`
+	LargeCommunities [][3]uint32 `json:"large_communities"`
+	ExtCommunities   [][3]string `json:"ext_communities"`
+}
+
+// birdTime is t as the birdwatcher shape writes most times; "" when unknown.
+func birdTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(bwTimeShort)
+}
+
+// bwEnvelope is the api and ttl every birdwatcher response carries.
+func (s *Server) bwEnvelope(ctx context.Context) (bwAPI, string) {
+	now := s.now().UTC()
+	a := bwAPI{Version: s.version(ctx)}
+	a.CacheStatus.CachedAt.Date = now.Format(bwTime)
+	a.CacheStatus.CachedAt.TimezoneType = "UTC"
+	a.CacheStatus.CachedAt.Timezone = "UTC"
+	return a, now.Format(bwTime)
+}
+
+func (s *Server) bwStatus(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	ctx, cancel := queryCtx(c)
+	defer cancel()
+	st, err := s.backend.Status(ctx)
+	if err != nil {
+		return err
+	}
+	s.rememberVersion(&st)
+	api, ttl := s.bwEnvelope(ctx)
+	msg := "ixrs is up and running"
+	if !st.Ready {
+		msg = "ixrs is starting"
+	}
+	reconf := st.LastReconfig
+	if reconf.IsZero() {
+		reconf = st.StartTime
+	}
+	return c.JSON(http.StatusOK, map[string]any{"api": api, "ttl": ttl, "status": bwStatus{
+		CurrentServer: s.now().UTC().Format(bwTimeShort),
+		LastReboot:    birdTime(st.StartTime),
+		LastReconfig:  birdTime(reconf),
+		Version:       st.Version,
+		Message:       msg,
+		RouterID:      addrString(st.RouterID),
+	}})
+}
+
+func (s *Server) bwProtocol(ss *Session) bwProtocol {
+	imp, filt, exp, pref, limit := totals(ss)
+	state := "down"
+	switch ss.State {
+	case "established":
+		state = "up"
+	case "connect", "active", "opensent", "openconfirm":
+		state = "start"
+	}
+	table := "master6"
+	if ss.Neighbor.Is4() {
+		table = "master4"
+	}
+	p := bwProtocol{
+		BirdProtocol: "BGP", Table: table, State: state, BGPState: bgpState(ss.State),
+		Connection: bgpState(ss.State), NeighborAddress: addrString(ss.Neighbor), NeighborAS: ss.ASN,
+		NeighborID: addrString(ss.RouterID), NeighborCapabilities: ss.Capabilities,
+		Description: ss.Member, StateChanged: birdTime(ss.Since),
+		LastError: ss.LastError, HoldTimer: ss.HoldTime,
+		Routes: bwRouteCounts{Imported: imp, Filtered: filt, Exported: exp, Preferred: pref},
+	}
+	if ss.Description != "" {
+		p.Description = ss.Member + " (" + ss.Description + ")"
+	}
+	if p.NeighborCapabilities == nil {
+		p.NeighborCapabilities = []string{}
+	}
+	if limit > 0 {
+		p.ImportLimit, p.RouteLimitAt = limit, imp+filt
+	}
+	return p
+}
+
+func (s *Server) bwProtocols(c echo.Context) error {
+	if err := noQuery(c); err != nil {
+		return err
+	}
+	all, err := s.visibleSessions(c)
+	if err != nil {
+		return err
+	}
+	protocols := make(map[string]bwProtocol, len(all))
+	for i := range all {
+		protocols[ProtocolID(all[i].Neighbor)] = s.bwProtocol(&all[i])
+	}
+	ctx, cancel := queryCtx(c)
+	defer cancel()
+	api, ttl := s.bwEnvelope(ctx)
+	return c.JSON(http.StatusOK, map[string]any{"api": api, "ttl": ttl, "protocols": protocols})
+}
+
+// bwRoute converts a route; gateway is the session's address, as BIRD shows the routes of a BGP
+// protocol, and Alice-LG matches filtered routes to received ones by it.
+func (s *Server) bwRoute(r *Route) any {
+	b := bwRoute{
+		Network: r.Prefix.String(), Gateway: addrString(r.Neighbor), Interface: "",
+		FromProtocol: ProtocolID(r.Neighbor), Age: birdTime(r.Since),
+		LearntFrom: addrString(r.Neighbor), Primary: r.Best && r.Accepted(), Metric: 100,
+		Type: []string{"BGP", "univ"},
+		BGP: bwBGP{
+			Origin: birdOrigin(r.Origin), ASPath: make([]string, len(r.ASPath)), NextHop: addrString(r.NextHop),
+			LocalPref: strconv.FormatUint(uint64(r.LocalPref), 10), MED: strconv.FormatUint(uint64(r.MED), 10),
+			Communities: make([][2]uint32, len(r.Communities)), LargeCommunities: [][3]uint32{},
+			ExtCommunities: make([][3]string, len(r.ExtCommunities)),
+		},
+	}
+	for i, a := range r.ASPath {
+		b.BGP.ASPath[i] = strconv.FormatUint(uint64(a), 10)
+	}
+	if r.OTC != 0 {
+		b.BGP.OTC = strconv.FormatUint(uint64(r.OTC), 10)
+	}
+	for i, c := range r.Communities {
+		b.BGP.Communities[i] = [2]uint32{uint32(c >> 16), uint32(c & 0xffff)}
+	}
+	for _, c := range s.largeCommunities(r) {
+		b.BGP.LargeCommunities = append(b.BGP.LargeCommunities, [3]uint32{c.Global, c.Local1, c.Local2})
+	}
+	for i, c := range r.ExtCommunities {
+		k, g, l := c.Parts()
+		b.BGP.ExtCommunities[i] = [3]string{k, g, l}
+	}
+	return b
+}
+
+// bwHead is the start of a birdwatcher route list: the envelope and the opening of "routes".
+func (s *Server) bwHead(ctx context.Context) []byte {
+	api, ttl := s.bwEnvelope(ctx)
+	a, _ := json.Marshal(api)
+	t, _ := json.Marshal(ttl)
+	return append(append(append(append([]byte(`{"api":`), a...), `,"ttl":`...), t...), `,"routes":[`...)
+}
+
+// bwRoutes serves /routes/protocol (accepted), /routes/filtered and /routes/noexport of a session.
+func (s *Server) bwRoutes(v View) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := noQuery(c); err != nil {
+			return err
+		}
+		a, err := s.sessionParam(c)
+		if err != nil {
+			return err
+		}
+		return s.walk(c, s.bwHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, v, ""), nil, s.bwRoute, maxCompatRoutes)
+	}
+}
+
+// bwTable serves /routes/table/{t} (accepted routes) and /routes/table/{t}/filtered.
+func (s *Server) bwTable(filtered bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := noQuery(c); err != nil {
+			return err
+		}
+		roots, ok := tables[c.Param("table")]
+		if !ok {
+			return errNotFound("no such table (master4, master6, master)")
+		}
+		keep := func(r *Route) bool { return r.Accepted() != filtered }
+		return s.walk(c, s.bwHead(c.Request().Context()), []byte("]}"), s.tableFetcher(roots), keep, s.bwRoute, maxCompatRoutes)
+	}
+}

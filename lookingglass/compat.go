@@ -1,0 +1,239 @@
+package lookingglass
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/labstack/echo/v4"
+)
+
+// What the birdwatcher, bgplgd and Bird's Eye shapes share: whole-list walks streamed page by
+// page, and routes whose verdicts travel as large communities (docs/lookingglass.md).
+
+// Bounds of one compatibility walk. Their clients cannot page, so a list is read from the Backend
+// page by page and streamed; these stop a walk that would never end.
+const (
+	maxCompatRoutes = 2_000_000
+	maxWalkPages    = 20_000
+	walkTimeout     = 2 * time.Minute
+)
+
+// Time layouts of the birdwatcher shape (Alice-LG's servertime settings).
+const (
+	bwTime      = time.RFC3339Nano      // servertime
+	bwTimeShort = "2006-01-02 15:04:05" // servertime_short and servertime_ext
+)
+
+// walk reads a whole list: fetch is called with "" and then each Next until the list ends. The
+// first page is fetched before anything is written, so that its error becomes the response's
+// status; after that, an error ends the list early (logged), since the status is already sent.
+// Each visible route for which keep is true is written with conv between head and tail.
+func (s *Server) walk(c echo.Context, head, tail []byte, fetch func(ctx context.Context, cursor string) (RoutePage, error),
+	keep func(*Route) bool, conv func(*Route) any, limit int) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), walkTimeout)
+	defer cancel()
+	page, err := fetch(ctx, "")
+	if err != nil {
+		return err
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	var buf bytes.Buffer
+	buf.Write(head)
+	set := s.set.Load()
+	n := 0
+	for pages := 0; ; pages++ {
+		for i := range page.Routes {
+			r := &page.Routes[i]
+			if n >= limit || !set.visible(r.Member, r.Neighbor) || (keep != nil && !keep(r)) {
+				continue
+			}
+			if n > 0 {
+				buf.WriteByte(',')
+			}
+			b, err := json.Marshal(conv(r))
+			if err != nil {
+				return err
+			}
+			buf.Write(b)
+			n++
+		}
+		if buf.Len() > 64<<10 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return nil // the client went away
+			}
+			buf.Reset()
+		}
+		if page.Next == "" || n >= limit || pages >= maxWalkPages {
+			break
+		}
+		if page, err = fetch(ctx, page.Next); err != nil {
+			s.log.Warn("looking glass: list cut short", "path", c.Request().URL.Path, "routes", n, "err", err)
+			break
+		}
+	}
+	buf.Write(tail)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// routesFetcher reads a session's view page by page.
+func (s *Server) routesFetcher(a netip.Addr, v View, family string) func(context.Context, string) (RoutePage, error) {
+	hide := s.set.Load().hide
+	return func(ctx context.Context, cursor string) (RoutePage, error) {
+		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+		defer cancel()
+		return s.backend.Routes(qctx, RoutesQuery{Neighbor: a, View: v, Family: family, Hide: hide,
+			Page: Page{Cursor: cursor, Limit: MaxPageSize}})
+	}
+}
+
+// lookupFetcher reads the routes for a prefix (or, with 0.0.0.0/0 and more-specific, a whole table).
+func (s *Server) lookupFetcher(p netip.Prefix, m Match) func(context.Context, string) (RoutePage, error) {
+	hide := s.set.Load().hide
+	return func(ctx context.Context, cursor string) (RoutePage, error) {
+		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+		defer cancel()
+		return s.backend.Lookup(qctx, LookupQuery{Prefix: p, Match: m, Hide: hide, Page: Page{Cursor: cursor, Limit: MaxPageSize}})
+	}
+}
+
+// tables maps the birdwatcher table names to the prefixes whose more-specifics they hold.
+var tables = map[string][]netip.Prefix{
+	"master4": {netip.MustParsePrefix("0.0.0.0/0")},
+	"master6": {netip.MustParsePrefix("::/0")},
+	"master":  {netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")},
+}
+
+// tableFetcher walks every prefix of a table, one root after the other.
+func (s *Server) tableFetcher(roots []netip.Prefix) func(context.Context, string) (RoutePage, error) {
+	// The cursor is the root's index, a dot, and the Backend's cursor within it.
+	return func(ctx context.Context, cursor string) (RoutePage, error) {
+		i := 0
+		if cursor != "" {
+			idx, rest, _ := strings.Cut(cursor, ".")
+			i, _ = strconv.Atoi(idx)
+			cursor = rest
+		}
+		p, err := s.lookupFetcher(roots[i], MatchMoreSpecific)(ctx, cursor)
+		if err != nil {
+			return p, err
+		}
+		switch {
+		case p.Next != "":
+			p.Next = strconv.Itoa(i) + "." + p.Next
+		case i+1 < len(roots):
+			p.Next = strconv.Itoa(i+1) + "."
+		}
+		return p, nil
+	}
+}
+
+// largeCommunities are a route's large communities with its verdicts appended, as the
+// compatibility shapes carry them: RS:1101:N per filter reason, RS:1000:N for the RPKI state and
+// RS:1102:N for a not-exported reason.
+func (s *Server) largeCommunities(r *Route) []LargeCommunity {
+	rs := s.set.Load().rsASN
+	out := append([]LargeCommunity(nil), r.LargeCommunities...)
+	for _, c := range r.Reasons {
+		out = append(out, LargeCommunity{rs, policy.EuroIXFunction, uint32(c)})
+	}
+	if n, ok := rpkiCodes[r.RPKI]; ok {
+		out = append(out, LargeCommunity{rs, policy.InfoRPKIFunction, uint32(n)})
+	}
+	if r.NotExported != 0 {
+		out = append(out, LargeCommunity{rs, NotExportedFunction, uint32(r.NotExported)})
+	}
+	return out
+}
+
+// bgpState names an FSM state as BIRD and OpenBGPD print it.
+func bgpState(state string) string {
+	switch state {
+	case "idle":
+		return "Idle"
+	case "connect":
+		return "Connect"
+	case "active":
+		return "Active"
+	case "opensent":
+		return "OpenSent"
+	case "openconfirm":
+		return "OpenConfirm"
+	case "established":
+		return "Established"
+	}
+	return "Down"
+}
+
+// birdOrigin names ORIGIN as BIRD and OpenBGPD print it.
+func birdOrigin(o string) string {
+	switch o {
+	case "igp":
+		return "IGP"
+	case "egp":
+		return "EGP"
+	}
+	return "Incomplete"
+}
+
+func totals(ss *Session) (imported, filtered, exported, preferred, limit int) {
+	for _, f := range ss.Families {
+		imported += f.Accepted
+		filtered += f.Filtered
+		exported += f.Exported
+		preferred += f.Preferred
+		limit += f.MaxPrefix
+	}
+	return
+}
+
+// version is what the compatibility shapes report as their API version. It is remembered from
+// the last status the Backend gave, so that a birdwatcher route list does not cost a second query.
+func (s *Server) version(ctx context.Context) string {
+	if v, ok := s.versionSeen.Load().(string); ok {
+		return v
+	}
+	st, err := s.backend.Status(ctx)
+	if err != nil {
+		return "ixrs"
+	}
+	return s.rememberVersion(&st)
+}
+
+func (s *Server) rememberVersion(st *Status) string {
+	v := "ixrs"
+	if st.Version != "" {
+		v = "ixrs " + st.Version
+	}
+	s.versionSeen.Store(v)
+	return v
+}
+
+// noQuery refuses every parameter but the cache switches the clients send (use_cache, Bird's Eye).
+func noQuery(c echo.Context) error { return query(c, "use_cache") }
+
+// formatUpdown is bgpctl's time frame: hh:mm:ss under a day, 1d02h03m under a week, 01w2d03h after.
+func formatUpdown(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	t := int64(d / time.Second)
+	const day, week = 86400, 7 * 86400
+	switch {
+	case t < day:
+		return fmt.Sprintf("%02d:%02d:%02d", t/3600, t%3600/60, t%60)
+	case t < week:
+		return fmt.Sprintf("%dd%02dh%02dm", t/day, t%day/3600, t%3600/60)
+	}
+	return fmt.Sprintf("%02dw%01dd%02dh", t/week, t%week/day, t%day/3600)
+}
