@@ -218,6 +218,20 @@ func TestBadUpdates(t *testing.T) {
 		{"withdrawn-overrun-reset", append([]byte{0, 9, 24, 1, 2}, 0, 0), ActionSessionReset, ErrUpdate, 0xff, nil},
 		{"mp-reach-len-3-no-panic", updateBody(nil, [][]byte{goodOrigin, goodASPath,
 			attr(FlagOptional, AttrMPReach, []byte{0, 2, 1})}, nil), ActionSessionReset, ErrUpdate, 0xff, nil},
+		// RFC 7606 §3 j: an attribute overrun before MP_REACH_NLRI hides the IPv6 route; it must neither
+		// stay announced nor go unnoticed.
+		{"overrun-hides-mp-reach-reset", updateBody(nil, [][]byte{goodOrigin, goodASPath, goodNextHop,
+			cdOverrun(attr(FlagOptional|FlagTransitive, AttrCommunities, []byte{0, 0, 0, 1})),
+			cdMPReach6("2001:db8::1", "", "2001:db8:1::/48")}, nlri24), ActionSessionReset, ErrUpdate, SubAttrLengthError, nil},
+		{"overrun-after-mp-withdraws-both-families", updateBody(nil, [][]byte{cdMPUnreach6("2001:db8:9::/48"),
+			cdMPReach6("2001:db8::1", "", "2001:db8:1::/48"), goodOrigin, goodASPath, goodNextHop,
+			cdOverrun(attr(FlagOptional|FlagTransitive, AttrCommunities, []byte{0, 0, 0, 1}))}, nlri24),
+			ActionTreatAsWithdraw, 0, 0, func(t *testing.T, u *Update) {
+				want := []netip.Prefix{pfx("2001:db8:9::/48"), pfx("198.51.100.0/24"), pfx("2001:db8:1::/48")}
+				if len(u.NLRI) != 0 || u.Attrs != nil || !slices.Equal(u.Withdrawn, want) {
+					t.Errorf("want a withdrawal of %v, got %+v", want, u)
+				}
+			}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
