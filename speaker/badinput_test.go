@@ -3,6 +3,7 @@ package speaker
 import (
 	"encoding/binary"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"testing"
@@ -18,18 +19,20 @@ type badInputSetup struct {
 	goodRec *recorder
 	raw     *Peer
 	rawRec  *recorder
+	rawLog  *logCapture // everything the raw neighbor's Peer logs
 }
 
 func newBadInput(t *testing.T, from string, rawAS uint32) *badInputSetup {
 	t.Helper()
 	b := &badInputSetup{}
 	b.sp, b.port = newTestSpeaker(t, 65000, "10.0.0.1", "127.0.0.1")
-	b.goodRec, b.rawRec = newRecorder(), newRecorder()
+	b.goodRec, b.rawRec, b.rawLog = newRecorder(), newRecorder(), newLogCapture()
 	var err error
 	if b.good, err = b.sp.AddPeer(PeerConfig{Name: "good", PeerAddr: adr("127.0.0.30"), PeerAS: 65030, Passive: true}, b.goodRec); err != nil {
 		t.Fatal(err)
 	}
-	if b.raw, err = b.sp.AddPeer(PeerConfig{Name: "raw", PeerAddr: adr(from), PeerAS: rawAS, Passive: true}, b.rawRec); err != nil {
+	if b.raw, err = b.sp.AddPeer(PeerConfig{Name: "raw", PeerAddr: adr(from), PeerAS: rawAS, Passive: true,
+		Logger: slog.New(b.rawLog)}, b.rawRec); err != nil {
 		t.Fatal(err)
 	}
 	b.good.Start()
