@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,8 @@ type session struct {
 	holdDur  time.Duration // the hold time the timer was last started with; re-arms for a remainder keep it
 
 	remote   *Open
+	openSent []byte // the OPEN we sent and the neighbor's, whole messages (Peer.OpenMessages)
+	openRecv []byte
 	encOpts  EncodeOptions
 	decOpts  DecodeOptions
 	families []Family
@@ -274,14 +277,15 @@ func (r *reader) dispatch(m message) bool {
 		s.inHandler.Store(false)
 		return true
 	case MsgOpen:
-		o, n, panicked := safeDecodeOpen(m.body)
+		raw := bytes.Clone(m.raw) // kept for Peer.OpenMessages; m.raw is the read buffer
+		o, n, panicked := safeDecodeOpen(raw[HeaderLen:])
 		if panicked != nil {
 			r.logPanic("OPEN", panicked)
 		}
 		if n != nil {
 			return r.toPeer(event{kind: evOpenErr, n: n})
 		}
-		return r.toPeer(event{kind: evOpen, open: o})
+		return r.toPeer(event{kind: evOpen, open: o, raw: raw})
 	case MsgNotification:
 		n, panicked := safeDecodeNotification(m.body)
 		if panicked != nil {
