@@ -3,6 +3,7 @@ package speaker
 import (
 	"encoding/binary"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"testing"
@@ -18,18 +19,20 @@ type badInputSetup struct {
 	goodRec *recorder
 	raw     *Peer
 	rawRec  *recorder
+	rawLog  *logCapture // everything the raw neighbor's Peer logs
 }
 
 func newBadInput(t *testing.T, from string, rawAS uint32) *badInputSetup {
 	t.Helper()
 	b := &badInputSetup{}
 	b.sp, b.port = newTestSpeaker(t, 65000, "10.0.0.1", "127.0.0.1")
-	b.goodRec, b.rawRec = newRecorder(), newRecorder()
+	b.goodRec, b.rawRec, b.rawLog = newRecorder(), newRecorder(), newLogCapture()
 	var err error
 	if b.good, err = b.sp.AddPeer(PeerConfig{Name: "good", PeerAddr: adr("127.0.0.30"), PeerAS: 65030, Passive: true}, b.goodRec); err != nil {
 		t.Fatal(err)
 	}
-	if b.raw, err = b.sp.AddPeer(PeerConfig{Name: "raw", PeerAddr: adr(from), PeerAS: rawAS, Passive: true}, b.rawRec); err != nil {
+	if b.raw, err = b.sp.AddPeer(PeerConfig{Name: "raw", PeerAddr: adr(from), PeerAS: rawAS, Passive: true,
+		Logger: slog.New(b.rawLog)}, b.rawRec); err != nil {
 		t.Fatal(err)
 	}
 	b.good.Start()
@@ -218,6 +221,20 @@ func TestBadUpdates(t *testing.T) {
 		{"withdrawn-overrun-reset", append([]byte{0, 9, 24, 1, 2}, 0, 0), ActionSessionReset, ErrUpdate, 0xff, nil},
 		{"mp-reach-len-3-no-panic", updateBody(nil, [][]byte{goodOrigin, goodASPath,
 			attr(FlagOptional, AttrMPReach, []byte{0, 2, 1})}, nil), ActionSessionReset, ErrUpdate, 0xff, nil},
+		// RFC 7606 §3 j: an attribute overrun before MP_REACH_NLRI hides the IPv6 route; it must neither
+		// stay announced nor go unnoticed.
+		{"overrun-hides-mp-reach-reset", updateBody(nil, [][]byte{goodOrigin, goodASPath, goodNextHop,
+			cdOverrun(attr(FlagOptional|FlagTransitive, AttrCommunities, []byte{0, 0, 0, 1})),
+			cdMPReach6("2001:db8::1", "", "2001:db8:1::/48")}, nlri24), ActionSessionReset, ErrUpdate, SubAttrLengthError, nil},
+		{"overrun-after-mp-withdraws-both-families", updateBody(nil, [][]byte{cdMPUnreach6("2001:db8:9::/48"),
+			cdMPReach6("2001:db8::1", "", "2001:db8:1::/48"), goodOrigin, goodASPath, goodNextHop,
+			cdOverrun(attr(FlagOptional|FlagTransitive, AttrCommunities, []byte{0, 0, 0, 1}))}, nlri24),
+			ActionTreatAsWithdraw, 0, 0, func(t *testing.T, u *Update) {
+				want := []netip.Prefix{pfx("2001:db8:9::/48"), pfx("198.51.100.0/24"), pfx("2001:db8:1::/48")}
+				if len(u.NLRI) != 0 || u.Attrs != nil || !slices.Equal(u.Withdrawn, want) {
+					t.Errorf("want a withdrawal of %v, got %+v", want, u)
+				}
+			}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,14 +52,33 @@ import (
 // CLUSTER_LIST go to Attrs.Other with their flags (the Extended Length bit cleared: it is framing).
 // NEXT_HOP is ignored in an UPDATE without IPv4 NLRI (RFC 4760 §3). Of a repeated attribute the first
 // counts (RFC 7606 §3 g).
-func DecodeUpdate(body []byte, opt DecodeOptions) (u *Update, uerr *UpdateError) {
+//
+// A panic while decoding (a bug, ours or gobgp's) is a session reset with UPDATE Message Error/Malformed
+// Attribute List.
+func DecodeUpdate(body []byte, opt DecodeOptions) (*Update, *UpdateError) {
+	u, uerr, _ := safeDecodeUpdate(body, opt)
+	return u, uerr
+}
+
+// safeDecodeUpdate is DecodeUpdate, also returning a recovered panic.
+func safeDecodeUpdate(body []byte, opt DecodeOptions) (u *Update, uerr *UpdateError, p *decodePanic) {
 	defer func() {
-		// Nothing below should panic; this turns a bug into a session reset instead of a crash.
 		if r := recover(); r != nil {
+			p = recovered(r)
 			u, uerr = nil, decErr(ActionSessionReset, SubMalformedAttrList, 0, nil, "decoder panic: %v", r)
 		}
 	}()
-	d := decUpdate{opt: &opt}
+	u, uerr = decodeUpdate(body, opt, true)
+	return u, uerr, nil
+}
+
+// decodeUpdate is DecodeUpdate without its recover. With recoverGobgp false, gobgp's panics are not
+// recovered either: the fuzz target wants to see them.
+func decodeUpdate(body []byte, opt DecodeOptions, recoverGobgp bool) (*Update, *UpdateError) {
+	if decodeHook != nil {
+		decodeHook(MsgUpdate, body)
+	}
+	d := decUpdate{opt: &opt, recoverGobgp: recoverGobgp}
 	return d.decode(body)
 }
 
@@ -88,8 +107,9 @@ type decRaw struct {
 
 // decUpdate is the state of one DecodeUpdate call.
 type decUpdate struct {
-	opt *DecodeOptions
-	err *UpdateError // strongest error so far
+	opt          *DecodeOptions
+	recoverGobgp bool         // turn a panic in gobgp into a session reset (false only when fuzzing)
+	err          *UpdateError // strongest error so far
 
 	nWithdrawn, nNLRI int
 	attrCount         int // attributes in the message, duplicates included
@@ -214,7 +234,7 @@ var decGobgpFamilies = map[bgp.RouteFamily]bgp.BGPAddPathMode{
 // error only for a session reset.
 func (d *decUpdate) runGobgp() (*bgp.BGPUpdate, *UpdateError) {
 	binary.BigEndian.PutUint16(d.toGobgp[2:], uint16(len(d.toGobgp)-4))
-	g, perr, verr, panicked := decCallGobgp(d.toGobgp, !d.opt.IBGP)
+	g, perr, verr, panicked := decCallGobgp(d.toGobgp, !d.opt.IBGP, d.recoverGobgp)
 	if panicked != "" {
 		return nil, decErr(ActionSessionReset, SubMalformedAttrList, 0, nil, "gobgp panicked decoding attributes: %s", panicked)
 	}
@@ -242,12 +262,14 @@ func (d *decUpdate) runGobgp() (*bgp.BGPUpdate, *UpdateError) {
 // when decoding found nothing or only attributes to discard: those are already removed from the message,
 // while an attribute that failed with a stronger error stays in it half-decoded and makes the validator
 // panic (NOTES-deps §1.1, gobgp #3305).
-func decCallGobgp(b []byte, ebgp bool) (g *bgp.BGPUpdate, perr, verr error, panicked string) {
-	defer func() {
-		if r := recover(); r != nil {
-			panicked = fmt.Sprint(r)
-		}
-	}()
+func decCallGobgp(b []byte, ebgp, recoverPanics bool) (g *bgp.BGPUpdate, perr, verr error, panicked string) {
+	if recoverPanics {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked = fmt.Sprint(r)
+			}
+		}()
+	}
 	g = &bgp.BGPUpdate{}
 	perr = g.DecodeFromBytes(b)
 	var me *bgp.MessageError

@@ -111,6 +111,14 @@ func cdMPReach6(nh string, ll string, nlri ...string) []byte {
 	return cdAttr(FlagOptional, AttrMPReach, v...)
 }
 
+// cdOverrun sets the length of attribute a (3-byte header) to 255, more than any test's attribute block
+// holds after it.
+func cdOverrun(a []byte) []byte {
+	a = bytes.Clone(a)
+	a[2] = 255
+	return a
+}
+
 func cdMPUnreach6(nlri ...string) []byte {
 	return cdAttr(FlagOptional, AttrMPUnreach, append([]byte{0, 2, 1}, cdNLRI(nlri...)...)...)
 }
@@ -778,6 +786,37 @@ func cd7606Cases() []cdErrCase {
 			b[len(b)-len(cdNLRI24)-5] = 40 // the COMMUNITIES length byte claims 40 bytes
 			return b
 		}(), opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError, check: cdWantWithdrawn("198.51.100.0/24")},
+		// RFC 7606 §3 j: treat-as-withdraw needs MP_REACH_NLRI and MP_UNREACH_NLRI parsed. Attribute framing
+		// that stops before them leaves bytes where either could be: unless none of those bytes could be
+		// the type code of one, the NLRI are not known and the session is reset.
+		{name: "overrun-hides-mp-reach-after-ipv4-nlri", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdOverrun(cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 0, 0, 0, 1)), cdMPReach6("2001:db8::1", "", "2001:db8:1::/48")),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError, attr: AttrCommunities},
+		{name: "overrun-hides-mp-reach-only-nlri", body: cdBody(nil, nil, cdOrigin, cdASPath,
+			cdOverrun(cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 0, 0, 0, 1)), cdMPReach6("2001:db8::1", "", "2001:db8:1::/48")),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError, attr: AttrCommunities},
+		{name: "overrun-hides-mp-unreach-after-mp-reach", body: cdBody(nil, nil, cdMPReach6("2001:db8::1", "", "2001:db8:1::/48"),
+			cdOrigin, cdASPath, cdOverrun(cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 0, 0, 0, 1)), cdMPUnreach6("2001:db8:9::/48")),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError, attr: AttrCommunities},
+		{name: "overrunning-mp-reach", body: cdBody(nil, nil, cdOrigin, cdASPath,
+			cdOverrun(cdMPReach6("2001:db8::1", "", "2001:db8:1::/48"))),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError, attr: AttrMPReach},
+		{name: "overrunning-mp-unreach-after-ipv4-nlri", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdOverrun(cdMPUnreach6("2001:db8:9::/48"))),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError, attr: AttrMPUnreach},
+		{name: "tail-that-is-mp-reach-header", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			[]byte{FlagOptional | FlagExtLen, AttrMPReach, 0}),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError},
+		{name: "overrun-value-could-hold-mp-type", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdOverrun(cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 0, 0, 0, AttrMPUnreach))),
+			opt: cd4, action: ActionSessionReset, sub: SubAttrLengthError, attr: AttrCommunities},
+		{name: "tail-of-two-bytes-withdraws", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop, []byte{FlagTransitive, AttrOrigin}),
+			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError, check: cdWantWithdrawn("198.51.100.0/24")},
+		{name: "overrun-after-both-mp-withdraws-every-prefix", body: cdBody(cdNLRI("203.0.113.0/24"), cdNLRI24,
+			cdMPUnreach6("2001:db8:9::/48"), cdMPReach6("2001:db8::1", "", "2001:db8:1::/48"), cdOrigin, cdASPath, cdNextHop,
+			cdOverrun(cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 0, 0, 0, AttrMPReach)), cdMPReach6("2001:db8::1", "", "2001:db8:2::/48")),
+			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError,
+			check: cdWantWithdrawn("203.0.113.0/24", "2001:db8:9::/48", "198.51.100.0/24", "2001:db8:1::/48")},
 		{name: "mp-reach-bad-next-hop-length", body: cdBody(nil, nil, cdOrigin, cdASPath,
 			cdAttr(FlagOptional, AttrMPReach, append([]byte{0, 2, 1, 4, 192, 0, 2, 1, 0}, cdNLRI("2001:db8::/32")...)...)),
 			opt: cd4, action: ActionAFISAFIDisable, sub: SubOptionalAttrError, attr: AttrMPReach}, // RFC 4760 §7 subcode

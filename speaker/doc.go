@@ -32,7 +32,9 @@
 // (RFC 7606), TCP-MD5 (RFC 2385) and GTSM (RFC 5082) per peer on Linux.
 //
 // Robustness: messages are read in large batches and every complete message is processed before the next
-// read; decoders copy what they keep and recover from panics in the underlying codec
-// (github.com/osrg/gobgp/v3/pkg/packet/bgp, used only in codec.go); every malformed input maps to the
-// NOTIFICATION or RFC 7606 action the RFCs assign, and never affects another peer.
+// read; decoders copy what they keep; every malformed input maps to the NOTIFICATION or RFC 7606 action the
+// RFCs assign, and never affects another peer. Framing and every decoder (DecodeOpen, DecodeUpdate,
+// DecodeNotification, DecodeRouteRefresh) run under recover(): a panic there, in this package or in the
+// underlying codec (github.com/osrg/gobgp/v3/pkg/packet/bgp, used only in codec.go), ends only the
+// session it happened on, with a NOTIFICATION and an error logged with the neighbor and the stack.
 package speaker

@@ -109,6 +109,9 @@ func (f *framer) next(dst []message) ([]message, error) {
 		dst = dst[:0]
 		need := 0 // length of the partial message at start, once its header is in
 		for f.end-f.start >= HeaderLen && len(dst) < maxBatch {
+			if decodeHook != nil {
+				decodeHook(hookFraming, f.buf[f.start:f.start+HeaderLen])
+			}
 			l, t, herr := checkHeader(f.buf[f.start:f.start+HeaderLen], f.maxLen())
 			if herr != nil {
 				return dst, herr

@@ -40,7 +40,31 @@ func EncodeKeepalive() []byte {
 
 // DecodeNotification decodes the body of a NOTIFICATION (RFC 4271 §4.5). Data is a copy. A body shorter
 // than two bytes (the framer rejects those) yields the bytes present and zero for the rest.
+//
+// A panic while decoding (a bug) gives the code and subcode without data.
 func DecodeNotification(body []byte) Notification {
+	n, _ := safeDecodeNotification(body)
+	return n
+}
+
+// safeDecodeNotification is DecodeNotification, also returning a recovered panic.
+func safeDecodeNotification(body []byte) (n Notification, p *decodePanic) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, p = Notification{}, recovered(r)
+			if len(body) >= 2 {
+				n.Code, n.Subcode = body[0], body[1]
+			}
+		}
+	}()
+	return decodeNotification(body), nil
+}
+
+// decodeNotification is DecodeNotification without recover.
+func decodeNotification(body []byte) Notification {
+	if decodeHook != nil {
+		decodeHook(MsgNotification, body)
+	}
 	var n Notification
 	if len(body) > 0 {
 		n.Code = body[0]
@@ -192,7 +216,30 @@ func codecSubcodeName(code, sub uint8) string {
 // bytes long gives ROUTE-REFRESH Message Error/Invalid Message Length with the complete message as data
 // (RFC 7313 §5). Subtypes other than 0, 1 and 2 are returned as they are: RFC 7313 §5 says to ignore such
 // a message, which is the caller's decision.
+//
+// A panic while decoding (a bug) gives ROUTE-REFRESH Message Error with subcode 0: RFC 7313 defines no
+// subcode for it, and the message-type code tells the neighbor which of its messages was refused.
 func DecodeRouteRefresh(body []byte) (RouteRefresh, *Notification) {
+	rr, n, _ := safeDecodeRouteRefresh(body)
+	return rr, n
+}
+
+// safeDecodeRouteRefresh is DecodeRouteRefresh, also returning a recovered panic.
+func safeDecodeRouteRefresh(body []byte) (rr RouteRefresh, n *Notification, p *decodePanic) {
+	defer func() {
+		if r := recover(); r != nil {
+			rr, n, p = RouteRefresh{}, &Notification{Code: ErrRouteRefresh}, recovered(r)
+		}
+	}()
+	rr, n = decodeRouteRefresh(body)
+	return rr, n, nil
+}
+
+// decodeRouteRefresh is DecodeRouteRefresh without recover.
+func decodeRouteRefresh(body []byte) (RouteRefresh, *Notification) {
+	if decodeHook != nil {
+		decodeHook(MsgRouteRefresh, body)
+	}
 	if len(body) != 4 {
 		l := HeaderLen + len(body)
 		data := encHeader(make([]byte, 0, l), MsgRouteRefresh, l)

@@ -23,7 +23,29 @@ import (
 // Several capabilities in one parameter and several parameters both work. Route refresh capabilities 2
 // and 128 both set RouteRefresh. Of repeated single-valued capabilities (four-octet AS, graceful restart)
 // the first counts. Capabilities without a field in Capabilities are kept in Unknown. Nothing aliases body.
+//
+// A panic while decoding (a bug) gives OPEN Message Error/Unspecific.
 func DecodeOpen(body []byte) (*Open, *Notification) {
+	o, n, _ := safeDecodeOpen(body)
+	return o, n
+}
+
+// safeDecodeOpen is DecodeOpen, also returning a recovered panic.
+func safeDecodeOpen(body []byte) (o *Open, n *Notification, p *decodePanic) {
+	defer func() {
+		if r := recover(); r != nil {
+			o, n, p = nil, decOpenErr(), recovered(r)
+		}
+	}()
+	o, n = decodeOpen(body)
+	return o, n, nil
+}
+
+// decodeOpen is DecodeOpen without recover.
+func decodeOpen(body []byte) (*Open, *Notification) {
+	if decodeHook != nil {
+		decodeHook(MsgOpen, body)
+	}
 	if len(body) < 10 {
 		return nil, &Notification{Code: ErrMessageHeader, Subcode: SubBadMessageLength,
 			Data: binary.BigEndian.AppendUint16(nil, uint16(HeaderLen+len(body)))}

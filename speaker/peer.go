@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -143,6 +144,8 @@ type Peer struct {
 	flaps     uint64
 	lastErr   string
 	remote    *Open
+	openSent  []byte // the OPENs of the current or last established session, whole messages
+	openRecv  []byte
 	msgs      [2][6]atomic.Uint64 // [0] received, [1] sent
 	closeOnce sync.Once
 }
@@ -154,6 +157,7 @@ type event struct {
 	gen    uint64 // timer generation, to drop stale timer events
 	n      *Notification
 	open   *Open
+	raw    []byte   // evOpen: the whole message, header included, owned by the event
 	conn   net.Conn // evIncoming, evDialed: the new connection
 	connID uint64   // events from a reader: the connection it serves
 	err    error
@@ -242,6 +246,15 @@ func (p *Peer) Stats() PeerStats {
 		st.OutputPending = int(est.w.pending.Load())
 	}
 	return st
+}
+
+// OpenMessages returns copies of the OPEN messages (header included) this speaker sent and received on
+// the established session, or on the last one after it went down: what BMP's Peer Up Notification
+// carries. Both are nil before the first session is established.
+func (p *Peer) OpenMessages() (sent, received []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return bytes.Clone(p.openSent), bytes.Clone(p.openRecv)
 }
 
 // EncodeOptions returns how UPDATEs must be encoded for the established session. ok is false when the
@@ -483,7 +496,7 @@ func (p *Peer) handle(ev event) {
 		}
 		p.step(s, ev.kind, nil)
 	case evOpen:
-		p.receivedOpen(s, ev.open)
+		p.receivedOpen(s, ev.open, ev.raw)
 	case evNotification:
 		p.log.Warn("received NOTIFICATION", "notification", ev.n.String(), "state", s.fsm.state.String())
 		s.downErr = &SessionError{Notification: ev.n}
@@ -558,7 +571,8 @@ func (p *Peer) act(s *session, a action, from State) {
 	case actDropConn:
 		s.drop()
 	case actSendOpen:
-		s.w.queue(EncodeOpen(p.localOpen()), MsgOpen)
+		s.openSent = EncodeOpen(p.localOpen())
+		s.w.queue(s.openSent, MsgOpen)
 	case actSendKeepalive:
 		s.w.queue(EncodeKeepalive(), MsgKeepalive)
 	case actSendNotification:
@@ -606,6 +620,7 @@ func (p *Peer) established1(s *session) {
 	p.est = s
 	p.estTime = now
 	p.remote = s.remote
+	p.openSent, p.openRecv = s.openSent, s.openRecv
 	p.mu.Unlock()
 	p.idleHold = time.Second
 	s.downErr = nil
@@ -654,7 +669,7 @@ func (p *Peer) localOpen() *Open {
 }
 
 // receivedOpen validates the neighbor's OPEN, negotiates, resolves a collision and feeds the FSM.
-func (p *Peer) receivedOpen(s *session, o *Open) {
+func (p *Peer) receivedOpen(s *session, o *Open, raw []byte) {
 	if s.fsm.state != StateOpenSent {
 		p.step(s, evOpen, nil) // the FSM turns it into the right FSM error
 		return
@@ -690,6 +705,7 @@ func (p *Peer) receivedOpen(s *session, o *Open) {
 		}
 	}
 	s.negotiate(o)
+	s.openRecv = raw
 	p.step(s, evOpen, nil)
 }
 

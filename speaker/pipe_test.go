@@ -1,6 +1,8 @@
 package speaker
 
 import (
+	"bytes"
+	"encoding/binary"
 	"net"
 	"testing"
 	"time"
@@ -76,4 +78,68 @@ func waitState(t *testing.T, p *Peer, want State) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestOpenMessages: Peer.OpenMessages returns nil before the first session, then copies of the two OPENs
+// exchanged (whole messages), kept after the session goes down and replaced by the next session's.
+func TestOpenMessages(t *testing.T) {
+	sp, _ := newTestSpeaker(t, 65000, "10.0.0.1", "")
+	r := newRecorder()
+	p, err := sp.AddPeer(PeerConfig{PeerAddr: adr("127.0.0.51"), PeerAS: 65051, Passive: true, HoldTime: 9 * time.Second}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent, recv := p.OpenMessages(); sent != nil || recv != nil {
+		t.Fatalf("before any session: %x, %x", sent, recv)
+	}
+	p.Start()
+	// session connects a neighbor over a pipe, completes the handshake with its OPEN and returns the
+	// body of the OPEN the speaker sent.
+	session := func(o *Open) (*rawPeer, []byte) {
+		ours, theirs := net.Pipe()
+		t.Cleanup(func() { theirs.Close() })
+		if !p.post(event{kind: evIncoming, conn: ours}) {
+			t.Fatal("peer gone")
+		}
+		raw := &rawPeer{t: t, conn: theirs, fr: newFramer(theirs, func() int { return MaxExtendedMessage })}
+		go raw.conn.Write(EncodeOpen(o))
+		body := raw.expect(MsgOpen).body
+		raw.expect(MsgKeepalive)
+		waitState(t, p, StateOpenConfirm)
+		go raw.conn.Write(EncodeKeepalive())
+		waitEstablished(t, r, 5*time.Second)
+		return raw, body
+	}
+	check := func(o *Open, ourBody []byte) {
+		t.Helper()
+		sent, recv := p.OpenMessages()
+		if !bytes.Equal(recv, EncodeOpen(o)) {
+			t.Errorf("received OPEN %x, want the neighbor's %x", recv, EncodeOpen(o))
+		}
+		if len(sent) < HeaderLen || [16]byte(sent[:16]) != marker || int(binary.BigEndian.Uint16(sent[16:])) != len(sent) ||
+			sent[18] != MsgOpen || !bytes.Equal(sent[HeaderLen:], ourBody) {
+			t.Errorf("sent OPEN %x, want a whole OPEN message with body %x", sent, ourBody)
+		}
+		if len(sent) <= HeaderLen || len(recv) <= HeaderLen {
+			t.FailNow()
+		}
+		// Copies: what the caller does with them changes nothing.
+		sent[HeaderLen], recv[HeaderLen] = 0, 0
+		if s2, r2 := p.OpenMessages(); s2[HeaderLen] != 4 || r2[HeaderLen] != 4 {
+			t.Error("OpenMessages returned the peer's own slices")
+		}
+	}
+
+	first := rawOpen(65051, "10.0.0.51", 9)
+	raw, body := session(first)
+	check(first, body)
+	go raw.conn.Write(EncodeNotification(Notification{Code: ErrCease, Subcode: SubAdminReset}))
+	waitDown(t, r, 5*time.Second)
+	waitState(t, p, StateIdle)
+	check(first, body) // the last session's, after it went down
+
+	second := rawOpen(65051, "10.0.0.52", 30)
+	second.Caps.GracefulRestart = &GracefulRestart{RestartTime: 120}
+	_, body2 := session(second)
+	check(second, body2)
 }

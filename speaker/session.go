@@ -1,6 +1,7 @@
 package speaker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,8 @@ type session struct {
 	holdDur  time.Duration // the hold time the timer was last started with; re-arms for a remainder keep it
 
 	remote   *Open
+	openSent []byte // the OPEN we sent and the neighbor's, whole messages (Peer.OpenMessages)
+	openRecv []byte
 	encOpts  EncodeOptions
 	decOpts  DecodeOptions
 	families []Family
@@ -167,7 +170,7 @@ func (s *session) readLoop(conn net.Conn, id uint64, closed chan struct{}) {
 	var msgs []message
 	for {
 		var err error
-		msgs, err = fr.next(msgs)
+		msgs, err = r.next(fr, msgs)
 		if len(msgs) > 0 {
 			s.lastRecv.Store(time.Now().UnixNano())
 		}
@@ -195,6 +198,24 @@ type reader struct {
 	closed chan struct{}
 }
 
+// next frames the messages now buffered. The framer runs under recover() because it reads the
+// neighbor's bytes: a panic in it (a bug) ends this session with Message Header Error/Unspecific, and the
+// framer, whose state is then unknown, is not used again.
+func (r *reader) next(fr *framer, msgs []message) (out []message, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			r.logPanic("message header", recovered(x))
+			out, err = nil, &headerError{Notification{Code: ErrMessageHeader}}
+		}
+	}()
+	return fr.next(msgs)
+}
+
+// logPanic logs a panic recovered while decoding a neighbor's message: a bug that cost a session.
+func (r *reader) logPanic(what string, p *decodePanic) {
+	r.s.p.log.Error("panic decoding "+what+": resetting the session", "panic", p.String(), "stack", string(p.stack))
+}
+
 // dispatch handles one message on the reader goroutine; false ends the reader.
 func (r *reader) dispatch(m message) bool {
 	s := r.s
@@ -211,7 +232,10 @@ func (r *reader) dispatch(m message) bool {
 		if !established {
 			return r.toPeer(event{kind: evUpdate})
 		}
-		u, uerr := DecodeUpdate(m.body, s.decOpts)
+		u, uerr, panicked := safeDecodeUpdate(m.body, s.decOpts)
+		if panicked != nil {
+			r.logPanic("UPDATE", panicked)
+		}
 		if uerr != nil && uerr.Action >= ActionAFISAFIDisable {
 			n := uerr.Notification
 			p.log.Warn("malformed UPDATE: resetting the session", "reason", uerr.Reason, "action", uerr.Action.String())
@@ -240,7 +264,10 @@ func (r *reader) dispatch(m message) bool {
 		if !established {
 			return r.toPeer(event{kind: evRouteRefresh})
 		}
-		rr, n := DecodeRouteRefresh(m.body)
+		rr, n, panicked := safeDecodeRouteRefresh(m.body)
+		if panicked != nil {
+			r.logPanic("ROUTE-REFRESH", panicked)
+		}
 		if n != nil {
 			r.toPeer(event{kind: evHeaderErr, n: n})
 			return false
@@ -250,13 +277,20 @@ func (r *reader) dispatch(m message) bool {
 		s.inHandler.Store(false)
 		return true
 	case MsgOpen:
-		o, n := DecodeOpen(append([]byte(nil), m.body...))
+		raw := bytes.Clone(m.raw) // kept for Peer.OpenMessages; m.raw is the read buffer
+		o, n, panicked := safeDecodeOpen(raw[HeaderLen:])
+		if panicked != nil {
+			r.logPanic("OPEN", panicked)
+		}
 		if n != nil {
 			return r.toPeer(event{kind: evOpenErr, n: n})
 		}
-		return r.toPeer(event{kind: evOpen, open: o})
+		return r.toPeer(event{kind: evOpen, open: o, raw: raw})
 	case MsgNotification:
-		n := DecodeNotification(append([]byte(nil), m.body...))
+		n, panicked := safeDecodeNotification(m.body)
+		if panicked != nil {
+			r.logPanic("NOTIFICATION", panicked)
+		}
 		r.toPeer(event{kind: evNotification, n: &n})
 		return false
 	}

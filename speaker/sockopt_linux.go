@@ -2,17 +2,29 @@ package speaker
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// setMD5 installs (or, with an empty key, removes) the RFC 2385 TCP-MD5 key for addr on a socket.
-func setMD5(fd int, addr netip.Addr, key string) error {
-	sig := unix.TCPMD5Sig{Keylen: uint16(len(key))}
+// tcpMD5MaxKeyLen is TCP_MD5SIG_MAXKEYLEN: the longest key struct tcp_md5sig holds.
+const tcpMD5MaxKeyLen = 80
+
+// ErrMD5Unsupported is returned when the kernel was built without TCP-MD5 (CONFIG_TCP_MD5SIG).
+var ErrMD5Unsupported = errors.New("TCP-MD5 signatures (RFC 2385) are not supported by this kernel (CONFIG_TCP_MD5SIG)")
+
+// md5Sig builds the struct tcp_md5sig that installs key for the neighbor addr, or removes the neighbor's
+// key when key is empty (RFC 2385; Linux include/uapi/linux/tcp.h).
+func md5Sig(addr netip.Addr, key string) (*unix.TCPMD5Sig, error) {
+	if len(key) > tcpMD5MaxKeyLen {
+		return nil, fmt.Errorf("TCP-MD5 key of %d bytes: the kernel takes at most %d", len(key), tcpMD5MaxKeyLen)
+	}
+	sig := &unix.TCPMD5Sig{Keylen: uint16(len(key))}
 	copy(sig.Key[:], key)
 	if addr.Is4() {
 		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sig.Addr))
@@ -23,26 +35,52 @@ func setMD5(fd int, addr netip.Addr, key string) error {
 		sa.Family = unix.AF_INET6
 		sa.Addr = addr.As16()
 	}
-	err := unix.SetsockoptTCPMD5Sig(fd, unix.IPPROTO_TCP, unix.TCP_MD5SIG, &sig)
+	return sig, nil
+}
+
+// sysSetMD5Sig is the TCP_MD5SIG socket option; a Speaker calls it through its setMD5Sig field, which
+// tests replace to see the keys without a kernel that supports them.
+func sysSetMD5Sig(fd int, sig *unix.TCPMD5Sig) error {
+	return unix.SetsockoptTCPMD5Sig(fd, unix.IPPROTO_TCP, unix.TCP_MD5SIG, sig)
+}
+
+// setMD5 installs (or, with an empty key, removes) the TCP-MD5 key for addr on a socket, through set.
+func setMD5(set func(int, *unix.TCPMD5Sig) error, fd int, addr netip.Addr, key string) error {
+	sig, err := md5Sig(addr, key)
+	if err != nil {
+		return err
+	}
+	err = set(fd, sig)
 	if errors.Is(err, unix.ENOPROTOOPT) {
 		return ErrMD5Unsupported
 	}
 	return err
 }
 
-// ErrMD5Unsupported is returned when the kernel was built without TCP-MD5 (CONFIG_TCP_MD5SIG).
-var ErrMD5Unsupported = errors.New("TCP-MD5 signatures (RFC 2385) are not supported by this kernel (CONFIG_TCP_MD5SIG)")
+// KernelTCPMD5 reports whether the kernel supports TCP-MD5 signatures (CONFIG_TCP_MD5SIG). It is probed
+// once, by installing a key on a socket that is never connected.
+func KernelTCPMD5() bool { return kernelTCPMD5() }
 
-func setListenerMD5(ln *net.TCPListener, addr netip.Addr, key string) error {
+var kernelTCPMD5 = sync.OnceValue(func() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return setMD5(sysSetMD5Sig, fd, netip.AddrFrom4([4]byte{127, 0, 0, 1}), "probe") == nil
+})
+
+// setListenerMD5 installs (or removes) the key for the neighbor addr on a listening socket.
+func (s *Speaker) setListenerMD5(ln *net.TCPListener, addr netip.Addr, key string) error {
 	return control(ln, func(fd int) error {
 		// An IPv6 listener receives IPv4 neighbors as mapped addresses.
 		if addr.Is4() && isIPv6Socket(fd) {
-			return setMD5(fd, netip.AddrFrom16(addr.As16()), key)
+			return setMD5(s.setMD5Sig, fd, netip.AddrFrom16(addr.As16()), key)
 		}
 		if addr.Is6() && !isIPv6Socket(fd) {
 			return nil
 		}
-		return setMD5(fd, addr, key)
+		return setMD5(s.setMD5Sig, fd, addr, key)
 	})
 }
 

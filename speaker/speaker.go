@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config configures a Speaker.
@@ -35,6 +37,9 @@ type Speaker struct {
 	wg        sync.WaitGroup
 
 	refused atomic.Uint64
+
+	// setMD5Sig sets the TCP_MD5SIG socket option (sysSetMD5Sig; tests record the keys instead).
+	setMD5Sig func(fd int, sig *unix.TCPMD5Sig) error
 }
 
 // New returns a Speaker. It does not listen until Listen is called: a speaker that only connects out (a
@@ -50,7 +55,7 @@ func New(cfg Config) (*Speaker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Speaker{cfg: cfg, log: log, peers: make(map[netip.Addr]*Peer)}, nil
+	return &Speaker{cfg: cfg, log: log, peers: make(map[netip.Addr]*Peer), setMD5Sig: sysSetMD5Sig}, nil
 }
 
 // Refused returns how many connections were refused because no peer is configured for their address.
@@ -84,7 +89,7 @@ func (s *Speaker) Listen(addr string) (net.Addr, error) {
 	// Neighbors with a TCP-MD5 password need their key on every listening socket to get past the SYN.
 	for _, p := range s.peers {
 		if p.cfg.MD5Password != "" {
-			if err := setListenerMD5(tl, p.cfg.PeerAddr, p.cfg.MD5Password); err != nil {
+			if err := s.setListenerMD5(tl, p.cfg.PeerAddr, p.cfg.MD5Password); err != nil {
 				s.mu.Unlock()
 				tl.Close()
 				return nil, fmt.Errorf("listen %s: md5 for %s: %w", addr, p.cfg.PeerAddr, err)
@@ -164,8 +169,8 @@ func (s *Speaker) AddPeer(cfg PeerConfig, h Handler) (*Peer, error) {
 	if cfg.HoldTime > 0 && cfg.HoldTime < 3*time.Second {
 		return nil, fmt.Errorf("speaker: peer %s: hold time %s: must be 0 or at least 3s", cfg.PeerAddr, cfg.HoldTime)
 	}
-	if len(cfg.MD5Password) > 80 {
-		return nil, fmt.Errorf("speaker: peer %s: MD5 password longer than 80 bytes", cfg.PeerAddr)
+	if len(cfg.MD5Password) > tcpMD5MaxKeyLen {
+		return nil, fmt.Errorf("speaker: peer %s: MD5 password longer than %d bytes", cfg.PeerAddr, tcpMD5MaxKeyLen)
 	}
 	cfg.PeerAddr = cfg.PeerAddr.Unmap()
 	s.mu.Lock()
@@ -177,8 +182,11 @@ func (s *Speaker) AddPeer(cfg PeerConfig, h Handler) (*Peer, error) {
 		return nil, fmt.Errorf("speaker: peer %s already configured", cfg.PeerAddr)
 	}
 	if cfg.MD5Password != "" {
-		for _, ln := range s.listeners {
-			if err := setListenerMD5(ln, cfg.PeerAddr, cfg.MD5Password); err != nil {
+		for i, ln := range s.listeners {
+			if err := s.setListenerMD5(ln, cfg.PeerAddr, cfg.MD5Password); err != nil {
+				for _, done := range s.listeners[:i] { // the peer is not added: nor is its key
+					s.setListenerMD5(done, cfg.PeerAddr, "")
+				}
 				return nil, fmt.Errorf("speaker: peer %s: md5 on listener: %w", cfg.PeerAddr, err)
 			}
 		}
@@ -218,7 +226,7 @@ func (s *Speaker) RemovePeer(p *Peer) {
 		delete(s.peers, p.cfg.PeerAddr)
 		if p.cfg.MD5Password != "" {
 			for _, ln := range s.listeners {
-				setListenerMD5(ln, p.cfg.PeerAddr, "")
+				s.setListenerMD5(ln, p.cfg.PeerAddr, "")
 			}
 		}
 	}
@@ -258,7 +266,7 @@ func (s *Speaker) dialPeer(ctx context.Context, cfg *PeerConfig) (net.Conn, erro
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			if cfg.MD5Password != "" {
-				if serr = setMD5(int(fd), cfg.PeerAddr, cfg.MD5Password); serr != nil {
+				if serr = setMD5(s.setMD5Sig, int(fd), cfg.PeerAddr, cfg.MD5Password); serr != nil {
 					return
 				}
 			}

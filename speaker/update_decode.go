@@ -54,9 +54,8 @@ func (d *decUpdate) walkAttrs(attrs []byte) *UpdateError {
 		// RFC 7606 §4: an attribute that overruns the block, or bytes too few for a header, is
 		// treat-as-withdraw; the NLRI field is still located by the total attribute length.
 		if len(rest) < 3 || (rest[0]&FlagExtLen != 0 && len(rest) < 4) {
-			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, 0, nil,
-				"%d bytes left at the end of the attribute block cannot hold an attribute", len(rest)))
-			return nil
+			return d.framingErr(rest, len(rest), 0,
+				"%d bytes left at the end of the attribute block cannot hold an attribute", len(rest))
 		}
 		flags, typ := rest[0], rest[1]
 		hl, vl := 3, int(rest[2])
@@ -64,9 +63,7 @@ func (d *decUpdate) walkAttrs(attrs []byte) *UpdateError {
 			hl, vl = 4, int(binary.BigEndian.Uint16(rest[2:]))
 		}
 		if hl+vl > len(rest) {
-			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil,
-				"attribute %d of length %d overruns the attribute block", typ, vl))
-			return nil
+			return d.framingErr(rest, hl, typ, "attribute %d of length %d overruns the attribute block", typ, vl)
 		}
 		raw, val := rest[:hl+vl], rest[hl:hl+vl]
 		off += hl + vl
@@ -84,6 +81,30 @@ func (d *decUpdate) walkAttrs(attrs []byte) *UpdateError {
 			return reset
 		}
 	}
+	return nil
+}
+
+// framingErr handles an attribute block whose framing fails at rest, of which the first hl bytes are an
+// attribute header (or all of rest, too short for one). RFC 7606 §4 makes this treat-as-withdraw, but §3 j
+// allows treat-as-withdraw only once MP_REACH_NLRI and MP_UNREACH_NLRI are parsed: the bytes not parsed
+// may hold either, with routes that would then be neither withdrawn nor reported. So unless both have
+// been parsed already, or no byte that was not parsed could be the type code of one (the header's own
+// type, or any byte past the header, where a misframed attribute could start one byte earlier), the NLRI
+// of the message are unknown and the session is reset (RFC 7606 §5.3, RFC 4760 §7).
+func (d *decUpdate) framingErr(rest []byte, hl int, typ uint8, format string, args ...any) *UpdateError {
+	hidden := false
+	if !d.seen(AttrMPReach) || !d.seen(AttrMPUnreach) {
+		for i := 1; i < len(rest) && !hidden; i++ {
+			if i == 1 || i > hl {
+				hidden = rest[i] == AttrMPReach || rest[i] == AttrMPUnreach
+			}
+		}
+	}
+	if hidden {
+		return decErr(ActionSessionReset, SubAttrLengthError, typ, bytes.Clone(rest),
+			format+", where MP_REACH_NLRI or MP_UNREACH_NLRI may be", args...)
+	}
+	d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil, format, args...))
 	return nil
 }
 
