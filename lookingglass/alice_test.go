@@ -11,7 +11,7 @@ import (
 
 // The compatibility shapes are read by clients that type-assert JSON values (Alice-LG panics on a
 // mismatch, and the refresh of that source fails). These tests decode responses generically and
-// assert the types and fields those clients read, as ALICE.md lists them.
+// assert the types and fields those clients read, as docs/lookingglass.md lists them.
 
 func getJSON(t *testing.T, path string) map[string]any {
 	t.Helper()

@@ -1,7 +1,7 @@
 package speaker
 
-// The gobgp adapter: the only file that imports gobgp's pkg/packet/bgp (see shared/NOTES-deps.md §1 for its
-// sharp edges). It holds DecodeUpdate, which runs the hand-written framing and decoders of update_decode.go
+// The gobgp adapter: the only file that imports gobgp's pkg/packet/bgp (docs/speaker.md, "Robustness",
+// lists its sharp edges). It holds DecodeUpdate, which runs the hand-written framing and decoders of update_decode.go
 // and hands the remaining attributes to gobgp. The rest of the wire codec is message.go (header, KEEPALIVE,
 // NOTIFICATION, ROUTE-REFRESH), open.go (OPEN, capabilities) and update_encode.go (UPDATE encoding).
 //
@@ -261,7 +261,7 @@ func (d *decUpdate) runGobgp() (*bgp.BGPUpdate, *UpdateError) {
 // decCallGobgp runs gobgp's attribute decoder and then bgp.ValidateUpdateMsg. ValidateUpdateMsg runs
 // when decoding found nothing or only attributes to discard: those are already removed from the message,
 // while an attribute that failed with a stronger error stays in it half-decoded and makes the validator
-// panic (NOTES-deps §1.1, gobgp #3305).
+// panic (gobgp #3305).
 func decCallGobgp(b []byte, ebgp, recoverPanics bool) (g *bgp.BGPUpdate, perr, verr error, panicked string) {
 	if recoverPanics {
 		defer func() {

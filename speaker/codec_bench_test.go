@@ -1,8 +1,8 @@
 package speaker
 
-// Codec benchmarks. The typical UPDATE is the one measured in NOTES-deps §1.8 (ORIGIN, AS_PATH of four
-// 4-octet ASNs, NEXT_HOP, three communities, one large community, ten /24s: 125 bytes), so the numbers
-// compare directly with gobgp's there; BenchmarkGobgpParseUpdate re-measures gobgp on this machine.
+// Codec benchmarks. The typical UPDATE is ORIGIN, AS_PATH of four 4-octet ASNs, NEXT_HOP, three
+// communities, one large community and ten /24s (125 bytes); BenchmarkGobgpParseUpdate measures gobgp's
+// own parser on the same message on this machine.
 
 import (
 	"net/netip"

@@ -723,15 +723,15 @@ func cdWantWithdrawn(ps ...string) func(t *testing.T, u *Update) {
 	}
 }
 
-// TestDecodeUpdateRFC7606 has one case per row of NOTES-deps §1.5 (gobgp's behaviour, adopted or
-// corrected) and the cases the codec adds.
+// TestDecodeUpdateRFC7606 has one case per RFC 7606 error class gobgp distinguishes (its behaviour,
+// adopted or corrected) and the cases the codec adds.
 func TestDecodeUpdateRFC7606(t *testing.T) { cdRun(t, cd7606Cases()) }
 
 func cd7606Cases() []cdErrCase {
 	evpn := append([]byte{0, 25, 70, 4, 192, 0, 2, 1, 0}, // AFI 25 SAFI 70, next hop, reserved
 		append([]byte{2, 18}, make([]byte, 18)...)...) // MAC/IP route: RD + ESI and nothing else
 	return []cdErrCase{
-		// NOTES-deps §1.5, row by row.
+		// gobgp's RFC 7606 classes, one by one.
 		{name: "communities-len-3", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
 			cdAttr(FlagOptional|FlagTransitive, AttrCommunities, 1, 2, 3)),
 			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError, attr: AttrCommunities,
