@@ -4,6 +4,8 @@ import (
 	"context"
 	"math/bits"
 	"time"
+
+	"github.com/ixrs/ixrs/policy"
 )
 
 // Status returns the counters and every configured session's status in one request to the RIB
@@ -55,4 +57,18 @@ func phaseBucket(d time.Duration) int {
 	}
 	b := bits.Len64(uint64(d - 1)) // d <= 2^b
 	return min((b-10+1)/2, PhaseBuckets)
+}
+
+// ReasonSlots is the size of FamilyCounts.FilteredBy: one slot per reject code in use (1..16)
+// and slot 0 for any other.
+const ReasonSlots = 17
+
+// countFiltered adds n filtered routes with reasons rs to the session's per-reason counts, under
+// the primary reason only so that the counts sum to the filtered routes.
+func (p *session) countFiltered(fi famIdx, rs policy.Reasons, n int) {
+	r := int(rs.Primary())
+	if r >= ReasonSlots {
+		r = 0
+	}
+	p.filteredBy[fi][r] += n
 }
