@@ -72,7 +72,7 @@ func def(k kind, name, help string, labels ...string) *metric {
 		desc: prometheus.NewDesc(ns+"_"+name, help, labels, nil)}
 }
 
-func desc(name, help string, labels ...string) *metric { return def(kGauge, name, help, labels...) }
+func desc(name, help string, labels ...string) *metric  { return def(kGauge, name, help, labels...) }
 func cdesc(name, help string, labels ...string) *metric { return def(kCounter, name, help, labels...) }
 
 // The metrics. docs/metrics.md lists them; TestDocumented keeps the two in step.
