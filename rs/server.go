@@ -49,6 +49,7 @@ type Server struct {
 	famIDs [numFams]bitset
 	epoch  uint64
 	co     cohort
+	one    oneDecision // single-session export decisions (export.go)
 
 	stats loopStats
 }
