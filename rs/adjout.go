@@ -11,10 +11,11 @@ import (
 // has one or two entries however many members there are.
 //
 // Invariant: a session id is in at most one entry of a prefix, and an entry's bit set is never
-// empty. Every change goes through adjoutApply, when the change is decided and before it is encoded
-// (queued in pending, or packed by a cohort), so the Adj-RIB-Out is "sent or about to be sent",
-// which is what the next change has to be compared with. A route whose attributes a session cannot
-// be sent is not recorded for it: the session is sent a withdrawal instead (export.go, fit).
+// empty. Every change goes through adjoutApply or adjoutMove (below), when the change is decided
+// and before it is encoded (queued in pending, or packed by a cohort), so the Adj-RIB-Out is "sent
+// or about to be sent", which is what the next change has to be compared with. A route that cannot
+// be sent to a session is not recorded for it: the session is sent a withdrawal instead (export.go:
+// fit, reconcileTo).
 
 // adjOut is one Adj-RIB-Out entry: an outgoing attribute set (holding a reference) and the sessions
 // that have it, an interned bit set (holding a reference).
@@ -87,13 +88,11 @@ func (t *bitsTable) release(x *ibits) {
 	}
 }
 
-// union returns the interned x plus the ids in words [lo, hi) of b, releasing x.
-func (t *bitsTable) union(x *ibits, b bitset, lo, hi int) *ibits {
+// union returns the interned x plus the ids in b, releasing x.
+func (t *bitsTable) union(x *ibits, b bitset) *ibits {
 	u := t.work(x)
-	u = resize(u, max(len(u), hi))
-	for i := lo; i < hi; i++ {
-		u[i] |= b[i]
-	}
+	u = resize(u, max(len(u), len(b)))
+	orInto(u, b)
 	t.tmp = u
 	t.release(x)
 	return t.intern(u)
@@ -136,77 +135,47 @@ func (pe *prefixEntry) outFor(id int) *attrSet {
 	return nil
 }
 
-// The one way the Adj-RIB-Out changes. A change is decided for a prefix and a set of sessions
-// (export.go: decide, then fit), applied here, and the result is what those sessions must be sent:
-// the sessions serving one at a time queue it in their pending state, a cohort encodes it once per
-// group of receivers. Sessions that leave are cleared the same way.
+// The only ways the Adj-RIB-Out changes. A change is decided for a prefix and a set of sessions
+// (export.go) and applied here: adjoutApply for a cohort, a word of session bits at a time,
+// adjoutMove for one session. Either reports every change through adjoutChanged, the one place
+// where a change is final, and the caller sends it: a session serving on its own queues it in its
+// pending state, a cohort packs it once per group of receivers.
 
-// adjoutChange is one final change of a prefix's Adj-RIB-Out: the sessions in bits now have set,
-// or nothing when set is nil (withdrawn).
+// adjoutChange is one change of a prefix's Adj-RIB-Out: the sessions in bits now have set, or
+// nothing when set is nil (withdrawn).
 type adjoutChange struct {
 	set  *attrSet
 	bits bitset
 }
 
-// adjoutApply makes pe's Adj-RIB-Out for the sessions in e what decision d says they should have
-// (nothing for a session of e in no want), and returns the changes to send, announcements in the
-// order of d's wants, then the withdrawal: a session is in a change only if what it has differs
-// (with force, every session with a set is announced again: route refresh). Only words
-// [d.lo, d.hi) of e and of d's bit sets are read. The result is valid until the next call with d.
-func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision, force bool) []adjoutChange {
-	d.changes = d.changes[:0]
-	if w := e.word(d.lo); d.hi-d.lo == 1 && w&(w-1) == 0 {
-		s.adjoutApplyOne(pe, d.lo<<6|trailingZeros(w), d, force)
-	} else {
-		s.adjoutApplyMany(pe, e, d, force)
-	}
-	// feed hook: the changes are final here. The event feed will publish each one as "Adj-RIB-Out
-	// of pe.prefix() changed for the sessions in c.bits: now c.set, or withdrawn when c.set is nil".
-	return d.changes
+// adjoutChanged is called for every change of pe's Adj-RIB-Out once it is made: the sessions in
+// ids (or session id alone when ids is nil) now have set, or nothing when set is nil.
+func (s *Server) adjoutChanged(pe *prefixEntry, set *attrSet, ids bitset, id int) {
+	// feed hook: publish "Adj-RIB-Out of pe.prefix() changed for the sessions in ids (or id): now
+	// set, or withdrawn when set is nil" here.
 }
 
-// adjoutApplyOne is adjoutApply for one session, id: the common case of a session served on its
-// own, where moving one bit beats the word arithmetic of adjoutApplyMany.
-func (s *Server) adjoutApplyOne(pe *prefixEntry, id int, d *exportDecision, force bool) {
-	w, bit := id>>6, uint64(1)<<(id&63)
-	var want *attrSet
-	for k := 0; k < d.nwant; k++ {
-		if d.wants[k].bits[w]&bit != 0 {
-			want = d.wants[k].set
+// adjoutMove moves session p, which has set have for pe (nil: nothing), to want (nil: nothing).
+func (s *Server) adjoutMove(pe *prefixEntry, p *session, have, want *attrSet) {
+	fi := pe.fam()
+	if have != nil {
+		for i := range pe.out {
+			e := &pe.out[i]
+			if e.set != have {
+				continue
+			}
+			if e.bits = s.bits.without(e.bits, p.id); e.bits == nil {
+				s.removeOut(pe, i)
+			}
 			break
 		}
+		p.exported[fi]--
 	}
-	have := pe.outFor(id)
-	if want == have && (!force || want == nil) {
-		return
+	if want != nil {
+		s.adjoutAdd(pe, p.id, want)
+		p.exported[fi]++
 	}
-	if want != have {
-		fi := pe.fam()
-		p := s.peers[id]
-		if have != nil {
-			s.adjoutDrop(pe, id)
-			p.exported[fi]--
-		}
-		if want != nil {
-			s.adjoutAdd(pe, id, want)
-			p.exported[fi]++
-		}
-	}
-	d.change(want)[w] = bit
-}
-
-// adjoutDrop removes id from pe's entries, dropping an entry left empty.
-func (s *Server) adjoutDrop(pe *prefixEntry, id int) {
-	for i := range pe.out {
-		e := &pe.out[i]
-		if !e.bits.b.has(id) {
-			continue
-		}
-		if e.bits = s.bits.without(e.bits, id); e.bits == nil {
-			s.removeOut(pe, i)
-		}
-		return
-	}
+	s.adjoutChanged(pe, want, nil, p.id)
 }
 
 // adjoutAdd adds id (in no entry of pe) to the entry of set, creating it.
@@ -222,29 +191,35 @@ func (s *Server) adjoutAdd(pe *prefixEntry, id int, set *attrSet) {
 	s.stats.adjOutEntries++
 }
 
-// adjoutApplyMany is adjoutApply for any set of sessions, a word of session bits at a time.
-func (s *Server) adjoutApplyMany(pe *prefixEntry, e bitset, d *exportDecision, force bool) {
+// adjoutClear removes p (which has gone down: nothing is sent) from pe's Adj-RIB-Out.
+func (s *Server) adjoutClear(pe *prefixEntry, p *session) {
+	if have := pe.outFor(p.id); have != nil {
+		s.adjoutMove(pe, p, have, nil)
+	}
+}
+
+// adjoutApply makes pe's Adj-RIB-Out for the sessions in e what decision d says they should have
+// (nothing for a session of e in no want), and returns the changes to send: announcements in the
+// order of d's wants, then the withdrawal. A session is in a change only if what it has differs.
+// The result is valid until the next call with d.
+func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adjoutChange {
 	fi := pe.fam()
-	lo, hi := d.lo, d.hi
+	words := d.words
+	d.changes = d.changes[:0]
 
 	// What e's sessions have now.
 	had := d.change(nil)
 	for i := range pe.out {
-		b := pe.out[i].bits.b
-		for w := lo; w < min(hi, len(b)); w++ {
-			had[w] |= b[w]
-		}
+		orInto(had, pe.out[i].bits.b)
 	}
-	for w := lo; w < hi; w++ {
-		had[w] &= e.word(w)
-	}
+	andInto(had, had, e)
 
 	// Sessions leave the entries of sets they should not have.
 	for i := 0; i < len(pe.out); {
 		ent := &pe.out[i]
 		keep := d.wantOf(ent.set)
 		var nb bitset
-		for w := lo; w < min(hi, len(ent.bits.b)); w++ {
+		for w := 0; w < min(words, len(ent.bits.b)); w++ {
 			leave := ent.bits.b[w] & e.word(w)
 			if keep != nil {
 				leave &^= keep[w]
@@ -282,54 +257,51 @@ func (s *Server) adjoutApplyMany(pe *prefixEntry, e bitset, d *exportDecision, f
 			old = ent.bits.b
 		}
 		news := d.change(w.set)
-		added, sent := false, false
-		for j := lo; j < hi; j++ {
+		added := false
+		for j := 0; j < words; j++ {
 			nw := w.bits[j] &^ old.word(j)
 			// Sessions that had nothing now export one more prefix.
 			for nb := nw &^ had[j]; nb != 0; nb &= nb - 1 {
 				s.peers[j<<6|trailingZeros(nb)].exported[fi]++
 			}
 			had[j] &^= w.bits[j] // left: the sessions that had something and now get nothing
-			added = added || nw != 0
-			if force {
-				nw = w.bits[j]
-			}
 			news[j] = nw
-			sent = sent || nw != 0
+			added = added || nw != 0
 		}
-		if added {
-			if ent == nil {
-				pe.out = append(pe.out, adjOut{set: w.set})
-				ent = &pe.out[len(pe.out)-1]
-				s.sets.ref(w.set)
-				s.stats.adjOutEntries++
-			}
-			ent.bits = s.bits.union(ent.bits, w.bits, lo, hi)
-		}
-		if !sent {
+		if !added {
 			d.changes = d.changes[:len(d.changes)-1]
+			continue
 		}
+		if ent == nil {
+			pe.out = append(pe.out, adjOut{set: w.set})
+			ent = &pe.out[len(pe.out)-1]
+			s.sets.ref(w.set)
+			s.stats.adjOutEntries++
+		}
+		ent.bits = s.bits.union(ent.bits, w.bits)
 	}
 
 	// had now holds the sessions that had a route and should have none.
-	gone := false
-	for j := lo; j < hi; j++ {
-		for hw := had[j]; hw != 0; hw &= hw - 1 {
+	for j, hw := range had {
+		for ; hw != 0; hw &= hw - 1 {
 			s.peers[j<<6|trailingZeros(hw)].exported[fi]--
 		}
-		gone = gone || had[j] != 0
 	}
 	// The withdrawal goes last: move it behind the announcements (or out, keeping its bits for
 	// the next call).
 	wd := d.changes[0]
 	copy(d.changes, d.changes[1:])
 	d.changes[len(d.changes)-1] = wd
-	if !gone {
+	if !had.any() {
 		d.changes = d.changes[:len(d.changes)-1]
 	}
+	for _, c := range d.changes {
+		s.adjoutChanged(pe, c.set, c.bits, -1)
+	}
+	return d.changes
 }
 
-// change adds a change for set to d with a bit set cleared over d's words, and returns the bits.
+// change adds a change for set to d with a cleared bit set, and returns the bits.
 func (d *exportDecision) change(set *attrSet) bitset {
 	n := len(d.changes)
 	if n < cap(d.changes) {
@@ -339,22 +311,9 @@ func (d *exportDecision) change(set *attrSet) bitset {
 	}
 	c := &d.changes[n]
 	c.set = set
-	if len(c.bits) != d.words {
-		c.bits = resize(c.bits, d.words)
-	}
-	for i := d.lo; i < d.hi; i++ {
-		c.bits[i] = 0
-	}
+	c.bits = resize(c.bits, d.words)
+	clear(c.bits)
 	return c.bits
-}
-
-// adjoutClear removes p (which has gone down: nothing is sent) from pe's Adj-RIB-Out.
-func (s *Server) adjoutClear(pe *prefixEntry, p *session) {
-	d := &s.one
-	w := p.id >> 6
-	d.reset((len(s.peers)+63)/64, w, w+1)
-	d.single(p.id)
-	s.adjoutApply(pe, d.e, &d.exportDecision, false)
 }
 
 // removeOut deletes pe's entry i, whose bit set is already released.

@@ -123,9 +123,7 @@ func BenchmarkPacking(b *testing.B) {
 	pes := make([]*prefixEntry, len(ps))
 	for i, p := range ps {
 		pes[i] = s.prefixes.getOrCreate(p)
-		d := s.decideOne(pes[i], dst) // no routes: wants nothing
-		d.want(set, nil)[dst.id>>6] |= 1 << (dst.id & 63)
-		s.adjoutApply(pes[i], s.one.e, d, false)
+		s.adjoutMove(pes[i], dst, nil, set)
 	}
 	out := dst.out.(*discardOut)
 	b.ReportAllocs()

@@ -170,11 +170,10 @@ func (c *cohort) recycle(g *rcvGroup) {
 // cohortReconcile is reconcile (export.go) for every session of the cohort at once.
 func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 	d := &c.dec
-	d.reset(c.words, 0, c.words)
-	s.decide(d, pe, c.e)
+	s.decide(d, pe, c.e, c.words)
 	s.fit(d, pe, c.classes[:c.nc])
 	fi := pe.fam()
-	for _, ch := range s.adjoutApply(pe, c.e, d, false) {
+	for _, ch := range s.adjoutApply(pe, c.e, d) {
 		c.record(ch.set, fi, ch.bits, pe.prefix())
 	}
 }

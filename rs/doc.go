@@ -44,15 +44,17 @@
 // below its watermark, the session pulls prefixes from its change-list position (and from its table
 // dump, walk.go) and each goes through three steps shared by every way of serving sessions:
 //
-//   - the export decision (export.go: decide, then fit): for a set of sessions, the route each
-//     should have, as bit sets over session ids: the first candidate that is not its own, has
-//     neither its AS nor the route server's in the path and that export policy allows to it, in the
-//     variant of the attributes export policy gives that member; a session whose encoding cannot
-//     carry that set in one message (attributes too large, no IPv6 next hop, an IPv4-mapped IPv6
-//     prefix) gets nothing instead, counted as unsendable;
-//   - the Adj-RIB-Out change (adjout.go: adjoutApply, the only code that changes it): the sessions'
-//     bits move to the entries of the sets they should have, and what differs from what they had
-//     comes back as changes, "these sessions now have set S" or "these sessions are withdrawn";
+//   - the export decision (export.go: the rule is exportMay, applied by decideOne for one session
+//     and by decide for many as bit sets over session ids): the route each session should have is
+//     the first candidate that is not its own, has neither its AS nor the route server's in the
+//     path and that export policy allows to it, in the variant of the attributes export policy
+//     gives that member; a session whose encoding cannot carry that set in one message (attributes
+//     too large, no IPv6 next hop, an IPv4-mapped IPv6 prefix) gets nothing instead, counted as
+//     unsendable;
+//   - the Adj-RIB-Out change (adjout.go: adjoutMove for one session, adjoutApply for many, the
+//     only code that changes it): the sessions' bits move to the entries of the sets they should
+//     have, and what differs from what they had is a change, "these sessions now have set S" or
+//     "these sessions are withdrawn", reported to adjoutChanged and sent;
 //   - the packing (pending.go: pack): UPDATEs with the attribute block once and as many prefixes as
 //     fit, withdrawals first, End-of-RIB last; a withdrawal is never dropped.
 //

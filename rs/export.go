@@ -61,7 +61,8 @@ func exportCheck(r *route, p *session) (ExportCheck, policy.Variant) {
 
 // bestFor returns the route p should have for pe, or nil, and the variant p gets it with. It is
 // the export rule stated for one session with exportCheck's reasons, for the looking glass; the
-// engine decides with decide, and the invariant walker holds the Adj-RIB-Out to this function.
+// engine decides with exportMay (decideOne, decide), and the invariant walker holds the
+// Adj-RIB-Out to this function.
 func bestFor(pe *prefixEntry, p *session) (*route, policy.Variant) {
 	if !p.fams[pe.fam()] {
 		return nil, 0
@@ -89,25 +90,58 @@ func (s *Server) wantFor(pe *prefixEntry, p *session) *attrSet {
 }
 
 // The export decision. Both ways of serving sessions, one at a time (reconcile) and as a cohort
-// (cohort.go), decide here what a set of sessions should have for a prefix, and change the
-// Adj-RIB-Out only through adjoutApply (adjout.go).
+// (cohort.go), decide here what sessions should have for a prefix with one rule, exportMay plus
+// the export policy's per-AS decision, and change the Adj-RIB-Out only through adjout.go.
 
-// exportDecision is the scratch and result of one decision: for one prefix and a set of receiving
-// sessions, which sessions should have which outgoing set. Only words [lo, hi) of the sessions' bit
-// sets are looked at: all of them for a cohort, the one word of a single session.
+// exportMay is the export rule for candidate r toward the sessions in may, word i of the session
+// ids: it returns those r may go to. Not when the route server's AS is in the path, not to the
+// announcing member's own sessions, not to a member whose AS is in the path (a bit set cached per
+// attribute set). A set with export-control communities (r.set.exp.HasControl) is further decided
+// per receiving AS by r.set.exp.Decide, which also gives the variant of the attributes.
+func (s *Server) exportMay(r *route, i int, may uint64) uint64 {
+	if r.set.rsInPath {
+		return 0
+	}
+	return may &^ (s.pathExcl(r.set).word(i) | r.p.m.ids.word(i))
+}
+
+// decideOne returns the route p should have for pe (RFC 7947 §2.3.2.1 without path hiding: the
+// first candidate, in decision order, that may go to p) and the set p gets it as, or nil. Whether
+// the set can be sent to p is checked when it is applied (reconcileTo).
+func (s *Server) decideOne(pe *prefixEntry, p *session) (*route, *attrSet) {
+	i, bit := p.id>>6, uint64(1)<<(p.id&63)
+	if s.famIDs[pe.fam()].word(i)&bit == 0 {
+		return nil, nil
+	}
+	for _, r := range pe.candidates() {
+		if s.exportMay(r, i, bit) == 0 {
+			continue
+		}
+		var v policy.Variant
+		if r.set.exp.HasControl() {
+			var ok bool
+			if ok, v = r.set.exp.Decide(p.m.asn); !ok {
+				continue
+			}
+		}
+		return r, s.sets.variant(r.set.out, r.info, v)
+	}
+	return nil, nil
+}
+
+// exportDecision is decideOne for a set of sessions at once (a cohort), as bit sets over session
+// ids: which sessions should have which outgoing set. It is scratch, reused.
 type exportDecision struct {
-	words  int // length of the bit sets
-	lo, hi int
-	wants  []wantBits
-	nwant  int
+	words int // length of the bit sets
+	wants []wantBits
+	nwant int
 
 	changes []adjoutChange // adjoutApply's result
 }
 
-// wantBits is the sessions that should have set, the outgoing form of candidate r.
+// wantBits is the sessions that should have set.
 type wantBits struct {
 	set  *attrSet
-	r    *route
 	bits bitset
 }
 
@@ -117,15 +151,9 @@ type encClass struct {
 	bits bitset
 }
 
-// reset prepares d for sessions with bit sets of the given number of words.
-func (d *exportDecision) reset(words, lo, hi int) {
-	d.words, d.lo, d.hi = words, lo, hi
-	d.nwant = 0
-}
-
-// want returns the bit set of the sessions that should have set (from candidate r), adding an
-// empty one for this prefix.
-func (d *exportDecision) want(set *attrSet, r *route) bitset {
+// want returns the bit set of the sessions that should have set, adding an empty one for this
+// prefix.
+func (d *exportDecision) want(set *attrSet) bitset {
 	if b := d.wantOf(set); b != nil {
 		return b
 	}
@@ -134,13 +162,9 @@ func (d *exportDecision) want(set *attrSet, r *route) bitset {
 	}
 	w := &d.wants[d.nwant]
 	d.nwant++
-	w.set, w.r = set, r
-	if len(w.bits) != d.words { // slice headers are rewritten only when needed: write barriers
-		w.bits = resize(w.bits, d.words)
-	}
-	for i := d.lo; i < d.hi; i++ { // not clear: a call to memclr costs more for a word or two
-		w.bits[i] = 0
-	}
+	w.set = set
+	w.bits = resize(w.bits, d.words)
+	clear(w.bits)
 	return w.bits
 }
 
@@ -154,60 +178,43 @@ func (d *exportDecision) wantOf(set *attrSet) bitset {
 	return nil
 }
 
-// decide computes what each session in e should have for pe: RFC 7947 §2.3.2.1 without path
-// hiding, as bit sets over session ids. Candidates are taken in decision order; each goes to the
-// sessions still without a route that it may go to: not the announcing member's own, not a member
-// whose AS is in the path (a bit set cached per attribute set), not when the route server's AS is
-// in the path, and as export policy allows per receiving AS (with the variant it gives).
-func (s *Server) decide(d *exportDecision, pe *prefixEntry, e bitset) {
+// decide is decideOne for every session in e, whose bit sets have words words.
+func (s *Server) decide(d *exportDecision, pe *prefixEntry, e bitset, words int) {
+	d.words, d.nwant = words, 0
 	fam, cands := s.famIDs[pe.fam()], pe.candidates()
-	for i := d.lo; i < d.hi; i++ {
-		if rem := e.word(i) & fam.word(i); rem != 0 {
-			s.decideWord(d, cands, i, rem)
-		}
-	}
-}
-
-// decideWord is decide for the sessions rem of word i, a word at a time so that one session
-// (reconcile) costs a few word operations per candidate.
-func (s *Server) decideWord(d *exportDecision, cands []*route, i int, rem uint64) {
-	for _, r := range cands {
-		if r.set.rsInPath {
-			continue
-		}
-		may := rem &^ (s.pathExcl(r.set).word(i) | r.p.m.ids.word(i))
-		if may == 0 {
-			continue
-		}
-		if !r.set.exp.HasControl() {
-			d.want(s.sets.variant(r.set.out, r.info, 0), r)[i] |= may
-			rem &^= may
-		} else {
-			// Export-control communities: allowed or not, and the variant, per receiving AS.
+	for i := 0; i < words; i++ {
+		rem := e.word(i) & fam.word(i) // sessions still without a route
+		for _, r := range cands {
+			if rem == 0 {
+				break
+			}
+			may := s.exportMay(r, i, rem)
+			if may == 0 {
+				continue
+			}
+			if !r.set.exp.HasControl() {
+				d.want(s.sets.variant(r.set.out, r.info, 0))[i] |= may
+				rem &^= may
+				continue
+			}
 			for bw := may; bw != 0; bw &= bw - 1 {
 				b := uint64(1) << trailingZeros(bw)
-				ok, v := r.set.exp.Decide(s.peers[i<<6|trailingZeros(bw)].m.asn)
-				if ok {
-					d.want(s.sets.variant(r.set.out, r.info, v), r)[i] |= b
+				if ok, v := r.set.exp.Decide(s.peers[i<<6|trailingZeros(bw)].m.asn); ok {
+					d.want(s.sets.variant(r.set.out, r.info, v))[i] |= b
 					rem &^= b
 				}
 			}
-		}
-		if rem == 0 {
-			return
 		}
 	}
 }
 
 // fit takes out of decision d the sessions whose encoding cannot carry the set they should have
 // (sendable, per class of classes, which cover the decision's sessions): they are counted as
-// unsendable and get no route for pe, so a route they had before is withdrawn. Called once per
-// decision that is applied.
+// unsendable and get no route for pe, so a route they had before is withdrawn. Sessions that have
+// the set already were let through when it was recorded. reconcileTo does the same for one session.
 func (s *Server) fit(d *exportDecision, pe *prefixEntry, classes []encClass) {
-	lo, hi := d.lo, d.hi
 	for k := 0; k < d.nwant; k++ {
 		w := &d.wants[k]
-		// Sessions that have the set already were let through when it was recorded.
 		var have bitset
 		for i := range pe.out {
 			if pe.out[i].set == w.set {
@@ -217,10 +224,10 @@ func (s *Server) fit(d *exportDecision, pe *prefixEntry, classes []encClass) {
 		}
 		for ci := range classes {
 			cl := &classes[ci]
-			if !newIn(w.bits, cl.bits, have, lo, hi) || s.sendable(w.set, pe, cl.opts) {
+			if !newIn(w.bits, cl.bits, have) || s.sendable(w.set, pe, cl.opts) {
 				continue
 			}
-			for i := lo; i < hi; i++ {
+			for i := range w.bits {
 				drop := w.bits[i] & cl.bits.word(i)
 				for bw := drop; bw != 0; bw &= bw - 1 {
 					s.unsendable(s.peers[i<<6|trailingZeros(bw)], w.set, pe)
@@ -229,6 +236,16 @@ func (s *Server) fit(d *exportDecision, pe *prefixEntry, classes []encClass) {
 			}
 		}
 	}
+}
+
+// newIn reports whether a and b share a bit that is not in have.
+func newIn(a, b, have bitset) bool {
+	for i := range a {
+		if a[i]&b.word(i)&^have.word(i) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // sendable reports whether set can be announced for pe to a session encoding with opts: the
@@ -273,78 +290,33 @@ func (s *Server) unsendable(p *session, set *attrSet, pe *prefixEntry) {
 	p.unsendable++
 }
 
-// newIn reports whether a and b share a bit that is not in have, in words [lo, hi).
-func newIn(a, b, have bitset, lo, hi int) bool {
-	for i := lo; i < hi; i++ {
-		if a.word(i)&b.word(i)&^have.word(i) != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // reconcile brings p's Adj-RIB-Out state for pe in line with what p should have, queuing the
 // announce or withdraw that gets it there. With force the announce is queued even when p already
 // has the set (route refresh).
 func (s *Server) reconcile(pe *prefixEntry, p *session, force bool) {
-	s.reconcileDecided(pe, p, s.decideOne(pe, p), force)
+	_, want := s.decideOne(pe, p)
+	s.reconcileTo(pe, p, want, force)
 }
 
-// decideOne decides for p alone: the result has at most one want, whose route is p's best
-// candidate. Only the word of p's bit in s.one.e is meaningful: the decision and adjoutApply look
-// at no other.
-func (s *Server) decideOne(pe *prefixEntry, p *session) *exportDecision {
-	d := &s.one
-	w := p.id >> 6
-	d.reset((len(s.peers)+63)/64, w, w+1)
-	d.single(p.id)
-	s.decide(&d.exportDecision, pe, d.e)
-	return &d.exportDecision
-}
-
-// best returns the route the single session of a decideOne result should have, or nil.
-func (d *exportDecision) best() *route {
-	if d.nwant == 0 {
-		return nil
+// reconcileTo is reconcile with the decision made: want is the set p should have (decideOne).
+func (s *Server) reconcileTo(pe *prefixEntry, p *session, want *attrSet, force bool) {
+	have := pe.outFor(p.id)
+	if want == have && !force {
+		return
 	}
-	return d.wants[0].r
-}
-
-// reconcileDecided applies decision d (from decideOne) for p and queues the result in p's pending.
-func (s *Server) reconcileDecided(pe *prefixEntry, p *session, d *exportDecision, force bool) {
-	if !force {
-		// Most reconciles change nothing: say so before fitting and applying.
-		var want *attrSet
-		if d.nwant > 0 {
-			want = d.wants[0].set
-		}
-		if pe.outFor(p.id) == want {
-			return
-		}
+	if want != nil && want != have && !s.sendable(want, pe, p.opts) {
+		s.unsendable(p, want, pe)
+		want = nil
 	}
-	s.one.cls[0].opts = p.opts
-	s.fit(d, pe, s.one.cls[:])
-	for _, c := range s.adjoutApply(pe, s.one.e, d, force) {
-		if c.set == nil {
+	if want == nil {
+		if have != nil {
+			s.adjoutMove(pe, p, have, nil)
 			p.pend.withdraw(pe)
-		} else {
-			p.pend.announce(pe, c.set)
 		}
+		return
 	}
-}
-
-// oneDecision is the scratch of single-session decisions.
-type oneDecision struct {
-	exportDecision
-	e   bitset      // the session alone, in word lo
-	cls [1]encClass // its encoding, over e
-}
-
-// single sets e to session id in word d.lo, after reset.
-func (d *oneDecision) single(id int) {
-	if len(d.e) != d.words {
-		d.e = resize(d.e, d.words)
-		d.cls[0].bits = d.e
+	if want != have {
+		s.adjoutMove(pe, p, have, want)
 	}
-	d.e[d.lo] = 1 << (id & 63)
+	p.pend.announce(pe, want)
 }

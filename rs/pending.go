@@ -13,11 +13,11 @@ import (
 // everything else.
 //
 // Last action wins without a per-prefix index: the session's Adj-RIB-Out bit already records the
-// latest decision for every prefix (adjoutApply updates it before the change is queued), so an entry is checked
-// against it when encoded and dropped if a later action superseded it. A prefix announced with one
-// set, then another, then withdrawn is pending three times and sent once, as a withdrawal. This
-// costs 8 bytes per entry instead of a map entry, which matters when a thousand sessions dump a
-// table at once.
+// latest decision for every prefix (adjout.go updates it before the change is queued), so an entry
+// is checked against it when encoded and dropped if a later action superseded it. A prefix
+// announced with one set, then another, then withdrawn is pending three times and sent once, as a
+// withdrawal. This costs 8 bytes per entry instead of a map entry, which matters when a thousand
+// sessions dump a table at once.
 //
 // A session pulls work into pending only while it holds fewer than Config.PendingMax entries
 // (server.go), so pending memory is bounded per session whatever the churn; the backlog of a slow

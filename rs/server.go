@@ -49,7 +49,6 @@ type Server struct {
 	famIDs [numFams]bitset
 	epoch  uint64
 	co     cohort
-	one    oneDecision // single-session export decisions (export.go)
 
 	stats loopStats
 }

@@ -71,8 +71,8 @@ func (s *Server) walkStep(p *session, budget int) int {
 		if r == nil || !r.accepted() || !w.fams[r.pe.fam()] {
 			continue
 		}
-		if d := s.decideOne(r.pe, p); d.best() == r {
-			s.reconcileDecided(r.pe, p, d, w.force)
+		if best, want := s.decideOne(r.pe, p); best == r {
+			s.reconcileTo(r.pe, p, want, w.force)
 		}
 	}
 	return n
