@@ -1,7 +1,10 @@
 package rs
 
 import (
+	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/ixrs/ixrs/speaker"
@@ -170,5 +173,76 @@ func TestMappedPrefixNotRecorded(t *testing.T) {
 				t.Errorf("R was sent %d messages for a prefix it never had", len(r.msgs)-msgs)
 			}
 		})
+	}
+}
+
+// TestPack: the one packing loop carries every prefix exactly once, in order, in messages within
+// the session's limit (never below 4,096 bytes, whatever the options say), withdrawals and
+// announcements, both families; maxMsgs stops it early without losing what it did not pack.
+func TestPack(t *testing.T) {
+	s := newTestServer(t, nil)
+	for _, v6 := range []bool{false, true} {
+		a := &speaker.Attrs{ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64501, 65001}}},
+			NextHop: netip.MustParseAddr("192.0.2.11"), Communities: []uint32{1, 2, 3}}
+		if v6 {
+			a.NextHop, a.MPNextHop = netip.Addr{}, netip.MustParseAddr("2001:db8::11")
+		}
+		set := s.sets.intern(a)
+		fi := famIdx(0)
+		if v6 {
+			fi = 1
+		}
+		prefixes := seqPrefixes(0, 3000, v6)
+		for _, announce := range []bool{false, true} {
+			for _, max := range []int{0, 20, 4096, 65535} {
+				t.Run(fmt.Sprintf("v6=%v/announce=%v/max=%d", v6, announce, max), func(t *testing.T) {
+					opts := speaker.EncodeOptions{FourOctetAS: true, MaxMessage: max}
+					var ps *attrSet
+					if announce {
+						ps = set
+					}
+					buf, n, msgs := s.pack(nil, ps, fi, opts, prefixes, 0)
+					var got []netip.Prefix
+					lim, seen := msgLimit(opts), 0
+					for b := buf; len(b) > 0; seen++ {
+						l := int(binary.BigEndian.Uint16(b[16:18]))
+						if l > lim {
+							t.Fatalf("message of %d bytes over %d", l, lim)
+						}
+						u, err := speaker.DecodeUpdate(b[speaker.HeaderLen:l], speaker.DecodeOptions{FourOctetAS: true})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if announce {
+							got = append(got, u.NLRI...)
+						} else {
+							got = append(got, u.Withdrawn...)
+						}
+						b = b[l:]
+					}
+					if n != len(prefixes) || msgs != seen || !slices.Equal(got, prefixes) {
+						t.Fatalf("consumed %d of %d, %d messages (%d counted), %d prefixes decoded in order: %v",
+							n, len(prefixes), seen, msgs, len(got), slices.Equal(got, prefixes))
+					}
+					// One message at a time resumes where it stopped.
+					var again []byte
+					for used, k := 0, 0; used < len(prefixes); k++ {
+						if k > len(prefixes) {
+							t.Fatal("pack made no progress")
+						}
+						var n1, m1 int
+						again, n1, m1 = s.pack(again, ps, fi, opts, prefixes[used:], 1)
+						if m1 != 1 || n1 == 0 {
+							t.Fatalf("maxMsgs 1: %d messages, %d prefixes", m1, n1)
+						}
+						used += n1
+					}
+					if !slices.Equal(again, buf) {
+						t.Errorf("packing a message at a time gives other bytes")
+					}
+				})
+			}
+		}
+		s.sets.unref(set)
 	}
 }
