@@ -92,6 +92,8 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 				if p == nil || p.down {
 					continue
 				}
+				// wantFor states the export rule per session with exportCheck, apart from the
+				// engine's bit-set decision (decide): the engine is held to it here.
 				want := s.wantFor(pe, p)
 				if got := pe.outFor(p.id); got != want {
 					t.Errorf("%v: session %v holds %p, should hold %p", pfx, p.addr, got, want)
