@@ -2,6 +2,8 @@ package rs
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -74,6 +76,29 @@ func TestStatus(t *testing.T) {
 		// Passes counts the pass that is running this request; its phases are not over yet.
 		if n != st.Passes-1 && n != st.Passes {
 			t.Errorf("phase %d: %d observations, %d passes", ph, n, st.Passes)
+		}
+	}
+}
+
+// BenchmarkStatus1000 is the RIB loop's share of a metrics scrape at 1,000 sessions: the time the
+// owner spends answering Status, during which it routes nothing.
+func BenchmarkStatus1000(b *testing.B) {
+	s := newTestServer(b, nil)
+	for i := range 1000 {
+		addMember(b, s, fmt.Sprintf("m%d", i), uint32(100000+i), netip.AddrFrom4([4]byte{10, byte(i / 250), byte(i % 250), 1}).String())
+	}
+	settle(b, s)
+	b.ReportAllocs()
+	for b.Loop() {
+		st := s.snapshot()
+		out := make([]SessionStatus, 0, len(s.sessions))
+		for _, m := range s.members {
+			for _, ss := range m.sessions {
+				out = append(out, s.sessionStatus(ss))
+			}
+		}
+		if st.Sessions != len(out) {
+			b.Fatal("sessions")
 		}
 	}
 }
