@@ -325,6 +325,7 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 		if news.any() {
 			e.bits = s.bits.union(e.bits, w.bits)
 			c.record(w.set, fi, news, pe.prefix())
+			s.feedAdjOut(pe, news, w.set)
 		}
 	}
 	// had now holds the sessions that had a route and should have none.
@@ -335,6 +336,7 @@ func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
 			}
 		}
 		c.record(nil, fi, had, pe.prefix())
+		s.feedAdjOut(pe, had, nil)
 	}
 }
 

@@ -93,12 +93,14 @@ func (s *Server) reconcileTo(pe *prefixEntry, p *session, want *attrSet, force b
 	if want == nil {
 		if have != nil {
 			s.adjoutClear(pe, p)
+			s.feedAdjOutOne(pe, p, nil)
 			p.pend.withdraw(pe)
 		}
 		return
 	}
 	if want != have {
 		s.adjoutSet(pe, p, want)
+		s.feedAdjOutOne(pe, p, want)
 	}
 	p.pend.announce(pe, want)
 }

@@ -11,7 +11,7 @@ import (
 // Re-evaluation: when the data import policy reads changes (a member's IRR data, the VRPs), every
 // route it may affect is run through ImportRoute again, and only routes whose verdict changed
 // move in or out of the candidate lists; the change list then carries exactly those prefixes to
-// the members. No session is reset. The walk advances Config.WalkBatch routes per loop pass, like
+// the members. No session is reset. The walk advances by its share of Config.ReadBudget routes per loop pass, like
 // every long job (DESIGN.md choice 5), and holds integer cursors only.
 
 // reevalJob walks the Adj-RIB-In slabs of the sessions of one member, or of all members.
@@ -55,9 +55,8 @@ func (s *Server) ReevaluatePrefixes(ctx context.Context, affected func(netip.Pre
 	return s.do(ctx, func() { s.reevals = append(s.reevals, &reevalJob{only: affected, done: done}) })
 }
 
-// reevalStep advances j by up to Config.WalkBatch routes and reports whether it is done.
-func (s *Server) reevalStep(j *reevalJob) bool {
-	budget := s.cfg.WalkBatch
+// reevalStep advances j by up to budget routes and reports whether it is done.
+func (s *Server) reevalStep(j *reevalJob, budget int) bool {
 	for budget > 0 {
 		if j.peer >= len(s.peers) {
 			select {
