@@ -149,15 +149,19 @@ func (f *feed) update() {
 // Subscribe starts a subscription. Its events begin with the next change; call Resync first for
 // the current state.
 func (s *Server) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscription, error) {
-	if opts.Size <= 0 {
-		opts.Size = 1 << 16
-	}
-	opts.Size = max(opts.Size, 64)
-	sub := &Subscription{srv: s, opts: opts, wake: make(chan struct{}, 1)}
+	sub := newSubscription(s, opts)
 	if err := s.do(ctx, func() { s.subscribe(sub) }); err != nil {
 		return nil, err
 	}
 	return sub, nil
+}
+
+func newSubscription(s *Server, opts SubscribeOptions) *Subscription {
+	if opts.Size <= 0 {
+		opts.Size = 1 << 16
+	}
+	opts.Size = max(opts.Size, 64)
+	return &Subscription{srv: s, opts: opts, wake: make(chan struct{}, 1)}
 }
 
 func (s *Server) subscribe(sub *Subscription) {
