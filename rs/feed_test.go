@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
 )
 
@@ -460,5 +461,81 @@ func TestFeedLive(t *testing.T) {
 	cancel()
 	if err := <-runErr; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v", err)
+	}
+}
+
+// TestFeedReevaluation: a verdict changed by re-evaluation (new IRR data) is published like an
+// announcement, and its Adj-RIB-Out consequence follows; a read job progresses meanwhile, sharing
+// the background budget with the walk.
+func TestFeedReevaluation(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadBudget = 4 })
+	irr := &policy.IRRSource{}
+	irr.Store(policy.NewIRR([]policy.IRRPrefix{{Prefix: netip.MustParsePrefix("10.0.0.0/16"), Min: 16, Max: 24}}, []uint32{64501}))
+	imp := &policy.Import{NextHop: policy.NextHopAny, IRR: policy.IRRReject}
+	if err := s.addMember(MemberConfig{Name: "A", ASN: 64501, Import: imp, IRR: irr}); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := s.addPeer("A", netip.MustParseAddr("192.0.2.11"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &tmember{t: t, name: "A", asn: 64501, addr: ss.addr, ss: ss, out: &fakeOut{}}
+	a.up()
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	if err := a.ss.Receive(&speaker.Update{Attrs: a.attrs(), NLRI: seqPrefixes(256, 40, false)}); err != nil { // 10.1.x.0/24: not in IRR
+		t.Fatal(err)
+	}
+	readAll(t, s, a, b)
+	if len(b.rib) != 0 {
+		t.Fatalf("B has %d routes before the IRR change", len(b.rib))
+	}
+	sub := subscribeSync(s, SubscribeOptions{Size: 1024, Routes: true, Exports: true})
+	irr.Store(policy.NewIRR([]policy.IRRPrefix{{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Min: 8, Max: 24}}, []uint32{64501}))
+	done := make(chan int, 1)
+	s.reevals = append(s.reevals, &reevalJob{m: s.members["A"], done: done})
+	j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewAccepted, Limit: MaxPage})
+	j.ctx, j.done = context.Background(), make(chan struct{})
+	s.reads = append(s.reads, j)
+	readDone := false
+	for i := 0; len(done) == 0; i++ {
+		if i > 10_000 {
+			t.Fatal("re-evaluation never ends")
+		}
+		s.pass()
+		select {
+		case <-j.done:
+			if len(done) == 0 {
+				readDone = true // the read finished while the walk still ran
+			}
+		default:
+		}
+	}
+	readAll(t, s, a, b)
+	if n := <-done; n != 40 || len(b.rib) != 40 {
+		t.Fatalf("%d verdicts changed, B has %d routes", n, len(b.rib))
+	}
+	if !readDone {
+		t.Errorf("the read job waited for the re-evaluation walk to end")
+	}
+	evs, err := drain(t, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, exports := 0, 0
+	for _, ev := range evs {
+		switch {
+		case ev.Kind == EventRoute && ev.Reasons == 0 && ev.Attrs != nil && ev.Neighbor == a.addr:
+			routes++
+		case ev.Kind == EventExport && ev.Attrs != nil && ev.Neighbor == b.addr:
+			if routes == 0 {
+				t.Errorf("export before the route it exports")
+			}
+			exports++
+		default:
+			t.Errorf("unexpected event %s", ev.short())
+		}
+	}
+	if routes != 40 || exports != 40 {
+		t.Errorf("%d route events, %d export events; want 40 each", routes, exports)
 	}
 }
