@@ -86,7 +86,8 @@ type RoutesPage struct {
 	// Gen is the RIB generation when the page was finished; Incarnation the session's (0 while it
 	// is down).
 	Gen, Incarnation uint64
-	// Next is Cursor in the older integer form, or -1 after the last page.
+	// Next is Cursor in the older integer form, or -1 after the last page. It cannot name a place
+	// inside one prefix's routes (the not-exported view): use Cursor.
 	Next int
 }
 
@@ -140,7 +141,11 @@ func (j *routesJob) step(s *Server, budget int) (int, bool) {
 		j.err = err
 		return 1, true
 	}
-	if p == nil || j.q.View > ViewNotExported {
+	if j.q.View > ViewNotExported {
+		j.err = fmt.Errorf("neighbor %s: unknown view %d", j.q.Neighbor, j.q.View)
+		return 1, true
+	}
+	if p == nil {
 		return 1, true // down: nothing to show
 	}
 	if !j.started {
