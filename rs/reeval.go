@@ -11,8 +11,8 @@ import (
 // Re-evaluation: when the data import policy reads changes (a member's IRR data, the VRPs), every
 // route it may affect is run through ImportRoute again, and only routes whose verdict changed
 // move in or out of the candidate lists; the change list then carries exactly those prefixes to
-// the members. No session is reset. The walk advances by its share of Config.ReadBudget routes per loop pass, like
-// every long job (DESIGN.md choice 5), and holds integer cursors only.
+// the members. No session is reset. The walk advances by its share of Config.ReadBudget routes per
+// loop pass, like every long job (DESIGN.md choice 5), and holds integer cursors only.
 
 // reevalJob walks the Adj-RIB-In slabs of the sessions of one member, or of all members.
 type reevalJob struct {
