@@ -242,6 +242,7 @@ func (sub *Subscription) Next(ctx context.Context) (Event, error) {
 // and every session's Adj-RIB-Out, then EventSyncDone. Live events are interleaved with the
 // replay. It returns once the replay has started.
 func (sub *Subscription) Resync(ctx context.Context) error {
+	clear(sub.local)
 	sub.local, sub.next = sub.local[:0], 0
 	return sub.srv.do(ctx, sub.startResync)
 }
