@@ -108,6 +108,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	if wasAccepted || r.accepted() {
 		s.cl.touch(&pe.node)
 	}
+	s.feedAdjIn(r, false)
 }
 
 // withdrawRoute removes p's route for pfx, if any.
@@ -144,5 +145,6 @@ func (s *Server) dropRoute(r *route) {
 			s.prefixes.delete(pe)
 		}
 	}
+	s.feedAdjIn(r, true)
 	r.set, r.pe = nil, nil
 }

@@ -150,9 +150,16 @@ type adjoutChange struct {
 
 // adjoutChanged is called for every change of pe's Adj-RIB-Out once it is made: the sessions in
 // ids (or session id alone when ids is nil) now have set, or nothing when set is nil.
+// It bumps the RIB generation and publishes the change to the event feed (feed.go).
 func (s *Server) adjoutChanged(pe *prefixEntry, set *attrSet, ids bitset, id int) {
-	// feed hook: publish "Adj-RIB-Out of pe.prefix() changed for the sessions in ids (or id): now
-	// set, or withdrawn when set is nil" here.
+	if ids != nil {
+		s.feedAdjOut(pe, ids, set)
+		return
+	}
+	s.gen++
+	if s.feed.out {
+		s.publishAdjOut(pe, nil, id, set)
+	}
 }
 
 // adjoutMove moves session p, which has set have for pe (nil: nothing), to want (nil: nothing).

@@ -36,6 +36,13 @@ type Config struct {
 	// exceed the prefixes of one full message (about 16,000 IPv4 /24s at 65,535 bytes) for messages
 	// to be filled. Default 32768.
 	PendingMax int
+	// ReadBudget bounds the entries background work visits per loop pass: re-evaluation walks and
+	// read jobs (looking-glass pages, feed resyncs) share it, half each while both have work.
+	// Default WalkBatch.
+	ReadBudget int
+	// ReadLimit bounds the entries one page of a read job visits in total; a page that reaches it
+	// before it is full is returned partial, with a cursor. Default ScanLimit.
+	ReadLimit int
 	// ClearBatch bounds the prefixes visited per pass when a departed session's Adj-RIB-Out bits are
 	// cleared. Default 16384.
 	ClearBatch int
@@ -73,6 +80,8 @@ func (c *Config) setDefaults() {
 	def(&c.WalkBatch, 1024)
 	def(&c.PendingMax, 32768)
 	def(&c.ClearBatch, 16384)
+	def(&c.ReadBudget, c.WalkBatch)
+	def(&c.ReadLimit, ScanLimit)
 	if c.OutLowWater > c.OutHighWater {
 		c.OutLowWater = c.OutHighWater / 4
 	}
@@ -105,6 +114,10 @@ type SessionInfo struct {
 	Families []speaker.Family
 	// Encode is how the session encodes UPDATEs (four-octet AS, maximum message size).
 	Encode speaker.EncodeOptions
+	// OpenSent and OpenReceived are the OPEN messages of the session as sent and received (whole
+	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
+	// not to be modified after Up.
+	OpenSent, OpenReceived []byte
 }
 
 // Output is the write side of a session. *speaker.Peer implements it.

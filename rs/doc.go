@@ -1,7 +1,7 @@
 // Package rs is the route server's RIB: members and their sessions, the Adj-RIB-In with every
 // received route (rejected ones kept with their reasons), per-prefix candidate lists, per-member
 // export without path hiding, the shared Adj-RIB-Out, and the packing of outgoing UPDATEs. It also
-// answers the looking glass's read-only queries.
+// answers the looking glass's read-only queries and publishes every change to event subscribers.
 //
 // # Concurrency
 //
@@ -10,8 +10,30 @@
 // blocking) and a bounded inbound queue per session (Receive, RouteRefresh: blocking when full,
 // which is the backpressure on that member alone). Each loop pass takes at most one inbound
 // message per session, then gives every session that can take more output a bounded slice of work,
-// then advances background walks. Queries and configuration changes run on the loop between passes
-// and are bounded.
+// then advances background walks and read jobs. Configuration changes run on the loop between
+// passes and are bounded.
+//
+// # Reads and the event feed
+//
+// Nothing outside the loop touches RIB state. The looking glass reads through read jobs (read.go,
+// query.go, explain.go): a caller submits a job through the mailbox and waits on a channel (its
+// context may give up; the job is then dropped); the loop advances the jobs in its background phase
+// under one budget per pass (Config.ReadBudget) shared with re-evaluation walks, and a page visits
+// at most Config.ReadLimit entries before it is returned, partial, with a Cursor. Jobs hand back
+// copies and codes (reasons, export checks, decision steps, validation state) and the RIB's
+// immutable *speaker.Attrs; words are built on the caller's goroutine, and a read never interns a
+// set. Cursors are slab positions: a route present for the whole of a paged read is returned once;
+// a cursor into a session's slab names its incarnation (session.inc, unique per Up) and is refused
+// with ErrCursorStale after a flap. Pages carry the RIB generation (Server.gen), which every
+// Adj-RIB-In, Adj-RIB-Out and session change bumps.
+//
+// The event feed (feed.go) is for BMP, MRT and live views: session up and down, Adj-RIB-In changes
+// (from announceRoute and dropRoute, where a route's attributes and verdict are final) and
+// Adj-RIB-Out changes (feedAdjOut, called where the outbound paths change an entry). The loop
+// appends to each subscriber's bounded ring and never waits; a subscriber that falls a ring behind
+// is marked lost and resyncs with a replay of the current state, run as a read job, between
+// sync-start and sync-done markers. A session-down event stands for the withdrawal of everything it
+// sent and was sent. With no subscriber the cost is one branch per change.
 //
 // # Data model
 //
@@ -30,6 +52,8 @@
 //	variants    per out set, (route Info, target Variant) → derived set with its own encodings
 //	            (variant.go): informational communities, prepend, NO_EXPORT/NO_ADVERTISE toward one member
 //	reevalJob   a walk re-running ImportRoute after RPKI or IRR data changed (reeval.go)
+//	readTask    a read job or a feed replay, advanced in the background phase (read.go, feed.go)
+//	Subscription an event subscriber's ring, appended by the loop, drained by the subscriber (feed.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped
 //	            against the Adj-RIB-Out when encoded (pending.go)
@@ -85,6 +109,10 @@
 //   - A derived (variant) set is its own out set and has no variants; its key starts with 0xff, so
 //     no received set is ever equal to one. An out set holds one reference per cached variant
 //     other than itself.
+//   - A read job holds integer cursors (slab slots, session indexes) and per-page caches only; it
+//     never takes a reference on a set or changes a counter. A session's incarnation never repeats.
+//   - A feed event is published only where the change is final, so a subscriber that applies the
+//     events in order holds the RIB's Adj-RIB-In and Adj-RIB-Out (TestFeedLostResync).
 //   - A pending entry is sent only if the session's Adj-RIB-Out still holds its action; pending
 //     holds at most Config.PendingMax entries plus one pull's worth.
 //

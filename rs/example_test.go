@@ -2,6 +2,8 @@ package rs_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/netip"
 
 	"github.com/ixrs/ixrs/rs"
@@ -59,4 +61,45 @@ func Example() {
 		panic(err)
 	}
 	p.Start()
+}
+
+// discard is an Output that drops what it is given.
+type discard struct{}
+
+func (discard) Queue(b []byte) (int, error) { return 0, nil }
+
+// ExampleServer_Subscribe follows the RIB as events, then pages through a member's routes with a
+// read job.
+func ExampleServer_Subscribe() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := rs.New(rs.Config{ASN: 64500, RouterID: netip.MustParseAddr("192.0.2.1"), Logger: slog.New(slog.DiscardHandler)})
+	go srv.Run(ctx)
+
+	sub, err := srv.Subscribe(ctx, rs.SubscribeOptions{Size: 1024, Routes: true})
+	if err != nil {
+		panic(err)
+	}
+	addr := netip.MustParseAddr("192.0.2.11")
+	srv.AddMember(ctx, rs.MemberConfig{Name: "Example Member", ASN: 64501})
+	peer, _ := srv.AddPeer(ctx, "Example Member", addr)
+	peer.Up(discard{}, rs.SessionInfo{RouterID: addr, Families: []speaker.Family{speaker.IPv4Unicast}})
+	attrs := &speaker.Attrs{NextHop: addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64501}}}}
+	peer.Receive(&speaker.Update{Attrs: attrs, NLRI: []netip.Prefix{netip.MustParsePrefix("11.0.0.0/24")}})
+	peer.Receive(&speaker.Update{Withdrawn: []netip.Prefix{netip.MustParsePrefix("11.0.0.0/24")}})
+	for range 3 {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(ev.Kind, ev.Member, ev.Prefix, ev.Attrs != nil)
+	}
+
+	page, _ := srv.Routes(ctx, rs.RoutesQuery{Neighbor: addr, View: rs.ViewReceived})
+	fmt.Println(len(page.Routes), "routes, more:", page.More)
+	// Output:
+	// session-up Example Member invalid Prefix false
+	// route Example Member 11.0.0.0/24 true
+	// route Example Member 11.0.0.0/24 false
+	// 0 routes, more: false
 }

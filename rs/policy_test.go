@@ -79,9 +79,9 @@ func TestExplainExport(t *testing.T) {
 		"B": "the best route from AS64501 (192.0.2.11) is sent (prepend 1x)",
 		"A": "the best route from AS64501 (192.0.2.11) is the member's own; the next best from AS64502 (192.0.2.12) is sent",
 	}
-	for _, e := range info.Exports {
-		if e.Explain != want[e.Member] || !e.InSync {
-			t.Errorf("%s: %q (in sync %v), want %q", e.Member, e.Explain, e.InSync, want[e.Member])
+	for i, e := range info.Exports {
+		if got := info.Explain(i); got != want[e.Member] || !e.InSync {
+			t.Errorf("%s: %q (in sync %v), want %q", e.Member, got, e.InSync, want[e.Member])
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,31 +12,36 @@ import (
 	"github.com/ixrs/ixrs/speaker"
 )
 
-// The looking-glass query API. Every query runs on the RIB loop between passes and does a bounded
-// amount of work (a page of at most MaxPage results, at most ScanLimit entries looked at), so a
-// query never stops routing for long; large views are read page by page with the returned cursor.
-// Results share the immutable *speaker.Attrs of the RIB and copy everything else.
+// The looking-glass queries. Each is a read job (read.go): it runs on the RIB loop in bounded
+// steps and returns a page of copies and codes; the words are built on the caller's goroutine
+// (PrefixInfo.Explain). Results share the immutable *speaker.Attrs of the RIB.
 
 // Query bounds.
 const (
 	MaxPage     = 1000
 	DefaultPage = 100
-	ScanLimit   = 100_000
+	ScanLimit   = 100_000 // default Config.ReadLimit
 )
 
 // View selects the routes of a session a query returns.
 type View uint8
 
 const (
-	ViewReceived View = iota // every route received (Adj-RIB-In), accepted or not
-	ViewAccepted             // routes import policy accepted
-	ViewFiltered             // routes import policy rejected, with reasons
-	ViewExported             // routes the session has been sent (Adj-RIB-Out)
+	ViewReceived    View = iota // every route received (Adj-RIB-In), accepted or not
+	ViewAccepted                // routes import policy accepted
+	ViewFiltered                // routes import policy rejected, with reasons
+	ViewExported                // routes the session has been sent (Adj-RIB-Out)
+	ViewNotExported             // accepted routes of other sessions it is not sent, with the export check
 )
 
 func (v View) String() string {
-	return [...]string{"received", "accepted", "filtered", "exported"}[v]
+	if int(v) < len(viewNames) {
+		return viewNames[v]
+	}
+	return "unknown"
 }
+
+var viewNames = [...]string{"received", "accepted", "filtered", "exported", "not-exported"}
 
 // Route is one route as the looking glass shows it.
 type Route struct {
@@ -44,11 +50,14 @@ type Route struct {
 	ASN      uint32
 	Neighbor netip.Addr
 	// Attrs are the attributes as received; in the exported view, as sent (control communities
-	// stripped). Shared with the RIB: do not modify.
+	// stripped, informational ones added). Shared with the RIB: do not modify.
 	Attrs     *speaker.Attrs
 	LocalPref uint32
 	Reasons   policy.Reasons // empty when accepted
+	Info      policy.Info    // RPKI and IRR state, as the informational communities carry it
 	Since     time.Time
+	// Export is, in the not-exported view, why the session is not sent this route.
+	Export ExportCheck
 }
 
 // Accepted reports whether import policy accepted the route.
@@ -59,83 +68,223 @@ type RoutesQuery struct {
 	Neighbor netip.Addr
 	View     View
 	Family   speaker.Family // 0: both
-	Cursor   int            // 0 for the first page, then the previous page's Next
-	Limit    int            // at most MaxPage; 0 means DefaultPage
+	// After is where the page starts: the zero Cursor, then the previous page's Cursor.
+	After Cursor
+	// Cursor is the older integer form of After (0 for the first page, then the previous page's
+	// Next); it is used when After is zero and never detects a flap.
+	Cursor int
+	Limit  int // at most MaxPage; 0 means DefaultPage
 }
 
-// RoutesPage is one page. Next is the cursor of the following page, or -1 after the last; a page
-// may hold fewer than Limit routes and still have a next page (the scan limit was reached). Order is
-// stable between pages but not sorted.
+// RoutesPage is one page. More reports whether a next page follows (Cursor starts it); a page
+// may hold fewer than Limit routes and still have more (its work bound, Config.ReadLimit, was
+// reached). Order is stable between pages but not sorted.
 type RoutesPage struct {
 	Routes []Route
-	Next   int
+	Cursor Cursor
+	More   bool
+	// Gen is the RIB generation when the page was finished; Incarnation the session's (0 while it
+	// is down).
+	Gen, Incarnation uint64
+	// Next is Cursor in the older integer form, or -1 after the last page. It cannot name a place
+	// inside one prefix's routes (the not-exported view): use Cursor.
+	Next int
 }
 
-// Routes returns a page of a session's routes.
+// Routes returns a page of a session's routes. A cursor from an earlier incarnation of the
+// session returns ErrCursorStale.
 func (s *Server) Routes(ctx context.Context, q RoutesQuery) (RoutesPage, error) {
-	var page RoutesPage
-	var err error
-	derr := s.do(ctx, func() { page, err = s.routes(q) })
-	if derr != nil {
-		return RoutesPage{}, derr
+	j := newRoutesJob(q)
+	if err := s.read(ctx, j, &j.readJob); err != nil {
+		return RoutesPage{}, err
 	}
-	return page, err
+	return j.page, nil
 }
 
-func (s *Server) routes(q RoutesQuery) (RoutesPage, error) {
-	ss := s.sessions[q.Neighbor]
-	if ss == nil {
-		return RoutesPage{}, fmt.Errorf("neighbor %s: %w", q.Neighbor, ErrUnknownPeer)
+func pageLimit(l int) int {
+	if l <= 0 {
+		return DefaultPage
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultPage
+	return min(l, MaxPage)
+}
+
+// routesJob reads one page of a session's routes: its Adj-RIB-In slab for the received, accepted
+// and filtered views, the prefix slab for the exported and not-exported ones.
+type routesJob struct {
+	readJob
+	q       RoutesQuery
+	limit   int
+	pos     Cursor // where the next step resumes
+	started bool
+	page    RoutesPage
+}
+
+func newRoutesJob(q RoutesQuery) *routesJob {
+	j := &routesJob{q: q, limit: pageLimit(q.Limit), pos: q.After}
+	if !q.After.set && q.Cursor > 0 {
+		j.pos = Cursor{set: true, a: uint32(min(q.Cursor, 1<<31))}
 	}
-	limit = min(limit, MaxPage)
-	page := RoutesPage{Next: -1}
-	p := ss.p
-	if p == nil || q.Cursor < 0 {
-		return page, nil
+	j.page.Next = -1
+	return j
+}
+
+func (j *routesJob) famOK(fi famIdx) bool {
+	return j.q.Family == 0 || families[fi] == j.q.Family
+}
+
+func (j *routesJob) step(s *Server, budget int) (int, bool) {
+	p, err := s.sessionAt(j.q.Neighbor, s.sessions[j.q.Neighbor], j.pos)
+	if err == nil && j.started && (p == nil || p.inc != j.page.Incarnation) {
+		err = fmt.Errorf("neighbor %s: %w", j.q.Neighbor, ErrCursorStale) // it flapped mid-page
 	}
-	famOK := func(pfx netip.Prefix) bool { return q.Family == 0 || families[famOf(pfx)] == q.Family }
-	i, scanned := q.Cursor, 0
-	if q.View == ViewExported {
-		slab := s.prefixes.slab
-		for ; i < len(slab) && len(page.Routes) < limit && scanned < ScanLimit; i++ {
-			scanned++
-			pe := slab[i]
-			if pe == nil || !famOK(pe.prefix()) {
-				continue
-			}
-			out := pe.outFor(p.id)
-			if out == nil {
-				continue
-			}
-			rt := Route{Prefix: pe.prefix(), Attrs: out.attrs}
-			if r, v := bestFor(pe, p); r != nil && s.sets.variant(r.set.out, r.info, v) == out {
-				rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
-				rt.LocalPref, rt.Since = r.localPref, time.Unix(int64(r.since), 0)
-			}
-			page.Routes = append(page.Routes, rt)
+	if err != nil {
+		j.err = err
+		return 1, true
+	}
+	if j.q.View > ViewNotExported {
+		j.err = fmt.Errorf("neighbor %s: unknown view %d", j.q.Neighbor, j.q.View)
+		return 1, true
+	}
+	if p == nil {
+		return 1, true // down: nothing to show
+	}
+	if !j.started {
+		j.started = true
+		j.page.Incarnation = p.inc
+		j.pos.set, j.pos.inc = true, p.inc
+	}
+	var used int
+	var more, done bool
+	switch j.q.View {
+	case ViewExported:
+		used, more, done = j.exported(s, p, budget)
+	case ViewNotExported:
+		used, more, done = j.notExported(s, p, budget)
+	default:
+		used, more, done = j.adjIn(s, p, budget)
+	}
+	if done {
+		j.page.Gen = s.gen
+		if j.page.More = more; more {
+			j.page.Cursor = j.pos
+			j.page.Next = int(j.pos.a)
 		}
-		if i < len(slab) {
-			page.Next = i
-		}
-		return page, nil
 	}
-	for ; i < len(p.routes) && len(page.Routes) < limit && scanned < ScanLimit; i++ {
-		scanned++
+	return max(used, 1), done
+}
+
+// adjIn walks p's Adj-RIB-In slab.
+func (j *routesJob) adjIn(s *Server, p *session, budget int) (used int, more, done bool) {
+	i := int(j.pos.a)
+	for ; used < budget; used++ {
+		if i >= len(p.routes) {
+			j.pos.a = uint32(i)
+			return used, false, true
+		}
 		r := p.routes[i]
-		if r == nil || !famOK(r.pe.prefix()) ||
-			(q.View == ViewAccepted && !r.accepted()) || (q.View == ViewFiltered && r.accepted()) {
+		i++
+		if r != nil && j.famOK(r.pe.fam()) &&
+			(j.q.View == ViewReceived || (j.q.View == ViewAccepted) == r.accepted()) {
+			j.page.Routes = append(j.page.Routes, routeView(r))
+		}
+		if len(j.page.Routes) >= j.limit || j.spent(s, 1) {
+			j.pos.a = uint32(i)
+			return used + 1, i < len(p.routes), true
+		}
+	}
+	j.pos.a = uint32(i)
+	return used, false, false
+}
+
+// exported walks the prefix slab for what p's Adj-RIB-Out holds, naming the announcing member when
+// the set held is the one its best route gives (not so while a change is on its way).
+func (j *routesJob) exported(s *Server, p *session, budget int) (used int, more, done bool) {
+	slab := s.prefixes.slab
+	i := int(j.pos.a)
+	for ; used < budget; used++ {
+		if i >= len(slab) {
+			j.pos.a = uint32(i)
+			return used, false, true
+		}
+		pe := slab[i]
+		i++
+		if pe != nil && j.famOK(pe.fam()) {
+			if out := pe.outFor(p.id); out != nil {
+				rt := Route{Prefix: pe.prefix(), Attrs: out.attrs}
+				if r, v := bestFor(pe, p); r != nil && s.sets.peekVariant(r.set.out, r.info, v) == out {
+					rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
+					rt.LocalPref, rt.Info, rt.Since = r.localPref, r.info, time.Unix(int64(r.since), 0)
+				}
+				j.page.Routes = append(j.page.Routes, rt)
+			}
+		}
+		if len(j.page.Routes) >= j.limit || j.spent(s, 1) {
+			j.pos.a = uint32(i)
+			return used + 1, i < len(slab), true
+		}
+	}
+	j.pos.a = uint32(i)
+	return used, false, false
+}
+
+// notExported walks the prefix slab for the accepted routes of other sessions that p is not sent,
+// each with the reason. The cursor's second position counts the routes of its prefix already
+// returned, so that a page never exceeds its limit.
+func (j *routesJob) notExported(s *Server, p *session, budget int) (used int, more, done bool) {
+	slab := s.prefixes.slab
+	i := int(j.pos.a)
+	for used < budget {
+		if i >= len(slab) {
+			j.pos.a, j.pos.b = uint32(i), 0
+			return used, false, true
+		}
+		pe := slab[i]
+		used++
+		if pe == nil || pe.nacc == 0 || !j.famOK(pe.fam()) {
+			i++
+			if j.spent(s, 1) {
+				j.pos.a, j.pos.b = uint32(i), 0
+				return used, i < len(slab), true
+			}
 			continue
 		}
-		page.Routes = append(page.Routes, routeView(r))
+		best, _ := bestFor(pe, p)
+		famOK := p.fams[pe.fam()]
+		k := 0 // routes of pe that qualify so far
+		full := false
+		for _, r := range pe.candidates() {
+			if r == best || r.p == p {
+				continue
+			}
+			if k++; k <= int(j.pos.b) {
+				continue
+			}
+			c := ExportFamily
+			if famOK {
+				if c, _ = exportCheck(r, p); c == ExportOK {
+					c = ExportNotBest
+				}
+			}
+			rt := routeView(r)
+			rt.Export = c
+			j.page.Routes = append(j.page.Routes, rt)
+			if len(j.page.Routes) >= j.limit {
+				full = true
+				break
+			}
+		}
+		stop := j.spent(s, int(pe.nacc))
+		if full {
+			j.pos.a, j.pos.b = uint32(i), uint32(k)
+			return used, true, true
+		}
+		i++
+		j.pos.a, j.pos.b = uint32(i), 0
+		if stop {
+			return used, i < len(slab), true
+		}
 	}
-	if i < len(p.routes) {
-		page.Next = i
-	}
-	return page, nil
+	return used, false, false
 }
 
 func routeView(r *route) Route {
@@ -147,18 +296,24 @@ func routeView(r *route) Route {
 		Attrs:     r.set.attrs,
 		LocalPref: r.localPref,
 		Reasons:   r.reasons,
+		Info:      r.info,
 		Since:     time.Unix(int64(r.since), 0),
 	}
 }
 
 // PrefixInfo is everything about one prefix: every route in decision order (rejected ones last)
-// and, for every established session, what it gets and why.
+// and, for every established session, what it gets and why, as codes (Explain puts them in words).
 type PrefixInfo struct {
 	Prefix netip.Prefix
 	Routes []Route
 	// Steps[i] is the decision step that ranks candidate i above candidate i+1.
 	Steps   []Step
 	Exports []MemberExport
+	Gen     uint64 // RIB generation
+
+	// ctl holds the export-control summary of each route's attributes, for Explain. The summaries
+	// are immutable once computed.
+	ctl []policy.Export
 }
 
 // MemberExport is the export decision for one session.
@@ -168,6 +323,9 @@ type MemberExport struct {
 	Neighbor netip.Addr
 	// Route is the index in PrefixInfo.Routes of the route the session gets, or -1.
 	Route int
+	// Variant is how the attributes of that route are changed toward the session (prepend,
+	// NO_EXPORT, NO_ADVERTISE), from the route's control communities.
+	Variant policy.Variant
 	// Checks holds, per entry of PrefixInfo.Routes, the export check for this session: the routes
 	// before Route say why they were passed over, Route itself is ExportOK, later ones
 	// ExportNotBest (or why they would not qualify either).
@@ -175,91 +333,126 @@ type MemberExport struct {
 	// InSync reports whether the Adj-RIB-Out already holds the decision (false while the change
 	// is still on its way to this session).
 	InSync bool
-	// Explain is the decision in words.
-	Explain string
+	// Family reports whether the prefix's family is negotiated on the session.
+	Family bool
 }
 
 // Prefix returns the candidates and per-session export decisions for pfx (exact match). ok is
 // false when the route server holds nothing for it.
 func (s *Server) Prefix(ctx context.Context, pfx netip.Prefix) (info PrefixInfo, ok bool, err error) {
-	err = s.do(ctx, func() {
-		pe := s.prefixes.get(pfx.Masked())
-		if pe == nil {
-			return
-		}
-		ok = true
-		info = s.prefixInfo(pe)
-	})
-	return info, ok, err
+	j := &prefixJob{pfx: pfx.Masked()}
+	if err := s.read(ctx, j, &j.readJob); err != nil {
+		return PrefixInfo{}, false, err
+	}
+	return j.info, j.ok, nil
+}
+
+// prefixJob reads one prefix with every session's export decision: one step, since a prefix is
+// the unit of the RIB (its work is routes × sessions, a few thousand checks at most).
+type prefixJob struct {
+	readJob
+	pfx  netip.Prefix
+	info PrefixInfo
+	ok   bool
+}
+
+func (j *prefixJob) step(s *Server, _ int) (int, bool) {
+	pe := s.prefixes.get(j.pfx)
+	if pe == nil || len(pe.routes) == 0 {
+		return 1, true
+	}
+	j.ok = true
+	j.info = s.prefixInfo(pe)
+	return len(pe.routes) * (1 + len(s.peers)), true
 }
 
 func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
-	info := PrefixInfo{Prefix: pe.prefix()}
+	info := PrefixInfo{Prefix: pe.prefix(), Gen: s.gen}
 	for _, r := range pe.routes {
 		info.Routes = append(info.Routes, routeView(r))
+		info.ctl = append(info.ctl, r.set.exp)
 	}
 	info.Steps = pe.steps()
 	for _, p := range s.peers {
 		if p == nil || p.down {
 			continue
 		}
-		me := MemberExport{Member: p.m.name, ASN: p.m.asn, Neighbor: p.addr, Route: -1}
+		me := MemberExport{Member: p.m.name, ASN: p.m.asn, Neighbor: p.addr, Route: -1, Family: p.fams[pe.fam()]}
 		me.Checks = make([]ExportCheck, len(pe.routes))
-		famOK := p.fams[pe.fam()]
-		var why []string
-		nth := 0 // candidates described so far
 		for i, r := range pe.routes {
-			c, _ := exportCheck(r, p)
+			c, v := exportCheck(r, p)
 			switch {
-			case !famOK:
+			case !me.Family:
 				c = ExportFamily
 			case !r.accepted():
 				c = ExportRejected
 			case c == ExportOK && me.Route >= 0:
 				c = ExportNotBest
 			case c == ExportOK:
-				me.Route = i
+				me.Route, me.Variant = i, v
 			}
 			me.Checks[i] = c
-			if me.Route < 0 && r.accepted() && famOK {
-				why = append(why, fmt.Sprintf("%s from AS%d (%s) %s", ordinal(nth), r.p.m.asn, r.p.addr, s.explainCheck(r, p, c)))
-				nth++
-			}
 		}
 		var want *attrSet
-		switch {
-		case me.Route >= 0:
+		if me.Route >= 0 {
 			r := pe.routes[me.Route]
-			_, v := exportCheck(r, p)
-			want = s.sets.variant(r.set.out, r.info, v)
-			sent := fmt.Sprintf("%s from AS%d (%s) is sent", ordinal(nth), r.p.m.asn, r.p.addr)
-			if v != 0 {
-				sent += " (" + v.String() + ")"
+			if want = s.sets.peekVariant(r.set.out, r.info, me.Variant); want == nil {
+				want = r.set // not cached, so held by no session: never equal to outFor
 			}
-			why = append(why, sent)
-		case !famOK:
-			why = append(why, "nothing is sent: the family is not negotiated on this session")
-		case nth == 0:
-			why = append(why, "nothing is sent: no other member has an accepted route")
-		default:
-			why = append(why, "nothing is sent")
 		}
 		me.InSync = pe.outFor(p.id) == want
-		me.Explain = strings.Join(why, "; ")
 		info.Exports = append(info.Exports, me)
 	}
 	return info
 }
 
-// explainCheck says in words why candidate r is not sent to p.
-func (s *Server) explainCheck(r *route, p *session, c ExportCheck) string {
+// Explain says in words why Exports[i] gets the route it gets, or nothing. It runs on the
+// caller's goroutine.
+func (pi *PrefixInfo) Explain(i int) string {
+	me := &pi.Exports[i]
+	var why []string
+	nth := 0 // candidates described so far
+	for k, r := range pi.Routes {
+		if k == me.Route || k >= len(me.Checks) {
+			break
+		}
+		if !r.Accepted() || !me.Family {
+			continue
+		}
+		why = append(why, fmt.Sprintf("%s from AS%d (%s) %s", ordinal(nth), r.ASN, r.Neighbor, pi.explainCheck(k, me)))
+		nth++
+	}
+	switch {
+	case me.Route >= 0:
+		r := pi.Routes[me.Route]
+		sent := fmt.Sprintf("%s from AS%d (%s) is sent", ordinal(nth), r.ASN, r.Neighbor)
+		if me.Variant != 0 {
+			sent += " (" + me.Variant.String() + ")"
+		}
+		why = append(why, sent)
+	case !me.Family:
+		why = append(why, "nothing is sent: the family is not negotiated on this session")
+	case nth == 0:
+		why = append(why, "nothing is sent: no other member has an accepted route")
+	default:
+		why = append(why, "nothing is sent")
+	}
+	return strings.Join(why, "; ")
+}
+
+// explainCheck says in words why route k is not sent to me.
+func (pi *PrefixInfo) explainCheck(k int, me *MemberExport) string {
+	c := me.Checks[k]
 	switch c {
 	case ExportDenied:
-		return "is " + r.set.exp.Explain(p.m.asn)
+		if k < len(pi.ctl) {
+			return "is " + pi.ctl[k].Explain(me.ASN)
+		}
+		return "is denied by export policy"
 	case ExportOwnRoute:
 		return "is the member's own"
 	case ExportReceiverAS:
-		return fmt.Sprintf("has AS%d in its path (it would drop it as a loop)", p.m.asn)
+		return fmt.Sprintf("has AS%d in its path (it would drop it as a loop)", me.ASN)
 	case ExportRSASInPath:
 		return "has the route server's AS in its path"
 	}
@@ -274,6 +467,269 @@ func ordinal(n int) string {
 	return "the next best"
 }
 
+// Match selects the prefixes a lookup returns.
+type Match uint8
+
+const (
+	MatchExact    Match = iota // the prefix itself
+	MatchLongest               // the longest prefix holding routes that covers it (itself included)
+	MatchOrLonger              // the prefix and every more-specific one
+)
+
+// LookupQuery asks for the routes of all members for a prefix.
+type LookupQuery struct {
+	Prefix netip.Prefix
+	Match  Match
+	// View restricts the routes to ViewAccepted or ViewFiltered ones; ViewReceived (the zero
+	// value) returns all.
+	View  View
+	After Cursor
+	Limit int // prefixes per page, at most MaxPage; 0 means DefaultPage
+}
+
+// LookupPage is one page of a lookup: prefixes in slab order (MatchOrLonger), each with its routes
+// in decision order, rejected ones last. More and Cursor as in RoutesPage.
+type LookupPage struct {
+	Prefixes []PrefixRoutes
+	Cursor   Cursor
+	More     bool
+	Gen      uint64
+}
+
+// PrefixRoutes is one prefix of a lookup.
+type PrefixRoutes struct {
+	Prefix netip.Prefix
+	Routes []Route
+}
+
+// Lookup returns a page of the routes of every member for the prefixes q matches. An exact or
+// longest match is one step (longest match probes the hash index once per prefix length); a
+// more-specifics lookup walks the prefix slab, a bounded part per page.
+func (s *Server) Lookup(ctx context.Context, q LookupQuery) (LookupPage, error) {
+	j, err := newLookupJob(q)
+	if err == nil {
+		err = s.read(ctx, j, &j.readJob)
+	}
+	if err != nil {
+		return LookupPage{}, err
+	}
+	return j.page, nil
+}
+
+func newLookupJob(q LookupQuery) (*lookupJob, error) {
+	j := &lookupJob{q: q, limit: pageLimit(q.Limit), pos: q.After}
+	j.q.Prefix = q.Prefix.Masked()
+	if !j.q.Prefix.IsValid() {
+		return nil, fmt.Errorf("lookup: invalid prefix %v", q.Prefix)
+	}
+	if q.View > ViewFiltered || q.Match > MatchOrLonger {
+		return nil, fmt.Errorf("lookup: view %v, match %d: only received, accepted or filtered; exact, longest or longer", q.View, q.Match)
+	}
+	return j, nil
+}
+
+type lookupJob struct {
+	readJob
+	q     LookupQuery
+	limit int
+	pos   Cursor
+	page  LookupPage
+}
+
+// add appends pe's routes of the query's view, if any, and reports whether it did.
+func (j *lookupJob) add(pe *prefixEntry) bool {
+	var out []Route
+	for _, r := range pe.routes {
+		if j.q.View == ViewReceived || (j.q.View == ViewAccepted) == r.accepted() {
+			out = append(out, routeView(r))
+		}
+	}
+	if len(out) == 0 {
+		return false
+	}
+	j.page.Prefixes = append(j.page.Prefixes, PrefixRoutes{Prefix: pe.prefix(), Routes: out})
+	return true
+}
+
+func (j *lookupJob) step(s *Server, budget int) (int, bool) {
+	j.page.Gen = s.gen
+	pfx := j.q.Prefix
+	switch j.q.Match {
+	case MatchExact:
+		if pe := s.prefixes.get(pfx); pe != nil {
+			j.add(pe)
+		}
+		return 1, true
+	case MatchLongest:
+		for bits := pfx.Bits(); bits >= 0; bits-- {
+			if pe := s.prefixes.get(netip.PrefixFrom(pfx.Addr(), bits).Masked()); pe != nil && j.add(pe) {
+				return pfx.Bits() - bits + 1, true
+			}
+		}
+		return pfx.Bits() + 1, true
+	}
+	slab := s.prefixes.slab
+	i := int(j.pos.a)
+	used := 0
+	for ; used < budget; used++ {
+		if i >= len(slab) {
+			return max(used, 1), true
+		}
+		pe := slab[i]
+		i++
+		if pe != nil && int(pe.bits) >= pfx.Bits() && (pe.fi == 0) == pfx.Addr().Is4() &&
+			pfx.Contains(pe.prefix().Addr()) {
+			j.add(pe)
+		}
+		if len(j.page.Prefixes) >= j.limit || j.spent(s, 1) {
+			if j.page.More = i < len(slab); j.page.More {
+				j.page.Cursor = Cursor{set: true, a: uint32(i)}
+			}
+			return used + 1, true
+		}
+	}
+	j.pos.a = uint32(i)
+	return used, false
+}
+
+// SearchQuery selects routes across every member's Adj-RIB-In. Every criterion set must hold (zero
+// values match everything).
+type SearchQuery struct {
+	View   View           // ViewReceived (all), ViewAccepted or ViewFiltered
+	Family speaker.Family // 0: both
+	Origin uint32         // the origin AS (the last AS of the path)
+	ASN    uint32         // an AS anywhere in the path
+	// Path is the caller's compiled AS-path matcher. It runs on the RIB loop, once per attribute
+	// set per page (not per route), so it must be pure, bounded in time and never keep the path.
+	Path             func(speaker.ASPath) bool
+	Communities      []uint32 // each must be present
+	ExtCommunities   []uint64
+	LargeCommunities []speaker.LargeCommunity
+	NextHop          netip.Addr
+	After            Cursor
+	Limit            int // at most MaxPage; 0 means DefaultPage
+}
+
+// Search returns a page of the routes of all members that match q, grouped by session (the order
+// of the session table, then of each session's Adj-RIB-In). A session that flaps while it is being
+// paged through is read again from its first route; the others are not affected.
+func (s *Server) Search(ctx context.Context, q SearchQuery) (RoutesPage, error) {
+	j, err := newSearchJob(q)
+	if err == nil {
+		err = s.read(ctx, j, &j.readJob)
+	}
+	if err != nil {
+		return RoutesPage{}, err
+	}
+	return j.page, nil
+}
+
+func newSearchJob(q SearchQuery) (*searchJob, error) {
+	if q.View > ViewFiltered {
+		return nil, fmt.Errorf("search: view %v: only received, accepted or filtered", q.View)
+	}
+	j := &searchJob{q: q, limit: pageLimit(q.Limit), pos: q.After, match: map[*attrSet]bool{}}
+	j.page.Next = -1
+	return j, nil
+}
+
+// searchJob walks the sessions' slabs; the cursor is (session index, slot) with the incarnation of
+// the session at that index.
+type searchJob struct {
+	readJob
+	q     SearchQuery
+	limit int
+	pos   Cursor
+	page  RoutesPage
+	// match caches the attribute-set part of the query per set; last is the previous set looked
+	// at (consecutive routes of a slab mostly share one).
+	match   map[*attrSet]bool
+	last    *attrSet
+	lastHit bool
+}
+
+// setMatches evaluates the set-level criteria once per set.
+func (j *searchJob) setMatches(set *attrSet) bool {
+	if set == j.last {
+		return j.lastHit
+	}
+	hit, ok := j.match[set]
+	if !ok {
+		hit = j.evalSet(set)
+		j.match[set] = hit
+	}
+	j.last, j.lastHit = set, hit
+	return hit
+}
+
+func (j *searchJob) evalSet(set *attrSet) bool {
+	q := &j.q
+	p := &set.path
+	if q.Origin != 0 && p.Origin() != q.Origin || q.ASN != 0 && !p.Contains(q.ASN) {
+		return false
+	}
+	for _, c := range q.Communities {
+		if !slices.Contains(p.Communities, c) {
+			return false
+		}
+	}
+	for _, c := range q.ExtCommunities {
+		if !slices.Contains(p.ExtCommunities, c) {
+			return false
+		}
+	}
+	for _, c := range q.LargeCommunities {
+		if !slices.Contains(set.attrs.LargeCommunities, c) {
+			return false
+		}
+	}
+	return q.Path == nil || q.Path(set.attrs.ASPath)
+}
+
+func (j *searchJob) step(s *Server, budget int) (int, bool) {
+	j.page.Gen = s.gen
+	q := &j.q
+	a, b := int(j.pos.a), int(j.pos.b)
+	used := 0
+	finish := func(more bool) (int, bool) {
+		if j.page.More = more; more {
+			j.page.Cursor = j.pos
+		}
+		return max(used, 1), true
+	}
+	for used < budget {
+		if a >= len(s.peers) {
+			return finish(false)
+		}
+		p := s.peers[a]
+		if p == nil || p.down || b >= len(p.routes) {
+			a, b = a+1, 0
+			j.pos = Cursor{set: true, a: uint32(a)}
+			used++
+			continue
+		}
+		if j.pos.inc != p.inc {
+			b = 0 // another incarnation holds this index now: read it from its start
+			j.pos.inc = p.inc
+		}
+		r := p.routes[b]
+		b++
+		used++
+		j.pos.b = uint32(b)
+		if r != nil && (q.View == ViewReceived || (q.View == ViewAccepted) == r.accepted()) {
+			fi := r.pe.fam()
+			if (q.Family == 0 || families[fi] == q.Family) &&
+				(!q.NextHop.IsValid() || r.set.nextHop(fi) == q.NextHop) && j.setMatches(r.set) {
+				j.page.Routes = append(j.page.Routes, routeView(r))
+			}
+		}
+		if len(j.page.Routes) >= j.limit || j.spent(s, 1) {
+			return finish(b < len(p.routes) || a+1 < len(s.peers))
+		}
+	}
+	return used, false
+}
+
 // SessionStatus is the state and counters of one configured session.
 type SessionStatus struct {
 	Member   string
@@ -282,6 +738,13 @@ type SessionStatus struct {
 	Up       bool
 	Since    time.Time // when it came up
 	ID       int       // dense id while up
+	// Incarnation numbers the session's current Up (0 while down); cursors name it.
+	Incarnation uint64
+	// LastDown is when the session last went down and LastDownReason why (Peer.DownWithReason).
+	LastDown       time.Time
+	LastDownReason string
+	// Info is what the session layer said at Up (OPEN messages, families, encoding).
+	Info     SessionInfo
 	Families []FamilyCounts
 	// EndOfRIB lists the families a End-of-RIB was received for (informational only).
 	EndOfRIB []speaker.Family
@@ -310,26 +773,37 @@ type FamilyCounts struct {
 	FilteredBy [ReasonSlots]int
 }
 
-// Sessions returns the status of every configured session.
+// Sessions returns the status of every configured session, ordered by member name, then neighbor
+// address. Its work is one entry per session, done in one go.
 func (s *Server) Sessions(ctx context.Context) ([]SessionStatus, error) {
 	var out []SessionStatus
 	err := s.do(ctx, func() {
-		for _, m := range s.members {
-			for _, ss := range m.sessions {
-				out = append(out, s.sessionStatus(ss))
-			}
+		out = make([]SessionStatus, 0, len(s.sessions))
+		for _, ss := range s.sessions {
+			out = append(out, s.sessionStatus(ss))
 		}
 	})
+	sortSessions(out)
 	return out, err
 }
 
+func sortSessions(out []SessionStatus) {
+	slices.SortFunc(out, func(a, b SessionStatus) int {
+		if c := strings.Compare(a.Member, b.Member); c != 0 {
+			return c
+		}
+		return a.Neighbor.Compare(b.Neighbor)
+	})
+}
+
 func (s *Server) sessionStatus(ss *Peer) SessionStatus {
-	st := SessionStatus{Member: ss.m.name, ASN: ss.m.asn, Neighbor: ss.addr, ID: -1}
+	st := SessionStatus{Member: ss.m.name, ASN: ss.m.asn, Neighbor: ss.addr, ID: -1,
+		LastDown: ss.lastDown, LastDownReason: ss.lastReason}
 	p := ss.p
 	if p == nil {
 		return st
 	}
-	st.Up, st.Since, st.ID = true, p.since, p.id
+	st.Up, st.Since, st.ID, st.Incarnation, st.Info = true, p.since, p.id, p.inc, p.ib.info
 	for fi, f := range families {
 		if !p.fams[fi] && p.received[fi] == 0 {
 			continue

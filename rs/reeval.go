@@ -20,9 +20,9 @@ import (
 // change list carries exactly those prefixes to the members; no session is reset.
 //
 // Inputs that arrive while a walk runs are merged into one pending request, which becomes the next
-// walk: however many inputs arrive, at most one walk runs and at most one waits. A walk advances
-// Config.WalkBatch steps per loop pass (the budget every long job has, docs/architecture.md) and
-// holds cursors only, never pointers into tables that may change between passes.
+// walk: however many inputs arrive, at most one walk runs and at most one waits. A walk advances by
+// its share of Config.ReadBudget steps per loop pass (shared with read jobs, docs/architecture.md)
+// and holds cursors only, never pointers into tables that may change between passes.
 //
 // What a walk visits:
 //   - members whose IRR data or policy changed: the routes of their sessions (the member's
@@ -237,9 +237,9 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 // data is the policy data in force for member m's routes.
 func (s *Server) data(m *member) policy.Data { return policy.Data{ROV: s.rov, IRR: m.irr} }
 
-// revalStep advances the revalidation walk by up to Config.WalkBatch steps, starting the pending
+// revalStep advances the revalidation walk by up to budget steps, starting the pending
 // request when no walk runs. It reports whether there was anything to do.
-func (s *Server) revalStep() bool {
+func (s *Server) revalStep(budget int) bool {
 	rv := &s.reval
 	if rv.cur == nil {
 		if rv.next.empty() {
@@ -249,7 +249,6 @@ func (s *Server) revalStep() bool {
 		rv.next = revalRequest{}
 	}
 	w := rv.cur
-	budget := s.cfg.WalkBatch
 	for budget > 0 && w.phase != walkDone {
 		switch w.phase {
 		case walkMembers:

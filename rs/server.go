@@ -37,6 +37,11 @@ type Server struct {
 	clearing []*clearJob
 	reval    revalidation
 	rov      policy.OriginValidator  // the VRPs in force (SetVRPs); nil: none
+	reads    []readTask // read jobs and feed dumps (read.go), served round robin
+	readNext int
+	feed     feed                    // event subscribers (feed.go)
+	gen      uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
+	incs     uint64                  // incarnations handed out (session.inc)
 	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
 	active   []*inbox                // inboxes that may hold messages, served round robin
 	buf      []byte                  // encoding scratch; Queue copies it
@@ -289,7 +294,7 @@ func (s *Server) RemovePeer(ctx context.Context, ss *Peer) error {
 	ss.mu.Lock()
 	ss.removed.Store(true) // under mu: no Up can slip in between this and the Down
 	ss.mu.Unlock()
-	ss.Down()
+	ss.DownWithReason("removed from the configuration")
 	return s.do(ctx, func() {
 		if s.sessions[ss.addr] != ss {
 			return
@@ -325,17 +330,27 @@ const (
 	evDown
 	evReady   // the inbox has messages
 	evDrained // the output buffer has been written out
+	evRead    // a read job (read.go)
 )
 
 type mailEvent struct {
 	kind mailKind
 	ib   *inbox
+	job  readTask // evRead only
 }
 
 func (mb *mailbox) post(ev mailEvent) {
 	mb.mu.Lock()
 	mb.q = append(mb.q, ev)
 	mb.mu.Unlock()
+	select {
+	case mb.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wakeUp wakes the loop if it sleeps, without an event.
+func (mb *mailbox) wakeUp() {
 	select {
 	case mb.wake <- struct{}{}:
 	default:
@@ -372,6 +387,8 @@ func (s *Server) events() bool {
 			if p := ib.p; p != nil && !p.down {
 				p.buffered, p.throttled = 0, false
 			}
+		case evRead:
+			s.reads = append(s.reads, ev.job)
 		}
 	}
 	return len(evs) > 0
@@ -396,6 +413,8 @@ func (s *Server) up(ib *inbox) {
 		imp:      ss.m.imp,
 		since:    time.Now(),
 	}
+	s.incs++
+	p.inc = s.incs
 	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs}
 	for _, f := range ib.info.Families {
 		if fi, ok := famIdxOf(f); ok {
@@ -409,6 +428,7 @@ func (s *Server) up(ib *inbox) {
 	ib.p = p
 	s.cl.attachTail(p)
 	s.startWalk(p, p.fams, false, true)
+	s.feedSession(p, true)
 	s.log.Info("session up", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "id", p.id)
 }
 
@@ -419,10 +439,12 @@ func (s *Server) down(p *session) {
 	if p.down {
 		return
 	}
-	p.down = true
+	p.down = true // before its routes are dropped: the feed's down event stands for them
 	if p.ss.p == p {
 		p.ss.p = nil
 	}
+	p.ss.lastDown, p.ss.lastReason = time.Now(), p.ib.reason
+	s.feedSession(p, false)
 	s.index(p, false)
 	s.cl.detach(p)
 	n := 0
@@ -617,8 +639,23 @@ func (s *Server) trim() {
 
 // background advances the walks that clear departed sessions' Adj-RIB-Out bits and the
 // revalidation walk (reeval.go).
+//
+// Revalidation and read jobs (looking-glass pages, feed resyncs) share one budget of
+// Config.ReadBudget entries per pass, half each while both have work.
 func (s *Server) background() bool {
-	worked := s.revalStep() // a step's changes are pulled by the next pass's outbound
+	worked := false
+	budget := s.cfg.ReadBudget
+	if s.reval.busy() {
+		rb := budget
+		if len(s.reads) > 0 {
+			rb = max(budget/2, 1)
+		}
+		budget -= rb
+		worked = s.revalStep(rb) // a step's changes are pulled by the next pass's outbound
+	}
+	if len(s.reads) > 0 && s.readStep(max(budget, 1)) {
+		worked = true
+	}
 	if len(s.clearing) == 0 {
 		return worked
 	}

@@ -44,8 +44,10 @@ type Peer struct {
 	removed atomic.Bool
 
 	// Owned by the RIB loop.
-	m *member
-	p *session // the current incarnation, nil while down
+	m          *member
+	p          *session // the current incarnation, nil while down
+	lastDown   time.Time
+	lastReason string
 }
 
 // Addr returns the neighbor address.
@@ -67,7 +69,7 @@ func (ss *Peer) Up(out Output, info SessionInfo) error {
 		return fmt.Errorf("session %s: %w", ss.addr, ErrUnknownPeer)
 	}
 	if old := ss.cur.Load(); old != nil {
-		ss.downLocked(old)
+		ss.downLocked(old, "replaced by a new connection")
 	}
 	if info.Encode.MaxMessage < speaker.MaxMessageLen {
 		info.Encode.MaxMessage = speaker.MaxMessageLen
@@ -87,16 +89,21 @@ func (ss *Peer) Up(out Output, info SessionInfo) error {
 // Down announces that the session left Established. Its routes are withdrawn from every other
 // member at once; anything still queued from it is dropped. A Receive blocked on the full queue
 // returns ErrNotUp.
-func (ss *Peer) Down() {
+func (ss *Peer) Down() { ss.DownWithReason("") }
+
+// DownWithReason is Down with the reason the session ended (the NOTIFICATION sent or received, a
+// hold timer expiry, a closed connection), which SessionStatus and the feed's down event report.
+func (ss *Peer) DownWithReason(reason string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ib := ss.cur.Load(); ib != nil {
-		ss.downLocked(ib)
+		ss.downLocked(ib, reason)
 	}
 }
 
-func (ss *Peer) downLocked(ib *inbox) {
+func (ss *Peer) downLocked(ib *inbox, reason string) {
 	ss.cur.Store(nil)
+	ib.reason = reason // read by the RIB loop after it takes the event: the mailbox orders the two
 	close(ib.done)
 	ss.srv.mail.post(mailEvent{kind: evDown, ib: ib})
 }
@@ -153,6 +160,7 @@ type inbox struct {
 	drained atomic.Bool   // a Drained notification is on its way
 	out     Output
 	info    SessionInfo
+	reason  string   // why the session went down, set before evDown is posted
 	p       *session // set by the RIB loop at Up
 }
 
@@ -163,7 +171,8 @@ type inMsg struct {
 
 // session is one incarnation of an established session, owned by the RIB loop.
 type session struct {
-	id       int // dense id: index in Server.peers and bit in Adj-RIB-Out bit sets
+	id       int    // dense id: index in Server.peers and bit in Adj-RIB-Out bit sets
+	inc      uint64 // incarnation: unique per Up in the server's lifetime, named by read cursors
 	ss       *Peer
 	m        *member
 	ib       *inbox

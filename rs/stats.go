@@ -29,6 +29,8 @@ type Stats struct {
 	ClearWalks    int // departed sessions whose Adj-RIB-Out bits are being cleared
 	Dumps         int // table dumps in progress
 	Reevaluations int // re-evaluation walks in progress or queued (new RPKI or IRR data)
+	ReadJobs      int // read jobs and feed replays in progress (read.go)
+	Subscribers   int // event feed subscriptions (feed.go)
 
 	Passes, IdlePasses      uint64
 	MessagesIn, MessagesOut uint64
@@ -68,6 +70,8 @@ func (s *Server) snapshot() Stats {
 		AttrSets:              len(s.sets.m),
 		DerivedSets:           s.sets.derived,
 		Reevaluations:         s.revalCount(),
+		ReadJobs:              len(s.reads),
+		Subscribers:           len(s.feed.subs),
 		RoutesReevaluated:     s.stats.routesReevaluated,
 		AttrSetRefs:           s.sets.refs,
 		Encodings:             s.sets.encoded,

@@ -1,0 +1,214 @@
+package rs
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/ixrs/ixrs/policy"
+)
+
+// Read jobs. Every looking-glass read (query.go, explain.go) and every feed resync (feed.go) is a
+// job that runs on the RIB loop in its background phase, a bounded number of entries per pass, so
+// that reads never stop routing for long: all jobs together get Config.ReadBudget entries per pass
+// (half of it while a re-evaluation walk runs), shared round robin, and one page visits at most
+// Config.ReadLimit entries before it is returned, partial if need be, with a cursor.
+//
+// The caller's goroutine submits a job through the mailbox and waits for it; when its context ends
+// it stops waiting and the loop drops the job at its next step. A job hands back copies and codes
+// only: route fields, policy.Reasons, ExportCheck, Step, policy.Info, and the RIB's immutable
+// *speaker.Attrs. It never builds prose (the Explain and Describe functions do that on the
+// caller's goroutine) and never interns anything (peekVariant reads the variant cache, it does not
+// fill it), so a read changes no counter of Stats.
+//
+// Cursors are positions in slabs (a session's Adj-RIB-In slab, the prefix slab, the session
+// table), which never move an entry while it exists. Paging is weakly consistent: a route present
+// for the whole of a paged read is returned exactly once; one added or removed meanwhile may or
+// may not be. Every page carries the RIB generation, which the loop bumps on every Adj-RIB-In,
+// Adj-RIB-Out and session change, so a reader can tell whether the table moved under its pages.
+// A session's slab does not outlive its incarnation: a cursor into it names the incarnation, and
+// one that crosses a flap is refused with ErrCursorStale.
+
+// ErrCursorStale is returned for a cursor that no longer names a position: the session it pages
+// through went down or came up again since the cursor was issued. Start again from the first page.
+var ErrCursorStale = errors.New("cursor stale: the session restarted since the previous page")
+
+// ErrBadCursor is returned by Cursor.UnmarshalText for text that is not a cursor.
+var ErrBadCursor = errors.New("malformed cursor")
+
+// Cursor is the position where the next page of a read starts. The zero Cursor starts at the
+// beginning. Its text form (MarshalText) is opaque and safe to hand to clients.
+type Cursor struct {
+	set  bool
+	inc  uint64 // the session incarnation the position belongs to (0: none)
+	a, b uint32 // slab positions: slot, or session index and slot, or slot and routes to skip
+}
+
+// IsZero reports whether c is the start.
+func (c Cursor) IsZero() bool { return !c.set }
+
+const cursorVersion = 'c'
+
+// MarshalText implements encoding.TextMarshaler: "c" and 32 hexadecimal digits, or "" for the
+// zero Cursor.
+func (c Cursor) MarshalText() ([]byte, error) {
+	if !c.set {
+		return []byte{}, nil
+	}
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[0:], c.inc)
+	binary.BigEndian.PutUint32(raw[8:], c.a)
+	binary.BigEndian.PutUint32(raw[12:], c.b)
+	out := make([]byte, 1+hex.EncodedLen(len(raw)))
+	out[0] = cursorVersion
+	hex.Encode(out[1:], raw[:])
+	return out, nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler. It accepts exactly what MarshalText
+// produces (lower-case digits), and "" for the zero Cursor.
+func (c *Cursor) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*c = Cursor{}
+		return nil
+	}
+	if len(text) != 33 || text[0] != cursorVersion {
+		return ErrBadCursor
+	}
+	var raw [16]byte
+	for _, ch := range text[1:] {
+		if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f') {
+			return ErrBadCursor
+		}
+	}
+	if _, err := hex.Decode(raw[:], text[1:]); err != nil {
+		return ErrBadCursor
+	}
+	*c = Cursor{set: true, inc: binary.BigEndian.Uint64(raw[0:]), a: binary.BigEndian.Uint32(raw[8:]),
+		b: binary.BigEndian.Uint32(raw[12:])}
+	return nil
+}
+
+// String returns the text form.
+func (c Cursor) String() string {
+	b, _ := c.MarshalText()
+	return string(b)
+}
+
+// readTask is a job the RIB loop advances in its background phase.
+type readTask interface {
+	// step advances the job by up to budget entries; it returns how many it used and whether the
+	// job is over. 0 used means it could not progress (it waits for a subscriber to read).
+	step(s *Server, budget int) (used int, done bool)
+	// dropped reports whether nobody waits for the job any more.
+	dropped() bool
+	// finish delivers the result; called once, on the loop, after step reported done.
+	finish()
+}
+
+// readJob is what every query job shares: the submitter's context, the channel it waits on, the
+// work done so far and the error to return.
+type readJob struct {
+	ctx  context.Context
+	done chan struct{}
+	work int
+	err  error
+}
+
+func (j *readJob) dropped() bool { return j.ctx.Err() != nil }
+func (j *readJob) finish()       { close(j.done) }
+
+// spent counts n entries of the page's work and reports whether the page's bound is reached.
+func (j *readJob) spent(s *Server, n int) bool {
+	j.work += n
+	return j.work >= s.cfg.ReadLimit
+}
+
+// read submits t (whose readJob is j) and waits until it is over, ctx is done or the server stops.
+func (s *Server) read(ctx context.Context, t readTask, j *readJob) error {
+	if s.isStopped() {
+		return ErrStopped
+	}
+	j.ctx, j.done = ctx, make(chan struct{})
+	s.mail.post(mailEvent{kind: evRead, job: t})
+	select {
+	case <-j.done:
+		return j.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopped:
+		return ErrStopped
+	}
+}
+
+// readStep gives the read jobs up to budget entries, round robin from where the last pass stopped,
+// each at most an equal share (so one large job cannot starve the others' first pages). It reports
+// whether any job progressed.
+func (s *Server) readStep(budget int) bool {
+	progress := false
+	n := len(s.reads)
+	share := max(budget/n, minReadShare)
+	start := s.readNext % n
+	for i := 0; i < n && budget > 0; i++ {
+		k := (start + i) % n
+		t := s.reads[k]
+		if t.dropped() {
+			s.reads[k] = nil
+			continue
+		}
+		used, done := t.step(s, min(share, budget))
+		budget -= max(used, 1)
+		progress = progress || used > 0 || done
+		if done {
+			t.finish()
+			s.reads[k] = nil
+		}
+	}
+	s.readNext = start + 1
+	keep := s.reads[:0]
+	for _, t := range s.reads {
+		if t != nil {
+			keep = append(keep, t)
+		}
+	}
+	clear(s.reads[len(keep):])
+	s.reads = keep
+	return progress
+}
+
+// minReadShare is the least a job gets in a pass it is served in.
+const minReadShare = 16
+
+// peekVariant is attrTable.variant for readers: the cached variant of out, or nil when none is
+// cached. It never interns. A session's Adj-RIB-Out holds only sets variant returned, so a set
+// that is not cached is not what any session holds.
+func (t *attrTable) peekVariant(out *attrSet, info policy.Info, v policy.Variant) *attrSet {
+	if info == 0 && v == 0 || t.vexport == nil {
+		return out
+	}
+	if out.setOut == nil {
+		return nil
+	}
+	k := uint16(info)<<4 | uint16(v)
+	for _, e := range out.vars {
+		if e.key == k {
+			return e.set
+		}
+	}
+	return nil
+}
+
+// sessionAt returns the established session neighbor pages through, checking that cursor c (when
+// set) belongs to its current incarnation.
+func (s *Server) sessionAt(neighbor fmt.Stringer, ss *Peer, c Cursor) (*session, error) {
+	if ss == nil {
+		return nil, fmt.Errorf("neighbor %s: %w", neighbor, ErrUnknownPeer)
+	}
+	p := ss.p
+	if c.set && c.inc != 0 && (p == nil || p.inc != c.inc) {
+		return nil, fmt.Errorf("neighbor %s: %w", neighbor, ErrCursorStale)
+	}
+	return p, nil
+}
