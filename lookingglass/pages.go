@@ -241,11 +241,11 @@ func parseText(param, s string) (string, error) {
 }
 
 type sessionsView struct {
-	Rows                     []sessionView
-	Q, State, Sort           string
-	NAll, NUp, NDown         int
-	AllURL, UpURL, DownURL   string
-	Columns                  []sessionColumn
+	Rows                   []sessionView
+	Q, State, Sort         string
+	NAll, NUp, NDown       int
+	AllURL, UpURL, DownURL string
+	Columns                []sessionColumn
 }
 
 func sessionsURL(q, state, sort string) string {
@@ -389,19 +389,19 @@ func (s *Server) banners(st *Status, sessions []Session) []banner {
 // --- overview -------------------------------------------------------------------------------------
 
 type overviewView struct {
-	ASN                                     uint32
-	RouterID, Version, Uptime, Started      string
-	LastReconfig                            string
-	Ready                                   bool
-	Members, Up, Down                       int
-	Received, Accepted, Filtered, Exported  int
-	Prefixes                                int
-	RPKIOff                                 bool
-	RPKICache                               *RPKICache
-	Caches                                  []RPKICache
-	VRPs4, VRPs6                            int
-	RPKIAge                                 string
-	DownSessions                            []sessionView
+	ASN                                    uint32
+	RouterID, Version, Uptime, Started     string
+	LastReconfig                           string
+	Ready                                  bool
+	Members, Up, Down                      int
+	Received, Accepted, Filtered, Exported int
+	Prefixes                               int
+	RPKIOff                                bool
+	RPKICache                              *RPKICache
+	Caches                                 []RPKICache
+	VRPs4, VRPs6                           int
+	RPKIAge                                string
+	DownSessions                           []sessionView
 }
 
 func (s *Server) pageOverview(c echo.Context) error {
