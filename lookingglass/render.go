@@ -54,8 +54,7 @@ func (s *Server) templates() (map[string]*template.Template, error) {
 	return pageTemplates, pageTemplatesErr
 }
 
-// renderServer is the Server whose settings the template functions read during one execution; the
-// functions receive it through the frame instead of a closure so the parse can be shared.
+// parsePages parses each page with layout.html.
 func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 	out := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
@@ -108,7 +107,8 @@ func (s *Server) render(c echo.Context, status int, name string, f *pageFrame) e
 		f.Name = "ixrs"
 	}
 	if f.Version == "" {
-		f.Version, _ = s.versionSeen.Load().(string)
+		v, _ := s.versionSeen.Load().(string) // "ixrs 1.2.3", as the compatibility shapes say it
+		f.Version = strings.TrimPrefix(strings.TrimPrefix(v, "ixrs"), " ")
 	}
 	t, err = t.Clone()
 	if err != nil {
