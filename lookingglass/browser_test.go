@@ -2,9 +2,12 @@ package lookingglass
 
 import (
 	"context"
+	"flag"
 	"image"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +62,7 @@ func TestBrowser(t *testing.T) {
 	b := browser.Start(t)
 	be := &lockedBackend{fakeBackend: newFake()}
 	s := New(fakeCfg(t), be, nil)
+	s.now = func() time.Time { return fakeNow }
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	dir := t.ArtifactDir()
@@ -207,7 +211,22 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("sessions page has totals it should not")
 	}
 	b.Clean("live")
+
+	if *docScreenshots {
+		for _, name := range []string{"overview", "sessions", "filtered", "route", "overview-dark", "sessions-phone"} {
+			data, err := os.ReadFile(filepath.Join(dir, name+".png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("..", "docs", "images", "lg-"+name+".png"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
+
+// docScreenshots copies the main pages' screenshots to docs/images for docs/lookingglass.md.
+var docScreenshots = flag.Bool("doc-screenshots", false, "TestBrowser: copy screenshots of the main pages to docs/images")
 
 // Eval is browser.Eval for the tests here.
 func Eval[T any](b *browser.Browser, js string) T { return browser.Eval[T](b, js) }
