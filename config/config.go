@@ -34,6 +34,7 @@ import (
 type Config struct {
 	Server       Server       `toml:"server"`
 	LookingGlass LookingGlass `toml:"lookingglass"`
+	Metrics      Metrics      `toml:"metrics"`
 	RPKI         RPKI         `toml:"rpki"`
 	// Defaults is the policy of every member that does not override a key:
 	// the built-in defaults (DefaultPolicy) overlaid with the [defaults] table.
@@ -92,6 +93,14 @@ type LookingGlass struct {
 	// ASNNamesFile names ASNs in the web UI: one "ASN name" per line ("64501 Example
 	// Networks"), # comments; relative to the config file's directory (use Resolve). "" for none.
 	ASNNamesFile string `toml:"asn_names_file"`
+}
+
+// Metrics is the [metrics] table: where Prometheus scrapes /metrics.
+type Metrics struct {
+	// Listen is a separate HTTP listener for /metrics as host:port, without the
+	// looking glass's rate limits. When set, /metrics is served there only;
+	// "" serves it on the looking-glass listener.
+	Listen string `toml:"listen"`
 }
 
 // RateLimit is the [lookingglass.rate_limit] table: token buckets per client

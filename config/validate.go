@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 func (c *Config) validate(r *reporter) {
 	c.validateServer(r, scope{}.child("server"))
 	c.validateLookingGlass(r, scope{}.child("lookingglass"))
+	c.validateMetrics(r, scope{}.child("metrics"))
 	c.validateRPKI(r, scope{}.child("rpki"))
 	checkPolicy(r, scope{}.child("defaults"), &c.Defaults, nil)
 	c.validateMembers(r)
@@ -96,6 +97,20 @@ func (c *Config) validateServer(r *reporter, sc scope) {
 		case v >= 65281 || v == asTrans:
 			r.report(sc.child("control_community_asn"), " %d: collides with a control function or a reserved value; use a private 2-byte ASN such as 64999", v)
 		}
+	}
+}
+
+func (c *Config) validateMetrics(r *reporter, sc scope) {
+	l := c.Metrics.Listen
+	if l == "" {
+		return
+	}
+	if msg := checkHostPort(l, false); msg != "" {
+		r.report(sc.child("listen"), " %q: %s", l, msg)
+		return
+	}
+	if l == c.LookingGlass.Listen {
+		r.report(sc.child("listen"), " %q: the looking glass listens there already (leave metrics.listen empty to serve /metrics with it)", l)
 	}
 }
 

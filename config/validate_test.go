@@ -115,6 +115,15 @@ func TestValidation(t *testing.T) {
 		{"lookingglass listen without port", head + "[lookingglass]\nlisten = \"localhost\"\n", []string{
 			`t.toml:6: lookingglass.listen "localhost": not host:port (missing port in address)`,
 		}},
+		{"metrics listen without port", head + "[metrics]\nlisten = \"localhost\"\n", []string{
+			`t.toml:6: metrics.listen "localhost": not host:port (missing port in address)`,
+		}},
+		{"metrics listen same as the looking glass", head + "[metrics]\nlisten = \"127.0.0.1:8080\"\n", []string{
+			`t.toml:6: metrics.listen "127.0.0.1:8080": the looking glass listens there already (leave metrics.listen empty to serve /metrics with it)`,
+		}},
+		{"metrics unknown key", head + "[metrics]\nlisten = \"127.0.0.1:9100\"\npath = \"/m\"\n", []string{
+			`t.toml:7: unknown key "metrics.path"`,
+		}},
 		{"lookingglass listen bad port", head + "[lookingglass]\nlisten = \"127.0.0.1:http\"\n", []string{
 			`t.toml:6: lookingglass.listen "127.0.0.1:http": port "http" is not a number 1..65535`,
 		}},

@@ -62,6 +62,8 @@ type Daemon struct {
 	byPeer    map[*rs.Peer]*session
 	listeners []net.Addr
 	lastLoad  time.Time
+
+	metrics metricsState // published for the metrics adapter (metrics.go)
 }
 
 // member is a configured member with its sessions.

@@ -92,6 +92,7 @@ func (d *Daemon) loadVRPs() {
 		return
 	}
 	d.vrps = t
+	d.metrics.vrps.Store(t)
 	v4, v6 := t.Len()
 	d.log.Info("VRPs loaded", "file", path, "ipv4", v4, "ipv6", v6, "changed_prefixes", diff.Len())
 }

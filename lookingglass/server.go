@@ -112,6 +112,20 @@ func (s *Server) Reload(cfg *config.Config) {
 // Handler returns the HTTP handler of every looking-glass path.
 func (s *Server) Handler() http.Handler { return s.e }
 
+// Mount serves h for GET and HEAD at path, behind the looking glass's middleware (panic recovery,
+// read-only methods, per-client rate limits as a page): for /metrics. Call it before Serve; a path
+// the looking glass already serves is not replaced.
+func (s *Server) Mount(path string, h http.Handler) {
+	for _, r := range s.e.Routes() {
+		if r.Path == path {
+			return
+		}
+	}
+	wrapped := echo.WrapHandler(h)
+	s.e.GET(path, wrapped)
+	s.e.HEAD(path, wrapped)
+}
+
 // Serve answers HTTP requests on l until ctx is done, then shuts down gracefully (waiting at most
 // 5 seconds for requests in flight). It returns nil after a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {

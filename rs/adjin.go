@@ -80,6 +80,8 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 		if wasAccepted {
 			p.accepted[fi]--
 			s.stats.accepted--
+		} else {
+			p.countFiltered(fi, r.reasons, -1)
 		}
 	} else {
 		if !s.admitNew(p, fi) {
@@ -100,6 +102,8 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	if r.accepted() {
 		p.accepted[fi]++
 		s.stats.accepted++
+	} else {
+		p.countFiltered(fi, r.reasons, 1)
 	}
 	if wasAccepted || r.accepted() {
 		s.cl.touch(&pe.node)
@@ -134,8 +138,11 @@ func (s *Server) dropRoute(r *route) {
 		p.accepted[fi]--
 		s.stats.accepted--
 		s.cl.touch(&pe.node)
-	} else if pe.unused() {
-		s.prefixes.delete(pe)
+	} else {
+		p.countFiltered(fi, r.reasons, -1)
+		if pe.unused() {
+			s.prefixes.delete(pe)
+		}
 	}
 	r.set, r.pe = nil, nil
 }

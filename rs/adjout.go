@@ -11,8 +11,11 @@ import (
 // has one or two entries however many members there are.
 //
 // Invariant: a session id is in at most one entry of a prefix, and an entry's bit set is never
-// empty. A session's bits are updated when a change for it is queued (pending.go), so the
-// Adj-RIB-Out is "sent or about to be sent", which is what the next change has to be compared with.
+// empty. Every change goes through adjoutApply or adjoutMove (below), when the change is decided
+// and before it is encoded (queued in pending, or packed by a cohort), so the Adj-RIB-Out is "sent
+// or about to be sent", which is what the next change has to be compared with. A route that cannot
+// be sent to a session is not recorded for it: the session is sent a withdrawal instead (export.go:
+// fit, reconcileTo).
 
 // adjOut is one Adj-RIB-Out entry: an outgoing attribute set (holding a reference) and the sessions
 // that have it, an interned bit set (holding a reference).
@@ -85,15 +88,6 @@ func (t *bitsTable) release(x *ibits) {
 	}
 }
 
-// with returns the interned x plus id, releasing x.
-func (t *bitsTable) with(x *ibits, id int) *ibits {
-	b := t.work(x)
-	b.set(id) // may grow past tmp
-	t.tmp = b
-	t.release(x)
-	return t.intern(b)
-}
-
 // union returns the interned x plus the ids in b, releasing x.
 func (t *bitsTable) union(x *ibits, b bitset) *ibits {
 	u := t.work(x)
@@ -102,6 +96,15 @@ func (t *bitsTable) union(x *ibits, b bitset) *ibits {
 	t.tmp = u
 	t.release(x)
 	return t.intern(u)
+}
+
+// with returns the interned x plus id, releasing x.
+func (t *bitsTable) with(x *ibits, id int) *ibits {
+	b := t.work(x)
+	b.set(id) // may grow past tmp
+	t.tmp = b
+	t.release(x)
+	return t.intern(b)
 }
 
 // without returns the interned x minus id (nil when empty), releasing x.
@@ -132,46 +135,185 @@ func (pe *prefixEntry) outFor(id int) *attrSet {
 	return nil
 }
 
-// adjoutSet records that p has set for pe, moving p's bit from any other entry.
-func (s *Server) adjoutSet(pe *prefixEntry, p *session, set *attrSet) {
+// The only ways the Adj-RIB-Out changes. A change is decided for a prefix and a set of sessions
+// (export.go) and applied here: adjoutApply for a cohort, a word of session bits at a time,
+// adjoutMove for one session. Either reports every change through adjoutChanged, the one place
+// where a change is final, and the caller sends it: a session serving on its own queues it in its
+// pending state, a cohort packs it once per group of receivers.
+
+// adjoutChange is one change of a prefix's Adj-RIB-Out: the sessions in bits now have set, or
+// nothing when set is nil (withdrawn).
+type adjoutChange struct {
+	set  *attrSet
+	bits bitset
+}
+
+// adjoutChanged is called for every change of pe's Adj-RIB-Out once it is made: the sessions in
+// ids (or session id alone when ids is nil) now have set, or nothing when set is nil.
+func (s *Server) adjoutChanged(pe *prefixEntry, set *attrSet, ids bitset, id int) {
+	// feed hook: publish "Adj-RIB-Out of pe.prefix() changed for the sessions in ids (or id): now
+	// set, or withdrawn when set is nil" here.
+}
+
+// adjoutMove moves session p, which has set have for pe (nil: nothing), to want (nil: nothing).
+func (s *Server) adjoutMove(pe *prefixEntry, p *session, have, want *attrSet) {
 	fi := pe.fam()
-	if s.adjoutDrop(pe, p.id) {
+	if have != nil {
+		for i := range pe.out {
+			e := &pe.out[i]
+			if e.set != have {
+				continue
+			}
+			if e.bits = s.bits.without(e.bits, p.id); e.bits == nil {
+				s.removeOut(pe, i)
+			}
+			break
+		}
 		p.exported[fi]--
 	}
+	if want != nil {
+		s.adjoutAdd(pe, p.id, want)
+		p.exported[fi]++
+	}
+	s.adjoutChanged(pe, want, nil, p.id)
+}
+
+// adjoutAdd adds id (in no entry of pe) to the entry of set, creating it.
+func (s *Server) adjoutAdd(pe *prefixEntry, id int, set *attrSet) {
 	for i := range pe.out {
 		if e := &pe.out[i]; e.set == set {
-			e.bits = s.bits.with(e.bits, p.id)
-			p.exported[fi]++
+			e.bits = s.bits.with(e.bits, id)
 			return
 		}
 	}
 	s.sets.ref(set)
-	pe.out = append(pe.out, adjOut{set: set, bits: s.bits.with(nil, p.id)})
+	pe.out = append(pe.out, adjOut{set: set, bits: s.bits.with(nil, id)})
 	s.stats.adjOutEntries++
-	p.exported[fi]++
 }
 
-// adjoutClear records that p has nothing for pe.
+// adjoutClear removes p (which has gone down: nothing is sent) from pe's Adj-RIB-Out.
 func (s *Server) adjoutClear(pe *prefixEntry, p *session) {
-	if s.adjoutDrop(pe, p.id) {
-		p.exported[pe.fam()]--
+	if have := pe.outFor(p.id); have != nil {
+		s.adjoutMove(pe, p, have, nil)
 	}
 }
 
-// adjoutDrop removes id from pe's entries, dropping an entry left empty. It reports whether id had
-// an entry.
-func (s *Server) adjoutDrop(pe *prefixEntry, id int) bool {
+// adjoutApply makes pe's Adj-RIB-Out for the sessions in e what decision d says they should have
+// (nothing for a session of e in no want), and returns the changes to send: announcements in the
+// order of d's wants, then the withdrawal. A session is in a change only if what it has differs.
+// The result is valid until the next call with d.
+func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adjoutChange {
+	fi := pe.fam()
+	words := d.words
+	d.changes = d.changes[:0]
+
+	// What e's sessions have now.
+	had := d.change(nil)
 	for i := range pe.out {
-		e := &pe.out[i]
-		if !e.bits.b.has(id) {
+		orInto(had, pe.out[i].bits.b)
+	}
+	andInto(had, had, e)
+
+	// Sessions leave the entries of sets they should not have.
+	for i := 0; i < len(pe.out); {
+		ent := &pe.out[i]
+		keep := d.wantOf(ent.set)
+		var nb bitset
+		for w := 0; w < min(words, len(ent.bits.b)); w++ {
+			leave := ent.bits.b[w] & e.word(w)
+			if keep != nil {
+				leave &^= keep[w]
+			}
+			if leave != 0 {
+				if nb == nil {
+					nb = s.bits.work(ent.bits)
+				}
+				nb[w] &^= leave
+			}
+		}
+		if nb != nil {
+			s.bits.release(ent.bits)
+			if ent.bits = s.bits.intern(nb); ent.bits == nil {
+				s.removeOut(pe, i)
+				continue
+			}
+		}
+		i++
+	}
+
+	// Sessions join the entries of the sets they should have; those that did not have it yet get
+	// an announcement.
+	for k := 0; k < d.nwant; k++ {
+		w := &d.wants[k]
+		var ent *adjOut
+		for j := range pe.out {
+			if pe.out[j].set == w.set {
+				ent = &pe.out[j]
+				break
+			}
+		}
+		var old bitset
+		if ent != nil {
+			old = ent.bits.b
+		}
+		news := d.change(w.set)
+		added := false
+		for j := 0; j < words; j++ {
+			nw := w.bits[j] &^ old.word(j)
+			// Sessions that had nothing now export one more prefix.
+			for nb := nw &^ had[j]; nb != 0; nb &= nb - 1 {
+				s.peers[j<<6|trailingZeros(nb)].exported[fi]++
+			}
+			had[j] &^= w.bits[j] // left: the sessions that had something and now get nothing
+			news[j] = nw
+			added = added || nw != 0
+		}
+		if !added {
+			d.changes = d.changes[:len(d.changes)-1]
 			continue
 		}
-		if e.bits = s.bits.without(e.bits, id); e.bits == nil {
-			s.removeOut(pe, i)
+		if ent == nil {
+			pe.out = append(pe.out, adjOut{set: w.set})
+			ent = &pe.out[len(pe.out)-1]
+			s.sets.ref(w.set)
+			s.stats.adjOutEntries++
 		}
-		return true
+		ent.bits = s.bits.union(ent.bits, w.bits)
 	}
-	return false
+
+	// had now holds the sessions that had a route and should have none.
+	for j, hw := range had {
+		for ; hw != 0; hw &= hw - 1 {
+			s.peers[j<<6|trailingZeros(hw)].exported[fi]--
+		}
+	}
+	// The withdrawal goes last: move it behind the announcements (or out, keeping its bits for
+	// the next call).
+	wd := d.changes[0]
+	copy(d.changes, d.changes[1:])
+	d.changes[len(d.changes)-1] = wd
+	if !had.any() {
+		d.changes = d.changes[:len(d.changes)-1]
+	}
+	for _, c := range d.changes {
+		s.adjoutChanged(pe, c.set, c.bits, -1)
+	}
+	return d.changes
+}
+
+// change adds a change for set to d with a cleared bit set, and returns the bits.
+func (d *exportDecision) change(set *attrSet) bitset {
+	n := len(d.changes)
+	if n < cap(d.changes) {
+		d.changes = d.changes[:n+1]
+	} else {
+		d.changes = append(d.changes, adjoutChange{})
+	}
+	c := &d.changes[n]
+	c.set = set
+	c.bits = resize(c.bits, d.words)
+	clear(c.bits)
+	return c.bits
 }
 
 // removeOut deletes pe's entry i, whose bit set is already released.

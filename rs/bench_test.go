@@ -123,7 +123,7 @@ func BenchmarkPacking(b *testing.B) {
 	pes := make([]*prefixEntry, len(ps))
 	for i, p := range ps {
 		pes[i] = s.prefixes.getOrCreate(p)
-		s.adjoutSet(pes[i], dst, set)
+		s.adjoutMove(pes[i], dst, nil, set)
 	}
 	out := dst.out.(*discardOut)
 	b.ReportAllocs()

@@ -1,10 +1,6 @@
 package rs
 
-import (
-	"net/netip"
-
-	"github.com/ixrs/ixrs/speaker"
-)
+import "net/netip"
 
 // Cohorts: the change list's sessions that are caught up are served together.
 //
@@ -15,52 +11,39 @@ import (
 // server's outbound work grow with members × routes. A cohort does it once per prefix for all of
 // them with bit-set arithmetic over session ids:
 //
-//   - who gets which candidate: the sessions still without a route, minus the candidate's exclusions
-//     (its own member's sessions and those of every member whose AS is in the path, a bit set cached
-//     per attribute set), take it, in decision order;
-//   - the Adj-RIB-Out entries move whole words of session bits at once;
+//   - who gets which candidate is the export decision (export.go: decide and fit) for all of the
+//     cohort's sessions at once;
+//   - the Adj-RIB-Out entries move whole words of session bits at once (adjoutApply, adjout.go);
 //   - every UPDATE is encoded once per distinct group of receivers (outgoing set, family, exactly the
-//     sessions that get those prefixes) and per encoding, then copied to each receiver's output.
+//     sessions that get those prefixes) and per encoding, by pack (pending.go), then copied to each
+//     receiver's output.
 //
-// A session ends up with exactly the routes and attributes the one-session path (pull, reconcile,
-// pending, flush) would give it; TestCohortMatchesSingle checks the two against each other. A session that falls behind (its buffer above the high watermark, a dump in
-// progress, pending work) is served by the one-session path until it is caught up again, so a slow
-// member never holds the cohort back.
+// The one-session path (pull, reconcile, pending, flush) uses the same decision, Adj-RIB-Out change
+// and packing, so a session ends up with the same routes and attributes on either;
+// TestCohortMatchesSingle checks the two against each other. A session that falls behind (its
+// buffer above the high watermark, a dump in progress, pending work) is served by the one-session
+// path until it is caught up again, so a slow member never holds the cohort back.
 
 // cohort is the scratch state of one cohort pull, reused across pulls.
 type cohort struct {
 	words   int    // bit-set length: len(Server.peers) in 64-bit words
 	e       bitset // the sessions served
 	peers   []*session
-	classes []encClass
+	classes []encClass // classes[:nc] cover e
+	nc      int
 	class   []int // class index per peer
 
-	// Per prefix.
-	rem, x, had bitset
-	wants       []wantBits
-	nwant       int
+	dec exportDecision // per prefix
 
 	// Per batch: receiver groups in order of first appearance, withdrawals kept apart so that they
 	// go out first.
-	ann, wd   []*rcvGroup
-	spare     []*rcvGroup
-	index     map[groupKey]*rcvGroup
-	last      *rcvGroup
-	nrec      int // records added to the batch
-	enc       []byte
-	pieces    []encPiece // per group and class: [group][class]
-	unsendLog bool
-}
-
-// encClass is one distinct encoding among the cohort's sessions.
-type encClass struct {
-	opts speaker.EncodeOptions
-	bits bitset
-}
-
-type wantBits struct {
-	set  *attrSet
-	bits bitset
+	ann, wd []*rcvGroup
+	spare   []*rcvGroup
+	index   map[groupKey]*rcvGroup
+	last    *rcvGroup
+	nrec    int // records added to the batch
+	enc     []byte
+	pieces  []encPiece // per group and class: [group][class]
 }
 
 // rcvGroup is the prefixes going to exactly the sessions in r, announced with set (withdrawn
@@ -115,9 +98,7 @@ func (s *Server) cohortPull(mk *marker, pass uint64) bool {
 		c.e.set(p.id)
 		p.pass = pass
 	}
-	c.rem = resize(c.rem, c.words)
-	c.x = resize(c.x, c.words)
-	c.had = resize(c.had, c.words)
+	c.classify()
 
 	budget := s.cfg.WalkBatch
 	extend := true
@@ -186,155 +167,43 @@ func (c *cohort) recycle(g *rcvGroup) {
 	}
 }
 
-// want returns the bit set of the sessions that should have set, adding it for this prefix.
-func (c *cohort) want(set *attrSet) bitset {
-	if b := c.wantOf(set); b != nil {
-		return b
-	}
-	if c.nwant == len(c.wants) {
-		c.wants = append(c.wants, wantBits{})
-	}
-	w := &c.wants[c.nwant]
-	c.nwant++
-	w.set = set
-	w.bits = resize(w.bits, c.words)
-	clear(w.bits)
-	return w.bits
-}
-
-// wantOf returns the bit set of the sessions that should have set for this prefix, or nil.
-func (c *cohort) wantOf(set *attrSet) bitset {
-	for i := 0; i < c.nwant; i++ {
-		if c.wants[i].set == set {
-			return c.wants[i].bits
-		}
-	}
-	return nil
-}
-
 // cohortReconcile is reconcile (export.go) for every session of the cohort at once.
 func (s *Server) cohortReconcile(c *cohort, pe *prefixEntry) {
+	d := &c.dec
+	s.decide(d, pe, c.e, c.words)
+	s.fit(d, pe, c.classes[:c.nc])
 	fi := pe.fam()
-	c.nwant = 0
-
-	// Who should have what: candidates in decision order, each taken by the sessions still
-	// without a route that it may go to (exportCheck, as bit sets).
-	rem := c.rem
-	andInto(rem, c.e, s.famIDs[fi])
-	for _, r := range pe.candidates() {
-		if !rem.any() {
-			break
-		}
-		if r.set.rsInPath {
-			continue
-		}
-		x := c.x
-		clear(x[copy(x, s.pathExcl(r.set)):])
-		orInto(x, r.p.m.ids)
-		if !r.set.exp.HasControl() {
-			w := c.want(s.sets.variant(r.set.out, r.info, 0))
-			for i := range rem {
-				take := rem[i] &^ x[i]
-				w[i] |= take
-				rem[i] &^= take
-			}
-			continue
-		}
-		// Export-control communities: allowed or not, and the variant, per receiving AS.
-		for i := range rem {
-			for bw := rem[i] &^ x[i]; bw != 0; bw &= bw - 1 {
-				id := i<<6 | trailingZeros(bw)
-				ok, v := r.set.exp.Decide(s.peers[id].m.asn)
-				if !ok {
-					continue
-				}
-				c.want(s.sets.variant(r.set.out, r.info, v))[i] |= 1 << (id & 63)
-				rem[i] &^= 1 << (id & 63)
-			}
-		}
+	for _, ch := range s.adjoutApply(pe, c.e, d) {
+		c.record(ch.set, fi, ch.bits, pe.prefix())
 	}
+}
 
-	// What the cohort's sessions have now.
-	had := c.had
-	clear(had)
-	for i := range pe.out {
-		orInto(had, pe.out[i].bits.b)
+// classify sorts the cohort's sessions into encoding classes.
+func (c *cohort) classify() {
+	for i := range c.classes {
+		clear(c.classes[i].bits)
 	}
-	andInto(had, had, c.e)
-
-	// Sessions leave the entries of sets they should not have.
-	for i := 0; i < len(pe.out); {
-		e := &pe.out[i]
-		keep := c.wantOf(e.set)
-		var nb bitset
-		for w := 0; w < len(e.bits.b) && w < c.words; w++ {
-			leave := e.bits.b[w] & c.e[w]
-			if keep != nil {
-				leave &^= keep[w]
-			}
-			if leave != 0 {
-				if nb == nil {
-					nb = s.bits.work(e.bits)
-				}
-				nb[w] &^= leave
-			}
-		}
-		if nb != nil {
-			s.bits.release(e.bits)
-			if e.bits = s.bits.intern(nb); e.bits == nil {
-				s.removeOut(pe, i)
-				continue
-			}
-		}
-		i++
-	}
-
-	// Sessions join the entries of the sets they should have; those that did not have it yet get
-	// an announcement.
-	for i := 0; i < c.nwant; i++ {
-		w := &c.wants[i]
-		if !w.bits.any() {
-			continue
-		}
-		var e *adjOut
-		for j := range pe.out {
-			if pe.out[j].set == w.set {
-				e = &pe.out[j]
+	c.nc = 0
+	c.class = c.class[:0]
+	for _, p := range c.peers {
+		ci := -1
+		for i := 0; i < c.nc; i++ {
+			if c.classes[i].opts == p.opts {
+				ci = i
 				break
 			}
 		}
-		if e == nil {
-			pe.out = append(pe.out, adjOut{set: w.set})
-			e = &pe.out[len(pe.out)-1]
-			s.sets.ref(w.set)
-			s.stats.adjOutEntries++
-		}
-		var old bitset
-		if e.bits != nil {
-			old = e.bits.b
-		}
-		news := c.x // scratch again: the exclusions are no longer needed
-		for j := range w.bits {
-			news[j] = w.bits[j] &^ old.word(j)
-			// Sessions that had nothing now export one more prefix.
-			for nb := news[j] &^ had[j]; nb != 0; nb &= nb - 1 {
-				s.peers[j<<6|trailingZeros(nb)].exported[fi]++
+		if ci < 0 {
+			if c.nc == len(c.classes) {
+				c.classes = append(c.classes, encClass{})
 			}
-			had[j] &^= w.bits[j] // left: the sessions that had something and now get nothing
+			ci = c.nc
+			c.nc++
+			c.classes[ci].opts = p.opts
+			c.classes[ci].bits = resize(c.classes[ci].bits, c.words)
 		}
-		if news.any() {
-			e.bits = s.bits.union(e.bits, w.bits)
-			c.record(w.set, fi, news, pe.prefix())
-		}
-	}
-	// had now holds the sessions that had a route and should have none.
-	if had.any() {
-		for j, hw := range had {
-			for ; hw != 0; hw &= hw - 1 {
-				s.peers[j<<6|trailingZeros(hw)].exported[fi]--
-			}
-		}
-		c.record(nil, fi, had, pe.prefix())
+		c.classes[ci].bits.set(p.id)
+		c.class = append(c.class, ci)
 	}
 }
 
@@ -388,38 +257,10 @@ func (c *cohort) record(set *attrSet, fi famIdx, r bitset, pfx netip.Prefix) {
 // cohortSend encodes every receiver group once per encoding class and queues to each session the
 // messages of the groups it is in: withdrawals first, then announcements in table order.
 func (s *Server) cohortSend(c *cohort) {
-	// Encoding classes.
-	for i := range c.classes {
-		clear(c.classes[i].bits)
-	}
-	nc := 0
-	c.class = c.class[:0]
-	for _, p := range c.peers {
-		ci := -1
-		for i := 0; i < nc; i++ {
-			if c.classes[i].opts == p.opts {
-				ci = i
-				break
-			}
-		}
-		if ci < 0 {
-			if nc == len(c.classes) {
-				c.classes = append(c.classes, encClass{})
-			}
-			ci = nc
-			nc++
-			c.classes[ci].opts = p.opts
-			c.classes[ci].bits = resize(c.classes[ci].bits, c.words)
-		}
-		c.classes[ci].bits.set(p.id)
-		c.class = append(c.class, ci)
-	}
-
-	c.unsendLog = false
 	for _, list := range [2][]*rcvGroup{c.wd, c.ann} {
 		for _, g := range list {
 			g.piece = len(c.pieces)
-			for ci := 0; ci < nc; ci++ {
+			for ci := 0; ci < c.nc; ci++ {
 				cl := &c.classes[ci]
 				if !g.r.intersects(cl.bits) {
 					c.pieces = append(c.pieces, encPiece{})
@@ -455,44 +296,9 @@ func (s *Server) cohortSend(c *cohort) {
 // cohortEncode encodes group g for encoding class cl into c.enc.
 func (s *Server) cohortEncode(c *cohort, g *rcvGroup, cl *encClass) encPiece {
 	pc := encPiece{start: int32(len(c.enc))}
-	max := cl.opts.MaxMessage
-	fam := families[g.fi]
-	pfx := g.pfx
-	if g.set == nil {
-		for len(pfx) > 0 {
-			var n int
-			c.enc, n = speaker.AppendWithdraw(c.enc, fam, pfx, max)
-			if n == 0 {
-				s.log.Error("cannot encode withdrawal", "prefix", pfx[0])
-				n = 1
-			} else {
-				pc.msgs++
-			}
-			pfx = pfx[n:]
-		}
-	} else {
-		block := g.set.encoded(s.sets, g.fi, cl.opts)
-		nh, ll := g.set.nextHop(g.fi), g.set.attrs.MPLinkLocal
-		for len(pfx) > 0 {
-			var n int
-			c.enc, n = speaker.AppendAnnounce(c.enc, fam, block, nh, ll, pfx, max)
-			if n == 0 {
-				// The attribute block alone does not fit a message of these sessions.
-				if !c.unsendLog {
-					s.log.Error("attributes too large for session", "bytes", len(block), "max", max)
-					c.unsendLog = true
-				}
-				for i, w := range g.r {
-					for bw := w & cl.bits[i]; bw != 0; bw &= bw - 1 {
-						s.peers[i<<6|trailingZeros(bw)].unsendable += uint64(len(pfx))
-					}
-				}
-				break
-			}
-			pc.msgs++
-			pfx = pfx[n:]
-		}
-	}
+	var msgs int
+	c.enc, _, msgs = s.pack(c.enc, g.set, g.fi, cl.opts, g.pfx, 0)
+	pc.msgs = int32(msgs)
 	pc.end = int32(len(c.enc))
 	return pc
 }

@@ -42,18 +42,29 @@
 // prefix's candidate list (decision.go). A prefix whose candidates changed moves to the tail of the
 // change list; nothing is computed per member at that point. When a session's output buffer is
 // below its watermark, the session pulls prefixes from its change-list position (and from its table
-// dump, walk.go), computes the route it should have (export.go: the first candidate that is not its
-// own, has neither its AS nor the route server's in the path and that export policy allows to it,
-// in the variant of the attributes export policy gives that member),
-// compares with its Adj-RIB-Out bit, and queues the difference in pending, which flush encodes into
-// full UPDATEs: withdrawals first, one attribute block per message, End-of-RIB last.
+// dump, walk.go) and each goes through three steps shared by every way of serving sessions:
 //
-// That is the path of a session that is behind (a dump in progress, pending work, a full output
-// buffer). The sessions at one change-list marker that are caught up are served as a cohort
-// (cohort.go): each prefix behind the marker is reconciled once for all of them with bit sets over
-// session ids, and each UPDATE is encoded once per group of sessions that receive exactly the same
-// prefixes, then copied to each. So the route server's outbound work is per prefix and per distinct
-// message, not per member and prefix; what every session ends up with is the same on both paths.
+//   - the export decision (export.go: the rule is exportMay, applied by decideOne for one session
+//     and by decide for many as bit sets over session ids): the route each session should have is
+//     the first candidate that is not its own, has neither its AS nor the route server's in the
+//     path and that export policy allows to it, in the variant of the attributes export policy
+//     gives that member; a session whose encoding cannot carry that set in one message (attributes
+//     too large, no IPv6 next hop, an IPv4-mapped IPv6 prefix) gets nothing instead, counted as
+//     unsendable;
+//   - the Adj-RIB-Out change (adjout.go: adjoutMove for one session, adjoutApply for many, the
+//     only code that changes it): the sessions' bits move to the entries of the sets they should
+//     have, and what differs from what they had is a change, "these sessions now have set S" or
+//     "these sessions are withdrawn", reported to adjoutChanged and sent;
+//   - the packing (pending.go: pack): UPDATEs with the attribute block once and as many prefixes as
+//     fit, withdrawals first, End-of-RIB last; a withdrawal is never dropped.
+//
+// A session that is behind (a dump in progress, pending work, a full output buffer) is served on
+// its own: the decision covers it alone, its changes wait in pending, and flush packs them. The
+// sessions at one change-list marker that are caught up are served as a cohort (cohort.go): each
+// prefix behind the marker is decided and applied once for all of them, and each UPDATE is packed
+// once per group of sessions that receive exactly the same prefixes, then copied to each. So the
+// route server's outbound work is per prefix and per distinct message, not per member and prefix;
+// what every session ends up with is the same on both paths.
 //
 // # Invariants
 //
@@ -65,8 +76,8 @@
 //   - A session id appears in at most one adjOut entry of a prefix; no entry has an empty bit set.
 //     The entry records what has been sent or is pending to be sent.
 //   - For every established session p and prefix pe, either pe's Adj-RIB-Out state for p equals the
-//     out set of bestFor(pe, p), or pe is behind p's marker in the change list, or p's table dump has
-//     not yet reached pe's routes.
+//     out set of bestFor(pe, p) (nothing when that set cannot be sent to p), or pe is behind p's
+//     marker in the change list, or p's table dump has not yet reached pe's routes.
 //   - A prefix is in the change list at most once; markers are never adjacent; the list holds only
 //     prefixes some session has not passed.
 //   - A prefix entry exists while it has routes, Adj-RIB-Out entries or a change-list node.

@@ -383,7 +383,7 @@ func TestFilteredRoutesKept(t *testing.T) {
 		t.Errorf("reasons %v, want %v", got, want)
 	}
 	st := s.sessionStatus(a.ss)
-	if fc := st.Families[0]; fc.Received != 2 || fc.Accepted != 1 || fc.Filtered != 1 {
+	if fc := st.Families[0]; fc.Received != 2 || fc.Accepted != 1 || fc.Filtered != 1 || fc.FilteredBy[policy.NextHopNotPeerIP] != 1 {
 		t.Errorf("counts %+v", fc)
 	}
 	// Fixing the route makes it a candidate; breaking it again withdraws it.

@@ -12,6 +12,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	refs := map[*attrSet]int32{}
 	routes, accepted := 0, 0
 	var received, acc, exported = map[*session][numFams]int{}, map[*session][numFams]int{}, map[*session][numFams]int{}
+	filteredBy := map[*session]*[numFams][ReasonSlots]int{}
 	adjEntries := 0
 	bitRefs := map[*ibits]int32{}
 	for pfx, pe := range s.prefixes.all() {
@@ -50,6 +51,15 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 				ac := acc[r.p]
 				ac[fi]++
 				acc[r.p] = ac
+			} else {
+				if filteredBy[r.p] == nil {
+					filteredBy[r.p] = new([numFams][ReasonSlots]int)
+				}
+				slot := int(r.reasons.Primary())
+				if slot >= ReasonSlots {
+					slot = 0
+				}
+				filteredBy[r.p][fi][slot]++
 			}
 		}
 		ids := map[int]bool{}
@@ -82,6 +92,8 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 				if p == nil || p.down {
 					continue
 				}
+				// wantFor states the export rule per session with exportCheck, apart from the
+				// engine's bit-set decision (decide): the engine is held to it here.
 				want := s.wantFor(pe, p)
 				if got := pe.outFor(p.id); got != want {
 					t.Errorf("%v: session %v holds %p, should hold %p", pfx, p.addr, got, want)
@@ -140,6 +152,13 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if p.received != received[p] || p.accepted != acc[p] || p.exported != exported[p] {
 			t.Errorf("session %v counters: received %v/%v accepted %v/%v exported %v/%v", p.addr,
 				p.received, received[p], p.accepted, acc[p], p.exported, exported[p])
+		}
+		want := filteredBy[p]
+		if want == nil {
+			want = new([numFams][ReasonSlots]int)
+		}
+		if p.filteredBy != *want {
+			t.Errorf("session %v filtered by reason %v, routes say %v", p.addr, p.filteredBy, *want)
 		}
 	}
 	// Change list: every prefix node once, markers never adjacent, counts right.

@@ -1,6 +1,7 @@
 package rs
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/ixrs/ixrs/speaker"
@@ -12,11 +13,11 @@ import (
 // everything else.
 //
 // Last action wins without a per-prefix index: the session's Adj-RIB-Out bit already records the
-// latest decision for every prefix (export.go updates it when queuing), so an entry is checked
-// against it when encoded and dropped if a later action superseded it. A prefix announced with one
-// set, then another, then withdrawn is pending three times and sent once, as a withdrawal. This
-// costs 8 bytes per entry instead of a map entry, which matters when a thousand sessions dump a
-// table at once.
+// latest decision for every prefix (adjout.go updates it before the change is queued), so an entry
+// is checked against it when encoded and dropped if a later action superseded it. A prefix
+// announced with one set, then another, then withdrawn is pending three times and sent once, as a
+// withdrawal. This costs 8 bytes per entry instead of a map entry, which matters when a thousand
+// sessions dump a table at once.
 //
 // A session pulls work into pending only while it holds fewer than Config.PendingMax entries
 // (server.go), so pending memory is bounded per session whatever the churn; the backlog of a slow
@@ -196,6 +197,45 @@ func (c *collector) used(g *pendGroup, looked, n int) int {
 	return int(c.pos[n-1]) + 1 - g.start
 }
 
+// pack is the one UPDATE packing loop, of sessions served alone (flush) and of cohorts
+// (cohortEncode). It appends to dst messages carrying prefixes, in order, announced with set in
+// family fi (withdrawn when set is nil), encoded for opts: each holds the attribute block once and
+// as many prefixes as fit. It stops after maxMsgs messages (0: no limit) or when every prefix is
+// consumed, and returns dst, the prefixes consumed and the messages appended.
+//
+// It never drops a prefix. A withdrawal of one prefix is at most 46 bytes, and msgLimit is never
+// below 4,096; the first prefix of an announcement fits because the export decision lets only
+// sendable announcements into the Adj-RIB-Out (export.go). Either failing is a bug, not a
+// condition of the input: it panics rather than let a member keep a route it should not have.
+func (s *Server) pack(dst []byte, set *attrSet, fi famIdx, opts speaker.EncodeOptions, prefixes []netip.Prefix, maxMsgs int) ([]byte, int, int) {
+	lim := msgLimit(opts)
+	fam := families[fi]
+	var block []byte
+	var nh, ll netip.Addr
+	if set != nil {
+		block = set.encoded(s.sets, fi, opts)
+		nh, ll = set.nextHop(fi), set.attrs.MPLinkLocal
+	}
+	used, msgs := 0, 0
+	for used < len(prefixes) && (maxMsgs <= 0 || msgs < maxMsgs) {
+		mark := len(dst)
+		var n int
+		if set == nil {
+			dst, n = speaker.AppendWithdraw(dst, fam, prefixes[used:], lim)
+		} else {
+			dst, n = speaker.AppendAnnounce(dst, fam, block, nh, ll, prefixes[used:], lim)
+		}
+		if n == 0 {
+			panic(fmt.Sprintf("rs: %v (attributes %d bytes) does not fit a %d-byte UPDATE", prefixes[used], len(block), lim))
+		}
+		used += n
+		if len(dst) > mark {
+			msgs++
+		}
+	}
+	return dst, used, msgs
+}
+
 // flush encodes p's pending work into UPDATEs and queues them, until p's output buffer reaches the
 // high watermark. hold asks to keep back an announce group's last, not yet full, message because
 // p will pull more work next pass that may fill it (a table dump in progress); held work is bounded
@@ -208,7 +248,7 @@ func (s *Server) flush(p *session, hold bool) {
 	if q.n >= s.cfg.PendingMax || q.eor[0] || q.eor[1] {
 		hold = false // pull has stopped: holding now would wedge the session
 	}
-	max := p.opts.MaxMessage
+	lim := msgLimit(p.opts)
 	buf := s.buf[:0]
 	room := func() bool { return p.buffered+len(buf) < s.cfg.OutHighWater }
 	msgs := 0
@@ -217,16 +257,10 @@ func (s *Server) flush(p *session, hold bool) {
 	for fi := range q.wd {
 		g := &q.wd[fi]
 		for g.live() > 0 && room() {
-			looked := c.collect(g, p.id, nil, max)
-			var n int
-			buf, n = speaker.AppendWithdraw(buf, families[fi], c.pfx, max)
-			if len(c.pfx) > 0 && n == 0 {
-				s.log.Error("cannot encode withdrawal", "session", p.addr, "prefix", c.pfx[0])
-				n = 1
-			}
-			if n > 0 {
-				msgs++
-			}
+			looked := c.collect(g, p.id, nil, lim)
+			var n, m int
+			buf, n, m = s.pack(buf, nil, famIdx(fi), p.opts, c.pfx, 1)
+			msgs += m
 			q.consumed(g, c.used(g, looked, n))
 		}
 	}
@@ -239,34 +273,23 @@ func (s *Server) flush(p *session, hold bool) {
 			q.consumed(g, g.live())
 			continue
 		}
-		block := g.set.encoded(s.sets, g.fi, p.opts)
-		if hold && speaker.HeaderLen+4+mpReachMax+len(block)+g.bytes <= max {
+		if hold && speaker.HeaderLen+4+mpReachMax+len(g.set.encoded(s.sets, g.fi, p.opts))+g.bytes <= lim {
 			continue // cannot fill a message yet, and more may come: wait, without encoding
 		}
-		nh, ll := g.set.nextHop(g.fi), g.set.attrs.MPLinkLocal
 		for g.live() > 0 && room() {
-			looked := c.collect(g, p.id, g.set, max)
+			looked := c.collect(g, p.id, g.set, lim)
 			if len(c.pfx) == 0 {
 				q.consumed(g, looked) // all superseded
 				continue
 			}
 			mark := len(buf)
-			var n int
-			buf, n = speaker.AppendAnnounce(buf, families[g.fi], block, nh, ll, c.pfx, max)
-			if n == 0 {
-				// The attribute block alone does not fit a message of this session: the prefixes
-				// cannot be sent. Count them and move on rather than wedge the session.
-				s.log.Error("attributes too large for session", "session", p.addr, "bytes", len(block), "max", max)
-				p.unsendable += uint64(len(c.pfx))
-				buf = buf[:mark]
-				q.consumed(g, looked)
-				continue
-			}
+			var n, m int
+			buf, n, m = s.pack(buf, g.set, g.fi, p.opts, c.pfx, 1)
 			if hold && n == len(c.pfx) && looked == g.live() {
 				buf = buf[:mark] // not full, and more may come: wait
 				break
 			}
-			msgs++
+			msgs += m
 			q.consumed(g, c.used(g, looked, n))
 		}
 	}

@@ -321,15 +321,20 @@ func TestPrefixTableTags(t *testing.T) {
 		return h&mask | h>>32&^mask // home and tag: 32 bits
 	}
 	byKey := map[uint64]netip.Prefix{}
+	used := map[netip.Prefix]bool{} // in a pair already: random prefixes repeat
 	var pairs [][2]netip.Prefix
 	for len(pairs) < 8 {
 		p := randPrefix(r, 1<<16)
 		if len(byKey) > 1<<22 {
 			t.Fatal("no colliding prefixes found")
 		}
+		if used[p] {
+			continue
+		}
 		k := key(p)
 		if q, ok := byKey[k]; ok && q != p {
 			pairs = append(pairs, [2]netip.Prefix{q, p})
+			used[p], used[q] = true, true
 			delete(byKey, k)
 			continue
 		}

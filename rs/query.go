@@ -305,6 +305,9 @@ type FamilyCounts struct {
 	// because the limit was reached with action block.
 	MaxPrefix int
 	Blocked   uint64
+	// FilteredBy counts the filtered routes by primary reason (policy.Reasons.Primary), indexed by
+	// the reason's code; index 0 counts codes of ReasonSlots and above. It sums to Filtered.
+	FilteredBy [ReasonSlots]int
 }
 
 // Sessions returns the status of every configured session.
@@ -340,6 +343,8 @@ func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 
 			MaxPrefix: p.m.maxPrefix.limit(famIdx(fi)),
 			Blocked:   p.blocked[fi],
+
+			FilteredBy: p.filteredBy[fi],
 		})
 		if p.eorIn[fi] {
 			st.EndOfRIB = append(st.EndOfRIB, f)

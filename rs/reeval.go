@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/gaissmai/bart"
 
@@ -82,6 +83,7 @@ type revalWalk struct {
 
 	changed int
 	scratch []*route
+	start   time.Time // for Stats.RevalidationTime
 }
 
 const (
@@ -268,6 +270,8 @@ func (s *Server) revalStep() bool {
 		if w.changed > 0 {
 			s.log.Info("revalidation done", "routes_changed", w.changed)
 		}
+		s.stats.revalWalks++
+		s.stats.revalNanos += uint64(time.Since(w.start))
 		rv.cur = nil
 	}
 	return true
@@ -276,7 +280,7 @@ func (s *Server) revalStep() bool {
 // newWalk plans the walk for req: the members' routes first, then the VRP-affected prefixes by
 // probing or by one pass over the prefix entries, whichever visits fewer.
 func (s *Server) newWalk(req revalRequest) *revalWalk {
-	w := &revalWalk{req: req}
+	w := &revalWalk{req: req, start: time.Now()}
 	if req.all {
 		w.phase = walkVRPSlab // every prefix entry, cover nil
 		return w

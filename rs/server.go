@@ -66,6 +66,8 @@ type loopStats struct {
 	dumpsStarted, dumpsFinished uint64
 	routesReevaluated           uint64
 	cohortPulls, cohortSessions uint64
+	phases                      [NumPhases]PhaseHistogram // status.go
+	revalWalks, revalNanos      uint64
 }
 
 // New returns a Server; it does nothing until Run.
@@ -142,23 +144,28 @@ func (s *Server) pass() bool {
 	}
 	t1 := time.Now()
 	s.stats.ctlNanos += uint64(t1.Sub(t0))
+	s.stats.phases[PhaseControl].observe(t1.Sub(t0))
 
 	if s.inbound() {
 		worked = true
 	}
 	t2 := time.Now()
 	s.stats.inNanos += uint64(t2.Sub(t1))
+	s.stats.phases[PhaseInbound].observe(t2.Sub(t1))
 
 	if s.outbound() {
 		worked = true
 	}
 	t3 := time.Now()
 	s.stats.outNanos += uint64(t3.Sub(t2))
+	s.stats.phases[PhaseOutbound].observe(t3.Sub(t2))
 
 	if s.background() {
 		worked = true
 	}
-	s.stats.bgNanos += uint64(time.Since(t3))
+	bg := time.Since(t3)
+	s.stats.bgNanos += uint64(bg)
+	s.stats.phases[PhaseBackground].observe(bg)
 	return worked
 }
 

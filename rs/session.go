@@ -187,6 +187,7 @@ type session struct {
 	nroutes int
 
 	received, accepted, exported [numFams]int
+	filteredBy                   [numFams][ReasonSlots]int // filtered routes by primary reason (status.go)
 
 	// Max-prefix state (maxprefix.go).
 	warned, overWarned [numFams]bool

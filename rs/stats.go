@@ -42,6 +42,12 @@ type Stats struct {
 
 	// Time spent per loop phase since start.
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
+	// PhaseHistogram counts the passes' phases by duration, indexed by PhaseControl .. PhaseBackground.
+	PhaseHistogram [NumPhases]PhaseHistogram
+	// RevalidationWalks counts the revalidation walks finished, RevalidationTime their wall time
+	// from start to end (spread over many passes).
+	RevalidationWalks uint64
+	RevalidationTime  time.Duration
 }
 
 // Stats returns a snapshot of the counters, taken on the RIB loop.
@@ -84,6 +90,9 @@ func (s *Server) snapshot() Stats {
 		InboundTime:           time.Duration(s.stats.inNanos),
 		OutboundTime:          time.Duration(s.stats.outNanos),
 		BackgroundTime:        time.Duration(s.stats.bgNanos),
+		PhaseHistogram:        s.stats.phases,
+		RevalidationWalks:     s.stats.revalWalks,
+		RevalidationTime:      time.Duration(s.stats.revalNanos),
 	}
 	for _, p := range s.peers {
 		if p == nil || p.down {

@@ -71,8 +71,8 @@ func (s *Server) walkStep(p *session, budget int) int {
 		if r == nil || !r.accepted() || !w.fams[r.pe.fam()] {
 			continue
 		}
-		if best, v := bestFor(r.pe, p); best == r {
-			s.reconcileTo(r.pe, p, s.sets.variant(r.set.out, r.info, v), w.force)
+		if best, want := s.decideOne(r.pe, p); best == r {
+			s.reconcileTo(r.pe, p, want, w.force)
 		}
 	}
 	return n

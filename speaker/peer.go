@@ -100,7 +100,7 @@ func (e *SessionError) Error() string {
 
 func (e *SessionError) Unwrap() error { return e.Err }
 
-// Counters are a peer's message counters, indexed by message type (MsgOpen .. MsgRouteRefresh).
+// Counters are a peer's message (or byte) counters, indexed by message type (MsgOpen .. MsgRouteRefresh).
 type Counters struct {
 	Received [6]uint64
 	Sent     [6]uint64
@@ -114,8 +114,28 @@ type PeerStats struct {
 	LastError     string    // why the session last went down
 	Remote        *Open     // the neighbor's OPEN of the current or last session
 	Messages      Counters
-	OutputPending int // bytes queued, not yet written
+	Bytes         Counters // whole messages, header included
+	OutputPending int      // bytes queued, not yet written
+	// OutputPendingSince is when the UPDATE output last went from empty to non-empty; meaningful
+	// only while OutputPending > 0. A member that stops reading shows an ever older time.
+	OutputPendingSince time.Time
+	// LastSent and LastReceived are the last NOTIFICATIONs sent and received (Code 0: none).
+	LastSent, LastReceived Notification
+	// Notifications counts the NOTIFICATIONs sent and received by code and subcode, at most
+	// maxNotificationKinds kinds; further kinds are counted as code 0, subcode 0.
+	Notifications []NotificationCount
 }
+
+// NotificationCount is how many NOTIFICATIONs of one code and subcode a peer sent or received.
+type NotificationCount struct {
+	Code, Subcode uint8
+	Sent          bool
+	N             uint64
+}
+
+// maxNotificationKinds bounds PeerStats.Notifications: a neighbor cannot grow it by sending
+// NOTIFICATIONs with ever new codes.
+const maxNotificationKinds = 32
 
 // Peer is a BGP neighbor. The *Peer handle stays the same across connections and collisions: whichever
 // TCP connection wins, the caller keeps talking to the same Peer.
@@ -147,6 +167,9 @@ type Peer struct {
 	openSent  []byte // the OPENs of the current or last established session, whole messages
 	openRecv  []byte
 	msgs      [2][6]atomic.Uint64 // [0] received, [1] sent
+	bytes     [2][6]atomic.Uint64 // [0] received, [1] sent
+	lastNote  [2]Notification     // [0] received, [1] sent
+	notes     []NotificationCount
 	closeOnce sync.Once
 }
 
@@ -235,15 +258,24 @@ func (p *Peer) State() State {
 // Stats returns a snapshot of the peer's state and counters.
 func (p *Peer) Stats() PeerStats {
 	p.mu.Lock()
-	st := PeerStats{State: p.state, Established: p.estTime, Flaps: p.flaps, LastError: p.lastErr, Remote: p.remote}
+	st := PeerStats{State: p.state, Established: p.estTime, Flaps: p.flaps, LastError: p.lastErr, Remote: p.remote,
+		LastReceived: p.lastNote[0], LastSent: p.lastNote[1]}
+	if len(p.notes) > 0 {
+		st.Notifications = append([]NotificationCount(nil), p.notes...)
+	}
 	est := p.est
 	p.mu.Unlock()
 	for i := range 6 {
 		st.Messages.Received[i] = p.msgs[0][i].Load()
 		st.Messages.Sent[i] = p.msgs[1][i].Load()
+		st.Bytes.Received[i] = p.bytes[0][i].Load()
+		st.Bytes.Sent[i] = p.bytes[1][i].Load()
 	}
 	if est != nil {
 		st.OutputPending = int(est.w.pending.Load())
+		if st.OutputPending > 0 {
+			st.OutputPendingSince = time.Unix(0, est.w.pendingSince.Load())
+		}
 	}
 	return st
 }
@@ -500,6 +532,7 @@ func (p *Peer) handle(ev event) {
 	case evNotification:
 		p.log.Warn("received NOTIFICATION", "notification", ev.n.String(), "state", s.fsm.state.String())
 		s.downErr = &SessionError{Notification: ev.n}
+		p.countNotification(*ev.n, false)
 		p.h.Notification(p, *ev.n, false)
 		p.step(s, evNotification, nil)
 	case evTCPFailed:
@@ -586,6 +619,7 @@ func (p *Peer) act(s *session, a action, from State) {
 			lvl = slog.LevelInfo
 		}
 		p.log.Log(context.Background(), lvl, "sent NOTIFICATION", "notification", a.n.String(), "state", from.String())
+		p.countNotification(*a.n, true)
 		p.h.Notification(p, *a.n, true)
 	case actStartConnectRetry:
 		s.startTimer(evConnectRetryExpired, p.cfg.ConnectRetry)
@@ -611,6 +645,30 @@ func (p *Peer) act(s *session, a action, from State) {
 		p.idleGen++
 		gen := p.idleGen
 		p.idleTimer = time.AfterFunc(d, func() { p.post(event{kind: evIdleHoldExpired, gen: gen}) })
+	}
+}
+
+// countNotification records a NOTIFICATION for PeerStats.
+func (p *Peer) countNotification(n Notification, sent bool) {
+	i := 0
+	if sent {
+		i = 1
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastNote[i] = Notification{Code: n.Code, Subcode: n.Subcode, Data: bytes.Clone(n.Data)}
+	for _, k := range [2]NotificationCount{{Code: n.Code, Subcode: n.Subcode, Sent: sent}, {Sent: sent}} {
+		for j := range p.notes {
+			if c := &p.notes[j]; c.Code == k.Code && c.Subcode == k.Subcode && c.Sent == sent {
+				c.N++
+				return
+			}
+		}
+		if len(p.notes) < maxNotificationKinds-2 || k.Code == 0 && k.Subcode == 0 {
+			k.N = 1
+			p.notes = append(p.notes, k)
+			return
+		}
 	}
 }
 

@@ -42,8 +42,12 @@ func TestPeerOverPipe(t *testing.T) {
 	if o := waitEstablished(t, r, 5*time.Second); o.RouterID != adr("10.0.0.50") {
 		t.Fatalf("remote %v", o.RouterID)
 	}
-	send(raw, rawMsg(MsgUpdate, updateBody(nil, [][]byte{goodOrigin, goodASPath, goodNextHop}, nlri24)))
+	upd := rawMsg(MsgUpdate, updateBody(nil, [][]byte{goodOrigin, goodASPath, goodNextHop}, nlri24))
+	send(raw, upd)
 	r.waitUpdates(t, 5*time.Second, func(u []*Update) bool { return len(u) == 1 })
+	if st := p.Stats(); st.Bytes.Received[MsgUpdate] != uint64(len(upd)) || st.Bytes.Sent[MsgKeepalive] < HeaderLen {
+		t.Fatalf("byte counters %+v", st.Bytes)
+	}
 
 	send(raw, EncodeNotification(Notification{Code: ErrCease, Subcode: SubAdminReset}))
 	if err := waitDown(t, r, 5*time.Second); err == nil {
@@ -65,6 +69,11 @@ func TestPeerOverPipe(t *testing.T) {
 	}
 	if st := p.Stats(); st.Flaps != 1 || st.State != StateEstablished {
 		t.Fatalf("stats %+v", st)
+	}
+	st := p.Stats()
+	if st.LastReceived.Code != ErrCease || st.LastReceived.Subcode != SubAdminReset || st.LastSent.Code != 0 ||
+		len(st.Notifications) != 1 || st.Notifications[0] != (NotificationCount{Code: ErrCease, Subcode: SubAdminReset, N: 1}) {
+		t.Fatalf("notifications: last received %v, last sent %v, counts %+v", st.LastReceived, st.LastSent, st.Notifications)
 	}
 }
 

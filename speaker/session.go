@@ -222,6 +222,7 @@ func (r *reader) dispatch(m message) bool {
 	p := s.p
 	if int(m.typ) < len(p.msgs[0]) {
 		p.msgs[0][m.typ].Add(1)
+		p.bytes[0][m.typ].Add(uint64(len(m.raw)))
 	}
 	if p.cfg.OnMessage != nil {
 		p.cfg.OnMessage(p, m.raw)

@@ -39,6 +39,9 @@ type writer struct {
 
 	wake    chan struct{}
 	pending atomic.Int64 // bytes of UPDATEs queued and not yet written
+	// pendingSince is when pending last went from 0 to more (Unix ns). Only queue writes it, under
+	// mu, so it is never older than the queue call that made the output non-empty.
+	pendingSince atomic.Int64
 }
 
 // Data chunks come in two sizes: small ones, which every session with anything queued holds one of,
@@ -88,7 +91,9 @@ func (w *writer) queue(b []byte, typ uint8) (int, error) {
 	}
 	if typ == MsgUpdate {
 		w.appendData(b)
-		w.pending.Add(int64(len(b)))
+		if w.pending.Add(int64(len(b))) == int64(len(b)) {
+			w.pendingSince.Store(time.Now().UnixNano())
+		}
 	} else {
 		w.ctrl = append(w.ctrl, b...)
 	}
@@ -132,6 +137,7 @@ func (w *writer) countSent(b []byte) {
 		l := int(binary.BigEndian.Uint16(b[16:18]))
 		if t := b[18]; int(t) < len(w.p.msgs[1]) {
 			w.p.msgs[1][t].Add(1)
+			w.p.bytes[1][t].Add(uint64(min(l, len(b))))
 		}
 		if l < HeaderLen || l > len(b) {
 			return

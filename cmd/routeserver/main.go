@@ -173,6 +173,10 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	prom, err := startMetrics(ctx, cfg, d, log)
+	if err != nil {
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -185,7 +189,7 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 				return
 			case <-hup:
 				// Reload logs every problem itself, with its line.
-				d.Reload(runCtx)
+				prom.reload(runCtx, d)
 			}
 		}
 	}()

@@ -190,7 +190,7 @@ var packages = map[string]string{
 	"exabgp": "exabgp", "python3": "python3",
 	"bgpd": "openbgpd", "bgpctl": "openbgpd",
 	"stayrtr": "stayrtr", "rtrdump": "stayrtr",
-	"pmbmpd": "pmacct", "bgpdump": "bgpdump", "promtool": "prometheus",
+	"pmbmpd": "pmacct", "bgpdump": "bgpdump", "promtool": "prometheus", "prometheus": "prometheus",
 	"chromium": "chromium", "chromedriver": "chromium-driver",
 }
 
