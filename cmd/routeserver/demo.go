@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/demo"
@@ -74,6 +75,13 @@ func setupDemo(path string) (cleanup func(), err error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	members := demo.DefaultMembers()
+	// A member's IPv6 session needs an IPv6 loopback listener and ::1 inside the peering LANs.
+	_, v6 := demo.RouteServerAddr(cfg.Server.Listen, true)
+	if !v6 || !slices.ContainsFunc(cfg.Server.PeeringLANs, func(p netip.Prefix) bool { return p.Contains(netip.IPv6Loopback()) }) {
+		for i := range members {
+			members[i].Addr6 = netip.Addr{}
+		}
+	}
 	// The members' routes are validated against the demo's VRP file unless the configuration has
 	// RPKI data of its own.
 	rpki := len(cfg.RPKI.Caches) == 0 && cfg.RPKI.VRPFile == ""
