@@ -90,6 +90,9 @@ type LookingGlass struct {
 	// other route servers, "http://rs2.example.net:8080"), shown side by side
 	// with this one in /api/v1/compare.
 	Peers []string `toml:"peers"`
+	// ASNNamesFile names ASNs in the web UI: one "ASN name" per line ("64501 Example
+	// Networks"), # comments; relative to the config file's directory (use Resolve). "" for none.
+	ASNNamesFile string `toml:"asn_names_file"`
 }
 
 // Metrics is the [metrics] table: where Prometheus scrapes /metrics.

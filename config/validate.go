@@ -124,6 +124,7 @@ func (c *Config) validateLookingGlass(r *reporter, sc scope) {
 		r.report(sc.child("name"), " %q: must not contain control characters", n)
 	}
 	checkPrefixes(r, sc.child("trusted_proxies"), c.LookingGlass.TrustedProxies)
+	c.checkFile(r, sc.child("asn_names_file"), c.LookingGlass.ASNNamesFile)
 	seenPeer := make(map[string]int)
 	for i, p := range c.LookingGlass.Peers {
 		k := sc.child("peers").index(i)

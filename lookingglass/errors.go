@@ -83,7 +83,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	p := c.Request().URL.Path
 	var werr error
-	if strings.HasPrefix(p, "/birdwatcher/") || strings.HasPrefix(p, "/bgplgd/") {
+	if isPagePath(p) {
+		werr = s.pageError(c, ae)
+	} else if strings.HasPrefix(p, "/birdwatcher/") || strings.HasPrefix(p, "/bgplgd/") {
 		werr = c.JSON(ae.status, map[string]string{"error": ae.msg})
 	} else {
 		werr = c.JSON(ae.status, ErrorBody{ErrorDetail{Code: ae.code, Message: ae.msg}})

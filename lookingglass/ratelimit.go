@@ -125,6 +125,10 @@ func (l *limiter) sweep(now time.Time) {
 // comparisons and the compatibility endpoints that read a whole table or scan for a community.
 func isSearch(r *http.Request) bool {
 	path := r.URL.Path
+	switch path {
+	case "/lookup", "/search": // the pages; only with a query do they ask the route server
+		return r.URL.RawQuery != ""
+	}
 	if path == "/bgplgd/rib" {
 		return !r.URL.Query().Has("neighbor") // one session's routes are a page
 	}
@@ -139,6 +143,9 @@ func isSearch(r *http.Request) bool {
 
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			return next(c) // embedded files: no work for the route server, and every page needs them
+		}
 		client := s.clientAddr(c.Request())
 		if ok, wait := s.limits.allow(client, isSearch(c.Request())); !ok {
 			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",

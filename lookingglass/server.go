@@ -51,9 +51,10 @@ type settings struct {
 	trusted       []netip.Prefix
 	rate          config.RateLimit
 	peers         []string
+	asnNames      map[uint32]string // from [lookingglass] asn_names_file, for the web UI
 }
 
-func newSettings(cfg *config.Config) *settings {
+func newSettings(cfg *config.Config, log *slog.Logger) *settings {
 	s := &settings{
 		name:          cfg.LookingGlass.Name,
 		rsASN:         cfg.Server.ASN,
@@ -64,6 +65,11 @@ func newSettings(cfg *config.Config) *settings {
 		peers:         slices.Clone(cfg.LookingGlass.Peers),
 	}
 	s.rate.Exempt = slices.Clone(s.rate.Exempt)
+	names, err := loadASNNames(cfg.Resolve(cfg.LookingGlass.ASNNamesFile))
+	if err != nil {
+		log.Warn("looking glass: ASN names not read; pages show numbers only", "err", err)
+	}
+	s.asnNames = names
 	for _, m := range cfg.Members {
 		if !m.Hidden {
 			continue
@@ -90,7 +96,7 @@ func New(cfg *config.Config, b Backend, logger *slog.Logger) *Server {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{backend: b, log: logger, now: time.Now}
-	s.set.Store(newSettings(cfg))
+	s.set.Store(newSettings(cfg, logger))
 	s.limits = newLimiter(func() config.RateLimit { return s.set.Load().rate }, func() time.Time { return s.now() })
 	s.e = s.routes()
 	return s
@@ -99,7 +105,7 @@ func New(cfg *config.Config, b Backend, logger *slog.Logger) *Server {
 // Reload applies a new configuration: name, hidden members, trusted proxies, peers and rate
 // limits (every client's buckets start afresh).
 func (s *Server) Reload(cfg *config.Config) {
-	s.set.Store(newSettings(cfg))
+	s.set.Store(newSettings(cfg, s.log))
 	s.limits.reset()
 }
 
@@ -202,6 +208,8 @@ func (s *Server) routes() *echo.Echo {
 	get(be, "/route/:net/table/:table", s.beRouteTable)
 	get(be, "/route/:net/export/:id", s.beRouteExport)
 	get(be, "/routes/lc-zwild/protocol/:id/:x/:y", s.beLargeWild)
+
+	s.pageRoutes(e) // the web UI (pages.go)
 
 	return e
 }

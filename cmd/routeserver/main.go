@@ -78,6 +78,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` when the route server stops (go tool pprof)")
+	demoMembers := fs.Bool("demo", false, "also run simulated members on loopback addresses (always on without -config)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage:\n"+
 			"  routeserver -config FILE          run (foreground; SIGHUP reloads, SIGTERM stops)\n"+
@@ -142,6 +143,13 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
+	if *configPath == "" || *demoMembers { // simulated members (demo.go)
+		if cfg, err = withDemo(ctx, *configPath, stdout, log); err != nil {
+			printProblems(stderr, err)
+			return exitFailed
+		}
+		defer stopDemo()
+	}
 	log.Info("starting", "version", version, "config", cfg.Path, "members", len(cfg.Members), "sessions", cfg.Sessions())
 	for _, w := range warnings {
 		log.Warn(w.Msg, "file", w.File, "line", w.Line)
@@ -190,6 +198,9 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 
 // loadConfig reads the file at path, or the embedded default when path is "".
 func loadConfig(path string) (*config.Config, error) {
+	if demoRun != nil {
+		return demoRun.load(path)
+	}
 	if path == "" {
 		return config.Parse(defaultConfigName, defaultConfig)
 	}
