@@ -36,8 +36,8 @@ type Server struct {
 	freeIDs  []int
 	clearing []*clearJob
 	reval    revalidation
-	rov      policy.OriginValidator  // the VRPs in force (SetVRPs); nil: none
-	reads    []readTask // read jobs and feed dumps (read.go), served round robin
+	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
+	reads    []readTask             // read jobs and feed dumps (read.go), served round robin
 	readNext int
 	feed     feed                    // event subscribers (feed.go)
 	gen      uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
