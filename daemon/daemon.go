@@ -64,6 +64,7 @@ type Daemon struct {
 	lastLoad  time.Time
 
 	metrics metricsState // published for the metrics adapter (metrics.go)
+	pub     published    // published for the looking glass (lookingglass.go)
 }
 
 // member is a configured member with its sessions.
@@ -163,6 +164,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	d.lastLoad = time.Now()
+	d.publish()
 	d.log.Info("route server running", "asn", d.cfg.Server.ASN, "router_id", d.cfg.Server.RouterID.String(),
 		"members", len(d.cfg.Members), "sessions", d.cfg.Sessions())
 	close(d.running)
@@ -410,6 +412,8 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	}
 	res.Members = len(cfg.Members)
 	d.lastLoad = time.Now()
+	d.publish()
+	d.pub.lastReload.Store(d.lastLoad.UnixNano())
 	d.log.Info("configuration reloaded", "members", res.Members, "added", res.Added, "removed", res.Removed,
 		"changed", res.Changed, "policy_changed", res.PolicyChanged)
 	return res
@@ -466,7 +470,9 @@ type handler struct {
 
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
-	if err := h.s.rib.Up(p, rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc}); err != nil {
+	sent, received := p.OpenMessages()
+	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received}
+	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}
 }
@@ -485,7 +491,13 @@ func (h *handler) RouteRefresh(p *speaker.Peer, rr speaker.RouteRefresh) {
 
 func (h *handler) Notification(*speaker.Peer, speaker.Notification, bool) {}
 
-func (h *handler) Down(*speaker.Peer, error) { h.s.rib.Down() }
+func (h *handler) Down(_ *speaker.Peer, err error) {
+	why := ""
+	if err != nil {
+		why = err.Error()
+	}
+	h.s.rib.DownWithReason(why)
+}
 
 // Drained is called by the speaker's writer when the member's output buffer is empty.
 func (h *handler) Drained(*speaker.Peer) { h.s.rib.Drained() }

@@ -210,7 +210,7 @@ func readModel(t *testing.T, s *Server) *ribModel {
 				if !page.More {
 					break
 				}
-				q.After = page.Cursor
+				q.After = viaText(t, page.Cursor) // as a client hands it back
 			}
 			if len(tab) == 0 {
 				continue

@@ -715,7 +715,7 @@ func (j *searchJob) step(s *Server, budget int) (int, bool) {
 		r := p.routes[b]
 		b++
 		used++
-		j.pos.b = uint32(b)
+		j.pos.set, j.pos.a, j.pos.b = true, uint32(a), uint32(b)
 		if r != nil && (q.View == ViewReceived || (q.View == ViewAccepted) == r.accepted()) {
 			fi := r.pe.fam()
 			if (q.Family == 0 || families[fi] == q.Family) &&

@@ -45,6 +45,20 @@ func (s *Server) lookup(q LookupQuery) (LookupPage, error) {
 	return j.page, err
 }
 
+// viaText returns c after a round trip through its text form, as HTTP clients carry it.
+func viaText(t testing.TB, c Cursor) Cursor {
+	t.Helper()
+	b, err := c.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Cursor
+	if err := out.UnmarshalText(b); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func (s *Server) search(q SearchQuery) (RoutesPage, error) {
 	j, err := newSearchJob(q)
 	if err != nil {
@@ -102,7 +116,7 @@ func allRoutes(t *testing.T, s *Server, q RoutesQuery) (map[netip.Prefix][]strin
 		if len(page.Routes) < pageLimit(q.Limit) {
 			partial++
 		}
-		q.After = page.Cursor
+		q.After = viaText(t, page.Cursor) // as a client hands it back
 	}
 }
 
@@ -270,7 +284,7 @@ func TestNotExported(t *testing.T) {
 			if !page.More {
 				break
 			}
-			q.After = page.Cursor
+			q.After = viaText(t, page.Cursor) // as a client hands it back
 		}
 		slices.SortFunc(out, func(x, y nx) int { return strings.Compare(x.pfx+x.from, y.pfx+y.from) })
 		return out
@@ -430,7 +444,7 @@ func TestLookup(t *testing.T) {
 				if i > 1000 {
 					t.Fatal("pages never end")
 				}
-				q.After = page.Cursor
+				q.After = viaText(t, page.Cursor) // as a client hands it back
 			}
 		}
 		P := netip.MustParsePrefix
@@ -537,7 +551,7 @@ func TestSearch(t *testing.T) {
 				if i > 1000 {
 					t.Fatal("pages never end")
 				}
-				q.After = page.Cursor
+				q.After = viaText(t, page.Cursor) // as a client hands it back
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, tt.want) {

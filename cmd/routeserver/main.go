@@ -177,6 +177,10 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	lg, err := startLookingGlass(ctx, cfg, d, prom, log)
+	if err != nil {
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -189,7 +193,9 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 				return
 			case <-hup:
 				// Reload logs every problem itself, with its line.
-				prom.reload(runCtx, d)
+				if prom.reload(runCtx, d) == nil && lg != nil {
+					lg.Reload(d.Current())
+				}
 			}
 		}
 	}()

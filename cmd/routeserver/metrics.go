@@ -68,7 +68,8 @@ func (m *promMetrics) mount(lg mounter) {
 }
 
 // reload reloads the configuration and counts the result.
-func (m *promMetrics) reload(ctx context.Context, d *daemon.Daemon) {
+func (m *promMetrics) reload(ctx context.Context, d *daemon.Daemon) error {
 	_, err := d.Reload(ctx)
 	m.reloads.Record(err)
+	return err
 }
