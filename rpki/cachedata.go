@@ -17,9 +17,8 @@ type cacheData struct {
 	vrps  map[vrpKey]bool // every value true: the same type as delta.vrps, so a reset's delta becomes the set
 	aspa  map[uint32][]uint32
 	keys  map[string]bool
-	table *Table     // vrps with the SLURM file applied
+	table *Table     // vrps as a snapshot
 	aspas *ASPATable // aspa as a snapshot
-	slurm *SLURM
 }
 
 // vrpKey is a VRP as the protocol carries it, 24 bytes: the map of a million of them costs about
@@ -59,11 +58,9 @@ func routerKeyID(p *RouterKey) string {
 	return string(append(b, p.SPKI...))
 }
 
-func newCacheData(s *SLURM) *cacheData {
-	d := &cacheData{vrps: map[vrpKey]bool{}, aspa: map[uint32][]uint32{}, keys: map[string]bool{}, slurm: s}
-	d.table = NewTable(s.Apply(nil))
-	d.aspas = &ASPATable{}
-	return d
+func newCacheData() *cacheData {
+	return &cacheData{vrps: map[vrpKey]bool{}, aspa: map[uint32][]uint32{}, keys: map[string]bool{},
+		table: NewTable(nil), aspas: &ASPATable{}}
 }
 
 // records is how many records the cache data holds.
@@ -143,16 +140,12 @@ func (d *cacheData) commit(x *delta) []netip.Prefix {
 	if x.reset {
 		for k := range d.vrps {
 			if !x.vrps[k] {
-				if v := k.vrp(); d.slurm.passes(v) {
-					dels = append(dels, v)
-				}
+				dels = append(dels, k.vrp())
 			}
 		}
 		for k := range x.vrps {
 			if !d.vrps[k] {
-				if v := k.vrp(); d.slurm.passes(v) {
-					adds = append(adds, v)
-				}
+				adds = append(adds, k.vrp())
 			}
 		}
 		d.vrps = x.vrps
@@ -160,18 +153,12 @@ func (d *cacheData) commit(x *delta) []netip.Prefix {
 		d.keys = map[string]bool{}
 	} else {
 		for k, ann := range x.vrps {
-			v := k.vrp()
-			pass := d.slurm.passes(v)
 			if ann {
 				d.vrps[k] = true
-				if pass {
-					adds = append(adds, v)
-				}
+				adds = append(adds, k.vrp())
 			} else {
 				delete(d.vrps, k)
-				if pass {
-					dels = append(dels, v)
-				}
+				dels = append(dels, k.vrp())
 			}
 		}
 	}

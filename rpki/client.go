@@ -46,8 +46,6 @@ type CacheConfig struct {
 // Config configures a Client.
 type Config struct {
 	Caches []CacheConfig
-	// SLURM is applied to every cache's data; nil for none.
-	SLURM *SLURM
 	// MaxRecords per cache; 0 is DefaultMaxRecords.
 	MaxRecords int
 	// Refresh, Retry and Expire override the intervals the caches send (0: the cache's, or RFC 8210
@@ -74,7 +72,7 @@ type CacheStatus struct {
 	Version    uint8
 	LastUpdate time.Time // zero: never
 	ExpiresAt  time.Time // zero: no data
-	// The cache's data as committed, SLURM applied to the VRP counts.
+	// The cache's data as committed.
 	VRPsIPv4, VRPsIPv6, ASPAs, RouterKeys int
 	Refresh, Retry, Expire                time.Duration
 	PDUs, ErrorsSent, ErrorsReceived      uint64
@@ -138,7 +136,7 @@ func NewClient(cfg Config) (*Client, error) {
 		if cc.Version > MaxVersion {
 			return nil, fmt.Errorf("rtr cache %s: version %d (at most %d)", cc.Address, cc.Version, MaxVersion)
 		}
-		c.caches = append(c.caches, &cache{i: i, cfg: cc, client: c, data: newCacheData(cfg.SLURM),
+		c.caches = append(c.caches, &cache{i: i, cfg: cc, client: c, data: newCacheData(),
 			log: c.log.With("cache", cc.Address), timers: timers{defaultRefresh, defaultRetry, defaultExpire}})
 		c.status = append(c.status, CacheStatus{Address: cc.Address, Preference: cc.Preference, TLS: cc.TLS != nil,
 			Version: cc.Version, Expired: true})

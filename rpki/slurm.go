@@ -229,6 +229,47 @@ func (s *SLURM) Apply(vrps []VRP) []VRP {
 	return append(out, s.assertions...)
 }
 
+// Table returns raw with the SLURM file applied, as a new snapshot.
+func (s *SLURM) Table(raw *Table) *Table {
+	var vrps []VRP
+	if raw != nil {
+		vrps = make([]VRP, 0, raw.n4+raw.n6)
+	}
+	for v := range raw.All {
+		vrps = append(vrps, v)
+	}
+	return NewTable(s.Apply(vrps))
+}
+
+// Update brings eff, which is s applied to rawOld, to s applied to rawNew, given changed, the VRP
+// prefixes whose VRPs differ between rawOld and rawNew. It returns the new snapshot and the VRP
+// prefixes whose VRPs differ between eff and it; eff is not modified. The cost is in the number
+// of changed prefixes, not the table's size: this is how a serial's few changes stay cheap with a
+// SLURM file.
+func (s *SLURM) Update(eff, rawOld, rawNew *Table, changed []netip.Prefix) (*Table, []netip.Prefix) {
+	var adds, dels []VRP
+	var out []netip.Prefix
+	for _, p := range changed {
+		was, _ := rawOld.trie().Get(p)
+		is, _ := rawNew.trie().Get(p)
+		n := len(adds) + len(dels)
+		for _, v := range was {
+			if !slices.Contains(is, v) && s.passes(v) {
+				dels = append(dels, v)
+			}
+		}
+		for _, v := range is {
+			if !slices.Contains(was, v) && s.passes(v) {
+				adds = append(adds, v)
+			}
+		}
+		if len(adds)+len(dels) > n {
+			out = append(out, p)
+		}
+	}
+	return eff.apply(adds, dels), out
+}
+
 // passes reports whether a VRP of a source changes the table when it comes or goes: not when a
 // filter removes it, nor when an assertion holds it anyway.
 func (s *SLURM) passes(v VRP) bool { return !s.filtered(v) && !s.asserted(v) }

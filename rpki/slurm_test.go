@@ -46,41 +46,36 @@ func TestSLURM(t *testing.T) {
 	}
 }
 
-// TestSLURMOnCacheData: filters and assertions hold across incremental updates: a filtered VRP
-// that comes and goes changes nothing, an asserted one stays when the cache withdraws it.
-func TestSLURMOnCacheData(t *testing.T) {
+// TestSLURMUpdate: filters and assertions hold across incremental updates: a filtered VRP that
+// comes and goes changes nothing, an asserted one stays when the source withdraws it, and the
+// result equals applying the file to the new data from scratch.
+func TestSLURMUpdate(t *testing.T) {
 	s, err := LoadSLURM("testdata/slurm.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newCacheData(s)
-	if n4, n6 := d.table.Len(); n4 != 1 || n6 != 1 {
-		t.Fatalf("assertions alone: %d+%d", n4, n6)
+	raw0 := NewTable([]VRP{vrp("198.51.100.0/24", 24, 64496), vrp("10.0.0.0/8", 8, 65001)})
+	eff0 := s.Table(raw0)
+	if n4, n6 := eff0.Len(); n4 != 2 || n6 != 1 {
+		t.Fatalf("first table: %d+%d", n4, n6)
 	}
-	x := newDelta(true)
-	for _, p := range []*PrefixPDU{
-		v4("192.0.2.0/24", 24, 65001, true), v4("198.51.100.0/24", 24, 64496, true), v4("10.0.0.0/8", 8, 65001, true),
-	} {
-		if err := d.add(x, p); err != nil {
-			t.Fatal(err)
-		}
+	adds := []VRP{vrp("192.0.2.0/24", 24, 65001), vrp("11.0.0.0/8", 8, 65001)}
+	dels := []VRP{vrp("198.51.100.0/24", 24, 64496)}
+	raw1 := raw0.apply(adds, dels)
+	changed := Changed(raw0, raw1).Prefixes()
+	eff1, effChanged := s.Update(eff0, raw0, raw1, changed)
+	if !slices.Equal(effChanged, []netip.Prefix{netip.MustParsePrefix("11.0.0.0/8")}) {
+		t.Fatalf("effective changes %v: only the unfiltered, unasserted VRP changes the table", effChanged)
 	}
-	changed := d.commit(x)
-	if !slices.Equal(changed, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}) {
-		t.Fatalf("changed %v: only the unfiltered, unasserted VRP changes the table", changed)
+	if Changed(eff1, s.Table(raw1)).Len() != 0 {
+		t.Fatal("incremental result differs from applying the file from scratch")
 	}
-	if d.table.Validate(netip.MustParsePrefix("192.0.2.0/24"), 65001) != policy.RPKINotFound {
-		t.Fatal("filtered VRP in the table")
+	if eff1.Validate(netip.MustParsePrefix("198.51.100.0/24"), 64496) != policy.RPKIValid ||
+		eff1.Validate(netip.MustParsePrefix("192.0.2.0/24"), 65001) != policy.RPKINotFound {
+		t.Fatal("assertion lost or filtered VRP in the table")
 	}
-	x = newDelta(false)
-	if err := d.add(x, v4("198.51.100.0/24", 24, 64496, false)); err != nil {
-		t.Fatal(err)
-	}
-	if changed := d.commit(x); len(changed) != 0 {
-		t.Fatalf("withdrawing an asserted VRP changed %v", changed)
-	}
-	if d.table.Validate(netip.MustParsePrefix("198.51.100.0/24"), 64496) != policy.RPKIValid {
-		t.Fatal("assertion lost")
+	if eff0.Validate(netip.MustParsePrefix("11.0.0.0/8"), 65001) != policy.RPKINotFound {
+		t.Fatal("the earlier snapshot changed")
 	}
 }
 
