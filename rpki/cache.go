@@ -260,6 +260,13 @@ func (c *cache) connect(ctx context.Context, version *uint8) (synced bool, err e
 			}
 			return synced, er
 		}
+		if !cn.agreed && p.ProtocolVersion() < cn.version {
+			// A cache of a lower version may answer in its own version instead of an Error Report
+			// (StayRTR does): the first PDU settles the version (RFC 8210 §7).
+			c.log.Info("RTR cache asked for a lower protocol version", "version", p.ProtocolVersion())
+			cn.version, *version = p.ProtocolVersion(), p.ProtocolVersion()
+			c.status(func(s *CacheStatus) { s.Version = cn.version })
+		}
 		if p.ProtocolVersion() != cn.version {
 			return synced, cn.fail(pduErr(CodeUnexpectedVersion, "PDU of version %d in a version %d session",
 				p.ProtocolVersion(), cn.version), raw)
@@ -371,7 +378,7 @@ func (c *cache) endOfData(p *EndOfData, x *delta) {
 		s.RouterKeys = len(c.data.keys)
 		s.Refresh, s.Retry, s.Expire = t.refresh, t.retry, t.expire
 	})
-	c.log.Debug("RTR End of Data", "session_id", p.SessionID, "serial", p.Serial, "ipv4", v4, "ipv6", v6,
+	c.log.Info("RTR End of Data", "version", p.Version, "session_id", p.SessionID, "serial", p.Serial, "ipv4", v4, "ipv6", v6,
 		"aspas", c.data.aspas.Len(), "changed_prefixes", len(changed), "reset", x.reset)
 	c.event(cacheEvent{kind: evData, table: c.data.table, base: base, aspas: c.data.aspas,
 		changed: changed, expire: t.expire})

@@ -177,7 +177,9 @@ func (d *cacheData) commit(x *delta) []netip.Prefix {
 			delete(d.keys, id)
 		}
 	}
-	d.table = d.table.apply(adds, dels)
+	if len(adds)+len(dels) > 0 {
+		d.table = d.table.apply(adds, dels) // else the snapshot stays: nothing new for the RIB
+	}
 	if aspaChanged {
 		d.aspas = newASPATable(d.aspa)
 	}

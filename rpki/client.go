@@ -106,8 +106,9 @@ type Client struct {
 	stopped <-chan struct{} // closed when Run returns; set before the caches start
 
 	// Owned by Run's goroutine.
-	state  []cacheState
-	active int // index of the cache whose data is out; -1 none
+	state     []cacheState
+	active    int        // index of the cache whose data is out; -1 none
+	lastASPAs *ASPATable // of the last Update
 }
 
 type cacheState struct {
@@ -277,7 +278,7 @@ func (c *Client) choose(ev cacheEvent) {
 		c.log.Warn("RPKI: using another RTR cache", "cache", c.caches[best].cfg.Address, "preference",
 			c.caches[best].cfg.Preference, "previous", c.addr(prev))
 		c.emit(Update{VRPs: c.state[best].table, ASPAs: c.state[best].aspas, Cache: c.caches[best].cfg.Address})
-	case ev.i == best && ev.kind == evData:
+	case ev.i == best && ev.kind == evData && (ev.table != ev.base || ev.aspas != c.lastASPAs):
 		c.emit(Update{VRPs: ev.table, ASPAs: ev.aspas, Base: ev.base, Changed: ev.changed,
 			Cache: c.caches[best].cfg.Address})
 	}
@@ -305,4 +306,5 @@ func (c *Client) emit(u Update) {
 	default:
 	}
 	c.out <- u // Run is the only sender and the buffer has room
+	c.lastASPAs = u.ASPAs
 }

@@ -275,6 +275,10 @@ func TestClientBadPDUs(t *testing.T) {
 		{"version change", func(t *testing.T, fc *fakeConn) {
 			fc.send(t, &CacheResponse{Version: 0, SessionID: 1})
 		}, CodeUnexpectedVersion},
+		{"version change in a response", func(t *testing.T, fc *fakeConn) {
+			fc.send(t, &CacheResponse{Version: 1, SessionID: 1}, &PrefixPDU{Version: 2, Announce: true,
+				Prefix: netip.MustParsePrefix("203.0.113.0/24"), MaxLength: 24, ASN: 65001})
+		}, CodeUnexpectedVersion},
 		{"duplicate", func(t *testing.T, fc *fakeConn) {
 			fc.send(t, &CacheResponse{Version: 1, SessionID: 1}, v4("192.0.2.0/24", 24, 65001, true))
 		}, CodeDuplicate},
@@ -344,6 +348,24 @@ func TestClientDowngrade(t *testing.T) {
 	}
 	if st := c.Status()[0]; st.Version != 0 || st.Expire != defaultExpire || st.Refresh != defaultRefresh {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestClientDowngradeInPlace: a version 0 cache that answers a version 1 Reset Query in version
+// 0 (as StayRTR does) settles the session at version 0.
+func TestClientDowngradeInPlace(t *testing.T) {
+	f := newFakeCache(t)
+	c := startClient(t, Config{Caches: []CacheConfig{{Address: f.addr(), Preference: 1, Version: 1}}})
+	fc := f.accept(t)
+	fc.expect(t)
+	fc.send(t, &CacheResponse{SessionID: 3}, &PrefixPDU{Announce: true, Prefix: netip.MustParsePrefix("192.0.2.0/24"), MaxLength: 24, ASN: 65001},
+		&EndOfData{SessionID: 3, Serial: 1})
+	if u := nextUpdate(t, c); state(u.VRPs, "192.0.2.0/24", 65001) != policy.RPKIValid {
+		t.Fatal("version 0 data not applied")
+	}
+	fc.send(t, &SerialNotify{SessionID: 3, Serial: 2})
+	if q, ok := fc.expect(t).(*SerialQuery); !ok || q.Version != 0 {
+		t.Fatalf("next query %#v, want a version 0 Serial Query", q)
 	}
 }
 
