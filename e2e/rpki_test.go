@@ -279,4 +279,3 @@ func testPKI(t *testing.T, dir string) (caPath, certPath, keyPath string) {
 	}
 	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", srvDER), write("key.pem", "EC PRIVATE KEY", keyDER)
 }
-
