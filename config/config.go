@@ -127,7 +127,7 @@ type RPKI struct {
 	Retry   time.Duration `toml:"retry"`
 	Expire  time.Duration `toml:"expire"`
 	// MaxRecords bounds the records (VRPs, ASPAs, router keys) held per
-	// cache; 0 is the built-in bound (4,000,000).
+	// cache; 0 is the built-in bound (2,000,000).
 	MaxRecords int `toml:"max_records"`
 }
 
