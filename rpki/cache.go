@@ -193,6 +193,11 @@ func (c *cache) connect(ctx context.Context, version *uint8) (synced bool, err e
 		awaiting bool   // a query is out
 		reset    bool   // the query out is a Reset Query
 		next     time.Time
+		// notified is the serial of a Serial Notify that came while a query was out: if the
+		// response ends at another serial, the client asks again at once instead of waiting for
+		// the refresh interval.
+		notified    uint32
+		hasNotified bool
 	)
 	query := func() error {
 		awaiting = true
@@ -274,10 +279,12 @@ func (c *cache) connect(ctx context.Context, version *uint8) (synced bool, err e
 		cn.agreed = true
 		switch p := p.(type) {
 		case *SerialNotify:
-			if !awaiting && x == nil {
-				if err := query(); err != nil {
-					return synced, fmt.Errorf("send query: %w", err)
-				}
+			if awaiting || x != nil {
+				notified, hasNotified = p.Serial, true
+				continue
+			}
+			if err := query(); err != nil {
+				return synced, fmt.Errorf("send query: %w", err)
 			}
 		case *CacheResponse:
 			if !awaiting || x != nil {
@@ -312,6 +319,12 @@ func (c *cache) connect(ctx context.Context, version *uint8) (synced bool, err e
 			synced = true
 			x, awaiting = nil, false
 			next = time.Now().Add(c.timers.refresh)
+			if hasNotified && notified != p.Serial {
+				if err := query(); err != nil {
+					return synced, fmt.Errorf("send query: %w", err)
+				}
+			}
+			hasNotified = false
 		case *CacheReset:
 			if !awaiting || x != nil {
 				return synced, cn.fail(pduErr(CodeCorruptData, "Cache Reset without a Serial Query"), raw)
@@ -366,6 +379,11 @@ func (c *cache) endOfData(p *EndOfData, x *delta) {
 	}
 	if cfg.Expire > 0 {
 		t.expire = cfg.Expire
+	}
+	if t.refresh >= t.expire {
+		// RFC 8210 §6 wants expire above refresh; otherwise data would expire between two
+		// successful refreshes.
+		t.refresh = max(t.expire/2, time.Millisecond)
 	}
 	c.timers = t
 	v4, v6 := c.data.table.Len()

@@ -238,6 +238,21 @@ func TestClientResetSerialNotify(t *testing.T) {
 	}
 }
 
+// TestClientNotifyDuringResponse: a Serial Notify that arrives while a response is under way, for a
+// later serial than the response ends at, makes the client ask again at once.
+func TestClientNotifyDuringResponse(t *testing.T) {
+	f := newFakeCache(t)
+	c := startClient(t, Config{Caches: []CacheConfig{{Address: f.addr(), Preference: 1, Version: 1}}})
+	fc := f.accept(t)
+	fc.expect(t)
+	fc.send(t, &CacheResponse{Version: 1, SessionID: 1}, &SerialNotify{Version: 1, SessionID: 1, Serial: 2},
+		v4("192.0.2.0/24", 24, 65001, true), eod(1, 1))
+	nextUpdate(t, c)
+	if q, ok := fc.expect(t).(*SerialQuery); !ok || q.Serial != 1 {
+		t.Fatalf("after a notify for serial 2 during the response: %#v, want Serial Query for serial 1", q)
+	}
+}
+
 // TestClientAtomic: a response that breaks off before End of Data changes nothing; the client
 // connects again and asks for the same serial.
 func TestClientAtomic(t *testing.T) {
