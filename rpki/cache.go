@@ -396,7 +396,11 @@ func (c *cache) endOfData(p *EndOfData, x *delta) {
 		s.RouterKeys = len(c.data.keys)
 		s.Refresh, s.Retry, s.Expire = t.refresh, t.retry, t.expire
 	})
-	c.log.Info("RTR End of Data", "version", p.Version, "session_id", p.SessionID, "serial", p.Serial, "ipv4", v4, "ipv6", v6,
+	level := slog.LevelDebug // a refresh that changed nothing is routine
+	if x.reset || len(changed) > 0 {
+		level = slog.LevelInfo
+	}
+	c.log.Log(context.Background(), level, "RTR End of Data", "version", p.Version, "session_id", p.SessionID, "serial", p.Serial, "ipv4", v4, "ipv6", v6,
 		"aspas", c.data.aspas.Len(), "changed_prefixes", len(changed), "reset", x.reset)
 	c.event(cacheEvent{kind: evData, table: c.data.table, base: base, aspas: c.data.aspas,
 		changed: changed, expire: t.expire})
