@@ -130,6 +130,17 @@ type RPKI struct {
 	// alternative or fallback to the caches; relative to the config file's
 	// directory (use Resolve). "" for none.
 	VRPFile string `toml:"vrp_file"`
+	// SLURMFile is an RFC 8416 local exceptions file applied to the data of
+	// every source (caches and vrp_file); relative like VRPFile. "" for none.
+	SLURMFile string `toml:"slurm_file"`
+	// Refresh, Retry and Expire override the intervals the caches send in
+	// End of Data (RFC 8210 §6); 0 (the default) uses the cache's.
+	Refresh time.Duration `toml:"refresh"`
+	Retry   time.Duration `toml:"retry"`
+	Expire  time.Duration `toml:"expire"`
+	// MaxRecords bounds the records (VRPs, ASPAs, router keys) held per
+	// cache; 0 is the built-in bound (2,000,000).
+	MaxRecords int `toml:"max_records"`
 }
 
 // RPKICache is one RTR cache.
@@ -140,11 +151,23 @@ type RPKICache struct {
 	// as in FRR: the route server uses the most preferred cache that is up.
 	// Default 1.
 	Preference int `toml:"preference"`
+	// Transport is "tcp" (default) or "tls".
+	Transport string `toml:"transport"`
+	// TLSCA is a PEM file of the CA certificates that may sign the cache's
+	// certificate (tls only; "" uses the system's roots); relative like
+	// VRPFile.
+	TLSCA string `toml:"tls_ca"`
+	// TLSServerName is the name the cache's certificate must carry (tls
+	// only); "" is the host of Address.
+	TLSServerName string `toml:"tls_server_name"`
+	// Version is the highest RTR version offered, 0..2 (default 1); the
+	// route server goes down to the cache's.
+	Version int `toml:"version"`
 }
 
 // setDefaults gives a cache from a [[rpki.caches]] entry its default values
 // before the entry's keys are decoded.
-func (c *RPKICache) setDefaults() { c.Preference = 1 }
+func (c *RPKICache) setDefaults() { c.Preference, c.Transport, c.Version = 1, "tcp", 1 }
 
 // Member is one [[member]] table: a member network and its BGP sessions.
 //

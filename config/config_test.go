@@ -55,7 +55,8 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("LookingGlass (-want +got):\n%s", d)
 	}
 	wantRPKI := RPKI{
-		Caches:  []RPKICache{{"rtr1.example.net:3323", 1}, {"[2001:db8::53]:8282", 10}},
+		Caches: []RPKICache{{Address: "rtr1.example.net:3323", Preference: 1, Transport: "tcp", Version: 1},
+			{Address: "[2001:db8::53]:8282", Preference: 10, Transport: "tcp", Version: 1}},
 		VRPFile: "vrps.json",
 	}
 	if d := cmp.Diff(wantRPKI, c.RPKI); d != "" {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -207,8 +208,33 @@ func (c *Config) validateRPKI(r *reporter, sc scope) {
 		if p := cache.Preference; p < 1 || p > 255 {
 			r.report(k.child("preference"), " %d: must be 1..255 (lower is preferred)", p)
 		}
+		switch cache.Transport {
+		case "tcp":
+			if cache.TLSCA != "" || cache.TLSServerName != "" {
+				r.report(k.child("transport"), ` "tcp": tls_ca and tls_server_name need transport = "tls"`)
+			}
+		case "tls":
+			c.checkFile(r, k.child("tls_ca"), cache.TLSCA)
+		default:
+			r.report(k.child("transport"), " %q: must be tcp or tls", cache.Transport)
+		}
+		if v := cache.Version; v < 0 || v > 2 {
+			r.report(k.child("version"), " %d: must be 0..2 (RTR version 0, 1 or 2)", v)
+		}
 	}
 	c.checkFile(r, sc.child("vrp_file"), c.RPKI.VRPFile)
+	c.checkFile(r, sc.child("slurm_file"), c.RPKI.SLURMFile)
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"refresh", c.RPKI.Refresh}, {"retry", c.RPKI.Retry}, {"expire", c.RPKI.Expire}} {
+		if d.v < 0 {
+			r.report(sc.child(d.key), " %v: must not be negative (0 uses the cache's value)", d.v)
+		}
+	}
+	if c.RPKI.MaxRecords < 0 {
+		r.report(sc.child("max_records"), " %d: must not be negative (0 is the built-in bound)", c.RPKI.MaxRecords)
+	}
 }
 
 func (c *Config) validateMembers(r *reporter) {

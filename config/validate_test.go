@@ -171,6 +171,25 @@ func TestValidation(t *testing.T) {
 		{"vrp_file missing", head + "[rpki]\nvrp_file = \"testdata/nope.json\"\n", []string{
 			`t.toml:6: rpki.vrp_file "testdata/nope.json": no such file (testdata/nope.json)`,
 		}},
+		{"slurm_file missing", head + "[rpki]\nslurm_file = \"testdata/nope.json\"\n", []string{
+			`t.toml:6: rpki.slurm_file "testdata/nope.json": no such file (testdata/nope.json)`,
+		}},
+		{"rpki cache transport", head + "[[rpki.caches]]\naddress = \"127.0.0.1:3323\"\ntransport = \"ssh\"\n", []string{
+			`t.toml:7: rpki.caches[0].transport "ssh": must be tcp or tls`,
+		}},
+		{"rpki cache tls_ca without tls", head + "[[rpki.caches]]\naddress = \"127.0.0.1:3323\"\ntls_ca = \"testdata/vrps.json\"\n", []string{
+			`t.toml:5: rpki.caches[0].transport "tcp": tls_ca and tls_server_name need transport = "tls"`,
+		}},
+		{"rpki cache tls_ca missing", head + "[[rpki.caches]]\naddress = \"127.0.0.1:3323\"\ntransport = \"tls\"\ntls_ca = \"testdata/ca.pem\"\n", []string{
+			`t.toml:8: rpki.caches[0].tls_ca "testdata/ca.pem": no such file (testdata/ca.pem)`,
+		}},
+		{"rpki cache version", head + "[[rpki.caches]]\naddress = \"127.0.0.1:3323\"\nversion = 3\n", []string{
+			`t.toml:7: rpki.caches[0].version 3: must be 0..2 (RTR version 0, 1 or 2)`,
+		}},
+		{"rpki negative expire", head + "[rpki]\nexpire = \"-1s\"\nmax_records = -1\n", []string{
+			`t.toml:6: rpki.expire -1s: must not be negative (0 uses the cache's value)`,
+			`t.toml:7: rpki.max_records -1: must not be negative (0 is the built-in bound)`,
+		}},
 
 		// [[member]]
 		{"neighbor not an address", head + `[[member]]

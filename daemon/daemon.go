@@ -58,12 +58,12 @@ type Daemon struct {
 	comp      *compiler
 	defExport rs.ExportProfile // the export profile of [defaults] at start, which the RIB's export policy holds
 	vrps      *rpki.Table      // the VRP file's data in force (nil: none loaded)
+	rpki      *rpkiFeed        // RPKI sources and the snapshot the RIB has (rpki.go)
 	members   map[string]*member
 	byPeer    map[*rs.Peer]*session
 	listeners []net.Addr
 	lastLoad  time.Time
 
-	metrics metricsState // published for the metrics adapter (metrics.go)
 	pub     published    // published for the looking glass (lookingglass.go)
 }
 
@@ -119,6 +119,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.defExport = exportProfile(cfg.Defaults)
 	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
 		OnMaxPrefix: d.onMaxPrefix, OnRefresh: d.onRefresh, Logger: d.log.With("component", "rib")})
+	if d.rpki, err = newRPKIFeed(cfg, d.rib, d.log.With("component", "rpki")); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -142,8 +145,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ribCtx, stopRIB := context.WithCancel(context.Background())
 	ribDone := make(chan error, 1)
 	go func() { ribDone <- d.rib.Run(ribCtx) }()
+	waitRPKI := d.rpki.start(ribCtx)
 	defer func() {
 		stopRIB()
+		waitRPKI()
 		<-ribDone
 		close(d.done)
 	}()

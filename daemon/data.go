@@ -8,7 +8,6 @@ import (
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rpki"
-	"github.com/ixrs/ixrs/rs"
 )
 
 // Policy data files: the VRP file and each member's IRR files. They are read at start and on every
@@ -67,34 +66,40 @@ func (d *Daemon) refreshIRR(ctx context.Context, m *member) {
 	d.log.Info("IRR data loaded", "member", m.cfg.Name, "asn", m.cfg.ASN, "prefixes", np, "asns", na)
 }
 
-// loadVRPs reads the VRP file, if one is configured, and hands changed data to the RIB with the
-// VRP prefixes that differ from the data in force.
+// loadVRPs reads the VRP file and the SLURM file, those configured, and hands them to the RPKI
+// feed (rpki.go), which applies what changed to the RIB before loadVRPs returns. A file that cannot
+// be read or parsed is refused with its error and the one in force stays.
 func (d *Daemon) loadVRPs() {
-	if d.cfg.RPKI.VRPFile == "" {
-		return
+	r := d.cfg.RPKI
+	fl := rpkiFiles{vrpsOK: true, slurmOK: true}
+	if r.VRPFile != "" {
+		path := d.cfg.Resolve(r.VRPFile)
+		t, err := rpki.LoadFile(path)
+		if err != nil {
+			d.log.Error("VRP file refused; the VRPs in force stay", "err", err)
+			fl.vrpsOK = false
+		} else {
+			fl.vrps = t
+			v4, v6 := t.Len()
+			d.log.Info("VRP file read", "file", path, "ipv4", v4, "ipv6", v6)
+		}
 	}
-	path := d.cfg.Resolve(d.cfg.RPKI.VRPFile)
-	t, err := rpki.LoadFile(path)
-	if err != nil {
-		d.log.Error("VRP file refused; the VRPs in force stay", "err", err)
-		return
+	if r.SLURMFile != "" {
+		path := d.cfg.Resolve(r.SLURMFile)
+		s, err := rpki.LoadSLURM(path)
+		if err != nil {
+			d.log.Error("SLURM file refused; the one in force stays", "err", err)
+			fl.slurmOK = false
+		} else {
+			fl.slurm = s
+			nf, na := s.Counts()
+			d.log.Info("SLURM file read", "file", path, "prefix_filters", nf, "prefix_assertions", na)
+		}
 	}
-	diff := rpki.Changed(d.vrps, t)
-	if d.vrps != nil && diff.Len() == 0 {
-		return
+	if fl.vrpsOK {
+		d.vrps = fl.vrps
 	}
-	u := rs.VRPUpdate{VRPs: t, Changed: diff.Prefixes()}
-	if d.vrps != nil {
-		u.Base = d.vrps // a nil *Table must not become a non-nil interface
-	}
-	if err := d.rib.SetVRPs(context.Background(), u, nil); err != nil {
-		d.log.Error("VRPs", "err", err)
-		return
-	}
-	d.vrps = t
-	d.metrics.vrps.Store(t)
-	v4, v6 := t.Len()
-	d.log.Info("VRPs loaded", "file", path, "ipv4", v4, "ipv6", v6, "changed_prefixes", diff.Len())
+	d.rpki.setFiles(fl)
 }
 
 // reloadData re-reads every data file.

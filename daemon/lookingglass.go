@@ -58,8 +58,10 @@ func (b lgBackend) Status(ctx context.Context) (lookingglass.Status, error) {
 	if n := d.pub.lastReload.Load(); n != 0 {
 		st.LastReconfig = time.Unix(0, n)
 	}
-	if t := d.metrics.vrps.Load(); t != nil {
-		st.RPKI.VRPsIPv4, st.RPKI.VRPsIPv6 = t.Len()
+	rp := d.RPKIStatus()
+	st.RPKI.VRPsIPv4, st.RPKI.VRPsIPv6, st.RPKI.LastUpdate = rp.VRPsIPv4, rp.VRPsIPv6, rp.Updated
+	for _, c := range rp.Caches {
+		st.RPKI.Caches = append(st.RPKI.Caches, lookingglass.RPKICache{Address: c.Address, Up: c.InSync && !c.Expired, Serial: c.Serial})
 	}
 	return st, nil
 }

@@ -5,11 +5,9 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ixrs/ixrs/metrics"
-	"github.com/ixrs/ixrs/rpki"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -18,11 +16,6 @@ import (
 // speaker's per-peer counters (read under each peer's own lock, never waiting on the RIB), and
 // state the daemon publishes atomically. Nothing here waits on Run's goroutine, so a scrape during
 // a long reload still answers.
-
-// metricsState is what the daemon publishes for the metrics adapter.
-type metricsState struct {
-	vrps atomic.Pointer[rpki.Table] // the VRP data in force (loadVRPs); nil: none
-}
 
 // MetricsSource returns the route server as a metrics.Source; reloads are the reload counters
 // the caller keeps around Reload (nil: none reported).
@@ -51,8 +44,11 @@ func (m *metricsSource) Snapshot(ctx context.Context) (*metrics.Snapshot, error)
 	for i := range sessions {
 		snap.Sessions = append(snap.Sessions, sessionMetrics(&sessions[i], byAddr[sessions[i].Neighbor], now))
 	}
-	if t := m.d.metrics.vrps.Load(); t != nil {
-		snap.RPKI.VRPs4, snap.RPKI.VRPs6 = t.Len()
+	rp := m.d.RPKIStatus()
+	snap.RPKI.VRPs4, snap.RPKI.VRPs6, snap.RPKI.ASPAs = rp.VRPsIPv4, rp.VRPsIPv6, rp.ASPAs
+	for _, c := range rp.Caches {
+		snap.RPKI.Caches = append(snap.RPKI.Caches, metrics.Cache{Name: c.Address, Up: c.InSync && !c.Expired,
+			Serial: c.Serial, LastUpdate: c.LastUpdate, Expire: c.Expire, VRPs4: c.VRPsIPv4, VRPs6: c.VRPsIPv6, ASPAs: c.ASPAs})
 	}
 	if m.reloads != nil {
 		snap.Reloads = m.reloads.Stats()
