@@ -64,7 +64,7 @@ type Daemon struct {
 	listeners []net.Addr
 	lastLoad  time.Time
 
-	pub     published    // published for the looking glass (lookingglass.go)
+	pub published // published for the looking glass (lookingglass.go)
 }
 
 // member is a configured member with its sessions.
