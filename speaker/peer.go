@@ -15,8 +15,12 @@ import (
 
 // PeerConfig configures one BGP neighbor.
 type PeerConfig struct {
-	Name         string        // for logs (the member's name at a route server)
-	PeerAS       uint32        // required: the AS the neighbor must announce in its OPEN
+	Name   string // for logs (the member's name at a route server)
+	PeerAS uint32 // the AS the neighbor must announce in its OPEN; required unless AcceptAS is set
+	// AcceptAS, when PeerAS is 0, decides whether the AS a neighbor announces in its OPEN is
+	// acceptable (a neighbor known only by its address range); false refuses the OPEN with Bad Peer
+	// AS. It runs on the peer's goroutine and must not block.
+	AcceptAS     func(asn uint32) bool
 	PeerAddr     netip.Addr    // required
 	PeerPort     uint16        // port to connect to; default 179
 	LocalAddr    netip.Addr    // source address for outgoing connections; unset = chosen by the kernel
@@ -778,6 +782,9 @@ func (p *Peer) otherSession(s *session) *session {
 func (p *Peer) checkOpen(o *Open) *Notification {
 	if n := ValidateOpen(o, p.cfg.PeerAS, p.cfg.RouterID); n != nil {
 		return n
+	}
+	if p.cfg.PeerAS == 0 && !p.cfg.AcceptAS(o.ASN()) {
+		return &Notification{Code: ErrOpen, Subcode: SubBadPeerAS}
 	}
 	if len(negotiatedFamilies(p.cfg.Families, o)) == 0 {
 		// RFC 5492 §5: data = the capabilities we require.

@@ -17,11 +17,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxUnknownPending bounds the connections from unknown addresses waiting for Config.Unknown.
+const maxUnknownPending = 64
+
 // Config configures a Speaker.
 type Config struct {
 	ASN      uint32     // the local AS; a PeerConfig may override it
 	RouterID netip.Addr // the BGP Identifier; a PeerConfig may override it
 	Logger   *slog.Logger
+	// Unknown, when set, is asked about each connection from an address no peer is configured for,
+	// on a goroutine of its own (it may wait). It returns the peer to hand the connection to —
+	// usually one it has just added with AddPeer and started — or nil to refuse the connection,
+	// which then counts in Refused like any other. This is how a route server accepts members
+	// from a range of addresses (dynamic neighbors).
+	Unknown func(remote, local netip.AddrPort) *Peer
 }
 
 // Speaker is a BGP process: it listens for connections, hands each to the Peer configured for the remote
@@ -37,6 +46,9 @@ type Speaker struct {
 	wg        sync.WaitGroup
 
 	refused atomic.Uint64
+	// unknown bounds the connections waiting for Config.Unknown: a burst from unknown addresses is
+	// refused rather than piling up goroutines.
+	unknown chan struct{}
 
 	// setMD5Sig sets the TCP_MD5SIG socket option (sysSetMD5Sig; tests record the keys instead).
 	setMD5Sig func(fd int, sig *unix.TCPMD5Sig) error
@@ -55,7 +67,8 @@ func New(cfg Config) (*Speaker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Speaker{cfg: cfg, log: log, peers: make(map[netip.Addr]*Peer), setMD5Sig: sysSetMD5Sig}, nil
+	return &Speaker{cfg: cfg, log: log, peers: make(map[netip.Addr]*Peer), setMD5Sig: sysSetMD5Sig,
+		unknown: make(chan struct{}, maxUnknownPending)}, nil
 }
 
 // Refused returns how many connections were refused because no peer is configured for their address.
@@ -124,13 +137,46 @@ func (s *Speaker) accept(conn *net.TCPConn) {
 	s.mu.Lock()
 	p := s.peers[remote]
 	s.mu.Unlock()
-	if p == nil {
-		n := s.refused.Add(1)
-		s.log.Warn("refused connection from an address that is not a configured neighbor",
-			"remote", conn.RemoteAddr().String(), "local", conn.LocalAddr().String(), "refused_total", n)
-		conn.Close()
+	if p == nil && s.cfg.Unknown != nil {
+		select {
+		case s.unknown <- struct{}{}:
+		default:
+			s.refuse(conn)
+			return
+		}
+		// Asked on a goroutine of its own: the accept loop serves every neighbor and must not wait.
+		go func() {
+			defer func() { <-s.unknown }()
+			ra := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
+			la := conn.LocalAddr().(*net.TCPAddr).AddrPort()
+			ra = netip.AddrPortFrom(ra.Addr().Unmap(), ra.Port())
+			la = netip.AddrPortFrom(la.Addr().Unmap(), la.Port())
+			p := s.cfg.Unknown(ra, la)
+			if p == nil || p.cfg.PeerAddr != remote {
+				s.refuse(conn)
+				return
+			}
+			s.handOver(p, conn, remote)
+		}()
 		return
 	}
+	if p == nil {
+		s.refuse(conn)
+		return
+	}
+	s.handOver(p, conn, remote)
+}
+
+// refuse closes a connection from an address that is not a neighbor, and counts it.
+func (s *Speaker) refuse(conn *net.TCPConn) {
+	n := s.refused.Add(1)
+	s.log.Warn("refused connection from an address that is not a configured neighbor",
+		"remote", conn.RemoteAddr().String(), "local", conn.LocalAddr().String(), "refused_total", n)
+	conn.Close()
+}
+
+// handOver gives an accepted connection to its peer.
+func (s *Speaker) handOver(p *Peer, conn *net.TCPConn, remote netip.Addr) {
 	if p.cfg.TTLSecurity {
 		// RFC 5082: only a directly connected neighbor's packets arrive with TTL 255.
 		if ttl, err := synTTL(conn); err != nil || ttl != 255 {
@@ -160,8 +206,8 @@ func (s *Speaker) AddPeer(cfg PeerConfig, h Handler) (*Peer, error) {
 	if !cfg.PeerAddr.IsValid() {
 		return nil, errors.New("speaker: peer address is required")
 	}
-	if cfg.PeerAS == 0 {
-		return nil, fmt.Errorf("speaker: peer %s: peer AS is required", cfg.PeerAddr)
+	if cfg.PeerAS == 0 && cfg.AcceptAS == nil {
+		return nil, fmt.Errorf("speaker: peer %s: peer AS (or AcceptAS) is required", cfg.PeerAddr)
 	}
 	if h == nil {
 		return nil, fmt.Errorf("speaker: peer %s: handler is required", cfg.PeerAddr)
