@@ -40,6 +40,8 @@ type Config struct {
 	// the built-in defaults (DefaultPolicy) overlaid with the [defaults] table.
 	Defaults Policy   `toml:"defaults"`
 	Members  []Member `toml:"member"`
+	// MemberRanges accept members from address ranges (ranges.go).
+	MemberRanges []MemberRange `toml:"member_range"`
 
 	// Path is the file the configuration was read from (Load), or the name
 	// given to Parse. It names the file in error messages, and relative file

@@ -98,6 +98,7 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	durationType        = reflect.TypeFor[time.Duration]()
 	memberType          = reflect.TypeFor[Member]()
+	rangeType           = reflect.TypeFor[MemberRange]()
 	defaulterType       = reflect.TypeFor[interface{ setDefaults() }]()
 )
 
@@ -310,6 +311,10 @@ func (d *decoder) slice(sc scope, v any, rv reflect.Value) {
 			name, _ := mapValue[string](e, "name")
 			asn, _ := mapValue[int64](e, "asn")
 			es = memberScope(i, name, asn)
+		}
+		if t.Elem() == rangeType {
+			name, _ := mapValue[string](e, "name")
+			es = rangeScope(i, name)
 		}
 		ev := out.Index(i)
 		if reflect.PointerTo(t.Elem()).Implements(defaulterType) {
