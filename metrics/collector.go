@@ -121,6 +121,10 @@ var (
 	dReloadFails   = cdesc("config_reload_failures_total", "Configuration reloads refused (the configuration in force stays).")
 	dReloadOK      = desc("config_last_reload_successful", "0 when the last reload was refused, else 1.")
 	dReloadTS      = desc("config_last_reload_success_timestamp_seconds", "When the configuration in force was loaded (Unix time).")
+	dConnRefused   = cdesc("connections_refused_total", "BGP connections refused: from no configured neighbor and no member_range, or from a range at its limit.")
+	dDynSessions   = desc("dynamic_sessions", "Dynamic members' sessions of the member_range.", "range")
+	dDynLimit      = desc("dynamic_sessions_limit", "The member_range's max_sessions.", "range")
+	dDynRefused    = cdesc("dynamic_refused_total", "Connections from inside the member_range refused because it was at max_sessions.", "range")
 	dSnapshotError = ns + "_metrics_snapshot_errors_total"
 	dSnapshotTime  = ns + "_metrics_snapshot_seconds"
 )
@@ -130,7 +134,7 @@ var allMetrics = []*metric{dSessionUp, dSessionState, dSessionEstTS, dSessionFla
 	dReceived, dAccepted, dFiltered, dFilteredBy, dExported, dMaxLimit, dMaxUsage, dMaxBlocked,
 	dRIBObjects, dRIBPasses, dRIBPhase, dRIBWithdrawn, dRevalWalks, dRevalSeconds, dRevalRunning, dRevalChanged,
 	dCacheUp, dCacheSerial, dCacheUpdate, dCacheExpire, dCacheVRPs, dCacheASPAs, dVRPs, dASPAs, dCaches,
-	dReloads, dReloadFails, dReloadOK, dReloadTS}
+	dReloads, dReloadFails, dReloadOK, dReloadTS, dConnRefused, dDynSessions, dDynLimit, dDynRefused}
 
 func init() {
 	for i, m := range allMetrics {

@@ -44,6 +44,14 @@ func emit(snap *Snapshot, k sink) {
 	k.put(dReloadFails, float64(r.Failed), nil)
 	k.put(dReloadOK, b2f(!r.LastFailed), nil)
 	k.put(dReloadTS, unix(r.LastSuccess), nil)
+	c := &snap.Connections
+	k.put(dConnRefused, float64(c.Refused), nil)
+	for i := range c.Ranges {
+		lv[0] = c.Ranges[i].Name
+		k.put(dDynSessions, float64(c.Ranges[i].Sessions), lv[:1])
+		k.put(dDynLimit, float64(c.Ranges[i].Limit), lv[:1])
+		k.put(dDynRefused, float64(c.Ranges[i].Refused), lv[:1])
+	}
 }
 
 func emitSession(k sink, s *Session, lv *[5]string) {

@@ -21,6 +21,25 @@ type Snapshot struct {
 	RIB      RIB
 	RPKI     RPKI
 	Reloads  ReloadStats
+	// Connections are the BGP connections refused and the dynamic members' sessions.
+	Connections Connections
+}
+
+// Connections counts BGP connections refused and the sessions of each [[member_range]].
+type Connections struct {
+	// Refused counts connections refused because they came from no configured neighbor, no
+	// range, or a range at its limit.
+	Refused uint64
+	Ranges  []Range
+}
+
+// Range is one [[member_range]]'s dynamic sessions.
+type Range struct {
+	Name     string // the label "range"
+	Sessions int    // dynamic sessions now
+	Limit    int    // max_sessions
+	// Refused counts connections from inside the range refused because it was at its limit.
+	Refused uint64
 }
 
 // MessageType indexes the per-type message and byte counters.
