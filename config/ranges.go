@@ -32,8 +32,6 @@ type MemberRange struct {
 	Description string `toml:"description"`
 	// TTLSecurity enables GTSM (RFC 5082) for the range's sessions.
 	TTLSecurity bool `toml:"ttl_security"`
-	// Hidden keeps the range's members out of every public view of the looking glass.
-	Hidden bool `toml:"hidden"`
 
 	PolicyOverrides
 }

@@ -65,6 +65,8 @@ type Daemon struct {
 	lastLoad  time.Time
 
 	pub published // published for the looking glass (lookingglass.go)
+
+	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
 }
 
 // member is a configured member with its sessions.
@@ -111,7 +113,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		byPeer:  map[*rs.Peer]*session{},
 	}
 	d.comp = newCompiler(cfg.Server)
-	sp, err := speaker.New(speaker.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: d.log.With("component", "bgp")})
+	sp, err := speaker.New(speaker.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: d.log.With("component", "bgp"),
+		Unknown: d.unknownConn})
 	if err != nil {
 		return nil, err
 	}
@@ -400,6 +403,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	}
 	old := d.cfg
 	d.cfg = cfg
+	d.reloadRanges()
 	// Data files first, so that members added below start with the new data and revalidation
 	// covers the members that stay.
 	d.reloadData(ctx)

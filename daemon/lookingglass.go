@@ -82,6 +82,7 @@ func (b lgBackend) Sessions(ctx context.Context) ([]lookingglass.Session, error)
 			descr[m.Name] = m.Description
 		}
 	}
+	d.dynamicDescriptions(descr)
 	peers := map[netip.Addr]*speaker.Peer{}
 	for _, p := range d.sp.Peers() {
 		peers[p.Addr()] = p

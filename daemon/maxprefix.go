@@ -27,7 +27,8 @@ func (d *Daemon) onMaxPrefix(e rs.MaxPrefixEvent) {
 func (d *Daemon) maxPrefix(e rs.MaxPrefixEvent) {
 	s := d.byPeer[e.Peer]
 	if s == nil {
-		return // removed meanwhile
+		d.dynMaxPrefix(e) // a dynamic member's, or removed meanwhile
+		return
 	}
 	n := e.Notification
 	s.peer.Stop(&n)

@@ -50,6 +50,7 @@ func (m *metricsSource) Snapshot(ctx context.Context) (*metrics.Snapshot, error)
 		snap.RPKI.Caches = append(snap.RPKI.Caches, metrics.Cache{Name: c.Address, Up: c.InSync && !c.Expired,
 			Serial: c.Serial, LastUpdate: c.LastUpdate, Expire: c.Expire, VRPs4: c.VRPsIPv4, VRPs6: c.VRPsIPv6, ASPAs: c.ASPAs})
 	}
+	snap.Connections = m.d.dynamicMetrics(m.d.Current())
 	if m.reloads != nil {
 		snap.Reloads = m.reloads.Stats()
 	}
