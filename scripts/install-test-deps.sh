@@ -9,8 +9,8 @@
 # new listener on port 179 that appears anyway is stopped afterwards.
 set -euo pipefail
 
-packages=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump prometheus chromium chromium-driver)
-binaries=(bird birdc gobgpd gobgp vtysh /usr/lib/frr/bgpd exabgp bgpd bgpctl stayrtr rtrdump pmbmpd bgpdump promtool chromium chromedriver)
+packages=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump prometheus chromium chromium-driver systemd)
+binaries=(bird birdc gobgpd gobgp vtysh /usr/lib/frr/bgpd exabgp bgpd bgpctl stayrtr rtrdump pmbmpd bgpdump promtool chromium chromedriver systemd-analyze)
 
 # have finds a binary in PATH or in the sbin directories, which a non-root
 # PATH often lacks although Debian installs bird, bgpd and exabgp there.

@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -97,7 +96,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *showVersion {
-		fmt.Fprintf(stdout, "routeserver %s (%s)\n", version, runtime.Version())
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	}
 	log, err := newLogger(stderr, *logLevel, *logFormat)

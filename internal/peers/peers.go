@@ -192,6 +192,7 @@ var packages = map[string]string{
 	"stayrtr": "stayrtr", "rtrdump": "stayrtr",
 	"pmbmpd": "pmacct", "bgpdump": "bgpdump", "promtool": "prometheus", "prometheus": "prometheus",
 	"chromium": "chromium", "chromedriver": "chromium-driver",
+	"systemd-analyze": "systemd",
 }
 
 // lookBinary finds a binary in PATH, then in the sbin directories, which a
