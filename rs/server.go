@@ -37,6 +37,7 @@ type Server struct {
 	clearing []*clearJob
 	reval    revalidation
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
+	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
 	reads    []readTask             // read jobs and feed dumps (read.go), served round robin
 	readNext int
 	feed     feed                    // event subscribers (feed.go)
