@@ -75,3 +75,27 @@ func (i Info) Communities(rsASN uint32) []LargeCommunity {
 	}
 	return out
 }
+
+// RFC 8097 BGP Prefix Origin Validation State extended community: type 0x43 (non-transitive
+// opaque), subtype 0x00, the state in the last octet (0 valid, 1 not found, 2 invalid).
+const rfc8097Type = 0x4300
+
+// RFC8097Community returns the origin validation state extended community for i's RPKI state, and
+// false when the route was not checked (RFC 8097 has no value for that).
+func (i Info) RFC8097Community() (uint64, bool) {
+	var st uint64
+	switch i.RPKI() {
+	case RPKIValid:
+		st = 0
+	case RPKINotFound:
+		st = 1
+	case RPKIInvalidState:
+		st = 2
+	default:
+		return 0, false
+	}
+	return rfc8097Type<<48 | st, true
+}
+
+// IsRFC8097 reports whether ext is an origin validation state extended community.
+func IsRFC8097(ext uint64) bool { return ext>>48 == rfc8097Type }

@@ -2,10 +2,12 @@ package rs
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rpki"
+	"github.com/ixrs/ixrs/speaker"
 )
 
 // TestSetASPA: an ASPA change revalidates only the routes whose paths hold a changed customer AS
@@ -148,5 +150,40 @@ func TestSetASPAMerged(t *testing.T) {
 	readAll(t, s, a, b)
 	if len(b.rib) != 0 {
 		t.Errorf("B has %v; want both routes withdrawn (ASPA and RPKI invalid)", b.rib)
+	}
+}
+
+// TestRPKIStateCommunity: with RPKIStateCommunity the members receive the RFC 8097 state of each
+// route next to the informational large communities (RPKI's and ASPA's), a state a member sent
+// itself is removed, and a route that was not checked gets no RFC 8097 community.
+func TestRPKIStateCommunity(t *testing.T) {
+	imp := &policy.Import{NextHop: policy.NextHopAny, RPKI: policy.RPKITag, ASPA: policy.ASPATag}
+	s := newTestServer(t, func(c *Config) {
+		c.Import = imp
+		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, Informational: true, RPKIStateCommunity: true}
+	})
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	const rt = 0x0002<<48 | uint64(65000)<<32 | 1 // a member's own route target, passed on
+	forged := a.attrs(65010)
+	forged.ExtCommunities = []uint64{rt, 0x4300_0000_0000_0000} // "valid", from the member
+	a.announce(forged, "203.0.113.0/24")
+	readAll(t, s, a, b)
+	if got := b.has("203.0.113.0/24").ExtCommunities; !slices.Equal(got, []uint64{rt}) {
+		t.Errorf("before any data (not checked): B got %x, want the member's route target only", got)
+	}
+
+	vrps := rpki.NewTable([]rpki.VRP{{Prefix: mp("203.0.113.0/24"), MaxLength: 24, ASN: 64999}})
+	runInput(t, s, func(done chan int) error { return s.SetVRPs(context.Background(), VRPUpdate{VRPs: vrps}, done) })
+	aspa := rpki.NewASPATable(map[uint32][]uint32{65010: {64501}})
+	runInput(t, s, func(done chan int) error { return s.SetASPA(context.Background(), ASPAUpdate{ASPA: aspa}, done) })
+	readAll(t, s, a, b)
+	got := b.has("203.0.113.0/24")
+	if want := []uint64{rt, 0x4300_0000_0000_0002}; !slices.Equal(got.ExtCommunities, want) {
+		t.Errorf("RPKI invalid (tag): B got %x, want %x", got.ExtCommunities, want)
+	}
+	wantLarge := []speaker.LargeCommunity{{Global: rsASN, Local1: 1000, Local2: 4}, {Global: rsASN, Local1: 1002, Local2: 1}}
+	if !slices.Equal(got.LargeCommunities, wantLarge) {
+		t.Errorf("informational communities %v, want %v", got.LargeCommunities, wantLarge)
 	}
 }
