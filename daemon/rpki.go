@@ -47,8 +47,8 @@ type rpkiFeed struct {
 	cache   *rpki.Table // the caches' data (nil: none unexpired)
 	file    *rpki.Table // the VRP file's data (nil: none)
 	slurm   *rpki.SLURM
-	raw     *rpki.Table // the source data the snapshot in force was built from
-	inForce *rpki.Table // what the RIB has (nil: nothing, every route "not checked")
+	raw     *rpki.Table     // the source data the snapshot in force was built from
+	inForce *rpki.Table     // what the RIB has (nil: nothing, every route "not checked")
 	aspa    *rpki.ASPATable // the caches' ASPA records (nil: none, or a cache below version 2)
 	aspaIn  *rpki.ASPATable // the ASPA records the RIB has (nil: none)
 }
