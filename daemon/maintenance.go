@@ -147,6 +147,9 @@ func (d *Daemon) plan(cfg *config.Config) ([]Change, []string) {
 	if !reflect.DeepEqual(cfg.RPKI, d.cfg.RPKI) {
 		warn = append(warn, "[rpki] changes take effect only after a restart; the VRP file is re-read")
 	}
+	if cfg.Admin != d.cfg.Admin {
+		warn = append(warn, "[admin] changes take effect only after a restart")
+	}
 	var out []Change
 	wanted := map[string]int{}
 	for i, mc := range cfg.Members {
