@@ -337,7 +337,7 @@ func (s *Server) apiReasons(c echo.Context) error {
 		return err
 	}
 	j := ReasonsJSON{}
-	for code := 1; code <= int(policy.OTCLeak); code++ {
+	for code := 1; code <= int(policy.ASPAInvalid); code++ {
 		j.Filtered = append(j.Filtered, s.filterReason(code))
 	}
 	for code := 1; code < numNotExportedReasonCodes; code++ {
