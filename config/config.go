@@ -36,6 +36,7 @@ type Config struct {
 	LookingGlass LookingGlass `toml:"lookingglass"`
 	Metrics      Metrics      `toml:"metrics"`
 	RPKI         RPKI         `toml:"rpki"`
+	Admin        Admin        `toml:"admin"`
 	// Defaults is the policy of every member that does not override a key:
 	// the built-in defaults (DefaultPolicy) overlaid with the [defaults] table.
 	Defaults Policy   `toml:"defaults"`

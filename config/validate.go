@@ -36,6 +36,7 @@ func (c *Config) validate(r *reporter) {
 	c.validateLookingGlass(r, scope{}.child("lookingglass"))
 	c.validateMetrics(r, scope{}.child("metrics"))
 	c.validateRPKI(r, scope{}.child("rpki"))
+	c.validateAdmin(r, scope{}.child("admin"))
 	checkPolicy(r, scope{}.child("defaults"), &c.Defaults, nil)
 	c.validateMembers(r)
 }

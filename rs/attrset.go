@@ -153,7 +153,8 @@ type attrTable struct {
 	export  ExportPolicy
 	vexport VariantPolicy // export, when it has variants
 	rsASN   uint32
-	derived int // derived sets in the table (variant.go)
+	derived int  // derived sets in the table (variant.go)
+	gshut   bool // graceful shutdown: variants carry GRACEFUL_SHUTDOWN (gshut.go)
 
 	refs         int // references held on all sets
 	encoded      int // cached encodings

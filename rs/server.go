@@ -24,6 +24,7 @@ type Server struct {
 	mail    mailbox
 	stopped chan struct{} // closed when Run returns
 	stop    atomic.Bool
+	gshut   atomic.Bool // mirrors sets.gshut for GracefulShutdown
 
 	// Everything below is owned by Run.
 	sets     *attrTable
