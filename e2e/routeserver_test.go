@@ -56,6 +56,11 @@ func startRouteServer(t *testing.T, cfg string) *routeServer {
 	dir := t.TempDir()
 	port := peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
 	cfg = strings.ReplaceAll(cfg, "%PORT%", fmt.Sprint(port))
+	if !strings.Contains(cfg, "[lookingglass]") {
+		// The looking glass's default listener is 127.0.0.1:8080: give each route server its own port,
+		// so that tests never compete for one.
+		cfg += fmt.Sprintf("\n[lookingglass]\nlisten = \"127.0.0.1:%d\"\n", peers.FreePort(t, netip.MustParseAddr("127.0.0.1")))
+	}
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
