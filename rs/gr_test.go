@@ -338,3 +338,138 @@ func TestGRReplacedConnection(t *testing.T) {
 		t.Fatalf("B holds %d routes after %d UPDATEs, %d stale incarnations", len(b.rib), len(b.msgs)-before, len(a.ss.stale))
 	}
 }
+
+// incModel is the Adj-RIB-In a feed subscriber builds, keyed by incarnation: during a graceful
+// restart two incarnations of one neighbor hold routes.
+type incModel map[uint64]map[netip.Prefix]string
+
+func (m incModel) apply(t *testing.T, ev Event) {
+	switch ev.Kind {
+	case EventSyncStart:
+		clear(m)
+	case EventSessionUp:
+		m[ev.Incarnation] = map[netip.Prefix]string{}
+	case EventSessionDown:
+		if !ev.Session.Stale {
+			delete(m, ev.Incarnation)
+		}
+	case EventRoute:
+		tab := m[ev.Incarnation]
+		if tab == nil {
+			t.Fatalf("route event %v of an incarnation not up", ev.short())
+		}
+		if ev.Attrs == nil {
+			delete(tab, ev.Prefix)
+		} else {
+			tab[ev.Prefix] = attrsKey(ev.Attrs, ev.Reasons)
+		}
+	}
+	for inc, tab := range m {
+		if len(tab) == 0 && ev.Kind == EventRoute && ev.Incarnation == inc && ev.Attrs == nil {
+			delete(m, inc) // a stale incarnation ends with its last route
+		}
+	}
+}
+
+// ribIncModel reads the same from the RIB.
+func ribIncModel(s *Server) incModel {
+	m := incModel{}
+	for _, p := range s.peers {
+		if p == nil || (p.down && !p.stale) {
+			continue
+		}
+		tab := map[netip.Prefix]string{}
+		for _, r := range p.routes {
+			if r != nil {
+				tab[r.pe.prefix()] = attrsKey(r.set.attrs, r.reasons)
+			}
+		}
+		m[p.inc] = tab
+	}
+	return m
+}
+
+func (m incModel) equal(o incModel) bool {
+	if len(m) != len(o) {
+		return false
+	}
+	for inc, tab := range m {
+		if len(tab) != len(o[inc]) {
+			return false
+		}
+		for k, v := range tab {
+			if o[inc][k] != v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestGRFeed: a subscriber following a graceful restart live, and one that subscribes while the
+// routes are stale (the replay), both hold the RIB's Adj-RIB-In at every step.
+func TestGRFeed(t *testing.T) {
+	s, _ := newGRServer(t)
+	live := subscribeSync(s, SubscribeOptions{Routes: true})
+	liveM := incModel{}
+	// grSetup's steps, with the subscription in place from the start.
+	a, b := func() (*tmember, *tmember) {
+		if err := s.addMember(MemberConfig{Name: "A", ASN: 64501}); err != nil {
+			t.Fatal(err)
+		}
+		v4 := netip.MustParseAddr("192.0.2.11")
+		ss, err := s.addPeer("A", v4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &tmember{t: t, name: "A", asn: 64501, addr: v4, ss: ss, out: &fakeOut{}}
+		a.up(withGR(120, both...))
+		return a, addMember(t, s, "B", 64502, "192.0.2.12")
+	}()
+	a.announce(a.attrs(), "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24")
+	b.announce(b.attrs(), "10.0.3.0/24")
+	readAll(t, s, a, b)
+
+	var late *Subscription
+	lateM := incModel{}
+	check := func(step string) {
+		t.Helper()
+		readAll(t, s, a, b)
+		want := ribIncModel(s)
+		for _, x := range []struct {
+			sub *Subscription
+			m   incModel
+		}{{live, liveM}, {late, lateM}} {
+			if x.sub == nil {
+				continue
+			}
+			evs, err := drain(t, x.sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range evs {
+				x.m.apply(t, ev)
+			}
+			if !x.m.equal(want) {
+				t.Fatalf("%s: subscriber holds %v, RIB %v", step, x.m, want)
+			}
+		}
+	}
+	check("before")
+	a.ss.DownGraceful("reset")
+	check("stale")
+	if len(liveM) != 2 {
+		t.Fatalf("the stale incarnation is not in the subscriber's model: %v", liveM)
+	}
+	late = subscribeSync(s, SubscribeOptions{Routes: true})
+	late.startResync()
+	check("replayed while stale")
+	a.up(withGR(120, both...))
+	a.announce(a.attrs(65010), "10.0.1.0/24")
+	check("one replaced")
+	a.eorIn(speaker.IPv4Unicast)
+	check("swept")
+	if len(liveM) != 2 || len(lateM) != 2 {
+		t.Fatalf("the stale incarnation outlived its routes: %v / %v", liveM, lateM)
+	}
+}
