@@ -148,6 +148,9 @@ type RPKI struct {
 	// MaxRecords bounds the records (VRPs, ASPAs, router keys) held per
 	// cache; 0 is the built-in bound (2,000,000).
 	MaxRecords int `toml:"max_records"`
+	// StateCommunity adds the RFC 8097 origin validation state extended
+	// community to the routes sent to members.
+	StateCommunity bool `toml:"rpki_state_community"`
 }
 
 // RPKICache is one RTR cache.

@@ -52,6 +52,11 @@ type setIn struct {
 	// Server.epoch xEpoch (cohort.go).
 	xBits  bitset
 	xEpoch uint64
+
+	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
+	// the path, and aspaHit its answer (reeval.go).
+	aspaWalk uint64
+	aspaHit  bool
 }
 
 // setOut is the state of a set that is sent.
