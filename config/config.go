@@ -72,6 +72,13 @@ type Server struct {
 	// have 16 bits for it; 0: none, only the large forms name the route
 	// server. Only for a 4-byte asn.
 	ControlCommunityASN uint16 `toml:"control_community_asn"`
+	// GracefulRestart makes the route server a graceful-restart helper (RFC
+	// 4724): a member that advertises the capability and restarts keeps its
+	// routes at the other members, stale, until its End-of-RIB.
+	GracefulRestart bool `toml:"graceful_restart"`
+	// StaleTime bounds how long a member back from a graceful restart may take
+	// to send End-of-RIB before its routes not announced again are removed.
+	StaleTime time.Duration `toml:"graceful_restart_stale_time"`
 }
 
 // LookingGlass is the [lookingglass] table: the web UI, the JSON API and /metrics.
@@ -278,8 +285,10 @@ func newConfig() *Config {
 				netip.MustParseAddrPort("0.0.0.0:179"),
 				netip.MustParseAddrPort("[::]:179"),
 			},
-			HoldTime:     90,
-			ConnectRetry: 30 * time.Second,
+			HoldTime:        90,
+			ConnectRetry:    30 * time.Second,
+			GracefulRestart: true,
+			StaleTime:       360 * time.Second,
 		},
 		LookingGlass: LookingGlass{
 			Listen:    "127.0.0.1:8080",

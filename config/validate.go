@@ -92,6 +92,9 @@ func (c *Config) validateServer(r *reporter, sc scope) {
 	if d := s.ConnectRetry; d <= 0 {
 		r.report(sc.child("connect_retry"), " %q: must be positive", d.String())
 	}
+	if d := s.StaleTime; d <= 0 {
+		r.report(sc.child("graceful_restart_stale_time"), " %q: must be positive", d.String())
+	}
 	if v := s.ControlCommunityASN; v != 0 {
 		switch {
 		case s.ASN <= 0xffff:

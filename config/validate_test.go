@@ -101,6 +101,9 @@ func TestValidation(t *testing.T) {
 		{"connect_retry negative", head + "connect_retry = \"-1s\"\n", []string{
 			`t.toml:5: server.connect_retry "-1s": must be positive`,
 		}},
+		{"graceful_restart_stale_time zero", head + "graceful_restart_stale_time = \"0s\"\n", []string{
+			`t.toml:5: server.graceful_restart_stale_time "0s": must be positive`,
+		}},
 		{"control_community_asn with a 2-byte asn", head + "control_community_asn = 64999\n", []string{
 			`t.toml:5: server.control_community_asn 64999: only for a 4-byte asn; standard control communities use asn 64500 itself`,
 		}},

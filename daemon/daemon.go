@@ -122,7 +122,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.sp = sp
 	d.defExport = exportProfile(cfg.Defaults)
 	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
-		OnMaxPrefix: d.onMaxPrefix, OnRefresh: d.onRefresh, Logger: d.log.With("component", "rib")})
+		OnMaxPrefix: d.onMaxPrefix, OnRefresh: d.onRefresh, StaleTime: cfg.Server.StaleTime,
+		Logger: d.log.With("component", "rib")})
 	if d.rpki, err = newRPKIFeed(cfg, d.rib, d.log.With("component", "rpki")); err != nil {
 		return nil, err
 	}
@@ -456,7 +457,8 @@ type handler struct {
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
-	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received}
+	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
+		GracefulRestart: p.GracefulRestart()}
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}
@@ -480,6 +482,10 @@ func (h *handler) Down(_ *speaker.Peer, err error) {
 	why := ""
 	if err != nil {
 		why = err.Error()
+	}
+	if downGraceful(err) {
+		h.s.rib.DownGraceful(why)
+		return
 	}
 	h.s.rib.DownWithReason(why)
 }

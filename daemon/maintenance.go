@@ -210,6 +210,8 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		TTLSecurity:  mc.TTLSecurity,
 		HasRole:      true, // RFC 9234: we are a route server; members may say they are its clients
 		Role:         speaker.RoleRS,
+		// Graceful-restart helper (gr.go).
+		GracefulRestart: grCapability(srv),
 	}
 }
 

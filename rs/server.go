@@ -74,6 +74,8 @@ type loopStats struct {
 	dumpsStarted, dumpsFinished uint64
 	routesReevaluated           uint64
 	cohortPulls, cohortSessions uint64
+	staleReplaced, staleSwept   uint64                    // graceful restart (gr.go): stale routes replaced, swept
+	staleExpired                uint64                    // graceful-restart timers that ran out with stale routes
 	phases                      [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos      uint64
 }
@@ -302,6 +304,7 @@ func (s *Server) RemovePeer(ctx context.Context, ss *Peer) error {
 		if s.sessions[ss.addr] != ss {
 			return
 		}
+		s.sweepAllStale(ss, "session removed from the configuration")
 		delete(s.sessions, ss.addr)
 		m := ss.m
 		m.sessions = slices.DeleteFunc(m.sessions, func(x *Peer) bool { return x == ss })
@@ -334,12 +337,15 @@ const (
 	evReady   // the inbox has messages
 	evDrained // the output buffer has been written out
 	evRead    // a read job (read.go)
+	evGRTimer // a graceful-restart timer ran out (gr.go)
 )
 
 type mailEvent struct {
 	kind mailKind
 	ib   *inbox
 	job  readTask // evRead only
+	ss   *Peer    // evGRTimer only
+	gen  uint64   // evGRTimer: the timer's generation
 }
 
 func (mb *mailbox) post(ev mailEvent) {
@@ -392,6 +398,8 @@ func (s *Server) events() bool {
 			}
 		case evRead:
 			s.reads = append(s.reads, ev.job)
+		case evGRTimer:
+			s.grTimer(ev.ss, ev.gen)
 		}
 	}
 	return len(evs) > 0
@@ -433,16 +441,19 @@ func (s *Server) up(ib *inbox) {
 	s.startWalk(p, p.fams, false, true)
 	s.feedSession(p, true)
 	s.log.Info("session up", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "id", p.id)
+	s.staleResume(p)
 }
 
 // down ends an incarnation: its routes leave every candidate list now (the change list carries
 // the withdrawals to the other members), its queued input and output are dropped, and its id is
-// freed once its Adj-RIB-Out bits are cleared.
+// freed once its Adj-RIB-Out bits are cleared. A member restarting gracefully keeps its routes,
+// stale, for a while (gr.go).
 func (s *Server) down(p *session) {
 	if p.down {
 		return
 	}
 	p.down = true // before its routes are dropped: the feed's down event stands for them
+	p.stale = s.retain(p)
 	if p.ss.p == p {
 		p.ss.p = nil
 	}
@@ -451,10 +462,14 @@ func (s *Server) down(p *session) {
 	s.index(p, false)
 	s.cl.detach(p)
 	n := 0
-	for _, r := range p.routes {
-		if r != nil {
-			s.dropRoute(r)
-			n++
+	if p.stale {
+		n = s.keepStale(p)
+	} else {
+		for _, r := range p.routes {
+			if r != nil {
+				s.dropRoute(r)
+				n++
+			}
 		}
 	}
 	s.stats.routesWithdrawnOnDown += uint64(n)
@@ -466,7 +481,7 @@ func (s *Server) down(p *session) {
 	if p.exported[0]+p.exported[1] > 0 {
 		s.clearing = append(s.clearing, &clearJob{p: p})
 	} else {
-		s.freeID(p)
+		s.cleared(p)
 	}
 	s.log.Info("session down", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "routes", n)
 }
