@@ -7,8 +7,8 @@ import (
 	"net/netip"
 	"time"
 
-	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 
 	"github.com/ixrs/ixrs/speaker"
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 
 	"github.com/ixrs/ixrs/speaker"
 )
