@@ -38,6 +38,7 @@ func (c *Config) validate(r *reporter) {
 	c.validateRPKI(r, scope{}.child("rpki"))
 	checkPolicy(r, scope{}.child("defaults"), &c.Defaults, nil)
 	c.validateMembers(r)
+	c.validateBMP(r)
 }
 
 func (c *Config) validateServer(r *reporter, sc scope) {
