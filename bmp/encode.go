@@ -30,7 +30,7 @@ const (
 const (
 	flagV = 0x80 // peer address is IPv6
 	flagL = 0x40 // post-policy
-	flagA = 0x20 // AS_PATH in 2-octet form (never set: ixrs encodes 4-octet paths)
+	flagA = 0x20 // AS_PATH in 2-octet form (sessions without the four-octet AS capability)
 	flagO = 0x10 // Adj-RIB-Out
 )
 
@@ -47,6 +47,10 @@ type Peer struct {
 	Addr     netip.Addr
 	ASN      uint32
 	RouterID netip.Addr // the neighbor's BGP identifier (zero when unknown)
+	// TwoOctetAS: the session did not negotiate four-octet ASNs. Its UPDATEs are encoded as on
+	// that session (AS_TRANS and AS4_PATH, RFC 6793) and carry the A flag: collectors such as
+	// pmbmpd decode them by the capabilities of the Peer Up's OPENs, whatever the flag says.
+	TwoOctetAS bool
 }
 
 // table is one monitored RIB view; its value is the per-peer header flags it sets.
@@ -69,6 +73,9 @@ func appendHeader(dst []byte, typ uint8, length int) []byte {
 func appendPeerHeader(dst []byte, p Peer, flags uint8, ts time.Time) []byte {
 	if p.Addr.Is6() && !p.Addr.Is4In6() {
 		flags |= flagV
+	}
+	if p.TwoOctetAS {
+		flags |= flagA
 	}
 	dst = append(dst, 0, flags)
 	dst = append(dst, make([]byte, 8)...) // peer distinguisher
@@ -107,18 +114,18 @@ func appendRouteMonitoring(dst []byte, p Peer, t table, ts time.Time, updates []
 }
 
 // encodeUpdate encodes the announcement (attrs non-nil) or withdrawal of prefix as BGP UPDATEs with
-// 4-octet AS paths. Attributes too large for 4096 bytes are sent in an extended message (RFC 8654),
-// as the member must have sent them.
-func encodeUpdate(prefix netip.Prefix, attrs *speaker.Attrs) ([][]byte, error) {
+// 4-octet AS paths, or 2-octet ones with AS4_PATH when two. Attributes too large for 4096 bytes are
+// sent in an extended message (RFC 8654), as the member must have sent them.
+func encodeUpdate(prefix netip.Prefix, attrs *speaker.Attrs, two bool) ([][]byte, error) {
 	u := &speaker.Update{}
 	if attrs == nil {
 		u.Withdrawn = []netip.Prefix{prefix}
 	} else {
 		u.NLRI, u.Attrs = []netip.Prefix{prefix}, attrs
 	}
-	out, err := speaker.EncodeUpdate(u, speaker.EncodeOptions{FourOctetAS: true, MaxMessage: speaker.MaxMessageLen})
+	out, err := speaker.EncodeUpdate(u, speaker.EncodeOptions{FourOctetAS: !two, MaxMessage: speaker.MaxMessageLen})
 	if err != nil && attrs != nil {
-		out, err = speaker.EncodeUpdate(u, speaker.EncodeOptions{FourOctetAS: true, MaxMessage: speaker.MaxExtendedMessage})
+		out, err = speaker.EncodeUpdate(u, speaker.EncodeOptions{FourOctetAS: !two, MaxMessage: speaker.MaxExtendedMessage})
 	}
 	return out, err
 }
@@ -138,6 +145,9 @@ func appendPeerUp(dst []byte, p Peer, ts time.Time, openSent, openRecv []byte) [
 // gobgpPeerHeader converts the per-peer header for gobgp's message builders.
 func gobgpPeerHeader(p Peer, ts time.Time) gobmp.BMPPeerHeader {
 	h := gobmp.BMPPeerHeader{PeerAS: p.ASN, PeerBGPID: net.IPv4zero.To4()}
+	if p.TwoOctetAS {
+		h.Flags |= flagA
+	}
 	if p.Addr.Is6() && !p.Addr.Is4In6() {
 		h.Flags |= flagV
 		h.PeerAddress = net.IP(p.Addr.AsSlice())

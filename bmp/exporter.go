@@ -357,7 +357,8 @@ func (c *conn) event(ev *rs.Event) error {
 		e.log.Info("bmp dump sent", "messages", n, "duration", d.String())
 		return c.flush()
 	case rs.EventSessionUp:
-		ps := &peerState{peer: Peer{Addr: ev.Neighbor, ASN: ev.ASN, RouterID: ev.Session.Info.RouterID},
+		ps := &peerState{peer: Peer{Addr: ev.Neighbor, ASN: ev.ASN, RouterID: ev.Session.Info.RouterID,
+			TwoOctetAS: !ev.Session.Info.Encode.FourOctetAS},
 			families: ev.Session.Info.Families}
 		c.peers[sessionKey{ev.Neighbor, ev.Incarnation}] = ps
 		c.buf = appendPeerUp(c.buf, ps.peer, ev.Session.Since, ev.Session.Info.OpenSent, ev.Session.Info.OpenReceived)
@@ -412,7 +413,7 @@ func (c *conn) event(ev *rs.Event) error {
 
 // route sends the announcement (attrs non-nil) or withdrawal of prefix in table t.
 func (c *conn) route(p Peer, t table, ts time.Time, prefix netip.Prefix, attrs *speaker.Attrs) error {
-	ups, err := encodeUpdate(prefix, attrs)
+	ups, err := encodeUpdate(prefix, attrs, p.TwoOctetAS)
 	if err != nil {
 		// A route the RIB holds always encodes; count and go on rather than drop the collector.
 		c.e.update(func(s *Status) { s.EncodeErrors++ })

@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzRouteMonitoringRoundTrip encodes a Route Monitoring message from fuzzed peer, table, prefix
-// and attributes, and requires gobgp's decoder to read back the same peer header, prefix, AS path,
+// and attributes, and requires gobgp's decoder to read back the same peer header, prefix, AS path and
 // communities. The seeds (f.Add) are the shapes of the golden files: IPv4 and IPv6 peers, each
 // table, announcement and withdrawal.
 func FuzzRouteMonitoringRoundTrip(f *testing.F) {
@@ -43,7 +43,7 @@ func FuzzRouteMonitoringRoundTrip(f *testing.F) {
 				attrs.MPNextHop = netip.MustParseAddr("2001:db8::1")
 			}
 		}
-		ups, err := encodeUpdate(prefix, attrs)
+		ups, err := encodeUpdate(prefix, attrs, false)
 		if err != nil {
 			t.Fatalf("encode %s: %v", prefix, err)
 		}

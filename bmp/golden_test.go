@@ -51,33 +51,36 @@ func goldenMessages(t *testing.T) map[string][]byte {
 		return b
 	}
 	p := goldenPeer()
+	p2 := Peer{Addr: netip.MustParseAddr("192.0.2.7"), ASN: 65007, RouterID: netip.MustParseAddr("192.0.2.7"), TwoOctetAS: true}
+	ann2 := mustU(encodeUpdate(netip.MustParsePrefix("198.51.100.0/24"), goldenAttrs(), true))
 	p6 := Peer{Addr: netip.MustParseAddr("2001:db8:ffff::11"), ASN: 65011, RouterID: netip.MustParseAddr("10.0.0.11")}
-	ann := mustU(encodeUpdate(netip.MustParsePrefix("198.51.100.0/24"), goldenAttrs()))
+	ann := mustU(encodeUpdate(netip.MustParsePrefix("198.51.100.0/24"), goldenAttrs(), false))
 	a6 := goldenAttrs()
 	a6.MPNextHop = netip.MustParseAddr("2001:db8:ffff::11")
-	ann6 := mustU(encodeUpdate(netip.MustParsePrefix("2001:db8:100::/48"), a6))
-	wd := mustU(encodeUpdate(netip.MustParsePrefix("198.51.100.0/24"), nil))
+	ann6 := mustU(encodeUpdate(netip.MustParsePrefix("2001:db8:100::/48"), a6, false))
+	wd := mustU(encodeUpdate(netip.MustParsePrefix("198.51.100.0/24"), nil, false))
 	sent := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: 65000, HoldTime: 90, RouterID: netip.MustParseAddr("192.0.2.1"),
 		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast}, FourOctetAS: true, AS4: 65000}})
 	recv := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: speaker.ASTrans, HoldTime: 180, RouterID: p.RouterID,
 		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast}, FourOctetAS: true, AS4: p.ASN}})
 	note := speaker.AdminShutdown(speaker.SubAdminShutdown, "maintenance")
 	return map[string][]byte{
-		"initiation":            must(appendInitiation(nil, "rs1.example.net", "ixrs route server")),
-		"termination":           must(appendTermination(nil, "route server shutting down")),
-		"peer-up":               appendPeerUp(nil, p, goldenTS, sent, recv),
-		"peer-up-ipv6":          appendPeerUp(nil, p6, goldenTS, sent, recv),
-		"peer-down-sent":        must(appendPeerDown(nil, p, goldenTS, &note, true)),
-		"peer-down-received":    must(appendPeerDown(nil, p, goldenTS, &note, false)),
-		"peer-down-local":       must(appendPeerDown(nil, p, goldenTS, nil, true)),
-		"peer-down-remote":      must(appendPeerDown(nil, p, goldenTS, nil, false)),
-		"route-monitoring-pre":  appendRouteMonitoring(nil, p, tablePre, goldenTS, ann),
-		"route-monitoring-post": appendRouteMonitoring(nil, p, tablePost, goldenTS, ann),
-		"route-monitoring-out":  appendRouteMonitoring(nil, p, tableAdjOut, goldenTS, ann),
-		"route-monitoring-ipv6": appendRouteMonitoring(nil, p6, tablePre, goldenTS, ann6),
-		"route-monitoring-wd":   appendRouteMonitoring(nil, p, tablePost, goldenTS, wd),
-		"route-monitoring-eor":  appendRouteMonitoring(nil, p, tablePre, goldenTS, [][]byte{speaker.AppendEndOfRIB(nil, speaker.IPv6Unicast)}),
-		"statistics":            must(appendStats(nil, p, goldenTS, Stats{Rejected: 3, Families: []FamilyStats{{speaker.IPv4Unicast, 10, 7}, {speaker.IPv6Unicast, 2, 2}}})),
+		"initiation":              must(appendInitiation(nil, "rs1.example.net", "ixrs route server")),
+		"termination":             must(appendTermination(nil, "route server shutting down")),
+		"peer-up":                 appendPeerUp(nil, p, goldenTS, sent, recv),
+		"peer-up-ipv6":            appendPeerUp(nil, p6, goldenTS, sent, recv),
+		"peer-down-sent":          must(appendPeerDown(nil, p, goldenTS, &note, true)),
+		"peer-down-received":      must(appendPeerDown(nil, p, goldenTS, &note, false)),
+		"peer-down-local":         must(appendPeerDown(nil, p, goldenTS, nil, true)),
+		"peer-down-remote":        must(appendPeerDown(nil, p, goldenTS, nil, false)),
+		"route-monitoring-pre":    appendRouteMonitoring(nil, p, tablePre, goldenTS, ann),
+		"route-monitoring-post":   appendRouteMonitoring(nil, p, tablePost, goldenTS, ann),
+		"route-monitoring-out":    appendRouteMonitoring(nil, p, tableAdjOut, goldenTS, ann),
+		"route-monitoring-ipv6":   appendRouteMonitoring(nil, p6, tablePre, goldenTS, ann6),
+		"route-monitoring-2octet": appendRouteMonitoring(nil, p2, tablePre, goldenTS, ann2),
+		"route-monitoring-wd":     appendRouteMonitoring(nil, p, tablePost, goldenTS, wd),
+		"route-monitoring-eor":    appendRouteMonitoring(nil, p, tablePre, goldenTS, [][]byte{speaker.AppendEndOfRIB(nil, speaker.IPv6Unicast)}),
+		"statistics":              must(appendStats(nil, p, goldenTS, Stats{Rejected: 3, Families: []FamilyStats{{speaker.IPv4Unicast, 10, 7}, {speaker.IPv6Unicast, 2, 2}}})),
 	}
 }
 

@@ -1,16 +1,10 @@
 package bmp
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,109 +12,14 @@ import (
 	"github.com/ixrs/ixrs/speaker"
 )
 
-// pmbmpd is a running pmacct BMP collector writing one JSON object per message to log.
-type pmbmpd struct {
-	cmd  *exec.Cmd
-	dir  string
-	log  string
-	done chan struct{}
-}
-
-// startPmbmpd runs pmbmpd on 127.0.0.1:port until stop or the end of the test.
-func startPmbmpd(t *testing.T, dir string, port int) *pmbmpd {
-	t.Helper()
-	p := &pmbmpd{dir: dir, log: filepath.Join(dir, "bmp-msglog.json"), done: make(chan struct{})}
-	conf := fmt.Sprintf(`daemonize: false
-pidfile: %[1]s/pmbmpd.pid
-logfile: %[1]s/pmbmpd.log
-bmp_daemon_ip: 127.0.0.1
-bmp_daemon_port: %[2]d
-bmp_daemon_max_peers: 10
-bmp_daemon_msglog_file: %[1]s/bmp-msglog.json
-bmp_daemon_msglog_output: json
-`, dir, port)
-	path := filepath.Join(dir, "pmbmpd.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command("pmbmpd", "-f", path)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "pmbmpd.log"))
-			t.Logf("pmbmpd log:\n%s", b)
-		}
-	})
-	return p
-}
-
-// stop ends pmbmpd with SIGINT (it ignores SIGTERM for a long while), then SIGKILL after 10 s.
-func (p *pmbmpd) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// pmRecord is the part of a pmbmpd JSON log line the tests read.
-type pmRecord struct {
-	Type     string `json:"bmp_msg_type"`
-	LogType  string `json:"log_type"`
-	PeerIP   string `json:"peer_ip"`
-	IsPost   int    `json:"is_post"`
-	IsOut    int    `json:"is_out"`
-	Prefix   string `json:"ip_prefix"`
-	ASPath   string `json:"as_path"`
-	NextHop  string `json:"bgp_nexthop"`
-	Comms    string `json:"comms"`
-	LComms   string `json:"lcomms"`
-	Origin   string `json:"origin"`
-	Reason   string `json:"reason_str"`
-	Counter  string `json:"counter_type_str"`
-	Value    any    `json:"counter_value"`
-	PeerASN  uint32 `json:"peer_asn"`
-	BGPID    string `json:"bgp_id"`
-	LocalRID string `json:"local_bgp_id"`
-}
-
-func (p *pmbmpd) records(t *testing.T) []pmRecord {
-	t.Helper()
-	f, err := os.Open(p.log)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var out []pmRecord
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		var r pmRecord
-		if json.Unmarshal(sc.Bytes(), &r) == nil {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+type pmRecord = peers.BMPRecord
 
 // waitFor polls the log until ok holds for the records (every 100 ms, for testTimeout).
-func (p *pmbmpd) waitFor(t *testing.T, what string, ok func([]pmRecord) bool) []pmRecord {
+func waitFor(t *testing.T, p *peers.Pmbmpd, what string, ok func([]pmRecord) bool) []pmRecord {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {
-		rs := p.records(t)
+		rs := p.Records()
 		if ok(rs) {
 			return rs
 		}
@@ -188,7 +87,6 @@ func count(rs []pmRecord, typ string) int {
 // its attributes, the filtered one pre-policy only, Adj-RIB-Out, statistics; then the collector is
 // killed and restarted and gets the same table again.
 func TestPmbmpd(t *testing.T) {
-	peers.Require(t, "pmbmpd")
 	s := startRIB(t)
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 4200000002, "192.0.2.12")
@@ -204,7 +102,7 @@ func TestPmbmpd(t *testing.T) {
 
 	dir := t.TempDir()
 	port := peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
-	col := startPmbmpd(t, dir, port)
+	col := peers.StartPmbmpd(t, dir, port)
 	runExporter(t, s, Config{Address: fmt.Sprintf("127.0.0.1:%d", port), PrePolicy: true, PostPolicy: true, AdjRIBOut: true,
 		SysName: "rs1", SysDescr: "ixrs test", StatsInterval: 500 * time.Millisecond, BackoffMin: 100 * time.Millisecond,
 		BackoffMax: 500 * time.Millisecond})
@@ -224,9 +122,9 @@ func TestPmbmpd(t *testing.T) {
 		`192.0.2.12 pre 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "59906:100" lcomms "" origin i`,
 		`192.0.2.12 pre 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "59906:100" lcomms "" origin i`,
 	}
-	check := func(col *pmbmpd, what string) []pmRecord {
+	check := func(col *peers.Pmbmpd, what string) []pmRecord {
 		t.Helper()
-		return col.waitFor(t, what, func(rs []pmRecord) bool {
+		return waitFor(t, col, what, func(rs []pmRecord) bool {
 			return count(rs, "peer_up") == 2 && slices.Equal(routes(rs), want) && count(rs, "stats") > 0
 		})
 	}
@@ -242,12 +140,12 @@ func TestPmbmpd(t *testing.T) {
 
 	// Kill the collector and start it again on the same port: the exporter reconnects and the
 	// new collector gets the whole table.
-	col.stop(t)
+	col.Stop()
 	dir2 := t.TempDir()
-	col2 := startPmbmpd(t, dir2, port)
+	col2 := peers.StartPmbmpd(t, dir2, port)
 	check(col2, "full table after the collector restarted")
 
 	// A's session goes down: a peer down, and its routes leave every table.
 	a.peer.DownWithReason("received NOTIFICATION Cease/Administrative Shutdown")
-	col2.waitFor(t, "peer down", func(rs []pmRecord) bool { return count(rs, "peer_down") == 1 })
+	waitFor(t, col2, "peer down", func(rs []pmRecord) bool { return count(rs, "peer_down") == 1 })
 }
