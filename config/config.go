@@ -36,6 +36,7 @@ type Config struct {
 	LookingGlass LookingGlass `toml:"lookingglass"`
 	Metrics      Metrics      `toml:"metrics"`
 	RPKI         RPKI         `toml:"rpki"`
+	Admin        Admin        `toml:"admin"`
 	// Defaults is the policy of every member that does not override a key:
 	// the built-in defaults (DefaultPolicy) overlaid with the [defaults] table.
 	Defaults Policy   `toml:"defaults"`
@@ -143,6 +144,9 @@ type RPKI struct {
 	// MaxRecords bounds the records (VRPs, ASPAs, router keys) held per
 	// cache; 0 is the built-in bound (2,000,000).
 	MaxRecords int `toml:"max_records"`
+	// StateCommunity adds the RFC 8097 origin validation state extended
+	// community to the routes sent to members.
+	StateCommunity bool `toml:"rpki_state_community"`
 }
 
 // RPKICache is one RTR cache.

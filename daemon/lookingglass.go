@@ -107,6 +107,13 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 		if st.LastError != "" {
 			ls.LastError = st.LastError
 		}
+		ls.Flaps = st.Flaps
+		if st.LastSent.Code != 0 {
+			ls.LastNotificationSent = st.LastSent.String()
+		}
+		if st.LastReceived.Code != 0 {
+			ls.LastNotificationReceived = st.LastReceived.String()
+		}
 		if st.State == speaker.StateEstablished && st.Remote != nil {
 			ls.RouterID = st.Remote.RouterID
 			ls.HoldTime = int(min(st.Remote.HoldTime, uint16(p.Config().HoldTime/time.Second)))

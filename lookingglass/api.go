@@ -46,19 +46,23 @@ type RPKICacheJSON struct {
 
 // SessionJSON is one member session.
 type SessionJSON struct {
-	ID            string       `json:"id"`
-	Member        string       `json:"member"`
-	ASN           uint32       `json:"asn"`
-	Description   string       `json:"description"`
-	Neighbor      string       `json:"neighbor"`
-	State         string       `json:"state"`
-	Since         string       `json:"since"`
-	UptimeSeconds int64        `json:"uptime_seconds"` // time in the current state
-	LastError     string       `json:"last_error"`
-	RouterID      string       `json:"router_id"`
-	Capabilities  []string     `json:"capabilities"`
-	HoldTime      int          `json:"hold_time"`
-	Families      []FamilyJSON `json:"families"`
+	ID            string `json:"id"`
+	Member        string `json:"member"`
+	ASN           uint32 `json:"asn"`
+	Description   string `json:"description"`
+	Neighbor      string `json:"neighbor"`
+	State         string `json:"state"`
+	Since         string `json:"since"`
+	UptimeSeconds int64  `json:"uptime_seconds"` // time in the current state
+	LastError     string `json:"last_error"`
+	Flaps         uint64 `json:"flaps"`
+	// LastNotificationSent/Received are the last NOTIFICATIONs in each direction, in words.
+	LastNotificationSent     string       `json:"last_notification_sent"`
+	LastNotificationReceived string       `json:"last_notification_received"`
+	RouterID                 string       `json:"router_id"`
+	Capabilities             []string     `json:"capabilities"`
+	HoldTime                 int          `json:"hold_time"`
+	Families                 []FamilyJSON `json:"families"`
 }
 
 // FamilyJSON are a session's counts for one address family.
@@ -230,7 +234,8 @@ func (s *Server) sessionJSON(ss *Session) SessionJSON {
 	j := SessionJSON{
 		ID: ProtocolID(ss.Neighbor), Member: ss.Member, ASN: ss.ASN, Description: ss.Description,
 		Neighbor: addrString(ss.Neighbor), State: ss.State, Since: timeString(ss.Since),
-		LastError: ss.LastError, RouterID: addrString(ss.RouterID),
+		LastError: ss.LastError, Flaps: ss.Flaps, LastNotificationSent: ss.LastNotificationSent,
+		LastNotificationReceived: ss.LastNotificationReceived, RouterID: addrString(ss.RouterID),
 		Capabilities: slices.Clone(ss.Capabilities), HoldTime: ss.HoldTime, Families: []FamilyJSON{},
 	}
 	if j.Capabilities == nil {
@@ -337,7 +342,7 @@ func (s *Server) apiReasons(c echo.Context) error {
 		return err
 	}
 	j := ReasonsJSON{}
-	for code := 1; code <= int(policy.OTCLeak); code++ {
+	for code := 1; code <= int(policy.ASPAInvalid); code++ {
 		j.Filtered = append(j.Filtered, s.filterReason(code))
 	}
 	for code := 1; code < numNotExportedReasonCodes; code++ {

@@ -36,9 +36,9 @@ type Config struct {
 	// exceed the prefixes of one full message (about 16,000 IPv4 /24s at 65,535 bytes) for messages
 	// to be filled. Default 32768.
 	PendingMax int
-	// ReadBudget bounds the entries background work visits per loop pass: re-evaluation walks and
-	// read jobs (looking-glass pages, feed resyncs) share it, half each while both have work.
-	// Default WalkBatch.
+	// ReadBudget bounds the entries long work visits per loop pass: table dumps, then re-evaluation
+	// walks and read jobs (looking-glass pages, feed resyncs), half each while both have work;
+	// those two always keep a quarter of it. Default WalkBatch.
 	ReadBudget int
 	// ReadLimit bounds the entries one page of a read job visits in total; a page that reaches it
 	// before it is full is returned partial, with a cursor. Default ScanLimit.

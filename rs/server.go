@@ -24,6 +24,7 @@ type Server struct {
 	mail    mailbox
 	stopped chan struct{} // closed when Run returns
 	stop    atomic.Bool
+	gshut   atomic.Bool // mirrors sets.gshut for GracefulShutdown
 
 	// Everything below is owned by Run.
 	sets     *attrTable
@@ -37,11 +38,13 @@ type Server struct {
 	clearing []*clearJob
 	reval    revalidation
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
+	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
 	reads    []readTask             // read jobs and feed dumps (read.go), served round robin
 	readNext int
 	feed     feed                    // event subscribers (feed.go)
 	gen      uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs     uint64                  // incarnations handed out (session.inc)
+	dumpWork int                     // entries table dumps visited in this pass (background's budget)
 	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
 	active   []*inbox                // inboxes that may hold messages, served round robin
 	buf      []byte                  // encoding scratch; Queue copies it
@@ -621,7 +624,9 @@ func (s *Server) pull(p *session) bool {
 		s.cl.advance(p, last)
 	}
 	for budget > 0 && p.walk.active && p.pend.n < s.cfg.PendingMax {
-		budget -= s.walkStep(p, budget)
+		n := s.walkStep(p, budget)
+		budget -= n
+		s.dumpWork += n
 	}
 	return budget != start
 }
@@ -640,11 +645,17 @@ func (s *Server) trim() {
 // background advances the walks that clear departed sessions' Adj-RIB-Out bits and the
 // revalidation walk (reeval.go).
 //
-// Revalidation and read jobs (looking-glass pages, feed resyncs) share one budget of
-// Config.ReadBudget entries per pass, half each while both have work.
+// Table dumps, revalidation and read jobs (looking-glass pages, feed resyncs) share one budget of
+// Config.ReadBudget entries per pass: dumps first (each session's dump is also bounded by
+// Config.WalkBatch), then revalidation and reads, half each while both have work, with at least a
+// quarter of the budget left to them.
 func (s *Server) background() bool {
 	worked := false
-	budget := s.cfg.ReadBudget
+	// Table dumps ran in this pass's outbound phase; what they visited comes out of the same budget,
+	// down to a quarter of it that revalidation and reads always keep (they must not starve while
+	// members come up).
+	budget := max(s.cfg.ReadBudget-s.dumpWork, s.cfg.ReadBudget/4, 1)
+	s.dumpWork = 0
 	if s.reval.busy() {
 		rb := budget
 		if len(s.reads) > 0 {

@@ -408,6 +408,19 @@ func (p *Peer) Start() { p.post(event{kind: evStart}) }
 // Use AdminShutdown to build a NOTIFICATION carrying an RFC 9003 shutdown communication.
 func (p *Peer) Stop(n *Notification) { p.post(event{kind: evStop, n: n}) }
 
+// StopWait is Stop that returns once the peer goroutine has acted on it (or the peer is gone), so
+// that a RemovePeer right after it ends the session with n rather than with Peer De-configured.
+func (p *Peer) StopWait(n *Notification) {
+	ev := event{kind: evStop, n: n, ack: make(chan struct{})}
+	if !p.post(ev) {
+		return
+	}
+	select {
+	case <-ev.ack:
+	case <-p.done:
+	}
+}
+
 // post hands an event to the peer goroutine; it gives up when the peer has been removed.
 func (p *Peer) post(ev event) bool {
 	select {
