@@ -41,6 +41,8 @@ type Config struct {
 	// the built-in defaults (DefaultPolicy) overlaid with the [defaults] table.
 	Defaults Policy   `toml:"defaults"`
 	Members  []Member `toml:"member"`
+	// BMP are the BMP collectors ([[bmp]], export.go).
+	BMP []BMP `toml:"bmp"`
 
 	// Path is the file the configuration was read from (Load), or the name
 	// given to Parse. It names the file in error messages, and relative file

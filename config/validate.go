@@ -39,6 +39,7 @@ func (c *Config) validate(r *reporter) {
 	c.validateAdmin(r, scope{}.child("admin"))
 	checkPolicy(r, scope{}.child("defaults"), &c.Defaults, nil)
 	c.validateMembers(r)
+	c.validateBMP(r)
 }
 
 func (c *Config) validateServer(r *reporter, sc scope) {

@@ -67,6 +67,7 @@ type Daemon struct {
 	adminDown map[string]string
 
 	pub published // published for the looking glass (lookingglass.go)
+	bmp bmpExporters
 }
 
 // member is a configured member with its sessions.
@@ -151,9 +152,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ribDone := make(chan error, 1)
 	go func() { ribDone <- d.rib.Run(ribCtx) }()
 	waitRPKI := d.rpki.start(ribCtx)
+	waitBMP := d.startBMP(ribCtx)
 	defer func() {
 		stopRIB()
 		waitRPKI()
+		waitBMP()
 		<-ribDone
 		close(d.done)
 	}()
