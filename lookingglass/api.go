@@ -34,6 +34,7 @@ type RPKIJSON struct {
 	Caches     []RPKICacheJSON `json:"caches"`
 	VRPsIPv4   int             `json:"vrps_ipv4"`
 	VRPsIPv6   int             `json:"vrps_ipv6"`
+	ASPAs      int             `json:"aspas"`
 	LastUpdate string          `json:"last_update"`
 }
 
@@ -329,7 +330,7 @@ func (s *Server) statusJSON(st *Status) StatusJSON {
 		Ready: st.Ready, ServerTime: timeString(s.now()), StartTime: timeString(st.StartTime),
 		LastReconfig: timeString(st.LastReconfig), Generation: st.Generation,
 		RPKI: RPKIJSON{Caches: []RPKICacheJSON{}, VRPsIPv4: st.RPKI.VRPsIPv4, VRPsIPv6: st.RPKI.VRPsIPv6,
-			LastUpdate: timeString(st.RPKI.LastUpdate)},
+			ASPAs: st.RPKI.ASPAs, LastUpdate: timeString(st.RPKI.LastUpdate)},
 	}
 	for _, c := range st.RPKI.Caches {
 		j.RPKI.Caches = append(j.RPKI.Caches, RPKICacheJSON{Address: c.Address, Up: c.Up, Serial: c.Serial})

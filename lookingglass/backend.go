@@ -75,6 +75,7 @@ type RPKIStatus struct {
 	Caches     []RPKICache
 	VRPsIPv4   int
 	VRPsIPv6   int
+	ASPAs      int       // ASPA records in force (from a cache speaking RTR version 2)
 	LastUpdate time.Time // zero: no data yet
 }
 
