@@ -36,12 +36,15 @@ type Config struct {
 	LookingGlass LookingGlass `toml:"lookingglass"`
 	Metrics      Metrics      `toml:"metrics"`
 	RPKI         RPKI         `toml:"rpki"`
+	Admin        Admin        `toml:"admin"`
 	// Defaults is the policy of every member that does not override a key:
 	// the built-in defaults (DefaultPolicy) overlaid with the [defaults] table.
 	Defaults Policy   `toml:"defaults"`
 	Members  []Member `toml:"member"`
 	// MemberRanges accept members from address ranges (ranges.go).
 	MemberRanges []MemberRange `toml:"member_range"`
+	// BMP are the BMP collectors ([[bmp]], export.go).
+	BMP []BMP `toml:"bmp"`
 
 	// Path is the file the configuration was read from (Load), or the name
 	// given to Parse. It names the file in error messages, and relative file
@@ -73,6 +76,13 @@ type Server struct {
 	// have 16 bits for it; 0: none, only the large forms name the route
 	// server. Only for a 4-byte asn.
 	ControlCommunityASN uint16 `toml:"control_community_asn"`
+	// GracefulRestart makes the route server a graceful-restart helper (RFC
+	// 4724): a member that advertises the capability and restarts keeps its
+	// routes at the other members, stale, until its End-of-RIB.
+	GracefulRestart bool `toml:"graceful_restart"`
+	// StaleTime bounds how long a member back from a graceful restart may take
+	// to send End-of-RIB before its routes not announced again are removed.
+	StaleTime time.Duration `toml:"graceful_restart_stale_time"`
 }
 
 // LookingGlass is the [lookingglass] table: the web UI, the JSON API and /metrics.
@@ -143,6 +153,9 @@ type RPKI struct {
 	// MaxRecords bounds the records (VRPs, ASPAs, router keys) held per
 	// cache; 0 is the built-in bound (2,000,000).
 	MaxRecords int `toml:"max_records"`
+	// StateCommunity adds the RFC 8097 origin validation state extended
+	// community to the routes sent to members.
+	StateCommunity bool `toml:"rpki_state_community"`
 }
 
 // RPKICache is one RTR cache.
@@ -276,8 +289,10 @@ func newConfig() *Config {
 				netip.MustParseAddrPort("0.0.0.0:179"),
 				netip.MustParseAddrPort("[::]:179"),
 			},
-			HoldTime:     90,
-			ConnectRetry: 30 * time.Second,
+			HoldTime:        90,
+			ConnectRetry:    30 * time.Second,
+			GracefulRestart: true,
+			StaleTime:       360 * time.Second,
 		},
 		LookingGlass: LookingGlass{
 			Listen:    "127.0.0.1:8080",

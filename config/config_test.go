@@ -38,6 +38,9 @@ func TestLoadGood(t *testing.T) {
 		PeeringLANs:  []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8:ffff::/64")},
 		HoldTime:     0,
 		ConnectRetry: 90 * time.Second,
+		// Defaults: good.toml does not set them.
+		GracefulRestart: true,
+		StaleTime:       6 * time.Minute,
 	}
 	if d := cmp.Diff(wantServer, c.Server, cmpConfig...); d != "" {
 		t.Errorf("Server (-want +got):\n%s", d)

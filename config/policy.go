@@ -26,6 +26,7 @@ type Policy struct {
 	IRR                           IRRPolicy              `toml:"irr"`                                 // check 11
 	IRRSkipPrefixCheckIfRPKIValid bool                   `toml:"irr_skip_prefix_check_if_rpki_valid"` // check 11
 	OTC                           OTCPolicy              `toml:"otc"`                                 // check 14
+	ASPA                          ASPAPolicy             `toml:"aspa"`                                // check 15
 	GracefulShutdown              bool                   `toml:"graceful_shutdown"`                   // check 13
 	Blackhole                     bool                   `toml:"blackhole"`                           // check 12
 	BlackholeNextHopIPv4          netip.Addr             `toml:"blackhole_next_hop_ipv4"`             // check 12; zero = unchanged
@@ -55,6 +56,7 @@ type PolicyOverrides struct {
 	IRR                           *IRRPolicy              `toml:"irr"`
 	IRRSkipPrefixCheckIfRPKIValid *bool                   `toml:"irr_skip_prefix_check_if_rpki_valid"`
 	OTC                           *OTCPolicy              `toml:"otc"`
+	ASPA                          *ASPAPolicy             `toml:"aspa"`
 	GracefulShutdown              *bool                   `toml:"graceful_shutdown"`
 	Blackhole                     *bool                   `toml:"blackhole"`
 	BlackholeNextHopIPv4          *netip.Addr             `toml:"blackhole_next_hop_ipv4"`
@@ -114,6 +116,16 @@ const (
 	OTCOff    OTCPolicy = "off"
 )
 
+// ASPAPolicy is the aspa key (check 15, draft-ietf-sidrops-aspa-verification).
+type ASPAPolicy string
+
+// Values of aspa.
+const (
+	ASPARejectInvalid ASPAPolicy = "reject-invalid"
+	ASPATag           ASPAPolicy = "tag"
+	ASPAOff           ASPAPolicy = "off"
+)
+
 // MaxPrefixAction is the max_prefix_action key: what happens when a session
 // receives more routes of one address family than its limit.
 type MaxPrefixAction string
@@ -133,6 +145,7 @@ var (
 	rpkiValues               = []RPKIPolicy{RPKIRejectInvalid, RPKITag, RPKIOff}
 	irrValues                = []IRRPolicy{IRRReject, IRRTag, IRROff}
 	otcValues                = []OTCPolicy{OTCReject, OTCOff}
+	aspaValues               = []ASPAPolicy{ASPARejectInvalid, ASPATag, ASPAOff}
 	maxPrefixActionValues    = []MaxPrefixAction{MaxPrefixWarn, MaxPrefixBlock, MaxPrefixRestart, MaxPrefixShutdown}
 )
 
@@ -158,6 +171,7 @@ func DefaultPolicy() Policy {
 		RPKI:                     RPKIRejectInvalid,
 		IRR:                      IRRReject,
 		OTC:                      OTCReject,
+		ASPA:                     ASPAOff,
 		GracefulShutdown:         true,
 		Blackhole:                true,
 		MaxPrefixIPv4:            170000,

@@ -36,9 +36,11 @@ func (c *Config) validate(r *reporter) {
 	c.validateLookingGlass(r, scope{}.child("lookingglass"))
 	c.validateMetrics(r, scope{}.child("metrics"))
 	c.validateRPKI(r, scope{}.child("rpki"))
+	c.validateAdmin(r, scope{}.child("admin"))
 	checkPolicy(r, scope{}.child("defaults"), &c.Defaults, nil)
 	c.validateMembers(r)
 	c.validateRanges(r)
+	c.validateBMP(r)
 }
 
 func (c *Config) validateServer(r *reporter, sc scope) {
@@ -91,6 +93,9 @@ func (c *Config) validateServer(r *reporter, sc scope) {
 	}
 	if d := s.ConnectRetry; d <= 0 {
 		r.report(sc.child("connect_retry"), " %q: must be positive", d.String())
+	}
+	if d := s.StaleTime; d <= 0 {
+		r.report(sc.child("graceful_restart_stale_time"), " %q: must be positive", d.String())
 	}
 	if v := s.ControlCommunityASN; v != 0 {
 		switch {
@@ -383,6 +388,9 @@ func checkPolicy(r *reporter, sc scope, p *Policy, set map[string]bool) {
 	if k, ok := at("otc"); ok {
 		checkOneOf(r, k, p.OTC, otcValues)
 	}
+	if k, ok := at("aspa"); ok {
+		checkOneOf(r, k, p.ASPA, aspaValues)
+	}
 	if k, ok := at("blackhole_next_hop_ipv4"); ok {
 		if a := p.BlackholeNextHopIPv4; a.IsValid() && (!a.Is4() || a.IsUnspecified()) {
 			r.report(k, ` %q: must be an IPv4 address, or "" to leave the next hop unchanged`, a)
@@ -504,10 +512,12 @@ func prefixList(ps []netip.Prefix) string {
 func (c *Config) Warnings() Errors {
 	r := &reporter{file: c.Path, pos: c.pos}
 	rpkiUsed := c.Defaults.RPKI != RPKIOff
+	aspaUsed := c.Defaults.ASPA != ASPAOff
 	for i := range c.Members {
 		m := &c.Members[i]
 		p := c.MemberPolicy(i)
 		rpkiUsed = rpkiUsed || p.RPKI != RPKIOff
+		aspaUsed = aspaUsed || p.ASPA != ASPAOff
 		if p.IRR == IRRReject && m.IRRPrefixFile == "" && m.IRRASNFile == "" {
 			sc := memberScope(i, m.Name, int64(m.ASN))
 			k := sc.child("irr")
@@ -519,6 +529,9 @@ func (c *Config) Warnings() Errors {
 	}
 	if rpkiUsed && len(c.RPKI.Caches) == 0 && c.RPKI.VRPFile == "" {
 		r.add(scope{path: "rpki"}, `rpki checks are on but [rpki] has no caches and no vrp_file: no route can be RPKI-validated (set rpki = "off" to silence this)`)
+	}
+	if aspaUsed && !slices.ContainsFunc(c.RPKI.Caches, func(c RPKICache) bool { return c.Version >= 2 }) {
+		r.add(scope{path: "rpki"}, `aspa checks are on but no [rpki] cache has version = 2: ASPA records come only from RTR version 2, so no route can be ASPA-verified (set aspa = "off" to silence this)`)
 	}
 	r.errs.sort()
 	return r.errs

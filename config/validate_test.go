@@ -101,6 +101,9 @@ func TestValidation(t *testing.T) {
 		{"connect_retry negative", head + "connect_retry = \"-1s\"\n", []string{
 			`t.toml:5: server.connect_retry "-1s": must be positive`,
 		}},
+		{"graceful_restart_stale_time zero", head + "graceful_restart_stale_time = \"0s\"\n", []string{
+			`t.toml:5: server.graceful_restart_stale_time "0s": must be positive`,
+		}},
 		{"control_community_asn with a 2-byte asn", head + "control_community_asn = 64999\n", []string{
 			`t.toml:5: server.control_community_asn 64999: only for a 4-byte asn; standard control communities use asn 64500 itself`,
 		}},
@@ -376,6 +379,9 @@ neighbors = ["192.0.2.11"]
 		{"otc", head + "[defaults]\notc = \"tag\"\n", []string{
 			`t.toml:6: defaults.otc "tag": must be one of reject, off`,
 		}},
+		{"aspa", head + "[defaults]\naspa = \"reject\"\n", []string{
+			`t.toml:6: defaults.aspa "reject": must be one of reject-invalid, tag, off`,
+		}},
 		{"blackhole_next_hop_ipv4", head + "[defaults]\nblackhole_next_hop_ipv4 = \"2001:db8::66\"\n", []string{
 			`t.toml:6: defaults.blackhole_next_hop_ipv4 "2001:db8::66": must be an IPv4 address, or "" to leave the next hop unchanged`,
 		}},
@@ -525,5 +531,33 @@ func TestWarnings(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+}
+
+// TestWarningASPA: ASPA records come only from version 2 caches; a member that asks for the check
+// without one is told, and a version 2 cache silences it.
+func TestWarningASPA(t *testing.T) {
+	for _, tt := range []struct {
+		rpki string
+		warn bool
+	}{
+		{"[rpki]\nvrp_file = \"testdata/vrps.json\"\n", true},
+		{"[rpki]\ncaches = [{ address = \"127.0.0.1:3323\" }]\n", true},
+		{"[rpki]\ncaches = [{ address = \"127.0.0.1:3323\", version = 2 }]\n", false},
+	} {
+		c, err := Parse("t.toml", []byte(head+tt.rpki+foo+"aspa = \"tag\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, w := range c.Warnings() {
+			found = found || strings.Contains(w.Error(), "no [rpki] cache has version = 2")
+		}
+		if found != tt.warn {
+			t.Errorf("%q: ASPA warning %v, want %v (%v)", tt.rpki, found, tt.warn, c.Warnings())
+		}
+		if p := c.MemberPolicy(0); p.ASPA != ASPATag {
+			t.Errorf("member aspa = %q, want tag", p.ASPA)
+		}
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"reflect"
 	"time"
 
 	"github.com/ixrs/ixrs/config"
@@ -63,10 +62,14 @@ type Daemon struct {
 	byPeer    map[*rs.Peer]*session
 	listeners []net.Addr
 	lastLoad  time.Time
+	// adminDown holds the members shut down by an operator, with their RFC 9003 message; it
+	// outlives reloads that re-create the member (admin.go).
+	adminDown map[string]string
 
 	pub published // published for the looking glass (lookingglass.go)
 
 	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
+	bmp     bmpExporters
 }
 
 // member is a configured member with its sessions.
@@ -111,6 +114,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		ready:   make(chan struct{}),
 		members: map[string]*member{},
 		byPeer:  map[*rs.Peer]*session{},
+
+		adminDown: map[string]string{},
 	}
 	d.comp = newCompiler(cfg.Server)
 	sp, err := speaker.New(speaker.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: d.log.With("component", "bgp"),
@@ -121,7 +126,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.sp = sp
 	d.defExport = exportProfile(cfg.Defaults)
 	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
-		OnMaxPrefix: d.onMaxPrefix, OnRefresh: d.onRefresh, Logger: d.log.With("component", "rib")})
+		OnMaxPrefix: d.onMaxPrefix, OnRefresh: d.onRefresh, StaleTime: cfg.Server.StaleTime,
+		Logger: d.log.With("component", "rib")})
 	if d.rpki, err = newRPKIFeed(cfg, d.rib, d.log.With("component", "rpki")); err != nil {
 		return nil, err
 	}
@@ -149,9 +155,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ribDone := make(chan error, 1)
 	go func() { ribDone <- d.rib.Run(ribCtx) }()
 	waitRPKI := d.rpki.start(ribCtx)
+	waitBMP := d.startBMP(ribCtx)
 	defer func() {
 		stopRIB()
 		waitRPKI()
+		waitBMP()
 		<-ribDone
 		close(d.done)
 	}()
@@ -259,41 +267,17 @@ func (d *Daemon) addMember(ctx context.Context, mc config.Member, pol config.Pol
 		return fmt.Errorf("member %q: %w", mc.Name, err)
 	}
 	d.members[mc.Name] = m
-	srv := d.cfg.Server
 	for _, addr := range mc.Neighbors {
-		rp, err := d.rib.AddPeer(ctx, mc.Name, addr)
-		if err != nil {
-			return fmt.Errorf("member %q: neighbor %s: %w", mc.Name, addr, err)
+		if err := d.addSession(ctx, m, addr); err != nil {
+			return err
 		}
-		pc := speaker.PeerConfig{
-			Name:         mc.Name,
-			PeerAS:       mc.ASN,
-			PeerAddr:     addr,
-			HoldTime:     time.Duration(srv.HoldTime) * time.Second,
-			NoHoldTime:   srv.HoldTime == 0,
-			ConnectRetry: srv.ConnectRetry,
-			Passive:      mc.Passive,
-			MD5Password:  string(mc.MD5Password),
-			TTLSecurity:  mc.TTLSecurity,
-			HasRole:      true, // RFC 9234: we are a route server; members may say they are its clients
-			Role:         speaker.RoleRS,
-		}
-		s := &session{m: m, rib: rp}
-		peer, err := d.sp.AddPeer(pc, &handler{s: s, log: d.log})
-		if err != nil {
-			d.rib.RemovePeer(ctx, rp)
-			return fmt.Errorf("member %q: neighbor %s: %w", mc.Name, addr, err)
-		}
-		s.peer = peer
-		m.sessions = append(m.sessions, s)
-		d.byPeer[rp] = s
-		peer.Start()
 	}
 	return nil
 }
 
-// removeMember closes the member's sessions with Cease/Peer De-configured and forgets its routes.
-func (d *Daemon) removeMember(ctx context.Context, name string) {
+// removeMember closes the member's sessions with an RFC 9003 Cease (subcode and msg) and forgets
+// its routes.
+func (d *Daemon) removeMember(ctx context.Context, name string, subcode uint8, msg string) {
 	m := d.members[name]
 	if m == nil {
 		return
@@ -303,7 +287,7 @@ func (d *Daemon) removeMember(ctx context.Context, name string) {
 			s.restart.Stop()
 		}
 		delete(d.byPeer, s.rib)
-		d.sp.RemovePeer(s.peer)
+		d.endPeer(s.peer, subcode, msg)
 	}
 	if err := d.rib.RemoveMember(ctx, name); err != nil {
 		d.log.Error("remove member from the RIB", "member", name, "err", err)
@@ -315,6 +299,11 @@ func (d *Daemon) removeMember(ctx context.Context, name string) {
 type ReloadResult struct {
 	Members                                int
 	Added, Removed, Changed, PolicyChanged int
+	// SessionsReset counts the sessions ended and started again (re-created members, changed
+	// session keys); sessions of removed members or neighbors are not counted.
+	SessionsReset int
+	// Changes lists what was changed, as Diff reports it.
+	Changes []Change
 	// Warnings are settings the reload could not apply (they take effect on restart).
 	Warnings []string
 }
@@ -355,16 +344,13 @@ func (d *Daemon) logRefused(err error) {
 func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	var res ReloadResult
 	d.log.Info("reloading configuration", "config", cfg.Path)
-	if !reflect.DeepEqual(cfg.Server, d.cfg.Server) {
-		res.Warnings = append(res.Warnings, "[server] changes take effect only after a restart; keeping the running [server] settings")
-		cfg.Server = d.cfg.Server
-	}
-	if !reflect.DeepEqual(cfg.RPKI, d.cfg.RPKI) {
-		res.Warnings = append(res.Warnings, "[rpki] changes take effect only after a restart; the VRP file is re-read")
-		cfg.RPKI = d.cfg.RPKI
-	}
+	res.Changes, res.Warnings = d.plan(cfg)
+	cfg.Server, cfg.RPKI = d.cfg.Server, d.cfg.RPKI
 	for _, w := range res.Warnings {
 		d.log.Warn(w)
+	}
+	for _, c := range res.Changes {
+		d.log.Info("reload: "+c.Action, "member", c.Member, "neighbor", c.Neighbor, "detail", c.Detail)
 	}
 	wanted := map[string]int{}
 	for i, m := range cfg.Members {
@@ -373,20 +359,31 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	for name, m := range d.members {
 		i, ok := wanted[name]
 		if !ok {
-			d.removeMember(ctx, name)
+			d.removeMember(ctx, name, speaker.SubAdminShutdown, msgRemoved)
+			delete(d.adminDown, name)
 			res.Removed++
 			continue
 		}
-		// A new export profile changes how the member's attribute sets are keyed and sent: that
-		// needs its routes anew, so its sessions are re-created.
-		if !sameSessions(m.cfg, cfg.Members[i]) || exportProfile(m.policy) != exportProfile(cfg.MemberPolicy(i)) {
-			d.removeMember(ctx, name)
+		pol := cfg.MemberPolicy(i)
+		md := diffMember(m.cfg, m.policy, cfg.Members[i], pol)
+		if md.recreate != "" {
+			// A new AS or export profile changes how the member's attribute sets are keyed and
+			// sent: that needs its routes anew, so its sessions are re-created.
+			res.SessionsReset += len(m.sessions)
+			d.removeMember(ctx, name, speaker.SubAdminReset, msgChanged)
 			res.Changed++
 			continue
 		}
+		if len(md.resetKeys) > 0 {
+			res.SessionsReset += len(m.sessions) - len(md.dropNeighbors)
+		}
+		if len(md.addNeighbors)+len(md.dropNeighbors)+len(md.resetKeys) > 0 {
+			res.Changed++
+		}
+		d.applyMember(ctx, m, &md, cfg.Members[i])
 		// Policy keys are applied to the running member: its routes are revalidated, its sessions
 		// stay up (raising a max-prefix limit must not reset anyone).
-		if pol := cfg.MemberPolicy(i); !reflect.DeepEqual(m.policy, pol) {
+		if md.policy {
 			if err := d.rib.SetMemberPolicy(ctx, name, d.comp.compile(pol), maxPrefix(pol), nil); err != nil {
 				d.log.Error("reload: member policy", "member", name, "err", err)
 			}
@@ -399,7 +396,6 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 			m.policy = pol
 			res.PolicyChanged++
 		}
-		m.cfg = cfg.Members[i]
 	}
 	old := d.cfg
 	d.cfg = cfg
@@ -424,20 +420,8 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	d.publish()
 	d.pub.lastReload.Store(d.lastLoad.UnixNano())
 	d.log.Info("configuration reloaded", "members", res.Members, "added", res.Added, "removed", res.Removed,
-		"changed", res.Changed, "policy_changed", res.PolicyChanged)
+		"changed", res.Changed, "policy_changed", res.PolicyChanged, "sessions_reset", res.SessionsReset)
 	return res
-}
-
-// sameSessions reports whether two versions of a member differ at most in what a reload applies
-// without re-creating the member's sessions: policy keys, IRR file names, the description.
-func sameSessions(a, b config.Member) bool {
-	strip := func(m *config.Member) {
-		m.IRRPrefixFile, m.IRRASNFile, m.Description = "", "", ""
-		m.PolicyOverrides = config.PolicyOverrides{}
-	}
-	strip(&a)
-	strip(&b)
-	return reflect.DeepEqual(a, b)
 }
 
 func memberIndex(c *config.Config, name string) (int, bool) {
@@ -480,7 +464,8 @@ type handler struct {
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
-	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received}
+	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
+		GracefulRestart: p.GracefulRestart()}
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}
@@ -504,6 +489,10 @@ func (h *handler) Down(_ *speaker.Peer, err error) {
 	why := ""
 	if err != nil {
 		why = err.Error()
+	}
+	if downGraceful(err) {
+		h.s.rib.DownGraceful(why)
+		return
 	}
 	h.s.rib.DownWithReason(why)
 }

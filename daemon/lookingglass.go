@@ -59,7 +59,7 @@ func (b lgBackend) Status(ctx context.Context) (lookingglass.Status, error) {
 		st.LastReconfig = time.Unix(0, n)
 	}
 	rp := d.RPKIStatus()
-	st.RPKI.VRPsIPv4, st.RPKI.VRPsIPv6, st.RPKI.LastUpdate = rp.VRPsIPv4, rp.VRPsIPv6, rp.Updated
+	st.RPKI.VRPsIPv4, st.RPKI.VRPsIPv6, st.RPKI.ASPAs, st.RPKI.LastUpdate = rp.VRPsIPv4, rp.VRPsIPv6, rp.ASPAs, rp.Updated
 	for _, c := range rp.Caches {
 		st.RPKI.Caches = append(st.RPKI.Caches, lookingglass.RPKICache{Address: c.Address, Up: c.InSync && !c.Expired, Serial: c.Serial})
 	}
@@ -107,6 +107,13 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 		ls.State = strings.ToLower(st.State.String())
 		if st.LastError != "" {
 			ls.LastError = st.LastError
+		}
+		ls.Flaps = st.Flaps
+		if st.LastSent.Code != 0 {
+			ls.LastNotificationSent = st.LastSent.String()
+		}
+		if st.LastReceived.Code != 0 {
+			ls.LastNotificationReceived = st.LastReceived.String()
 		}
 		if st.State == speaker.StateEstablished && st.Remote != nil {
 			ls.RouterID = st.Remote.RouterID

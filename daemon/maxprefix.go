@@ -63,6 +63,10 @@ func (d *Daemon) clearMaxPrefix(s *session) bool {
 		s.restart = nil
 	}
 	s.maxPrefixStopped = false
+	if msg, down := d.adminDown[s.m.cfg.Name]; down {
+		d.log.Info("max-prefix: cleared; the member stays administratively down", "member", s.peer.Name(), "message", msg)
+		return true
+	}
 	d.log.Info("max-prefix: starting the session again", "member", s.peer.Name(), "neighbor", s.peer.Addr().String())
 	s.peer.Start()
 	return true

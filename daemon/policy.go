@@ -66,6 +66,12 @@ func importPolicy(p config.Policy, lans []netip.Prefix) *policy.Import {
 	case config.RPKITag:
 		im.RPKI = policy.RPKITag
 	}
+	switch p.ASPA {
+	case config.ASPARejectInvalid:
+		im.ASPA = policy.ASPARejectInvalid
+	case config.ASPATag:
+		im.ASPA = policy.ASPATag
+	}
 	switch p.IRR {
 	case config.IRRReject:
 		im.IRR = policy.IRRReject
@@ -91,7 +97,9 @@ func exportPolicy(cfg *config.Config) *rs.ControlCommunities {
 		Control:       policy.ExportControl{ASN: cfg.Server.ASN, StdASN: cfg.Server.ControlCommunityASN},
 		AddOTC:        true,
 		Informational: true,
-		ExportProfile: exportProfile(cfg.Defaults),
+		// RFC 8097 on export only when asked: it is a non-transitive community meant for iBGP.
+		RPKIStateCommunity: cfg.RPKI.StateCommunity,
+		ExportProfile:      exportProfile(cfg.Defaults),
 	}
 }
 

@@ -23,6 +23,11 @@ import (
 // changed, so the RIB revalidates only the routes those cover. It never runs on the RIB loop: it
 // waits for SetVRPs like any other input. When neither source has data, the RIB gets nil VRPs
 // and every route is RPKI "not checked" (docs/rpki.md).
+//
+// ASPA records come only from a cache that speaks RTR version 2: while the caches' data is in use
+// and its cache sent them, the RIB gets them through SetASPA with the customers that changed;
+// otherwise (a version 0/1 cache, the VRP file, no data) it gets none and every route is ASPA "not
+// checked" — an empty table would make every path "unknown".
 
 // rpkiFeed owns the RPKI sources and the snapshot in force.
 type rpkiFeed struct {
@@ -31,6 +36,9 @@ type rpkiFeed struct {
 	client *rpki.Client // nil without caches
 	files  chan rpkiFiles
 	ended  chan struct{} // closed when the feed goroutine returns
+	// hasASPA reports whether the cache at an address sends ASPA records (speaks version 2);
+	// nil: none does.
+	hasASPA func(cache string) bool
 
 	mu     sync.Mutex
 	status RPKIStatus
@@ -39,8 +47,10 @@ type rpkiFeed struct {
 	cache   *rpki.Table // the caches' data (nil: none unexpired)
 	file    *rpki.Table // the VRP file's data (nil: none)
 	slurm   *rpki.SLURM
-	raw     *rpki.Table // the source data the snapshot in force was built from
-	inForce *rpki.Table // what the RIB has (nil: nothing, every route "not checked")
+	raw     *rpki.Table     // the source data the snapshot in force was built from
+	inForce *rpki.Table     // what the RIB has (nil: nothing, every route "not checked")
+	aspa    *rpki.ASPATable // the caches' ASPA records (nil: none, or a cache below version 2)
+	aspaIn  *rpki.ASPATable // the ASPA records the RIB has (nil: none)
 }
 
 // rpkiFiles is what loadVRPs read: the VRP file's data and the SLURM file; a file that was
@@ -108,6 +118,7 @@ func newRPKIFeed(cfg *config.Config, rib *rs.Server, log *slog.Logger) (*rpkiFee
 		return nil, err
 	}
 	f.client = client
+	f.hasASPA = f.speaksASPA
 	return f, nil
 }
 
@@ -185,6 +196,10 @@ func (f *rpkiFeed) fromCache(ctx context.Context, u rpki.Update) {
 	case u.VRPs == nil && prev != nil:
 		f.log.Error("RPKI: no RTR cache has unexpired data and there is no VRP file: every route is now RPKI \"not checked\"")
 	}
+	f.aspa = nil
+	if u.VRPs != nil && f.hasASPA != nil && f.hasASPA(u.Cache) {
+		f.aspa = u.ASPAs
+	}
 	f.mu.Lock()
 	f.status.Cache, f.status.ASPAs = u.Cache, u.ASPAs.Len()
 	f.mu.Unlock()
@@ -215,6 +230,43 @@ func (f *rpkiFeed) fromFiles(ctx context.Context, fl rpkiFiles) {
 	f.push(ctx, nil)
 }
 
+// speaksASPA reports whether the cache at addr last answered in RTR version 2, the version with
+// ASPA records.
+func (f *rpkiFeed) speaksASPA(addr string) bool {
+	for _, c := range f.client.Status() {
+		if c.Address == addr {
+			return c.Version >= 2
+		}
+	}
+	return false
+}
+
+// pushASPA hands the ASPA records that go with the VRP source in use to the RIB, when they changed.
+func (f *rpkiFeed) pushASPA(ctx context.Context) {
+	want := f.aspa
+	if f.cache == nil {
+		want = nil // the VRP file or nothing: no ASPA source
+	}
+	if want == f.aspaIn {
+		return
+	}
+	u := rs.ASPAUpdate{ChangedCustomers: rpki.ASPAChanged(f.aspaIn, want)}
+	if want != nil {
+		u.ASPA = want // a nil *ASPATable must not become a non-nil interface
+	}
+	if f.aspaIn != nil {
+		u.Base = f.aspaIn
+	}
+	if err := f.rib.SetASPA(ctx, u, nil); err != nil {
+		if ctx.Err() == nil {
+			f.log.Error("ASPA data not handed to the RIB", "err", err)
+		}
+		return
+	}
+	f.aspaIn = want
+	f.log.Info("ASPA data in force", "customers", want.Len(), "changed_customers", len(u.ChangedCustomers))
+}
+
 // push works out the snapshot the RIB should have and hands it over. incr, when not nil, is the
 // cache Update that leads to the caches' new data (usable when its Base is f.raw).
 func (f *rpkiFeed) push(ctx context.Context, incr *rpki.Update) {
@@ -225,6 +277,7 @@ func (f *rpkiFeed) push(ctx context.Context, incr *rpki.Update) {
 	if raw == nil {
 		source = ""
 	}
+	f.pushASPA(ctx)
 	if raw == f.raw && (raw != nil || f.inForce == nil) {
 		return // nothing new for the RIB
 	}

@@ -81,3 +81,39 @@ func TestRPKIFeed(t *testing.T) {
 		t.Fatal("no source but data in force")
 	}
 }
+
+// TestRPKIFeedASPA: the RIB gets the ASPA records of a version 2 cache with the customers that
+// changed, none from a lower version cache (an empty table would make every path "unknown"), and
+// none once the caches' data is gone.
+func TestRPKIFeedASPA(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rib := rs.New(rs.Config{ASN: 65000, RouterID: netip.MustParseAddr("10.0.0.1"), Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	ribDone := make(chan error, 1)
+	go func() { ribDone <- rib.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-ribDone
+	}()
+	v2 := map[string]bool{"127.0.0.1:3323": true}
+	f := &rpkiFeed{log: log, rib: rib, hasASPA: func(c string) bool { return v2[c] }}
+	vrps := rpki.NewTable(nil)
+	a1 := rpki.NewASPATable(map[uint32][]uint32{65001: {65002}})
+	f.fromCache(ctx, rpki.Update{VRPs: vrps, ASPAs: a1, Cache: "127.0.0.1:3324"})
+	if f.aspaIn != nil {
+		t.Fatal("ASPA records in force from a cache below version 2")
+	}
+	f.fromCache(ctx, rpki.Update{VRPs: vrps, ASPAs: a1, Cache: "127.0.0.1:3323"})
+	if f.aspaIn != a1 || f.status.ASPAs != 1 {
+		t.Fatalf("version 2 cache: ASPA in force %v, status %d", f.aspaIn, f.status.ASPAs)
+	}
+	a2 := rpki.NewASPATable(map[uint32][]uint32{65001: {65002, 65003}})
+	f.fromCache(ctx, rpki.Update{VRPs: vrps, ASPAs: a2, Base: vrps, Cache: "127.0.0.1:3323"})
+	if f.aspaIn != a2 {
+		t.Fatal("an ASPA change with the same VRPs did not reach the RIB")
+	}
+	f.fromCache(ctx, rpki.Update{})
+	if f.aspaIn != nil {
+		t.Fatal("ASPA records kept after the caches' data expired")
+	}
+}

@@ -43,10 +43,11 @@ func TestMain(m *testing.M) {
 
 // routeServer is a running routeserver process.
 type routeServer struct {
-	cmd  *exec.Cmd
-	log  string
-	port int
-	done chan struct{}
+	cmd    *exec.Cmd
+	log    string
+	port   int
+	lgPort int // the looking glass's port when startRouteServer chose it (0: the test's config sets it)
+	done   chan struct{}
 }
 
 // startRouteServer writes cfg (with %PORT% replaced by a free port) and runs the binary on it until the
@@ -56,11 +57,18 @@ func startRouteServer(t *testing.T, cfg string) *routeServer {
 	dir := t.TempDir()
 	port := peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
 	cfg = strings.ReplaceAll(cfg, "%PORT%", fmt.Sprint(port))
+	lgPort := 0
+	if !strings.Contains(cfg, "[lookingglass]") {
+		// The looking glass's default listener is 127.0.0.1:8080: give each route server its own port,
+		// so that tests never compete for one.
+		lgPort = peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
+		cfg += fmt.Sprintf("\n[lookingglass]\nlisten = \"127.0.0.1:%d\"\n", lgPort)
+	}
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rs := &routeServer{log: filepath.Join(dir, "routeserver.log"), port: port, done: make(chan struct{})}
+	rs := &routeServer{log: filepath.Join(dir, "routeserver.log"), port: port, lgPort: lgPort, done: make(chan struct{})}
 	logf, err := os.Create(rs.log)
 	if err != nil {
 		t.Fatal(err)

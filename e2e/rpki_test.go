@@ -8,11 +8,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +176,11 @@ expire = "4s"`, c1Addr, c2Addr, bad)))
 		t.Fatal("no version 1 End of Data from the preferred cache in the log")
 	}
 	ups := rs.logCount("session up")
+	// The metrics and the looking glass show the cache in use and the VRPs.
+	waitFor(t, "the preferred cache up in the metrics", 30*time.Second, func() (bool, string) {
+		m := scrape(t, rs)
+		return strings.Contains(m, `ixrs_rpki_cache_up{cache="`+c1Addr+`"} 1`) && !strings.Contains(m, `ixrs_rpki_vrps{afi="ipv4"} 0`), m
+	})
 
 	select {
 	case er := <-reports:
@@ -208,6 +216,9 @@ expire = "4s"`, c1Addr, c2Addr, bad)))
 		return rs.logContains("no RTR cache has unexpired data"), ""
 	})
 	hasExactly(t, receiver, "every route not checked, so the invalid one accepted", rtrValid, rtrChanges, rtrInvalid)
+	if m := scrape(t, rs); strings.Contains(m, `ixrs_rpki_cache_up{cache="`+c1Addr+`"} 1`) || strings.Contains(m, `ixrs_rpki_cache_up{cache="`+c2Addr+`"} 1`) {
+		t.Errorf("a stopped cache is up in the metrics:\n%s", m)
+	}
 	if n := rs.logCount("session up"); n != ups || rs.logCount("session down") != 0 {
 		t.Fatalf("sessions were reset: %d session ups (%d before), %d downs", n, ups, rs.logCount("session down"))
 	}
@@ -278,4 +289,22 @@ func testPKI(t *testing.T, dir string) (caPath, certPath, keyPath string) {
 		t.Fatal(err)
 	}
 	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", srvDER), write("key.pem", "EC PRIVATE KEY", keyDER)
+}
+
+// scrape returns the route server's /metrics, served on the looking glass startRouteServer set up.
+func scrape(t *testing.T, rs *routeServer) string {
+	t.Helper()
+	if rs.lgPort == 0 {
+		t.Fatal("scrape: the test's config chose the looking glass's port")
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", rs.lgPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

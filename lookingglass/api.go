@@ -34,6 +34,7 @@ type RPKIJSON struct {
 	Caches     []RPKICacheJSON `json:"caches"`
 	VRPsIPv4   int             `json:"vrps_ipv4"`
 	VRPsIPv6   int             `json:"vrps_ipv6"`
+	ASPAs      int             `json:"aspas"`
 	LastUpdate string          `json:"last_update"`
 }
 
@@ -46,19 +47,23 @@ type RPKICacheJSON struct {
 
 // SessionJSON is one member session.
 type SessionJSON struct {
-	ID            string       `json:"id"`
-	Member        string       `json:"member"`
-	ASN           uint32       `json:"asn"`
-	Description   string       `json:"description"`
-	Neighbor      string       `json:"neighbor"`
-	State         string       `json:"state"`
-	Since         string       `json:"since"`
-	UptimeSeconds int64        `json:"uptime_seconds"` // time in the current state
-	LastError     string       `json:"last_error"`
-	RouterID      string       `json:"router_id"`
-	Capabilities  []string     `json:"capabilities"`
-	HoldTime      int          `json:"hold_time"`
-	Families      []FamilyJSON `json:"families"`
+	ID            string `json:"id"`
+	Member        string `json:"member"`
+	ASN           uint32 `json:"asn"`
+	Description   string `json:"description"`
+	Neighbor      string `json:"neighbor"`
+	State         string `json:"state"`
+	Since         string `json:"since"`
+	UptimeSeconds int64  `json:"uptime_seconds"` // time in the current state
+	LastError     string `json:"last_error"`
+	Flaps         uint64 `json:"flaps"`
+	// LastNotificationSent/Received are the last NOTIFICATIONs in each direction, in words.
+	LastNotificationSent     string       `json:"last_notification_sent"`
+	LastNotificationReceived string       `json:"last_notification_received"`
+	RouterID                 string       `json:"router_id"`
+	Capabilities             []string     `json:"capabilities"`
+	HoldTime                 int          `json:"hold_time"`
+	Families                 []FamilyJSON `json:"families"`
 }
 
 // FamilyJSON are a session's counts for one address family.
@@ -230,7 +235,8 @@ func (s *Server) sessionJSON(ss *Session) SessionJSON {
 	j := SessionJSON{
 		ID: ProtocolID(ss.Neighbor), Member: ss.Member, ASN: ss.ASN, Description: ss.Description,
 		Neighbor: addrString(ss.Neighbor), State: ss.State, Since: timeString(ss.Since),
-		LastError: ss.LastError, RouterID: addrString(ss.RouterID),
+		LastError: ss.LastError, Flaps: ss.Flaps, LastNotificationSent: ss.LastNotificationSent,
+		LastNotificationReceived: ss.LastNotificationReceived, RouterID: addrString(ss.RouterID),
 		Capabilities: slices.Clone(ss.Capabilities), HoldTime: ss.HoldTime, Families: []FamilyJSON{},
 	}
 	if j.Capabilities == nil {
@@ -324,7 +330,7 @@ func (s *Server) statusJSON(st *Status) StatusJSON {
 		Ready: st.Ready, ServerTime: timeString(s.now()), StartTime: timeString(st.StartTime),
 		LastReconfig: timeString(st.LastReconfig), Generation: st.Generation,
 		RPKI: RPKIJSON{Caches: []RPKICacheJSON{}, VRPsIPv4: st.RPKI.VRPsIPv4, VRPsIPv6: st.RPKI.VRPsIPv6,
-			LastUpdate: timeString(st.RPKI.LastUpdate)},
+			ASPAs: st.RPKI.ASPAs, LastUpdate: timeString(st.RPKI.LastUpdate)},
 	}
 	for _, c := range st.RPKI.Caches {
 		j.RPKI.Caches = append(j.RPKI.Caches, RPKICacheJSON{Address: c.Address, Up: c.Up, Serial: c.Serial})
@@ -337,7 +343,7 @@ func (s *Server) apiReasons(c echo.Context) error {
 		return err
 	}
 	j := ReasonsJSON{}
-	for code := 1; code <= int(policy.OTCLeak); code++ {
+	for code := 1; code <= int(policy.ASPAInvalid); code++ {
 		j.Filtered = append(j.Filtered, s.filterReason(code))
 	}
 	for code := 1; code < numNotExportedReasonCodes; code++ {

@@ -75,6 +75,7 @@ type RPKIStatus struct {
 	Caches     []RPKICache
 	VRPsIPv4   int
 	VRPsIPv6   int
+	ASPAs      int       // ASPA records in force (from a cache speaking RTR version 2)
 	LastUpdate time.Time // zero: no data yet
 }
 
@@ -100,6 +101,13 @@ type Session struct {
 	// text when one was sent or received ("received NOTIFICATION 6/2 administrative shutdown:
 	// maintenance"); "" when it never went down.
 	LastError string
+	// Flaps counts the times the session left Established since the route server started.
+	Flaps uint64
+	// LastNotificationSent and LastNotificationReceived describe the last NOTIFICATION the route
+	// server sent to and received from the member, with its code, subcode and text
+	// ("Cease/Administrative Shutdown: \"maintenance\""); "" when there was none.
+	LastNotificationSent     string
+	LastNotificationReceived string
 	// RouterID is the member's BGP identifier from its OPEN; invalid while down.
 	RouterID netip.Addr
 	// Capabilities are what both sides negotiated, in words ("4-octet AS", "ADD-PATH ipv4 receive").

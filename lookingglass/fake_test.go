@@ -127,7 +127,7 @@ func newFake() *fakeBackend {
 	return &fakeBackend{
 		status: Status{ASN: 64500, RouterID: addr("192.0.2.1"), Version: "0.1.0", Ready: true, StartTime: fakeStart,
 			LastReconfig: fakeNow.Add(-2 * time.Hour), Generation: 42,
-			RPKI: RPKIStatus{Caches: []RPKICache{{Address: "127.0.0.1:3323", Up: true, Serial: 7}}, VRPsIPv4: 500000, VRPsIPv6: 120000, LastUpdate: fakeNow.Add(-5 * time.Minute)}},
+			RPKI: RPKIStatus{Caches: []RPKICache{{Address: "127.0.0.1:3323", Up: true, Serial: 7}}, VRPsIPv4: 500000, VRPsIPv6: 120000, ASPAs: 1200, LastUpdate: fakeNow.Add(-5 * time.Minute)}},
 		sessions: []Session{
 			{Member: "Alpha Networks", ASN: 64501, Description: "Alpha, Frankfurt", Neighbor: alpha4, State: "established",
 				Since: ago(48 * time.Hour), RouterID: addr("198.51.100.1"), Capabilities: []string{"4-octet AS", "route refresh", "multiprotocol ipv4"},
@@ -139,7 +139,9 @@ func newFake() *fakeBackend {
 				RouterID: addr("203.0.113.1"), Capabilities: []string{"4-octet AS"}, HoldTime: 180,
 				Families: []FamilyCounts{fam("ipv4", 4, 2, 1, 1, 100), fam("ipv6", 1, 0, 0, 0, 100)}},
 			{Member: "Gamma", ASN: 64503, Neighbor: gamma, State: "idle", Since: ago(90 * time.Minute),
-				LastError: "received NOTIFICATION 6/2 (administrative shutdown): maintenance until 14:00"},
+				LastError: "received NOTIFICATION 6/2 (administrative shutdown): maintenance until 14:00", Flaps: 3,
+				LastNotificationSent:     "Hold Timer Expired",
+				LastNotificationReceived: `Cease/Administrative Shutdown: "maintenance until 14:00"`},
 			{Member: "Secret Hidden", ASN: 64504, Neighbor: hidden, State: "established", Since: ago(time.Hour),
 				Families: []FamilyCounts{fam("ipv4", 2, 2, 2, 1, 0)}},
 		},

@@ -83,6 +83,15 @@ func largeCommunityLabel(c LargeCommunity, rs uint32) string {
 				return "RPKI " + name
 			}
 		}
+	case policy.InfoASPAFunction:
+		switch c.Local2 {
+		case 1:
+			return "ASPA valid"
+		case 2:
+			return "ASPA unknown"
+		case 4:
+			return "ASPA invalid"
+		}
 	case policy.EuroIXFunction:
 		return "filtered: " + policy.Reason(c.Local2).String()
 	case NotExportedFunction:

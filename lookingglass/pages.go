@@ -399,7 +399,7 @@ type overviewView struct {
 	RPKIOff                                bool
 	RPKICache                              *RPKICache
 	Caches                                 []RPKICache
-	VRPs4, VRPs6                           int
+	VRPs4, VRPs6, ASPAs                    int
 	RPKIAge                                string
 	DownSessions                           []sessionView
 }
@@ -419,7 +419,7 @@ func (s *Server) pageOverview(c echo.Context) error {
 	now := s.now()
 	v := overviewView{ASN: st.ASN, RouterID: addrString(st.RouterID), Version: st.Version, Ready: st.Ready,
 		Started: formatTime(st.StartTime), LastReconfig: formatTime(st.LastReconfig),
-		Caches: st.RPKI.Caches, VRPs4: st.RPKI.VRPsIPv4, VRPs6: st.RPKI.VRPsIPv6}
+		Caches: st.RPKI.Caches, VRPs4: st.RPKI.VRPsIPv4, VRPs6: st.RPKI.VRPsIPv6, ASPAs: st.RPKI.ASPAs}
 	if !st.StartTime.IsZero() {
 		v.Uptime = formatDuration(now.Sub(st.StartTime))
 	}

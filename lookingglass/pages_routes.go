@@ -189,9 +189,12 @@ type sessionPageView struct {
 	RouterID     string
 	HoldTime     int
 	Capabilities []string
-	Families     []familyView
-	FamilyLinks  []linkView
-	Routes       routesTable
+	Flaps        int
+	// LastSent and LastReceived are the last NOTIFICATIONs in each direction, in words.
+	LastSent, LastReceived string
+	Families               []familyView
+	FamilyLinks            []linkView
+	Routes                 routesTable
 }
 
 var sessionTabs = []struct {
@@ -242,7 +245,8 @@ func (s *Server) pageSession(c echo.Context) error {
 	}
 	sv := s.sessionView(ss)
 	pv := sessionPageView{S: sv, Tab: string(view), Families: sv.Families, SinceTime: formatTime(ss.Since),
-		RouterID: addrString(ss.RouterID), HoldTime: ss.HoldTime, Capabilities: ss.Capabilities}
+		RouterID: addrString(ss.RouterID), HoldTime: ss.HoldTime, Capabilities: ss.Capabilities, Flaps: int(min(ss.Flaps, 1<<62)),
+		LastSent: ss.LastNotificationSent, LastReceived: ss.LastNotificationReceived}
 	if view == "" {
 		pv.Tab = "details"
 	}

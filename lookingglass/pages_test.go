@@ -47,6 +47,8 @@ func TestPagesShowWhatAPersonLooksFor(t *testing.T) {
 		{"/sessions?q=beta", "Sessions", []string{"Beta Transit"}, []string{"Gamma"}},
 		{"/sessions?sort=-received", "Sessions", []string{"Beta Transit"}, nil},
 		{"/sessions/R_192_0_2_12", "Beta Transit (192.0.2.12)", []string{"Session details", "4-octet AS", "180 s", "203.0.113.1", "Received (5)", "Filtered (3)"}, nil},
+		{"/sessions/R_192_0_2_13", "Gamma (192.0.2.13)", []string{"Flaps 3", "Last NOTIFICATION sent Hold Timer Expired",
+			`Last NOTIFICATION received Cease/Administrative Shutdown: "maintenance until 14:00"`}, nil},
 		{"/sessions/R_192_0_2_12/filtered", "Beta Transit · Filtered routes (192.0.2.12)", []string{"10.0.0.0/8", "bogon prefix", "64500:1101:3",
 			"prefix too long", "64500:1101:1", "RPKI invalid", "route leak"}, []string{"203.0.113.128/25"}},
 		{"/sessions/R_192_0_2_12/accepted", "Beta Transit · Accepted routes (192.0.2.12)", []string{"203.0.113.128/25", "accepted"}, []string{"10.0.0.0/8"}},

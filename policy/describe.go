@@ -28,6 +28,7 @@ func (im *Import) String() string {
 	f("irr", [...]string{"off", "tag", "reject"}[im.IRR%3])
 	f("irr_skip_prefix_check_if_rpki_valid", im.IRRSkipPrefixIfRPKIValid)
 	f("otc", map[bool]string{true: "reject", false: "off"}[im.RejectOTC])
+	f("aspa", im.ASPA)
 	f("graceful_shutdown", im.GracefulShutdown)
 	f("blackhole", im.Blackhole)
 	return b.String()

@@ -195,6 +195,23 @@ func (im *Import) Explain(s *Session, d Data, pfx netip.Prefix, p *Path) []Check
 	} else {
 		add(14, "OTC (RFC 9234)", pass(p.HasOTC), OTCLeak, "")
 	}
+	switch {
+	case im.ASPA == ASPAOff:
+		add(15, "ASPA", Skipped, 0, "")
+	case d.ASPA == nil:
+		add(15, "ASPA", Pass, 0, "no ASPA data: not checked")
+	default:
+		st, why := d.ASPA.VerifyUpstream(p.ASNs, p.HasSet)
+		detail := "path " + st.String()
+		if why != "" {
+			detail += ": " + why
+		}
+		o := Pass
+		if st == ASPAInvalidState && im.ASPA == ASPARejectInvalid {
+			o = Fail
+		}
+		add(15, "ASPA", o, ASPAInvalid, detail)
+	}
 	for i := range out {
 		if out[i].Outcome != Fail && out[i].Outcome != Pass {
 			out[i].Reason = 0

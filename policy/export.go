@@ -243,13 +243,13 @@ func (c *ExportControl) IsControlExt(v uint64) bool {
 }
 
 // IsControlLarge reports whether lc is one of the route server's control communities or lies in
-// a range only the route server may set (informational RS:1000:*, RS:64512:*, reasons RS:1101:*):
+// a range only the route server may set (informational RS:1000:*, RS:1002:*, RS:64512:*, reasons RS:1101:*):
 // members cannot forge those (docs/policy.md, check 1), so they are removed as well.
 func (c *ExportControl) IsControlLarge(lc LargeCommunity) bool {
 	if _, _, ok := c.fromLarge(lc); ok {
 		return true
 	}
-	return lc.Global == c.ASN && (lc.Local1 == InfoRPKIFunction || lc.Local1 == InfoIRRFunction || lc.Local1 == EuroIXFunction)
+	return lc.Global == c.ASN && (lc.Local1 == InfoRPKIFunction || lc.Local1 == InfoASPAFunction || lc.Local1 == InfoIRRFunction || lc.Local1 == EuroIXFunction)
 }
 
 // Summarize computes the export summary of a path. It is the per-set half of export policy.

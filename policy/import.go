@@ -76,9 +76,10 @@ type Import struct {
 	RPKI                     RPKIMode // the VRPs come with each call (Data.ROV)
 	IRR                      IRRMode
 	IRRSkipPrefixIfRPKIValid bool
-	RejectOTC                bool // RFC 9234 leak (check 14)
-	GracefulShutdown         bool // 65535:0 → LOCAL_PREF 0 (check 13)
-	Blackhole                bool // RFC 7999 more-specifics (check 12)
+	RejectOTC                bool     // RFC 9234 leak (check 14)
+	ASPA                     ASPAMode // the ASPA records come with each call (Data.ASPA), check 15
+	GracefulShutdown         bool     // 65535:0 → LOCAL_PREF 0 (check 13)
+	Blackhole                bool     // RFC 7999 more-specifics (check 12)
 }
 
 // DefaultImport returns the checks that need no data and hold for any address space: strict next
@@ -128,7 +129,9 @@ func (im *Import) ImportPath(s *Session, p *Path) Verdict {
 	return v
 }
 
-// ImportRoute implements Importer: checks 7, 8, 10, 11 and 12, which read the prefix.
+// ImportRoute implements Importer: checks 7, 8, 10, 11 and 12, which read the prefix, and 15, which
+// reads only the path but also data that changes (ASPA records), so that a cached path verdict stays
+// valid when the data changes.
 func (im *Import) ImportRoute(s *Session, d Data, pfx netip.Prefix, p *Path, pv Verdict) Verdict {
 	v := pv
 	if im.bogonPrefixFails(pfx) {
@@ -169,6 +172,11 @@ func (im *Import) ImportRoute(s *Session, d Data, pfx netip.Prefix, p *Path, pv 
 		}
 		v.Info = v.Info.withIRR(prefix, origin)
 	}
+	ast, reject := im.aspa(d, p)
+	if reject {
+		v.Reasons = v.Reasons.Add(ASPAInvalid)
+	}
+	v.Info = v.Info.withASPA(ast)
 	return v
 }
 

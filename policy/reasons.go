@@ -32,6 +32,10 @@ const (
 	// OTCLeak is ixrs' own code (Euro-IX has none): a route from a member carried OTC, which
 	// RFC 9234 says is a route leak.
 	OTCLeak Reason = 16
+	// ASPAInvalid is ixrs' own code (Euro-IX has none): ASPA upstream verification
+	// (draft-ietf-sidrops-aspa-verification) found a hop to an AS that is not an attested provider
+	// of the AS before it, a route leak or a forged path.
+	ASPAInvalid Reason = 17
 )
 
 // EuroIXFunction is the middle field of the Euro-IX reject-reason large community RS:1101:N.
@@ -54,6 +58,7 @@ var reasonNames = [...]string{
 	TransitFreeASN:      "transit-free ASN in path",
 	TooManyCommunities:  "too many communities",
 	OTCLeak:             "route leak (OTC from a member)",
+	ASPAInvalid:         "ASPA invalid",
 }
 
 func (r Reason) String() string {
@@ -82,6 +87,7 @@ var chainOrder = [...]Reason{
 	RPKIInvalid, RPKIUnknown,
 	IRROriginFiltered, IRRPrefixFiltered, PrefixNotInOriginAS,
 	OTCLeak,
+	ASPAInvalid,
 }
 
 // Reasons is a set of Reason, one bit per code. A route stores its whole verdict in these 8 bytes,

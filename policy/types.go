@@ -22,12 +22,14 @@ type Session struct {
 // Data is the external data import policy reads: immutable snapshots, passed with every call, so
 // that a stored verdict, its explanation and any later query were computed from the same data and
 // nobody swaps it under the caller. The RIB owns the current Data and replaces it through its typed
-// inputs (rs.Server.SetVRPs, SetIRR).
+// inputs (rs.Server.SetVRPs, SetASPA, SetIRR).
 type Data struct {
 	// ROV validates route origins (check 10); nil: every route "not checked".
 	ROV OriginValidator
 	// IRR is the member's IRR data (check 11); nil when it has none.
 	IRR *IRR
+	// ASPA verifies AS paths (check 15); nil: every route ASPA "not checked".
+	ASPA ASPAVerifier
 }
 
 // Path is the part of a route's attributes that policy reads. Slices are shared with the caller's

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ixrs/ixrs/policy"
 )
 
 // ASPA path verification (draft-ietf-sidrops-aspa-verification) for routes a route server
@@ -13,25 +15,16 @@ import (
 // its provider. The route server does not appear in the path (RFC 7947), so the client is the
 // path's left-most AS.
 
-// ASPAState is the outcome of ASPA verification.
-type ASPAState uint8
+// ASPAState is the outcome of ASPA verification (policy.ASPAState; VerifyUpstream never returns
+// policy.ASPANotChecked).
+type ASPAState = policy.ASPAState
 
 // ASPA verification outcomes.
 const (
-	ASPAUnknown ASPAState = iota // some hop has no attestation and none is proven wrong
-	ASPAValid                    // every hop goes from a customer to an attested provider
-	ASPAInvalid                  // some hop goes to an AS its customer did not attest as provider
+	ASPAUnknown = policy.ASPAUnknown // some hop has no attestation and none is proven wrong
+	ASPAValid   = policy.ASPAValid   // every hop goes from a customer to an attested provider
+	ASPAInvalid = policy.ASPAInvalidState
 )
-
-func (s ASPAState) String() string {
-	switch s {
-	case ASPAValid:
-		return "valid"
-	case ASPAInvalid:
-		return "invalid"
-	}
-	return "unknown"
-}
 
 // hop is the draft's hop check: whether provider is attested by customer's ASPA (Provider+), not
 // (Not Provider+), or customer has no ASPA (No Attestation).
@@ -52,6 +45,32 @@ func (t *ASPATable) hop(customer, provider uint32) hop {
 		return hopProvider
 	}
 	return hopNotProvider
+}
+
+// Upstream is VerifyUpstream without the explanation: it does not allocate, for import policy's
+// hot path (policy.ASPAVerifier).
+func (t *ASPATable) Upstream(asns []uint32, hasSet bool) ASPAState {
+	if len(asns) == 0 || hasSet {
+		return ASPAInvalid
+	}
+	// Walk origin first, skipping prepends: each distinct AS and the next distinct one to its
+	// left form a hop (customer, provider).
+	st := ASPAValid
+	cust := asns[len(asns)-1]
+	for i := len(asns) - 2; i >= 0; i-- {
+		prov := asns[i]
+		if prov == cust {
+			continue
+		}
+		switch t.hop(cust, prov) {
+		case hopNotProvider:
+			return ASPAInvalid
+		case hopNoAttestation:
+			st = ASPAUnknown
+		}
+		cust = prov
+	}
+	return st
 }
 
 // VerifyUpstream verifies an AS path received from a route server client: asns left to right as
@@ -113,4 +132,33 @@ func NewASPATable(m map[uint32][]uint32) *ASPATable {
 		t.m[c] = slices.Compact(s)
 	}
 	return t
+}
+
+// ASPAChanged returns the customer ASes whose ASPA differs between a and b (added, removed or with
+// other providers), sorted: the route server revalidates only routes whose AS paths contain one of
+// them. Either may be nil (empty).
+func ASPAChanged(a, b *ASPATable) []uint32 {
+	var out []uint32
+	if a == b {
+		return nil
+	}
+	for c, pa := range a.all() {
+		if pb, ok := b.Providers(c); !ok || !slices.Equal(pa, pb) {
+			out = append(out, c)
+		}
+	}
+	for c := range b.all() {
+		if _, ok := a.Providers(c); !ok {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (t *ASPATable) all() map[uint32][]uint32 {
+	if t == nil {
+		return nil
+	}
+	return t.m
 }

@@ -11,8 +11,13 @@ import (
 // first, as in the message. The attribute set is interned once for the whole UPDATE and the
 // path-level import checks run once per family; only ImportRoute runs per prefix.
 func (s *Server) importUpdate(p *session, u *speaker.Update) {
+	// A member back from a graceful restart replaces its stale routes prefix by prefix (gr.go).
+	stale := len(p.ss.stale) > 0
 	for _, pfx := range u.Withdrawn {
 		s.withdrawRoute(p, pfx.Masked())
+		if stale {
+			s.replaceStale(p.ss, pfx.Masked())
+		}
 	}
 	if len(u.NLRI) > 0 {
 		if u.Attrs == nil {
@@ -20,6 +25,9 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 			// (RFC 7606) rather than keep a route nothing is known about.
 			for _, pfx := range u.NLRI {
 				s.withdrawRoute(p, pfx.Masked())
+				if stale {
+					s.replaceStale(p.ss, pfx.Masked())
+				}
 			}
 			return
 		}
@@ -32,6 +40,9 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 			pfx = pfx.Masked()
 			if !pfx.IsValid() {
 				continue
+			}
+			if stale {
+				s.replaceStale(p.ss, pfx)
 			}
 			fi := famOf(pfx)
 			if !done[fi] {
@@ -46,9 +57,12 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 		s.sets.unref(set)
 	}
 	if fi, ok := famIdxOf(u.EndOfRIB); ok {
-		// Recorded for the looking glass only: the route server never waits for End-of-RIB, since
-		// FRR, GoBGP and OpenBGPD send none without graceful restart.
+		// The route server never waits for End-of-RIB before exporting, since FRR, GoBGP and
+		// OpenBGPD send none without graceful restart; after one, it ends the family's stale routes.
 		p.eorIn[fi] = true
+		if stale {
+			s.sweepStale(p.ss, fi, "End-of-RIB received")
+		}
 	}
 }
 

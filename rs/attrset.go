@@ -52,6 +52,11 @@ type setIn struct {
 	// Server.epoch xEpoch (cohort.go).
 	xBits  bitset
 	xEpoch uint64
+
+	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
+	// the path, and aspaHit its answer (reeval.go).
+	aspaWalk uint64
+	aspaHit  bool
 }
 
 // setOut is the state of a set that is sent.
@@ -148,7 +153,8 @@ type attrTable struct {
 	export  ExportPolicy
 	vexport VariantPolicy // export, when it has variants
 	rsASN   uint32
-	derived int // derived sets in the table (variant.go)
+	derived int  // derived sets in the table (variant.go)
+	gshut   bool // graceful shutdown: variants carry GRACEFUL_SHUTDOWN (gshut.go)
 
 	refs         int // references held on all sets
 	encoded      int // cached encodings

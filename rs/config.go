@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
@@ -36,13 +37,16 @@ type Config struct {
 	// exceed the prefixes of one full message (about 16,000 IPv4 /24s at 65,535 bytes) for messages
 	// to be filled. Default 32768.
 	PendingMax int
-	// ReadBudget bounds the entries background work visits per loop pass: re-evaluation walks and
-	// read jobs (looking-glass pages, feed resyncs) share it, half each while both have work.
-	// Default WalkBatch.
+	// ReadBudget bounds the entries long work visits per loop pass: table dumps, then re-evaluation
+	// walks and read jobs (looking-glass pages, feed resyncs), half each while both have work;
+	// those two always keep a quarter of it. Default WalkBatch.
 	ReadBudget int
 	// ReadLimit bounds the entries one page of a read job visits in total; a page that reaches it
 	// before it is full is returned partial, with a cursor. Default ScanLimit.
 	ReadLimit int
+	// StaleTime bounds how long a member back from a graceful restart (RFC 4724) may take to send
+	// End-of-RIB: its routes not re-announced by then are removed. Default 360 s.
+	StaleTime time.Duration
 	// ClearBatch bounds the prefixes visited per pass when a departed session's Adj-RIB-Out bits are
 	// cleared. Default 16384.
 	ClearBatch int
@@ -60,6 +64,9 @@ type Config struct {
 
 	// noCohorts serves every session on its own (tests compare the two paths).
 	noCohorts bool
+	// afterFunc replaces time.AfterFunc for the graceful-restart timers (tests fire them); it
+	// returns the timer's Stop.
+	afterFunc func(time.Duration, func()) func() bool
 }
 
 func (c *Config) setDefaults() {
@@ -80,6 +87,9 @@ func (c *Config) setDefaults() {
 	def(&c.WalkBatch, 1024)
 	def(&c.PendingMax, 32768)
 	def(&c.ClearBatch, 16384)
+	if c.StaleTime <= 0 {
+		c.StaleTime = 360 * time.Second
+	}
 	def(&c.ReadBudget, c.WalkBatch)
 	def(&c.ReadLimit, ScanLimit)
 	if c.OutLowWater > c.OutHighWater {
@@ -114,6 +124,9 @@ type SessionInfo struct {
 	Families []speaker.Family
 	// Encode is how the session encodes UPDATEs (four-octet AS, maximum message size).
 	Encode speaker.EncodeOptions
+	// GracefulRestart is the member's graceful-restart capability (RFC 4724) when the route server
+	// advertised one too, nil otherwise: what DownGraceful keeps, and for how long.
+	GracefulRestart *speaker.GracefulRestart
 	// OpenSent and OpenReceived are the OPEN messages of the session as sent and received (whole
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.

@@ -46,7 +46,7 @@
 //	route       one Adj-RIB-In row: session, attribute set, verdict (reasons bit set, LOCAL_PREF) (route.go)
 //	Peer        a configured neighbor of a member, stable across flaps (session.go)
 //	session     one established incarnation of a Peer: dense id, Adj-RIB-In slab, change-list
-//	            marker, dump walk, pending (session.go)
+//	            marker, dump walk, pending (session.go); after a graceful restart, stale (gr.go)
 //	adjOut      outgoing attribute set + interned bit set of the session ids that have it (adjout.go);
 //	            the distinct bit sets are few (mostly "every session but the announcing member's")
 //	variants    per out set, (route Info, target Variant) → derived set with its own encodings
@@ -105,7 +105,10 @@
 //   - A prefix is in the change list at most once; markers are never adjacent; the list holds only
 //     prefixes some session has not passed.
 //   - A prefix entry exists while it has routes, Adj-RIB-Out entries or a change-list node.
-//   - A session id is reused only after a walk has cleared its Adj-RIB-Out bits.
+//   - A session id is reused only after a walk has cleared its Adj-RIB-Out bits, and, for a member
+//     restarting gracefully (gr.go), after its stale routes are gone: a departed session holds
+//     routes only while stale, on its Peer's stale list, of the families it keeps; the current
+//     incarnation's announcement or withdrawal of a prefix removes the stale route of it first.
 //   - A derived (variant) set is its own out set and has no variants; its key starts with 0xff, so
 //     no received set is ever equal to one. An out set holds one reference per cached variant
 //     other than itself.

@@ -109,7 +109,7 @@ func (s *Server) isVariantOf(set *attrSet, r *route) bool {
 		return false
 	}
 	for _, e := range o.vars {
-		if e.set == set && policy.Info(e.key>>4) == r.info {
+		if e.set == set && policy.Info(e.key>>4&0xff) == r.info {
 			return true
 		}
 	}

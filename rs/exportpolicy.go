@@ -68,6 +68,10 @@ type ControlCommunities struct {
 	// Informational adds RS:1000:N and RS:64512:N for the route's RPKI and IRR state, when one was
 	// checked.
 	Informational bool
+	// RPKIStateCommunity adds the RFC 8097 origin validation state extended community for the
+	// route's RPKI state, when it was checked, and removes the ones members send (a member must not
+	// speak for the route server's validation).
+	RPKIStateCommunity bool
 	// ExportProfile holds the settings of members that have no profile of their own.
 	ExportProfile
 }
@@ -81,6 +85,9 @@ func (c *ControlCommunities) Prepare(a *speaker.Attrs, p *policy.Path) (policy.E
 func (c *ControlCommunities) PrepareProfile(prof *ExportProfile, a *speaker.Attrs, p *policy.Path) (policy.Export, *speaker.Attrs) {
 	e := c.Control.Summarize(p)
 	std, ext, large, changed := c.Control.Strip(p)
+	if c.RPKIStateCommunity && slices.ContainsFunc(ext, policy.IsRFC8097) {
+		ext, changed = slices.DeleteFunc(slices.Clone(ext), policy.IsRFC8097), true
+	}
 	if m := prof.MaxCommunities; m > 0 {
 		if len(p.Communities) > m {
 			std, changed = nil, true
@@ -130,10 +137,15 @@ func (c *ControlCommunities) PrepareProfile(prof *ExportProfile, a *speaker.Attr
 // Variant implements VariantPolicy.
 func (c *ControlCommunities) Variant(out *speaker.Attrs, info policy.Info, v policy.Variant) *speaker.Attrs {
 	addInfo := c.Informational && info != 0
-	if !addInfo && v == 0 {
+	state, addState := info.RFC8097Community()
+	addState = addState && c.RPKIStateCommunity
+	if !addInfo && !addState && v == 0 {
 		return nil
 	}
 	send := *out
+	if addState {
+		send.ExtCommunities = append(slices.Clone(out.ExtCommunities), state)
+	}
 	if addInfo {
 		send.LargeCommunities = slices.Clone(out.LargeCommunities)
 		for _, lc := range info.Communities(c.Control.ASN) {

@@ -31,8 +31,9 @@ type EventKind uint8
 const (
 	// EventSessionUp: a session came up (Session holds its info and OPEN messages).
 	EventSessionUp EventKind = iota + 1
-	// EventSessionDown: a session went down (Session.Reason). Every route it sent and every route
-	// it was sent are gone with it: no per-route events follow.
+	// EventSessionDown: a session went down (Session.Reason). Every route it was sent is gone with
+	// it. Every route it sent is gone too, unless Session.Stale: then the member is restarting
+	// gracefully, its routes stay (stale) and each leaves with its own withdrawal event.
 	EventSessionDown
 	// EventRoute: a route of the session's Adj-RIB-In was announced, changed (attributes or
 	// verdict) or, with Attrs nil, withdrawn.
@@ -85,6 +86,9 @@ type SessionEvent struct {
 	Info   SessionInfo // at Up; shared with the RIB, do not modify
 	Since  time.Time   // when it came up
 	Reason string      // EventSessionDown: Peer.DownWithReason's reason
+	// Stale (EventSessionDown): the routes the session sent stay, stale, until route events
+	// withdraw them (graceful restart, Peer.DownGraceful).
+	Stale bool
 }
 
 // SubscribeOptions says what a subscription receives. Session events always come.
@@ -328,16 +332,17 @@ func sessionEvent(p *session, up bool) Event {
 		Session: &SessionEvent{Info: p.ib.info, Since: p.since}}
 	if !up {
 		ev.Kind = EventSessionDown
-		ev.Session.Reason = p.ib.reason
+		ev.Session.Reason, ev.Session.Stale = p.ib.reason, p.stale
 	}
 	return ev
 }
 
 // feedAdjIn is the Adj-RIB-In hook: r's attributes or verdict are final (gone: r was withdrawn).
-// Routes dropped because their session went down are covered by its down event.
+// Routes dropped because their session went down are covered by its down event, except those of
+// a stale session (graceful restart), which leave one by one.
 func (s *Server) feedAdjIn(r *route, gone bool) {
 	s.gen++
-	if s.feed.in && !r.p.down {
+	if s.feed.in && (!r.p.down || r.p.stale) {
 		s.publishAdjIn(r, gone)
 	}
 }
@@ -433,10 +438,15 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 			p := s.peers[d.a]
 			d.a++
 			used++
-			if p != nil && !p.down {
+			if p != nil && (!p.down || p.stale) {
 				ev := sessionEvent(p, true)
 				ev.Gen = s.gen
 				sub.push(&ev, true)
+				if p.stale { // its routes follow, as a stale session's
+					ev = sessionEvent(p, false)
+					ev.Gen = s.gen
+					sub.push(&ev, true)
+				}
 			}
 		case 1:
 			if !sub.opts.Routes || d.a >= len(s.peers) {
@@ -444,7 +454,7 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 				continue
 			}
 			p := s.peers[d.a]
-			if p == nil || p.down || d.b >= len(p.routes) {
+			if p == nil || (p.down && !p.stale) || d.b >= len(p.routes) {
 				d.a, d.b = d.a+1, 0
 				used++
 				continue

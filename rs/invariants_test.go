@@ -1,6 +1,7 @@
 package rs
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -159,6 +160,37 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		}
 		if p.filteredBy != *want {
 			t.Errorf("session %v filtered by reason %v, routes say %v", p.addr, p.filteredBy, *want)
+		}
+	}
+	// Graceful restart: a departed session holds routes only while stale, on its Peer's stale list,
+	// of the families it keeps; a session with nothing left holds no id.
+	for id, p := range s.peers {
+		if p == nil {
+			continue
+		}
+		if p.id != id {
+			t.Errorf("session %v at id %d says %d", p.addr, id, p.id)
+		}
+		onList := slices.Contains(p.ss.stale, p)
+		switch {
+		case p.stale && (!p.down || !onList || p.nroutes == 0):
+			t.Errorf("stale session %v: down %v, on its list %v, %d routes", p.addr, p.down, onList, p.nroutes)
+		case !p.stale && (onList || (p.down && p.nroutes > 0)):
+			t.Errorf("session %v not stale: on the stale list %v, down %v with %d routes", p.addr, onList, p.down, p.nroutes)
+		case p.down && p.cleared && !p.stale:
+			t.Errorf("session %v: cleared and not stale, but its id %d is held", p.addr, id)
+		}
+		for _, r := range p.routes {
+			if r != nil && p.stale && !p.staleFams[r.pe.fam()] {
+				t.Errorf("stale session %v holds %v of a family it does not keep", p.addr, r.pe.prefix())
+			}
+		}
+	}
+	for _, ss := range s.sessions {
+		for _, o := range ss.stale {
+			if o.ss != ss || s.peers[o.id] != o {
+				t.Errorf("stale incarnation of %v not at its id", ss.addr)
+			}
 		}
 	}
 	// Change list: every prefix node once, markers never adjacent, counts right.

@@ -56,6 +56,9 @@ type Route struct {
 	Reasons   policy.Reasons // empty when accepted
 	Info      policy.Info    // RPKI and IRR state, as the informational communities carry it
 	Since     time.Time
+	// Stale: the member is restarting gracefully (RFC 4724) and has not announced the route again
+	// yet; it is still exported.
+	Stale bool
 	// Export is, in the not-exported view, why the session is not sent this route.
 	Export ExportCheck
 }
@@ -298,6 +301,7 @@ func routeView(r *route) Route {
 		Reasons:   r.reasons,
 		Info:      r.info,
 		Since:     time.Unix(int64(r.since), 0),
+		Stale:     r.p.stale,
 	}
 }
 
@@ -702,7 +706,7 @@ func (j *searchJob) step(s *Server, budget int) (int, bool) {
 			return finish(false)
 		}
 		p := s.peers[a]
-		if p == nil || p.down || b >= len(p.routes) {
+		if p == nil || (p.down && !p.stale) || b >= len(p.routes) {
 			a, b = a+1, 0
 			j.pos = Cursor{set: true, a: uint32(a)}
 			used++
@@ -746,8 +750,11 @@ type SessionStatus struct {
 	// Info is what the session layer said at Up (OPEN messages, families, encoding).
 	Info     SessionInfo
 	Families []FamilyCounts
-	// EndOfRIB lists the families a End-of-RIB was received for (informational only).
+	// EndOfRIB lists the families a End-of-RIB was received for.
 	EndOfRIB []speaker.Family
+	// StaleRoutes counts the routes kept from earlier incarnations while the member restarts
+	// gracefully (RFC 4724), up or down.
+	StaleRoutes int
 
 	Pending     int  // prefixes decided, not yet encoded
 	InQueue     int  // UPDATEs waiting for the RIB
@@ -798,7 +805,7 @@ func sortSessions(out []SessionStatus) {
 
 func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 	st := SessionStatus{Member: ss.m.name, ASN: ss.m.asn, Neighbor: ss.addr, ID: -1,
-		LastDown: ss.lastDown, LastDownReason: ss.lastReason}
+		LastDown: ss.lastDown, LastDownReason: ss.lastReason, StaleRoutes: ss.staleRoutes()}
 	p := ss.p
 	if p == nil {
 		return st

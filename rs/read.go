@@ -185,13 +185,13 @@ const minReadShare = 16
 // cached. It never interns. A session's Adj-RIB-Out holds only sets variant returned, so a set
 // that is not cached is not what any session holds.
 func (t *attrTable) peekVariant(out *attrSet, info policy.Info, v policy.Variant) *attrSet {
-	if info == 0 && v == 0 || t.vexport == nil {
+	if !t.gshut && (info == 0 && v == 0 || t.vexport == nil) {
 		return out
 	}
 	if out.setOut == nil {
 		return nil
 	}
-	k := uint16(info)<<4 | uint16(v)
+	k := t.variantKey(info, v)
 	for _, e := range out.vars {
 		if e.key == k {
 			return e.set

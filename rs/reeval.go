@@ -13,8 +13,9 @@ import (
 	"github.com/ixrs/ixrs/policy"
 )
 
-// Revalidation: the data import policy reads (the VRPs, a member's IRR data) and a member's policy
-// itself change through typed inputs — SetVRPs, SetIRR, SetMemberPolicy — which the RIB loop applies
+// Revalidation: the data import policy reads (the VRPs, the ASPA records, a member's IRR data) and a
+// member's policy itself change through typed inputs — SetVRPs, SetASPA, SetIRR, SetMemberPolicy —
+// which the RIB loop applies
 // itself: it swaps the data in, works out which routes the change can affect, and re-runs ImportRoute
 // for those only. Routes whose verdict changed move in or out of the candidate lists, and the
 // change list carries exactly those prefixes to the members; no session is reset.
@@ -32,8 +33,12 @@ import (
 //     changed VRP prefix at the lengths the table holds, when that is cheaper than one walk over the
 //     prefix entries; otherwise the walk visits every prefix entry once and skips those no changed
 //     VRP covers. Every route of an affected prefix is re-run.
-//   - new VRPs that do not follow from the ones in force (the first data, or an update computed
-//     against another snapshot): every prefix.
+//   - changed ASPA customers: the routes whose AS path holds a changed customer AS after the
+//     announcing member's own (leading) AS, which is never a customer in the upstream procedure.
+//     The walk visits every prefix entry once and decides per attribute set, once per set, which
+//     of its routes to re-run.
+//   - new VRPs or ASPA records that do not follow from the ones in force (the first data, or an
+//     update computed against another snapshot): every prefix.
 
 // VRPUpdate is new RPKI data for SetVRPs.
 type VRPUpdate struct {
@@ -47,16 +52,29 @@ type VRPUpdate struct {
 	Changed []netip.Prefix
 }
 
+// ASPAUpdate is new ASPA data for SetASPA.
+type ASPAUpdate struct {
+	// ASPA is the new snapshot, immutable from now on; nil means no data: every route is ASPA "not
+	// checked".
+	ASPA policy.ASPAVerifier
+	// Base is the snapshot ChangedCustomers was computed against, and ChangedCustomers the customer
+	// ASes whose ASPA differs between Base and ASPA. When Base is not the snapshot in force, every
+	// route is revalidated.
+	Base             policy.ASPAVerifier
+	ChangedCustomers []uint32
+}
+
 // revalRequest is what the next walk must cover. The zero value covers nothing.
 type revalRequest struct {
 	all     bool                 // every route
 	members map[*member]struct{} // every route of these members
 	vrp     []netip.Prefix       // the routes these VRP prefixes cover
+	aspa    []uint32             // the routes whose paths hold these ASPA customers
 	done    []chan int
 }
 
 func (r *revalRequest) empty() bool {
-	return !r.all && len(r.members) == 0 && len(r.vrp) == 0 && len(r.done) == 0
+	return !r.all && len(r.members) == 0 && len(r.vrp) == 0 && len(r.aspa) == 0 && len(r.done) == 0
 }
 
 func (r *revalRequest) addMember(m *member) {
@@ -70,7 +88,8 @@ func (r *revalRequest) addMember(m *member) {
 type revalWalk struct {
 	req     revalRequest
 	members []*member // of req, in name order (a stable walk)
-	phase   int       // walkMembers, walkVRPProbe, walkVRPSlab, walkDone
+	phase   int       // walkMembers, walkVRPProbe, walkVRPSlab, walkASPA, walkDone
+	id      uint64    // tells this walk's per-set ASPA marks from older ones (setIn.aspaWalk)
 
 	// walkMembers: member index, then session index and slot in that session's Adj-RIB-In.
 	mi, si, slot int
@@ -80,6 +99,8 @@ type revalWalk struct {
 	// walkVRPSlab: slab index; cover holds the changed VRP prefixes (nil: every prefix).
 	ei    int
 	cover *bart.Lite
+	// walkASPA: slab index.
+	ai int
 
 	changed int
 	scratch []*route
@@ -90,13 +111,15 @@ const (
 	walkMembers = iota
 	walkVRPProbe
 	walkVRPSlab
+	walkASPA
 	walkDone
 )
 
 // revalidation is the RIB loop's revalidation state.
 type revalidation struct {
-	cur  *revalWalk
-	next revalRequest
+	cur   *revalWalk
+	next  revalRequest
+	walks uint64 // walks started, for revalWalk.id
 }
 
 // queue adds req to the pending request.
@@ -107,6 +130,7 @@ func (rv *revalidation) queue(req revalRequest) {
 		n.addMember(m)
 	}
 	n.vrp = append(n.vrp, req.vrp...)
+	n.aspa = append(n.aspa, req.aspa...)
 	n.done = append(n.done, req.done...)
 }
 
@@ -126,6 +150,26 @@ func (s *Server) SetVRPs(ctx context.Context, u VRPUpdate, done chan int) error 
 			req.vrp = slices.Clone(u.Changed)
 		}
 		s.rov = u.VRPs
+		if done != nil {
+			req.done = []chan int{done}
+		}
+		s.reval.queue(req)
+	})
+}
+
+// SetASPA swaps in new ASPA data and revalidates the routes it may affect (see ASPAUpdate); it
+// returns and reports on done as SetVRPs does.
+func (s *Server) SetASPA(ctx context.Context, u ASPAUpdate, done chan int) error {
+	return s.do(ctx, func() {
+		req := revalRequest{}
+		switch {
+		case u.ASPA == nil && s.aspa == nil:
+		case u.Base != s.aspa || u.ASPA == nil || s.aspa == nil:
+			req.all = true
+		default:
+			req.aspa = slices.Clone(u.ChangedCustomers)
+		}
+		s.aspa = u.ASPA
 		if done != nil {
 			req.done = []chan int{done}
 		}
@@ -235,7 +279,9 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 }
 
 // data is the policy data in force for member m's routes.
-func (s *Server) data(m *member) policy.Data { return policy.Data{ROV: s.rov, IRR: m.irr} }
+func (s *Server) data(m *member) policy.Data {
+	return policy.Data{ROV: s.rov, IRR: m.irr, ASPA: s.aspa}
+}
 
 // revalStep advances the revalidation walk by up to budget steps, starting the pending
 // request when no walk runs. It reports whether there was anything to do.
@@ -257,6 +303,8 @@ func (s *Server) revalStep(budget int) bool {
 			budget = s.walkVRPProbe(w, budget)
 		case walkVRPSlab:
 			budget = s.walkVRPSlab(w, budget)
+		case walkASPA:
+			budget = s.walkASPA(w, budget)
 		}
 	}
 	if w.phase == walkDone {
@@ -279,10 +327,15 @@ func (s *Server) revalStep(budget int) bool {
 // newWalk plans the walk for req: the members' routes first, then the VRP-affected prefixes by
 // probing or by one pass over the prefix entries, whichever visits fewer.
 func (s *Server) newWalk(req revalRequest) *revalWalk {
-	w := &revalWalk{req: req, start: time.Now()}
+	s.reval.walks++
+	w := &revalWalk{req: req, start: time.Now(), id: s.reval.walks}
 	if req.all {
 		w.phase = walkVRPSlab // every prefix entry, cover nil
 		return w
+	}
+	if len(req.aspa) > 0 {
+		slices.Sort(req.aspa)
+		w.req.aspa = slices.Compact(req.aspa)
 	}
 	for m := range req.members {
 		w.members = append(w.members, m)
@@ -339,7 +392,7 @@ func (s *Server) walkMemberRoutes(w *revalWalk, budget int) int {
 		if w.mi >= len(w.members) {
 			w.phase = walkVRPProbe
 			if len(w.req.vrp) == 0 {
-				w.phase = walkDone
+				w.phase = w.afterVRP()
 			} else if w.cover != nil {
 				w.phase = walkVRPSlab
 			}
@@ -373,7 +426,7 @@ func (s *Server) walkMemberRoutes(w *revalWalk, budget int) int {
 func (s *Server) walkVRPProbe(w *revalWalk, budget int) int {
 	for budget > 0 {
 		if w.vi >= len(w.req.vrp) {
-			w.phase = walkDone
+			w.phase = w.afterVRP()
 			return budget
 		}
 		v := w.req.vrp[w.vi]
@@ -407,7 +460,7 @@ func (s *Server) walkVRPSlab(w *revalWalk, budget int) int {
 	slab := s.prefixes.slab
 	for budget > 0 {
 		if w.ei >= len(slab) {
-			w.phase = walkDone
+			w.phase = w.afterVRP()
 			return budget
 		}
 		pe := slab[w.ei]
@@ -419,6 +472,69 @@ func (s *Server) walkVRPSlab(w *revalWalk, budget int) int {
 		budget -= s.revalPrefix(w, pe)
 	}
 	return budget
+}
+
+// afterVRP is the phase that follows the VRP phases.
+func (w *revalWalk) afterVRP() int {
+	if len(w.req.aspa) > 0 && !w.req.all {
+		return walkASPA
+	}
+	return walkDone
+}
+
+// walkASPA visits every prefix entry once and revalidates the routes whose paths hold a changed
+// ASPA customer.
+func (s *Server) walkASPA(w *revalWalk, budget int) int {
+	slab := s.prefixes.slab
+	for budget > 0 {
+		if w.ai >= len(slab) {
+			w.phase = walkDone
+			return budget
+		}
+		pe := slab[w.ai]
+		w.ai++
+		budget--
+		if pe == nil {
+			continue
+		}
+		w.scratch = w.scratch[:0]
+		for _, r := range pe.routes {
+			if w.aspaAffects(r.set) {
+				w.scratch = append(w.scratch, r)
+			}
+		}
+		budget -= len(pe.routes)
+		// reevalRoute may reorder pe.routes: the affected routes were copied first.
+		for _, r := range w.scratch {
+			if s.reevalRoute(r.p, r) {
+				w.changed++
+				s.stats.routesReevaluated++
+			}
+		}
+		clear(w.scratch)
+	}
+	return budget
+}
+
+// aspaAffects reports whether set's path holds one of the walk's changed ASPA customers after its
+// leading AS (the announcing member, with its prepends: never a customer in the upstream
+// procedure), deciding once per set and walk.
+func (w *revalWalk) aspaAffects(set *attrSet) bool {
+	in := set.setIn
+	if in.aspaWalk == w.id {
+		return in.aspaHit
+	}
+	hit := false
+	asns := in.path.ASNs
+	i := 0
+	for i < len(asns) && asns[i] == asns[0] {
+		i++
+	}
+	for ; i < len(asns) && !hit; i++ {
+		_, hit = slices.BinarySearch(w.req.aspa, asns[i])
+	}
+	in.aspaWalk, in.aspaHit = w.id, hit
+	return hit
 }
 
 // revalPrefix revalidates every route of pe and returns the number of routes it looked at.

@@ -24,6 +24,7 @@ type Server struct {
 	mail    mailbox
 	stopped chan struct{} // closed when Run returns
 	stop    atomic.Bool
+	gshut   atomic.Bool // mirrors sets.gshut for GracefulShutdown
 
 	// Everything below is owned by Run.
 	sets     *attrTable
@@ -37,11 +38,13 @@ type Server struct {
 	clearing []*clearJob
 	reval    revalidation
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
+	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
 	reads    []readTask             // read jobs and feed dumps (read.go), served round robin
 	readNext int
 	feed     feed                    // event subscribers (feed.go)
 	gen      uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs     uint64                  // incarnations handed out (session.inc)
+	dumpWork int                     // entries table dumps visited in this pass (background's budget)
 	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
 	active   []*inbox                // inboxes that may hold messages, served round robin
 	buf      []byte                  // encoding scratch; Queue copies it
@@ -71,6 +74,8 @@ type loopStats struct {
 	dumpsStarted, dumpsFinished uint64
 	routesReevaluated           uint64
 	cohortPulls, cohortSessions uint64
+	staleReplaced, staleSwept   uint64                    // graceful restart (gr.go): stale routes replaced, swept
+	staleExpired                uint64                    // graceful-restart timers that ran out with stale routes
 	phases                      [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos      uint64
 }
@@ -299,6 +304,7 @@ func (s *Server) RemovePeer(ctx context.Context, ss *Peer) error {
 		if s.sessions[ss.addr] != ss {
 			return
 		}
+		s.sweepAllStale(ss, "session removed from the configuration")
 		delete(s.sessions, ss.addr)
 		m := ss.m
 		m.sessions = slices.DeleteFunc(m.sessions, func(x *Peer) bool { return x == ss })
@@ -331,12 +337,15 @@ const (
 	evReady   // the inbox has messages
 	evDrained // the output buffer has been written out
 	evRead    // a read job (read.go)
+	evGRTimer // a graceful-restart timer ran out (gr.go)
 )
 
 type mailEvent struct {
 	kind mailKind
 	ib   *inbox
 	job  readTask // evRead only
+	ss   *Peer    // evGRTimer only
+	gen  uint64   // evGRTimer: the timer's generation
 }
 
 func (mb *mailbox) post(ev mailEvent) {
@@ -389,6 +398,8 @@ func (s *Server) events() bool {
 			}
 		case evRead:
 			s.reads = append(s.reads, ev.job)
+		case evGRTimer:
+			s.grTimer(ev.ss, ev.gen)
 		}
 	}
 	return len(evs) > 0
@@ -430,16 +441,19 @@ func (s *Server) up(ib *inbox) {
 	s.startWalk(p, p.fams, false, true)
 	s.feedSession(p, true)
 	s.log.Info("session up", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "id", p.id)
+	s.staleResume(p)
 }
 
 // down ends an incarnation: its routes leave every candidate list now (the change list carries
 // the withdrawals to the other members), its queued input and output are dropped, and its id is
-// freed once its Adj-RIB-Out bits are cleared.
+// freed once its Adj-RIB-Out bits are cleared. A member restarting gracefully keeps its routes,
+// stale, for a while (gr.go).
 func (s *Server) down(p *session) {
 	if p.down {
 		return
 	}
 	p.down = true // before its routes are dropped: the feed's down event stands for them
+	p.stale = s.retain(p)
 	if p.ss.p == p {
 		p.ss.p = nil
 	}
@@ -448,10 +462,14 @@ func (s *Server) down(p *session) {
 	s.index(p, false)
 	s.cl.detach(p)
 	n := 0
-	for _, r := range p.routes {
-		if r != nil {
-			s.dropRoute(r)
-			n++
+	if p.stale {
+		n = s.keepStale(p)
+	} else {
+		for _, r := range p.routes {
+			if r != nil {
+				s.dropRoute(r)
+				n++
+			}
 		}
 	}
 	s.stats.routesWithdrawnOnDown += uint64(n)
@@ -463,7 +481,7 @@ func (s *Server) down(p *session) {
 	if p.exported[0]+p.exported[1] > 0 {
 		s.clearing = append(s.clearing, &clearJob{p: p})
 	} else {
-		s.freeID(p)
+		s.cleared(p)
 	}
 	s.log.Info("session down", "member", p.m.name, "asn", p.m.asn, "neighbor", p.addr, "routes", n)
 }
@@ -621,7 +639,9 @@ func (s *Server) pull(p *session) bool {
 		s.cl.advance(p, last)
 	}
 	for budget > 0 && p.walk.active && p.pend.n < s.cfg.PendingMax {
-		budget -= s.walkStep(p, budget)
+		n := s.walkStep(p, budget)
+		budget -= n
+		s.dumpWork += n
 	}
 	return budget != start
 }
@@ -640,11 +660,17 @@ func (s *Server) trim() {
 // background advances the walks that clear departed sessions' Adj-RIB-Out bits and the
 // revalidation walk (reeval.go).
 //
-// Revalidation and read jobs (looking-glass pages, feed resyncs) share one budget of
-// Config.ReadBudget entries per pass, half each while both have work.
+// Table dumps, revalidation and read jobs (looking-glass pages, feed resyncs) share one budget of
+// Config.ReadBudget entries per pass: dumps first (each session's dump is also bounded by
+// Config.WalkBatch), then revalidation and reads, half each while both have work, with at least a
+// quarter of the budget left to them.
 func (s *Server) background() bool {
 	worked := false
-	budget := s.cfg.ReadBudget
+	// Table dumps ran in this pass's outbound phase; what they visited comes out of the same budget,
+	// down to a quarter of it that revalidation and reads always keep (they must not starve while
+	// members come up).
+	budget := max(s.cfg.ReadBudget-s.dumpWork, s.cfg.ReadBudget/4, 1)
+	s.dumpWork = 0
 	if s.reval.busy() {
 		rb := budget
 		if len(s.reads) > 0 {

@@ -48,6 +48,11 @@ type Peer struct {
 	p          *session // the current incarnation, nil while down
 	lastDown   time.Time
 	lastReason string
+	// Graceful restart (gr.go): incarnations whose routes are kept as stale, oldest first, and the
+	// timer that ends them.
+	stale  []*session
+	grStop func() bool
+	grGen  uint64
 }
 
 // Addr returns the neighbor address.
@@ -69,7 +74,8 @@ func (ss *Peer) Up(out Output, info SessionInfo) error {
 		return fmt.Errorf("session %s: %w", ss.addr, ErrUnknownPeer)
 	}
 	if old := ss.cur.Load(); old != nil {
-		ss.downLocked(old, "replaced by a new connection")
+		// A new connection while the old one was up: the member restarted (RFC 4724 §4.2).
+		ss.downLocked(old, "replaced by a new connection", true)
 	}
 	if info.Encode.MaxMessage < speaker.MaxMessageLen {
 		info.Encode.MaxMessage = speaker.MaxMessageLen
@@ -97,13 +103,14 @@ func (ss *Peer) DownWithReason(reason string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ib := ss.cur.Load(); ib != nil {
-		ss.downLocked(ib, reason)
+		ss.downLocked(ib, reason, false)
 	}
 }
 
-func (ss *Peer) downLocked(ib *inbox, reason string) {
+func (ss *Peer) downLocked(ib *inbox, reason string, graceful bool) {
 	ss.cur.Store(nil)
-	ib.reason = reason // read by the RIB loop after it takes the event: the mailbox orders the two
+	// Read by the RIB loop after it takes the event: the mailbox orders the two.
+	ib.reason, ib.graceful = reason, graceful
 	close(ib.done)
 	ss.srv.mail.post(mailEvent{kind: evDown, ib: ib})
 }
@@ -160,8 +167,10 @@ type inbox struct {
 	drained atomic.Bool   // a Drained notification is on its way
 	out     Output
 	info    SessionInfo
-	reason  string   // why the session went down, set before evDown is posted
-	p       *session // set by the RIB loop at Up
+	reason  string // why the session went down, set before evDown is posted
+	// graceful: the session ended as a restarting member ends it (DownGraceful); set with reason.
+	graceful bool
+	p        *session // set by the RIB loop at Up
 }
 
 type inMsg struct {
@@ -185,7 +194,12 @@ type session struct {
 	imp      policy.Importer
 	since    time.Time
 
-	down      bool // Down processed; the id waits for its Adj-RIB-Out bits to be cleared
+	down    bool // Down processed; the id waits for its Adj-RIB-Out bits to be cleared
+	cleared bool // down, and its Adj-RIB-Out bits are cleared
+	// stale: down, its routes of staleFams kept as stale on its Peer's stale list (gr.go); the id
+	// waits for them to be gone too.
+	stale     bool
+	staleFams [numFams]bool
 	closed    bool // Queue failed: nothing more is sent
 	throttled bool // output above the high watermark
 	buffered  int  // output bytes waiting, as Queue last said

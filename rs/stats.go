@@ -41,6 +41,11 @@ type Stats struct {
 	// Cohort pulls: change-list batches reconciled and encoded once for all the caught-up sessions
 	// at one position, and the sessions they served (cohort.go).
 	CohortPulls, CohortSessions uint64
+	// Graceful restart (RFC 4724): routes held stale now, stale routes replaced by the member's
+	// next incarnation, swept (End-of-RIB, a timer, a family not kept), and timers that ran out.
+	StaleRoutes               int
+	StaleReplaced, StaleSwept uint64
+	StaleTimersExpired        uint64
 
 	// Time spent per loop phase since start.
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
@@ -86,6 +91,9 @@ func (s *Server) snapshot() Stats {
 		MessagesIn:            s.stats.msgsIn,
 		MessagesOut:           s.stats.msgsOut,
 		RoutesWithdrawnOnDown: s.stats.routesWithdrawnOnDown,
+		StaleReplaced:         s.stats.staleReplaced,
+		StaleSwept:            s.stats.staleSwept,
+		StaleTimersExpired:    s.stats.staleExpired,
 		DumpsStarted:          s.stats.dumpsStarted,
 		DumpsFinished:         s.stats.dumpsFinished,
 		CohortPulls:           s.stats.cohortPulls,
@@ -99,6 +107,9 @@ func (s *Server) snapshot() Stats {
 		RevalidationTime:      time.Duration(s.stats.revalNanos),
 	}
 	for _, p := range s.peers {
+		if p != nil && p.stale {
+			st.StaleRoutes += p.nroutes
+		}
 		if p == nil || p.down {
 			continue
 		}

@@ -22,22 +22,45 @@ type varEntry struct {
 // variant returns the set to send for out with the route's validation state and the target's
 // variant: out itself when nothing differs.
 func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *attrSet {
-	if info == 0 && v == 0 || t.vexport == nil {
+	if !t.gshut && (info == 0 && v == 0 || t.vexport == nil) {
 		return out
 	}
-	k := uint16(info)<<4 | uint16(v)
+	k := t.variantKey(info, v)
 	o := out.sent()
 	for _, e := range o.vars {
 		if e.key == k {
 			return e.set
 		}
 	}
+	var a *speaker.Attrs
+	if t.vexport != nil && (info != 0 || v != 0) {
+		a = t.vexport.Variant(out.attrs, info, v)
+	}
+	if t.gshut {
+		base := out.attrs
+		if a != nil {
+			base = a
+		}
+		if g := gshutAttrs(base); g != nil {
+			a = g
+		}
+	}
 	set := out
-	if a := t.vexport.Variant(out.attrs, info, v); a != nil {
+	if a != nil {
 		set = t.internDerived(a) // the cache entry holds this reference
 	}
 	o.vars = append(o.vars, varEntry{k, set})
 	return set
+}
+
+// variantKey is the variant cache key: info<<4 | variant, with gshutKey while graceful shutdown
+// is on (gshut.go).
+func (t *attrTable) variantKey(info policy.Info, v policy.Variant) uint16 {
+	k := uint16(info)<<4 | uint16(v)
+	if t.gshut {
+		k |= gshutKey
+	}
+	return k
 }
 
 // derivedMark starts the key of a derived set. A received set's key starts with its export

@@ -115,6 +115,6 @@ func (s *Server) clearStep(j *clearJob) bool {
 	if j.slot < len(slab) && p.exported[0]+p.exported[1] > 0 {
 		return false
 	}
-	s.freeID(p)
+	s.cleared(p)
 	return true
 }

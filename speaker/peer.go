@@ -46,7 +46,13 @@ type PeerConfig struct {
 	HasRole    bool
 	Role       uint8
 	StrictRole bool
-	Logger     *slog.Logger
+	// GracefulRestart, when set, is advertised (RFC 4724 §3). A helper that never restarts itself
+	// with its forwarding state kept lists no families and leaves RestartState unset. With it, a new
+	// connection from a neighbor that advertised the capability too, arriving while the session is
+	// Established, is the neighbor restarting (RFC 4724 §4.2): the old session goes down with
+	// ErrPeerRestarted and the new connection is taken.
+	GracefulRestart *GracefulRestart
+	Logger          *slog.Logger
 	// OnMessage, when set, sees every message received, whole (header included), before it is handled:
 	// for monitoring (BMP pre-policy route monitoring) and capture. It runs on the reader goroutine;
 	// msg aliases the read buffer and is valid only during the call.
@@ -81,6 +87,9 @@ type Drainer interface {
 var (
 	ErrNotEstablished = errors.New("session not established")
 	ErrPeerClosed     = errors.New("peer removed")
+	// ErrPeerRestarted ends an Established session when the neighbor, which negotiated graceful
+	// restart, connects again (RFC 4724 §4.2).
+	ErrPeerRestarted = errors.New("neighbor restarted: new connection while established")
 )
 
 // SessionError says why a session went down.
@@ -103,6 +112,15 @@ func (e *SessionError) Error() string {
 }
 
 func (e *SessionError) Unwrap() error { return e.Err }
+
+// EndedWithoutNotification reports whether err, as Handler.Down gets it, says the session ended
+// without a NOTIFICATION sent or received: the TCP connection failed or closed, or the neighbor
+// connected again. Only such an end lets a graceful-restart helper keep the neighbor's routes
+// (RFC 4724 §4.2).
+func EndedWithoutNotification(err error) bool {
+	var se *SessionError
+	return errors.As(err, &se) && se.Notification == nil
+}
 
 // Counters are a peer's message (or byte) counters, indexed by message type (MsgOpen .. MsgRouteRefresh).
 type Counters struct {
@@ -411,6 +429,19 @@ func (p *Peer) Start() { p.post(event{kind: evStart}) }
 // Stop closes the session with n (default: Cease/Administrative Shutdown) and stays down until Start.
 // Use AdminShutdown to build a NOTIFICATION carrying an RFC 9003 shutdown communication.
 func (p *Peer) Stop(n *Notification) { p.post(event{kind: evStop, n: n}) }
+
+// StopWait is Stop that returns once the peer goroutine has acted on it (or the peer is gone), so
+// that a RemovePeer right after it ends the session with n rather than with Peer De-configured.
+func (p *Peer) StopWait(n *Notification) {
+	ev := event{kind: evStop, n: n, ack: make(chan struct{})}
+	if !p.post(ev) {
+		return
+	}
+	select {
+	case <-ev.ack:
+	case <-p.done:
+	}
+}
 
 // post hands an event to the peer goroutine; it gives up when the peer has been removed.
 func (p *Peer) post(ev event) bool {
@@ -727,7 +758,24 @@ func (p *Peer) localOpen() *Open {
 		o.Caps.HasRole = true
 		o.Caps.Role = p.cfg.Role
 	}
+	o.Caps.GracefulRestart = p.cfg.GracefulRestart
 	return o
+}
+
+// GracefulRestart returns the neighbor's graceful-restart capability of the current (or last)
+// session when both sides advertised one, nil otherwise: what a helper keeps of the neighbor's
+// routes, and for how long, when the session ends without a NOTIFICATION.
+func (p *Peer) GracefulRestart() *GracefulRestart {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return negotiatedGR(p.cfg.GracefulRestart, p.remote)
+}
+
+func negotiatedGR(local *GracefulRestart, remote *Open) *GracefulRestart {
+	if local == nil || remote == nil {
+		return nil
+	}
+	return remote.Caps.GracefulRestart
 }
 
 // receivedOpen validates the neighbor's OPEN, negotiates, resolves a collision and feeds the FSM.
@@ -871,6 +919,17 @@ func (p *Peer) incoming(conn net.Conn) {
 		s.attach(conn, false)
 		p.step(s, evTCPConnected, nil)
 	case StateEstablished:
+		if negotiatedGR(p.cfg.GracefulRestart, prim.remote) != nil && p.secondary == nil {
+			// RFC 4724 §4.2: the neighbor restarted before the old connection was seen to fail.
+			// The old session ends without a NOTIFICATION (the neighbor is not listening on it).
+			p.log.Info("new connection while established: the neighbor restarted", "remote", conn.RemoteAddr().String())
+			prim.downErr = &SessionError{Err: ErrPeerRestarted}
+			p.step(prim, evTCPFailed, nil)
+			if p.primary.fsm.state == StateIdle {
+				p.incoming(conn)
+				return
+			}
+		}
 		p.log.Info("refused connection: session already established", "remote", conn.RemoteAddr().String())
 		rejectConn(conn, Notification{Code: ErrCease, Subcode: SubConnectionRejected})
 	}

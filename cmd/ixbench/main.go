@@ -10,7 +10,11 @@
 //
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
+//	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
+//
+// -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
+// the clients' effect on convergence and their latency while members churn (lg.go).
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
@@ -35,6 +39,8 @@ var workloads = map[string]Spec{
 	"small":  {Name: "small", Members: 20, Routes: 20000},
 	"medium": {Name: "medium", Members: 100, Routes: 100000},
 	"large":  {Name: "large", Members: 300, Routes: 300000},
+	// lg is the looking-glass mode's table (-lg): issue 11's 300 members and 1M routes.
+	"lg": {Name: "lg", Members: 300, Routes: 1000000},
 }
 
 // scalingSeries varies members at a fixed table size, then the table at fixed members.
@@ -63,6 +69,9 @@ func realMain() int {
 	command := flag.String("command", "", "the command line to quote in the document")
 	keep := flag.Bool("keep", false, "keep the daemons' configurations and logs")
 	renderOnly := flag.Bool("render", false, "rewrite the -doc file from its results block and exit, running nothing (after the document's text changed)")
+	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
+	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
+	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 
@@ -102,6 +111,22 @@ func realMain() int {
 		fmt.Fprintln(os.Stderr, "ixbench:", err)
 		return 2
 	}
+	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	if *lgMode {
+		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
+			fmt.Fprintln(os.Stderr, "ixbench: -lg needs -routeserver, -lg-clients ≥ 1, a positive -lg-window and -runs ≥ 1")
+			return 2
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemons\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, *keep, *doc, *command, logf)
+	}
 	all := daemons(*routeserver)
 	var ds []*daemon
 	for _, n := range strings.Split(*daemonList, ",") {
@@ -127,7 +152,6 @@ func realMain() int {
 		os.Exit(130)
 	}()
 
-	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 	var results []Result
 	for _, spec := range specs {
 		spec.Seed = *seed
@@ -155,7 +179,7 @@ func realMain() int {
 		// spreads over all of them instead of spoiling one daemon's runs.
 		for rep := 1; rep <= *runs; rep++ {
 			for _, d := range ds {
-				r := runOnce(d, w, enc, ix, t, *keep, rep, *profile, logf)
+				r := runOnce(d, w, enc, ix, t, *keep, rep, *profile, nil, logf)
 				results = append(results, r)
 				logf("%-8s %-8s rep %d: %s", spec.Name, d.name, rep, r.summary())
 			}

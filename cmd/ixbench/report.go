@@ -20,6 +20,9 @@ type docData struct {
 	Results  []Result                     `json:"results"`
 	Versions map[string]string            `json:"versions"`
 	Runs     map[string]map[string]string `json:"runs"` // workload -> "machine", "date", "command", "load"
+	// LookingGlass is the last run of the looking-glass mode (-lg), kept apart: its phases are not
+	// comparable with the other rows (the looking glass is on, and queried).
+	LookingGlass *lgDoc `json:"looking_glass,omitempty"`
 }
 
 func updateDoc(path string, results []Result, versions map[string]string, command string) error {
@@ -384,6 +387,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		}
 		b.WriteString(targets(byDaemon))
 	}
+	b.WriteString(renderLG(d.LookingGlass))
 	b.WriteString("## Versions\n\n")
 	var vs []string
 	for k := range d.Versions {
@@ -401,6 +405,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
     scripts/benchmark -workload large -runs 5
     scripts/benchmark -workload scaling     # members and table size varied separately
     scripts/benchmark -daemons ixrs,bird -workload NAME=MEMBERS:ROUTES
+    scripts/benchmark -lg -workload lg -runs 1  # the looking glass under load: 300 members, 1M routes
     scripts/benchmark --rev HEAD~3 -daemons ixrs --no-doc -profile /tmp/prof    # before/after, with profiles
     go run ./cmd/ixbench -render -doc docs/benchmarks.md                         # re-render after a text change
 

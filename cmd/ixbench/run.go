@@ -48,8 +48,9 @@ func (r *Result) Churn() float64 {
 
 // runOnce runs every phase of w against d.
 // With profileDir set, ixrs writes its CPU profile of the run and its heap profile at the end there.
+// With lg set (ixrs only), the looking glass is on and lg's clients query it (lg.go).
 func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Duration, keep bool, rep int, profileDir string,
-	logf func(string, ...any)) (res Result) {
+	lg *lgRun, logf func(string, ...any)) (res Result) {
 	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
 		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
 	res.Load1 = load1()
@@ -73,6 +74,12 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	if err != nil {
 		res.Failed = err.Error()
 		return res
+	}
+	if lg != nil {
+		if err := lg.configure(dir); err != nil {
+			res.Failed = err.Error()
+			return res
+		}
 	}
 	if profileDir != "" && d.name == "ixrs" {
 		base := filepath.Join(profileDir, fmt.Sprintf("ixrs-%s-%d", w.Spec.Name, rep))
@@ -115,6 +122,13 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		return fail("sessions: %v", err)
 	}
 	res.SessionsUp = time.Since(t0).Seconds()
+	if lg != nil {
+		if err := lg.ready(time.Now().Add(timeout)); err != nil {
+			return fail("%v", err)
+		}
+		lg.start(lg.clients, false)
+		defer lg.stop()
+	}
 
 	all := w.AllActive()
 	full := w.Expected(all, announcedAll)
@@ -173,6 +187,14 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		s.mu.Lock()
 		res.Unknown += s.unknown
 		s.mu.Unlock()
+	}
+	// The looking glass's churn window comes after the CPU and memory figures, which are the phases'.
+	if lg != nil {
+		lg.phaseQueries = int(lg.served.Load())
+		lg.stop()
+		if err := lg.churnWindow(ss, enc, w, tr, timeout); err != nil {
+			res.Failed = err.Error()
+		}
 	}
 	if p.exited() {
 		res.Failed = "daemon exited: " + p.tail(5)

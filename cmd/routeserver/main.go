@@ -180,6 +180,10 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	reload := reloader(d, prom, lg)
+	if err := startAdmin(ctx, cfg, d, reload, log); err != nil {
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -191,10 +195,7 @@ func run(ctx context.Context, cfg *config.Config, path string, log *slog.Logger)
 			case <-runCtx.Done():
 				return
 			case <-hup:
-				// Reload logs every problem itself, with its line.
-				if prom.reload(runCtx, d) == nil && lg != nil {
-					lg.Reload(d.Current())
-				}
+				reload(runCtx) // Reload logs every problem itself, with its line.
 			}
 		}
 	}()

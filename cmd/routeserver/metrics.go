@@ -66,10 +66,3 @@ func (m *promMetrics) mount(lg mounter) {
 		lg.Mount("/metrics", m.handler)
 	}
 }
-
-// reload reloads the configuration and counts the result.
-func (m *promMetrics) reload(ctx context.Context, d *daemon.Daemon) error {
-	_, err := d.Reload(ctx)
-	m.reloads.Record(err)
-	return err
-}

@@ -59,8 +59,11 @@ func StartBIRD(t testing.TB, c Config) Peer {
 		t.Fatalf("bird: %v\nannounce.conf:\n%s", err, numbered(filepath.Join(c.Dir, "announce.conf")))
 	}
 	logPath := filepath.Join(c.Dir, "bird.log")
-	p, err := startProc(t, "bird", c, filepath.Join(c.Dir, "bird.out"),
-		nil, []string{"bird", "-f", "-c", conf, "-s", b.ctl, "-P", filepath.Join(c.Dir, "bird.pid")}, logPath)
+	argv := []string{"bird", "-f", "-c", conf, "-s", b.ctl, "-P", filepath.Join(c.Dir, "bird.pid")}
+	if c.GRRecovery {
+		argv = append(argv, "-R")
+	}
+	p, err := startProc(t, "bird", c, filepath.Join(c.Dir, "bird.out"), nil, argv, logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +116,10 @@ func birdConfig(c Config, listenPort int) string {
 	}
 	if c.MD5Password != "" {
 		w("  password %q;", c.MD5Password)
+	}
+	if c.GracefulRestart > 0 {
+		w("  graceful restart on;")
+		w("  graceful restart time %d;", c.GracefulRestart)
 	}
 	// No enforce-first-as knob is needed: BIRD accepts an AS_PATH that
 	// does not start with the neighbor's AS (transparent route server).

@@ -64,6 +64,9 @@ func StartExaBGP(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("exabgp: %v", err)
 	}
+	if c.GracefulRestart > 0 || c.GRRecovery {
+		t.Fatal("exabgp: GracefulRestart and GRRecovery are BIRD only for now")
+	}
 	e := &exabgp{received: filepath.Join(c.Dir, "received.jsonl"), fifo: filepath.Join(c.Dir, "commands.fifo")}
 	helper := filepath.Join(c.Dir, "exabgp-helper.py")
 	if err := os.WriteFile(helper, []byte(fmt.Sprintf(exabgpHelper, e.fifo, e.received)), 0o700); err != nil {

@@ -27,6 +27,7 @@
 //	AnnounceRoutes/Withdraw  yes   yes   yes     yes             yes
 //	Passive, ListenPort      yes   yes   yes     yes             yes
 //	MD5Password              yes   yes   yes     not if Passive  yes
+//	GracefulRestart, -Recov. yes   no    no      no              no
 //	NotificationReader       no    yes   no      no              yes
 //	first connect            1 s   0 s   5-10 s  0 s             1 s
 //
@@ -132,7 +133,13 @@ type Config struct {
 	// (FRR's dont-capability-negotiate would also drop IPv6).
 	NoFourOctetAS bool
 	MD5Password   string // TCP MD5 signature (RFC 2385) when not empty
-	Announce      []Announce
+	// GracefulRestart, when positive, enables graceful restart (RFC 4724)
+	// with this restart time in seconds. BIRD only.
+	GracefulRestart int
+	// GRRecovery starts the daemon as a router restarting gracefully (BIRD
+	// -R): its OPEN sets the restart-state and forwarding-state bits. BIRD only.
+	GRRecovery bool
+	Announce   []Announce
 }
 
 // Peer is a running member daemon.

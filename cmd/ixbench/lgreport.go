@@ -1,0 +1,286 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// lgDoc is the looking-glass mode's part of the document's results block: the results of its last
+// invocation only, so that every figure of the section comes from one run of one commit.
+type lgDoc struct {
+	Results []LGResult        `json:"results"`
+	Run     map[string]string `json:"run"` // "machine", "date", "command", "commit", "load", "version"
+}
+
+// lgMain runs the looking-glass mode: for each repetition a quiet and a loaded run of ixrs.
+func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Duration, clients int, window time.Duration,
+	keep bool, doc, command string, logf func(string, ...any)) int {
+	d := daemons(binary)["ixrs"]
+	commit := gitCommit() // now: the document is written at the end, by then the tree may have moved
+	var results []LGResult
+	for _, spec := range specs {
+		spec.Seed = seed
+		t := timeout
+		if t == 0 {
+			t = 60*time.Second + time.Duration(spec.Routes/2500)*time.Second
+		}
+		w, err := Generate(spec)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 1
+		}
+		enc := w.Encode()
+		ix := newIndex(w)
+		logf("workload %s: %d members, %d routes, %d prefixes; looking glass: %d clients, %s churn window",
+			spec.Name, len(w.Members), spec.Routes, len(w.Prefixes), clients, window)
+		for rep := 1; rep <= runs; rep++ {
+			for _, n := range []int{0, clients} {
+				wc := max(n, 1)
+				lg := newLGRun(w, n, wc, window)
+				r := runOnce(d, w, enc, ix, t, keep, rep, "", lg, logf)
+				lr := LGResult{Result: r, Clients: n, WindowClient: wc, Window: window.Seconds(), Cycles: lg.cycles,
+					Latency: lg.latency, PhaseQueries: lg.phaseQueries}
+				results = append(results, lr)
+				logf("%-8s lg-clients %d rep %d: %s; %d queries answered during the phases", spec.Name, n, rep, r.summary(), lg.phaseQueries)
+				for _, l := range lr.Latency {
+					logf("    window (%d clients, %d cycles): %-18s n %6d p50 %7.1f ms p99 %7.1f ms max %7.1f ms routes %.0f partial %d stale %d errors %d %s",
+						wc, len(lr.Cycles), l.Kind, l.N, l.P50, l.P99, l.Max, l.Routes, l.Partial, l.Stale, l.Errors, l.LastErr)
+				}
+			}
+		}
+	}
+	if doc != "" {
+		if err := updateDocLG(doc, results, d.version(), command, commit); err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 1
+		}
+		logf("wrote %s", doc)
+	}
+	return 0
+}
+
+func updateDocLG(path string, results []LGResult, version, command, commit string) error {
+	var d docData
+	if b, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(b), dataBegin); i >= 0 {
+			rest := string(b[i+len(dataBegin):])
+			if j := strings.Index(rest, dataEnd); j >= 0 {
+				if err := json.Unmarshal([]byte(rest[:j]), &d); err != nil {
+					return fmt.Errorf("%s: results block: %w", path, err)
+				}
+			}
+		}
+	}
+	loads := []float64{}
+	for _, r := range results {
+		loads = append(loads, r.Load1)
+	}
+	slices.Sort(loads)
+	load := ""
+	if len(loads) > 0 {
+		load = fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1])
+	}
+	d.LookingGlass = &lgDoc{Results: results, Run: map[string]string{
+		"machine": machine(),
+		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		"command": command,
+		"commit":  commit,
+		"load":    load,
+		"version": version,
+	}}
+	data, err := json.MarshalIndent(d, "", " ")
+	if err != nil {
+		return err
+	}
+	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// gitCommit names the working tree's commit, "+dirty" when it has changes; "" outside a repository.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "+dirty"
+	}
+	return c
+}
+
+// renderLG renders the looking-glass section ("" when the mode never ran).
+func renderLG(g *lgDoc) string {
+	if g == nil || len(g.Results) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	r0 := g.Results[0]
+	fmt.Fprintf(&b, "## Looking glass under load: %s, %d members, %d routes (%d prefixes)\n\n", r0.Workload, r0.Members, r0.Routes, r0.Prefixes)
+	fmt.Fprintf(&b, "Run %s on %s; 1-minute load average before each run %s (2 cores, shared with other work); commit %s, %s.  \n",
+		g.Run["date"], g.Run["machine"], g.Run["load"], g.Run["commit"], g.Run["version"])
+	if g.Run["command"] != "" {
+		fmt.Fprintf(&b, "Command: `%s`\n\n", g.Run["command"])
+	} else {
+		b.WriteString("\n")
+	}
+	b.WriteString(`ixrs runs with its looking glass on (` + "`ixbench -lg`" + `, ` + "`cmd/ixbench/lg.go`" + `). Each repetition is two runs of the
+same workload and phases as above: a quiet one (no looking-glass client during the phases) and a loaded one
+(N clients from the first announcement to the end). Every client runs a closed loop without think time,
+cycling through four queries: a member's received routes (a random member, pages of 100, one to three
+pages following the cursor), an exact prefix lookup (a random prefix of the table), an origin-ASN search
+and an AS-path search (` + "`_ASN_`" + ` for an ASN behind a member), each a first page of up to 100 routes. The
+clients are in ixbench's process, on loopback, exempt from the rate limits (as an Alice-LG host would
+be), so every request reaches the RIB's read jobs. After the phases comes a churn window: every member
+withdraws and re-announces its 5% churn routes, cycle after cycle (each cycle waits until every member
+has converged), while the clients (one in the quiet run, N in the loaded run) measure each request to its
+last byte.
+
+`)
+	byClients := map[int][]LGResult{}
+	var ns []int
+	for _, r := range g.Results {
+		if byClients[r.Clients] == nil {
+			ns = append(ns, r.Clients)
+		}
+		byClients[r.Clients] = append(byClients[r.Clients], r)
+	}
+	slices.Sort(ns)
+	med := func(rs []LGResult, f func(*LGResult) float64) stat {
+		var x []Result
+		for i := range rs {
+			r := rs[i].Result
+			v := f(&rs[i])
+			// stats reads a value through a Result; carry it in Converge.
+			r.Converge = v
+			x = append(x, r)
+		}
+		return stats(x, func(r *Result) float64 { return r.Converge })
+	}
+	cycle := func(r *LGResult) float64 {
+		if len(r.Cycles) == 0 {
+			return -1
+		}
+		c := slices.Clone(r.Cycles)
+		slices.Sort(c)
+		return c[len(c)/2]
+	}
+	phases := []struct {
+		name string
+		f    func(*LGResult) float64
+	}{
+		{"converge", func(r *LGResult) float64 { return r.Converge }},
+		{"churn", func(r *LGResult) float64 { return r.Churn() }},
+		{"flap down", func(r *LGResult) float64 { return r.FlapDown }},
+		{"flap up", func(r *LGResult) float64 { return r.FlapUp }},
+		{"churn cycle in the window", cycle},
+	}
+	b.WriteString("Phases, median (min–max) over the repetitions, seconds unless noted; the window's churn cycle is each run's median cycle.\n\n")
+	b.WriteString("| clients during the phases | runs |")
+	for _, p := range phases {
+		b.WriteString(" " + p.name + " |")
+	}
+	b.WriteString(" CPU s | peak RSS MiB | queries answered during the phases |\n|")
+	b.WriteString(strings.Repeat(" --- |", len(phases)+5) + "\n")
+	for _, n := range ns {
+		rs := byClients[n]
+		fmt.Fprintf(&b, "| %d | %d |", n, len(rs))
+		for _, p := range phases {
+			b.WriteString(" " + med(rs, p.f).secs() + " |")
+		}
+		fmt.Fprintf(&b, " %.1f | %.0f | %.0f |\n", med(rs, func(r *LGResult) float64 { return r.CPU }).med,
+			med(rs, func(r *LGResult) float64 { return float64(r.PeakRSS) / (1 << 20) }).med,
+			med(rs, func(r *LGResult) float64 { return float64(r.PhaseQueries) }).med)
+	}
+	var slow []string
+	if len(ns) == 2 {
+		q, l := byClients[ns[0]], byClients[ns[1]]
+		b.WriteString(fmt.Sprintf("| slowdown with %d clients | |", ns[1]))
+		for _, p := range phases {
+			a, c := med(q, p.f), med(l, p.f)
+			if a.n == 0 || c.n == 0 || a.med <= 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			pct := (c.med/a.med - 1) * 100
+			fmt.Fprintf(&b, " %+.0f%% |", pct)
+			if (p.name == "converge" || p.name == "churn") && pct >= 10 {
+				slow = append(slow, fmt.Sprintf("%s slowed by %.0f%%", p.name, pct))
+			}
+		}
+		b.WriteString(" | | |\n")
+	}
+	b.WriteString("\nLatency in the churn window, milliseconds from request to last byte; median over the repetitions of each run's percentile. " +
+		"Partial: answers the read job's work budget cut short (the cursor continues the scan).\n\n")
+	b.WriteString("| query | clients | answers | per second | p50 | p99 | max | routes per answer | partial | stale cursor | errors |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var pageP99 stat
+	for _, n := range ns {
+		rs := byClients[n]
+		for ki, k := range lgKinds {
+			lat := func(f func(*LGLatency) float64) stat {
+				return med(rs, func(r *LGResult) float64 {
+					if ki >= len(r.Latency) || r.Latency[ki].N == 0 {
+						return -1
+					}
+					return f(&r.Latency[ki])
+				})
+			}
+			sum := func(f func(*LGLatency) int) int {
+				t := 0
+				for _, r := range rs {
+					if ki < len(r.Latency) {
+						t += f(&r.Latency[ki])
+					}
+				}
+				return t
+			}
+			p99 := lat(func(l *LGLatency) float64 { return l.P99 })
+			if k == lgPage && n == ns[len(ns)-1] {
+				pageP99 = p99
+			}
+			fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.0f | %d | %d | %d |\n", k, rs[0].WindowClient,
+				sum(func(l *LGLatency) int { return l.N }), lat(func(l *LGLatency) float64 { return l.PerSecnd }).med,
+				lat(func(l *LGLatency) float64 { return l.P50 }).med, p99.med,
+				lat(func(l *LGLatency) float64 { return l.Max }).med, lat(func(l *LGLatency) float64 { return l.Routes }).med,
+				sum(func(l *LGLatency) int { return l.Partial }), sum(func(l *LGLatency) int { return l.Stale }),
+				sum(func(l *LGLatency) int { return l.Errors }))
+		}
+	}
+	b.WriteString("\n")
+	var failures []string
+	for _, r := range g.Results {
+		if r.Failed != "" {
+			failures = append(failures, fmt.Sprintf("%d clients rep %d: %s", r.Clients, r.Rep, strings.ReplaceAll(r.Failed, "\n", " ")))
+		}
+		for _, l := range r.Latency {
+			if l.LastErr != "" {
+				failures = append(failures, fmt.Sprintf("%d clients rep %d, %s: last error: %s", r.Clients, r.Rep, l.Kind, l.LastErr))
+			}
+		}
+	}
+	if len(failures) > 0 {
+		b.WriteString("Failures:\n\n")
+		for _, f := range failures {
+			fmt.Fprintf(&b, "- %s\n", f)
+		}
+		b.WriteString("\n")
+	}
+	var missed []string
+	if pageP99.n == 0 || pageP99.med >= 100 {
+		missed = append(missed, fmt.Sprintf("p99 of a received page under load %.1f ms (target < 100 ms)", pageP99.med))
+	}
+	missed = append(missed, slow...)
+	if len(missed) == 0 {
+		fmt.Fprintf(&b, "Targets (p99 of a received page < 100 ms with %d clients, initial convergence and churn slowed by < 10%%): met.\n\n", ns[len(ns)-1])
+	} else {
+		fmt.Fprintf(&b, "Targets (p99 of a received page < 100 ms, initial convergence and churn slowed by < 10%%) not met: %s.\n\n", strings.Join(missed, "; "))
+	}
+	b.WriteString("Reproduce: `scripts/benchmark -lg -workload lg -runs 1` (300 members, 1M routes; `-lg-clients`, `-lg-window` change the load).\n\n")
+	return b.String()
+}
