@@ -161,6 +161,11 @@ func memberROAs(ms []Member, i int, v4, v6 []*group) []roa {
 				if (n+i)%4 == 3 || p.Bits() > 48 || (p.Addr().Is4() && p.Bits() > 24) {
 					continue // not found: no ROA
 				}
+				if p.Bits() < 24 || (p.Addr().Is6() && p.Bits() < 48) {
+					// No ROA for the aggregates: one with their own length as max length would make
+					// every more-specific without a ROA of its own invalid instead of not found.
+					continue
+				}
 				out = append(out, roa{Prefix: p.String(), MaxLength: p.Bits(), ASN: origin, TA: "demo"})
 			}
 		}
