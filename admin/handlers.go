@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/daemon"
 	"github.com/ixrs/ixrs/lookingglass"
+	"github.com/ixrs/ixrs/mrt"
 )
 
 func (s *Server) routes() {
@@ -42,6 +44,7 @@ func (s *Server) routes() {
 		return MemberResult{Member: q.Member, Sessions: n, Changed: n > 0}, err
 	}))
 	m.HandleFunc("POST /v1/graceful-shutdown", s.gracefulShutdown)
+	m.HandleFunc("POST /v1/mrt/dump", s.mrtDump)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such call: %s %s", r.Method, r.URL.Path))
 	})
@@ -76,7 +79,11 @@ func fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusUnprocessableEntity, err)
 	case errors.Is(err, daemon.ErrUnknownMember), errors.Is(err, lookingglass.ErrUnknownNeighbor), errors.Is(err, lookingglass.ErrNoRoute):
 		writeError(w, http.StatusNotFound, err)
-	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, lookingglass.ErrNotReady), errors.Is(err, daemon.ErrNoReload):
+	case errors.Is(err, daemon.ErrNotRunning), errors.Is(err, lookingglass.ErrNotReady), errors.Is(err, daemon.ErrNoReload),
+		errors.Is(err, daemon.ErrNoMRT):
+		writeError(w, http.StatusServiceUnavailable, err)
+	case errors.Is(err, mrt.ErrBusy):
+		writeError(w, http.StatusConflict, err)
 		writeError(w, http.StatusServiceUnavailable, err)
 	case errors.Is(err, lookingglass.ErrStaleCursor):
 		writeError(w, http.StatusConflict, err)
@@ -419,3 +426,21 @@ func (s *Server) gracefulShutdown(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, q)
 }
+
+// mrtDump answers POST /v1/mrt/dump: an MRT dump of the Adj-RIB-In, written before the answer.
+// A dump walks the whole table, so it gets longer than the other calls.
+func (s *Server) mrtDump(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), mrtDumpTimeout)
+	defer cancel()
+	res, err := s.opts.Control.DumpMRT(ctx)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, MRTDump{Accepted: res.Accepted, Filtered: res.Filtered, Peers: res.Peers,
+		Prefixes: res.Prefixes, AcceptedRoutes: res.AcceptedRoutes, FilteredRoutes: res.FilteredRoutes,
+		Bytes: res.Bytes, Seconds: res.Duration.Seconds()})
+}
+
+// mrtDumpTimeout bounds POST /v1/mrt/dump.
+const mrtDumpTimeout = 5 * time.Minute

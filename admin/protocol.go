@@ -81,3 +81,15 @@ type Diff struct {
 	// Result is the reload's counts (reload only).
 	Result *daemon.ReloadResult `json:"result,omitempty"`
 }
+
+// MRTDump answers POST /v1/mrt/dump: the files written and what they hold.
+type MRTDump struct {
+	Accepted       string  `json:"accepted"`
+	Filtered       string  `json:"filtered"`
+	Peers          int     `json:"peers"`
+	Prefixes       int     `json:"prefixes"`
+	AcceptedRoutes int     `json:"accepted_routes"`
+	FilteredRoutes int     `json:"filtered_routes"`
+	Bytes          int64   `json:"bytes"`
+	Seconds        float64 `json:"seconds"`
+}

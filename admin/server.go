@@ -25,6 +25,7 @@ import (
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/daemon"
 	"github.com/ixrs/ixrs/lookingglass"
+	"github.com/ixrs/ixrs/mrt"
 )
 
 // Control is what the admin interface acts on; *daemon.Daemon implements it.
@@ -36,6 +37,7 @@ type Control interface {
 	ClearMaxPrefix(ctx context.Context, member string) (int, error)
 	SetGracefulShutdown(ctx context.Context, on bool) error
 	Diff(ctx context.Context, cfg *config.Config) ([]daemon.Change, []string, error)
+	DumpMRT(ctx context.Context) (mrt.Result, error)
 }
 
 var _ Control = (*daemon.Daemon)(nil)

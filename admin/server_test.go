@@ -21,6 +21,7 @@ import (
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/daemon"
 	"github.com/ixrs/ixrs/lookingglass"
+	"github.com/ixrs/ixrs/mrt"
 )
 
 // fakeControl records the actions it is asked for.
@@ -67,6 +68,11 @@ func (f *fakeControl) SetGracefulShutdown(_ context.Context, on bool) error {
 	f.record(fmt.Sprint("gshut ", on))
 	f.gshut = on
 	return nil
+}
+
+func (f *fakeControl) DumpMRT(context.Context) (mrt.Result, error) {
+	f.record("mrt dump")
+	return mrt.Result{Accepted: "/d/a.mrt", Filtered: "/d/f.mrt", Peers: 2, AcceptedRoutes: 4}, nil
 }
 
 func (f *fakeControl) Diff(_ context.Context, cfg *config.Config) ([]daemon.Change, []string, error) {
@@ -131,6 +137,7 @@ func TestCalls(t *testing.T) {
 		{"POST", "/v1/neighbor/shutdown", `{}`, 400, `member: required`},
 		{"POST", "/v1/neighbor/reset", `{"member":"A","soft":true}`, 200, `"sessions": 1`},
 		{"POST", "/v1/graceful-shutdown", `{"on":true}`, 200, `"on": true`},
+		{"POST", "/v1/mrt/dump", `{}`, 200, `"accepted": "/d/a.mrt"`},
 		{"POST", "/v1/reload", ``, 503, `no configuration source`},
 		{"POST", "/v1/diff?name=x.toml", "[server]\nasn = 65000\nrouter_id = \"10.0.0.1\"\n", 200, `"action": "update"`},
 		{"POST", "/v1/diff?name=x.toml", "[server]\nasn = \"x\"\n", 422, `x.toml:2`},
@@ -148,7 +155,7 @@ func TestCalls(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"shutdown A maint", "reset A true ", "gshut true"}
+	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump"}
 	if fmt.Sprint(fc.calls) != fmt.Sprint(want) {
 		t.Errorf("calls %q, want %q", fc.calls, want)
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	MemberRanges []MemberRange `toml:"member_range"`
 	// BMP are the BMP collectors ([[bmp]], export.go).
 	BMP []BMP `toml:"bmp"`
+	// MRT configures the MRT table dumps ([mrt], mrt.go).
+	MRT MRT `toml:"mrt"`
 
 	// Path is the file the configuration was read from (Load), or the name
 	// given to Parse. It names the file in error messages, and relative file

@@ -41,6 +41,7 @@ func (c *Config) validate(r *reporter) {
 	c.validateMembers(r)
 	c.validateRanges(r)
 	c.validateBMP(r)
+	c.validateMRT(r)
 }
 
 func (c *Config) validateServer(r *reporter, sc scope) {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ixrs/ixrs/config"
+	"github.com/ixrs/ixrs/mrt"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rpki"
 	"github.com/ixrs/ixrs/rs"
@@ -70,6 +71,7 @@ type Daemon struct {
 
 	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
 	bmp     bmpExporters
+	mrt     *mrt.Dumper // nil without [mrt] dump_dir (mrt.go)
 }
 
 // member is a configured member with its sessions.
@@ -156,10 +158,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { ribDone <- d.rib.Run(ribCtx) }()
 	waitRPKI := d.rpki.start(ribCtx)
 	waitBMP := d.startBMP(ribCtx)
+	waitMRT := d.startMRT(ribCtx)
 	defer func() {
 		stopRIB()
 		waitRPKI()
 		waitBMP()
+		waitMRT()
 		<-ribDone
 		close(d.done)
 	}()

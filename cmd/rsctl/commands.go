@@ -326,3 +326,18 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func (cl *cli) mrtDump() error {
+	var res admin.MRTDump
+	raw, err := cl.c.post("/v1/mrt/dump", nil, struct{}{}, &res)
+	if err != nil {
+		return err
+	}
+	if cl.json {
+		cl.printRaw(raw)
+		return nil
+	}
+	fmt.Fprintf(cl.stdout, "MRT dump written in %.1fs: %d sessions, %d prefixes\n  %s (%d accepted routes)\n  %s (%d filtered routes)\n",
+		res.Seconds, res.Peers, res.Prefixes, res.Accepted, res.AcceptedRoutes, res.Filtered, res.FilteredRoutes)
+	return nil
+}

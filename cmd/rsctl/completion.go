@@ -22,12 +22,13 @@ _rsctl() {
         COMPREPLY=($(compgen -W "-json -socket -url -token-file -timeout" -- "$cur")); return
     fi
     case $n in
-    0) COMPREPLY=($(compgen -W "show explain reload diff neighbor max-prefix graceful-shutdown version completion" -- "$cur")) ;;
+    0) COMPREPLY=($(compgen -W "show explain reload diff neighbor max-prefix graceful-shutdown mrt version completion" -- "$cur")) ;;
     1) case $cmd in
        show) COMPREPLY=($(compgen -W "summary neighbor routes" -- "$cur")) ;;
        neighbor|explain) [[ $cmd == neighbor ]] && COMPREPLY=($(compgen -W "$(_rsctl_members)" -- "$cur")) ;;
        max-prefix) COMPREPLY=($(compgen -W "clear" -- "$cur")) ;;
        graceful-shutdown) COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;
+       mrt) COMPREPLY=($(compgen -W "dump" -- "$cur")) ;;
        diff) COMPREPLY=($(compgen -W "-config" -- "$cur")) ;;
        completion) COMPREPLY=($(compgen -W "bash" -- "$cur")) ;;
        esac ;;

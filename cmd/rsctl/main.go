@@ -70,6 +70,7 @@ Commands:
   neighbor MEMBER reset [soft]                   hard: Administrative Reset; soft: ROUTE-REFRESH in, table out
   max-prefix clear MEMBER                        start sessions held down by a max-prefix action
   graceful-shutdown on|off                       RFC 8326: every route sent with GRACEFUL_SHUTDOWN
+  mrt dump                                       write an MRT dump of the Adj-RIB-In now ([mrt] dump_dir)
   version
   completion bash                                print the bash completion script
 
@@ -171,6 +172,11 @@ func (cl *cli) dispatch(args []string) (int, error) {
 			return 0, errUsage("usage: graceful-shutdown on|off")
 		}
 		return exitOK, cl.gracefulShutdown(rest[0] == "on")
+	case "mrt":
+		if len(rest) != 1 || rest[0] != "dump" {
+			return 0, errUsage("usage: mrt dump")
+		}
+		return exitOK, cl.mrtDump()
 	case "version":
 		return exitOK, cl.version()
 	case "completion":
