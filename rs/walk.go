@@ -29,13 +29,15 @@ type dumpWalk struct {
 // with force for the union of the families; the End-of-RIB still due is kept.
 func (s *Server) startWalk(p *session, fams [numFams]bool, force, eor bool) {
 	w := &p.walk
+	var eors, eorrs [numFams]bool // still due: only a walk in progress owes them
 	if w.active {
 		for fi := range fams {
 			fams[fi] = fams[fi] || w.fams[fi]
 		}
 		force = force || w.force
+		eors, eorrs = w.eor, w.eorr
 	}
-	*w = dumpWalk{active: true, fams: fams, force: force, eor: w.eor, eorr: w.eorr}
+	*w = dumpWalk{active: true, fams: fams, force: force, eor: eors, eorr: eorrs}
 	if eor {
 		w.eor = fams
 	}
