@@ -207,6 +207,9 @@ type Member struct {
 	TTLSecurity bool `toml:"ttl_security"`
 	// Passive makes the route server wait for the member to connect.
 	Passive bool `toml:"passive"`
+	// StrictRole refuses the member's OPEN with Role Mismatch (RFC 9234 §4.2) unless it
+	// advertises the BGP Role rs-client. Without it, only a role other than rs-client is refused.
+	StrictRole bool `toml:"strict_role"`
 	// IRRPrefixFile is a file of the prefixes the member may announce (check
 	// 11), as written; use Config.Resolve to open it. "" for none.
 	IRRPrefixFile string `toml:"irr_prefix_file"`

@@ -469,7 +469,7 @@ func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		GracefulRestart: p.GracefulRestart()}
+		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}
@@ -482,9 +482,7 @@ func (h *handler) Update(p *speaker.Peer, u *speaker.Update, _ *speaker.UpdateEr
 }
 
 func (h *handler) RouteRefresh(p *speaker.Peer, rr speaker.RouteRefresh) {
-	if rr.Subtype == 0 {
-		h.s.rib.RouteRefresh(rr.Family)
-	}
+	h.s.rib.RefreshMessage(rr) // a request, or the member's BoRR/EoRR (rs/refresh.go)
 }
 
 func (h *handler) Notification(*speaker.Peer, speaker.Notification, bool) {}

@@ -128,6 +128,8 @@ func (d *Daemon) acceptDynamic(addr netip.Addr) *speaker.Peer {
 		TTLSecurity:  rc.TTLSecurity,
 		HasRole:      true,
 		Role:         speaker.RoleRS,
+		// RFC 7313, as for configured members (peerConfig).
+		EnhancedRouteRefresh: true,
 	}
 	if pinned == 0 {
 		pc.AcceptAS = func(asn uint32) bool { return acfg.AcceptsAS(addr, asn) }
@@ -372,7 +374,8 @@ func (h *dynHandler) Established(p *speaker.Peer, o *speaker.Open) {
 	h.rp.Store(rp)
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
-	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received}
+	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
+		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
 	if err := rp.Up(p, info); err != nil {
 		h.log.Error("dynamic member: session up", "member", name, "err", err)
 	}
@@ -388,8 +391,8 @@ func (h *dynHandler) Update(_ *speaker.Peer, u *speaker.Update, _ *speaker.Updat
 }
 
 func (h *dynHandler) RouteRefresh(_ *speaker.Peer, rr speaker.RouteRefresh) {
-	if rp := h.rp.Load(); rp != nil && rr.Subtype == 0 {
-		rp.RouteRefresh(rr.Family)
+	if rp := h.rp.Load(); rp != nil {
+		rp.RefreshMessage(rr)
 	}
 }
 

@@ -98,6 +98,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.Passive != b.Passive {
 		md.resetKeys = append(md.resetKeys, "passive")
 	}
+	if a.StrictRole != b.StrictRole {
+		md.resetKeys = append(md.resetKeys, "strict_role")
+	}
 	md.policy = !reflect.DeepEqual(apol, bpol)
 	if a.Description != b.Description {
 		md.other = append(md.other, "description")
@@ -210,6 +213,9 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		TTLSecurity:  mc.TTLSecurity,
 		HasRole:      true, // RFC 9234: we are a route server; members may say they are its clients
 		Role:         speaker.RoleRS,
+		StrictRole:   mc.StrictRole,
+		// RFC 7313: rs/refresh.go brackets refreshes with BoRR/EoRR and purges after a member's EoRR.
+		EnhancedRouteRefresh: true,
 		// Graceful-restart helper (gr.go).
 		GracefulRestart: grCapability(srv),
 	}

@@ -85,6 +85,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	r := pe.find(p)
 	wasAccepted := false
 	if r != nil {
+		p.unstale(r)
 		if r.set == set && r.reasons == v.Reasons && r.localPref == v.LocalPref && r.info == v.Info {
 			return
 		}
@@ -140,6 +141,7 @@ func (s *Server) withdrawRoute(p *session, pfx netip.Prefix) {
 func (s *Server) dropRoute(r *route) {
 	pe, p := r.pe, r.p
 	fi := pe.fam()
+	p.unstale(r)
 	pe.remove(r)
 	if len(pe.routes) == 0 {
 		pe.routes = nil // remove keeps the capacity for the re-insert of a replaced route

@@ -72,7 +72,7 @@ type encPiece struct {
 // marker and nothing of its own in flight.
 func (s *Server) cohortReady(p *session) bool {
 	q := &p.pend
-	return !p.down && !p.closed && !p.throttled && !p.walk.active && q.n == 0 && !q.eor[0] && !q.eor[1] &&
+	return !p.down && !p.closed && !p.throttled && !p.walk.active && q.n == 0 && !q.endDue() && !q.borrDue() &&
 		p.mk != nil && s.cl.next(p) != nil
 }
 

@@ -45,7 +45,8 @@ type Config struct {
 	// before it is full is returned partial, with a cursor. Default ScanLimit.
 	ReadLimit int
 	// StaleTime bounds how long a member back from a graceful restart (RFC 4724) may take to send
-	// End-of-RIB: its routes not re-announced by then are removed. Default 360 s.
+	// End-of-RIB, and a member that sent BoRR (RFC 7313) to send EoRR: its routes not re-announced
+	// by then are removed. Default 360 s.
 	StaleTime time.Duration
 	// ClearBatch bounds the prefixes visited per pass when a departed session's Adj-RIB-Out bits are
 	// cleared. Default 16384.
@@ -127,6 +128,9 @@ type SessionInfo struct {
 	// GracefulRestart is the member's graceful-restart capability (RFC 4724) when the route server
 	// advertised one too, nil otherwise: what DownGraceful keeps, and for how long.
 	GracefulRestart *speaker.GracefulRestart
+	// EnhancedRouteRefresh: both sides advertised RFC 7313. The route server then brackets its
+	// refreshes with BoRR and EoRR and acts on the member's (refresh.go).
+	EnhancedRouteRefresh bool
 	// OpenSent and OpenReceived are the OPEN messages of the session as sent and received (whole
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.

@@ -84,6 +84,13 @@ type tmember struct {
 	// sizes of the UPDATEs received
 	sizes []int
 	mods  []func(*SessionInfo) // applied again when the session comes back up
+	// rr are the ROUTE-REFRESH messages received (BoRR, EoRR), each with len(msgs) when it came.
+	rr []seenRefresh
+}
+
+type seenRefresh struct {
+	speaker.RouteRefresh
+	at int
 }
 
 // addMember configures a member with one session at addr and brings it up (4-octet AS, 4096-byte
@@ -154,6 +161,7 @@ func (m *tmember) withdraw(prefixes ...string) {
 func (m *tmember) read() int {
 	m.t.Helper()
 	b := m.out.take()
+	any := len(b) > 0
 	n := 0
 	for len(b) > 0 {
 		if len(b) < speaker.HeaderLen {
@@ -162,6 +170,15 @@ func (m *tmember) read() int {
 		l := int(binary.BigEndian.Uint16(b[16:18]))
 		if l > m.opts.MaxMessage {
 			m.t.Fatalf("%s: message of %d bytes over the limit %d", m.name, l, m.opts.MaxMessage)
+		}
+		if b[18] == speaker.MsgRouteRefresh {
+			rr, n := speaker.DecodeRouteRefresh(b[speaker.HeaderLen:l])
+			if n != nil {
+				m.t.Fatalf("%s: route server sent a bad ROUTE-REFRESH: %v", m.name, n)
+			}
+			m.rr = append(m.rr, seenRefresh{rr, len(m.msgs)})
+			b = b[l:]
+			continue
 		}
 		if b[18] != speaker.MsgUpdate {
 			m.t.Fatalf("%s: message type %d", m.name, b[18])
@@ -175,7 +192,7 @@ func (m *tmember) read() int {
 		b = b[l:]
 		n++
 	}
-	if n > 0 {
+	if any {
 		m.ss.Drained()
 	}
 	return n

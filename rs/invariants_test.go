@@ -180,9 +180,21 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		case p.down && p.cleared && !p.stale:
 			t.Errorf("session %v: cleared and not stale, but its id %d is held", p.addr, id)
 		}
+		var marked [numFams]int
 		for _, r := range p.routes {
 			if r != nil && p.stale && !p.staleFams[r.pe.fam()] {
 				t.Errorf("stale session %v holds %v of a family it does not keep", p.addr, r.pe.prefix())
+			}
+			if r != nil && r.rrStale {
+				marked[r.pe.fam()]++
+			}
+		}
+		// Enhanced route refresh (refresh.go): the marks are counted, and only an open BoRR of a
+		// live session holds any.
+		for fi := range numFams {
+			if marked[fi] != p.rrStale[fi] || (marked[fi] > 0 && !p.down && !p.rrActive[fi]) {
+				t.Errorf("session %v family %d: %d routes marked by BoRR, counted %d, BoRR open %v",
+					p.addr, fi, marked[fi], p.rrStale[fi], p.rrActive[fi])
 			}
 		}
 	}

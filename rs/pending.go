@@ -29,7 +29,10 @@ type pending struct {
 	last  *pendGroup   // the group of the previous announce: consecutive ones usually share it
 	spare []*pendGroup // emptied groups, kept for their capacity
 	eor   [numFams]bool
-	n     int // entries pending
+	// Enhanced route refresh markers (refresh.go): a BoRR goes out before anything else of the
+	// next flush, an EoRR like End-of-RIB once nothing is pending.
+	borr, eorr [numFams]bool
+	n          int // entries pending
 
 	annPeak int // most groups at once since the last idle
 }
@@ -99,6 +102,12 @@ func (q *pending) withdraw(pe *prefixEntry) {
 }
 
 func (q *pending) endOfRIB(fi famIdx) { q.eor[fi] = true }
+
+// endDue reports whether an End-of-RIB or an EoRR waits to be sent after what is pending.
+func (q *pending) endDue() bool { return q.eor[0] || q.eor[1] || q.eorr[0] || q.eorr[1] }
+
+// borrDue reports whether a BoRR waits to be sent.
+func (q *pending) borrDue() bool { return q.borr[0] || q.borr[1] }
 
 // consumed records that the first n live entries of g have been dealt with.
 func (q *pending) consumed(g *pendGroup, n int) {
@@ -242,16 +251,24 @@ func (s *Server) pack(dst []byte, set *attrSet, fi famIdx, opts speaker.EncodeOp
 // by Config.PendingMax.
 func (s *Server) flush(p *session, hold bool) {
 	q := &p.pend
-	if q.n == 0 && !q.eor[0] && !q.eor[1] {
+	if q.n == 0 && !q.endDue() && !q.borrDue() {
 		return
 	}
-	if q.n >= s.cfg.PendingMax || q.eor[0] || q.eor[1] {
+	if q.n >= s.cfg.PendingMax || q.endDue() {
 		hold = false // pull has stopped: holding now would wedge the session
 	}
 	lim := msgLimit(p.opts)
 	buf := s.buf[:0]
 	room := func() bool { return p.buffered+len(buf) < s.cfg.OutHighWater }
 	msgs := 0
+	for fi, due := range q.borr {
+		if due {
+			// Whatever the room: it is 23 bytes, and what it announces must not go out before it.
+			buf = append(buf, speaker.EncodeRouteRefresh(speaker.RouteRefresh{Family: families[fi], Subtype: speaker.RefreshBoRR})...)
+			q.borr[fi] = false
+			msgs++
+		}
+	}
 
 	c := &s.coll
 	for fi := range q.wd {
@@ -296,6 +313,13 @@ func (s *Server) flush(p *session, hold bool) {
 	q.compact()
 	if q.n == 0 {
 		q.idle()
+		for fi, due := range q.eorr {
+			if due && room() {
+				buf = append(buf, speaker.EncodeRouteRefresh(speaker.RouteRefresh{Family: families[fi], Subtype: speaker.RefreshEoRR})...)
+				q.eorr[fi] = false
+				msgs++
+			}
+		}
 		for fi, due := range q.eor {
 			if due && room() {
 				buf = speaker.AppendEndOfRIB(buf, families[fi])

@@ -17,6 +17,9 @@ type route struct {
 	since     uint32 // unix seconds of the last change (32 bits keep the struct at 48 bytes)
 	// info is the RPKI/IRR validation state export turns into informational communities.
 	info policy.Info
+	// rrStale: the session sent BoRR for the family and has not announced this prefix since
+	// (refresh.go). Fits in the struct's padding.
+	rrStale bool
 }
 
 func (r *route) accepted() bool { return r.reasons == 0 }

@@ -64,20 +64,21 @@ type Server struct {
 
 // loopStats are the counters the RIB loop maintains as it goes (see stats.go for the snapshot).
 type loopStats struct {
-	passes, idle                uint64
-	msgsIn, msgsOut             uint64
-	routes, accepted            int
-	adjOutEntries               int
-	inNanos, outNanos, bgNanos  uint64
-	ctlNanos                    uint64
-	routesWithdrawnOnDown       uint64
-	dumpsStarted, dumpsFinished uint64
-	routesReevaluated           uint64
-	cohortPulls, cohortSessions uint64
-	staleReplaced, staleSwept   uint64                    // graceful restart (gr.go): stale routes replaced, swept
-	staleExpired                uint64                    // graceful-restart timers that ran out with stale routes
-	phases                      [NumPhases]PhaseHistogram // status.go
-	revalWalks, revalNanos      uint64
+	passes, idle                                  uint64
+	msgsIn, msgsOut                               uint64
+	routes, accepted                              int
+	adjOutEntries                                 int
+	inNanos, outNanos, bgNanos                    uint64
+	ctlNanos                                      uint64
+	routesWithdrawnOnDown                         uint64
+	dumpsStarted, dumpsFinished                   uint64
+	routesReevaluated                             uint64
+	cohortPulls, cohortSessions                   uint64
+	staleReplaced, staleSwept                     uint64                    // graceful restart (gr.go): stale routes replaced, swept
+	staleExpired                                  uint64                    // graceful-restart timers that ran out with stale routes
+	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
+	phases                                        [NumPhases]PhaseHistogram // status.go
+	revalWalks, revalNanos                        uint64
 }
 
 // New returns a Server; it does nothing until Run.
@@ -338,6 +339,8 @@ const (
 	evDrained // the output buffer has been written out
 	evRead    // a read job (read.go)
 	evGRTimer // a graceful-restart timer ran out (gr.go)
+	// evRefreshTimer: a member's enhanced route refresh timer ran out (refresh.go)
+	evRefreshTimer
 )
 
 type mailEvent struct {
@@ -345,7 +348,8 @@ type mailEvent struct {
 	ib   *inbox
 	job  readTask // evRead only
 	ss   *Peer    // evGRTimer only
-	gen  uint64   // evGRTimer: the timer's generation
+	gen  uint64   // evGRTimer, evRefreshTimer: the timer's generation
+	fi   famIdx   // evRefreshTimer only
 }
 
 func (mb *mailbox) post(ev mailEvent) {
@@ -400,6 +404,8 @@ func (s *Server) events() bool {
 			s.reads = append(s.reads, ev.job)
 		case evGRTimer:
 			s.grTimer(ev.ss, ev.gen)
+		case evRefreshTimer:
+			s.refreshTimer(ib, ev.fi, ev.gen)
 		}
 	}
 	return len(evs) > 0
@@ -475,6 +481,7 @@ func (s *Server) down(p *session) {
 	s.stats.routesWithdrawnOnDown += uint64(n)
 	p.walk = dumpWalk{}
 	p.pend.reset()
+	p.stopRefresh()
 	for len(p.ib.ch) > 0 {
 		<-p.ib.ch
 	}
@@ -548,7 +555,7 @@ func (s *Server) inbound() bool {
 			} else if m.u != nil {
 				s.importUpdate(p, m.u)
 			} else {
-				s.refresh(p, m.refresh)
+				s.refreshIn(p, m.refresh, m.rrSub)
 			}
 			keep = append(keep, ib)
 		default:
@@ -613,9 +620,9 @@ func (s *Server) outbound() bool {
 func (s *Server) pull(p *session) bool {
 	budget := s.cfg.WalkBatch
 	start := budget
-	if p.pend.n >= s.cfg.PendingMax || p.pend.eor[0] || p.pend.eor[1] {
-		// Full, or an End-of-RIB is due: it must follow the table it ends, so nothing new is
-		// pulled in front of it until it is out.
+	if p.pend.n >= s.cfg.PendingMax || p.pend.endDue() {
+		// Full, or an End-of-RIB or EoRR is due: it must follow the table it ends, so nothing new
+		// is pulled in front of it until it is out.
 		return false
 	}
 	// Changes first, visited from the marker on; the marker moves once at the end (reconciling
@@ -630,7 +637,8 @@ func (s *Server) pull(p *session) bool {
 		if n.pe == nil {
 			continue // another session's marker
 		}
-		s.reconcile(n.pe, p, false)
+		// An enhanced refresh forces these too (refresh.go).
+		s.reconcile(n.pe, p, p.walk.active && p.walk.eorr[n.pe.fam()])
 		last = n
 		clBudget--
 		budget--

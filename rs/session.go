@@ -176,6 +176,7 @@ type inbox struct {
 type inMsg struct {
 	u       *speaker.Update
 	refresh speaker.Family
+	rrSub   uint8 // the ROUTE-REFRESH subtype (refresh.go)
 }
 
 // session is one incarnation of an established session, owned by the RIB loop.
@@ -225,6 +226,13 @@ type session struct {
 
 	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
 	eorIn                                            [numFams]bool
+
+	// The member's enhanced route refresh in progress (refresh.go): marked routes per family,
+	// whether a BoRR is open, and its timer.
+	rrStale  [numFams]int
+	rrActive [numFams]bool
+	rrGen    [numFams]uint64
+	rrStop   [numFams]func() bool
 }
 
 // working reports whether p still pulls work after this pass: changes behind its marker or a

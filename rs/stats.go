@@ -46,6 +46,10 @@ type Stats struct {
 	StaleRoutes               int
 	StaleReplaced, StaleSwept uint64
 	StaleTimersExpired        uint64
+	// Enhanced route refresh (RFC 7313): refreshes sent between BoRR and EoRR, BoRRs received,
+	// routes removed at the member's EoRR or when its timer ran out, and timers that ran out.
+	RefreshesEnhanced, BoRRReceived    uint64
+	RefreshSwept, RefreshTimersExpired uint64
 
 	// Time spent per loop phase since start.
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
@@ -94,6 +98,10 @@ func (s *Server) snapshot() Stats {
 		StaleReplaced:         s.stats.staleReplaced,
 		StaleSwept:            s.stats.staleSwept,
 		StaleTimersExpired:    s.stats.staleExpired,
+		RefreshesEnhanced:     s.stats.borrOut,
+		BoRRReceived:          s.stats.borrIn,
+		RefreshSwept:          s.stats.refreshSwept,
+		RefreshTimersExpired:  s.stats.refreshExpired,
 		DumpsStarted:          s.stats.dumpsStarted,
 		DumpsFinished:         s.stats.dumpsFinished,
 		CohortPulls:           s.stats.cohortPulls,

@@ -20,6 +20,7 @@ type dumpWalk struct {
 	fams   [numFams]bool
 	force  bool
 	eor    [numFams]bool // send End-of-RIB for these families at the end
+	eorr   [numFams]bool // send EoRR for these families at the end (refresh.go)
 	peer   int           // index in Server.peers
 	slot   int           // index in that peer's routes
 }
@@ -28,13 +29,15 @@ type dumpWalk struct {
 // with force for the union of the families; the End-of-RIB still due is kept.
 func (s *Server) startWalk(p *session, fams [numFams]bool, force, eor bool) {
 	w := &p.walk
+	var eors, eorrs [numFams]bool // still due: only a walk in progress owes them
 	if w.active {
 		for fi := range fams {
 			fams[fi] = fams[fi] || w.fams[fi]
 		}
 		force = force || w.force
+		eors, eorrs = w.eor, w.eorr
 	}
-	*w = dumpWalk{active: true, fams: fams, force: force, eor: w.eor}
+	*w = dumpWalk{active: true, fams: fams, force: force, eor: eors, eorr: eorrs}
 	if eor {
 		w.eor = fams
 	}
@@ -52,6 +55,11 @@ func (s *Server) walkStep(p *session, budget int) int {
 			for fi, due := range w.eor {
 				if due {
 					p.pend.endOfRIB(famIdx(fi))
+				}
+			}
+			for fi, due := range w.eorr {
+				if due {
+					p.pend.eorr[fi] = true
 				}
 			}
 			s.stats.dumpsFinished++
@@ -78,7 +86,8 @@ func (s *Server) walkStep(p *session, budget int) int {
 	return n
 }
 
-// refresh handles a ROUTE-REFRESH: everything of family f that p should have is sent again.
+// refresh handles a ROUTE-REFRESH: everything of family f that p should have is sent again, between
+// BoRR and EoRR when the session negotiated enhanced route refresh (refresh.go).
 func (s *Server) refresh(p *session, f speaker.Family) {
 	fi, ok := famIdxOf(f)
 	if !ok || !p.fams[fi] {
@@ -88,6 +97,12 @@ func (s *Server) refresh(p *session, f speaker.Family) {
 	var fams [numFams]bool
 	fams[fi] = true
 	s.startWalk(p, fams, true, false)
+	if p.ib.info.EnhancedRouteRefresh {
+		p.pend.borr[fi] = true
+		p.pend.eorr[fi] = false // an EoRR not yet sent ends the refresh that starts now instead
+		p.walk.eorr[fi] = true
+		s.stats.borrOut++
+	}
 }
 
 // clearJob clears a departed session's bits from the Adj-RIB-Out. Its id is not reused until

@@ -420,6 +420,13 @@ type RouteRefresh struct {
 	Subtype uint8 // 0 normal request, 1 BoRR, 2 EoRR (RFC 7313)
 }
 
+// ROUTE-REFRESH subtypes (RFC 7313 §3).
+const (
+	RefreshNormal uint8 = 0 // a request to re-advertise
+	RefreshBoRR   uint8 = 1 // Beginning of Route Refresh
+	RefreshEoRR   uint8 = 2 // End of Route Refresh
+)
+
 // EncodeOptions describe how the receiving session encodes UPDATEs.
 type EncodeOptions struct {
 	FourOctetAS bool // false: AS_PATH with AS_TRANS plus AS4_PATH, 2-octet AGGREGATOR plus AS4_AGGREGATOR

@@ -423,3 +423,9 @@ func parseFRRRoutes(out []byte, from netip.Addr) ([]Route, error) {
 	}
 	return rs, nil
 }
+
+// Vtysh runs vtysh commands (show, clear, or "configure terminal" and configuration lines), each as
+// one -c argument, and returns the output: for tests that drive FRR beyond the Peer interface.
+func (f *frr) Vtysh(ctx context.Context, cmds ...string) ([]byte, error) {
+	return f.vtysh(ctx, cmds...)
+}
