@@ -63,16 +63,9 @@ func (s *Server) beStatus(c echo.Context) error {
 }
 
 func (s *Server) beProtocols(c echo.Context) error {
-	if err := noQuery(c); err != nil {
-		return err
-	}
-	all, err := s.visibleSessions(c)
+	protocols, err := s.protocols(c)
 	if err != nil {
 		return err
-	}
-	protocols := make(map[string]bwProtocol, len(all))
-	for i := range all {
-		protocols[ProtocolID(all[i].Neighbor)] = s.bwProtocol(&all[i])
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()

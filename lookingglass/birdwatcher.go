@@ -169,17 +169,27 @@ func (s *Server) bwProtocol(ss *Session) bwProtocol {
 	return p
 }
 
-func (s *Server) bwProtocols(c echo.Context) error {
+// protocols is the map of visible sessions by protocol id that birdwatcher's and Bird's Eye's
+// /protocols/bgp answer.
+func (s *Server) protocols(c echo.Context) (map[string]bwProtocol, error) {
 	if err := noQuery(c); err != nil {
-		return err
+		return nil, err
 	}
 	all, err := s.visibleSessions(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	protocols := make(map[string]bwProtocol, len(all))
 	for i := range all {
 		protocols[ProtocolID(all[i].Neighbor)] = s.bwProtocol(&all[i])
+	}
+	return protocols, nil
+}
+
+func (s *Server) bwProtocols(c echo.Context) error {
+	protocols, err := s.protocols(c)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()
