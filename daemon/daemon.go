@@ -16,13 +16,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/mrt"
 	"github.com/ixrs/ixrs/policy"
-	"github.com/ixrs/ixrs/rpki"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -57,7 +55,6 @@ type Daemon struct {
 	cfg       *config.Config
 	comp      *compiler
 	defExport rs.ExportProfile // the export profile of [defaults] at start, which the RIB's export policy holds
-	vrps      *rpki.Table      // the VRP file's data in force (nil: none loaded)
 	rpki      *rpkiFeed        // RPKI sources and the snapshot the RIB has (rpki.go)
 	members   map[string]*member
 	byPeer    map[*rs.Peer]*session
@@ -503,17 +500,3 @@ func (h *handler) Down(_ *speaker.Peer, err error) {
 func (h *handler) Drained(*speaker.Peer) { h.s.rib.Drained() }
 
 var _ speaker.Drainer = (*handler)(nil)
-
-// sessionOf returns the session of a member's neighbor address, or nil.
-func (d *Daemon) sessionOf(name string, addr netip.Addr) *session {
-	m := d.members[name]
-	if m == nil {
-		return nil
-	}
-	for _, s := range m.sessions {
-		if s.peer.Addr() == addr {
-			return s
-		}
-	}
-	return nil
-}

@@ -96,9 +96,6 @@ func (d *Daemon) loadVRPs() {
 			d.log.Info("SLURM file read", "file", path, "prefix_filters", nf, "prefix_assertions", na)
 		}
 	}
-	if fl.vrpsOK {
-		d.vrps = fl.vrps
-	}
 	d.rpki.setFiles(fl)
 }
 

@@ -148,7 +148,7 @@ func (d *Daemon) plan(cfg *config.Config) ([]Change, []string) {
 		warn = append(warn, "[server] changes take effect only after a restart; keeping the running [server] settings")
 	}
 	if !reflect.DeepEqual(cfg.RPKI, d.cfg.RPKI) {
-		warn = append(warn, "[rpki] changes take effect only after a restart; the VRP file is re-read")
+		warn = append(warn, "[rpki] changes take effect only after a restart; the VRP and SLURM files are re-read")
 	}
 	if cfg.Admin != d.cfg.Admin {
 		warn = append(warn, "[admin] changes take effect only after a restart")
