@@ -316,11 +316,10 @@ func (s *Server) apiStatus(c echo.Context) error {
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	st, err := s.backend.Status(ctx)
+	st, err := s.backendStatus(ctx)
 	if err != nil {
 		return err
 	}
-	s.rememberVersion(&st)
 	return c.JSON(http.StatusOK, s.statusJSON(&st))
 }
 

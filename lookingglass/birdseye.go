@@ -43,18 +43,9 @@ func (s *Server) beStatus(c echo.Context) error {
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	st, err := s.backend.Status(ctx)
+	st, msg, reconf, err := s.compatStatus(ctx)
 	if err != nil {
 		return err
-	}
-	s.rememberVersion(&st)
-	msg := "ixrs is up and running"
-	if !st.Ready {
-		msg = "ixrs is starting"
-	}
-	reconf := st.LastReconfig
-	if reconf.IsZero() {
-		reconf = st.StartTime
 	}
 	return c.JSON(http.StatusOK, map[string]any{"api": s.beEnvelope(ctx), "status": beStatus{
 		Version: st.Version, RouterID: addrString(st.RouterID), ServerTime: timeString(s.now()),

@@ -112,20 +112,11 @@ func (s *Server) bwStatus(c echo.Context) error {
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	st, err := s.backend.Status(ctx)
+	st, msg, reconf, err := s.compatStatus(ctx)
 	if err != nil {
 		return err
 	}
-	s.rememberVersion(&st)
 	api, ttl := s.bwEnvelope(ctx)
-	msg := "ixrs is up and running"
-	if !st.Ready {
-		msg = "ixrs is starting"
-	}
-	reconf := st.LastReconfig
-	if reconf.IsZero() {
-		reconf = st.StartTime
-	}
 	return c.JSON(http.StatusOK, map[string]any{"api": api, "ttl": ttl, "status": bwStatus{
 		CurrentServer: s.now().UTC().Format(bwTimeShort),
 		LastReboot:    birdTime(st.StartTime),

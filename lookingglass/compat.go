@@ -210,6 +210,33 @@ func (s *Server) version(ctx context.Context) string {
 	return s.rememberVersion(&st)
 }
 
+// backendStatus asks the backend for the route server's status and remembers its version for the
+// compatibility envelopes.
+func (s *Server) backendStatus(ctx context.Context) (Status, error) {
+	st, err := s.backend.Status(ctx)
+	if err == nil {
+		s.rememberVersion(&st)
+	}
+	return st, err
+}
+
+// compatStatus is status for birdwatcher's and Bird's Eye's /status: with the message they show
+// and the last reconfiguration (the start when the configuration was never reloaded).
+func (s *Server) compatStatus(ctx context.Context) (st Status, msg string, reconf time.Time, err error) {
+	if st, err = s.backendStatus(ctx); err != nil {
+		return st, "", time.Time{}, err
+	}
+	msg = "ixrs is up and running"
+	if !st.Ready {
+		msg = "ixrs is starting"
+	}
+	reconf = st.LastReconfig
+	if reconf.IsZero() {
+		reconf = st.StartTime
+	}
+	return st, msg, reconf, nil
+}
+
 func (s *Server) rememberVersion(st *Status) string {
 	v := "ixrs"
 	if st.Version != "" {

@@ -335,11 +335,10 @@ func (s *Server) pageSessions(c echo.Context) error {
 func (s *Server) status(c echo.Context) (*Status, error) {
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	st, err := s.backend.Status(ctx)
+	st, err := s.backendStatus(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.rememberVersion(&st)
 	return &st, nil
 }
 
