@@ -58,7 +58,11 @@ func (b lgBackend) Status(ctx context.Context) (lookingglass.Status, error) {
 	if n := d.pub.lastReload.Load(); n != 0 {
 		st.LastReconfig = time.Unix(0, n)
 	}
+	if rst, err := d.rib.Stats(ctx); err == nil {
+		st.Prefixes = rst.Prefixes
+	}
 	rp := d.RPKIStatus()
+	st.RPKI.Source = rp.Source
 	st.RPKI.VRPsIPv4, st.RPKI.VRPsIPv6, st.RPKI.ASPAs, st.RPKI.LastUpdate = rp.VRPsIPv4, rp.VRPsIPv6, rp.ASPAs, rp.Updated
 	for _, c := range rp.Caches {
 		st.RPKI.Caches = append(st.RPKI.Caches, lookingglass.RPKICache{Address: c.Address, Up: c.InSync && !c.Expired, Serial: c.Serial})

@@ -67,6 +67,7 @@ type Status struct {
 	StartTime    time.Time
 	LastReconfig time.Time // zero: never reloaded
 	Generation   uint64    // the RIB generation now
+	Prefixes     int       // prefixes the RIB holds routes for; 0: unknown
 	RPKI         RPKIStatus
 }
 
@@ -76,6 +77,7 @@ type RPKIStatus struct {
 	VRPsIPv4   int
 	VRPsIPv6   int
 	ASPAs      int       // ASPA records in force (from a cache speaking RTR version 2)
+	Source     string    // where the data in force comes from: "rtr", "file" (a VRP file) or "" (none)
 	LastUpdate time.Time // zero: no data yet
 }
 

@@ -400,6 +400,7 @@ type overviewView struct {
 	Caches                                 []RPKICache
 	VRPs4, VRPs6, ASPAs                    int
 	RPKIAge                                string
+	RPKIFile                               bool // the data in force comes from a VRP file
 	DownSessions                           []sessionView
 }
 
@@ -424,6 +425,7 @@ func (s *Server) pageOverview(c echo.Context) error {
 	}
 	r := st.RPKI
 	v.RPKIOff = len(r.Caches) == 0 && r.VRPsIPv4+r.VRPsIPv6 == 0 && r.LastUpdate.IsZero()
+	v.RPKIFile = r.Source == "file"
 	for i := range r.Caches {
 		if r.Caches[i].Up {
 			v.RPKICache = &r.Caches[i]
@@ -453,6 +455,9 @@ func (s *Server) pageOverview(c echo.Context) error {
 		}
 	}
 	v.Members = len(members)
+	if st.Prefixes > 0 {
+		v.Prefixes = st.Prefixes // the RIB's own count, when the backend knows it
+	}
 	return s.render(c, http.StatusOK, "overview", &pageFrame{Title: "Overview", Page: "overview", Version: st.Version,
 		Name: cmp.Or(st.Name, s.set.Load().name), Banners: s.banners(st, all), C: v})
 }
