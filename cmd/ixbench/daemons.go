@@ -36,7 +36,10 @@ func daemons(ixrsBinary string) map[string]*daemon {
 		"openbgpd": {name: "openbgpd", version: func() string { return firstLine("bgpd", "-V") }, config: openbgpdConfig,
 			multiProcess: true},
 		"gobgp": {name: "gobgp", version: func() string { return firstLine("gobgpd", "--version") }, config: gobgpConfig},
-		"frr":   {name: "frr", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") }, config: frrConfig},
+		"frr":   {name: "frr", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") }, config: frrConfig(frrCoalesce)},
+		// frr-default is FRR with its default update coalescing, for comparison (not in daemonOrder).
+		"frr-default": {name: "frr-default", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") },
+			config: frrConfig(0)},
 	}
 }
 
@@ -125,7 +128,8 @@ template bgp mbr {
 }
 
 // openbgpdConfig: transparent AS (route server), every path evaluated (rde evaluate all, so that a
-// client whose best route is its own gets the next best), no FIB.
+// client whose best route is its own gets the next best), next hop unchanged (set nexthop no-modify;
+// OpenBGPD rewrites a next hop outside the session's subnet otherwise), no FIB.
 func openbgpdConfig(dir string, port int, w *Workload) ([]string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `AS %d
@@ -136,6 +140,7 @@ fib-update no
 group "members" {
   transparent-as yes
   rde evaluate all
+  set nexthop no-modify
   passive
   multihop 2
   enforce neighbor-as no
@@ -195,8 +200,22 @@ func gobgpConfig(dir string, port int, w *Workload) ([]string, error) {
 	return []string{"gobgpd", "-f", path, "--api-hosts", fmt.Sprintf("127.0.0.1:%d", api), "--pprof-disable", "-l", "warn"}, nil
 }
 
-// frrConfig: bgpd without zebra, every member route-server-client in both families, passive.
-func frrConfig(dir string, port int, w *Workload) ([]string, error) {
+// frrCoalesce is the FRR update-group coalesce time in ms that ixbench configures. FRR batches the first
+// updates of its update groups for coalesce-time (by default 1 s plus 50 ms per peer, up to 10 s), which
+// dominated FRR's convergence times in this benchmark; 100 ms is the tuning FRR's documentation offers
+// for it (the bgp router option coalesce-time).
+const frrCoalesce = 100
+
+// frrConfig: bgpd without zebra, every member route-server-client in both families, passive, next hop
+// unchanged (route servers must not rewrite it, RFC 7947 §2.2.2; FRR rewrites a next hop outside the
+// session's subnet to its own address otherwise). coalesce > 0 sets coalesce-time in ms.
+func frrConfig(coalesce int) func(dir string, port int, w *Workload) ([]string, error) {
+	return func(dir string, port int, w *Workload) ([]string, error) {
+		return frrConfigFile(dir, port, w, coalesce)
+	}
+}
+
+func frrConfigFile(dir string, port int, w *Workload, coalesce int) ([]string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `frr defaults traditional
 hostname ixbench-rs
@@ -205,6 +224,7 @@ router bgp %d
  bgp router-id %s
  no bgp ebgp-requires-policy
  no bgp network import-check
+ no bgp default ipv4-unicast
  neighbor MEMBERS peer-group
  neighbor MEMBERS passive
  neighbor MEMBERS disable-connected-check
@@ -212,16 +232,21 @@ router bgp %d
  neighbor MEMBERS timers 80 240
  no neighbor MEMBERS enforce-first-as
 `, dir, RSASN, rsAddr)
+	if coalesce > 0 {
+		fmt.Fprintf(&b, " coalesce-time %d\n", coalesce)
+	}
 	for _, m := range w.Members {
 		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s peer-group MEMBERS\n", m.Addr, m.ASN, m.Addr)
 	}
 	b.WriteString(` address-family ipv4 unicast
   neighbor MEMBERS activate
   neighbor MEMBERS route-server-client
+  neighbor MEMBERS attribute-unchanged next-hop
  exit-address-family
  address-family ipv6 unicast
   neighbor MEMBERS activate
   neighbor MEMBERS route-server-client
+  neighbor MEMBERS attribute-unchanged next-hop
  exit-address-family
 exit
 `)

@@ -28,6 +28,11 @@ type Result struct {
 	ChurnReannounce float64 `json:"churn_reannounce_s"`
 	FlapDown        float64 `json:"flap_down_s"`
 	FlapUp          float64 `json:"flap_up_s"`
+	// BestMove is the best-move phase: the best routes of Moved multi-homed prefixes worsen (AS
+	// prepended) and every member must switch to the next best; BestBack restores them.
+	BestMove float64 `json:"best_move_s"`
+	BestBack float64 `json:"best_back_s"`
+	Moved    int     `json:"moved_prefixes,omitempty"`
 
 	CPUConverge float64 `json:"cpu_converge_s"` // daemon CPU during initial convergence
 	CPU         float64 `json:"cpu_s"`          // daemon CPU for the whole run
@@ -52,7 +57,7 @@ func (r *Result) Churn() float64 {
 func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Duration, keep bool, rep int, profileDir string,
 	lg *lgRun, logf func(string, ...any)) (res Result) {
 	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
-		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
+		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1, BestMove: -1, BestBack: -1}
 	res.Load1 = load1()
 	dir, err := os.MkdirTemp("", "ixbench-"+d.name+"-")
 	if err != nil {
@@ -101,7 +106,13 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		return res
 	}
 
-	tr := &tracker{}
+	chk := newChecker(w)
+	moves, worse := chk.bestMoves()
+	w.encodeMoves(enc, moves)
+	for _, m := range moves {
+		res.Moved += len(m)
+	}
+	tr := &tracker{chk: chk}
 	ss := make([]*session, len(w.Members))
 	own := w.Own()
 	for i, m := range w.Members {
@@ -136,6 +147,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	gen0 := selfCPU()
 
 	// Phase 1: initial convergence.
+	chk.expect(all, announcedAll, nil)
 	done := tr.phase(ss, full)
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Table) })
 	if !wait(done, timeout) {
@@ -147,12 +159,14 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	logf("  %s: converged in %.2fs", d.name, res.Converge)
 
 	// Phase 2: churn burst, 5% of all routes withdrawn, then announced again.
+	chk.expect(all, w.churnWithdrawn(), nil)
 	done = tr.phase(ss, w.Expected(all, w.churnWithdrawn()))
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Withdraw) })
 	if !wait(done, timeout) {
 		return fail("churn withdraw: did not converge within %s (%s)", timeout, progress(ss))
 	}
 	res.ChurnWithdraw = tr.elapsed().Seconds()
+	chk.expect(all, announcedAll, nil)
 	done = tr.phase(ss, full)
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Reannounce) })
 	if !wait(done, timeout) {
@@ -160,10 +174,28 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	}
 	res.ChurnReannounce = tr.elapsed().Seconds()
 
-	// Phase 3: the largest member's session flaps.
+	// Phase 3: the best route of multi-homed prefixes moves to another member and back. No prefix
+	// count changes; only the routes' check (check.go) sees when the members have switched.
+	chk.expect(all, announcedAll, worse)
+	done = tr.phase(ss, full)
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Worsen) })
+	if !wait(done, timeout) {
+		return fail("best move: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.BestMove = tr.elapsed().Seconds()
+	chk.expect(all, announcedAll, nil)
+	done = tr.phase(ss, full)
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Restore) })
+	if !wait(done, timeout) {
+		return fail("best back: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.BestBack = tr.elapsed().Seconds()
+
+	// Phase 4: the largest member's session flaps.
 	big := w.Largest()
 	active := w.AllActive()
 	active[big] = false
+	chk.expect(active, announcedAll, nil)
 	done = tr.phase(ss, w.Expected(active, announcedAll))
 	ss[big].drop()
 	ss[big].reset()
@@ -174,6 +206,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	if err := ss[big].connect(raddr, time.Now().Add(timeout)); err != nil {
 		return fail("flap: reconnect: %v", err)
 	}
+	chk.expect(all, announcedAll, nil)
 	done = tr.phase(ss, full)
 	go ss[big].send(enc[big].Table)
 	if !wait(done, timeout) {
@@ -204,20 +237,32 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 
 // progress summarizes how far the members got, for a timeout report.
 func progress(ss []*session) string {
-	var have, want int64
+	var have, want, bad int64
 	complete := 0
 	for _, s := range ss {
-		c, t := s.snapshot()
+		c, t, b := s.snapshot()
 		if t < 0 {
 			continue
 		}
 		have += int64(c)
 		want += int64(t)
-		if c == t {
+		bad += int64(b)
+		if c == t && b == 0 {
 			complete++
 		}
 	}
-	return fmt.Sprintf("%d of %d members complete, %d of %d prefixes held", complete, len(ss), have, want)
+	out := fmt.Sprintf("%d of %d members complete, %d of %d prefixes held, %d prefixes missing, extra or with the wrong route",
+		complete, len(ss), have, want, bad)
+	for _, s := range ss {
+		s.mu.Lock()
+		wrong := s.wrong
+		s.mu.Unlock()
+		if wrong != "" {
+			out += "; first wrong route: " + wrong
+			break
+		}
+	}
+	return out
 }
 
 func wait(done <-chan struct{}, timeout time.Duration) bool {
