@@ -23,8 +23,8 @@ type daemon struct {
 	version func() string
 	// config writes the configuration for w into dir and returns the command line to run it.
 	config func(dir string, port int, w *Workload) ([]string, error)
-	// multiProcess: CPU and peak RSS are summed over the process and its children (OpenBGPD's parent,
-	// session engine and RDE).
+	// multiProcess: the daemon forks (OpenBGPD's parent, session engine and RDE); CPU and memory are
+	// summed over the process and its children for every daemon.
 	multiProcess bool
 }
 
@@ -268,6 +268,7 @@ type proc struct {
 	multi bool
 	done  chan struct{}
 	log   string
+	mem   *memSampler
 }
 
 func startProc(argv []string, dir string, multi bool) (*proc, error) {
@@ -287,18 +288,17 @@ func startProc(argv []string, dir string, multi bool) (*proc, error) {
 		return nil, err
 	}
 	p := &proc{cmd: cmd, multi: multi, done: make(chan struct{}), log: logPath}
-	go func() { cmd.Wait(); lf.Close(); close(p.done) }()
+	p.mem = sampleMemory(p.pids, memInterval)
+	go func() { cmd.Wait(); p.mem.Stop(); lf.Close(); close(p.done) }()
 	registerProc(p)
 	return p, nil
 }
 
-// pids returns the process and, for multi-process daemons, its children.
+// pids returns the process and its children (OpenBGPD's session engine and RDE; every daemon is
+// looked at, so that one that forks helpers is not under-counted).
 func (p *proc) pids() []int {
 	pid := p.cmd.Process.Pid
 	out := []int{pid}
-	if !p.multi {
-		return out
-	}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		c, err := strconv.Atoi(e.Name())
@@ -312,16 +312,15 @@ func (p *proc) pids() []int {
 	return out
 }
 
-// usage returns the CPU seconds (user+system) and the peak resident set (VmHWM) of the daemon, summed
-// over its processes.
-func (p *proc) usage() (cpu float64, hwm int64) {
+// usage returns the CPU seconds (user+system) summed over the daemon's processes, and the peak of the
+// sum of their memory sampled so far (memory.go).
+func (p *proc) usage() (cpu float64, peak int64) {
 	for _, pid := range p.pids() {
 		if st, ok := readStat(pid); ok {
 			cpu += st.cpu
 		}
-		hwm += readHWM(pid)
 	}
-	return cpu, hwm
+	return cpu, p.mem.Peak()
 }
 
 type procStat struct {
@@ -350,20 +349,6 @@ func readStat(pid int) (procStat, bool) {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return procStat{ppid: ppid, cpu: (ut + st) / clockTicks}, true
-}
-
-func readHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // stop ends the daemon: SIGTERM to the process we started, then SIGKILL to its process group (which

@@ -72,6 +72,7 @@ func realMain() int {
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 
@@ -80,7 +81,7 @@ func realMain() int {
 			fmt.Fprintln(os.Stderr, "ixbench: -render needs -doc")
 			return 2
 		}
-		if err := updateDoc(*doc, nil, nil, ""); err != nil {
+		if err := updateDoc(*doc, nil, nil); err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
 		}
@@ -152,6 +153,22 @@ func realMain() int {
 		os.Exit(130)
 	}()
 
+	// The header every table of this invocation states, printed first so that a table pasted from this
+	// output carries it.
+	if *commit == "" {
+		*commit = gitCommit()
+	}
+	versions := map[string]string{}
+	for _, d := range ds {
+		versions[d.name] = d.version()
+	}
+	cmdline := *command
+	if cmdline == "" {
+		cmdline = strings.Join(os.Args, " ")
+	}
+	inv := newInvocation(cmdline, *commit, versions)
+	fmt.Print(inv.header(), "\n")
+
 	var results []Result
 	for _, spec := range specs {
 		spec.Seed = *seed
@@ -185,12 +202,10 @@ func realMain() int {
 			}
 		}
 	}
+	inv.LoadEnd = loadavg()
+	logf("load average at end: %s", inv.LoadEnd)
 	if *doc != "" {
-		versions := map[string]string{}
-		for _, d := range ds {
-			versions[d.name] = d.version()
-		}
-		if err := updateDoc(*doc, results, versions, *command); err != nil {
+		if err := updateDoc(*doc, results, inv); err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
 		}

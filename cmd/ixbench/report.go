@@ -17,15 +17,78 @@ const dataBegin, dataEnd = "<!-- ixbench-data\n", "\nixbench-data -->"
 
 // docData is what the document is rendered from.
 type docData struct {
-	Results  []Result                     `json:"results"`
-	Versions map[string]string            `json:"versions"`
-	Runs     map[string]map[string]string `json:"runs"` // workload -> "machine", "date", "command", "load"
+	Results []Result `json:"results"`
+	// Versions and Runs describe results from before invocations were recorded (workload -> "machine",
+	// "date", "command", "load"); a new run of a workload replaces them by its invocation.
+	Versions    map[string]string            `json:"versions,omitempty"`
+	Runs        map[string]map[string]string `json:"runs,omitempty"`
+	Invocations map[string]*invocation       `json:"invocations,omitempty"` // per workload
 	// LookingGlass is the last run of the looking-glass mode (-lg), kept apart: its phases are not
 	// comparable with the other rows (the looking glass is on, and queried).
 	LookingGlass *lgDoc `json:"looking_glass,omitempty"`
 }
 
-func updateDoc(path string, results []Result, versions map[string]string, command string) error {
+// invocation describes one run of ixbench: what every table it produces states in its header.
+type invocation struct {
+	Date      string            `json:"date"`
+	Command   string            `json:"command"`
+	Commit    string            `json:"commit"`
+	Machine   string            `json:"machine"`
+	Versions  map[string]string `json:"versions"`
+	LoadStart string            `json:"load_start"` // /proc/loadavg's three averages
+	LoadEnd   string            `json:"load_end,omitempty"`
+}
+
+func newInvocation(command, commit string, versions map[string]string) *invocation {
+	return &invocation{Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Command: command, Commit: commit,
+		Machine: machine(), Versions: versions, LoadStart: loadavg()}
+}
+
+// header is the invocation's description, printed at the start of a run and above each of its tables.
+func (in *invocation) header() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %s on %s.  \n", in.Date, in.Machine)
+	if in.Command != "" {
+		fmt.Fprintf(&b, "Command: `%s`  \n", in.Command)
+	}
+	fmt.Fprintf(&b, "ixrs commit: %s  \n", orUnknown(in.Commit))
+	var ds []string
+	for k := range in.Versions {
+		ds = append(ds, k)
+	}
+	slices.SortFunc(ds, func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) })
+	var vs []string
+	for _, k := range ds {
+		vs = append(vs, k+": "+in.Versions[k])
+	}
+	fmt.Fprintf(&b, "Versions: %s  \n", strings.Join(vs, "; "))
+	fmt.Fprintf(&b, "Load average (1, 5, 15 min) at start: %s; at end: %s\n", in.LoadStart, orUnknown(in.LoadEnd))
+	return b.String()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// loadavg returns the first three fields of /proc/loadavg.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// updateDoc stores results in the document. A run replaces every result of the workloads it ran, so
+// each workload's table comes from one invocation (in) and states it.
+func updateDoc(path string, results []Result, in *invocation) error {
 	var d docData
 	if b, err := os.ReadFile(path); err == nil {
 		if i := strings.Index(string(b), dataBegin); i >= 0 {
@@ -37,36 +100,18 @@ func updateDoc(path string, results []Result, versions map[string]string, comman
 			}
 		}
 	}
-	if d.Versions == nil {
-		d.Versions = map[string]string{}
+	if d.Invocations == nil {
+		d.Invocations = map[string]*invocation{}
 	}
-	if d.Runs == nil {
-		d.Runs = map[string]map[string]string{}
-	}
-	for k, v := range versions {
-		d.Versions[k] = v
-	}
-	type key struct{ w, d string }
-	fresh := map[key]bool{}
+	fresh := map[string]bool{}
 	for _, r := range results {
-		fresh[key{r.Workload, r.Daemon}] = true
+		fresh[r.Workload] = true
 	}
-	d.Results = slices.DeleteFunc(d.Results, func(r Result) bool { return fresh[key{r.Workload, r.Daemon}] })
+	d.Results = slices.DeleteFunc(d.Results, func(r Result) bool { return fresh[r.Workload] })
 	d.Results = append(d.Results, results...)
-	for _, r := range results {
-		loads := []float64{}
-		for _, q := range results {
-			if q.Workload == r.Workload {
-				loads = append(loads, q.Load1)
-			}
-		}
-		slices.Sort(loads)
-		d.Runs[r.Workload] = map[string]string{
-			"machine": machine(),
-			"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
-			"command": command,
-			"load":    fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1]),
-		}
+	for w := range fresh {
+		d.Invocations[w] = in
+		delete(d.Runs, w)
 	}
 	data, err := json.MarshalIndent(d, "", " ")
 	if err != nil {
@@ -181,6 +226,10 @@ func stats(rs []Result, f func(*Result) float64) stat {
 	var v []float64
 	s := stat{}
 	for i := range rs {
+		if rs[i].Failed != "" {
+			s.failed++ // a failed run counts in no median
+			continue
+		}
 		x := f(&rs[i])
 		if x < 0 {
 			s.failed++
@@ -307,6 +356,11 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 	for w := range d.Runs {
 		names = append(names, w)
 	}
+	for w := range d.Invocations {
+		if d.Runs[w] == nil {
+			names = append(names, w)
+		}
+	}
 	slices.SortFunc(names, workloadOrder)
 	order := func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) }
 	summarized := false
@@ -324,18 +378,23 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 			b.WriteString(scalingSummary(d))
 			summarized = true
 		}
-		info := d.Runs[wname]
 		fmt.Fprintf(&b, "## %s: %d members, %d routes (%d prefixes)\n\n", wname, rs[0].Members, rs[0].Routes, rs[0].Prefixes)
-		fmt.Fprintf(&b, "Run %s on %s; 1-minute load average before each run %s (2 cores, shared with other work).  \n",
-			info["date"], info["machine"], info["load"])
-		if info["command"] != "" {
-			fmt.Fprintf(&b, "Command: `%s`\n\n", info["command"])
+		if in := d.Invocations[wname]; in != nil {
+			b.WriteString(in.header() + "\n")
 		} else {
-			b.WriteString("\n")
+			info := d.Runs[wname]
+			fmt.Fprintf(&b, "Run %s on %s; 1-minute load average before each run %s (2 cores, shared with other work); "+
+				"from before ixbench recorded each invocation (versions: see the end of this document).  \n",
+				info["date"], info["machine"], info["load"])
+			if info["command"] != "" {
+				fmt.Fprintf(&b, "Command: `%s`\n\n", info["command"])
+			} else {
+				b.WriteString("\n")
+			}
 		}
 		b.WriteString("Median (min–max) over the repetitions, seconds unless noted.\n\n")
-		b.WriteString("| daemon | runs | converge | churn | flap down | flap up | CPU s | peak RSS MiB | converge vs ixrs | churn vs ixrs | RSS vs ixrs | generator CPU s |\n")
-		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString("| daemon | runs | converge | churn | best move | flap down | flap up | CPU s | peak memory MiB | converge vs ixrs | churn vs ixrs | memory vs ixrs | generator CPU s |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		byDaemon := map[string][]Result{}
 		var ds []string
 		for _, r := range rs {
@@ -365,8 +424,8 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 			if gen.n > 0 {
 				genS = fmt.Sprintf("%.1f", gen.med)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %.1f | %.0f (%.0f–%.0f) | %s | %s | %s | %s |\n",
-				dn, len(x), cs.secs(), stats(x, churn).secs(),
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %.1f | %.0f (%.0f–%.0f) | %s | %s | %s | %s |\n",
+				dn, len(x), cs.secs(), stats(x, churn).secs(), stats(x, func(r *Result) float64 { return r.BestMoves() }).secs(),
 				stats(x, func(r *Result) float64 { return r.FlapDown }).secs(),
 				stats(x, func(r *Result) float64 { return r.FlapUp }).secs(),
 				cpu.med, r.med, r.lo, r.hi,
@@ -388,14 +447,16 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		b.WriteString(targets(byDaemon))
 	}
 	b.WriteString(renderLG(d.LookingGlass))
-	b.WriteString("## Versions\n\n")
-	var vs []string
-	for k := range d.Versions {
-		vs = append(vs, k)
-	}
-	slices.SortFunc(vs, order)
-	for _, k := range vs {
-		fmt.Fprintf(&b, "- %s: %s\n", k, d.Versions[k])
+	if len(d.Versions) > 0 && len(d.Runs) > 0 {
+		b.WriteString("## Versions of the tables from before invocations were recorded\n\n")
+		var vs []string
+		for k := range d.Versions {
+			vs = append(vs, k)
+		}
+		slices.SortFunc(vs, order)
+		for _, k := range vs {
+			fmt.Fprintf(&b, "- %s: %s\n", k, d.Versions[k])
+		}
 	}
 	b.WriteString(`
 ## Reproducing

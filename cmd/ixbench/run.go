@@ -34,9 +34,9 @@ type Result struct {
 	BestBack float64 `json:"best_back_s"`
 	Moved    int     `json:"moved_prefixes,omitempty"`
 
-	CPUConverge float64 `json:"cpu_converge_s"` // daemon CPU during initial convergence
-	CPU         float64 `json:"cpu_s"`          // daemon CPU for the whole run
-	PeakRSS     int64   `json:"peak_rss_bytes"`
+	CPUConverge float64 `json:"cpu_converge_s"`  // daemon CPU during initial convergence
+	CPU         float64 `json:"cpu_s"`           // daemon CPU for the whole run
+	PeakRSS     int64   `json:"peak_mem_bytes"`  // peak of the daemon's memory summed over its processes (memory.go)
 	GenCPU      float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
 	Load1       float64 `json:"load1"`           // 1-minute load average before the run
 	Unknown     int     `json:"unknown_prefixes,omitempty"`
@@ -49,6 +49,14 @@ func (r *Result) Churn() float64 {
 		return -1
 	}
 	return r.ChurnWithdraw + r.ChurnReannounce
+}
+
+// BestMoves returns the best-move phase's total (move plus back), or -1.
+func (r *Result) BestMoves() float64 {
+	if r.BestMove < 0 || r.BestBack < 0 {
+		return -1
+	}
+	return r.BestMove + r.BestBack
 }
 
 // runOnce runs every phase of w against d.
