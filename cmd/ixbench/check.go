@@ -42,6 +42,9 @@ type checker struct {
 	hash []uint64
 	plen []uint8 // AS path length of each candidate
 	exp  []uint8 // per prefix: bit id-1 set for each acceptable candidate; 0: the prefix must be absent
+	// anyRoute accepts any live announcer's route, not only the best: for the floor (forward.go), which
+	// passes every announcement on.
+	anyRoute bool
 }
 
 // candidate id of announcer k's route: 2k+1 as announced, 2k+2 worsened.
@@ -107,6 +110,9 @@ func (c *checker) expect(active []bool, present, worse func(m int, p uint32) boo
 			wz := worse != nil && worse(int(m), uint32(p))
 			id := candID(k, wz)
 			l := int(c.plen[c.off[p]+uint32(id)-1])
+			if c.anyRoute {
+				l = 0
+			}
 			switch {
 			case l < best:
 				best, mask = l, 1<<(id-1)

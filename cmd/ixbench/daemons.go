@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,8 @@ type daemon struct {
 	// multiProcess: the daemon forks (OpenBGPD's parent, session engine and RDE); CPU and memory are
 	// summed over the process and its children for every daemon.
 	multiProcess bool
+	// floor: the no-RIB forwarder (forward.go), run for the initial convergence only.
+	floor bool
 }
 
 // daemons returns the implementations by name. ixrsBinary is the routeserver built for this run.
@@ -40,11 +43,32 @@ func daemons(ixrsBinary string) map[string]*daemon {
 		// frr-default is FRR with its default update coalescing, for comparison (not in daemonOrder).
 		"frr-default": {name: "frr-default", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") },
 			config: frrConfig(0)},
+		"floor": floorDaemon(),
 	}
 }
 
-// daemonOrder is the order in which a repetition runs the daemons.
-var daemonOrder = []string{"ixrs", "bird", "frr", "openbgpd", "gobgp"}
+// daemonOrder is the order in which a repetition runs the daemons, and the default set: the route
+// servers, then the floor (forward.go).
+var daemonOrder = []string{"ixrs", "bird", "frr", "openbgpd", "gobgp", "floor"}
+
+// daemonRank orders daemons in tables: daemonOrder, then the others (frr-default) before the floor.
+func daemonRank(name string) int {
+	switch name {
+	case "frr-default":
+		return 3 // after frr
+	case "floor":
+		return 100
+	}
+	if i := slices.Index(daemonOrder, name); i >= 0 {
+		if i >= 3 {
+			return i + 1
+		}
+		return i
+	}
+	return 50
+}
+
+func byRank(a, b string) int { return daemonRank(a) - daemonRank(b) }
 
 func firstLine(name string, args ...string) string {
 	out, _ := exec.Command(name, args...).CombinedOutput()

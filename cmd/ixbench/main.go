@@ -72,9 +72,13 @@ func realMain() int {
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
 	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
+	if *forward != "" {
+		return forwardMain(*forward)
+	}
 
 	if *renderOnly {
 		if *doc == "" {

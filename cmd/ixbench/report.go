@@ -56,7 +56,7 @@ func (in *invocation) header() string {
 	for k := range in.Versions {
 		ds = append(ds, k)
 	}
-	slices.SortFunc(ds, func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) })
+	slices.SortFunc(ds, byRank)
 	var vs []string
 	for _, k := range ds {
 		vs = append(vs, k+": "+in.Versions[k])
@@ -179,7 +179,7 @@ func scalingSummary(d *docData) string {
 			ds = append(ds, r.Daemon)
 		}
 	}
-	slices.SortFunc(ds, func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) })
+	slices.SortFunc(ds, byRank)
 	var b strings.Builder
 	b.WriteString("## Scaling series: summary\n\nMedian converge time in seconds / peak RSS in MiB; the runs are in the sections below.\n\n")
 	b.WriteString("| workload | members | routes |")
@@ -272,7 +272,8 @@ func fsec(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// ratio formats a daemon's median against ixrs's: how many times longer (or larger) it is.
+// ratio formats a daemon's median against a reference's (ixrs's, the floor's): how many times longer
+// (or larger) it is.
 func ratio(s, ref stat) string {
 	if s.n == 0 || ref.n == 0 || ref.med <= 0 {
 		return "–"
@@ -362,7 +363,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		}
 	}
 	slices.SortFunc(names, workloadOrder)
-	order := func(a, b string) int { return slices.Index(daemonOrder, a) - slices.Index(daemonOrder, b) }
+	order := byRank
 	summarized := false
 	for _, wname := range names {
 		var rs []Result
@@ -393,8 +394,8 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 			}
 		}
 		b.WriteString("Median (min–max) over the repetitions, seconds unless noted.\n\n")
-		b.WriteString("| daemon | runs | converge | churn | best move | flap down | flap up | CPU s | peak memory MiB | converge vs ixrs | churn vs ixrs | memory vs ixrs | generator CPU s |\n")
-		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString("| daemon | runs | converge | churn | best move | flap down | flap up | CPU s | peak memory MiB | converge vs ixrs | churn vs ixrs | memory vs ixrs | converge vs floor | generator CPU s |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		byDaemon := map[string][]Result{}
 		var ds []string
 		for _, r := range rs {
@@ -424,12 +425,20 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 			if gen.n > 0 {
 				genS = fmt.Sprintf("%.1f", gen.med)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %.1f | %.0f (%.0f–%.0f) | %s | %s | %s | %s |\n",
-				dn, len(x), cs.secs(), stats(x, churn).secs(), stats(x, func(r *Result) float64 { return r.BestMoves() }).secs(),
-				stats(x, func(r *Result) float64 { return r.FlapDown }).secs(),
-				stats(x, func(r *Result) float64 { return r.FlapUp }).secs(),
+			// The floor runs the initial convergence only (forward.go).
+			secs := func(f func(r *Result) float64) string {
+				if dn == "floor" {
+					return "–"
+				}
+				return stats(x, f).secs()
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %.1f | %.0f (%.0f–%.0f) | %s | %s | %s | %s | %s |\n",
+				dn, len(x), cs.secs(), secs(churn), secs(func(r *Result) float64 { return r.BestMoves() }),
+				secs(func(r *Result) float64 { return r.FlapDown }),
+				secs(func(r *Result) float64 { return r.FlapUp }),
 				cpu.med, r.med, r.lo, r.hi,
-				ratio(cs, stats(ref, conv)), ratio(stats(x, churn), stats(ref, churn)), ratio(r, stats(ref, rss)), genS)
+				ratio(cs, stats(ref, conv)), ratio(stats(x, churn), stats(ref, churn)), ratio(r, stats(ref, rss)),
+				ratio(cs, stats(byDaemon["floor"], conv)), genS)
 			for _, q := range x {
 				if q.Failed != "" {
 					failures = append(failures, fmt.Sprintf("%s rep %d: %s", dn, q.Rep, q.Failed))
@@ -491,7 +500,7 @@ func targets(by map[string][]Result) string {
 	var missed []string
 	for _, dn := range daemonOrder {
 		x, ok := by[dn]
-		if !ok || dn == "ixrs" {
+		if !ok || dn == "ixrs" || dn == "floor" {
 			continue
 		}
 		c, ch := stats(x, conv), stats(x, churn)
