@@ -225,7 +225,7 @@ func gobgpConfig(dir string, port int, w *Workload) ([]string, error) {
 }
 
 // frrCoalesce is the FRR update-group coalesce time in ms that ixbench configures. FRR batches the first
-// updates of its update groups for coalesce-time (by default 1 s plus 50 ms per peer, up to 10 s), which
+// updates of its update groups for coalesce-time (by default about 1 s plus 50 ms per peer), which
 // dominated FRR's convergence times in this benchmark; 100 ms is the tuning FRR's documentation offers
 // for it (the bgp router option coalesce-time).
 const frrCoalesce = 100

@@ -34,13 +34,15 @@ type Result struct {
 	BestBack float64 `json:"best_back_s"`
 	Moved    int     `json:"moved_prefixes,omitempty"`
 
-	CPUConverge float64 `json:"cpu_converge_s"`  // daemon CPU during initial convergence
-	CPU         float64 `json:"cpu_s"`           // daemon CPU for the whole run
-	PeakRSS     int64   `json:"peak_mem_bytes"`  // peak of the daemon's memory summed over its processes (memory.go)
-	GenCPU      float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
-	Load1       float64 `json:"load1"`           // 1-minute load average before the run
-	Unknown     int     `json:"unknown_prefixes,omitempty"`
-	Failed      string  `json:"failed,omitempty"`
+	CPUConverge float64 `json:"cpu_converge_s"` // daemon CPU during initial convergence
+	CPU         float64 `json:"cpu_s"`          // daemon CPU for the whole run
+	PeakRSS     int64   `json:"peak_mem_bytes"` // peak of the daemon's memory summed over its processes (memory.go)
+	// LegacyHWM is the memory of results from before the sampler: VmHWM summed over the processes.
+	LegacyHWM int64   `json:"peak_rss_bytes,omitempty"`
+	GenCPU    float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
+	Load1     float64 `json:"load1"`           // 1-minute load average before the run
+	Unknown   int     `json:"unknown_prefixes,omitempty"`
+	Failed    string  `json:"failed,omitempty"`
 }
 
 // Churn returns the churn burst's total (withdraw plus re-announce), or -1.
