@@ -349,3 +349,47 @@ func TestRouteWireRoundTrip(t *testing.T) {
 		t.Errorf("worsened route: same hash or path length %d", r.pathLen())
 	}
 }
+
+// FuzzSessionUpdate feeds the member's receive path (UPDATE scan and route decoding, check.go) arbitrary
+// UPDATE bodies: it must not panic, and its bookkeeping must stay consistent.
+func FuzzSessionUpdate(f *testing.F) {
+	w, err := Generate(Spec{Name: "t", Members: 3, Routes: 600, Seed: 9})
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc := w.Encode()
+	for _, e := range enc {
+		for b, n := e.Table, 0; len(b) > 0 && n < 4; n++ {
+			l := int(binary.BigEndian.Uint16(b[16:]))
+			f.Add(b[speaker.HeaderLen:l])
+			b = b[l:]
+		}
+		if len(e.Withdraw) > 0 {
+			l := int(binary.BigEndian.Uint16(e.Withdraw[16:]))
+			f.Add(e.Withdraw[speaker.HeaderLen:l])
+		}
+	}
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 7, 0x40, 2, 4, 2, 1, 0, 0})
+	ix := newIndex(w)
+	chk := newChecker(w)
+	own := w.Own()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tr := &tracker{chk: chk}
+		chk.expect(w.AllActive(), announcedAll, nil)
+		s := newSession(w.Members[0], enc[0], ix, tr, own[0])
+		s.recheck()
+		s.update(body)
+		held := 0
+		for _, g := range s.got {
+			if g != 0 {
+				held++
+			}
+		}
+		bad := s.bad
+		s.recheck()
+		if held != s.count || bad != s.bad {
+			t.Fatalf("count %d, held %d; bad %d, recounted %d", s.count, held, bad, s.bad)
+		}
+	})
+}

@@ -62,11 +62,18 @@ func forwardMain(addr string) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() { <-sig; l.Close() }()
-	f := &forwarder{peers: map[*fwdPeer]bool{}}
+	newForwarder().accept(l)
+	return 0
+}
+
+func newForwarder() *forwarder { return &forwarder{peers: map[*fwdPeer]bool{}} }
+
+// accept serves the members connecting to l until l is closed.
+func (f *forwarder) accept(l net.Listener) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			return 0
+			return
 		}
 		go f.serve(c)
 	}
