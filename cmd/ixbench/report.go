@@ -488,11 +488,18 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 			if d.Invocations[wname] == nil {
 				bestMove = "–" // the phase did not exist yet
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %.1f | %.0f (%.0f–%.0f) | %s | %s | %s | %s | %s |\n",
+			cpuS, memS := "–", "–" // no run finished
+			if cpu.n > 0 {
+				cpuS = fmt.Sprintf("%.1f", cpu.med)
+			}
+			if r.n > 0 {
+				memS = fmt.Sprintf("%.0f (%.0f–%.0f)", r.med, r.lo, r.hi)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 				dn, len(x), cs.secs(), secs(churn), bestMove,
 				secs(func(r *Result) float64 { return r.FlapDown }),
 				secs(func(r *Result) float64 { return r.FlapUp }),
-				cpu.med, r.med, r.lo, r.hi,
+				cpuS, memS,
 				ratio(cs, stats(ref, conv)), ratio(stats(x, churn), stats(ref, churn)), ratio(r, stats(ref, rss)),
 				ratio(cs, stats(byDaemon["floor"], conv)), genS)
 			for _, q := range x {
