@@ -140,14 +140,14 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := r.URL.Query().Get("q")
-	out := Summary{Status: st, GracefulShutdown: adm.GracefulShutdown, Neighbors: []Neighbor{}}
+	out := Summary{Status: st, GracefulShutdown: adm.GracefulShutdown, StateProblem: adm.StateProblem, Neighbors: []Neighbor{}}
 	for _, ss := range sessions {
 		if q != "" && q != ss.Member && q != ss.Neighbor.String() {
 			continue
 		}
 		m := down[ss.Member]
 		out.Neighbors = append(out.Neighbors, Neighbor{Session: ss, AdminDown: m.Down, AdminMessage: m.Message,
-			MaxPrefixStopped: stopped[key{ss.Member, ss.Neighbor.String()}]})
+			AdminSince: m.Since, MaxPrefixStopped: stopped[key{ss.Member, ss.Neighbor.String()}], Dynamic: m.Dynamic, Range: m.Range})
 	}
 	if q != "" && len(out.Neighbors) == 0 {
 		fail(w, fmt.Errorf("%q: %w", q, daemon.ErrUnknownMember))

@@ -85,6 +85,10 @@ type Server struct {
 	// StaleTime bounds how long a member back from a graceful restart may take
 	// to send End-of-RIB before its routes not announced again are removed.
 	StaleTime time.Duration `toml:"graceful_restart_stale_time"`
+	// StateDir is where the route server keeps what an operator set at run time and expects after a
+	// restart (members shut down, graceful shutdown; docs/operations.md); created if missing.
+	// Relative to the configuration file's directory (use Resolve). "": nothing is kept.
+	StateDir string `toml:"state_dir"`
 }
 
 // LookingGlass is the [lookingglass] table: the web UI, the JSON API and /metrics.

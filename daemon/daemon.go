@@ -61,8 +61,11 @@ type Daemon struct {
 	listeners []net.Addr
 	lastLoad  time.Time
 	// adminDown holds the members shut down by an operator, with their RFC 9003 message; it
-	// outlives reloads that re-create the member (admin.go).
-	adminDown map[string]string
+	// outlives reloads that re-create the member (admin.go) and, with [server] state_dir, restarts
+	// (state.go).
+	adminDown map[string]adminShutdown
+	// stateProblem is the last problem reading or writing the state file; "" if none (state.go).
+	stateProblem string
 
 	pub published // published for the looking glass (lookingglass.go)
 
@@ -114,7 +117,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		members: map[string]*member{},
 		byPeer:  map[*rs.Peer]*session{},
 
-		adminDown: map[string]string{},
+		adminDown: map[string]adminShutdown{},
 	}
 	d.comp = newCompiler(cfg.Server)
 	sp, err := speaker.New(speaker.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: d.log.With("component", "bgp"),
@@ -166,6 +169,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 
 	d.loadVRPs()
+	if d.loadState() {
+		// Before any session starts, so that no member sees a route without GRACEFUL_SHUTDOWN.
+		if err := d.rib.SetGracefulShutdown(ctx, true); err != nil {
+			d.log.Error("graceful shutdown kept from before the restart not applied", "err", err)
+		}
+	}
 	for _, l := range d.cfg.Server.Listen {
 		a, err := d.sp.Listen(l.String())
 		if err != nil {
@@ -357,11 +366,15 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	for i, m := range cfg.Members {
 		wanted[m.Name] = i
 	}
+	stateChanged := false
 	for name, m := range d.members {
 		i, ok := wanted[name]
 		if !ok {
 			d.removeMember(ctx, name, speaker.SubAdminShutdown, msgRemoved)
-			delete(d.adminDown, name)
+			if _, down := d.adminDown[name]; down {
+				delete(d.adminDown, name)
+				stateChanged = true
+			}
 			res.Removed++
 			continue
 		}
@@ -400,6 +413,9 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	}
 	old := d.cfg
 	d.cfg = cfg
+	if stateChanged {
+		d.saveState()
+	}
 	d.reloadRanges()
 	// Data files first, so that members added below start with the new data and revalidation
 	// covers the members that stay.

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,8 +70,9 @@ type dynMember struct {
 	peer  *speaker.Peer
 	h     *dynHandler
 	timer *time.Timer
-	// name is set once the session is Established and the RIB member exists.
+	// name and asn are set once the session is Established and the RIB member exists.
 	name string
+	asn  uint32
 }
 
 func (d *Daemon) dyn() *dynamic {
@@ -177,11 +180,11 @@ func (d *Daemon) rangeOf(name string) *dynRange {
 }
 
 // established records a dynamic member the handler has added to the RIB (Run's goroutine).
-func (d *Daemon) dynEstablished(m *dynMember, name string) {
+func (d *Daemon) dynEstablished(m *dynMember, name string, asn uint32) {
 	if m.r.members[m.addr] != m {
 		return // removed meanwhile; removeDynamic saw the name under the handler's lock
 	}
-	m.name = name
+	m.name, m.asn = name, asn
 	m.timer.Stop()
 	m.r.sessions.Add(1)
 	d.publishDynamic()
@@ -381,7 +384,7 @@ func (h *dynHandler) Established(p *speaker.Peer, o *speaker.Open) {
 	}
 	h.log.Info("dynamic member established", "member", name, "asn", asn)
 	m := h.m
-	h.d.post(func() { h.d.dynEstablished(m, name) })
+	h.d.post(func() { h.d.dynEstablished(m, name, asn) })
 }
 
 func (h *dynHandler) Update(_ *speaker.Peer, u *speaker.Update, _ *speaker.UpdateError) {
@@ -428,3 +431,23 @@ func (h *dynHandler) Drained(*speaker.Peer) {
 }
 
 var _ speaker.Drainer = (*dynHandler)(nil)
+
+// dynamicAdmin returns the administrative state of the dynamic members established, by range and
+// name, for AdminStatus. Run's goroutine.
+func (d *Daemon) dynamicAdmin() []MemberAdmin {
+	var out []MemberAdmin
+	for _, rname := range sortedKeys(d.dyn().ranges) {
+		r := d.dynamic.ranges[rname]
+		var ms []MemberAdmin
+		for _, m := range r.members {
+			if m.name == "" {
+				continue // not established: not a member yet
+			}
+			ms = append(ms, MemberAdmin{Member: m.name, ASN: m.asn, Dynamic: true, Range: rname,
+				Sessions: []SessionAdmin{{Neighbor: m.addr.String(), State: m.peer.State().String()}}})
+		}
+		slices.SortFunc(ms, func(a, b MemberAdmin) int { return strings.Compare(a.Member, b.Member) })
+		out = append(out, ms...)
+	}
+	return out
+}
