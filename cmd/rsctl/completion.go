@@ -1,11 +1,12 @@
 package main
 
 // bashCompletion is printed by `rsctl completion bash`; load it with
-// `source <(rsctl completion bash)` or install it in /etc/bash_completion.d/rsctl. Member names
-// are completed from the running route server (show summary -json).
+// `source <(rsctl completion bash)` or install it in /etc/bash_completion.d/rsctl. Member names and
+// neighbor addresses are completed from the running route server (show summary -json), asked with
+// the flags given before the command (-socket, -url, -token-file).
 const bashCompletion = `# bash completion for rsctl (ixrs)
 _rsctl_members() {
-    rsctl -json show summary 2>/dev/null | sed -n 's/^ *"Member": "\(.*\)",$/\1/p' | sort -u
+    rsctl "${_rsctl_flags[@]}" -json show summary 2>/dev/null | sed -n 's/^ *"\(Member\|Neighbor\)": "\(.*\)",$/\2/p' | sort -u
 }
 _rsctl() {
     local cur words cword
@@ -17,6 +18,7 @@ _rsctl() {
         case ${words[$i]} in -socket|-url|-token-file|-timeout) i=$((i+1));; esac
         i=$((i+1))
     done
+    local _rsctl_flags=("${words[@]:1:i-1}")
     local n=$((cword - i)) cmd=${words[$i]} sub=${words[$((i+1))]}
     if [[ $cur == -* && $n -eq 0 ]]; then
         COMPREPLY=($(compgen -W "-json -socket -url -token-file -timeout" -- "$cur")); return
