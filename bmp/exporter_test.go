@@ -218,6 +218,10 @@ func TestExporterPeerUpOpens(t *testing.T) {
 	if hdr.PeerAS != 64501 || hdr.PeerAddress.String() != "192.0.2.11" || hdr.PeerBGPID.String() != "192.0.2.11" {
 		t.Errorf("peer header %+v", hdr)
 	}
+	if up.LocalAddress.String() != "192.0.2.1" || up.LocalPort != 179 || up.RemotePort != 40011 {
+		t.Errorf("Peer Up local address %s, ports %d and %d; want 192.0.2.1, 179 and 40011",
+			up.LocalAddress, up.LocalPort, up.RemotePort)
+	}
 }
 
 // TestExporterStalledCollector: a collector that stops reading is disconnected (the RIB never

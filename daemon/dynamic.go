@@ -374,8 +374,9 @@ func (h *dynHandler) Established(p *speaker.Peer, o *speaker.Open) {
 	h.rp.Store(rp)
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
+	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
+		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote}
 	if err := rp.Up(p, info); err != nil {
 		h.log.Error("dynamic member: session up", "member", name, "err", err)
 	}
