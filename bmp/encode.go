@@ -201,6 +201,10 @@ func appendPeerDown(dst []byte, p Peer, ts time.Time, n *speaker.Notification, s
 // Stats are the counters of one Statistics Report.
 type Stats struct {
 	Rejected uint32 // prefixes rejected by inbound policy (type 0)
+	// Duplicate announcements (type 1: a prefix announced again with the attributes it had) and
+	// withdrawals (type 2: a prefix the session did not hold), since the session came up. 32-bit
+	// counters (RFC 7854 §4.8): they wrap.
+	DuplicatePrefixes, DuplicateWithdraws uint32
 	// Per family: Adj-RIB-In routes (received) and Loc-RIB routes (accepted).
 	Families []FamilyStats
 }
@@ -211,7 +215,7 @@ type FamilyStats struct {
 	AdjRIBIn, LocRIB uint64
 }
 
-// appendStats appends a Statistics Report: types 0, 7, 8, then 9 and 10 per family.
+// appendStats appends a Statistics Report: types 0, 1, 2, 7, 8, then 9 and 10 per family.
 func appendStats(dst []byte, p Peer, ts time.Time, st Stats) ([]byte, error) {
 	var in, loc uint64
 	for _, f := range st.Families {
@@ -220,6 +224,8 @@ func appendStats(dst []byte, p Peer, ts time.Time, st Stats) ([]byte, error) {
 	}
 	tlvs := []gobmp.BMPStatsTLVInterface{
 		gobmp.NewBMPStatsTLV32(gobmp.BMP_STAT_TYPE_REJECTED, st.Rejected),
+		gobmp.NewBMPStatsTLV32(gobmp.BMP_STAT_TYPE_DUPLICATE_PREFIX, st.DuplicatePrefixes),
+		gobmp.NewBMPStatsTLV32(gobmp.BMP_STAT_TYPE_DUPLICATE_WITHDRAW, st.DuplicateWithdraws),
 		gobmp.NewBMPStatsTLV64(gobmp.BMP_STAT_TYPE_ADJ_RIB_IN, in),
 		gobmp.NewBMPStatsTLV64(gobmp.BMP_STAT_TYPE_LOC_RIB, loc),
 	}

@@ -482,7 +482,7 @@ func (c *conn) stats(ctx context.Context) error {
 		if !ss.Up || ps == nil {
 			continue
 		}
-		var st Stats
+		st := Stats{DuplicatePrefixes: uint32(ss.DuplicateAnnouncements), DuplicateWithdraws: uint32(ss.DuplicateWithdrawals)}
 		for _, f := range ss.Families {
 			st.Rejected += uint32(f.Filtered)
 			st.Families = append(st.Families, FamilyStats{Family: f.Family, AdjRIBIn: uint64(f.Received), LocRIB: uint64(f.Accepted)})

@@ -260,3 +260,32 @@ func TestExporterStalledCollector(t *testing.T) {
 		return st.syncs > 0 && st.String() == want.String()
 	})
 }
+
+// TestExporterStatsDuplicates: Statistics Reports carry the session's duplicate announcements
+// (type 1) and duplicate withdrawals (type 2) as the RIB counted them.
+func TestExporterStatsDuplicates(t *testing.T) {
+	s := startRIB(t)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	attrs := a.attrs()
+	a.announce(attrs, "203.0.113.0/24")
+	a.announce(attrs, "203.0.113.0/24")
+	a.announce(attrs, "203.0.113.0/24")
+	if err := a.peer.Receive(mustWithdraw("198.51.100.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector(t)
+	runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, StatsInterval: 50 * time.Millisecond})
+	col.until(t, "statistics with 2 duplicate announcements and 1 duplicate withdrawal", func(m *gobmp.BMPMessage) bool {
+		r, ok := m.Body.(*gobmp.BMPStatisticsReport)
+		if !ok {
+			return false
+		}
+		got := map[uint16]uint32{}
+		for _, tlv := range r.Stats {
+			if c, ok := tlv.(*gobmp.BMPStatsTLV32); ok {
+				got[c.Type] = c.Value
+			}
+		}
+		return got[gobmp.BMP_STAT_TYPE_DUPLICATE_PREFIX] == 2 && got[gobmp.BMP_STAT_TYPE_DUPLICATE_WITHDRAW] == 1
+	})
+}

@@ -87,7 +87,7 @@ func goldenMessages(t *testing.T) map[string][]byte {
 		"route-monitoring-2octet": appendRouteMonitoring(nil, p2, tablePre, goldenTS, ann2),
 		"route-monitoring-wd":     appendRouteMonitoring(nil, p, tablePost, goldenTS, wd),
 		"route-monitoring-eor":    appendRouteMonitoring(nil, p, tablePre, goldenTS, [][]byte{speaker.AppendEndOfRIB(nil, speaker.IPv6Unicast)}),
-		"statistics":              must(appendStats(nil, p, goldenTS, Stats{Rejected: 3, Families: []FamilyStats{{speaker.IPv4Unicast, 10, 7}, {speaker.IPv6Unicast, 2, 2}}})),
+		"statistics":              must(appendStats(nil, p, goldenTS, Stats{Rejected: 3, DuplicatePrefixes: 5, DuplicateWithdraws: 1, Families: []FamilyStats{{speaker.IPv4Unicast, 10, 7}, {speaker.IPv6Unicast, 2, 2}}})),
 	}
 }
 
