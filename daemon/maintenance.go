@@ -221,6 +221,14 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 	}
 }
 
+// addSpeakerPeer adds the speaker side of s, its received messages going to the MRT update log.
+func (d *Daemon) addSpeakerPeer(s *session, addr netip.Addr) (*speaker.Peer, error) {
+	upd := &updateSource{d: d}
+	pc := d.peerConfig(s.m.cfg, addr)
+	pc.OnMessage = upd.onMessage
+	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd})
+}
+
 // addSession configures and starts (unless the member is administratively down) one session of m.
 func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) error {
 	name := m.cfg.Name
@@ -229,7 +237,7 @@ func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) err
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s := &session{m: m, rib: rp}
-	peer, err := d.sp.AddPeer(d.peerConfig(m.cfg, addr), &handler{s: s, log: d.log})
+	peer, err := d.addSpeakerPeer(s, addr)
 	if err != nil {
 		d.rib.RemovePeer(ctx, rp)
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
@@ -274,7 +282,7 @@ func (d *Daemon) removeSession(ctx context.Context, m *member, addr netip.Addr) 
 func (d *Daemon) resetSession(s *session, why string) error {
 	addr := s.peer.Addr()
 	d.endPeer(s.peer, speaker.SubAdminReset, why)
-	peer, err := d.sp.AddPeer(d.peerConfig(s.m.cfg, addr), &handler{s: s, log: d.log})
+	peer, err := d.addSpeakerPeer(s, addr)
 	if err != nil {
 		return fmt.Errorf("member %q: neighbor %s: %w", s.m.cfg.Name, addr, err)
 	}
