@@ -69,6 +69,7 @@ type Daemon struct {
 	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
 	bmp     bmpExporters
 	mrt     *mrt.Dumper // nil without [mrt] dump_dir (mrt.go)
+	trace   traceState  // packet tracing (trace.go)
 }
 
 // member is a configured member with its sessions.
@@ -362,12 +363,15 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 		if !ok {
 			d.removeMember(ctx, name, speaker.SubAdminShutdown, msgRemoved)
 			delete(d.adminDown, name)
+			d.forgetTrace(name)
 			res.Removed++
 			continue
 		}
 		pol := cfg.MemberPolicy(i)
 		md := diffMember(m.cfg, m.policy, cfg.Members[i], pol)
+		oldTrace := configTrace(m.cfg)
 		if md.recreate != "" {
+			d.reloadTraceRecreated(m, oldTrace, cfg.Members[i])
 			// A new AS or export profile changes how the member's attribute sets are keyed and
 			// sent: that needs its routes anew, so its sessions are re-created.
 			res.SessionsReset += len(m.sessions)
@@ -382,6 +386,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 			res.Changed++
 		}
 		d.applyMember(ctx, m, &md, cfg.Members[i])
+		d.reloadTrace(m, oldTrace)
 		// Policy keys are applied to the running member: its routes are revalidated, its sessions
 		// stay up (raising a max-prefix limit must not reset anyone).
 		if md.policy {
