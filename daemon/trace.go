@@ -122,7 +122,7 @@ func appendDecoded(attrs []slog.Attr, p *speaker.Peer, typ uint8, msg []byte) []
 		if n != nil {
 			return append(attrs, slog.String("error", n.String()))
 		}
-		return append(attrs, slog.Uint64("asn", uint64(o.ASN())), slog.Int("hold_time", int(o.HoldTime)),
+		return append(attrs, slog.Uint64("open_asn", uint64(o.ASN())), slog.Int("hold_time", int(o.HoldTime)),
 			slog.String("router_id", o.RouterID.String()), slog.Any("capabilities", capabilityNames(&o.Caps)))
 	case speaker.MsgUpdate:
 		opt, _ := p.EncodeOptions()

@@ -84,8 +84,8 @@ func TestTracerLines(t *testing.T) {
 	p := testPeer(t)
 	opt := speaker.EncodeOptions{FourOctetAS: true, MaxMessage: speaker.MaxMessageLen}
 	attrs := &speaker.Attrs{Origin: speaker.OriginIGP, NextHop: netip.MustParseAddr("192.0.2.11"),
-		ASPath:           speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{65001, 4200000001}}},
-		MED:              5, HasMED: true,
+		ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{65001, 4200000001}}},
+		MED:    5, HasMED: true,
 		Communities:      []uint32{65000<<16 | 65001},
 		LargeCommunities: []speaker.LargeCommunity{{Global: 65000, Local1: 1, Local2: 2}}}
 	announce, _ := speaker.AppendAnnounce(nil, speaker.IPv4Unicast, speaker.AppendAttrs(nil, attrs, speaker.IPv4Unicast, opt),
@@ -117,7 +117,7 @@ func TestTracerLines(t *testing.T) {
 		{"end of rib", speaker.Sent, speaker.MsgUpdate, speaker.AppendEndOfRIB(nil, speaker.IPv6Unicast), map[string]any{
 			"end_of_rib": "ipv6-unicast"}, []string{"announced", "withdrawn"}},
 		{"open", speaker.Received, speaker.MsgOpen, speaker.EncodeOpen(open), map[string]any{
-			"type": "open", "asn": 65001.0, "hold_time": 90.0, "router_id": "10.0.0.11",
+			"type": "open", "open_asn": 65001.0, "hold_time": 90.0, "router_id": "10.0.0.11",
 			"capabilities": []any{"mp:ipv4-unicast", "route-refresh", "4-octet-as:65001", "role:rs-client"}}, nil},
 		{"notification", speaker.Sent, speaker.MsgNotification, speaker.EncodeNotification(note), map[string]any{
 			"type": "notification", "code": 6.0, "subcode": 2.0, "text": note.String()}, nil},
