@@ -264,12 +264,13 @@ func TestListeners(t *testing.T) {
 // FuzzActions: any body on any action answers JSON with a status, never panics, and reaches the
 // daemon only when it is a valid request.
 func FuzzActions(f *testing.F) {
-	for _, s := range []string{`{"member":"A"}`, `{"member":"A","message":"x","soft":true}`, `{"on":true}`, `{`, `[]`, `{"member":1}`, "[server]\nasn = 1\n"} {
-		for p := uint8(0); p < 6; p++ {
+	for _, s := range []string{`{"member":"A"}`, `{"member":"A","message":"x","soft":true}`, `{"on":true}`, `{`, `[]`, `{"member":1}`, "[server]\nasn = 1\n",
+		`{"member":"A","types":["update","all"],"raw":true}`, `{"member":"A","types":"update"}`} {
+		for p := uint8(0); p < 7; p++ {
 			f.Add(p, s)
 		}
 	}
-	paths := []string{"/v1/neighbor/shutdown", "/v1/neighbor/enable", "/v1/neighbor/reset", "/v1/max-prefix/clear", "/v1/graceful-shutdown", "/v1/diff"}
+	paths := []string{"/v1/neighbor/shutdown", "/v1/neighbor/enable", "/v1/neighbor/reset", "/v1/max-prefix/clear", "/v1/graceful-shutdown", "/v1/diff", "/v1/trace"}
 	f.Fuzz(func(t *testing.T, p uint8, body string) {
 		s, _, _ := newTestServer(t)
 		code, out := do(t, s.Handler(), "POST", paths[int(p)%len(paths)], body)

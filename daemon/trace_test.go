@@ -57,7 +57,7 @@ func (l *logLines) traces(t *testing.T) []map[string]any {
 func jsonLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
 // testPeer is a speaker peer that is never started: what the tracer reads of a session.
-func testPeer(t *testing.T) *speaker.Peer {
+func testPeer(t testing.TB) *speaker.Peer {
 	t.Helper()
 	sp, err := speaker.New(speaker.Config{ASN: 65000, RouterID: netip.MustParseAddr("10.0.0.1"), Logger: jsonLogger(io.Discard)})
 	if err != nil {
@@ -330,4 +330,39 @@ func mustLoad(t *testing.T, path string) *config.Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// FuzzTraceLine: any bytes a neighbor sends, as any message type, give exactly one trace line of
+// valid JSON naming that type, and never a panic (the tracer decodes what the reader may not have).
+func FuzzTraceLine(f *testing.F) {
+	opt := speaker.EncodeOptions{FourOctetAS: true, MaxMessage: speaker.MaxMessageLen}
+	attrs := &speaker.Attrs{NextHop: netip.MustParseAddr("192.0.2.1"), ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{65001}}}}
+	upd, _ := speaker.AppendAnnounce(nil, speaker.IPv6Unicast, speaker.AppendAttrs(nil, attrs, speaker.IPv6Unicast, opt),
+		netip.MustParseAddr("2001:db8::1"), netip.Addr{}, prefixes(3, "2001:db8:%d::/48"), speaker.MaxMessageLen)
+	open := &speaker.Open{Version: 4, MyAS: 65001, HoldTime: 90, RouterID: netip.MustParseAddr("10.0.0.11")}
+	open.Caps.GracefulRestart = &speaker.GracefulRestart{RestartTime: 120, Families: []speaker.GRFamily{{Family: speaker.IPv4Unicast}}}
+	for _, seed := range []struct {
+		typ uint8
+		msg []byte
+	}{
+		{speaker.MsgUpdate, upd},
+		{speaker.MsgOpen, speaker.EncodeOpen(open)},
+		{speaker.MsgNotification, speaker.EncodeNotification(speaker.AdminShutdown(speaker.SubAdminReset, "x"))},
+		{speaker.MsgRouteRefresh, speaker.EncodeRouteRefresh(speaker.RouteRefresh{Family: speaker.IPv4Unicast, Subtype: 7})},
+		{speaker.MsgKeepalive, speaker.EncodeKeepalive()},
+		{speaker.MsgRouteRefresh, []byte("short")},
+		{9, speaker.EncodeKeepalive()},
+	} {
+		f.Add(seed.typ, seed.msg)
+	}
+	p := testPeer(f)
+	f.Fuzz(func(t *testing.T, typ uint8, msg []byte) {
+		var l logLines
+		tr := newTracer(jsonLogger(&l), config.DefaultTracing(), true)
+		tr.trace(p, speaker.Received, typ, msg)
+		lines := l.traces(t)
+		if len(lines) != 1 || lines[0]["type"] != traceTypeName(typ) || lines[0]["raw"] != fmt.Sprintf("%x", msg) {
+			t.Fatalf("lines %v", lines)
+		}
+	})
 }
