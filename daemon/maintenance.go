@@ -111,6 +111,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.IRRPrefixFile != b.IRRPrefixFile || a.IRRASNFile != b.IRRASNFile {
 		md.other = append(md.other, "IRR files")
 	}
+	if !slices.Equal(a.Trace, b.Trace) || a.TraceRaw != b.TraceRaw {
+		md.other = append(md.other, "trace")
+	}
 	return md
 }
 
@@ -243,6 +246,7 @@ func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) err
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s.peer = peer
+	d.traceSession(m, peer)
 	m.sessions = append(m.sessions, s)
 	d.byPeer[rp] = s
 	if _, down := d.adminDown[name]; !down {
@@ -287,6 +291,7 @@ func (d *Daemon) resetSession(s *session, why string) error {
 		return fmt.Errorf("member %q: neighbor %s: %w", s.m.cfg.Name, addr, err)
 	}
 	s.peer = peer
+	d.traceSession(s.m, peer)
 	s.maxPrefixStopped = false
 	if s.restart != nil {
 		s.restart.Stop()

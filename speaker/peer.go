@@ -195,6 +195,8 @@ type Peer struct {
 	lastNote  [2]Notification     // [0] received, [1] sent
 	notes     []NotificationCount
 	closeOnce sync.Once
+
+	trace atomic.Pointer[traceHook] // SetTrace; nil when off
 }
 
 // event is an input to the peer goroutine. s is the session it concerns (nil for peer-wide events).
