@@ -11,10 +11,12 @@ import (
 
 // A daemon's memory is sampled while it runs, as the sum over all its processes, and its peak is the
 // peak of that sum: OpenBGPD's three processes do not reach their peaks at the same time, so summing
-// each process's own peak (VmHWM) would overstate it. Each process counts its proportional set size
-// (PSS, /proc/PID/smaps_rollup): pages shared between a daemon's processes (text, libraries, memory
-// shared after fork) count once in the sum rather than once per process. Where smaps_rollup cannot be
-// read, the resident set size (RSS, /proc/PID/statm) stands in.
+// each process's own peak (VmHWM) would overstate it. Each process counts its resident set (RSS, from
+// /proc/PID/statm, which the kernel answers from counters). The proportional set size would count pages
+// shared between a daemon's processes once, but /proc/PID/smaps_rollup walks the page tables under the
+// process's memory-map lock: about 34 ms per GiB resident on the benchmark machine, which at this rate
+// would take a third of a core from the daemon under test and stall its page faults. What RSS counts
+// more than once is the program text and libraries OpenBGPD's processes share, a few MiB.
 
 // memInterval is how often the sampler reads the daemon's memory. A peak shorter than that can be
 // missed; the figures are a lower bound of the true peak by at most one interval's growth.
@@ -94,14 +96,8 @@ func (m *memSampler) Stop() int64 {
 	return m.Peak()
 }
 
-// processMemory returns a process's PSS in bytes, or its RSS where smaps_rollup is not readable; ok is
-// false when the process is gone.
+// processMemory returns a process's RSS in bytes; ok is false when the process is gone.
 func processMemory(pid int) (int64, bool) {
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err == nil {
-		if v, ok := kbField(b, "Pss:"); ok {
-			return v, true
-		}
-	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
 	if err != nil {
 		return 0, false
@@ -115,25 +111,4 @@ func processMemory(pid int) (int64, bool) {
 		return 0, false
 	}
 	return pages * int64(os.Getpagesize()), true
-}
-
-// kbField returns the value of a "Name:   123 kB" line in bytes.
-func kbField(b []byte, name string) (int64, bool) {
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		if v, ok := bytes.CutPrefix(line, []byte(name)); ok {
-			v = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(v), []byte("kB")))
-			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil {
-				return 0, false
-			}
-			return n << 10, true
-		}
-	}
-	return 0, false
 }

@@ -327,7 +327,7 @@ converges.
 | best move | the members with the best route of a multi-homed prefix (a strictly shorter path than another announcer's) announce it again with their AS prepended six times (then: as before) | every member holds the new best route, another member's (then: the original one again); no prefix count changes; the table shows the sum |
 | flap down / up | the largest member's session is reset (Cease) / re-established and announces its table | every other member holds the table without its routes / the full table |
 | CPU | | the daemon's user+system CPU seconds for the whole run, summed over its processes |
-| peak memory | | the peak of the daemon's memory summed over all its processes, sampled every 100 ms: each process's PSS (` + "`/proc/PID/smaps_rollup`" + `; pages shared between processes count once in the sum) — the peak of the sum, not the sum of each process's peak |
+| peak memory | | the peak of the daemon's resident memory summed over all its processes, sampled every 100 ms (` + "`/proc/PID/statm`" + `) — the peak of the sum, not the sum of each process's peak (` + "`cmd/ixbench/memory.go`" + ` says why RSS rather than PSS) |
 | converge vs floor | | the daemon's converge median divided by the floor's |
 
 The floor is a no-RIB forwarder built into ixbench (` + "`ixbench -forward`" + `, ` + "`cmd/ixbench/forward.go`" + `),
