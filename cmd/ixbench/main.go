@@ -1,10 +1,13 @@
 // Command ixbench is the ixrs end-to-end benchmark: it plays N IXP members, each with its own
 // loopback address and 4-octet AS, announces a generated, realistically skewed IXP table to a route
-// server, and measures how long the route server takes to give every member its complete table
-// (initial convergence), to propagate a churn burst of 5% of the routes, and to handle the largest
-// member's session flap, with the route server's CPU seconds and peak memory. It runs the same
-// workload against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and writes the table of
-// medians to docs/benchmarks.md.
+// server, and measures how long the route server takes to give every member exactly the expected table
+// (initial convergence), to propagate a churn burst of 5% of the routes, to move the best route of
+// multi-homed prefixes to another member and back, and to handle the largest member's session flap,
+// with the route server's CPU seconds and peak memory. A phase ends when every member holds the right
+// prefixes with the right routes (check.go), not when a count is reached. It runs the same workload
+// against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and against the floor, a no-RIB
+// forwarder (forward.go), and writes the table of medians to docs/benchmarks.md under a header that
+// states the invocation (date, command, commit, versions, load).
 //
 // Usage (scripts/benchmark wraps this):
 //
@@ -12,6 +15,7 @@
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
+//	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
 //
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).

@@ -538,13 +538,14 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
     scripts/benchmark -workload large -runs 5
     scripts/benchmark -workload scaling     # members and table size varied separately
     scripts/benchmark -daemons ixrs,bird -workload NAME=MEMBERS:ROUTES
+    scripts/benchmark -daemons frr,frr-default,floor -workload medium   # FRR tuned and with its default timer
     scripts/benchmark -lg -workload lg -runs 1  # the looking glass under load: 300 members, 1M routes
     scripts/benchmark --rev HEAD~3 -daemons ixrs --no-doc -profile /tmp/prof    # before/after, with profiles
     go run ./cmd/ixbench -render -doc docs/benchmarks.md                         # re-render after a text change
 
 The script installs the daemons from Debian's packages if missing, builds ` + "`routeserver`" + ` and ` + "`ixbench`" + `,
-runs the daemons one at a time (repetitions interleave the daemons, so a burst of outside load spreads
-over all of them) and rewrites this file. Daemons listen on 127.1.255.254 on a free port; every process
+prints the invocation's header, runs the daemons one at a time (repetitions interleave the daemons, so a
+burst of outside load spreads over all of them) and rewrites this file. Daemons listen on 127.1.255.254 on a free port; every process
 started is stopped by its PID at the end of its run, and on an interrupt.
 `)
 	return b.String()
