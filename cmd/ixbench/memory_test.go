@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +66,20 @@ func TestStatsExcludeFailedRuns(t *testing.T) {
 	s := stats(rs, func(r *Result) float64 { return r.Converge })
 	if s.n != 2 || s.failed != 1 || s.med != 2 {
 		t.Errorf("n %d failed %d median %v, want 2, 1, 2", s.n, s.failed, s.med)
+	}
+}
+
+// The floor target is stated when ixrs converges more than 1.5× slower than the forwarder.
+func TestTargetsFloor(t *testing.T) {
+	by := map[string][]Result{
+		"ixrs":  {{Converge: 2}},
+		"floor": {{Converge: 1}},
+	}
+	if got := targets(by); !strings.Contains(got, "the floor's time") {
+		t.Errorf("ixrs at 2× the floor, targets say: %q", got)
+	}
+	by["ixrs"][0].Converge = 1.4
+	if got := targets(by); strings.Contains(got, "the floor's time") {
+		t.Errorf("ixrs at 1.4× the floor, targets say: %q", got)
 	}
 }
