@@ -184,8 +184,8 @@ group "members" {
 		fmt.Fprintf(&b, "  neighbor %s {\n    remote-as %d\n    descr %q\n    local-address %s\n  }\n", m.Addr, m.ASN, m.Name, rsAddr)
 	}
 	if w.Policy != nil {
-		// Realistic workload: first AS enforced, the limit, and the filters of realisticconf.go.
-		fmt.Fprintf(&b, "  enforce neighbor-as yes\n  max-prefix %d\n}\n", w.Policy.MaxPrefix)
+		// Realistic workload: the limit, and the filters of realisticconf.go.
+		fmt.Fprintf(&b, "  max-prefix %d\n}\n", w.Policy.MaxPrefix)
 		b.WriteString(w.Policy.openbgpdPolicy(w))
 	} else {
 		b.WriteString("}\nallow from any\nallow to any\n")

@@ -187,7 +187,9 @@ exit
 // openbgpdPolicy is OpenBGPD's filter section for the realistic workload. Its filters match a next hop
 // by exact address only, so the next-hop check allows each member's own next hops and denies the rest
 // (stricter than "inside the LANs", and the same outcome here: members announce their own next hops or
-// one outside the LANs). Rules are evaluated last match wins; quick rules end the evaluation.
+// one outside the LANs). The same rule checks the first AS (peer-as): `enforce neighbor-as yes` in the
+// group made OpenBGPD 7.7 drop most valid routes here, and filters cannot negate an AS match. Rules are
+// evaluated last match wins; quick rules end the evaluation.
 func (pl *Policy) openbgpdPolicy(w *Workload) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rtr %s {\n  port %d\n}\n", pl.RTR.Addr(), pl.RTR.Port())
@@ -198,7 +200,8 @@ func (pl *Policy) openbgpdPolicy(w *Workload) string {
 	b.WriteString("  0.0.0.0/0\n  ::/0\n}\n")
 	b.WriteString("allow to any\ndeny from any\n")
 	for _, m := range w.Members {
-		fmt.Fprintf(&b, "allow from %s nexthop %s\nallow from %s nexthop %s\n", m.Addr, m.NextHop4, m.Addr, m.NextHop6)
+		fmt.Fprintf(&b, "allow from %[1]s peer-as %[2]d nexthop %[3]s\nallow from %[1]s peer-as %[2]d nexthop %[4]s\n",
+			m.Addr, m.ASN, m.NextHop4, m.NextHop6)
 	}
 	fmt.Fprintf(&b, "match from any ovs valid set large-community %[1]d:%[2]d:%[3]d\nmatch from any ovs not-found set large-community %[1]d:%[2]d:%[4]d\n",
 		RSASN, infoRPKI, rpkiValid, rpkiNotFound)
