@@ -296,3 +296,41 @@ func sameLength(lo, hi string) []string {
 	}
 	return out
 }
+
+// realisticDoc is the section of docs/benchmarks.md on the realistic workload (report.go renders it).
+const realisticDoc = "## The realistic workload: the same IXP import policy in every daemon\n\n" +
+	"`-workload realistic` (the medium table; `realistic:WORKLOAD` for another size) gives every daemon one import\n" +
+	"policy and plants routes each check must drop (`cmd/ixbench/realistic.go`): bogon prefixes (IPv4 and IPv6),\n" +
+	"bogon ASNs after the member's AS, IPv4 longer than /24 or shorter than /8, IPv6 shorter than /12 (longer than\n" +
+	"/48 is not planted: the member side keys IPv6 prefixes by 48 bits), a first AS that is not the member's, a\n" +
+	"next hop outside the peering LANs (IPv4 and IPv6), RPKI invalid by origin and by maximum length, and prefixes\n" +
+	"announced by two members whose shorter path is RPKI invalid, so the longer valid one must win. ixbench runs\n" +
+	"StayRTR on loopback with a generated VRP file (those invalids, and VRPs making every 25th single-announcer\n" +
+	"prefix valid; the rest are not found); every daemon fetches it over RTR, and routes are announced only after\n" +
+	"the daemon has queried the cache (plus 2 s). Every daemon tags accepted routes with their RPKI state as\n" +
+	"`RS:1000:1` (valid) or `RS:1000:2` (not found), as ixrs does (Euro-IX, read by Alice-LG). The route check\n" +
+	"expects the unfiltered table minus exactly the planted routes, with those tags: a daemon that filters too\n" +
+	"little or too much fails the run. Every member has a max-prefix limit of twice the largest member's table,\n" +
+	"so each daemon counts and none acts (their actions differ). The floor filters nothing and is checked against\n" +
+	"the unfiltered table. The bogon lists are ixrs's own (docs/policy.md), written into every configuration.\n\n" +
+	"- ixrs: `[rpki] caches` = the StayRTR cache (RTR version 1); `[defaults]` `next_hop = \"any\"` inside\n" +
+	"  `peering_lans`, `enforce_first_as`, bogon prefixes and ASNs, `prefix_lengths_ipv4 = [8, 24]`, `prefix_lengths_ipv6 =\n" +
+	"  [12, 48]`, `rpki = \"reject-invalid\"`, `max_prefix_*` with action `warn`; its further checks (AS path length,\n" +
+	"  transit-free ASNs, OTC, IRR, graceful shutdown, blackholes) off.\n" +
+	"- BIRD 2: `protocol rpki` filling `roa4`/`roa6` tables; per family an import filter (`bgp_path ~ [= * BOGON_ASNS * =]`,\n" +
+	"  `net ~` bogon sets, `net.len`, `bgp_next_hop ~` the LANs, `roa_check(…, bgp_path.last)` rejecting invalid and\n" +
+	"  tagging the others); `enforce first as on`; `receive limit … action warn`.\n" +
+	"- FRR: bgpd with `-M rpki` (Debian package `frr-rpki-rtrlib`) and an `rpki cache`; per family a route-map denying\n" +
+	"  a prefix list of bogons and lengths, an AS-path access list of the bogon ASN ranges (FRR matches AS paths only\n" +
+	"  by regular expression; ixbench writes the ranges as one, tested against them) and `match rpki invalid`,\n" +
+	"  permitting only next hops in the LAN prefix lists with `match rpki valid|notfound` setting the tag;\n" +
+	"  `enforce-first-as`; `maximum-prefix … warning-only`.\n" +
+	"- OpenBGPD: an `rtr` cache, `deny quick … ovs invalid`, a bogon `prefix-set … or-longer`, `prefixlen` rules per\n" +
+	"  family, `AS` range rules, `match … ovs valid|not-found set large-community`; `max-prefix` (its action is a\n" +
+	"  teardown, never reached). Its filters match a next hop by exact address and cannot negate an AS match, so the\n" +
+	"  next-hop and first-AS checks are one `allow from MEMBER peer-as ASN nexthop ADDR` rule per member and\n" +
+	"  family after a default deny: stricter than \"inside the LANs\", with the same outcome on this workload.\n" +
+	"  (`enforce neighbor-as yes` in the group made OpenBGPD 7.7 drop most valid routes here.)\n" +
+	"- GoBGP: not configured for the realistic workload yet (it has policy definitions, `next-hop-in-list` and\n" +
+	"  `rpki-servers`, but no first-AS check short of one AS-path set per member); ixbench skips it on\n" +
+	"  realistic workloads.\n\n"
