@@ -171,7 +171,8 @@ func encIndex(fi famIdx, opt speaker.EncodeOptions) int {
 type attrTable struct {
 	m          map[string]*attrSet
 	scratch    []byte
-	encScratch []byte // encoded builds an attribute block here
+	encScratch []byte               // encoded builds an attribute block here
+	paths      [numFams]policy.Path // importUpdate's per-family policy views
 	export     ExportPolicy
 	vexport    VariantPolicy // export, when it has variants
 	rsASN      uint32
