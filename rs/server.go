@@ -36,6 +36,7 @@ type Server struct {
 	peers    []*session // by id; nil: free id
 	freeIDs  []int
 	clearing []*clearJob
+	sweeps   []*staleSweep // stale-route sweeps running, oldest first (grsweep.go)
 	reval    revalidation
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
 	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
@@ -305,7 +306,7 @@ func (s *Server) RemovePeer(ctx context.Context, ss *Peer) error {
 		if s.sessions[ss.addr] != ss {
 			return
 		}
-		s.sweepAllStale(ss, "session removed from the configuration")
+		s.sweepStaleNow(ss, "session removed from the configuration")
 		delete(s.sessions, ss.addr)
 		m := ss.m
 		m.sessions = slices.DeleteFunc(m.sessions, func(x *Peer) bool { return x == ss })
@@ -688,6 +689,10 @@ func (s *Server) background() bool {
 		worked = s.revalStep(rb) // a step's changes are pulled by the next pass's outbound
 	}
 	if len(s.reads) > 0 && s.readStep(max(budget, 1)) {
+		worked = true
+	}
+	if len(s.sweeps) > 0 {
+		s.sweepStep(s.cfg.ReadBudget)
 		worked = true
 	}
 	if len(s.clearing) == 0 {

@@ -201,9 +201,10 @@ type session struct {
 	// waits for them to be gone too.
 	stale     bool
 	staleFams [numFams]bool
-	closed    bool // Queue failed: nothing more is sent
-	throttled bool // output above the high watermark
-	buffered  int  // output bytes waiting, as Queue last said
+	sweeping  [numFams]bool // staleFams being removed by a sweep walk (grsweep.go)
+	closed    bool          // Queue failed: nothing more is sent
+	throttled bool          // output above the high watermark
+	buffered  int           // output bytes waiting, as Queue last said
 
 	// Adj-RIB-In: a slab of the session's routes (see addRoute).
 	routes  []*route
