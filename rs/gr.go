@@ -46,7 +46,7 @@ func (ss *Peer) DownGraceful(reason string) {
 // any does. Called from down.
 func (s *Server) retain(p *session) bool {
 	gr := p.ib.info.GracefulRestart
-	if !p.ib.graceful || gr == nil || gr.RestartTime == 0 || s.sessions[p.addr] != p.ss {
+	if !p.ib.graceful || gr == nil || (gr.RestartTime == 0 && !llgrRetains(&p.ib.info)) || s.sessions[p.addr] != p.ss {
 		return false
 	}
 	any := false
@@ -72,6 +72,7 @@ func (s *Server) keepStale(p *session) int {
 		}
 	}
 	ss.stale = append(ss.stale, p)
+	s.llgrKeep(p)
 	s.armGR(ss, time.Duration(p.ib.info.GracefulRestart.RestartTime)*time.Second)
 	s.log.Info("session down: member restarting gracefully, its routes kept as stale", "member", p.m.name,
 		"asn", p.m.asn, "neighbor", p.addr, "stale_routes", p.nroutes,
@@ -87,6 +88,7 @@ func (s *Server) staleResume(p *session) {
 	if len(ss.stale) == 0 {
 		return
 	}
+	s.stopAllLLGR(ss) // back: End-of-RIB or the stale time decides, long-lived stale or not
 	var keep [numFams]bool
 	if gr := p.ib.info.GracefulRestart; gr != nil {
 		for _, f := range gr.Families {
@@ -154,7 +156,7 @@ func (s *Server) sweepStaleNow(ss *Peer, why string) {
 				n++
 			}
 		}
-		o.staleFams, o.sweeping = [numFams]bool{}, [numFams]bool{}
+		o.staleFams, o.sweeping, o.llgrFams = [numFams]bool{}, [numFams]bool{}, [numFams]bool{}
 	}
 	s.pruneStale(ss)
 	s.stats.staleSwept += uint64(n)
@@ -178,6 +180,7 @@ func (s *Server) pruneStale(ss *Peer) {
 	ss.stale = keep
 	if len(keep) == 0 {
 		s.stopGR(ss)
+		s.stopAllLLGR(ss)
 	}
 }
 
@@ -185,7 +188,7 @@ func (s *Server) pruneStale(ss *Peer) {
 // Adj-RIB-Out bits are cleared too.
 func (s *Server) staleEnded(o *session) {
 	o.stale = false
-	o.staleFams, o.sweeping = [numFams]bool{}, [numFams]bool{}
+	o.staleFams, o.sweeping, o.llgrFams = [numFams]bool{}, [numFams]bool{}, [numFams]bool{}
 	s.gen++
 	if o.cleared {
 		s.freeID(o)
@@ -227,12 +230,12 @@ func (s *Server) grTimer(ss *Peer, gen uint64) {
 	if gen != ss.grGen || len(ss.stale) == 0 {
 		return
 	}
-	why := "restart time expired"
-	if ss.p != nil {
-		why = "no End-of-RIB within the stale time"
-	}
 	s.stats.staleExpired++
-	s.sweepAllStale(ss, why)
+	if ss.p != nil {
+		s.sweepAllStale(ss, "no End-of-RIB within the stale time")
+		return
+	}
+	s.restartExpired(ss) // long-lived stale where negotiated (llgr.go), removed elsewhere
 }
 
 // staleRoutes returns the number of stale routes ss holds.

@@ -18,6 +18,10 @@ type staleSweep struct {
 	n        int // routes dropped
 	why      string
 	finished bool
+	// llgr: the walk turns the routes long-lived stale instead of removing them (llgr.go), with
+	// the twin sets it interned so far.
+	llgr  bool
+	twins map[*attrSet]*attrSet
 }
 
 // sweepStep advances the sweeps by up to budget slab slots in total.
@@ -44,8 +48,10 @@ func (s *Server) sweepAdvance(w *staleSweep, budget int) int {
 		}
 		o := w.incs[w.i]
 		if w.slot >= len(o.routes) {
-			// The incarnation's family is gone; it may be still stale for another.
-			o.staleFams[w.fi], o.sweeping[w.fi] = false, false
+			if !w.llgr {
+				// The incarnation's family is gone; it may be still stale for another.
+				o.staleFams[w.fi], o.sweeping[w.fi], o.llgrFams[w.fi] = false, false, false
+			}
 			w.i, w.slot = w.i+1, 0
 			budget--
 			continue
@@ -53,9 +59,18 @@ func (s *Server) sweepAdvance(w *staleSweep, budget int) int {
 		r := o.routes[w.slot]
 		w.slot++
 		budget--
-		if r != nil && o.stale && r.pe.fam() == w.fi {
+		if r == nil || !o.stale || r.pe.fam() != w.fi {
+			continue
+		}
+		switch {
+		case !w.llgr || r.set.noLLGR:
 			s.dropRoute(r)
 			w.n++
+		case !r.set.llgrStale:
+			if w.twins == nil {
+				w.twins = map[*attrSet]*attrSet{}
+			}
+			s.markLLGRStale(o, r, w.twins)
 		}
 	}
 	return budget
@@ -65,6 +80,10 @@ func (s *Server) sweepAdvance(w *staleSweep, budget int) int {
 // left.
 func (s *Server) sweepDone(w *staleSweep) {
 	w.finished = true
+	for _, set := range w.twins {
+		s.sets.unref(set) // the routes hold their own references
+	}
+	w.twins = nil
 	s.pruneStale(w.ss)
 	s.stats.staleSwept += uint64(w.n)
 	if w.n > 0 {

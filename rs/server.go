@@ -55,10 +55,11 @@ type Server struct {
 
 	// Session ids by what export decides on (cohort.go): the sessions of each AS and of each
 	// family. epoch counts their changes, invalidating the per-set exclusions computed from them.
-	asnIDs map[uint32]bitset
-	famIDs [numFams]bitset
-	epoch  uint64
-	co     cohort
+	asnIDs  map[uint32]bitset
+	famIDs  [numFams]bitset
+	llgrIDs bitset // sessions that negotiated long-lived graceful restart (llgr.go)
+	epoch   uint64
+	co      cohort
 
 	stats loopStats
 }
@@ -77,6 +78,7 @@ type loopStats struct {
 	cohortPulls, cohortSessions                   uint64
 	staleReplaced, staleSwept                     uint64                    // graceful restart (gr.go): stale routes replaced, swept
 	staleExpired                                  uint64                    // graceful-restart timers that ran out with stale routes
+	llgrMarked, llgrExpired                       uint64                    // long-lived graceful restart (llgr.go): routes made LLGR-stale, timers run out
 	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
 	phases                                        [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos                        uint64
@@ -342,6 +344,7 @@ const (
 	evGRTimer // a graceful-restart timer ran out (gr.go)
 	// evRefreshTimer: a member's enhanced route refresh timer ran out (refresh.go)
 	evRefreshTimer
+	evLLGRTimer // a long-lived stale time ran out (llgr.go)
 )
 
 type mailEvent struct {
@@ -350,7 +353,7 @@ type mailEvent struct {
 	job  readTask // evRead only
 	ss   *Peer    // evGRTimer only
 	gen  uint64   // evGRTimer, evRefreshTimer: the timer's generation
-	fi   famIdx   // evRefreshTimer only
+	fi   famIdx   // evRefreshTimer, evLLGRTimer only
 }
 
 func (mb *mailbox) post(ev mailEvent) {
@@ -407,6 +410,8 @@ func (s *Server) events() bool {
 			s.grTimer(ev.ss, ev.gen)
 		case evRefreshTimer:
 			s.refreshTimer(ib, ev.fi, ev.gen)
+		case evLLGRTimer:
+			s.llgrTimer(ev.ss, ev.fi, ev.gen)
 		}
 	}
 	return len(evs) > 0
@@ -430,6 +435,7 @@ func (s *Server) up(ib *inbox) {
 		addr:     ss.addr,
 		imp:      ss.m.imp,
 		since:    time.Now(),
+		llgr:     ib.info.LongLivedGR != nil,
 	}
 	s.incs++
 	p.inc = s.incs
@@ -515,6 +521,9 @@ func (s *Server) index(p *session, up bool) {
 		if ok {
 			mark(&s.famIDs[fi])
 		}
+	}
+	if p.llgr {
+		mark(&s.llgrIDs)
 	}
 	s.epoch++
 }
