@@ -101,6 +101,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.StrictRole != b.StrictRole {
 		md.resetKeys = append(md.resetKeys, "strict_role")
 	}
+	if a.LLGRStaleTime != b.LLGRStaleTime {
+		md.resetKeys = append(md.resetKeys, "llgr_stale_time") // the capability is in the OPEN
+	}
 	md.policy = !reflect.DeepEqual(apol, bpol)
 	if a.Description != b.Description {
 		md.other = append(md.other, "description")
@@ -219,8 +222,9 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		StrictRole:   mc.StrictRole,
 		// RFC 7313: rs/refresh.go brackets refreshes with BoRR/EoRR and purges after a member's EoRR.
 		EnhancedRouteRefresh: true,
-		// Graceful-restart helper (gr.go).
+		// Graceful-restart helper (gr.go), long-lived where configured.
 		GracefulRestart: grCapability(srv),
+		LongLivedGR:     llgrCapability(srv, mc),
 	}
 }
 
