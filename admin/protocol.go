@@ -102,3 +102,20 @@ type MRTDump struct {
 	Bytes          int64   `json:"bytes"`
 	Seconds        float64 `json:"seconds"`
 }
+
+// TraceRequest is the body of POST /v1/trace: switch a member's packet tracing (docs/admin.md).
+// Member is a member's name or one of its neighbor addresses; Types are message type names ("open",
+// "update", "notification", "keepalive", "refresh", or "all"), none to stop tracing; Raw adds each
+// message's bytes in hex.
+type TraceRequest struct {
+	Member string   `json:"member"`
+	Types  []string `json:"types"`
+	Raw    bool     `json:"raw,omitempty"`
+}
+
+// TraceResult answers POST /v1/trace with the member's name and the tracing now in force.
+type TraceResult struct {
+	Member string   `json:"member"`
+	Types  []string `json:"types"`
+	Raw    bool     `json:"raw"`
+}

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ixrs/ixrs/config"
-	"github.com/ixrs/ixrs/mrt"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
@@ -71,7 +70,10 @@ type Daemon struct {
 
 	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
 	bmp     bmpExporters
-	mrt     *mrt.Dumper // nil without [mrt] dump_dir (mrt.go)
+	mrt     mrtState   // MRT dumps and update log (mrt.go)
+	trace   traceState // packet tracing (trace.go)
+	// ribCtx ends with the RIB: exporters started by a reload live as long as those started by Run.
+	ribCtx context.Context
 }
 
 // member is a configured member with its sessions.
@@ -154,10 +156,11 @@ func (d *Daemon) Started() time.Time { return d.started }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
 	ribCtx, stopRIB := context.WithCancel(context.Background())
+	d.ribCtx = ribCtx
 	ribDone := make(chan error, 1)
 	go func() { ribDone <- d.rib.Run(ribCtx) }()
 	waitRPKI := d.rpki.start(ribCtx)
-	waitBMP := d.startBMP(ribCtx)
+	waitBMP := d.startBMP()
 	waitMRT := d.startMRT(ribCtx)
 	defer func() {
 		stopRIB()
@@ -375,12 +378,15 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 				delete(d.adminDown, name)
 				stateChanged = true
 			}
+			d.forgetTrace(name)
 			res.Removed++
 			continue
 		}
 		pol := cfg.MemberPolicy(i)
 		md := diffMember(m.cfg, m.policy, cfg.Members[i], pol)
+		oldTrace := configTrace(m.cfg)
 		if md.recreate != "" {
+			d.reloadTraceRecreated(m, oldTrace, cfg.Members[i])
 			// A new AS or export profile changes how the member's attribute sets are keyed and
 			// sent: that needs its routes anew, so its sessions are re-created.
 			res.SessionsReset += len(m.sessions)
@@ -395,6 +401,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 			res.Changed++
 		}
 		d.applyMember(ctx, m, &md, cfg.Members[i])
+		d.reloadTrace(m, oldTrace)
 		// Policy keys are applied to the running member: its routes are revalidated, its sessions
 		// stay up (raising a max-prefix limit must not reset anyone).
 		if md.policy {
@@ -417,6 +424,8 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 		d.saveState()
 	}
 	d.reloadRanges()
+	d.applyBMP(cfg)
+	d.applyMRT(d.ribCtx, cfg)
 	// Data files first, so that members added below start with the new data and revalidation
 	// covers the members that stay.
 	d.reloadData(ctx)
@@ -476,13 +485,17 @@ func (d *Daemon) shutdown() {
 type handler struct {
 	s   *session
 	log *slog.Logger
+	upd *updateSource // the session in the MRT update log
 }
 
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
+	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
+		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote,
+		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.s.m.cfg.LLGRStaleTime)}
+	h.upd.established(p, h.s.m.cfg.Name, o.ASN(), enc.FourOctetAS)
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}
@@ -501,6 +514,7 @@ func (h *handler) RouteRefresh(p *speaker.Peer, rr speaker.RouteRefresh) {
 func (h *handler) Notification(*speaker.Peer, speaker.Notification, bool) {}
 
 func (h *handler) Down(_ *speaker.Peer, err error) {
+	h.upd.down()
 	why := ""
 	if err != nil {
 		why = err.Error()

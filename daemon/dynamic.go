@@ -139,7 +139,8 @@ func (d *Daemon) acceptDynamic(addr netip.Addr) *speaker.Peer {
 	}
 	m := &dynMember{r: r, addr: addr}
 	m.h = &dynHandler{d: d, m: m, rc: acfg, rmc: rs.MemberConfig{Import: r.imp, MaxPrefix: maxPrefix(r.policy),
-		Export: d.exportProfileOf(r.policy)}, log: log}
+		Export: d.exportProfileOf(r.policy)}, log: log, upd: &updateSource{d: d}}
+	pc.OnMessage = m.h.upd.onMessage
 	p, err := d.sp.AddPeer(pc, m.h)
 	if err != nil {
 		log.Error("dynamic member: add peer", "err", err)
@@ -335,6 +336,7 @@ type dynHandler struct {
 	closed bool
 	name   string
 	rp     atomic.Pointer[rs.Peer]
+	upd    *updateSource // the session in the MRT update log
 }
 
 // close stops the handler from adding anything more to the RIB and returns the name of the RIB
@@ -377,8 +379,10 @@ func (h *dynHandler) Established(p *speaker.Peer, o *speaker.Open) {
 	h.rp.Store(rp)
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
+	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
+		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote}
+	h.upd.established(p, name, asn, enc.FourOctetAS)
 	if err := rp.Up(p, info); err != nil {
 		h.log.Error("dynamic member: session up", "member", name, "err", err)
 	}
@@ -412,6 +416,7 @@ func (h *dynHandler) Notification(_ *speaker.Peer, n speaker.Notification, sent 
 // Down withdraws the member's routes at once and has Run's goroutine remove the member: it comes
 // back, under the configuration then in force, when it connects again.
 func (h *dynHandler) Down(_ *speaker.Peer, err error) {
+	h.upd.down()
 	why := "session closed"
 	if err != nil {
 		why = err.Error()
