@@ -101,4 +101,7 @@ type MRTDump struct {
 	FilteredRoutes int     `json:"filtered_routes"`
 	Bytes          int64   `json:"bytes"`
 	Seconds        float64 `json:"seconds"`
+	// Resyncs counts how often the walk started over because the RIB changed faster than the
+	// dumper took its events (docs/mrt.md#cost).
+	Resyncs int `json:"resyncs"`
 }

@@ -72,7 +72,7 @@ func (f *fakeControl) SetGracefulShutdown(_ context.Context, on bool) error {
 
 func (f *fakeControl) DumpMRT(context.Context) (mrt.Result, error) {
 	f.record("mrt dump")
-	return mrt.Result{Accepted: "/d/a.mrt", Filtered: "/d/f.mrt", Peers: 2, AcceptedRoutes: 4}, nil
+	return mrt.Result{Accepted: "/d/a.mrt", Filtered: "/d/f.mrt", Peers: 2, AcceptedRoutes: 4, Resyncs: 1}, nil
 }
 
 func (f *fakeControl) Diff(_ context.Context, cfg *config.Config) ([]daemon.Change, []string, error) {
@@ -138,6 +138,7 @@ func TestCalls(t *testing.T) {
 		{"POST", "/v1/neighbor/reset", `{"member":"A","soft":true}`, 200, `"sessions": 1`},
 		{"POST", "/v1/graceful-shutdown", `{"on":true}`, 200, `"on": true`},
 		{"POST", "/v1/mrt/dump", `{}`, 200, `"accepted": "/d/a.mrt"`},
+		{"POST", "/v1/mrt/dump", `{}`, 200, `"resyncs": 1`},
 		{"POST", "/v1/reload", ``, 503, `no configuration source`},
 		{"POST", "/v1/diff?name=x.toml", "[server]\nasn = 65000\nrouter_id = \"10.0.0.1\"\n", 200, `"action": "update"`},
 		{"POST", "/v1/diff?name=x.toml", "[server]\nasn = \"x\"\n", 422, `x.toml:2`},
@@ -155,7 +156,7 @@ func TestCalls(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump"}
+	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump", "mrt dump"}
 	if fmt.Sprint(fc.calls) != fmt.Sprint(want) {
 		t.Errorf("calls %q, want %q", fc.calls, want)
 	}
