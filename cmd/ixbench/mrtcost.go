@@ -613,7 +613,7 @@ func mrtTable(results []MRTResult) string {
 		}
 	}
 	for _, name := range names {
-		var baseConv, baseChurn float64
+		var baseConv, baseChurn, baseCPU float64
 		for _, dumping := range []bool{false, true} {
 			var ms []MRTResult
 			for _, r := range results {
@@ -635,10 +635,11 @@ func mrtTable(results []MRTResult) string {
 			}
 			conv := col(func(r *MRTResult) float64 { return r.Converge })
 			churn := col(func(r *MRTResult) float64 { return r.Churn() })
-			convS, churnS := medRange(conv), medRange(churn)
+			cpu := col(func(r *MRTResult) float64 { return r.CPU })
+			convS, churnS, cpuS := medRange(conv), medRange(churn), medRange(cpu)
 			what, dumps, durs, share, size := "none", "–", "–", "–", "–"
 			if !dumping {
-				baseConv, baseChurn = median(conv), median(churn)
+				baseConv, baseChurn, baseCPU = median(conv), median(churn), median(cpu)
 			} else {
 				what = "back to back"
 				if ms[0].Every > 0 {
@@ -651,6 +652,7 @@ func mrtTable(results []MRTResult) string {
 				size = fmt.Sprintf("%.1f", median(col(func(r *MRTResult) float64 { return float64(r.BytesLast) / (1 << 20) })))
 				convS += change(median(conv), baseConv)
 				churnS += change(median(churn), baseChurn)
+				cpuS += change(median(cpu), baseCPU)
 			}
 			checks := "ok"
 			failed := 0
@@ -663,7 +665,7 @@ func mrtTable(results []MRTResult) string {
 				checks = fmt.Sprintf("%d of %d runs failed", failed, len(ms))
 			}
 			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2f, %s |\n", name, what, len(ms), convS, churnS,
-				medRange(col(func(r *MRTResult) float64 { return r.CPU })), dumps, durs, share, size,
+				cpuS, dumps, durs, share, size,
 				median(col(func(r *MRTResult) float64 { return r.RestSecs })), checks)
 		}
 	}

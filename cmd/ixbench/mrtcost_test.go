@@ -141,7 +141,11 @@ func TestSummarize(t *testing.T) {
 
 func TestMRTTable(t *testing.T) {
 	res := func(dumping bool, conv, churn float64, failed string) MRTResult {
-		return MRTResult{Workload: "medium", Dumping: dumping, Every: 0.5, Converge: conv, ChurnWithdraw: churn / 2,
+		cpu := 1.0
+		if dumping {
+			cpu = 1.5
+		}
+		return MRTResult{Workload: "medium", Dumping: dumping, Every: 0.5, Converge: conv, CPU: cpu, ChurnWithdraw: churn / 2,
 			ChurnReannounce: churn / 2, Dumps: 4, DumpP50: 0.3, DumpMax: 0.5, Share: 0.6, BytesLast: 3 << 20, RestSecs: 0.2, Failed: failed}
 	}
 	tab := mrtTable([]MRTResult{res(false, 1.0, 0.4, ""), res(true, 1.1, 0.5, ""), res(false, 3.0, 0.4, ""), res(true, 1.3, 0.3, ""),
@@ -157,7 +161,7 @@ func TestMRTTable(t *testing.T) {
 			t.Errorf("quiet row %q lacks %q", quiet, want)
 		}
 	}
-	for _, want := range []string{"| every 500ms | 3 | 1.20 (1.10–1.30) (-40%) | 0.40 (0.30–0.50) (+0%) |", "| 4 | 0.30, 0.50 | 60% | 3.0 |",
+	for _, want := range []string{"| every 500ms | 3 | 1.20 (1.10–1.30) (-40%) | 0.40 (0.30–0.50) (+0%) |", "| 1.50 (1.50–1.50) (+50%) | 4 | 0.30, 0.50 | 60% | 3.0 |",
 		"1 of 3 runs failed"} {
 		if !strings.Contains(dumping, want) {
 			t.Errorf("dumping row %q lacks %q", dumping, want)
