@@ -105,3 +105,20 @@ type MRTDump struct {
 	// dumper took its events (docs/mrt.md#cost).
 	Resyncs int `json:"resyncs"`
 }
+
+// TraceRequest is the body of POST /v1/trace: switch a member's packet tracing (docs/admin.md).
+// Member is a member's name or one of its neighbor addresses; Types are message type names ("open",
+// "update", "notification", "keepalive", "refresh", or "all"), none to stop tracing; Raw adds each
+// message's bytes in hex.
+type TraceRequest struct {
+	Member string   `json:"member"`
+	Types  []string `json:"types"`
+	Raw    bool     `json:"raw,omitempty"`
+}
+
+// TraceResult answers POST /v1/trace with the member's name and the tracing now in force.
+type TraceResult struct {
+	Member string   `json:"member"`
+	Types  []string `json:"types"`
+	Raw    bool     `json:"raw"`
+}

@@ -70,7 +70,8 @@ type Daemon struct {
 
 	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
 	bmp     bmpExporters
-	mrt     mrtState // MRT dumps and update log (mrt.go)
+	mrt     mrtState   // MRT dumps and update log (mrt.go)
+	trace   traceState // packet tracing (trace.go)
 	// ribCtx ends with the RIB: exporters started by a reload live as long as those started by Run.
 	ribCtx context.Context
 }
@@ -377,12 +378,15 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 				delete(d.adminDown, name)
 				stateChanged = true
 			}
+			d.forgetTrace(name)
 			res.Removed++
 			continue
 		}
 		pol := cfg.MemberPolicy(i)
 		md := diffMember(m.cfg, m.policy, cfg.Members[i], pol)
+		oldTrace := configTrace(m.cfg)
 		if md.recreate != "" {
+			d.reloadTraceRecreated(m, oldTrace, cfg.Members[i])
 			// A new AS or export profile changes how the member's attribute sets are keyed and
 			// sent: that needs its routes anew, so its sessions are re-created.
 			res.SessionsReset += len(m.sessions)
@@ -397,6 +401,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 			res.Changed++
 		}
 		d.applyMember(ctx, m, &md, cfg.Members[i])
+		d.reloadTrace(m, oldTrace)
 		// Policy keys are applied to the running member: its routes are revalidated, its sessions
 		// stay up (raising a max-prefix limit must not reset anyone).
 		if md.policy {
@@ -488,7 +493,8 @@ func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	sent, received := p.OpenMessages()
 	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote}
+		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote,
+		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.s.m.cfg.LLGRStaleTime)}
 	h.upd.established(p, h.s.m.cfg.Name, o.ASN(), enc.FourOctetAS)
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)

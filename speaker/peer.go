@@ -52,7 +52,10 @@ type PeerConfig struct {
 	// Established, is the neighbor restarting (RFC 4724 §4.2): the old session goes down with
 	// ErrPeerRestarted and the new connection is taken.
 	GracefulRestart *GracefulRestart
-	Logger          *slog.Logger
+	// LongLivedGR, when not nil and GracefulRestart is set, is advertised as the long-lived
+	// graceful-restart capability (RFC 9494 §3).
+	LongLivedGR []LLGRFamily
+	Logger      *slog.Logger
 	// OnMessage, when set, sees every message received, whole (header included), before it is handled:
 	// for monitoring (BMP pre-policy route monitoring) and capture. It runs on the reader goroutine;
 	// msg aliases the read buffer and is valid only during the call.
@@ -195,6 +198,8 @@ type Peer struct {
 	lastNote  [2]Notification     // [0] received, [1] sent
 	notes     []NotificationCount
 	closeOnce sync.Once
+
+	trace atomic.Pointer[traceHook] // SetTrace; nil when off
 }
 
 // event is an input to the peer goroutine. s is the session it concerns (nil for peer-wide events).
@@ -787,7 +792,22 @@ func (p *Peer) localOpen() *Open {
 		o.Caps.Role = p.cfg.Role
 	}
 	o.Caps.GracefulRestart = p.cfg.GracefulRestart
+	if p.cfg.GracefulRestart != nil {
+		o.Caps.LongLivedGR = p.cfg.LongLivedGR
+	}
 	return o
+}
+
+// LongLivedGR returns the neighbor's long-lived graceful-restart capability of the current (or
+// last) session when both sides advertised it and graceful restart was negotiated too, nil
+// otherwise (RFC 9494 §3: the capability counts only alongside graceful restart).
+func (p *Peer) LongLivedGR() []LLGRFamily {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if negotiatedGR(p.cfg.GracefulRestart, p.remote) == nil || p.cfg.LongLivedGR == nil {
+		return nil
+	}
+	return p.remote.Caps.LongLivedGR
 }
 
 // GracefulRestart returns the neighbor's graceful-restart capability of the current (or last)

@@ -408,7 +408,9 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 		return res
 	}
 
-	tr := &tracker{}
+	// The members check the routes they hold, not only their count, as in the main run (check.go).
+	chk := newChecker(w)
+	tr := &tracker{chk: chk}
 	ss := make([]*session, len(w.Members))
 	own := w.Own()
 	for i, m := range w.Members {
@@ -448,6 +450,7 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 	defer stopLoop()
 
 	// Phase 1: initial convergence; the dumps start with the first announcement.
+	chk.expect(all, announcedAll, nil)
 	done := tr.phase(ss, full)
 	from := time.Now()
 	if dumping {
@@ -460,12 +463,14 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 	res.Converge = tr.elapsed().Seconds()
 
 	// Phase 2: churn burst.
+	chk.expect(all, w.churnWithdrawn(), nil)
 	done = tr.phase(ss, w.Expected(all, w.churnWithdrawn()))
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Withdraw) })
 	if !wait(done, timeout) {
 		return fail("churn withdraw: did not converge within %s (%s)", timeout, progress(ss))
 	}
 	res.ChurnWithdraw = tr.elapsed().Seconds()
+	chk.expect(all, announcedAll, nil)
 	done = tr.phase(ss, full)
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Reannounce) })
 	if !wait(done, timeout) {

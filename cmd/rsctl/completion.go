@@ -24,10 +24,10 @@ _rsctl() {
         COMPREPLY=($(compgen -W "-json -socket -url -token-file -timeout" -- "$cur")); return
     fi
     case $n in
-    0) COMPREPLY=($(compgen -W "show explain reload diff neighbor max-prefix graceful-shutdown mrt version completion" -- "$cur")) ;;
+    0) COMPREPLY=($(compgen -W "show explain reload diff neighbor max-prefix graceful-shutdown mrt trace version completion" -- "$cur")) ;;
     1) case $cmd in
        show) COMPREPLY=($(compgen -W "summary neighbor routes" -- "$cur")) ;;
-       neighbor|explain) [[ $cmd == neighbor ]] && COMPREPLY=($(compgen -W "$(_rsctl_members)" -- "$cur")) ;;
+       neighbor|trace) COMPREPLY=($(compgen -W "$(_rsctl_members)" -- "$cur")) ;;
        max-prefix) COMPREPLY=($(compgen -W "clear" -- "$cur")) ;;
        graceful-shutdown) COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;
        mrt) COMPREPLY=($(compgen -W "dump" -- "$cur")) ;;
@@ -40,6 +40,7 @@ _rsctl() {
              routes) COMPREPLY=($(compgen -W "received accepted filtered exported not-exported prefix member" -- "$cur")) ;;
              esac ;;
        neighbor) COMPREPLY=($(compgen -W "shutdown enable reset" -- "$cur")) ;;
+       trace) COMPREPLY=($(compgen -W "on off" -- "$cur")) ;;
        max-prefix) COMPREPLY=($(compgen -W "$(_rsctl_members)" -- "$cur")) ;;
        explain) COMPREPLY=($(compgen -W "$(_rsctl_members)" -- "$cur")) ;;
        diff) COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -50,6 +51,9 @@ _rsctl() {
        esac ;;
     4) [[ $cmd == show && $sub == routes ]] && COMPREPLY=($(compgen -W "ipv4 ipv6 exact longest more-specific" -- "$cur")) ;;
     esac
+    if [[ $cmd == trace && $n -ge 3 && ${words[$((i+2))]} == on ]]; then
+        COMPREPLY=($(compgen -W "open update notification keepalive refresh all raw" -- "$cur"))
+    fi
 }
 complete -F _rsctl rsctl
 `
