@@ -460,13 +460,17 @@ func (d *Daemon) shutdown() {
 type handler struct {
 	s   *session
 	log *slog.Logger
+	// addPathLimit is the member's add_path_limit when the peer was configured (the member's
+	// config is Run's; this runs on the speaker's goroutine).
+	addPathLimit int
 }
 
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
+		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh,
+		AddPath: p.AddPathSend(), AddPathLimit: h.addPathLimit}
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}

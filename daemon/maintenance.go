@@ -101,6 +101,12 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.StrictRole != b.StrictRole {
 		md.resetKeys = append(md.resetKeys, "strict_role")
 	}
+	if (a.AddPath == config.AddPathSend) != (b.AddPath == config.AddPathSend) {
+		md.resetKeys = append(md.resetKeys, "add_path") // the capability is in the OPEN
+	}
+	if a.AddPathLimit != b.AddPathLimit {
+		md.resetKeys = append(md.resetKeys, "add_path_limit") // taken when the session comes up
+	}
 	md.policy = !reflect.DeepEqual(apol, bpol)
 	if a.Description != b.Description {
 		md.other = append(md.other, "description")
@@ -218,7 +224,17 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		EnhancedRouteRefresh: true,
 		// Graceful-restart helper (gr.go).
 		GracefulRestart: grCapability(srv),
+		// RFC 7911, send only: rs/addpath.go sends such members every path export allows them.
+		AddPathSend: addPathFamilies(mc),
 	}
+}
+
+// addPathFamilies returns the families ADD-PATH send is advertised for to member mc.
+func addPathFamilies(mc config.Member) []speaker.Family {
+	if mc.AddPath != config.AddPathSend {
+		return nil
+	}
+	return []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast}
 }
 
 // addSession configures and starts (unless the member is administratively down) one session of m.
@@ -229,7 +245,7 @@ func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) err
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s := &session{m: m, rib: rp}
-	peer, err := d.sp.AddPeer(d.peerConfig(m.cfg, addr), &handler{s: s, log: d.log})
+	peer, err := d.sp.AddPeer(d.peerConfig(m.cfg, addr), &handler{s: s, log: d.log, addPathLimit: m.cfg.AddPathLimit})
 	if err != nil {
 		d.rib.RemovePeer(ctx, rp)
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
@@ -274,7 +290,7 @@ func (d *Daemon) removeSession(ctx context.Context, m *member, addr netip.Addr) 
 func (d *Daemon) resetSession(s *session, why string) error {
 	addr := s.peer.Addr()
 	d.endPeer(s.peer, speaker.SubAdminReset, why)
-	peer, err := d.sp.AddPeer(d.peerConfig(s.m.cfg, addr), &handler{s: s, log: d.log})
+	peer, err := d.sp.AddPeer(d.peerConfig(s.m.cfg, addr), &handler{s: s, log: d.log, addPathLimit: s.m.cfg.AddPathLimit})
 	if err != nil {
 		return fmt.Errorf("member %q: neighbor %s: %w", s.m.cfg.Name, addr, err)
 	}
