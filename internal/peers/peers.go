@@ -139,7 +139,11 @@ type Config struct {
 	// GRRecovery starts the daemon as a router restarting gracefully (BIRD
 	// -R): its OPEN sets the restart-state and forwarding-state bits. BIRD only.
 	GRRecovery bool
-	Announce   []Announce
+	// AddPathRx advertises ADD-PATH receive (RFC 7911) for both families,
+	// so that the daemon holds every path the speaker sends. BIRD only
+	// (`add paths rx`); the other daemons ignore it.
+	AddPathRx bool
+	Announce  []Announce
 }
 
 // Peer is a running member daemon.
