@@ -47,6 +47,8 @@ type Config struct {
 	BMP []BMP `toml:"bmp"`
 	// MRT configures the MRT table dumps ([mrt], mrt.go).
 	MRT MRT `toml:"mrt"`
+	// Tracing limits per-member packet tracing ([tracing], trace.go).
+	Tracing Tracing `toml:"tracing"`
 
 	// Path is the file the configuration was read from (Load), or the name
 	// given to Parse. It names the file in error messages, and relative file
@@ -85,6 +87,10 @@ type Server struct {
 	// StaleTime bounds how long a member back from a graceful restart may take
 	// to send End-of-RIB before its routes not announced again are removed.
 	StaleTime time.Duration `toml:"graceful_restart_stale_time"`
+	// StateDir is where the route server keeps what an operator set at run time and expects after a
+	// restart (members shut down, graceful shutdown; docs/operations.md); created if missing.
+	// Relative to the configuration file's directory (use Resolve). "": nothing is kept.
+	StateDir string `toml:"state_dir"`
 }
 
 // LookingGlass is the [lookingglass] table: the web UI, the JSON API and /metrics.
@@ -226,6 +232,11 @@ type Member struct {
 	// Hidden keeps the member, its sessions and the routes it announces out
 	// of every public view of the looking glass. Routing is unaffected.
 	Hidden bool `toml:"hidden"`
+	// Trace names the message types of the member's sessions logged, decoded, one line each
+	// (TraceTypes, or "all"); empty: none. Changed by a reload without touching a session.
+	Trace []string `toml:"trace"`
+	// TraceRaw adds each traced message's bytes, in hex, to its line.
+	TraceRaw bool `toml:"trace_raw"`
 
 	PolicyOverrides
 }
@@ -312,6 +323,7 @@ func newConfig() *Config {
 			RateLimit: DefaultRateLimit(),
 		},
 		Defaults: DefaultPolicy(),
+		Tracing:  DefaultTracing(),
 	}
 }
 

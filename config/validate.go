@@ -42,6 +42,7 @@ func (c *Config) validate(r *reporter) {
 	c.validateRanges(r)
 	c.validateBMP(r)
 	c.validateMRT(r)
+	c.validateTracing(r)
 }
 
 func (c *Config) validateServer(r *reporter, sc scope) {
@@ -323,6 +324,7 @@ func (c *Config) validateMembers(r *reporter) {
 		}
 		c.checkFile(r, sc.child("irr_prefix_file"), m.IRRPrefixFile)
 		c.checkFile(r, sc.child("irr_asn_file"), m.IRRASNFile)
+		checkTrace(r, sc.child("trace"), m.Trace)
 
 		set := make(map[string]bool)
 		for _, k := range m.PolicyOverrides.Keys() {

@@ -13,7 +13,7 @@ import (
 func TestAddPathWords(t *testing.T) {
 	c := &speaker.Capabilities{AddPath: map[speaker.Family]uint8{speaker.IPv6Unicast: speaker.AddPathBoth, speaker.IPv4Unicast: speaker.AddPathReceive}}
 	got := capabilityWords(c, []speaker.Family{speaker.IPv4Unicast})
-	want := []string{"ADD-PATH ipv4 receive", "ADD-PATH ipv6 send/receive", "ADD-PATH ipv4: all paths sent"}
+	want := []string{"ADD-PATH ipv4 receive", "ADD-PATH ipv6 both", "ADD-PATH ipv4: all paths sent"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}

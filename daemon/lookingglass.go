@@ -173,18 +173,6 @@ func capabilityWords(c *speaker.Capabilities, addPathSend []speaker.Family) []st
 	return out
 }
 
-func addPathMode(m uint8) string {
-	switch m & speaker.AddPathBoth {
-	case speaker.AddPathReceive:
-		return "receive"
-	case speaker.AddPathSend:
-		return "send"
-	case speaker.AddPathBoth:
-		return "send/receive"
-	}
-	return "none"
-}
-
 func afi(f speaker.Family) string {
 	switch f {
 	case speaker.IPv4Unicast:

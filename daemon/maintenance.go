@@ -117,6 +117,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.IRRPrefixFile != b.IRRPrefixFile || a.IRRASNFile != b.IRRASNFile {
 		md.other = append(md.other, "IRR files")
 	}
+	if !slices.Equal(a.Trace, b.Trace) || a.TraceRaw != b.TraceRaw {
+		md.other = append(md.other, "trace")
+	}
 	return md
 }
 
@@ -237,6 +240,14 @@ func addPathFamilies(mc config.Member) []speaker.Family {
 	return []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast}
 }
 
+// addSpeakerPeer adds the speaker side of s, its received messages going to the MRT update log.
+func (d *Daemon) addSpeakerPeer(s *session, addr netip.Addr) (*speaker.Peer, error) {
+	upd := &updateSource{d: d}
+	pc := d.peerConfig(s.m.cfg, addr)
+	pc.OnMessage = upd.onMessage
+	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd, addPathLimit: s.m.cfg.AddPathLimit})
+}
+
 // addSession configures and starts (unless the member is administratively down) one session of m.
 func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) error {
 	name := m.cfg.Name
@@ -245,12 +256,13 @@ func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) err
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s := &session{m: m, rib: rp}
-	peer, err := d.sp.AddPeer(d.peerConfig(m.cfg, addr), &handler{s: s, log: d.log, addPathLimit: m.cfg.AddPathLimit})
+	peer, err := d.addSpeakerPeer(s, addr)
 	if err != nil {
 		d.rib.RemovePeer(ctx, rp)
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s.peer = peer
+	d.traceSession(m, peer)
 	m.sessions = append(m.sessions, s)
 	d.byPeer[rp] = s
 	if _, down := d.adminDown[name]; !down {
@@ -290,11 +302,12 @@ func (d *Daemon) removeSession(ctx context.Context, m *member, addr netip.Addr) 
 func (d *Daemon) resetSession(s *session, why string) error {
 	addr := s.peer.Addr()
 	d.endPeer(s.peer, speaker.SubAdminReset, why)
-	peer, err := d.sp.AddPeer(d.peerConfig(s.m.cfg, addr), &handler{s: s, log: d.log, addPathLimit: s.m.cfg.AddPathLimit})
+	peer, err := d.addSpeakerPeer(s, addr)
 	if err != nil {
 		return fmt.Errorf("member %q: neighbor %s: %w", s.m.cfg.Name, addr, err)
 	}
 	s.peer = peer
+	d.traceSession(s.m, peer)
 	s.maxPrefixStopped = false
 	if s.restart != nil {
 		s.restart.Stop()

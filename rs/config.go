@@ -141,6 +141,8 @@ type SessionInfo struct {
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.
 	OpenSent, OpenReceived []byte
+	// Local and Remote are the session's TCP endpoints (zero when unknown), for BMP Peer Up.
+	Local, Remote netip.AddrPort
 }
 
 // Output is the write side of a session. *speaker.Peer implements it.

@@ -226,7 +226,10 @@ type session struct {
 	ap    *addPath // ADD-PATH send (addpath.go), nil without it
 
 	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
-	eorIn                                            [numFams]bool
+	// dupAnnounce counts announcements of a prefix with the attributes it already had, dupWithdraw
+	// withdrawals of a prefix the session had not announced (BMP statistics types 1 and 2).
+	dupAnnounce, dupWithdraw uint64
+	eorIn                    [numFams]bool
 
 	// The member's enhanced route refresh in progress (refresh.go): marked routes per family,
 	// whether a BoRR is open, and its timer.

@@ -192,11 +192,15 @@ type Peer struct {
 	remote    *Open
 	openSent  []byte // the OPENs of the current or last established session, whole messages
 	openRecv  []byte
+	connLocal netip.AddrPort // the TCP endpoints of the current or last established session
+	connPeer  netip.AddrPort
 	msgs      [2][6]atomic.Uint64 // [0] received, [1] sent
 	bytes     [2][6]atomic.Uint64 // [0] received, [1] sent
 	lastNote  [2]Notification     // [0] received, [1] sent
 	notes     []NotificationCount
 	closeOnce sync.Once
+
+	trace atomic.Pointer[traceHook] // SetTrace; nil when off
 }
 
 // event is an input to the peer goroutine. s is the session it concerns (nil for peer-wide events).
@@ -313,6 +317,31 @@ func (p *Peer) OpenMessages() (sent, received []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return bytes.Clone(p.openSent), bytes.Clone(p.openRecv)
+}
+
+// ConnAddrs returns the local and remote TCP endpoints of the established session, or of the last
+// one after it went down: what BMP's Peer Up Notification and MRT's BGP4MP records carry. Both are
+// zero before the first session is established. Addresses are unmapped (an IPv4 session over an
+// IPv6 socket gives IPv4 addresses).
+func (p *Peer) ConnAddrs() (local, remote netip.AddrPort) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.connLocal, p.connPeer
+}
+
+// connAddrs returns c's endpoints, zero where they are not TCP addresses (a test's net.Pipe).
+func connAddrs(c net.Conn) (local, remote netip.AddrPort) {
+	if c == nil {
+		return
+	}
+	unmap := func(a net.Addr) netip.AddrPort {
+		if t, ok := a.(*net.TCPAddr); ok {
+			ap := t.AddrPort()
+			return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		}
+		return netip.AddrPort{}
+	}
+	return unmap(c.LocalAddr()), unmap(c.RemoteAddr())
 }
 
 // EncodeOptions returns how UPDATEs must be encoded for the established session. ok is false when the
@@ -718,6 +747,7 @@ func (p *Peer) established1(s *session) {
 	p.estTime = now
 	p.remote = s.remote
 	p.openSent, p.openRecv = s.openSent, s.openRecv
+	p.connLocal, p.connPeer = connAddrs(s.conn)
 	p.mu.Unlock()
 	p.idleHold = time.Second
 	s.downErr = nil
