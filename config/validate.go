@@ -245,6 +245,9 @@ func (c *Config) validateRPKI(r *reporter, sc scope) {
 	}
 }
 
+// maxLLGRStaleTime is the largest long-lived stale time the capability carries.
+const maxLLGRStaleTime = (1<<24 - 1) * time.Second
+
 func (c *Config) validateMembers(r *reporter) {
 	type neighborRef struct{ member, index int }
 	names := make(map[string]int)
@@ -321,6 +324,11 @@ func (c *Config) validateMembers(r *reporter) {
 			r.report(k, " %d: must be 1..%d (0 for the default, %d)", m.AddPathLimit, MaxAddPathLimit, DefaultAddPathLimit)
 		case m.AddPathLimit > 0 && m.AddPath != AddPathSend:
 			r.report(k, ` %d: has no effect without add_path = "send"`, m.AddPathLimit)
+		}
+		if d := m.LLGRStaleTime; d < 0 || d > maxLLGRStaleTime {
+			r.report(sc.child("llgr_stale_time"), " %q: must be 0 (off) up to %s (24 bits of seconds, RFC 9494)", d.String(), maxLLGRStaleTime)
+		} else if d > 0 && !c.Server.GracefulRestart {
+			r.report(sc.child("llgr_stale_time"), " %q: needs server.graceful_restart = true", d.String())
 		}
 		c.checkFile(r, sc.child("irr_prefix_file"), m.IRRPrefixFile)
 		c.checkFile(r, sc.child("irr_asn_file"), m.IRRASNFile)

@@ -497,7 +497,8 @@ func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
 		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote,
-		AddPath: p.AddPathSend(), AddPathLimit: h.addPathLimit}
+		AddPath: p.AddPathSend(), AddPathLimit: h.addPathLimit,
+		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.s.m.cfg.LLGRStaleTime)}
 	h.upd.established(p, h.s.m.cfg.Name, o.ASN(), enc.FourOctetAS)
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)

@@ -107,6 +107,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.AddPathLimit != b.AddPathLimit {
 		md.resetKeys = append(md.resetKeys, "add_path_limit") // taken when the session comes up
 	}
+	if a.LLGRStaleTime != b.LLGRStaleTime {
+		md.resetKeys = append(md.resetKeys, "llgr_stale_time") // the capability is in the OPEN
+	}
 	md.policy = !reflect.DeepEqual(apol, bpol)
 	if a.Description != b.Description {
 		md.other = append(md.other, "description")
@@ -225,10 +228,11 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		StrictRole:   mc.StrictRole,
 		// RFC 7313: rs/refresh.go brackets refreshes with BoRR/EoRR and purges after a member's EoRR.
 		EnhancedRouteRefresh: true,
-		// Graceful-restart helper (gr.go).
+		// Graceful-restart helper (gr.go), long-lived where configured.
 		GracefulRestart: grCapability(srv),
 		// RFC 7911, send only: rs/addpath.go sends such members every path export allows them.
 		AddPathSend: addPathFamilies(mc),
+		LongLivedGR: llgrCapability(srv, mc),
 	}
 }
 

@@ -56,6 +56,9 @@ type PeerConfig struct {
 	// AddPathSend lists the families (of Families) for which ADD-PATH send is advertised (RFC 7911
 	// §4); receive is never advertised. Peer.AddPathSend says which the neighbor accepted.
 	AddPathSend []Family
+	// LongLivedGR, when not nil and GracefulRestart is set, is advertised as the long-lived
+	// graceful-restart capability (RFC 9494 §3).
+	LongLivedGR []LLGRFamily
 	Logger      *slog.Logger
 	// OnMessage, when set, sees every message received, whole (header included), before it is handled:
 	// for monitoring (BMP pre-policy route monitoring) and capture. It runs on the reader goroutine;
@@ -801,7 +804,22 @@ func (p *Peer) localOpen() *Open {
 			o.Caps.AddPath[f] = AddPathSend
 		}
 	}
+	if p.cfg.GracefulRestart != nil {
+		o.Caps.LongLivedGR = p.cfg.LongLivedGR
+	}
 	return o
+}
+
+// LongLivedGR returns the neighbor's long-lived graceful-restart capability of the current (or
+// last) session when both sides advertised it and graceful restart was negotiated too, nil
+// otherwise (RFC 9494 §3: the capability counts only alongside graceful restart).
+func (p *Peer) LongLivedGR() []LLGRFamily {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if negotiatedGR(p.cfg.GracefulRestart, p.remote) == nil || p.cfg.LongLivedGR == nil {
+		return nil
+	}
+	return p.remote.Caps.LongLivedGR
 }
 
 // GracefulRestart returns the neighbor's graceful-restart capability of the current (or last)

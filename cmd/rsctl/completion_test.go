@@ -28,6 +28,8 @@ func commandsOfUsage() []string {
 			in = true
 		case in && line == "":
 			return out
+		case in && strings.HasPrefix(line, "   "):
+			// the continuation of the line above
 		case in:
 			if w := strings.Fields(line); len(w) > 0 && !slices.Contains(out, w[0]) {
 				out = append(out, w[0])
