@@ -486,6 +486,9 @@ type handler struct {
 	s   *session
 	log *slog.Logger
 	upd *updateSource // the session in the MRT update log
+	// addPathLimit is the member's add_path_limit when the peer was configured (the member's
+	// config is Run's; this runs on the speaker's goroutine).
+	addPathLimit int
 }
 
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
@@ -494,6 +497,7 @@ func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
 		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote,
+		AddPath: p.AddPathSend(), AddPathLimit: h.addPathLimit,
 		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.s.m.cfg.LLGRStaleTime)}
 	h.upd.established(p, h.s.m.cfg.Name, o.ASN(), enc.FourOctetAS)
 	if err := h.s.rib.Up(p, info); err != nil {
