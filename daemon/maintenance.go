@@ -249,7 +249,7 @@ func (d *Daemon) addSpeakerPeer(s *session, addr netip.Addr) (*speaker.Peer, err
 	upd := &updateSource{d: d}
 	pc := d.peerConfig(s.m.cfg, addr)
 	pc.OnMessage = upd.onMessage
-	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd, addPathLimit: s.m.cfg.AddPathLimit})
+	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd, name: s.m.cfg.Name, addPathLimit: s.m.cfg.AddPathLimit, llgrStaleTime: s.m.cfg.LLGRStaleTime})
 }
 
 // addSession configures and starts (unless the member is administratively down) one session of m.
