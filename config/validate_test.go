@@ -154,6 +154,12 @@ func TestValidation(t *testing.T) {
 		{"rate_limit unknown key", head + "[lookingglass.rate_limit]\npage = 5\n", []string{
 			`t.toml:6: unknown key "lookingglass.rate_limit.page" (did you mean "pages"?)`,
 		}},
+		{"llgr_stale_time without graceful_restart", head + "graceful_restart = false\n[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nllgr_stale_time = \"1h\"\n", []string{
+			`t.toml:10: member "A" (asn 64501): llgr_stale_time "1h0m0s": needs server.graceful_restart = true`,
+		}},
+		{"llgr_stale_time too long", head + "[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nllgr_stale_time = \"4700h\"\n", []string{
+			`t.toml:9: member "A" (asn 64501): llgr_stale_time "4700h0m0s": must be 0 (off) up to 4660h20m15s (24 bits of seconds, RFC 9494)`,
+		}},
 		{"hidden not a boolean", head + "[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nhidden = \"yes\"\n", []string{
 			`t.toml:9: member "A" (asn 64501): hidden: must be true or false, not a string ("yes")`,
 		}},
@@ -397,6 +403,19 @@ neighbors = ["192.0.2.11"]
 		{"max_prefix_ipv6", head + "[defaults]\nmax_prefix_ipv6 = -1\n", []string{
 			`t.toml:6: defaults.max_prefix_ipv6 -1: must be 0 (no limit) or more`,
 		}},
+		{"add_path receive", head + foo + `add_path = "receive"` + "\n", []string{
+			`t.toml:9: member "Foo" (asn 64501): add_path "receive": a route server only sends paths (RFC 7947 §2.3.2.1); use "send"`,
+		}},
+		{"add_path unknown", head + foo + `add_path = "all"` + "\n", []string{
+			`t.toml:9: member "Foo" (asn 64501): add_path "all": must be "send" or "off"`,
+		}},
+		{"add_path_limit without send", head + foo + "add_path_limit = 4\n", []string{
+			`t.toml:9: member "Foo" (asn 64501): add_path_limit 4: has no effect without add_path = "send"`,
+		}},
+		{"add_path_limit too big", head + foo + "add_path = \"send\"\nadd_path_limit = 65\n", []string{
+			`t.toml:10: member "Foo" (asn 64501): add_path_limit 65: must be 1..64 (0 for the default, 8)`,
+		}},
+		{"add_path ok", head + foo + "add_path = \"send\"\nadd_path_limit = 64\n" + bar + "add_path = \"off\"\n", nil},
 		{"max_prefix_action", head + "[defaults]\nmax_prefix_action = \"stop\"\n", []string{
 			`t.toml:6: defaults.max_prefix_action "stop": must be one of warn, block, restart, shutdown`,
 		}},

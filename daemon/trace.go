@@ -449,6 +449,11 @@ func (d *Daemon) SetTrace(ctx context.Context, who string, types []string, raw b
 	if xerr := d.exec(ctx, func() {
 		var m *member
 		if m, err = d.memberOf(who); err != nil {
+			if dm := d.dynamicOf(who); dm != nil {
+				err = nil
+				name = dm.name
+				d.traceDynamic(dm, spec)
+			}
 			return
 		}
 		name = m.cfg.Name
@@ -477,4 +482,36 @@ func (d *Daemon) reloadTraceRecreated(m *member, old TraceSpec, mc config.Member
 	if now := configTrace(mc); !slices.Equal(now.Types, old.Types) || now.Raw != old.Raw {
 		delete(d.trace.run, m.cfg.Name)
 	}
+}
+
+// dynamicOf finds an established dynamic member by its generated name or its address; nil if none.
+func (d *Daemon) dynamicOf(who string) *dynMember {
+	a, aerr := netip.ParseAddr(who)
+	for _, r := range d.dynamic.ranges {
+		for addr, dm := range r.members {
+			if dm.name != "" && (dm.name == who || (aerr == nil && addr == a)) {
+				return dm
+			}
+		}
+	}
+	return nil
+}
+
+// traceDynamic sets the tracing of a dynamic member's session. It has no configuration to fall
+// back to, so the setting lasts as long as the session: a dynamic member that connects again
+// starts untraced.
+func (d *Daemon) traceDynamic(dm *dynMember, spec TraceSpec) {
+	if !spec.On() {
+		dm.peer.SetTrace(0, nil)
+		d.log.Info("packet trace set", "member", dm.name, "types", spec.Types, "raw", spec.Raw, "dynamic", true)
+		return
+	}
+	types, _, _ := parseTraceTypes(spec.Types)
+	lim := d.cfg.Tracing
+	if lim.Rate <= 0 || lim.Burst < 1 {
+		lim = config.DefaultTracing()
+	}
+	t := newTracer(d.log.With("component", "trace", "member", dm.name, "asn", dm.asn), lim, spec.Raw)
+	dm.peer.SetTrace(types, t.trace)
+	d.log.Info("packet trace set", "member", dm.name, "types", spec.Types, "raw", spec.Raw, "dynamic", true)
 }

@@ -366,3 +366,48 @@ func FuzzTraceLine(f *testing.F) {
 		}
 	})
 }
+
+// TestDaemonTraceDynamic: a dynamic member is traced by its generated name or its address for as
+// long as its session lasts; off stops it.
+func TestDaemonTraceDynamic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	writeConfig(t, path, testServer+memberTOML("A", 65001, "127.0.3.1", "")+testRange)
+	var l logLines
+	d, port := testDaemonLogging(t, path, jsonLogger(&l))
+	ctx := context.Background()
+	a := startMember(t, port, "127.0.3.1", 65001)
+	x := startMember(t, port, "127.0.4.1", 65010)
+	eventually(t, "sessions up", func() bool { ua, _, _, _ := a.state(); ux, _, _, _ := x.state(); return ua && ux })
+	const name = "lan-AS65010-127.0.4.1"
+	if _, _, err := d.SetTrace(ctx, "127.0.4.7", []string{"update"}, false); !errors.Is(err, ErrUnknownMember) {
+		t.Fatalf("an address no dynamic member has: %v", err)
+	}
+	var got string
+	eventually(t, "SetTrace by address", func() bool {
+		n, spec, err := d.SetTrace(ctx, "127.0.4.1", []string{"update"}, false)
+		got = n
+		return err == nil && slices.Equal(spec.Types, []string{"update"})
+	})
+	if got != name {
+		t.Fatalf("SetTrace named %q, want %q", got, name)
+	}
+	x.announce(t, 65010, "11.0.10.0/24")
+	a.announce(t, 65001, "11.0.1.0/24")
+	eventually(t, "X's UPDATEs traced both ways", func() bool {
+		lines := l.traces(t)
+		return hasTrace(lines, name, "update", "received", "11.0.10.0/24") && hasTrace(lines, name, "update", "sent", "11.0.1.0/24")
+	})
+	if hasTrace(l.traces(t), "A", "update", "received", "") {
+		t.Fatal("A traced")
+	}
+
+	// Off, by name: X's next UPDATE reaches A untraced.
+	if n, _, err := d.SetTrace(ctx, name, nil, false); err != nil || n != name {
+		t.Fatalf("SetTrace off: %q %v", n, err)
+	}
+	x.announce(t, 65010, "11.0.11.0/24")
+	eventually(t, "A has X's second route", func() bool { _, _, n, _ := a.state(); return n == 2 })
+	if hasTrace(l.traces(t), name, "update", "received", "11.0.11.0/24") {
+		t.Fatal("traced after off")
+	}
+}

@@ -128,9 +128,20 @@ type SessionInfo struct {
 	// GracefulRestart is the member's graceful-restart capability (RFC 4724) when the route server
 	// advertised one too, nil otherwise: what DownGraceful keeps, and for how long.
 	GracefulRestart *speaker.GracefulRestart
+	// LongLivedGR is the member's long-lived graceful-restart capability (RFC 9494) when the route
+	// server advertised one too and graceful restart was negotiated, nil otherwise; the session
+	// layer may lower its stale times to a local limit. With it the session receives long-lived
+	// stale routes, and the member's own routes outlive the restart time (llgr.go).
+	LongLivedGR []speaker.LLGRFamily
 	// EnhancedRouteRefresh: both sides advertised RFC 7313. The route server then brackets its
 	// refreshes with BoRR and EoRR and acts on the member's (refresh.go).
 	EnhancedRouteRefresh bool
+	// AddPath are the families for which the session negotiated ADD-PATH send (RFC 7911: the
+	// route server advertised send, the member receive). For those the member gets every
+	// candidate export allows to it, up to AddPathLimit per prefix (default DefaultAddPathLimit),
+	// each with a path identifier (addpath.go).
+	AddPath      []speaker.Family
+	AddPathLimit int
 	// OpenSent and OpenReceived are the OPEN messages of the session as sent and received (whole
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,13 @@ type PeerConfig struct {
 	// Established, is the neighbor restarting (RFC 4724 §4.2): the old session goes down with
 	// ErrPeerRestarted and the new connection is taken.
 	GracefulRestart *GracefulRestart
-	Logger          *slog.Logger
+	// AddPathSend lists the families (of Families) for which ADD-PATH send is advertised (RFC 7911
+	// §4); receive is never advertised. Peer.AddPathSend says which the neighbor accepted.
+	AddPathSend []Family
+	// LongLivedGR, when not nil and GracefulRestart is set, is advertised as the long-lived
+	// graceful-restart capability (RFC 9494 §3).
+	LongLivedGR []LLGRFamily
+	Logger      *slog.Logger
 	// OnMessage, when set, sees every message received, whole (header included), before it is handled:
 	// for monitoring (BMP pre-policy route monitoring) and capture. It runs on the reader goroutine;
 	// msg aliases the read buffer and is valid only during the call.
@@ -789,7 +796,30 @@ func (p *Peer) localOpen() *Open {
 		o.Caps.Role = p.cfg.Role
 	}
 	o.Caps.GracefulRestart = p.cfg.GracefulRestart
+	for _, f := range p.cfg.AddPathSend {
+		if slices.Contains(p.cfg.Families, f) {
+			if o.Caps.AddPath == nil {
+				o.Caps.AddPath = make(map[Family]uint8, len(p.cfg.AddPathSend))
+			}
+			o.Caps.AddPath[f] = AddPathSend
+		}
+	}
+	if p.cfg.GracefulRestart != nil {
+		o.Caps.LongLivedGR = p.cfg.LongLivedGR
+	}
 	return o
+}
+
+// LongLivedGR returns the neighbor's long-lived graceful-restart capability of the current (or
+// last) session when both sides advertised it and graceful restart was negotiated too, nil
+// otherwise (RFC 9494 §3: the capability counts only alongside graceful restart).
+func (p *Peer) LongLivedGR() []LLGRFamily {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if negotiatedGR(p.cfg.GracefulRestart, p.remote) == nil || p.cfg.LongLivedGR == nil {
+		return nil
+	}
+	return p.remote.Caps.LongLivedGR
 }
 
 // GracefulRestart returns the neighbor's graceful-restart capability of the current (or last)
