@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
 )
 
@@ -72,20 +73,12 @@ const (
 	minLen6, maxLen6 = 12, 48
 )
 
-// Bogon lists given to every daemon; they are ixrs's own (policy/lists.go, docs/policy.md), so that all
+// Bogon lists given to every daemon: ixrs's own (policy/lists.go, docs/policy.md), so that all
 // daemons check the same ranges. More-specifics of each prefix are bogons too; the default routes are
 // bogons exactly.
 var (
-	bogonASNRanges = [][2]uint32{{0, 0}, {23456, 23456}, {64496, 64511}, {64512, 65534}, {65535, 65535},
-		{65536, 65551}, {65552, 131071}, {4200000000, 4294967294}, {4294967295, 4294967295}}
-	bogonPrefixes4 = []string{"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-		"172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-		"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3"}
-	bogonPrefixes6 = []string{"::/8", "64:ff9b::/96", "100::/8", "200::/7", "400::/6", "800::/5", "1000::/4",
-		"2001::/33", "2001:0:8000::/33", "2001:2::/48", "2001:3::/32", "2001:10::/28", "2001:20::/28",
-		"2001:db8::/32", "2002::/16", "3ffe::/16", "3fff::/20", "4000::/3", "5f00::/8", "6000::/3",
-		"8000::/3", "a000::/3", "c000::/3", "e000::/4", "f000::/5", "f800::/6", "fc00::/7",
-		"fe80::/10", "fec0::/10", "ff00::/8"}
+	bogonASNRanges                 = policy.BogonASNRanges()
+	bogonPrefixes4, bogonPrefixes6 = policy.BogonPrefixes()
 )
 
 // Reasons of planted routes.
