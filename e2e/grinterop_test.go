@@ -213,6 +213,11 @@ func TestLongLivedGracefulRestartGoBGP(t *testing.T) {
 	waitFor(t, "back: the LLGR watcher holds the routes without LLGR_STALE", 120*time.Second,
 		holds(t, llgrWatcher, expected(ms, llgrWatcher, nil)))
 	waitFor(t, "back: the plain watcher holds them again", 30*time.Second, holds(t, plainWatcher, expected(ms, plainWatcher, nil)))
+	if rs.logContains("restarted without forwarding state") {
+		// gobgpd -r sets the forwarding-state bit in both capabilities: the long-lived stale routes
+		// wait for its End-of-RIB instead of going at once (RFC 9494 §4.2).
+		t.Errorf("gobgpd came back without forwarding state for a family")
+	}
 }
 
 // TestRolesFRR: BGP roles (RFC 9234) with FRR members, against a route server advertising the role
