@@ -14,17 +14,22 @@
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -mrt-dump-every 0|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
 //	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
 //
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).
 //
+// -mrt-dump-every runs ixrs alone without and with MRT dumps asked for through the admin interface
+// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go).
+//
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -76,6 +81,7 @@ func realMain() int {
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	mrtEvery := flag.String("mrt-dump-every", "", "MRT dump-cost mode: ixrs without and with MRT dumps during convergence and churn, one starting every `period` (0: back to back) (mrtcost.go)")
 	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
 	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
@@ -121,6 +127,24 @@ func realMain() int {
 		return 2
 	}
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	if every, on, err := parseDumpEvery(*mrtEvery); err != nil || on {
+		if err == nil && (*routeserver == "" || *runs < 1) {
+			err = errors.New("-mrt-dump-every needs -routeserver and -runs ≥ 1")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 2
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemon\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, *keep, *doc, *command, logf)
+	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
 			fmt.Fprintln(os.Stderr, "ixbench: -lg needs -routeserver, -lg-clients ≥ 1, a positive -lg-window and -runs ≥ 1")
