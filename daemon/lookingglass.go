@@ -131,7 +131,7 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 	for _, f := range s.Families {
 		ls.Families = append(ls.Families, lookingglass.FamilyCounts{
 			Family: afi(f.Family), Received: f.Received, Accepted: f.Accepted, Filtered: f.Filtered,
-			Exported: f.Exported, MaxPrefix: f.MaxPrefix,
+			Exported: f.Exported, Preferred: f.Preferred, MaxPrefix: f.MaxPrefix,
 		})
 	}
 	return ls
@@ -456,6 +456,8 @@ func notExported(c rs.ExportCheck) int {
 	switch c {
 	case rs.ExportDenied:
 		return int(lookingglass.NotExportedDenied)
+	case rs.ExportDeniedAll:
+		return int(lookingglass.NotExportedDeniedAll)
 	case rs.ExportReceiverAS:
 		return int(lookingglass.NotExportedReceiverAS)
 	case rs.ExportRSASInPath:

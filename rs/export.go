@@ -22,13 +22,16 @@ const (
 	ExportFamily                 // the family is not negotiated on the receiving session
 	ExportRejected               // rejected by import policy: not a candidate
 	ExportNotBest                // allowed, but a better candidate is sent instead
+	// ExportDeniedAll: export policy denies it to every member ("do not announce to any") and
+	// does not name this one in an announce-to.
+	ExportDeniedAll
 )
 
 var exportCheckNames = [...]string{
 	ExportOK: "exported", ExportOwnRoute: "own route", ExportReceiverAS: "receiver AS in path",
 	ExportRSASInPath: "route server AS in path", ExportDenied: "denied by export policy",
 	ExportFamily: "family not negotiated", ExportRejected: "rejected on import",
-	ExportNotBest: "better route exported",
+	ExportNotBest: "better route exported", ExportDeniedAll: "denied to all by export policy",
 }
 
 func (c ExportCheck) String() string {
@@ -54,6 +57,9 @@ func exportCheck(r *route, p *session) (ExportCheck, policy.Variant) {
 	}
 	ok, v := r.set.exp.Decide(p.m.asn)
 	if !ok {
+		if r.set.exp.DeniesAll(p.m.asn) {
+			return ExportDeniedAll, 0
+		}
 		return ExportDenied, 0
 	}
 	return ExportOK, v

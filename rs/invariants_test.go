@@ -13,6 +13,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	refs := map[*attrSet]int32{}
 	routes, accepted := 0, 0
 	var received, acc, exported = map[*session][numFams]int{}, map[*session][numFams]int{}, map[*session][numFams]int{}
+	preferred := map[*session][numFams]int{} // sessions whose route is its prefix's first candidate
 	filteredBy := map[*session]*[numFams][ReasonSlots]int{}
 	adjEntries := 0
 	bitRefs := map[*ibits]int32{}
@@ -24,6 +25,11 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			t.Errorf("%v: unused entry kept", pfx)
 		}
 		fi := famOf(pfx)
+		if pe.nacc > 0 {
+			pc := preferred[pe.routes[0].p]
+			pc[fi]++
+			preferred[pe.routes[0].p] = pc
+		}
 		seen := map[*session]bool{}
 		for i, r := range pe.routes {
 			if r.pe != pe || r.p.routes[r.slot] != r {
@@ -153,6 +159,9 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if p.received != received[p] || p.accepted != acc[p] || p.exported != exported[p] {
 			t.Errorf("session %v counters: received %v/%v accepted %v/%v exported %v/%v", p.addr,
 				p.received, received[p], p.accepted, acc[p], p.exported, exported[p])
+		}
+		if p.preferred != preferred[p] {
+			t.Errorf("session %v preferred %v, candidate lists say %v", p.addr, p.preferred, preferred[p])
 		}
 		want := filteredBy[p]
 		if want == nil {

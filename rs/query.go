@@ -448,7 +448,7 @@ func (pi *PrefixInfo) Explain(i int) string {
 func (pi *PrefixInfo) explainCheck(k int, me *MemberExport) string {
 	c := me.Checks[k]
 	switch c {
-	case ExportDenied:
+	case ExportDenied, ExportDeniedAll:
 		if k < len(pi.ctl) {
 			return "is " + pi.ctl[k].Explain(me.ASN)
 		}
@@ -771,6 +771,9 @@ type SessionStatus struct {
 type FamilyCounts struct {
 	Family                                 speaker.Family
 	Received, Accepted, Filtered, Exported int
+	// Preferred counts the accepted routes that are the best (first) candidate of their prefix,
+	// BIRD's "preferred".
+	Preferred int
 	// MaxPrefix is the session's limit for the family (0: none); Blocked counts routes ignored
 	// because the limit was reached with action block.
 	MaxPrefix int
@@ -816,11 +819,12 @@ func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 			continue
 		}
 		st.Families = append(st.Families, FamilyCounts{
-			Family:   f,
-			Received: p.received[fi],
-			Accepted: p.accepted[fi],
-			Filtered: p.received[fi] - p.accepted[fi],
-			Exported: p.exported[fi],
+			Family:    f,
+			Received:  p.received[fi],
+			Accepted:  p.accepted[fi],
+			Filtered:  p.received[fi] - p.accepted[fi],
+			Exported:  p.exported[fi],
+			Preferred: p.preferred[fi],
 
 			MaxPrefix: p.m.maxPrefix.limit(famIdx(fi)),
 			Blocked:   p.blocked[fi],
