@@ -16,7 +16,7 @@ import (
 // passes until it is over: the test's stand-in for a caller waiting while Run turns.
 func (s *Server) readSync(t readTask, j *readJob) error {
 	j.ctx, j.done = context.Background(), make(chan struct{})
-	s.mail.post(mailEvent{kind: evRead, job: t})
+	s.mail.postRead(t)
 	for i := 0; i < 1_000_000; i++ {
 		s.pass()
 		select {
