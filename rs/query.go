@@ -650,6 +650,9 @@ type searchJob struct {
 	match   map[*attrSet]bool
 	last    *attrSet
 	lastHit bool
+	// members, for a search by origin or by an AS in the path, are the members that may hold a
+	// matching route (the AS index, asnindex.go); the other sessions are skipped, not read.
+	members map[*member]bool
 }
 
 // setMatches evaluates the set-level criteria once per set.
@@ -693,6 +696,14 @@ func (j *searchJob) evalSet(set *attrSet) bool {
 func (j *searchJob) step(s *Server, budget int) (int, bool) {
 	j.page.Gen = s.gen
 	q := &j.q
+	if j.members == nil {
+		switch {
+		case q.Origin != 0:
+			j.members = s.sets.membersWith(q.Origin)
+		case q.ASN != 0:
+			j.members = s.sets.membersWith(q.ASN)
+		}
+	}
 	a, b := int(j.pos.a), int(j.pos.b)
 	used := 0
 	finish := func(more bool) (int, bool) {
@@ -706,7 +717,7 @@ func (j *searchJob) step(s *Server, budget int) (int, bool) {
 			return finish(false)
 		}
 		p := s.peers[a]
-		if p == nil || (p.down && !p.stale) || b >= len(p.routes) {
+		if p == nil || (p.down && !p.stale) || b >= len(p.routes) || j.members != nil && !j.members[p.m] {
 			a, b = a+1, 0
 			j.pos = Cursor{set: true, a: uint32(a)}
 			used++
@@ -784,17 +795,28 @@ type FamilyCounts struct {
 }
 
 // Sessions returns the status of every configured session, ordered by member name, then neighbor
-// address. Its work is one entry per session, done in one go.
+// address. It is a read job (so it is answered in a mid-pass turn, not at the next pass's start)
+// whose work is one entry per session, done in one go.
 func (s *Server) Sessions(ctx context.Context) ([]SessionStatus, error) {
-	var out []SessionStatus
-	err := s.do(ctx, func() {
-		out = make([]SessionStatus, 0, len(s.sessions))
-		for _, ss := range s.sessions {
-			out = append(out, s.sessionStatus(ss))
-		}
-	})
-	sortSessions(out)
-	return out, err
+	j := &sessionsJob{}
+	if err := s.read(ctx, j, &j.readJob); err != nil {
+		return nil, err
+	}
+	sortSessions(j.out)
+	return j.out, nil
+}
+
+type sessionsJob struct {
+	readJob
+	out []SessionStatus
+}
+
+func (j *sessionsJob) step(s *Server, _ int) (int, bool) {
+	j.out = make([]SessionStatus, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		j.out = append(j.out, s.sessionStatus(ss))
+	}
+	return max(len(j.out), 1), true
 }
 
 func sortSessions(out []SessionStatus) {

@@ -402,12 +402,12 @@ func TestCursorStale(t *testing.T) {
 }
 
 func sessionsSync(s *Server) []SessionStatus {
-	var out []SessionStatus
-	for _, ss := range s.sessions {
-		out = append(out, s.sessionStatus(ss))
+	j := &sessionsJob{}
+	if err := s.readSync(j, &j.readJob); err != nil {
+		panic(err)
 	}
-	sortSessions(out)
-	return out
+	sortSessions(j.out)
+	return j.out
 }
 
 func TestLookup(t *testing.T) {

@@ -153,7 +153,8 @@ func TestReadsLeastServedFirst(t *testing.T) {
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
 	b.announcePrefixes(seqPrefixes(50_000, 50, false))
 	readAll(t, s, a, b)
-	scan, err := newSearchJob(SearchQuery{Origin: 64999}) // matches nothing: visits every route
+	// An AS-path matcher that matches nothing: the search visits every route.
+	scan, err := newSearchJob(SearchQuery{Path: func(speaker.ASPath) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +197,65 @@ func (m *tmember) announcePrefixes(ps []netip.Prefix) {
 	if err := m.ss.Receive(&speaker.Update{Attrs: m.attrs(), NLRI: ps}); err != nil {
 		m.t.Fatal(err)
 	}
+}
+
+// TestSearchByASNReadsItsMembersOnly: a search by origin or by an AS in the path reads only the
+// sessions of the members whose routes carry the AS (the AS index), so a small member's routes
+// come back complete in one page even when a large member comes first and the page's work bound
+// is small; the index still finds a route of a member that sent another member's attributes.
+func TestSearchByASNReadsItsMembersOnly(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadLimit = 100 })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	a.announcePrefixes(seqPrefixes(0, 2000, false))
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	if err := b.ss.Receive(&speaker.Update{Attrs: b.attrs(65002), NLRI: seqPrefixes(5000, 10, false)}); err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, s, a, b)
+	for _, q := range []SearchQuery{{Origin: 65002}, {ASN: 65002}, {ASN: 64502}} {
+		page, err := s.search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Routes) != 10 || page.More {
+			t.Errorf("%+v: %d routes, more %v; want B's 10 in one page", q, len(page.Routes), page.More)
+		}
+	}
+	// A sends B's attributes (its own rejected: the next hop is B's): the set is B's and A's now.
+	if err := a.ss.Receive(&speaker.Update{Attrs: b.attrs(65002), NLRI: seqPrefixes(6000, 1, false)}); err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, s, a, b)
+	checkInvariants(t, s, false)
+	q := SearchQuery{Origin: 65002}
+	n := 0
+	for i := 0; i < 100; i++ {
+		page, err := s.search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Routes)
+		if !page.More {
+			break
+		}
+		q.After = page.Cursor
+	}
+	if n != 11 {
+		t.Errorf("origin search found %d routes, want 11 (B's 10 and A's copy)", n)
+	}
+	b.withdraw(prefixStringsOf(seqPrefixes(5000, 10, false))...)
+	a.withdraw("10.23.112.0/24")
+	readAll(t, s, a, b)
+	checkInvariants(t, s, false)
+	if o := s.sets.byASN[65002]; len(o) != 0 {
+		t.Errorf("AS65002 still indexed after every route with it left: %v", o)
+	}
+}
+
+func prefixStringsOf(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
