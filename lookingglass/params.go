@@ -272,6 +272,7 @@ func parseHex32(s string) (uint32, bool) {
 type ASPathPattern struct {
 	src string
 	re  *regexp.Regexp
+	asn uint32 // see ASN; 0: none
 }
 
 // ParseASPathPattern checks and compiles an AS-path pattern: at most 128 bytes, only the
@@ -306,10 +307,28 @@ func ParseASPathPattern(s string) (*ASPathPattern, error) {
 	if err != nil {
 		return nil, paramErr("pattern", s, "not a regular expression")
 	}
-	return &ASPathPattern{src: s, re: c}, nil
+	return &ASPathPattern{src: s, re: c, asn: requiredASN(s)}, nil
 }
 
 func (p *ASPathPattern) String() string { return p.src }
+
+// ASN returns an AS that every path the pattern matches contains, when the pattern is one ASN
+// between AS boundaries ("_3356_", "^64501_", "_64510$", " 174 "): a backend can narrow its search
+// to the routes with that AS (an index) and still run Match on each. ok is false for any other
+// pattern.
+func (p *ASPathPattern) ASN() (asn uint32, ok bool) { return p.asn, p.asn != 0 }
+
+// requiredASN recognises the patterns ASN describes and returns their ASN, or 0.
+func requiredASN(s string) uint32 {
+	if len(s) < 3 || !strings.ContainsRune("_^ ", rune(s[0])) || !strings.ContainsRune("_$ ", rune(s[len(s)-1])) {
+		return 0
+	}
+	n, ok := parseUint(s[1:len(s)-1], 32) // no leading zero, as ASNs are written
+	if !ok {
+		return 0
+	}
+	return uint32(n)
+}
 
 // Match reports whether the path, written as space-separated ASNs, matches.
 func (p *ASPathPattern) Match(path []uint32) bool {
