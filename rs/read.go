@@ -12,9 +12,10 @@ import (
 )
 
 // Read jobs. Every looking-glass read (query.go, explain.go) and every feed resync (feed.go) is a
-// job that runs on the RIB loop in its background phase, a bounded number of entries per pass, so
-// that reads never stop routing for long: all jobs together get Config.ReadBudget entries per pass
-// (half of it while a re-evaluation walk runs), shared round robin, and one page visits at most
+// job that runs on the RIB loop, a bounded amount at a time, so that reads never stop routing for
+// long: all jobs together get Config.ReadBudget entries per pass in the background phase (half of
+// it while a re-evaluation walk runs), and the queries also get turns in the middle of a pass
+// (readTurn), bounded in time; jobs are served least-served first. One page visits at most
 // Config.ReadLimit entries before it is returned, partial if need be, with a cursor.
 //
 // The caller's goroutine submits a job through the mailbox and waits for it; when its context ends
