@@ -123,7 +123,11 @@ func ParsePrefix(s string) (p netip.Prefix, isAddr bool, err error) {
 // Community is a standard community (RFC 1997): the AS in the high 16 bits.
 type Community uint32
 
-func (c Community) String() string { return fmt.Sprintf("%d:%d", c>>16, c&0xffff) }
+func (c Community) String() string {
+	var buf [11]byte
+	b := strconv.AppendUint(buf[:0], uint64(c>>16), 10)
+	return string(strconv.AppendUint(append(b, ':'), uint64(c&0xffff), 10))
+}
 
 // ParseCommunity parses "a:b", each 0..65535.
 func ParseCommunity(s string) (Community, error) {
@@ -142,7 +146,12 @@ func ParseCommunity(s string) (Community, error) {
 // LargeCommunity is a large community (RFC 8092).
 type LargeCommunity struct{ Global, Local1, Local2 uint32 }
 
-func (c LargeCommunity) String() string { return fmt.Sprintf("%d:%d:%d", c.Global, c.Local1, c.Local2) }
+func (c LargeCommunity) String() string {
+	var buf [32]byte
+	b := strconv.AppendUint(buf[:0], uint64(c.Global), 10)
+	b = strconv.AppendUint(append(b, ':'), uint64(c.Local1), 10)
+	return string(strconv.AppendUint(append(b, ':'), uint64(c.Local2), 10))
+}
 
 // ParseLargeCommunity parses "a:b:c", each 0..4294967295.
 func ParseLargeCommunity(s string) (LargeCommunity, error) {
@@ -471,12 +480,15 @@ func ParseSearch(kind SearchKind, q string) (SearchQuery, error) {
 // '_' (R_192_0_2_11, R_2001_db8__11). It depends on the address alone, so it is stable across
 // restarts, reloads and renames, and ParseSessionID reads the address back from it.
 func ProtocolID(a netip.Addr) string {
-	return "R_" + strings.Map(func(r rune) rune {
-		if r == '.' || r == ':' {
-			return '_'
+	// Built in one buffer: every route of a page carries its session's id.
+	var buf [2 + 46]byte
+	b := a.AppendTo(append(buf[:0], 'R', '_'))
+	for i := 2; i < len(b); i++ {
+		if b[i] == '.' || b[i] == ':' {
+			b[i] = '_'
 		}
-		return r
-	}, a.String())
+	}
+	return string(b)
 }
 
 // ParseSessionID parses a session's id: its neighbor address or its ProtocolID.
