@@ -33,7 +33,9 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 		}
 		set := s.sets.internFor(u.Attrs, p.m.prof)
 		data := s.data(p.m)
-		var paths [numFams]policy.Path
+		// The policy views live in the table's scratch: passed by pointer through the import
+		// policy's interface, a local would escape to the heap on every UPDATE.
+		paths := &s.sets.paths
 		var verdicts [numFams]policy.Verdict
 		var done [numFams]bool
 		for _, pfx := range u.NLRI {
@@ -54,6 +56,7 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 			v := p.imp.ImportRoute(&p.polSess, data, pfx, &paths[fi], verdicts[fi])
 			s.announceRoute(p, pfx, set, v)
 		}
+		*paths = [numFams]policy.Path{} // hold no references to the set's slices
 		s.sets.unref(set)
 	}
 	if fi, ok := famIdxOf(u.EndOfRIB); ok {
@@ -86,6 +89,9 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	wasAccepted := false
 	if r != nil {
 		p.unstale(r)
+		if r.set == set {
+			p.dupAnnounce++
+		}
 		if r.set == set && r.reasons == v.Reasons && r.localPref == v.LocalPref && r.info == v.Info {
 			return
 		}
@@ -131,10 +137,13 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 func (s *Server) withdrawRoute(p *session, pfx netip.Prefix) {
 	pe := s.prefixes.get(pfx)
 	if pe == nil {
+		p.dupWithdraw++
 		return
 	}
 	if r := pe.find(p); r != nil {
 		s.dropRoute(r)
+	} else {
+		p.dupWithdraw++
 	}
 }
 

@@ -1,26 +1,35 @@
 // Command ixbench is the ixrs end-to-end benchmark: it plays N IXP members, each with its own
 // loopback address and 4-octet AS, announces a generated, realistically skewed IXP table to a route
-// server, and measures how long the route server takes to give every member its complete table
-// (initial convergence), to propagate a churn burst of 5% of the routes, and to handle the largest
-// member's session flap, with the route server's CPU seconds and peak memory. It runs the same
-// workload against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and writes the table of
-// medians to docs/benchmarks.md.
+// server, and measures how long the route server takes to give every member exactly the expected table
+// (initial convergence), to propagate a churn burst of 5% of the routes, to move the best route of
+// multi-homed prefixes to another member and back, and to handle the largest member's session flap,
+// with the route server's CPU seconds and peak memory. A phase ends when every member holds the right
+// prefixes with the right routes (check.go), not when a count is reached. It runs the same workload
+// against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and against the floor, a no-RIB
+// forwarder (forward.go), and writes the table of medians to docs/benchmarks.md under a header that
+// states the invocation (date, command, commit, versions, load).
 //
 // Usage (scripts/benchmark wraps this):
 //
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -mrt-dump-every 0|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
+//	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
 //
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).
+//
+// -mrt-dump-every runs ixrs alone without and with MRT dumps asked for through the admin interface
+// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go).
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -72,15 +81,21 @@ func realMain() int {
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	mrtEvery := flag.String("mrt-dump-every", "", "MRT dump-cost mode: ixrs without and with MRT dumps during convergence and churn, one starting every `period` (0: back to back) (mrtcost.go)")
+	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
+	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
+	if *forward != "" {
+		return forwardMain(*forward)
+	}
 
 	if *renderOnly {
 		if *doc == "" {
 			fmt.Fprintln(os.Stderr, "ixbench: -render needs -doc")
 			return 2
 		}
-		if err := updateDoc(*doc, nil, nil, ""); err != nil {
+		if err := updateDoc(*doc, nil, nil); err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
 		}
@@ -112,6 +127,24 @@ func realMain() int {
 		return 2
 	}
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	if every, on, err := parseDumpEvery(*mrtEvery); err != nil || on {
+		if err == nil && (*routeserver == "" || *runs < 1) {
+			err = errors.New("-mrt-dump-every needs -routeserver and -runs ≥ 1")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 2
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemon\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, *keep, *doc, *command, logf)
+	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
 			fmt.Fprintln(os.Stderr, "ixbench: -lg needs -routeserver, -lg-clients ≥ 1, a positive -lg-window and -runs ≥ 1")
@@ -152,6 +185,22 @@ func realMain() int {
 		os.Exit(130)
 	}()
 
+	// The header every table of this invocation states, printed first so that a table pasted from this
+	// output carries it.
+	if *commit == "" {
+		*commit = gitCommit()
+	}
+	versions := map[string]string{}
+	for _, d := range ds {
+		versions[d.name] = d.version()
+	}
+	cmdline := *command
+	if cmdline == "" {
+		cmdline = strings.Join(os.Args, " ")
+	}
+	inv := newInvocation(cmdline, *commit, versions)
+	fmt.Print(inv.header(), "\n")
+
 	var results []Result
 	for _, spec := range specs {
 		spec.Seed = *seed
@@ -185,12 +234,10 @@ func realMain() int {
 			}
 		}
 	}
+	inv.LoadEnd = loadavg()
+	logf("load average at end: %s", inv.LoadEnd)
 	if *doc != "" {
-		versions := map[string]string{}
-		for _, d := range ds {
-			versions[d.name] = d.version()
-		}
-		if err := updateDoc(*doc, results, versions, *command); err != nil {
+		if err := updateDoc(*doc, results, inv); err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
 		}
@@ -227,9 +274,9 @@ func (r *Result) summary() string {
 		}
 		return fmt.Sprintf("%.2fs", v)
 	}
-	s := fmt.Sprintf("up %s converge %s churn %s+%s flap %s/%s cpu %.1fs (converge %.1fs) rss %d MiB gen-cpu %.1fs load %.2f",
-		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.FlapDown), f(r.FlapUp),
-		r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
+	s := fmt.Sprintf("up %s converge %s churn %s+%s best-move %s+%s (%d prefixes) flap %s/%s cpu %.1fs (converge %.1fs) mem %d MiB gen-cpu %.1fs load %.2f",
+		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.BestMove), f(r.BestBack), r.Moved,
+		f(r.FlapDown), f(r.FlapUp), r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
 	if r.Unknown > 0 {
 		s += fmt.Sprintf(" unknown-prefixes %d", r.Unknown)
 	}
