@@ -655,21 +655,28 @@ type searchJob struct {
 	members map[*member]bool
 }
 
-// setMatches evaluates the set-level criteria once per set.
+// setMatches evaluates the set-level criteria once per run of routes with one set. The cheap ones
+// (AS, communities) are evaluated again for each run; only the AS-path matcher's answer is kept per
+// set for the page, and only for sets that pass the cheap ones: filling a map for every set a page
+// reads cost more (its growth, and the collector's work on it) than the checks it saved.
 func (j *searchJob) setMatches(set *attrSet) bool {
 	if set == j.last {
 		return j.lastHit
 	}
-	hit, ok := j.match[set]
-	if !ok {
-		hit = j.evalSet(set)
-		j.match[set] = hit
+	hit := j.cheapMatch(set)
+	if hit && j.q.Path != nil {
+		var ok bool
+		if hit, ok = j.match[set]; !ok {
+			hit = j.q.Path(set.attrs.ASPath)
+			j.match[set] = hit
+		}
 	}
 	j.last, j.lastHit = set, hit
 	return hit
 }
 
-func (j *searchJob) evalSet(set *attrSet) bool {
+// cheapMatch checks the criteria other than the AS-path matcher.
+func (j *searchJob) cheapMatch(set *attrSet) bool {
 	q := &j.q
 	p := &set.path
 	if q.Origin != 0 && p.Origin() != q.Origin || q.ASN != 0 && !p.Contains(q.ASN) {
@@ -690,7 +697,7 @@ func (j *searchJob) evalSet(set *attrSet) bool {
 			return false
 		}
 	}
-	return q.Path == nil || q.Path(set.attrs.ASPath)
+	return true
 }
 
 func (j *searchJob) step(s *Server, budget int) (int, bool) {
