@@ -43,7 +43,8 @@ type Config struct {
 	ReadBudget int
 	// ReadInterval is how long the loop works on routing, in the middle of a pass, while
 	// looking-glass queries wait, before it gives them a turn (readTurn); a turn lasts at most a
-	// sixteenth of it. Default 2 ms.
+	// sixteenth of it, and so do the reads of a pass's background phase after routing work (or a
+	// sixteenth of the pass's routing time, when longer). Default 2 ms.
 	ReadInterval time.Duration
 	// ReadLimit bounds the entries one page of a read job visits in total; a page that reaches it
 	// before it is full is returned partial, with a cursor. Default ScanLimit.

@@ -211,9 +211,10 @@ func (s *Server) compactReads() {
 }
 
 // readStep gives the read jobs up to budget entries, least served first, each at most an equal
-// share (so that one large job cannot starve the others' first pages). It reports whether any job
-// progressed. It is the background phase's turn, once per pass.
-func (s *Server) readStep(budget int) bool {
+// share (so that one large job cannot starve the others' first pages), and stops at deadline (the
+// zero Time: none) once one job has been served. It reports whether any job progressed. It is the
+// background phase's turn, once per pass.
+func (s *Server) readStep(budget int, deadline time.Time) bool {
 	progress := false
 	share := max(budget/len(s.reads), minReadShare)
 	s.sortReads()
@@ -221,6 +222,9 @@ func (s *Server) readStep(budget int) bool {
 		used, ok := s.serveRead(i, min(share, budget))
 		budget -= used
 		progress = progress || ok
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			break
+		}
 	}
 	s.compactReads()
 	s.lastRead = time.Now()

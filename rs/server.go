@@ -180,7 +180,14 @@ func (s *Server) pass() bool {
 	s.stats.outNanos += uint64(t3.Sub(t2))
 	s.stats.phases[PhaseOutbound].observe(t3.Sub(t2))
 
-	if s.background() {
+	// A pass that routed gives its reads at most a sixteenth of its routing time (or of
+	// ReadInterval, when longer), so that 50 looking-glass clients cannot take a large share of
+	// a busy loop; a pass with nothing else to do gives them the whole budget.
+	var readDeadline time.Time
+	if worked {
+		readDeadline = t3.Add(max(s.cfg.ReadInterval, t3.Sub(t0)) / readSliceOf)
+	}
+	if s.background(readDeadline) {
 		worked = true
 	}
 	bg := time.Since(t3)
@@ -719,7 +726,7 @@ func (s *Server) trim() {
 // Config.ReadBudget entries per pass: dumps first (each session's dump is also bounded by
 // Config.WalkBatch), then revalidation and reads, half each while both have work, with at least a
 // quarter of the budget left to them.
-func (s *Server) background() bool {
+func (s *Server) background(readDeadline time.Time) bool {
 	worked := false
 	// Table dumps ran in this pass's outbound phase; what they visited comes out of the same budget,
 	// down to a quarter of it that revalidation and reads always keep (they must not starve while
@@ -734,7 +741,7 @@ func (s *Server) background() bool {
 		budget -= rb
 		worked = s.revalStep(rb) // a step's changes are pulled by the next pass's outbound
 	}
-	if len(s.reads) > 0 && s.readStep(max(budget, 1)) {
+	if len(s.reads) > 0 && s.readStep(max(budget, 1), readDeadline) {
 		worked = true
 	}
 	if len(s.sweeps) > 0 {
