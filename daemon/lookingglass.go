@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -125,7 +127,7 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 			if p.Config().NoHoldTime || st.Remote.HoldTime == 0 {
 				ls.HoldTime = 0
 			}
-			ls.Capabilities = capabilityWords(&st.Remote.Caps)
+			ls.Capabilities = capabilityWords(&st.Remote.Caps, p.AddPathSend())
 		}
 	}
 	for _, f := range s.Families {
@@ -137,8 +139,9 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 	return ls
 }
 
-// capabilityWords names what the member's OPEN offered that the route server uses.
-func capabilityWords(c *speaker.Capabilities) []string {
+// capabilityWords names what the member's OPEN offered that the route server uses, and the families
+// the route server sends every path for (ADD-PATH negotiated, rs/addpath.go).
+func capabilityWords(c *speaker.Capabilities, addPathSend []speaker.Family) []string {
 	var out []string
 	for _, f := range c.Families {
 		out = append(out, "multiprotocol "+afi(f))
@@ -158,8 +161,11 @@ func capabilityWords(c *speaker.Capabilities) []string {
 	if c.GracefulRestart != nil {
 		out = append(out, "graceful restart")
 	}
-	for f := range c.AddPath {
-		out = append(out, "ADD-PATH "+afi(f))
+	for _, f := range slices.Sorted(maps.Keys(c.AddPath)) {
+		out = append(out, "ADD-PATH "+afi(f)+" "+addPathMode(c.AddPath[f]))
+	}
+	for _, f := range addPathSend {
+		out = append(out, "ADD-PATH "+afi(f)+": all paths sent")
 	}
 	if c.HasRole {
 		out = append(out, fmt.Sprintf("BGP role %d", c.Role))

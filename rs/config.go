@@ -144,6 +144,12 @@ type SessionInfo struct {
 	// EnhancedRouteRefresh: both sides advertised RFC 7313. The route server then brackets its
 	// refreshes with BoRR and EoRR and acts on the member's (refresh.go).
 	EnhancedRouteRefresh bool
+	// AddPath are the families for which the session negotiated ADD-PATH send (RFC 7911: the
+	// route server advertised send, the member receive). For those the member gets every
+	// candidate export allows to it, up to AddPathLimit per prefix (default DefaultAddPathLimit),
+	// each with a path identifier (addpath.go).
+	AddPath      []speaker.Family
+	AddPathLimit int
 	// OpenSent and OpenReceived are the OPEN messages of the session as sent and received (whole
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.

@@ -64,6 +64,8 @@
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped
 //	            against the Adj-RIB-Out when encoded (pending.go)
 //	cohort      scratch of a cohort pull: the caught-up sessions at one marker, served together (cohort.go)
+//	addPath     per ADD-PATH session (RFC 7911 send): its own table prefix → paths sent (identifier,
+//	            set; a reference each) and a queue of path changes, last action per path wins (addpath.go)
 //
 // # Flow
 //
@@ -122,6 +124,10 @@
 //     never takes a reference on a set or changes a counter. A session's incarnation never repeats.
 //   - A feed event is published only where the change is final, so a subscriber that applies the
 //     events in order holds the RIB's Adj-RIB-In and Adj-RIB-Out (TestFeedLostResync).
+//   - An ADD-PATH session keeps its best path in the shared Adj-RIB-Out like any session, and in its
+//     own table, for every prefix it has passed, exactly pathsFor's paths: the candidates export
+//     allows it, in decision order, at most its limit, each under the announcing session's id + 1.
+//     It is never served in a cohort.
 //   - A pending entry is sent only if the session's Adj-RIB-Out still holds its action; pending
 //     holds at most Config.PendingMax entries plus one pull's worth.
 //

@@ -313,6 +313,10 @@ func (s *Server) reconcile(pe *prefixEntry, p *session, force bool) {
 
 // reconcileTo is reconcile with the decision made: want is the set p should have (decideOne).
 func (s *Server) reconcileTo(pe *prefixEntry, p *session, want *attrSet, force bool) {
+	if p.addPathFor(pe.fam()) {
+		s.reconcileAddPath(pe, p, want, force)
+		return
+	}
 	have := pe.outFor(p.id)
 	if want == have && !force {
 		return

@@ -109,6 +109,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			}
 		}
 	}
+	checkAddPath(t, s, refs, synced)
 	for _, set := range s.sets.m {
 		if set.out != set {
 			refs[set.out]++
@@ -289,6 +290,57 @@ func checkASNIndex(t testing.TB, s *Server) {
 		for _, r := range p.routes {
 			if r != nil && !slices.Contains(r.set.setIn.owners, p.m) {
 				t.Errorf("%v from %v: its member does not own its set", r.pe.prefix(), p.addr)
+			}
+		}
+	}
+}
+
+// checkAddPath counts the references ADD-PATH sessions hold (addpath.go) and, with synced, holds
+// their tables to pathsFor: every prefix has exactly the paths it should, nothing is queued, and
+// path identifiers are distinct.
+func checkAddPath(t testing.TB, s *Server, refs map[*attrSet]int32, synced bool) {
+	t.Helper()
+	for _, p := range s.peers {
+		if p == nil || p.ap == nil {
+			continue
+		}
+		if p.down {
+			t.Errorf("session %v: down with ADD-PATH state", p.addr)
+		}
+		n := 0
+		for pfx, paths := range p.ap.out {
+			n += len(paths)
+			if len(paths) == 0 || len(paths) > p.ap.limit {
+				t.Errorf("%v: session %v holds %d paths, limit %d", pfx, p.addr, len(paths), p.ap.limit)
+			}
+			ids := map[uint32]bool{}
+			for _, x := range paths {
+				refs[x.set]++
+				if ids[x.id] {
+					t.Errorf("%v: session %v holds path id %d twice", pfx, p.addr, x.id)
+				}
+				ids[x.id] = true
+			}
+			if synced && s.prefixes.get(pfx) == nil {
+				t.Errorf("%v: session %v holds paths of a prefix the RIB does not have", pfx, p.addr)
+			}
+		}
+		if n != p.ap.paths {
+			t.Errorf("session %v: %d paths held, counted %d", p.addr, n, p.ap.paths)
+		}
+		if !synced {
+			continue
+		}
+		if len(p.ap.queue) != 0 || len(p.ap.idx) != 0 {
+			t.Errorf("session %v: %d ADD-PATH changes still queued", p.addr, len(p.ap.queue))
+		}
+		for pfx, pe := range s.prefixes.all() {
+			if !p.ap.fams[pe.fam()] {
+				continue
+			}
+			want := s.pathsFor(nil, pe, p)
+			if got := p.ap.out[pfx]; !slices.Equal(got, want) {
+				t.Errorf("%v: session %v holds paths %v, should hold %v", pfx, p.addr, got, want)
 			}
 		}
 	}

@@ -487,6 +487,7 @@ func (s *Server) up(ib *inbox) {
 		}
 	}
 	p.pend.init()
+	p.ap = newAddPath(ib.info)
 	s.peers[p.id] = p
 	s.index(p, true)
 	ss.p = p
@@ -529,6 +530,7 @@ func (s *Server) down(p *session) {
 	s.stats.routesWithdrawnOnDown += uint64(n)
 	p.walk = dumpWalk{}
 	p.pend.reset()
+	s.apRelease(p)
 	p.stopRefresh()
 	for len(p.ib.ch) > 0 {
 		<-p.ib.ch

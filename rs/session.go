@@ -235,6 +235,7 @@ type session struct {
 	pass  uint64 // the loop pass that last served it in a cohort
 	walk  dumpWalk
 	pend  pending
+	ap    *addPath // ADD-PATH send (addpath.go), nil without it
 
 	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
 	// dupAnnounce counts announcements of a prefix with the attributes it already had, dupWithdraw

@@ -11,12 +11,15 @@
 //
 // Usage (scripts/benchmark wraps this):
 //
-//	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
+//	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES|realistic[:WORKLOAD]] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
 //	ixbench -routeserver BIN -mrt-dump-every 0|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
 //	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
+//
+// -workload realistic gives every daemon the same IXP import policy, RPKI from one StayRTR cache over RTR,
+// and plants routes each check must drop (realistic.go).
 //
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).
@@ -69,7 +72,7 @@ func main() {
 
 func realMain() int {
 	routeserver := flag.String("routeserver", "", "the ixrs routeserver `binary` (required when ixrs is benchmarked)")
-	workload := flag.String("workload", "small", "small, medium, large, scaling, tiny, or NAME=MEMBERS:ROUTES")
+	workload := flag.String("workload", "small", "small, medium, large, scaling, tiny, NAME=MEMBERS:ROUTES, realistic (medium with an IXP import policy, RPKI over RTR) or realistic:WORKLOAD")
 	daemonList := flag.String("daemons", strings.Join(daemonOrder, ","), "comma-separated daemons to run")
 	runs := flag.Int("runs", 3, "repetitions of each daemon")
 	timeout := flag.Duration("timeout", 0, "bound of each phase (default: 60s, plus 1s per 2,500 routes)")
@@ -201,6 +204,14 @@ func realMain() int {
 	inv := newInvocation(cmdline, *commit, versions)
 	fmt.Print(inv.header(), "\n")
 
+	// The RTR cache of realistic workloads keeps its files here.
+	rtrDir, err := os.MkdirTemp("", "ixbench-rtr-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ixbench:", err)
+		return 1
+	}
+	defer os.RemoveAll(rtrDir)
+
 	var results []Result
 	for _, spec := range specs {
 		spec.Seed = *seed
@@ -209,10 +220,23 @@ func realMain() int {
 			t = 60*time.Second + time.Duration(spec.Routes/2500)*time.Second
 		}
 		start := time.Now()
-		w, err := Generate(spec)
+		gen := Generate
+		if spec.Policy {
+			gen = Realistic
+		}
+		w, err := gen(spec)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
+		}
+		if w.Policy != nil {
+			stop, err := w.Policy.startRTR(rtrDir)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ixbench:", err)
+				return 1
+			}
+			defer stop()
+			logf("realistic policy: %s", w.Policy.summary())
 		}
 		enc := w.Encode()
 		ix := newIndex(w)
@@ -228,6 +252,10 @@ func realMain() int {
 		// spreads over all of them instead of spoiling one daemon's runs.
 		for rep := 1; rep <= *runs; rep++ {
 			for _, d := range ds {
+				if w.Policy != nil && d.name == "gobgp" {
+					logf("%-8s %-8s rep %d: skipped: no realistic policy for GoBGP (docs/benchmarks.md)", spec.Name, d.name, rep)
+					continue
+				}
 				r := runOnce(d, w, enc, ix, t, *keep, rep, *profile, nil, logf)
 				results = append(results, r)
 				logf("%-8s %-8s rep %d: %s", spec.Name, d.name, rep, r.summary())
@@ -247,6 +275,20 @@ func realMain() int {
 }
 
 func parseWorkload(s string) ([]Spec, error) {
+	// realistic is the medium table with the IXP import policy (realistic.go); realistic:W any other.
+	if s == "realistic" {
+		s = "realistic:medium"
+	}
+	if base, ok := strings.CutPrefix(s, "realistic:"); ok {
+		specs, err := parseWorkload(base)
+		if err != nil || base == "scaling" || strings.HasPrefix(base, "realistic") {
+			return nil, fmt.Errorf("unknown workload %q (realistic, or realistic: and one of small, medium, large, tiny, NAME=MEMBERS:ROUTES)", s)
+		}
+		for i := range specs {
+			specs[i].Name, specs[i].Policy = "realistic-"+specs[i].Name, true
+		}
+		return specs, nil
+	}
 	if s == "scaling" {
 		return scalingSeries, nil
 	}

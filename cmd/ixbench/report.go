@@ -375,6 +375,7 @@ members' next hops are outside the session subnet); the check found it, and the 
 
 Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faster (or smaller).
 
+` + realisticDoc + `
 ## Where ixrs spends its time and memory
 
 - Outbound work is per prefix and per distinct message, not per member and prefix. The sessions that
@@ -542,6 +543,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
     scripts/benchmark -workload scaling     # members and table size varied separately
     scripts/benchmark -daemons ixrs,bird -workload NAME=MEMBERS:ROUTES
     scripts/benchmark -daemons frr,frr-default,floor -workload medium   # FRR tuned and with its default timer
+    scripts/benchmark -workload realistic -daemons ixrs,bird,frr,openbgpd,floor   # the IXP import policy, RPKI over RTR
     scripts/benchmark -lg -workload lg -runs 1  # the looking glass under load: 300 members, 1M routes
     scripts/benchmark --rev HEAD~3 -daemons ixrs --no-doc -profile /tmp/prof    # before/after, with profiles
     go run ./cmd/ixbench -render -doc docs/benchmarks.md                         # re-render after a text change

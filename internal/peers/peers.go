@@ -140,6 +140,10 @@ type Config struct {
 	// GRRecovery starts the daemon as a router restarting gracefully (BIRD
 	// -R): its OPEN sets the restart-state and forwarding-state bits. BIRD only.
 	GRRecovery bool
+	// AddPathRx advertises ADD-PATH receive (RFC 7911) for both families,
+	// so that the daemon holds every path the speaker sends. BIRD only
+	// (`add paths rx`); the other daemons ignore it.
+	AddPathRx bool
 	// LLGRStaleTime, when positive, enables long-lived graceful restart
 	// (RFC 9494) with this long-lived stale time in seconds; it needs
 	// GracefulRestart. BIRD only.
