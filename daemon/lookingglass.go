@@ -133,7 +133,7 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 	for _, f := range s.Families {
 		ls.Families = append(ls.Families, lookingglass.FamilyCounts{
 			Family: afi(f.Family), Received: f.Received, Accepted: f.Accepted, Filtered: f.Filtered,
-			Exported: f.Exported, MaxPrefix: f.MaxPrefix,
+			Exported: f.Exported, Preferred: f.Preferred, MaxPrefix: f.MaxPrefix,
 		})
 	}
 	return ls
@@ -319,6 +319,9 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 			flat, _ := flatten(p)
 			return pat.Match(flat)
 		}
+		// A pattern that names one AS ("_3356_") lets the RIB read only the members whose routes
+		// carry it (its AS index); Path still decides.
+		sq.ASN, _ = pat.ASN()
 	case lookingglass.SearchCommunity:
 		sq.Communities = []uint32{uint32(q.Community)}
 	case lookingglass.SearchLarge:
@@ -462,6 +465,8 @@ func notExported(c rs.ExportCheck) int {
 	switch c {
 	case rs.ExportDenied:
 		return int(lookingglass.NotExportedDenied)
+	case rs.ExportDeniedAll:
+		return int(lookingglass.NotExportedDeniedAll)
 	case rs.ExportReceiverAS:
 		return int(lookingglass.NotExportedReceiverAS)
 	case rs.ExportRSASInPath:

@@ -41,6 +41,11 @@ type Config struct {
 	// walks and read jobs (looking-glass pages, feed resyncs), half each while both have work;
 	// those two always keep a quarter of it. Default WalkBatch.
 	ReadBudget int
+	// ReadInterval is how long the loop works on routing, in the middle of a pass, while
+	// looking-glass queries wait, before it gives them a turn (readTurn); a turn lasts at most a
+	// sixteenth of it, and so do the reads of a pass's background phase after routing work (or a
+	// sixteenth of the pass's routing time, when longer). Default 2 ms.
+	ReadInterval time.Duration
 	// ReadLimit bounds the entries one page of a read job visits in total; a page that reaches it
 	// before it is full is returned partial, with a cursor. Default ScanLimit.
 	ReadLimit int
@@ -93,6 +98,9 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.ReadBudget, c.WalkBatch)
 	def(&c.ReadLimit, ScanLimit)
+	if c.ReadInterval <= 0 {
+		c.ReadInterval = 2 * time.Millisecond
+	}
 	if c.OutLowWater > c.OutHighWater {
 		c.OutLowWater = c.OutHighWater / 4
 	}

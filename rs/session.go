@@ -220,7 +220,10 @@ type session struct {
 	nroutes int
 
 	received, accepted, exported [numFams]int
-	filteredBy                   [numFams][ReasonSlots]int // filtered routes by primary reason (status.go)
+	// preferred counts the session's routes that are the first candidate of their prefix
+	// (prefixEntry.preferredMoved).
+	preferred  [numFams]int
+	filteredBy [numFams][ReasonSlots]int // filtered routes by primary reason (status.go)
 
 	// Max-prefix state (maxprefix.go).
 	warned, overWarned [numFams]bool

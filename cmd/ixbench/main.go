@@ -161,7 +161,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, *keep, *doc, *command, logf)
+		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, *keep, *doc, *command, *profile, logf)
 	}
 	all := daemons(*routeserver)
 	var ds []*daemon
