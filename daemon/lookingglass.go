@@ -475,6 +475,8 @@ func notExported(c rs.ExportCheck) int {
 		return int(lookingglass.NotExportedFamily)
 	case rs.ExportOwnRoute:
 		return int(lookingglass.NotExportedOwnRoute)
+	case rs.ExportLLGRStale:
+		return int(lookingglass.NotExportedLLGRStale)
 	}
 	return 0
 }

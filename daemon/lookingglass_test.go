@@ -62,8 +62,16 @@ func TestNotExportedCodes(t *testing.T) {
 		rs.ExportRSASInPath: lookingglass.NotExportedRouteServerAS,
 		rs.ExportFamily:     lookingglass.NotExportedFamily,
 		rs.ExportOwnRoute:   lookingglass.NotExportedOwnRoute,
+		rs.ExportLLGRStale:  lookingglass.NotExportedLLGRStale,
 		rs.ExportOK:         0,
 		rs.ExportNotBest:    0,
+		rs.ExportRejected:   0, // not a candidate: it is in the announcer's filtered list instead
+	}
+	// A new export check must be given its code (or a reason why it has none) here.
+	for c := rs.ExportCheck(0); c.String() != "unknown"; c++ {
+		if _, ok := want[c]; !ok {
+			t.Errorf("export check %d (%v) has no not-exported code in this test", c, c)
+		}
 	}
 	for c, w := range want {
 		if got := notExported(c); got != int(w) {
