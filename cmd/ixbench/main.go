@@ -11,10 +11,14 @@
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -reeval [-reeval-vrps rtr,file] [-workload NAME=MEMBERS:ROUTES] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
 //
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).
+//
+// -reeval runs ixrs alone with IRR and RPKI checks on and times IRR, VRP and [defaults] changes until
+// every member holds the result, checking that nothing else changed (reeval.go).
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
@@ -72,6 +76,9 @@ func realMain() int {
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	reevalMode := flag.Bool("reeval", false, "re-evaluation mode: IRR, VRP and [defaults] changes timed end to end (reeval.go)")
+	reevalVRPs := flag.String("reeval-vrps", "rtr,file", "VRP sources of the re-evaluation mode, one run each: rtr (ixbench's RTR cache), file (vrp_file and SIGHUP)")
+	reevalSettle := flag.Duration("reeval-settle", 2*time.Second, "re-evaluation mode: wait after each phase before checking that nothing else was sent")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 
@@ -112,6 +119,29 @@ func realMain() int {
 		return 2
 	}
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	if *reevalMode {
+		if *routeserver == "" {
+			fmt.Fprintln(os.Stderr, "ixbench: -reeval needs -routeserver")
+			return 2
+		}
+		var srcs []string
+		for _, v := range strings.Split(*reevalVRPs, ",") {
+			if v != "rtr" && v != "file" {
+				fmt.Fprintf(os.Stderr, "ixbench: -reeval-vrps: unknown source %q (rtr, file)\n", v)
+				return 2
+			}
+			srcs = append(srcs, v)
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemon\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, logf)
+	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
 			fmt.Fprintln(os.Stderr, "ixbench: -lg needs -routeserver, -lg-clients ≥ 1, a positive -lg-window and -runs ≥ 1")

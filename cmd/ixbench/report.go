@@ -23,6 +23,8 @@ type docData struct {
 	// LookingGlass is the last run of the looking-glass mode (-lg), kept apart: its phases are not
 	// comparable with the other rows (the looking glass is on, and queried).
 	LookingGlass *lgDoc `json:"looking_glass,omitempty"`
+	// Reeval is the last run of the re-evaluation mode (-reeval), kept apart like LookingGlass.
+	Reeval *reevalDoc `json:"reeval,omitempty"`
 }
 
 func updateDoc(path string, results []Result, versions map[string]string, command string) error {
@@ -388,6 +390,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		b.WriteString(targets(byDaemon))
 	}
 	b.WriteString(renderLG(d.LookingGlass))
+	b.WriteString(renderReeval(d.Reeval))
 	b.WriteString("## Versions\n\n")
 	var vs []string
 	for k := range d.Versions {

@@ -128,6 +128,8 @@ type session struct {
 	atTgt   bool
 	unknown int // prefixes received that the workload does not have
 
+	watch *watch // during a re-evaluation phase: what the member's UPDATEs carried (reeval.go)
+
 	rxMsgs  atomic.Int64
 	rxBytes atomic.Int64
 	closed  chan struct{}
@@ -311,6 +313,9 @@ func (s *session) update(b []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.watch != nil {
+		s.watch.message()
+	}
 	wl := int(binary.BigEndian.Uint16(b))
 	if 2+wl+2 > len(b) {
 		return errShort
@@ -443,6 +448,9 @@ func (s *session) prefixes(b []byte, v6, announce bool) error {
 		if !ok {
 			s.unknown++
 			continue
+		}
+		if s.watch != nil {
+			s.watch.see(i, announce)
 		}
 		w, bit := i/64, uint64(1)<<(i%64)
 		if s.own[w]&bit != 0 {
