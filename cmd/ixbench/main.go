@@ -114,7 +114,7 @@ func realMain() int {
 		defer pprof.StopCPUProfile()
 	}
 	specs, err := parseWorkload(*workload)
-	if err != nil {
+	if err != nil && !*reevalMode { // -reeval takes a list, parsed below
 		fmt.Fprintln(os.Stderr, "ixbench:", err)
 		return 2
 	}
@@ -140,6 +140,17 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
+		// Several workloads, comma-separated, so that one invocation (one section of the document) can
+		// hold issue 10's and issue 17's scales.
+		specs = nil
+		for _, wl := range strings.Split(*workload, ",") {
+			sp, err := parseWorkload(wl)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ixbench:", err)
+				return 2
+			}
+			specs = append(specs, sp...)
+		}
 		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, logf)
 	}
 	if *lgMode {

@@ -362,8 +362,8 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 	}
 	ph.phaseCheck = checkPhase(ws, helds, r.pl.own, live, want)
 	if ph.Failed == "" && !ph.ok() {
-		ph.Failed = fmt.Sprintf("wrong result: %d members hold a wrong set (%d missing, %d extra), %d unexpected prefixes in %d UPDATEs, %d members sent too few",
-			ph.WrongMembers, ph.Missing, ph.Extra, ph.Unexpected, ph.BadUpdates, ph.ShortMembers)
+		ph.Failed = fmt.Sprintf("wrong result: %d members hold a wrong set (%d missing, %d extra), %d unexpected prefixes in %d UPDATEs (%d of them changed prefixes sent in the other direction), %d members sent too few",
+			ph.WrongMembers, ph.Missing, ph.Extra, ph.Unexpected, ph.BadUpdates, ph.Reversed, ph.ShortMembers)
 	}
 	if r.p.exited() {
 		ph.Failed += "; daemon exited: " + r.p.tail(5)

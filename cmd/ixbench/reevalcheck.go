@@ -20,6 +20,7 @@ type watch struct {
 	msgs, prefixes int64
 	expected       int64 // prefixes of change, in the expected direction
 	unexpected     int64 // prefixes outside change, or of change in the other direction
+	reversed       int64 // of unexpected: prefixes of change in the other direction (a transient state)
 	badMsgs        int64 // UPDATEs carrying at least one unexpected prefix
 	inBad          bool  // the current UPDATE was already counted in badMsgs
 }
@@ -43,6 +44,9 @@ func (w *watch) see(p uint32, announce bool) {
 	if has(w.change, p) && announce == w.announce {
 		w.expected++
 		return
+	}
+	if has(w.change, p) {
+		w.reversed++
 	}
 	w.unexpected++
 	if !w.inBad {
@@ -81,8 +85,12 @@ func heldTarget(own, live []uint64) int {
 // phaseCheck is the verdict over all members after one phase.
 type phaseCheck struct {
 	Updates, Prefixes, Expected, Unexpected, BadUpdates int64
-	WrongMembers                                        int // members holding a different prefix set
-	Missing, Extra                                      int // summed over members
+	// Reversed is the part of Unexpected that were prefixes of the change sent in the other direction:
+	// a member passing through an intermediate state (e.g. another announcer's route of a prefix
+	// before its withdrawal) rather than being sent a prefix the change does not touch.
+	Reversed       int64
+	WrongMembers   int // members holding a different prefix set
+	Missing, Extra int // summed over members
 	// ShortMembers counts members that were sent fewer prefixes of the change than it holds for them:
 	// with a correct final set this cannot happen, so it flags a bookkeeping error in the benchmark.
 	ShortMembers int
@@ -98,6 +106,7 @@ func checkPhase(ws []*watch, helds, owns [][]uint64, live []uint64, want []int) 
 		c.Expected += w.expected
 		c.Unexpected += w.unexpected
 		c.BadUpdates += w.badMsgs
+		c.Reversed += w.reversed
 		m, x := heldDiff(helds[i], owns[i], live)
 		if m+x > 0 {
 			c.WrongMembers++

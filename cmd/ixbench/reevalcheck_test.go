@@ -82,11 +82,11 @@ func TestCheckPhase(t *testing.T) {
 		{"own prefix held", func(_ []*watch, h [][]uint64, _ []int) { set(h[1], 12) },
 			func(c phaseCheck) bool { return c.WrongMembers == 1 && c.Extra == 1 }},
 		{"prefix outside the change sent", func(ws []*watch, _ [][]uint64, _ []int) { ws[1].message(); ws[1].see(42, true) },
-			func(c phaseCheck) bool { return c.Unexpected == 1 && c.BadUpdates == 1 }},
+			func(c phaseCheck) bool { return c.Unexpected == 1 && c.BadUpdates == 1 && c.Reversed == 0 }},
 		{"own prefix outside the change sent", func(ws []*watch, _ [][]uint64, _ []int) { ws[0].message(); ws[0].see(3, true) },
 			func(c phaseCheck) bool { return c.Unexpected == 1 }},
 		{"changed prefix announced in a withdraw phase", func(ws []*watch, _ [][]uint64, _ []int) { ws[2].see(100, true) },
-			func(c phaseCheck) bool { return c.Unexpected == 1 }},
+			func(c phaseCheck) bool { return c.Unexpected == 1 && c.Reversed == 1 }},
 		{"too few of the change sent", func(_ []*watch, _ [][]uint64, want []int) { want[2]++ },
 			func(c phaseCheck) bool { return c.ShortMembers == 1 }},
 	}

@@ -82,7 +82,9 @@ a time, and each change is then undone:
 
 After each phase ixbench waits a settle time, then checks every member's prefix set against the expected
 one (not only its count) and counts what each member was sent during the phase: any prefix outside the
-change, or in the wrong direction, is a failure. UPDATEs are the total over all members.
+change, or in the wrong direction, is a failure. UPDATEs are the total over all members; "unexpected" counts
+prefixes sent outside the change or in the wrong direction, "reversed" the latter (a member passing through
+an intermediate state, such as another announcer's route of a multi-homed prefix before its withdrawal).
 
 `)
 	for _, r := range g.Results {
@@ -90,15 +92,15 @@ change, or in the wrong direction, is a failure. UPDATEs are the total over all 
 			r.Prefixes, r.VRPs, r.VRPSource)
 		fmt.Fprintf(&b, "Initial convergence %s s; resident memory with the table %d MiB, peak %d MiB; CPU %.1f s for the run.\n\n",
 			fsec(r.Converge), r.RSSTable>>20, r.PeakRSS>>20, r.CPU)
-		b.WriteString("| phase | via | prefixes | seconds | UPDATEs | prefixes sent | unexpected | members wrong |\n")
-		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString("| phase | via | prefixes | seconds | UPDATEs | prefixes sent | unexpected | of them reversed | members wrong |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, ph := range r.Phases {
 			t := "failed"
 			if ph.Seconds >= 0 {
 				t = fmt.Sprintf("%.3f", ph.Seconds)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %d |\n", ph.Name, ph.Via, ph.Changed, t, ph.Updates, ph.Prefixes,
-				ph.Unexpected, ph.WrongMembers)
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %d | %d |\n", ph.Name, ph.Via, ph.Changed, t, ph.Updates, ph.Prefixes,
+				ph.Unexpected, ph.Reversed, ph.WrongMembers)
 		}
 		if r.Failed != "" {
 			fmt.Fprintf(&b, "\nThe run failed: %s\n", strings.ReplaceAll(r.Failed, "\n", " "))
