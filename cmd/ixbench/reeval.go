@@ -41,6 +41,9 @@ type ReevalPhase struct {
 	Via     string  `json:"via"`     // sighup or rtr
 	Changed int     `json:"changed"` // prefixes the change removes or brings back
 	Seconds float64 `json:"seconds"` // from the change until every member holds the result; -1: failed
+	// FirstSeconds is from the change until the first member received the first prefix of it: the
+	// part of Seconds spent before any result left the route server (reading files, the reload).
+	FirstSeconds float64 `json:"first_s"`
 	phaseCheck
 	Failed string `json:"failed,omitempty"`
 }
@@ -361,6 +364,10 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 		s.mu.Unlock()
 	}
 	ph.phaseCheck = checkPhase(ws, helds, r.pl.own, live, want)
+	ph.FirstSeconds = -1
+	if !ph.First.IsZero() {
+		ph.FirstSeconds = max(0, ph.First.Sub(at).Seconds())
+	}
 	if ph.Failed == "" && !ph.ok() {
 		ph.Failed = fmt.Sprintf("wrong result: %d members hold a wrong set (%d missing, %d extra), %d unexpected prefixes in %d UPDATEs (%d of them changed prefixes sent in the other direction), %d members sent too few",
 			ph.WrongMembers, ph.Missing, ph.Extra, ph.Unexpected, ph.BadUpdates, ph.Reversed, ph.ShortMembers)
@@ -559,8 +566,8 @@ func (ph *ReevalPhase) summary() string {
 	if ph.Seconds >= 0 {
 		t = fmt.Sprintf("%.3fs", ph.Seconds)
 	}
-	s := fmt.Sprintf("%-17s %-6s %6d prefixes %8s; sent %d UPDATEs with %d prefixes (%d of the change, %d unexpected); %d members wrong",
-		ph.Name, ph.Via, ph.Changed, t, ph.Updates, ph.Prefixes, ph.Expected, ph.Unexpected, ph.WrongMembers)
+	s := fmt.Sprintf("%-17s %-6s %6d prefixes %8s (first member %.3fs); sent %d UPDATEs with %d prefixes (%d of the change, %d unexpected); %d members wrong",
+		ph.Name, ph.Via, ph.Changed, t, ph.FirstSeconds, ph.Updates, ph.Prefixes, ph.Expected, ph.Unexpected, ph.WrongMembers)
 	if ph.Failed != "" {
 		s += " FAILED: " + ph.Failed
 	}

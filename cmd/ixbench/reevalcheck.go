@@ -1,6 +1,9 @@
 package main
 
-import "math/bits"
+import (
+	"math/bits"
+	"time"
+)
 
 // The result checks of the re-evaluation mode, kept free of sockets and processes so that a unit test
 // can feed them wrong results (reevalcheck_test.go).
@@ -18,11 +21,12 @@ type watch struct {
 	announce bool
 
 	msgs, prefixes int64
-	expected       int64 // prefixes of change, in the expected direction
-	unexpected     int64 // prefixes outside change, or of change in the other direction
-	reversed       int64 // of unexpected: prefixes of change in the other direction (a transient state)
-	badMsgs        int64 // UPDATEs carrying at least one unexpected prefix
-	inBad          bool  // the current UPDATE was already counted in badMsgs
+	expected       int64     // prefixes of change, in the expected direction
+	unexpected     int64     // prefixes outside change, or of change in the other direction
+	reversed       int64     // of unexpected: prefixes of change in the other direction (a transient state)
+	badMsgs        int64     // UPDATEs carrying at least one unexpected prefix
+	inBad          bool      // the current UPDATE was already counted in badMsgs
+	first          time.Time // when the first prefix of the change arrived
 }
 
 func newWatch(change, own []uint64, announce bool) *watch {
@@ -42,6 +46,9 @@ func (w *watch) see(p uint32, announce bool) {
 		return
 	}
 	if has(w.change, p) && announce == w.announce {
+		if w.expected == 0 {
+			w.first = time.Now()
+		}
 		w.expected++
 		return
 	}
@@ -94,6 +101,8 @@ type phaseCheck struct {
 	// ShortMembers counts members that were sent fewer prefixes of the change than it holds for them:
 	// with a correct final set this cannot happen, so it flags a bookkeeping error in the benchmark.
 	ShortMembers int
+	// First is when the first member received the first prefix of the change (zero if none did).
+	First time.Time `json:"-"`
 }
 
 // checkPhase sums the members' watches and compares their final prefix sets with live. want is, per
@@ -112,6 +121,9 @@ func checkPhase(ws []*watch, helds, owns [][]uint64, live []uint64, want []int) 
 			c.WrongMembers++
 			c.Missing += m
 			c.Extra += x
+		}
+		if !w.first.IsZero() && (c.First.IsZero() || w.first.Before(c.First)) {
+			c.First = w.first
 		}
 		if w.expected < int64(want[i]) {
 			c.ShortMembers++
