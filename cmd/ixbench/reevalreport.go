@@ -107,7 +107,32 @@ an intermediate state, such as another announcer's route of a multi-homed prefix
 		if r.Failed != "" {
 			fmt.Fprintf(&b, "\nThe run failed: %s\n", strings.ReplaceAll(r.Failed, "\n", " "))
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "\n%s\n\n", reevalTargets(&r))
 	}
 	return b.String()
+}
+
+// reevalTargets states issue 17's targets against a run: the IRR and VRP phases under 1 s, the
+// [defaults] phase under 5 s, each with the right result and nothing else sent.
+func reevalTargets(r *ReevalResult) string {
+	var missed []string
+	for _, ph := range r.Phases {
+		limit := 1.0
+		if strings.HasPrefix(ph.Name, "defaults") {
+			limit = 5
+		}
+		switch {
+		case ph.Seconds < 0:
+			missed = append(missed, ph.Name+" did not complete")
+		case ph.Seconds >= limit:
+			missed = append(missed, fmt.Sprintf("%s took %s s (target %.0f s)", ph.Name, fsec(ph.Seconds), limit))
+		}
+		if ph.Seconds >= 0 && !ph.ok() {
+			missed = append(missed, ph.Name+" sent or left a wrong result")
+		}
+	}
+	if len(missed) == 0 {
+		return "Targets (IRR and VRP changes under 1 s, [defaults] under 5 s, nothing else sent): met."
+	}
+	return "Targets (IRR and VRP changes under 1 s, [defaults] under 5 s, nothing else sent) not met: " + strings.Join(missed, "; ") + "."
 }
