@@ -6,7 +6,7 @@
 #   docker run --network host -v /etc/ixrs:/etc/ixrs:ro -v ixrs-data:/var/lib/ixrs ixrs
 #
 # Config under /etc/ixrs (config.toml and the files it names: IRR lists, VRP file), state under
-# /var/lib/ixrs. Reload with `docker kill -s HUP <container>`. docs/operator-guide.md has the rest.
+# /var/lib/ixrs ([server] state_dir = "/var/lib/ixrs" keeps members shut down across restarts). Reload with `docker kill -s HUP <container>`. docs/operator-guide.md has the rest.
 
 # Build stage: the same release build CI runs (scripts/build): static, -trimpath, stamped -version.
 FROM golang:1.26-bookworm AS build

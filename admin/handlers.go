@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	}))
 	m.HandleFunc("POST /v1/graceful-shutdown", s.gracefulShutdown)
 	m.HandleFunc("POST /v1/mrt/dump", s.mrtDump)
+	m.HandleFunc("POST /v1/trace", s.trace)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such call: %s %s", r.Method, r.URL.Path))
 	})
@@ -87,7 +88,7 @@ func fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusServiceUnavailable, err)
 	case errors.Is(err, lookingglass.ErrStaleCursor):
 		writeError(w, http.StatusConflict, err)
-	case errors.As(err, &mbe), errors.Is(err, errBadRequest):
+	case errors.As(err, &mbe), errors.Is(err, errBadRequest), errors.Is(err, daemon.ErrBadTrace):
 		writeError(w, http.StatusBadRequest, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, err)
@@ -140,14 +141,14 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := r.URL.Query().Get("q")
-	out := Summary{Status: st, GracefulShutdown: adm.GracefulShutdown, Neighbors: []Neighbor{}}
+	out := Summary{Status: st, GracefulShutdown: adm.GracefulShutdown, StateProblem: adm.StateProblem, Neighbors: []Neighbor{}}
 	for _, ss := range sessions {
 		if q != "" && q != ss.Member && q != ss.Neighbor.String() {
 			continue
 		}
 		m := down[ss.Member]
 		out.Neighbors = append(out.Neighbors, Neighbor{Session: ss, AdminDown: m.Down, AdminMessage: m.Message,
-			MaxPrefixStopped: stopped[key{ss.Member, ss.Neighbor.String()}]})
+			AdminSince: m.Since, MaxPrefixStopped: stopped[key{ss.Member, ss.Neighbor.String()}], Dynamic: m.Dynamic, Range: m.Range})
 	}
 	if q != "" && len(out.Neighbors) == 0 {
 		fail(w, fmt.Errorf("%q: %w", q, daemon.ErrUnknownMember))
@@ -444,3 +445,25 @@ func (s *Server) mrtDump(w http.ResponseWriter, r *http.Request) {
 
 // mrtDumpTimeout bounds POST /v1/mrt/dump.
 const mrtDumpTimeout = 5 * time.Minute
+
+// trace answers POST /v1/trace: a member's packet tracing switched at run time. The admin call log
+// line says who switched it; the daemon logs what it set.
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	var q TraceRequest
+	if err := decode(r, &q); err != nil {
+		fail(w, err)
+		return
+	}
+	if q.Member == "" {
+		fail(w, badRequest("member: required"))
+		return
+	}
+	ctx, cancel := callCtx(r)
+	defer cancel()
+	name, spec, err := s.opts.Control.SetTrace(ctx, q.Member, q.Types, q.Raw)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TraceResult{Member: name, Types: nonNil(spec.Types), Raw: spec.Raw})
+}

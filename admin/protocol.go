@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"time"
+
 	"github.com/ixrs/ixrs/daemon"
 	"github.com/ixrs/ixrs/lookingglass"
 )
@@ -23,16 +25,23 @@ type Version struct {
 // Neighbor is one session with its administrative state.
 type Neighbor struct {
 	lookingglass.Session
-	AdminDown        bool   `json:"admin_down"`
-	AdminMessage     string `json:"admin_message,omitempty"`
-	MaxPrefixStopped bool   `json:"max_prefix_stopped"`
+	AdminDown        bool      `json:"admin_down"`
+	AdminMessage     string    `json:"admin_message,omitempty"`
+	AdminSince       time.Time `json:"admin_since,omitzero"`
+	MaxPrefixStopped bool      `json:"max_prefix_stopped"`
+	// Dynamic marks a member accepted from a [[member_range]], named by Range.
+	Dynamic bool   `json:"dynamic"`
+	Range   string `json:"range,omitempty"`
 }
 
 // Summary answers GET /v1/summary and GET /v1/neighbors.
 type Summary struct {
 	Status           lookingglass.Status `json:"status"`
 	GracefulShutdown bool                `json:"graceful_shutdown"`
-	Neighbors        []Neighbor          `json:"neighbors"`
+	// StateProblem says the administrative state in force may not survive a restart (the state
+	// file could not be read or written); "" if none.
+	StateProblem string     `json:"state_problem,omitempty"`
+	Neighbors    []Neighbor `json:"neighbors"`
 }
 
 // Routes answers GET /v1/routes and GET /v1/lookup: one page per session asked about.
@@ -92,4 +101,21 @@ type MRTDump struct {
 	FilteredRoutes int     `json:"filtered_routes"`
 	Bytes          int64   `json:"bytes"`
 	Seconds        float64 `json:"seconds"`
+}
+
+// TraceRequest is the body of POST /v1/trace: switch a member's packet tracing (docs/admin.md).
+// Member is a member's name or one of its neighbor addresses; Types are message type names ("open",
+// "update", "notification", "keepalive", "refresh", or "all"), none to stop tracing; Raw adds each
+// message's bytes in hex.
+type TraceRequest struct {
+	Member string   `json:"member"`
+	Types  []string `json:"types"`
+	Raw    bool     `json:"raw,omitempty"`
+}
+
+// TraceResult answers POST /v1/trace with the member's name and the tracing now in force.
+type TraceResult struct {
+	Member string   `json:"member"`
+	Types  []string `json:"types"`
+	Raw    bool     `json:"raw"`
 }

@@ -38,6 +38,7 @@ type Control interface {
 	SetGracefulShutdown(ctx context.Context, on bool) error
 	Diff(ctx context.Context, cfg *config.Config) ([]daemon.Change, []string, error)
 	DumpMRT(ctx context.Context) (mrt.Result, error)
+	SetTrace(ctx context.Context, member string, types []string, raw bool) (string, daemon.TraceSpec, error)
 }
 
 var _ Control = (*daemon.Daemon)(nil)

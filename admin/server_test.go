@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,17 @@ func (f *fakeControl) SetGracefulShutdown(_ context.Context, on bool) error {
 func (f *fakeControl) DumpMRT(context.Context) (mrt.Result, error) {
 	f.record("mrt dump")
 	return mrt.Result{Accepted: "/d/a.mrt", Filtered: "/d/f.mrt", Peers: 2, AcceptedRoutes: 4}, nil
+}
+
+func (f *fakeControl) SetTrace(_ context.Context, name string, types []string, raw bool) (string, daemon.TraceSpec, error) {
+	if name != "A" {
+		return "", daemon.TraceSpec{}, fmt.Errorf("member %q: %w", name, daemon.ErrUnknownMember)
+	}
+	if slices.Contains(types, "bogus") {
+		return "", daemon.TraceSpec{}, fmt.Errorf("%w: unknown message type", daemon.ErrBadTrace)
+	}
+	f.record(fmt.Sprintf("trace %s %v %v", name, types, raw))
+	return name, daemon.TraceSpec{Types: types, Raw: raw}, nil
 }
 
 func (f *fakeControl) Diff(_ context.Context, cfg *config.Config) ([]daemon.Change, []string, error) {
@@ -138,6 +150,11 @@ func TestCalls(t *testing.T) {
 		{"POST", "/v1/neighbor/reset", `{"member":"A","soft":true}`, 200, `"sessions": 1`},
 		{"POST", "/v1/graceful-shutdown", `{"on":true}`, 200, `"on": true`},
 		{"POST", "/v1/mrt/dump", `{}`, 200, `"accepted": "/d/a.mrt"`},
+		{"POST", "/v1/trace", `{"member":"A","types":["update"],"raw":true}`, 200, `"raw": true`},
+		{"POST", "/v1/trace", `{"member":"A"}`, 200, `"types": []`},
+		{"POST", "/v1/trace", `{"member":"B","types":["update"]}`, 404, `unknown member`},
+		{"POST", "/v1/trace", `{"member":"A","types":["bogus"]}`, 400, `unknown message type`},
+		{"POST", "/v1/trace", `{"types":["update"]}`, 400, `member: required`},
 		{"POST", "/v1/reload", ``, 503, `no configuration source`},
 		{"POST", "/v1/diff?name=x.toml", "[server]\nasn = 65000\nrouter_id = \"10.0.0.1\"\n", 200, `"action": "update"`},
 		{"POST", "/v1/diff?name=x.toml", "[server]\nasn = \"x\"\n", 422, `x.toml:2`},
@@ -155,9 +172,12 @@ func TestCalls(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump"}
+	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump", "trace A [update] true", "trace A [] false"}
 	if fmt.Sprint(fc.calls) != fmt.Sprint(want) {
 		t.Errorf("calls %q, want %q", fc.calls, want)
+	}
+	if !strings.Contains(logs.String(), `msg="admin call" who=unix method=POST path=/v1/trace`) {
+		t.Errorf("trace not logged with its caller:\n%s", logs)
 	}
 	if !strings.Contains(logs.String(), `msg="admin call" who=unix method=POST path=/v1/neighbor/shutdown`) {
 		t.Errorf("action not logged with its caller:\n%s", logs)
@@ -244,12 +264,13 @@ func TestListeners(t *testing.T) {
 // FuzzActions: any body on any action answers JSON with a status, never panics, and reaches the
 // daemon only when it is a valid request.
 func FuzzActions(f *testing.F) {
-	for _, s := range []string{`{"member":"A"}`, `{"member":"A","message":"x","soft":true}`, `{"on":true}`, `{`, `[]`, `{"member":1}`, "[server]\nasn = 1\n"} {
-		for p := uint8(0); p < 6; p++ {
+	for _, s := range []string{`{"member":"A"}`, `{"member":"A","message":"x","soft":true}`, `{"on":true}`, `{`, `[]`, `{"member":1}`, "[server]\nasn = 1\n",
+		`{"member":"A","types":["update","all"],"raw":true}`, `{"member":"A","types":"update"}`} {
+		for p := uint8(0); p < 7; p++ {
 			f.Add(p, s)
 		}
 	}
-	paths := []string{"/v1/neighbor/shutdown", "/v1/neighbor/enable", "/v1/neighbor/reset", "/v1/max-prefix/clear", "/v1/graceful-shutdown", "/v1/diff"}
+	paths := []string{"/v1/neighbor/shutdown", "/v1/neighbor/enable", "/v1/neighbor/reset", "/v1/max-prefix/clear", "/v1/graceful-shutdown", "/v1/diff", "/v1/trace"}
 	f.Fuzz(func(t *testing.T, p uint8, body string) {
 		s, _, _ := newTestServer(t)
 		code, out := do(t, s.Handler(), "POST", paths[int(p)%len(paths)], body)

@@ -20,9 +20,10 @@
 //	export (Adj-RIB-Out)  Route Monitoring with the O and L flags (RFC 8671 §4), per receiving session
 //
 // Statistics Reports (RFC 7854 §4.8) are sent every Config.StatsInterval per established session:
-// rejected prefixes (type 0), Adj-RIB-In and Loc-RIB sizes (types 7 and 8: received and accepted
-// routes) and the same per AFI/SAFI (types 9 and 10). Types the RIB keeps no counter for (duplicate
-// prefixes, AS_PATH loops: a route server has no AS of its own in paths to loop on) are not sent.
+// rejected prefixes (type 0), duplicate announcements and withdrawals (types 1 and 2, counted by the
+// RIB per session), Adj-RIB-In and Loc-RIB sizes (types 7 and 8: received and accepted routes) and
+// the same per AFI/SAFI (types 9 and 10). Types 3 to 6 (updates invalidated by a loop) are not sent:
+// the route server invalidates no update for a loop, having no AS of its own in paths.
 //
 // Encoding: the Initiation, Termination, Statistics Report and Peer Down messages are built with
 // gobgp's pkg/packet/bmp. The per-peer header, Peer Up and Route Monitoring are encoded here

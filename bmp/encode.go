@@ -51,6 +51,8 @@ type Peer struct {
 	// that session (AS_TRANS and AS4_PATH, RFC 6793) and carry the A flag: collectors such as
 	// pmbmpd decode them by the capabilities of the Peer Up's OPENs, whatever the flag says.
 	TwoOctetAS bool
+	// Local and Remote are the session's TCP endpoints, for Peer Up; zero when unknown.
+	Local, Remote netip.AddrPort
 }
 
 // table is one monitored RIB view; its value is the per-peer header flags it sets.
@@ -130,14 +132,24 @@ func encodeUpdate(prefix netip.Prefix, attrs *speaker.Attrs, two bool) ([][]byte
 	return out, err
 }
 
-// appendPeerUp appends a Peer Up Notification (RFC 7854 §4.10). The local address and ports are
-// not known to the RIB's feed: the local address is sent as the unspecified address of the peer's
-// family and both ports as 0.
+// appendPeerUp appends a Peer Up Notification (RFC 7854 §4.10) with the session's local address
+// and both ports (p.Local, p.Remote; zero when unknown) and both OPEN messages as exchanged. The
+// local address is written in the peer address's form (16 bytes, IPv4 in the last four when the
+// V flag is clear, §4.10).
 func appendPeerUp(dst []byte, p Peer, ts time.Time, openSent, openRecv []byte) []byte {
 	n := headerLen + peerHeaderLen + 20 + len(openSent) + len(openRecv)
 	dst = appendHeader(dst, msgPeerUp, n)
 	dst = appendPeerHeader(dst, p, 0, ts)
-	dst = append(dst, make([]byte, 20)...) // local address (16), local port, remote port
+	var la [16]byte
+	if l := p.Local.Addr(); l.Is6() && !l.Is4In6() {
+		la = l.As16()
+	} else if l.IsValid() {
+		a4 := l.Unmap().As4()
+		copy(la[12:], a4[:])
+	}
+	dst = append(dst, la[:]...)
+	dst = binary.BigEndian.AppendUint16(dst, p.Local.Port())
+	dst = binary.BigEndian.AppendUint16(dst, p.Remote.Port())
 	dst = append(dst, openSent...)
 	return append(dst, openRecv...)
 }
@@ -189,6 +201,10 @@ func appendPeerDown(dst []byte, p Peer, ts time.Time, n *speaker.Notification, s
 // Stats are the counters of one Statistics Report.
 type Stats struct {
 	Rejected uint32 // prefixes rejected by inbound policy (type 0)
+	// Duplicate announcements (type 1: a prefix announced again with the attributes it had) and
+	// withdrawals (type 2: a prefix the session did not hold), since the session came up. 32-bit
+	// counters (RFC 7854 §4.8): they wrap.
+	DuplicatePrefixes, DuplicateWithdraws uint32
 	// Per family: Adj-RIB-In routes (received) and Loc-RIB routes (accepted).
 	Families []FamilyStats
 }
@@ -199,7 +215,7 @@ type FamilyStats struct {
 	AdjRIBIn, LocRIB uint64
 }
 
-// appendStats appends a Statistics Report: types 0, 7, 8, then 9 and 10 per family.
+// appendStats appends a Statistics Report: types 0, 1, 2, 7, 8, then 9 and 10 per family.
 func appendStats(dst []byte, p Peer, ts time.Time, st Stats) ([]byte, error) {
 	var in, loc uint64
 	for _, f := range st.Families {
@@ -208,6 +224,8 @@ func appendStats(dst []byte, p Peer, ts time.Time, st Stats) ([]byte, error) {
 	}
 	tlvs := []gobmp.BMPStatsTLVInterface{
 		gobmp.NewBMPStatsTLV32(gobmp.BMP_STAT_TYPE_REJECTED, st.Rejected),
+		gobmp.NewBMPStatsTLV32(gobmp.BMP_STAT_TYPE_DUPLICATE_PREFIX, st.DuplicatePrefixes),
+		gobmp.NewBMPStatsTLV32(gobmp.BMP_STAT_TYPE_DUPLICATE_WITHDRAW, st.DuplicateWithdraws),
 		gobmp.NewBMPStatsTLV64(gobmp.BMP_STAT_TYPE_ADJ_RIB_IN, in),
 		gobmp.NewBMPStatsTLV64(gobmp.BMP_STAT_TYPE_LOC_RIB, loc),
 	}

@@ -358,7 +358,7 @@ func (c *conn) event(ev *rs.Event) error {
 		return c.flush()
 	case rs.EventSessionUp:
 		ps := &peerState{peer: Peer{Addr: ev.Neighbor, ASN: ev.ASN, RouterID: ev.Session.Info.RouterID,
-			TwoOctetAS: !ev.Session.Info.Encode.FourOctetAS},
+			TwoOctetAS: !ev.Session.Info.Encode.FourOctetAS, Local: ev.Session.Info.Local, Remote: ev.Session.Info.Remote},
 			families: ev.Session.Info.Families}
 		c.peers[sessionKey{ev.Neighbor, ev.Incarnation}] = ps
 		c.buf = appendPeerUp(c.buf, ps.peer, ev.Session.Since, ev.Session.Info.OpenSent, ev.Session.Info.OpenReceived)
@@ -482,7 +482,7 @@ func (c *conn) stats(ctx context.Context) error {
 		if !ss.Up || ps == nil {
 			continue
 		}
-		var st Stats
+		st := Stats{DuplicatePrefixes: uint32(ss.DuplicateAnnouncements), DuplicateWithdraws: uint32(ss.DuplicateWithdrawals)}
 		for _, f := range ss.Families {
 			st.Rejected += uint32(f.Filtered)
 			st.Families = append(st.Families, FamilyStats{Family: f.Family, AdjRIBIn: uint64(f.Received), LocRIB: uint64(f.Accepted)})

@@ -218,6 +218,10 @@ func TestExporterPeerUpOpens(t *testing.T) {
 	if hdr.PeerAS != 64501 || hdr.PeerAddress.String() != "192.0.2.11" || hdr.PeerBGPID.String() != "192.0.2.11" {
 		t.Errorf("peer header %+v", hdr)
 	}
+	if up.LocalAddress.String() != "192.0.2.1" || up.LocalPort != 179 || up.RemotePort != 40011 {
+		t.Errorf("Peer Up local address %s, ports %d and %d; want 192.0.2.1, 179 and 40011",
+			up.LocalAddress, up.LocalPort, up.RemotePort)
+	}
 }
 
 // TestExporterStalledCollector: a collector that stops reading is disconnected (the RIB never
@@ -254,5 +258,34 @@ func TestExporterStalledCollector(t *testing.T) {
 	col.until(t, "consistent table after reconnect", func(m *gobmp.BMPMessage) bool {
 		st.apply(t, m)
 		return st.syncs > 0 && st.String() == want.String()
+	})
+}
+
+// TestExporterStatsDuplicates: Statistics Reports carry the session's duplicate announcements
+// (type 1) and duplicate withdrawals (type 2) as the RIB counted them.
+func TestExporterStatsDuplicates(t *testing.T) {
+	s := startRIB(t)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	attrs := a.attrs()
+	a.announce(attrs, "203.0.113.0/24")
+	a.announce(attrs, "203.0.113.0/24")
+	a.announce(attrs, "203.0.113.0/24")
+	if err := a.peer.Receive(mustWithdraw("198.51.100.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	col := newCollector(t)
+	runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, StatsInterval: 50 * time.Millisecond})
+	col.until(t, "statistics with 2 duplicate announcements and 1 duplicate withdrawal", func(m *gobmp.BMPMessage) bool {
+		r, ok := m.Body.(*gobmp.BMPStatisticsReport)
+		if !ok {
+			return false
+		}
+		got := map[uint16]uint32{}
+		for _, tlv := range r.Stats {
+			if c, ok := tlv.(*gobmp.BMPStatsTLV32); ok {
+				got[c.Type] = c.Value
+			}
+		}
+		return got[gobmp.BMP_STAT_TYPE_DUPLICATE_PREFIX] == 2 && got[gobmp.BMP_STAT_TYPE_DUPLICATE_WITHDRAW] == 1
 	})
 }

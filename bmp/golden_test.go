@@ -63,12 +63,19 @@ func goldenMessages(t *testing.T) map[string][]byte {
 		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast}, FourOctetAS: true, AS4: 65000}})
 	recv := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: speaker.ASTrans, HoldTime: 180, RouterID: p.RouterID,
 		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast}, FourOctetAS: true, AS4: p.ASN}})
+	// Sessions with known endpoints: the route server listened on port 179, the member dialled.
+	pc := p
+	pc.Local, pc.Remote = netip.MustParseAddrPort("192.0.2.1:179"), netip.MustParseAddrPort("192.0.2.11:40123")
+	pc6 := p6
+	pc6.Local, pc6.Remote = netip.MustParseAddrPort("[2001:db8:ffff::1]:179"), netip.MustParseAddrPort("[2001:db8:ffff::11]:40124")
 	note := speaker.AdminShutdown(speaker.SubAdminShutdown, "maintenance")
 	return map[string][]byte{
 		"initiation":              must(appendInitiation(nil, "rs1.example.net", "ixrs route server")),
 		"termination":             must(appendTermination(nil, "route server shutting down")),
 		"peer-up":                 appendPeerUp(nil, p, goldenTS, sent, recv),
 		"peer-up-ipv6":            appendPeerUp(nil, p6, goldenTS, sent, recv),
+		"peer-up-ports":           appendPeerUp(nil, pc, goldenTS, sent, recv),
+		"peer-up-ipv6-ports":      appendPeerUp(nil, pc6, goldenTS, sent, recv),
 		"peer-down-sent":          must(appendPeerDown(nil, p, goldenTS, &note, true)),
 		"peer-down-received":      must(appendPeerDown(nil, p, goldenTS, &note, false)),
 		"peer-down-local":         must(appendPeerDown(nil, p, goldenTS, nil, true)),
@@ -80,7 +87,7 @@ func goldenMessages(t *testing.T) map[string][]byte {
 		"route-monitoring-2octet": appendRouteMonitoring(nil, p2, tablePre, goldenTS, ann2),
 		"route-monitoring-wd":     appendRouteMonitoring(nil, p, tablePost, goldenTS, wd),
 		"route-monitoring-eor":    appendRouteMonitoring(nil, p, tablePre, goldenTS, [][]byte{speaker.AppendEndOfRIB(nil, speaker.IPv6Unicast)}),
-		"statistics":              must(appendStats(nil, p, goldenTS, Stats{Rejected: 3, Families: []FamilyStats{{speaker.IPv4Unicast, 10, 7}, {speaker.IPv6Unicast, 2, 2}}})),
+		"statistics":              must(appendStats(nil, p, goldenTS, Stats{Rejected: 3, DuplicatePrefixes: 5, DuplicateWithdraws: 1, Families: []FamilyStats{{speaker.IPv4Unicast, 10, 7}, {speaker.IPv6Unicast, 2, 2}}})),
 	}
 }
 

@@ -69,7 +69,8 @@ func addMember(t *testing.T, s *rs.Server, name string, asn uint32, addr string)
 	m := &member{t: t, name: name, asn: asn, addr: a, peer: p, info: rs.SessionInfo{RouterID: a,
 		Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast},
 		Encode:   speaker.EncodeOptions{FourOctetAS: true, MaxMessage: speaker.MaxMessageLen},
-		OpenSent: sent, OpenReceived: recv}}
+		OpenSent: sent, OpenReceived: recv,
+		Local: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), 179), Remote: netip.AddrPortFrom(a, 40000+uint16(a.As4()[3]))}}
 	m.up()
 	return m
 }

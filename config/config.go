@@ -47,6 +47,8 @@ type Config struct {
 	BMP []BMP `toml:"bmp"`
 	// MRT configures the MRT table dumps ([mrt], mrt.go).
 	MRT MRT `toml:"mrt"`
+	// Tracing limits per-member packet tracing ([tracing], trace.go).
+	Tracing Tracing `toml:"tracing"`
 
 	// Path is the file the configuration was read from (Load), or the name
 	// given to Parse. It names the file in error messages, and relative file
@@ -85,6 +87,10 @@ type Server struct {
 	// StaleTime bounds how long a member back from a graceful restart may take
 	// to send End-of-RIB before its routes not announced again are removed.
 	StaleTime time.Duration `toml:"graceful_restart_stale_time"`
+	// StateDir is where the route server keeps what an operator set at run time and expects after a
+	// restart (members shut down, graceful shutdown; docs/operations.md); created if missing.
+	// Relative to the configuration file's directory (use Resolve). "": nothing is kept.
+	StateDir string `toml:"state_dir"`
 }
 
 // LookingGlass is the [lookingglass] table: the web UI, the JSON API and /metrics.
@@ -210,6 +216,12 @@ type Member struct {
 	// StrictRole refuses the member's OPEN with Role Mismatch (RFC 9234 §4.2) unless it
 	// advertises the BGP Role rs-client. Without it, only a role other than rs-client is refused.
 	StrictRole bool `toml:"strict_role"`
+	// LLGRStaleTime, when positive, makes the route server advertise long-lived
+	// graceful restart (RFC 9494) to the member: the member's routes are then
+	// kept long-lived stale after its restart time, for its own long-lived stale
+	// time but at most this long, and the member receives other members'
+	// long-lived stale routes. 0: off. Needs server.graceful_restart.
+	LLGRStaleTime time.Duration `toml:"llgr_stale_time"`
 	// IRRPrefixFile is a file of the prefixes the member may announce (check
 	// 11), as written; use Config.Resolve to open it. "" for none.
 	IRRPrefixFile string `toml:"irr_prefix_file"`
@@ -219,6 +231,11 @@ type Member struct {
 	// Hidden keeps the member, its sessions and the routes it announces out
 	// of every public view of the looking glass. Routing is unaffected.
 	Hidden bool `toml:"hidden"`
+	// Trace names the message types of the member's sessions logged, decoded, one line each
+	// (TraceTypes, or "all"); empty: none. Changed by a reload without touching a session.
+	Trace []string `toml:"trace"`
+	// TraceRaw adds each traced message's bytes, in hex, to its line.
+	TraceRaw bool `toml:"trace_raw"`
 
 	PolicyOverrides
 }
@@ -305,6 +322,7 @@ func newConfig() *Config {
 			RateLimit: DefaultRateLimit(),
 		},
 		Defaults: DefaultPolicy(),
+		Tracing:  DefaultTracing(),
 	}
 }
 

@@ -11,6 +11,16 @@ type MRT struct {
 	DumpInterval time.Duration `toml:"dump_interval"`
 	// Keep is how many dumps are kept (each an accepted and a filtered file); 0 keeps all.
 	Keep int `toml:"keep"`
+
+	// Updates logs every UPDATE members send, as it arrived, to BGP4MP files in DumpDir
+	// (RFC 6396 §4.4, docs/mrt.md).
+	Updates bool `toml:"updates"`
+	// UpdatesInterval is how long one update file collects; files end on multiples of it. 0: 15 min.
+	UpdatesInterval time.Duration `toml:"updates_interval"`
+	// UpdatesKeep is how many update files are kept; 0 keeps all.
+	UpdatesKeep int `toml:"updates_keep"`
+	// UpdatesMembers limits the update log to these members (by name); empty: every member.
+	UpdatesMembers []string `toml:"updates_members"`
 }
 
 func (c *Config) validateMRT(r *reporter) {
@@ -25,5 +35,21 @@ func (c *Config) validateMRT(r *reporter) {
 	}
 	if m.Keep < 0 {
 		r.report(sc.child("keep"), ": must not be negative")
+	}
+	if m.Updates && m.DumpDir == "" {
+		r.report(sc.child("dump_dir"), ": required with mrt.updates")
+	}
+	if m.UpdatesInterval < 0 {
+		r.report(sc.child("updates_interval"), ": must not be negative")
+	} else if m.UpdatesInterval > 0 && m.UpdatesInterval < time.Minute {
+		r.report(sc.child("updates_interval"), " %s: must be at least 1m", m.UpdatesInterval)
+	}
+	if m.UpdatesKeep < 0 {
+		r.report(sc.child("updates_keep"), ": must not be negative")
+	}
+	for i, name := range m.UpdatesMembers {
+		if name == "" {
+			r.report(sc.child("updates_members").index(i), ": must not be empty")
+		}
 	}
 }

@@ -42,6 +42,7 @@ func (c *Config) validate(r *reporter) {
 	c.validateRanges(r)
 	c.validateBMP(r)
 	c.validateMRT(r)
+	c.validateTracing(r)
 }
 
 func (c *Config) validateServer(r *reporter, sc scope) {
@@ -244,6 +245,9 @@ func (c *Config) validateRPKI(r *reporter, sc scope) {
 	}
 }
 
+// maxLLGRStaleTime is the largest long-lived stale time the capability carries.
+const maxLLGRStaleTime = (1<<24 - 1) * time.Second
+
 func (c *Config) validateMembers(r *reporter) {
 	type neighborRef struct{ member, index int }
 	names := make(map[string]int)
@@ -308,8 +312,14 @@ func (c *Config) validateMembers(r *reporter) {
 			// Never print the password itself.
 			r.report(sc.child("md5_password"), ": %d bytes long, at most %d allowed (TCP_MD5SIG key limit)", n, maxMD5KeyLen)
 		}
+		if d := m.LLGRStaleTime; d < 0 || d > maxLLGRStaleTime {
+			r.report(sc.child("llgr_stale_time"), " %q: must be 0 (off) up to %s (24 bits of seconds, RFC 9494)", d.String(), maxLLGRStaleTime)
+		} else if d > 0 && !c.Server.GracefulRestart {
+			r.report(sc.child("llgr_stale_time"), " %q: needs server.graceful_restart = true", d.String())
+		}
 		c.checkFile(r, sc.child("irr_prefix_file"), m.IRRPrefixFile)
 		c.checkFile(r, sc.child("irr_asn_file"), m.IRRASNFile)
+		checkTrace(r, sc.child("trace"), m.Trace)
 
 		set := make(map[string]bool)
 		for _, k := range m.PolicyOverrides.Keys() {

@@ -154,6 +154,12 @@ func TestValidation(t *testing.T) {
 		{"rate_limit unknown key", head + "[lookingglass.rate_limit]\npage = 5\n", []string{
 			`t.toml:6: unknown key "lookingglass.rate_limit.page" (did you mean "pages"?)`,
 		}},
+		{"llgr_stale_time without graceful_restart", head + "graceful_restart = false\n[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nllgr_stale_time = \"1h\"\n", []string{
+			`t.toml:10: member "A" (asn 64501): llgr_stale_time "1h0m0s": needs server.graceful_restart = true`,
+		}},
+		{"llgr_stale_time too long", head + "[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nllgr_stale_time = \"4700h\"\n", []string{
+			`t.toml:9: member "A" (asn 64501): llgr_stale_time "4700h0m0s": must be 0 (off) up to 4660h20m15s (24 bits of seconds, RFC 9494)`,
+		}},
 		{"hidden not a boolean", head + "[[member]]\nname = \"A\"\nasn = 64501\nneighbors = [\"192.0.2.11\"]\nhidden = \"yes\"\n", []string{
 			`t.toml:9: member "A" (asn 64501): hidden: must be true or false, not a string ("yes")`,
 		}},

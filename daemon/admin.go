@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -17,8 +18,13 @@ type MemberAdmin struct {
 	Member string `json:"member"`
 	ASN    uint32 `json:"asn"`
 	// Down reports an administrative shutdown (ShutdownMember) in force, with its message.
-	Down     bool           `json:"admin_down"`
-	Message  string         `json:"admin_message,omitempty"`
+	Down    bool      `json:"admin_down"`
+	Message string    `json:"admin_message,omitempty"`
+	Since   time.Time `json:"admin_since,omitzero"` // when it was shut down
+	// Dynamic marks a member accepted from a [[member_range]] (Range names it) rather than
+	// configured by a [[member]]; it exists while its session does.
+	Dynamic  bool           `json:"dynamic,omitempty"`
+	Range    string         `json:"range,omitempty"`
 	Sessions []SessionAdmin `json:"sessions"`
 }
 
@@ -32,25 +38,31 @@ type SessionAdmin struct {
 
 // AdminStatus is the administrative state of the route server.
 type AdminStatus struct {
-	GracefulShutdown bool          `json:"graceful_shutdown"`
-	Members          []MemberAdmin `json:"members"`
+	GracefulShutdown bool `json:"graceful_shutdown"`
+	// StateProblem is the last problem reading or writing the state file ([server] state_dir):
+	// what is in force may not survive a restart. "" if none.
+	StateProblem string        `json:"state_problem,omitempty"`
+	Members      []MemberAdmin `json:"members"`
 }
 
-// AdminStatus returns the administrative state of every member, in name order.
+// AdminStatus returns the administrative state of every configured member, in name order, then of
+// every dynamic member established, by range and name.
 func (d *Daemon) AdminStatus(ctx context.Context) (AdminStatus, error) {
 	var st AdminStatus
 	err := d.exec(ctx, func() {
 		st.GracefulShutdown = d.rib.GracefulShutdown()
+		st.StateProblem = d.stateProblem
 		for _, name := range sortedKeys(d.members) {
 			m := d.members[name]
-			msg, down := d.adminDown[name]
-			ma := MemberAdmin{Member: name, ASN: m.cfg.ASN, Down: down, Message: msg, Sessions: []SessionAdmin{}}
+			a, down := d.adminDown[name]
+			ma := MemberAdmin{Member: name, ASN: m.cfg.ASN, Down: down, Message: a.Message, Since: a.Since, Sessions: []SessionAdmin{}}
 			for _, s := range m.sessions {
 				ma.Sessions = append(ma.Sessions, SessionAdmin{Neighbor: s.peer.Addr().String(),
 					State: s.peer.State().String(), MaxPrefixStopped: s.maxPrefixStopped})
 			}
 			st.Members = append(st.Members, ma)
 		}
+		st.Members = append(st.Members, d.dynamicAdmin()...)
 	})
 	return st, err
 }
@@ -74,7 +86,9 @@ func (d *Daemon) memberOf(name string) (*member, error) {
 
 // ShutdownMember closes every session of a member (named, or by a neighbor address) with Cease/
 // Administrative Shutdown carrying msg (RFC 9003) and keeps them down — across reloads, including
-// ones that re-create the member — until EnableMember. It returns the member's name.
+// ones that re-create the member, and with [server] state_dir across restarts — until EnableMember.
+// It returns the member's name. Dynamic members cannot be shut down: they exist only while
+// connected.
 func (d *Daemon) ShutdownMember(ctx context.Context, name, msg string) (string, error) {
 	var err error
 	var got string
@@ -84,7 +98,8 @@ func (d *Daemon) ShutdownMember(ctx context.Context, name, msg string) (string, 
 			return
 		}
 		got = m.cfg.Name
-		d.adminDown[got] = msg
+		d.adminDown[got] = adminShutdown{Message: msg, Since: time.Now().UTC().Truncate(time.Second)}
+		d.saveState()
 		n := speaker.AdminShutdown(speaker.SubAdminShutdown, msg)
 		for _, s := range m.sessions {
 			if s.restart != nil {
@@ -117,6 +132,7 @@ func (d *Daemon) EnableMember(ctx context.Context, name string) (string, bool, e
 			return
 		}
 		delete(d.adminDown, got)
+		d.saveState()
 		for _, s := range m.sessions {
 			if !s.maxPrefixStopped {
 				s.peer.Start()
@@ -180,7 +196,7 @@ func (d *Daemon) ResetMember(ctx context.Context, name string, soft bool, msg st
 // SetGracefulShutdown switches the route server's graceful shutdown (RFC 8326): while on, every
 // route sent to every member carries GRACEFUL_SHUTDOWN (65535:0), so that members prefer the other
 // route server's paths; the routes held are sent again at once. It lasts until switched off or the
-// route server stops.
+// route server stops; with [server] state_dir, across restarts too (state.go).
 func (d *Daemon) SetGracefulShutdown(ctx context.Context, on bool) error {
 	if err := d.exec(ctx, func() {}); err != nil {
 		return err
@@ -189,5 +205,5 @@ func (d *Daemon) SetGracefulShutdown(ctx context.Context, on bool) error {
 		return err
 	}
 	d.log.Warn("graceful shutdown of the route server", "on", on)
-	return nil
+	return d.exec(ctx, d.saveState)
 }

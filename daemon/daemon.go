@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ixrs/ixrs/config"
-	"github.com/ixrs/ixrs/mrt"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
@@ -61,14 +60,20 @@ type Daemon struct {
 	listeners []net.Addr
 	lastLoad  time.Time
 	// adminDown holds the members shut down by an operator, with their RFC 9003 message; it
-	// outlives reloads that re-create the member (admin.go).
-	adminDown map[string]string
+	// outlives reloads that re-create the member (admin.go) and, with [server] state_dir, restarts
+	// (state.go).
+	adminDown map[string]adminShutdown
+	// stateProblem is the last problem reading or writing the state file; "" if none (state.go).
+	stateProblem string
 
 	pub published // published for the looking glass (lookingglass.go)
 
 	dynamic dynamic // members accepted from [[member_range]]s (dynamic.go)
 	bmp     bmpExporters
-	mrt     *mrt.Dumper // nil without [mrt] dump_dir (mrt.go)
+	mrt     mrtState   // MRT dumps and update log (mrt.go)
+	trace   traceState // packet tracing (trace.go)
+	// ribCtx ends with the RIB: exporters started by a reload live as long as those started by Run.
+	ribCtx context.Context
 }
 
 // member is a configured member with its sessions.
@@ -114,7 +119,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		members: map[string]*member{},
 		byPeer:  map[*rs.Peer]*session{},
 
-		adminDown: map[string]string{},
+		adminDown: map[string]adminShutdown{},
 	}
 	d.comp = newCompiler(cfg.Server)
 	sp, err := speaker.New(speaker.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Logger: d.log.With("component", "bgp"),
@@ -151,10 +156,11 @@ func (d *Daemon) Started() time.Time { return d.started }
 func (d *Daemon) Run(ctx context.Context) error {
 	d.started = time.Now()
 	ribCtx, stopRIB := context.WithCancel(context.Background())
+	d.ribCtx = ribCtx
 	ribDone := make(chan error, 1)
 	go func() { ribDone <- d.rib.Run(ribCtx) }()
 	waitRPKI := d.rpki.start(ribCtx)
-	waitBMP := d.startBMP(ribCtx)
+	waitBMP := d.startBMP()
 	waitMRT := d.startMRT(ribCtx)
 	defer func() {
 		stopRIB()
@@ -166,6 +172,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 
 	d.loadVRPs()
+	if d.loadState() {
+		// Before any session starts, so that no member sees a route without GRACEFUL_SHUTDOWN.
+		if err := d.rib.SetGracefulShutdown(ctx, true); err != nil {
+			d.log.Error("graceful shutdown kept from before the restart not applied", "err", err)
+		}
+	}
 	for _, l := range d.cfg.Server.Listen {
 		a, err := d.sp.Listen(l.String())
 		if err != nil {
@@ -357,17 +369,24 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	for i, m := range cfg.Members {
 		wanted[m.Name] = i
 	}
+	stateChanged := false
 	for name, m := range d.members {
 		i, ok := wanted[name]
 		if !ok {
 			d.removeMember(ctx, name, speaker.SubAdminShutdown, msgRemoved)
-			delete(d.adminDown, name)
+			if _, down := d.adminDown[name]; down {
+				delete(d.adminDown, name)
+				stateChanged = true
+			}
+			d.forgetTrace(name)
 			res.Removed++
 			continue
 		}
 		pol := cfg.MemberPolicy(i)
 		md := diffMember(m.cfg, m.policy, cfg.Members[i], pol)
+		oldTrace := configTrace(m.cfg)
 		if md.recreate != "" {
+			d.reloadTraceRecreated(m, oldTrace, cfg.Members[i])
 			// A new AS or export profile changes how the member's attribute sets are keyed and
 			// sent: that needs its routes anew, so its sessions are re-created.
 			res.SessionsReset += len(m.sessions)
@@ -382,6 +401,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 			res.Changed++
 		}
 		d.applyMember(ctx, m, &md, cfg.Members[i])
+		d.reloadTrace(m, oldTrace)
 		// Policy keys are applied to the running member: its routes are revalidated, its sessions
 		// stay up (raising a max-prefix limit must not reset anyone).
 		if md.policy {
@@ -400,7 +420,12 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 	}
 	old := d.cfg
 	d.cfg = cfg
+	if stateChanged {
+		d.saveState()
+	}
 	d.reloadRanges()
+	d.applyBMP(cfg)
+	d.applyMRT(d.ribCtx, cfg)
 	// Data files first, so that members added below start with the new data and revalidation
 	// covers the members that stay.
 	d.reloadData(ctx)
@@ -460,13 +485,17 @@ func (d *Daemon) shutdown() {
 type handler struct {
 	s   *session
 	log *slog.Logger
+	upd *updateSource // the session in the MRT update log
 }
 
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
+	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
+		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote,
+		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.s.m.cfg.LLGRStaleTime)}
+	h.upd.established(p, h.s.m.cfg.Name, o.ASN(), enc.FourOctetAS)
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}
@@ -485,6 +514,7 @@ func (h *handler) RouteRefresh(p *speaker.Peer, rr speaker.RouteRefresh) {
 func (h *handler) Notification(*speaker.Peer, speaker.Notification, bool) {}
 
 func (h *handler) Down(_ *speaker.Peer, err error) {
+	h.upd.down()
 	why := ""
 	if err != nil {
 		why = err.Error()

@@ -42,11 +42,17 @@ func memberTOML(name string, asn uint32, addr, extra string) string {
 // testDaemon runs a daemon on the configuration in file path until the test ends.
 func testDaemon(t *testing.T, path string) (*Daemon, int) {
 	t.Helper()
+	return testDaemonLogging(t, path, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// testDaemonLogging is testDaemon logging to log.
+func testDaemonLogging(t *testing.T, path string, log *slog.Logger) (*Daemon, int) {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Load: func() (*config.Config, error) {
+	d, err := New(cfg, Options{Logger: log, Load: func() (*config.Config, error) {
 		return config.Load(path)
 	}})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,8 +70,9 @@ type dynMember struct {
 	peer  *speaker.Peer
 	h     *dynHandler
 	timer *time.Timer
-	// name is set once the session is Established and the RIB member exists.
+	// name and asn are set once the session is Established and the RIB member exists.
 	name string
+	asn  uint32
 }
 
 func (d *Daemon) dyn() *dynamic {
@@ -136,7 +139,8 @@ func (d *Daemon) acceptDynamic(addr netip.Addr) *speaker.Peer {
 	}
 	m := &dynMember{r: r, addr: addr}
 	m.h = &dynHandler{d: d, m: m, rc: acfg, rmc: rs.MemberConfig{Import: r.imp, MaxPrefix: maxPrefix(r.policy),
-		Export: d.exportProfileOf(r.policy)}, log: log}
+		Export: d.exportProfileOf(r.policy)}, log: log, upd: &updateSource{d: d}}
+	pc.OnMessage = m.h.upd.onMessage
 	p, err := d.sp.AddPeer(pc, m.h)
 	if err != nil {
 		log.Error("dynamic member: add peer", "err", err)
@@ -177,11 +181,11 @@ func (d *Daemon) rangeOf(name string) *dynRange {
 }
 
 // established records a dynamic member the handler has added to the RIB (Run's goroutine).
-func (d *Daemon) dynEstablished(m *dynMember, name string) {
+func (d *Daemon) dynEstablished(m *dynMember, name string, asn uint32) {
 	if m.r.members[m.addr] != m {
 		return // removed meanwhile; removeDynamic saw the name under the handler's lock
 	}
-	m.name = name
+	m.name, m.asn = name, asn
 	m.timer.Stop()
 	m.r.sessions.Add(1)
 	d.publishDynamic()
@@ -332,6 +336,7 @@ type dynHandler struct {
 	closed bool
 	name   string
 	rp     atomic.Pointer[rs.Peer]
+	upd    *updateSource // the session in the MRT update log
 }
 
 // close stops the handler from adding anything more to the RIB and returns the name of the RIB
@@ -374,14 +379,16 @@ func (h *dynHandler) Established(p *speaker.Peer, o *speaker.Open) {
 	h.rp.Store(rp)
 	enc, _ := p.EncodeOptions()
 	sent, received := p.OpenMessages()
+	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
-		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh}
+		EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote}
+	h.upd.established(p, name, asn, enc.FourOctetAS)
 	if err := rp.Up(p, info); err != nil {
 		h.log.Error("dynamic member: session up", "member", name, "err", err)
 	}
 	h.log.Info("dynamic member established", "member", name, "asn", asn)
 	m := h.m
-	h.d.post(func() { h.d.dynEstablished(m, name) })
+	h.d.post(func() { h.d.dynEstablished(m, name, asn) })
 }
 
 func (h *dynHandler) Update(_ *speaker.Peer, u *speaker.Update, _ *speaker.UpdateError) {
@@ -409,6 +416,7 @@ func (h *dynHandler) Notification(_ *speaker.Peer, n speaker.Notification, sent 
 // Down withdraws the member's routes at once and has Run's goroutine remove the member: it comes
 // back, under the configuration then in force, when it connects again.
 func (h *dynHandler) Down(_ *speaker.Peer, err error) {
+	h.upd.down()
 	why := "session closed"
 	if err != nil {
 		why = err.Error()
@@ -428,3 +436,23 @@ func (h *dynHandler) Drained(*speaker.Peer) {
 }
 
 var _ speaker.Drainer = (*dynHandler)(nil)
+
+// dynamicAdmin returns the administrative state of the dynamic members established, by range and
+// name, for AdminStatus. Run's goroutine.
+func (d *Daemon) dynamicAdmin() []MemberAdmin {
+	var out []MemberAdmin
+	for _, rname := range sortedKeys(d.dyn().ranges) {
+		r := d.dynamic.ranges[rname]
+		var ms []MemberAdmin
+		for _, m := range r.members {
+			if m.name == "" {
+				continue // not established: not a member yet
+			}
+			ms = append(ms, MemberAdmin{Member: m.name, ASN: m.asn, Dynamic: true, Range: rname,
+				Sessions: []SessionAdmin{{Neighbor: m.addr.String(), State: m.peer.State().String()}}})
+		}
+		slices.SortFunc(ms, func(a, b MemberAdmin) int { return strings.Compare(a.Member, b.Member) })
+		out = append(out, ms...)
+	}
+	return out
+}

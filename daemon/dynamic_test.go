@@ -78,6 +78,20 @@ func TestDynamicMembers(t *testing.T) {
 		t.Errorf("looking glass: pinned member %q, %v (sessions %v)", got, ok, found)
 	}
 
+	// AdminStatus (rsctl) lists the dynamic members after the configured one, marked with their range.
+	eventually(t, "dynamic members in AdminStatus", func() bool {
+		st, err := d.AdminStatus(ctx)
+		if err != nil || len(st.Members) != 3 || st.Members[0].Member != "A" || st.Members[0].Dynamic {
+			return false
+		}
+		for _, m := range st.Members[1:] {
+			if !m.Dynamic || m.Range != "lan" || len(m.Sessions) != 1 || m.ASN == 0 {
+				return false
+			}
+		}
+		return st.Members[1].Member == "Pinned" && st.Members[1].ASN == 65019 && st.Members[2].Member == "lan-AS65010-127.0.4.1"
+	})
+
 	metricsOf := func() (sessions int, rangeRefused, refused uint64) {
 		snap, err := d.MetricsSource(nil).Snapshot(ctx)
 		if err != nil {

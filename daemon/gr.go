@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"time"
+
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -24,3 +26,34 @@ func grCapability(srv config.Server) *speaker.GracefulRestart {
 // without a NOTIFICATION (RFC 4724 §4.2). Whether the member negotiated graceful restart is the
 // RIB's to check (rs.SessionInfo.GracefulRestart).
 func downGraceful(err error) bool { return speaker.EndedWithoutNotification(err) }
+
+// llgrCapability returns the long-lived graceful-restart capability to advertise to member mc
+// (RFC 9494), or nil when its llgr_stale_time is 0 or graceful restart is off. Both unicast
+// families, forwarding state not kept (the route server keeps none of its own across a restart),
+// with the configured time: what the member may expect the route server to keep of its routes.
+func llgrCapability(srv config.Server, mc config.Member) []speaker.LLGRFamily {
+	if !srv.GracefulRestart || mc.LLGRStaleTime <= 0 {
+		return nil
+	}
+	t := llgrSeconds(mc.LLGRStaleTime)
+	return []speaker.LLGRFamily{{Family: speaker.IPv4Unicast, StaleTime: t}, {Family: speaker.IPv6Unicast, StaleTime: t}}
+}
+
+// llgrNegotiated returns the member's capability with each long-lived stale time lowered to the
+// configured one: how long the RIB keeps the member's routes long-lived stale. nil stays nil (not
+// negotiated).
+func llgrNegotiated(remote []speaker.LLGRFamily, limit time.Duration) []speaker.LLGRFamily {
+	if remote == nil {
+		return nil
+	}
+	out := make([]speaker.LLGRFamily, len(remote))
+	for i, f := range remote {
+		f.StaleTime = min(f.StaleTime, llgrSeconds(limit))
+		out[i] = f
+	}
+	return out
+}
+
+func llgrSeconds(d time.Duration) uint32 {
+	return uint32(min(d/time.Second, speaker.MaxLLGRStaleTime))
+}

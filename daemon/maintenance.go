@@ -101,6 +101,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.StrictRole != b.StrictRole {
 		md.resetKeys = append(md.resetKeys, "strict_role")
 	}
+	if a.LLGRStaleTime != b.LLGRStaleTime {
+		md.resetKeys = append(md.resetKeys, "llgr_stale_time") // the capability is in the OPEN
+	}
 	md.policy = !reflect.DeepEqual(apol, bpol)
 	if a.Description != b.Description {
 		md.other = append(md.other, "description")
@@ -110,6 +113,9 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	}
 	if a.IRRPrefixFile != b.IRRPrefixFile || a.IRRASNFile != b.IRRASNFile {
 		md.other = append(md.other, "IRR files")
+	}
+	if !slices.Equal(a.Trace, b.Trace) || a.TraceRaw != b.TraceRaw {
+		md.other = append(md.other, "trace")
 	}
 	return md
 }
@@ -216,9 +222,18 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		StrictRole:   mc.StrictRole,
 		// RFC 7313: rs/refresh.go brackets refreshes with BoRR/EoRR and purges after a member's EoRR.
 		EnhancedRouteRefresh: true,
-		// Graceful-restart helper (gr.go).
+		// Graceful-restart helper (gr.go), long-lived where configured.
 		GracefulRestart: grCapability(srv),
+		LongLivedGR:     llgrCapability(srv, mc),
 	}
+}
+
+// addSpeakerPeer adds the speaker side of s, its received messages going to the MRT update log.
+func (d *Daemon) addSpeakerPeer(s *session, addr netip.Addr) (*speaker.Peer, error) {
+	upd := &updateSource{d: d}
+	pc := d.peerConfig(s.m.cfg, addr)
+	pc.OnMessage = upd.onMessage
+	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd})
 }
 
 // addSession configures and starts (unless the member is administratively down) one session of m.
@@ -229,12 +244,13 @@ func (d *Daemon) addSession(ctx context.Context, m *member, addr netip.Addr) err
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s := &session{m: m, rib: rp}
-	peer, err := d.sp.AddPeer(d.peerConfig(m.cfg, addr), &handler{s: s, log: d.log})
+	peer, err := d.addSpeakerPeer(s, addr)
 	if err != nil {
 		d.rib.RemovePeer(ctx, rp)
 		return fmt.Errorf("member %q: neighbor %s: %w", name, addr, err)
 	}
 	s.peer = peer
+	d.traceSession(m, peer)
 	m.sessions = append(m.sessions, s)
 	d.byPeer[rp] = s
 	if _, down := d.adminDown[name]; !down {
@@ -274,11 +290,12 @@ func (d *Daemon) removeSession(ctx context.Context, m *member, addr netip.Addr) 
 func (d *Daemon) resetSession(s *session, why string) error {
 	addr := s.peer.Addr()
 	d.endPeer(s.peer, speaker.SubAdminReset, why)
-	peer, err := d.sp.AddPeer(d.peerConfig(s.m.cfg, addr), &handler{s: s, log: d.log})
+	peer, err := d.addSpeakerPeer(s, addr)
 	if err != nil {
 		return fmt.Errorf("member %q: neighbor %s: %w", s.m.cfg.Name, addr, err)
 	}
 	s.peer = peer
+	d.traceSession(s.m, peer)
 	s.maxPrefixStopped = false
 	if s.restart != nil {
 		s.restart.Stop()

@@ -86,6 +86,9 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	wasAccepted := false
 	if r != nil {
 		p.unstale(r)
+		if r.set == set {
+			p.dupAnnounce++
+		}
 		if r.set == set && r.reasons == v.Reasons && r.localPref == v.LocalPref && r.info == v.Info {
 			return
 		}
@@ -130,10 +133,13 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 func (s *Server) withdrawRoute(p *session, pfx netip.Prefix) {
 	pe := s.prefixes.get(pfx)
 	if pe == nil {
+		p.dupWithdraw++
 		return
 	}
 	if r := pe.find(p); r != nil {
 		s.dropRoute(r)
+	} else {
+		p.dupWithdraw++
 	}
 }
 

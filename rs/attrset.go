@@ -26,6 +26,10 @@ type attrSet struct {
 
 	med      uint32 // 0 when absent (RFC 4271 §9.1.2.2 c)
 	rsInPath bool   // the route server's own AS is in the path: never redistributed
+	// llgrStale: the set carries LLGR_STALE (RFC 9494 §4.3): its routes lose to every other
+	// candidate and go only to sessions that negotiated long-lived graceful restart. noLLGR: it
+	// carries NO_LLGR, and its routes are not kept long-lived stale (llgr.go).
+	llgrStale, noLLGR bool
 
 	// out is the set sent to members: this set with the route server's control communities
 	// stripped, or the set itself. It holds a reference when it is another set.
@@ -206,6 +210,7 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 		s.med = a.MED
 	}
 	s.rsInPath = a.ASPath.Contains(t.rsASN)
+	s.llgrStale, s.noLLGR = llgrFlags(a.Communities)
 	// A policy that keeps rewriting its own output would recurse forever: the second level is
 	// sent as it is, and needs no received state.
 	if depth > 0 {

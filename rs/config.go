@@ -128,6 +128,11 @@ type SessionInfo struct {
 	// GracefulRestart is the member's graceful-restart capability (RFC 4724) when the route server
 	// advertised one too, nil otherwise: what DownGraceful keeps, and for how long.
 	GracefulRestart *speaker.GracefulRestart
+	// LongLivedGR is the member's long-lived graceful-restart capability (RFC 9494) when the route
+	// server advertised one too and graceful restart was negotiated, nil otherwise; the session
+	// layer may lower its stale times to a local limit. With it the session receives long-lived
+	// stale routes, and the member's own routes outlive the restart time (llgr.go).
+	LongLivedGR []speaker.LLGRFamily
 	// EnhancedRouteRefresh: both sides advertised RFC 7313. The route server then brackets its
 	// refreshes with BoRR and EoRR and acts on the member's (refresh.go).
 	EnhancedRouteRefresh bool
@@ -135,6 +140,8 @@ type SessionInfo struct {
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.
 	OpenSent, OpenReceived []byte
+	// Local and Remote are the session's TCP endpoints (zero when unknown), for BMP Peer Up.
+	Local, Remote netip.AddrPort
 }
 
 // Output is the write side of a session. *speaker.Peer implements it.

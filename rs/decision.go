@@ -19,11 +19,15 @@ const (
 	StepRouterID                  // lowest BGP identifier of the announcing session
 	StepPeerAddr                  // lowest peer address
 	StepTie                       // nothing left to compare (the same session)
+	// StepLLGRStale is compared first: a route without LLGR_STALE wins over one with it (RFC 9494
+	// §4.3). Numbered last so that the values of the other steps stay as they were.
+	StepLLGRStale
 )
 
 var stepNames = [...]string{
 	StepLocalPref: "local-pref", StepASPathLen: "as-path-length", StepOrigin: "origin",
 	StepMED: "med", StepRouterID: "router-id", StepPeerAddr: "peer-address", StepTie: "tie",
+	StepLLGRStale: "llgr-stale",
 }
 
 func (s Step) String() string {
@@ -53,6 +57,12 @@ func compareRoutes(a, b *route) (int, Step) {
 // others on the later steps, and a route that loses on MED within its AS comes after every AS's best.
 // The order depends only on the set of routes, not on the order they arrived in.
 func compareRanked(a *route, ra int32, b *route, rb int32) (int, Step) {
+	if a.set.llgrStale != b.set.llgrStale {
+		if a.set.llgrStale {
+			return 1, StepLLGRStale
+		}
+		return -1, StepLLGRStale
+	}
 	if c := cmp.Compare(b.localPref, a.localPref); c != 0 {
 		return c, StepLocalPref
 	}
@@ -81,6 +91,7 @@ func medRanks(c []*route, dst []int32) []int32 {
 		n := int32(0)
 		for _, o := range c {
 			if o.set.path.First == r.set.path.First && o.set.med < r.set.med && o.localPref == r.localPref &&
+				o.set.llgrStale == r.set.llgrStale &&
 				o.set.path.Len == r.set.path.Len && o.set.attrs.Origin == r.set.attrs.Origin {
 				n++
 			}

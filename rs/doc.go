@@ -46,7 +46,8 @@
 //	route       one Adj-RIB-In row: session, attribute set, verdict (reasons bit set, LOCAL_PREF) (route.go)
 //	Peer        a configured neighbor of a member, stable across flaps (session.go)
 //	session     one established incarnation of a Peer: dense id, Adj-RIB-In slab, change-list
-//	            marker, dump walk, pending (session.go); after a graceful restart, stale (gr.go)
+//	            marker, dump walk, pending (session.go); after a graceful restart, stale (gr.go),
+//	            then long-lived stale (llgr.go); stale routes leave through budgeted sweeps (grsweep.go)
 //	adjOut      outgoing attribute set + interned bit set of the session ids that have it (adjout.go);
 //	            the distinct bit sets are few (mostly "every session but the announcing member's")
 //	variants    per out set, (route Info, target Variant) → derived set with its own encodings

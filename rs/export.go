@@ -22,13 +22,14 @@ const (
 	ExportFamily                 // the family is not negotiated on the receiving session
 	ExportRejected               // rejected by import policy: not a candidate
 	ExportNotBest                // allowed, but a better candidate is sent instead
+	ExportLLGRStale              // long-lived stale (RFC 9494): only to members that negotiated LLGR
 )
 
 var exportCheckNames = [...]string{
 	ExportOK: "exported", ExportOwnRoute: "own route", ExportReceiverAS: "receiver AS in path",
 	ExportRSASInPath: "route server AS in path", ExportDenied: "denied by export policy",
 	ExportFamily: "family not negotiated", ExportRejected: "rejected on import",
-	ExportNotBest: "better route exported",
+	ExportNotBest: "better route exported", ExportLLGRStale: "long-lived stale, receiver without LLGR",
 }
 
 func (c ExportCheck) String() string {
@@ -51,6 +52,8 @@ func exportCheck(r *route, p *session) (ExportCheck, policy.Variant) {
 		return ExportRSASInPath, 0
 	case r.set.path.Contains(p.m.asn):
 		return ExportReceiverAS, 0
+	case r.set.llgrStale && !p.llgr:
+		return ExportLLGRStale, 0
 	}
 	ok, v := r.set.exp.Decide(p.m.asn)
 	if !ok {
@@ -101,6 +104,9 @@ func (s *Server) wantFor(pe *prefixEntry, p *session) *attrSet {
 func (s *Server) exportMay(r *route, i int, may uint64) uint64 {
 	if r.set.rsInPath {
 		return 0
+	}
+	if r.set.llgrStale {
+		may &= s.llgrIDs.word(i) // RFC 9494 §4.3: only to sessions that negotiated LLGR
 	}
 	return may &^ (s.pathExcl(r.set).word(i) | r.p.m.ids.word(i))
 }

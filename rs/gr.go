@@ -25,7 +25,9 @@ import (
 //     back, sends no End-of-RIB within Config.StaleTime;
 //   - the session is removed from the configuration.
 //
-// The sweep visits every route of a stale incarnation at once, like Down does.
+// The sweep (End-of-RIB, a timer, a family without forwarding state) is a walk that drops a bounded
+// number of routes per loop pass (grsweep.go); removal from the configuration drops them at once,
+// like Down does.
 
 // DownGraceful is DownWithReason for a session that ended as RFC 4724 lets a restarting member end
 // it: the TCP connection failed or a new connection from the member replaced it, no NOTIFICATION.
@@ -44,7 +46,7 @@ func (ss *Peer) DownGraceful(reason string) {
 // any does. Called from down.
 func (s *Server) retain(p *session) bool {
 	gr := p.ib.info.GracefulRestart
-	if !p.ib.graceful || gr == nil || gr.RestartTime == 0 || s.sessions[p.addr] != p.ss {
+	if !p.ib.graceful || gr == nil || (gr.RestartTime == 0 && !llgrRetains(&p.ib.info)) || s.sessions[p.addr] != p.ss {
 		return false
 	}
 	any := false
@@ -70,6 +72,7 @@ func (s *Server) keepStale(p *session) int {
 		}
 	}
 	ss.stale = append(ss.stale, p)
+	s.llgrKeep(p)
 	s.armGR(ss, time.Duration(p.ib.info.GracefulRestart.RestartTime)*time.Second)
 	s.log.Info("session down: member restarting gracefully, its routes kept as stale", "member", p.m.name,
 		"asn", p.m.asn, "neighbor", p.addr, "stale_routes", p.nroutes,
@@ -85,6 +88,7 @@ func (s *Server) staleResume(p *session) {
 	if len(ss.stale) == 0 {
 		return
 	}
+	s.stopAllLLGR(ss) // back: End-of-RIB or the stale time decides, long-lived stale or not
 	var keep [numFams]bool
 	if gr := p.ib.info.GracefulRestart; gr != nil {
 		for _, f := range gr.Families {
@@ -118,21 +122,54 @@ func (s *Server) replaceStale(ss *Peer, pfx netip.Prefix) {
 	}
 }
 
-// sweepStale drops every stale route of ss of family fi and ends the stale incarnations left
-// without routes.
+// sweepStale starts the removal of every stale route of ss of family fi: a walk (grsweep.go) that
+// drops them a bounded number per loop pass, so that a member with a large table does not stall the
+// RIB loop. A family already being swept is not queued twice.
 func (s *Server) sweepStale(ss *Peer, fi famIdx, why string) {
-	n := 0
-	keep := ss.stale[:0]
+	var incs []*session
 	for _, o := range ss.stale {
-		if o.staleFams[fi] {
-			o.staleFams[fi] = false
-			for _, r := range o.routes {
-				if r != nil && r.pe.fam() == fi {
-					s.dropRoute(r)
-					n++
-				}
+		if o.staleFams[fi] && !o.sweeping[fi] {
+			o.sweeping[fi] = true
+			incs = append(incs, o)
+		}
+	}
+	if len(incs) > 0 {
+		s.sweeps = append(s.sweeps, &staleSweep{ss: ss, fi: fi, incs: incs, why: why})
+	}
+}
+
+// sweepAllStale starts the removal of every stale route of ss.
+func (s *Server) sweepAllStale(ss *Peer, why string) {
+	for fi := range numFams {
+		s.sweepStale(ss, famIdx(fi), why)
+	}
+}
+
+// sweepStaleNow drops every stale route of ss at once, as Down drops a session's routes: the
+// session is leaving the configuration, and nothing may remain of it afterwards.
+func (s *Server) sweepStaleNow(ss *Peer, why string) {
+	n := 0
+	for _, o := range ss.stale {
+		for _, r := range o.routes {
+			if r != nil {
+				s.dropRoute(r)
+				n++
 			}
 		}
+		o.staleFams, o.sweeping, o.llgrFams = [numFams]bool{}, [numFams]bool{}, [numFams]bool{}
+	}
+	s.pruneStale(ss)
+	s.stats.staleSwept += uint64(n)
+	if n > 0 {
+		s.log.Info("stale routes removed", "member", ss.m.name, "neighbor", ss.addr, "routes", n, "why", why)
+	}
+}
+
+// pruneStale ends the stale incarnations of ss left without routes, and stops its timer when none
+// is left.
+func (s *Server) pruneStale(ss *Peer) {
+	keep := ss.stale[:0]
+	for _, o := range ss.stale {
 		if o.nroutes > 0 {
 			keep = append(keep, o)
 		} else {
@@ -143,21 +180,7 @@ func (s *Server) sweepStale(ss *Peer, fi famIdx, why string) {
 	ss.stale = keep
 	if len(keep) == 0 {
 		s.stopGR(ss)
-	}
-	s.stats.staleSwept += uint64(n)
-	if n > 0 {
-		s.log.Info("stale routes removed", "member", ss.m.name, "neighbor", ss.addr, "afi", families[fi].String(),
-			"routes", n, "why", why)
-	}
-}
-
-// sweepAllStale drops every stale route of ss.
-func (s *Server) sweepAllStale(ss *Peer, why string) {
-	for fi := range numFams {
-		if len(ss.stale) == 0 {
-			return
-		}
-		s.sweepStale(ss, famIdx(fi), why)
+		s.stopAllLLGR(ss)
 	}
 }
 
@@ -165,7 +188,7 @@ func (s *Server) sweepAllStale(ss *Peer, why string) {
 // Adj-RIB-Out bits are cleared too.
 func (s *Server) staleEnded(o *session) {
 	o.stale = false
-	o.staleFams = [numFams]bool{}
+	o.staleFams, o.sweeping, o.llgrFams = [numFams]bool{}, [numFams]bool{}, [numFams]bool{}
 	s.gen++
 	if o.cleared {
 		s.freeID(o)
@@ -207,12 +230,12 @@ func (s *Server) grTimer(ss *Peer, gen uint64) {
 	if gen != ss.grGen || len(ss.stale) == 0 {
 		return
 	}
-	why := "restart time expired"
-	if ss.p != nil {
-		why = "no End-of-RIB within the stale time"
-	}
 	s.stats.staleExpired++
-	s.sweepAllStale(ss, why)
+	if ss.p != nil {
+		s.sweepAllStale(ss, "no End-of-RIB within the stale time")
+		return
+	}
+	s.restartExpired(ss) // long-lived stale where negotiated (llgr.go), removed elsewhere
 }
 
 // staleRoutes returns the number of stale routes ss holds.

@@ -765,6 +765,10 @@ type SessionStatus struct {
 	MessagesIn, MessagesOut, BytesOut uint64
 	Unsendable                        uint64 // prefixes whose attributes did not fit a message
 	Refreshes                         uint64
+	// DuplicateAnnouncements counts prefixes announced again with the attributes they had;
+	// DuplicateWithdrawals withdrawals of prefixes the session held no route for (RFC 7854 §4.8
+	// statistics types 1 and 2).
+	DuplicateAnnouncements, DuplicateWithdrawals uint64
 }
 
 // FamilyCounts are a session's route counts for one family.
@@ -836,5 +840,6 @@ func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 	st.OutBuffered, st.Throttled, st.Dumping = p.buffered, p.throttled, p.walk.active
 	st.MessagesIn, st.MessagesOut, st.BytesOut = p.msgsIn, p.msgsOut, p.bytesOut
 	st.Unsendable, st.Refreshes = p.unsendable, p.refreshes
+	st.DuplicateAnnouncements, st.DuplicateWithdrawals = p.dupAnnounce, p.dupWithdraw
 	return st
 }

@@ -91,8 +91,9 @@ type revalWalk struct {
 	phase   int       // walkMembers, walkVRPProbe, walkVRPSlab, walkASPA, walkDone
 	id      uint64    // tells this walk's per-set ASPA marks from older ones (setIn.aspaWalk)
 
-	// walkMembers: member index, then session index and slot in that session's Adj-RIB-In.
-	mi, si, slot int
+	// walkMembers: member index, then session index, incarnation (0 the current one, i > 0 the
+	// stale one ss.stale[i-1] of a member restarting gracefully) and slot in its Adj-RIB-In.
+	mi, si, inc, slot int
 	// walkVRPProbe: changed VRP prefix index, prefix length, and more-specific number at that length.
 	vi, vlen int
 	vn       uint64
@@ -245,6 +246,9 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 		}
 		m.imp, m.maxPrefix = imp, mp
 		for _, ss := range m.sessions {
+			for _, o := range ss.stale {
+				o.imp = imp // its routes are revalidated with the new policy below
+			}
 			if p := ss.p; p != nil {
 				p.imp = imp
 				p.warned, p.overWarned = [numFams]bool{}, [numFams]bool{}
@@ -400,13 +404,23 @@ func (s *Server) walkMemberRoutes(w *revalWalk, budget int) int {
 		}
 		m := w.members[w.mi]
 		if s.members[m.name] != m || w.si >= len(m.sessions) {
-			w.mi, w.si, w.slot = w.mi+1, 0, 0
+			w.mi, w.si, w.inc, w.slot = w.mi+1, 0, 0, 0
 			budget--
 			continue
 		}
-		p := m.sessions[w.si].p
+		ss := m.sessions[w.si]
+		if w.inc > len(ss.stale) {
+			w.si, w.inc, w.slot = w.si+1, 0, 0
+			budget--
+			continue
+		}
+		// Stale routes are candidates like any other (gr.go): their verdicts follow the data too.
+		p := ss.p
+		if w.inc > 0 {
+			p = ss.stale[w.inc-1]
+		}
 		if p == nil || w.slot >= len(p.routes) {
-			w.si, w.slot = w.si+1, 0
+			w.inc, w.slot = w.inc+1, 0
 			budget--
 			continue
 		}

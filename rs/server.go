@@ -36,6 +36,7 @@ type Server struct {
 	peers    []*session // by id; nil: free id
 	freeIDs  []int
 	clearing []*clearJob
+	sweeps   []*staleSweep // stale-route sweeps running, oldest first (grsweep.go)
 	reval    revalidation
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
 	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
@@ -54,10 +55,11 @@ type Server struct {
 
 	// Session ids by what export decides on (cohort.go): the sessions of each AS and of each
 	// family. epoch counts their changes, invalidating the per-set exclusions computed from them.
-	asnIDs map[uint32]bitset
-	famIDs [numFams]bitset
-	epoch  uint64
-	co     cohort
+	asnIDs  map[uint32]bitset
+	famIDs  [numFams]bitset
+	llgrIDs bitset // sessions that negotiated long-lived graceful restart (llgr.go)
+	epoch   uint64
+	co      cohort
 
 	stats loopStats
 }
@@ -76,6 +78,7 @@ type loopStats struct {
 	cohortPulls, cohortSessions                   uint64
 	staleReplaced, staleSwept                     uint64                    // graceful restart (gr.go): stale routes replaced, swept
 	staleExpired                                  uint64                    // graceful-restart timers that ran out with stale routes
+	llgrMarked, llgrExpired                       uint64                    // long-lived graceful restart (llgr.go): routes made LLGR-stale, timers run out
 	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
 	phases                                        [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos                        uint64
@@ -305,7 +308,7 @@ func (s *Server) RemovePeer(ctx context.Context, ss *Peer) error {
 		if s.sessions[ss.addr] != ss {
 			return
 		}
-		s.sweepAllStale(ss, "session removed from the configuration")
+		s.sweepStaleNow(ss, "session removed from the configuration")
 		delete(s.sessions, ss.addr)
 		m := ss.m
 		m.sessions = slices.DeleteFunc(m.sessions, func(x *Peer) bool { return x == ss })
@@ -341,6 +344,7 @@ const (
 	evGRTimer // a graceful-restart timer ran out (gr.go)
 	// evRefreshTimer: a member's enhanced route refresh timer ran out (refresh.go)
 	evRefreshTimer
+	evLLGRTimer // a long-lived stale time ran out (llgr.go)
 )
 
 type mailEvent struct {
@@ -349,7 +353,7 @@ type mailEvent struct {
 	job  readTask // evRead only
 	ss   *Peer    // evGRTimer only
 	gen  uint64   // evGRTimer, evRefreshTimer: the timer's generation
-	fi   famIdx   // evRefreshTimer only
+	fi   famIdx   // evRefreshTimer, evLLGRTimer only
 }
 
 func (mb *mailbox) post(ev mailEvent) {
@@ -406,6 +410,8 @@ func (s *Server) events() bool {
 			s.grTimer(ev.ss, ev.gen)
 		case evRefreshTimer:
 			s.refreshTimer(ib, ev.fi, ev.gen)
+		case evLLGRTimer:
+			s.llgrTimer(ev.ss, ev.fi, ev.gen)
 		}
 	}
 	return len(evs) > 0
@@ -429,6 +435,7 @@ func (s *Server) up(ib *inbox) {
 		addr:     ss.addr,
 		imp:      ss.m.imp,
 		since:    time.Now(),
+		llgr:     ib.info.LongLivedGR != nil,
 	}
 	s.incs++
 	p.inc = s.incs
@@ -514,6 +521,9 @@ func (s *Server) index(p *session, up bool) {
 		if ok {
 			mark(&s.famIDs[fi])
 		}
+	}
+	if p.llgr {
+		mark(&s.llgrIDs)
 	}
 	s.epoch++
 }
@@ -688,6 +698,10 @@ func (s *Server) background() bool {
 		worked = s.revalStep(rb) // a step's changes are pulled by the next pass's outbound
 	}
 	if len(s.reads) > 0 && s.readStep(max(budget, 1)) {
+		worked = true
+	}
+	if len(s.sweeps) > 0 {
+		s.sweepStep(s.cfg.ReadBudget)
 		worked = true
 	}
 	if len(s.clearing) == 0 {

@@ -53,6 +53,12 @@ type Peer struct {
 	stale  []*session
 	grStop func() bool
 	grGen  uint64
+	// Long-lived graceful restart (llgr.go): the long-lived stale time per family of the
+	// incarnation that went down last (0: none), and the timer per family that ends its
+	// long-lived stale routes.
+	llgrTime [numFams]uint32
+	llgrStop [numFams]func() bool
+	llgrGen  [numFams]uint64
 }
 
 // Addr returns the neighbor address.
@@ -201,9 +207,12 @@ type session struct {
 	// waits for them to be gone too.
 	stale     bool
 	staleFams [numFams]bool
-	closed    bool // Queue failed: nothing more is sent
-	throttled bool // output above the high watermark
-	buffered  int  // output bytes waiting, as Queue last said
+	sweeping  [numFams]bool // staleFams being removed by a sweep walk (grsweep.go)
+	llgrFams  [numFams]bool // staleFams whose routes are long-lived stale or turning so (llgr.go)
+	llgr      bool          // long-lived graceful restart negotiated: may receive LLGR-stale routes
+	closed    bool          // Queue failed: nothing more is sent
+	throttled bool          // output above the high watermark
+	buffered  int           // output bytes waiting, as Queue last said
 
 	// Adj-RIB-In: a slab of the session's routes (see addRoute).
 	routes  []*route
@@ -225,7 +234,10 @@ type session struct {
 	pend  pending
 
 	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
-	eorIn                                            [numFams]bool
+	// dupAnnounce counts announcements of a prefix with the attributes it already had, dupWithdraw
+	// withdrawals of a prefix the session had not announced (BMP statistics types 1 and 2).
+	dupAnnounce, dupWithdraw uint64
+	eorIn                    [numFams]bool
 
 	// The member's enhanced route refresh in progress (refresh.go): marked routes per family,
 	// whether a BoRR is open, and its timer.

@@ -46,6 +46,9 @@ type Stats struct {
 	StaleRoutes               int
 	StaleReplaced, StaleSwept uint64
 	StaleTimersExpired        uint64
+	// Long-lived graceful restart (RFC 9494): stale routes made long-lived stale, and long-lived
+	// stale timers that ran out.
+	LLGRMarked, LLGRTimersExpired uint64
 	// Enhanced route refresh (RFC 7313): refreshes sent between BoRR and EoRR, BoRRs received,
 	// routes removed at the member's EoRR or when its timer ran out, and timers that ran out.
 	RefreshesEnhanced, BoRRReceived    uint64
@@ -98,6 +101,8 @@ func (s *Server) snapshot() Stats {
 		StaleReplaced:         s.stats.staleReplaced,
 		StaleSwept:            s.stats.staleSwept,
 		StaleTimersExpired:    s.stats.staleExpired,
+		LLGRMarked:            s.stats.llgrMarked,
+		LLGRTimersExpired:     s.stats.llgrExpired,
 		RefreshesEnhanced:     s.stats.borrOut,
 		BoRRReceived:          s.stats.borrIn,
 		RefreshSwept:          s.stats.refreshSwept,

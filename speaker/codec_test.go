@@ -245,8 +245,8 @@ func goldenOpen() *Open {
 				{Family: IPv4Unicast, ForwardingState: true}, {Family: IPv6Unicast}}},
 			AddPath: map[Family]uint8{IPv4Unicast: AddPathBoth, IPv6Unicast: AddPathReceive},
 			HasRole: true, Role: RoleRS,
+			LongLivedGR: []LLGRFamily{{Family: IPv4Unicast, ForwardingState: true, StaleTime: 3600}},
 			Unknown: []RawCapability{
-				{Code: CapLongLivedGR, Value: []byte{0, 1, 1, 0x80, 0, 0x0e, 0x10}},                // IPv4 unicast, F, 3600 s
 				{Code: CapFQDN, Value: []byte{3, 'r', 's', '1', 6, 'e', 'x', '.', 'n', 'e', 't'}}}, // rs1.ex.net
 		},
 	}
@@ -319,7 +319,7 @@ func goldenCases() []goldenCase {
 		{file: "open.hex", typ: MsgOpen, want: goldenOpen(), decode: decOpen,
 			desc: "OPEN: AS 4200000001 (MyAS AS_TRANS), hold 90, ID 192.0.2.1; capabilities MP IPv4+IPv6, route refresh,\n" +
 				"extended message (6), role RS (9), graceful restart 120 s, 4-octet AS, ADD-PATH, enhanced route refresh,\n" +
-				"LLGR (71) and FQDN (73) kept as unknown",
+				"long-lived graceful restart (71) IPv4 F 3600 s, FQDN (73) kept as unknown",
 			encode: func(t *testing.T) []byte { return EncodeOpen(goldenOpen()) },
 			gobgp: func(t *testing.T) []byte {
 				llgr := bgp.NewCapLongLivedGracefulRestart([]*bgp.CapLongLivedGracefulRestartTuple{
@@ -1365,8 +1365,13 @@ func TestDecodeOpen(t *testing.T) {
 			with(Capabilities{Families: []Family{IPv4Unicast}, FourOctetAS: true, AS4: 65001}), 0, 0},
 		{"caps-in-several-parameters", cdOpenBody(2, 6, 1, 4, 0, 2, 0, 1, 2, 2, 2, 0, 2, 2, 128, 0, 2, 3, 9, 1, 2),
 			with(Capabilities{Families: []Family{IPv6Unicast}, RouteRefresh: true, HasRole: true, Role: RoleRSClient}), 0, 0},
-		{"unknown-caps-kept", cdOpenBody(2, 10, 71, 0, 73, 6, 3, 'a', 'b', 'c', 0, 0xee),
-			with(Capabilities{Unknown: []RawCapability{{Code: 71}, {Code: 73, Value: []byte{3, 'a', 'b', 'c', 0, 0xee}}}}), 0, 0},
+		{"unknown-caps-kept", cdOpenBody(2, 10, 72, 0, 73, 6, 3, 'a', 'b', 'c', 0, 0xee),
+			with(Capabilities{Unknown: []RawCapability{{Code: 72}, {Code: 73, Value: []byte{3, 'a', 'b', 'c', 0, 0xee}}}}), 0, 0},
+		{"llgr", cdOpenBody(2, 16, 71, 14, 0, 1, 1, 0x80, 0, 0x0e, 0x10, 0, 2, 1, 0, 0xff, 0xff, 0xff),
+			with(Capabilities{LongLivedGR: []LLGRFamily{{Family: IPv4Unicast, ForwardingState: true, StaleTime: 3600},
+				{Family: IPv6Unicast, StaleTime: MaxLLGRStaleTime}}}), 0, 0},
+		{"llgr-empty", cdOpenBody(2, 2, 71, 0), with(Capabilities{LongLivedGR: []LLGRFamily{}}), 0, 0},
+		{"llgr-bad-length", cdOpenBody(2, 8, 71, 6, 0, 1, 1, 0, 0, 0), nil, ErrOpen, 0},
 		{"graceful-restart", cdOpenBody(2, 12, 64, 10, 0x80|0x40|0x1, 0x2c, 0, 1, 1, 0x80, 0, 2, 1, 0),
 			with(Capabilities{GracefulRestart: &GracefulRestart{RestartState: true, RestartTime: 300,
 				Families: []GRFamily{{Family: IPv4Unicast, ForwardingState: true}, {Family: IPv6Unicast}}}}), 0, 0},

@@ -104,7 +104,7 @@ func decodeOpen(body []byte) (*Open, *Notification) {
 func decOpenErr() *Notification { return &Notification{Code: ErrOpen, Subcode: 0} }
 
 // decCapSeen remembers single-valued capabilities already decoded, so that the first one counts.
-type decCapSeen struct{ as4, gr bool }
+type decCapSeen struct{ as4, gr, llgr bool }
 
 // decCapabilities decodes the capabilities of one capabilities optional parameter into c.
 func decCapabilities(c *Capabilities, b []byte, seen *decCapSeen) *Notification {
@@ -162,6 +162,22 @@ func decCapabilities(c *Capabilities, b []byte, seen *decCapSeen) *Notification 
 					Family: NewFamily(binary.BigEndian.Uint16(t), t[2]), ForwardingState: t[3]&0x80 != 0})
 			}
 			c.GracefulRestart = gr
+		case CapLongLivedGR:
+			if l%7 != 0 {
+				return decOpenErr()
+			}
+			if seen.llgr {
+				continue
+			}
+			seen.llgr = true
+			c.LongLivedGR = make([]LLGRFamily, 0, l/7)
+			for t := v; len(t) >= 7; t = t[7:] {
+				c.LongLivedGR = append(c.LongLivedGR, LLGRFamily{
+					Family:          NewFamily(binary.BigEndian.Uint16(t), t[2]),
+					ForwardingState: t[3]&0x80 != 0,
+					StaleTime:       uint32(t[4])<<16 | uint32(t[5])<<8 | uint32(t[6]),
+				})
+			}
 		case CapAddPath:
 			if l == 0 || l%4 != 0 {
 				return decOpenErr()
@@ -213,7 +229,8 @@ func ValidateOpen(o *Open, expectPeerAS uint32, localID netip.Addr) *Notificatio
 
 // EncodeOpen returns the OPEN message for o, header included. Capabilities are written in one optional
 // parameter in code order (multiprotocol, route refresh, extended message, role, graceful restart,
-// four-octet AS, ADD-PATH by family, enhanced route refresh, then Unknown as given); RFC 9072 extended
+// four-octet AS, ADD-PATH by family, enhanced route refresh, long-lived graceful restart, then
+// Unknown as given); RFC 9072 extended
 // optional parameters are used only when they do not fit 255 bytes. A RouterID that is not IPv4 is sent as
 // 0.0.0.0. Extended message (6) and role (9) are written here because gobgp has neither.
 func EncodeOpen(o *Open) []byte {
@@ -306,6 +323,22 @@ func encCapabilities(b []byte, c *Capabilities) []byte {
 	}
 	if c.EnhancedRouteRefresh {
 		b = append(b, CapEnhancedRouteRefresh, 0)
+	}
+	if c.LongLivedGR != nil {
+		fams := c.LongLivedGR
+		if len(fams) > 36 { // 255/7: what one capability can hold
+			fams = fams[:36]
+		}
+		b = append(b, CapLongLivedGR, byte(7*len(fams)))
+		for _, f := range fams {
+			b = binary.BigEndian.AppendUint16(b, f.Family.AFI())
+			flags := byte(0)
+			if f.ForwardingState {
+				flags = 0x80
+			}
+			t := min(f.StaleTime, MaxLLGRStaleTime)
+			b = append(b, f.Family.SAFI(), flags, byte(t>>16), byte(t>>8), byte(t))
+		}
 	}
 	for _, u := range c.Unknown {
 		v := u.Value

@@ -52,7 +52,10 @@ type PeerConfig struct {
 	// Established, is the neighbor restarting (RFC 4724 §4.2): the old session goes down with
 	// ErrPeerRestarted and the new connection is taken.
 	GracefulRestart *GracefulRestart
-	Logger          *slog.Logger
+	// LongLivedGR, when not nil and GracefulRestart is set, is advertised as the long-lived
+	// graceful-restart capability (RFC 9494 §3).
+	LongLivedGR []LLGRFamily
+	Logger      *slog.Logger
 	// OnMessage, when set, sees every message received, whole (header included), before it is handled:
 	// for monitoring (BMP pre-policy route monitoring) and capture. It runs on the reader goroutine;
 	// msg aliases the read buffer and is valid only during the call.
@@ -188,11 +191,15 @@ type Peer struct {
 	remote    *Open
 	openSent  []byte // the OPENs of the current or last established session, whole messages
 	openRecv  []byte
+	connLocal netip.AddrPort // the TCP endpoints of the current or last established session
+	connPeer  netip.AddrPort
 	msgs      [2][6]atomic.Uint64 // [0] received, [1] sent
 	bytes     [2][6]atomic.Uint64 // [0] received, [1] sent
 	lastNote  [2]Notification     // [0] received, [1] sent
 	notes     []NotificationCount
 	closeOnce sync.Once
+
+	trace atomic.Pointer[traceHook] // SetTrace; nil when off
 }
 
 // event is an input to the peer goroutine. s is the session it concerns (nil for peer-wide events).
@@ -309,6 +316,31 @@ func (p *Peer) OpenMessages() (sent, received []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return bytes.Clone(p.openSent), bytes.Clone(p.openRecv)
+}
+
+// ConnAddrs returns the local and remote TCP endpoints of the established session, or of the last
+// one after it went down: what BMP's Peer Up Notification and MRT's BGP4MP records carry. Both are
+// zero before the first session is established. Addresses are unmapped (an IPv4 session over an
+// IPv6 socket gives IPv4 addresses).
+func (p *Peer) ConnAddrs() (local, remote netip.AddrPort) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.connLocal, p.connPeer
+}
+
+// connAddrs returns c's endpoints, zero where they are not TCP addresses (a test's net.Pipe).
+func connAddrs(c net.Conn) (local, remote netip.AddrPort) {
+	if c == nil {
+		return
+	}
+	unmap := func(a net.Addr) netip.AddrPort {
+		if t, ok := a.(*net.TCPAddr); ok {
+			ap := t.AddrPort()
+			return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		}
+		return netip.AddrPort{}
+	}
+	return unmap(c.LocalAddr()), unmap(c.RemoteAddr())
 }
 
 // EncodeOptions returns how UPDATEs must be encoded for the established session. ok is false when the
@@ -714,6 +746,7 @@ func (p *Peer) established1(s *session) {
 	p.estTime = now
 	p.remote = s.remote
 	p.openSent, p.openRecv = s.openSent, s.openRecv
+	p.connLocal, p.connPeer = connAddrs(s.conn)
 	p.mu.Unlock()
 	p.idleHold = time.Second
 	s.downErr = nil
@@ -759,7 +792,22 @@ func (p *Peer) localOpen() *Open {
 		o.Caps.Role = p.cfg.Role
 	}
 	o.Caps.GracefulRestart = p.cfg.GracefulRestart
+	if p.cfg.GracefulRestart != nil {
+		o.Caps.LongLivedGR = p.cfg.LongLivedGR
+	}
 	return o
+}
+
+// LongLivedGR returns the neighbor's long-lived graceful-restart capability of the current (or
+// last) session when both sides advertised it and graceful restart was negotiated too, nil
+// otherwise (RFC 9494 §3: the capability counts only alongside graceful restart).
+func (p *Peer) LongLivedGR() []LLGRFamily {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if negotiatedGR(p.cfg.GracefulRestart, p.remote) == nil || p.cfg.LongLivedGR == nil {
+		return nil
+	}
+	return p.remote.Caps.LongLivedGR
 }
 
 // GracefulRestart returns the neighbor's graceful-restart capability of the current (or last)

@@ -227,6 +227,9 @@ func (r *reader) dispatch(m message) bool {
 	if p.cfg.OnMessage != nil {
 		p.cfg.OnMessage(p, m.raw)
 	}
+	if h := p.trace.Load(); h != nil && h.types.Has(m.typ) {
+		h.fn(p, Received, m.typ, m.raw[:len(m.raw):len(m.raw)])
+	}
 	established := State(s.state.Load()) == StateEstablished
 	switch m.typ {
 	case MsgUpdate:

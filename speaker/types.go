@@ -375,6 +375,16 @@ type GRFamily struct {
 	ForwardingState bool
 }
 
+// LLGRFamily is one family of the long-lived graceful-restart capability (RFC 9494 §3).
+type LLGRFamily struct {
+	Family          Family
+	ForwardingState bool
+	StaleTime       uint32 // long-lived stale time in seconds, 24 bits on the wire
+}
+
+// MaxLLGRStaleTime is the largest long-lived stale time the capability can carry (2^24-1 s).
+const MaxLLGRStaleTime = 1<<24 - 1
+
 // Capabilities are the capabilities of an OPEN, decoded. Capabilities the speaker does not know are kept in
 // Unknown.
 type Capabilities struct {
@@ -388,6 +398,7 @@ type Capabilities struct {
 	AddPath              map[Family]uint8 // RFC 7911: family -> AddPathReceive|AddPathSend|AddPathBoth
 	HasRole              bool             // RFC 9234
 	Role                 uint8
+	LongLivedGR          []LLGRFamily // RFC 9494; nil when not advertised
 	Unknown              []RawCapability
 }
 

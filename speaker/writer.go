@@ -218,6 +218,15 @@ func (w *writer) run() {
 			vec = append(vec, chunks...)
 			bufs := vec
 			_, err := bufs.WriteTo(w.conn)
+			if err == nil {
+				if h := w.p.trace.Load(); h != nil {
+					// vec's elements were consumed by WriteTo; ctrl and chunks still hold the bytes.
+					w.p.traceSent(h, ctrl)
+					for _, c := range chunks {
+						w.p.traceSent(h, c)
+					}
+				}
+			}
 			clear(vec)
 			if closing {
 				w.conn.Close()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,9 +24,11 @@ type daemon struct {
 	version func() string
 	// config writes the configuration for w into dir and returns the command line to run it.
 	config func(dir string, port int, w *Workload) ([]string, error)
-	// multiProcess: CPU and peak RSS are summed over the process and its children (OpenBGPD's parent,
-	// session engine and RDE).
+	// multiProcess: the daemon forks (OpenBGPD's parent, session engine and RDE); CPU and memory are
+	// summed over the process and its children for every daemon.
 	multiProcess bool
+	// floor: the no-RIB forwarder (forward.go), run for the initial convergence only.
+	floor bool
 }
 
 // daemons returns the implementations by name. ixrsBinary is the routeserver built for this run.
@@ -36,12 +39,36 @@ func daemons(ixrsBinary string) map[string]*daemon {
 		"openbgpd": {name: "openbgpd", version: func() string { return firstLine("bgpd", "-V") }, config: openbgpdConfig,
 			multiProcess: true},
 		"gobgp": {name: "gobgp", version: func() string { return firstLine("gobgpd", "--version") }, config: gobgpConfig},
-		"frr":   {name: "frr", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") }, config: frrConfig},
+		"frr":   {name: "frr", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") }, config: frrConfig(frrCoalesce)},
+		// frr-default is FRR with its default update coalescing, for comparison (not in daemonOrder).
+		"frr-default": {name: "frr-default", version: func() string { return firstLine("/usr/lib/frr/bgpd", "--version") },
+			config: frrConfig(0)},
+		"floor": floorDaemon(),
 	}
 }
 
-// daemonOrder is the order in which a repetition runs the daemons.
-var daemonOrder = []string{"ixrs", "bird", "frr", "openbgpd", "gobgp"}
+// daemonOrder is the order in which a repetition runs the daemons, and the default set: the route
+// servers, then the floor (forward.go).
+var daemonOrder = []string{"ixrs", "bird", "frr", "openbgpd", "gobgp", "floor"}
+
+// daemonRank orders daemons in tables: daemonOrder, then the others (frr-default) before the floor.
+func daemonRank(name string) int {
+	switch name {
+	case "frr-default":
+		return 3 // after frr
+	case "floor":
+		return 100
+	}
+	if i := slices.Index(daemonOrder, name); i >= 0 {
+		if i >= 3 {
+			return i + 1
+		}
+		return i
+	}
+	return 50
+}
+
+func byRank(a, b string) int { return daemonRank(a) - daemonRank(b) }
 
 func firstLine(name string, args ...string) string {
 	out, _ := exec.Command(name, args...).CombinedOutput()
@@ -125,7 +152,8 @@ template bgp mbr {
 }
 
 // openbgpdConfig: transparent AS (route server), every path evaluated (rde evaluate all, so that a
-// client whose best route is its own gets the next best), no FIB.
+// client whose best route is its own gets the next best), next hop unchanged (set nexthop no-modify;
+// OpenBGPD rewrites a next hop outside the session's subnet otherwise), no FIB.
 func openbgpdConfig(dir string, port int, w *Workload) ([]string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `AS %d
@@ -136,6 +164,7 @@ fib-update no
 group "members" {
   transparent-as yes
   rde evaluate all
+  set nexthop no-modify
   passive
   multihop 2
   enforce neighbor-as no
@@ -195,8 +224,22 @@ func gobgpConfig(dir string, port int, w *Workload) ([]string, error) {
 	return []string{"gobgpd", "-f", path, "--api-hosts", fmt.Sprintf("127.0.0.1:%d", api), "--pprof-disable", "-l", "warn"}, nil
 }
 
-// frrConfig: bgpd without zebra, every member route-server-client in both families, passive.
-func frrConfig(dir string, port int, w *Workload) ([]string, error) {
+// frrCoalesce is the FRR update-group coalesce time in ms that ixbench configures. FRR batches the first
+// updates of its update groups for coalesce-time (by default about 1 s plus 50 ms per peer), which
+// dominated FRR's convergence times in this benchmark; 100 ms is the tuning FRR's documentation offers
+// for it (the bgp router option coalesce-time).
+const frrCoalesce = 100
+
+// frrConfig: bgpd without zebra, every member route-server-client in both families, passive, next hop
+// unchanged (route servers must not rewrite it, RFC 7947 §2.2.2; FRR rewrites a next hop outside the
+// session's subnet to its own address otherwise). coalesce > 0 sets coalesce-time in ms.
+func frrConfig(coalesce int) func(dir string, port int, w *Workload) ([]string, error) {
+	return func(dir string, port int, w *Workload) ([]string, error) {
+		return frrConfigFile(dir, port, w, coalesce)
+	}
+}
+
+func frrConfigFile(dir string, port int, w *Workload, coalesce int) ([]string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `frr defaults traditional
 hostname ixbench-rs
@@ -205,6 +248,7 @@ router bgp %d
  bgp router-id %s
  no bgp ebgp-requires-policy
  no bgp network import-check
+ no bgp default ipv4-unicast
  neighbor MEMBERS peer-group
  neighbor MEMBERS passive
  neighbor MEMBERS disable-connected-check
@@ -212,16 +256,21 @@ router bgp %d
  neighbor MEMBERS timers 80 240
  no neighbor MEMBERS enforce-first-as
 `, dir, RSASN, rsAddr)
+	if coalesce > 0 {
+		fmt.Fprintf(&b, " coalesce-time %d\n", coalesce)
+	}
 	for _, m := range w.Members {
 		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s peer-group MEMBERS\n", m.Addr, m.ASN, m.Addr)
 	}
 	b.WriteString(` address-family ipv4 unicast
   neighbor MEMBERS activate
   neighbor MEMBERS route-server-client
+  neighbor MEMBERS attribute-unchanged next-hop
  exit-address-family
  address-family ipv6 unicast
   neighbor MEMBERS activate
   neighbor MEMBERS route-server-client
+  neighbor MEMBERS attribute-unchanged next-hop
  exit-address-family
 exit
 `)
@@ -243,6 +292,7 @@ type proc struct {
 	multi bool
 	done  chan struct{}
 	log   string
+	mem   *memSampler
 }
 
 func startProc(argv []string, dir string, multi bool) (*proc, error) {
@@ -262,18 +312,17 @@ func startProc(argv []string, dir string, multi bool) (*proc, error) {
 		return nil, err
 	}
 	p := &proc{cmd: cmd, multi: multi, done: make(chan struct{}), log: logPath}
-	go func() { cmd.Wait(); lf.Close(); close(p.done) }()
+	p.mem = sampleMemory(p.pids, memInterval)
+	go func() { cmd.Wait(); p.mem.Stop(); lf.Close(); close(p.done) }()
 	registerProc(p)
 	return p, nil
 }
 
-// pids returns the process and, for multi-process daemons, its children.
+// pids returns the process and its children (OpenBGPD's session engine and RDE; every daemon is
+// looked at, so that one that forks helpers is not under-counted).
 func (p *proc) pids() []int {
 	pid := p.cmd.Process.Pid
 	out := []int{pid}
-	if !p.multi {
-		return out
-	}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		c, err := strconv.Atoi(e.Name())
@@ -287,16 +336,15 @@ func (p *proc) pids() []int {
 	return out
 }
 
-// usage returns the CPU seconds (user+system) and the peak resident set (VmHWM) of the daemon, summed
-// over its processes.
-func (p *proc) usage() (cpu float64, hwm int64) {
+// usage returns the CPU seconds (user+system) summed over the daemon's processes, and the peak of the
+// sum of their memory sampled so far (memory.go).
+func (p *proc) usage() (cpu float64, peak int64) {
 	for _, pid := range p.pids() {
 		if st, ok := readStat(pid); ok {
 			cpu += st.cpu
 		}
-		hwm += readHWM(pid)
 	}
-	return cpu, hwm
+	return cpu, p.mem.Peak()
 }
 
 type procStat struct {
@@ -325,20 +373,6 @@ func readStat(pid int) (procStat, bool) {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return procStat{ppid: ppid, cpu: (ut + st) / clockTicks}, true
-}
-
-func readHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // stop ends the daemon: SIGTERM to the process we started, then SIGKILL to its process group (which

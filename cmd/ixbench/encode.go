@@ -12,6 +12,8 @@ type Encoded struct {
 	Table      []byte // every route, then End-of-RIB for IPv4 and IPv6
 	Withdraw   []byte // the churn prefixes withdrawn
 	Reannounce []byte // the churn prefixes announced again, with their original attributes
+	Worsen     []byte // best-move phase: the member's best routes of multi-homed prefixes, AS prepended (encodeMoves)
+	Restore    []byte // and the same prefixes announced as in Table again
 	Messages   int    // UPDATEs in Table
 }
 
@@ -78,4 +80,31 @@ func appendAnnounce(dst []byte, f speaker.Family, block []byte, nh netip.Addr, p
 		msgs++
 	}
 	return msgs, dst
+}
+
+// encodeMoves adds the best-move phase's streams to enc: per member, moves[m] announced again with the
+// member's AS prepended (Worsen) and then as originally announced (Restore).
+func (w *Workload) encodeMoves(enc []*Encoded, moves [][]uint32) {
+	for i, m := range w.Members {
+		move := make(map[uint32]bool, len(moves[i]))
+		for _, p := range moves[i] {
+			move[p] = true
+		}
+		e := enc[i]
+		e.Worsen, e.Restore = nil, nil
+		for _, g := range m.Groups {
+			var ps []netip.Prefix
+			for _, p := range g.Prefixes {
+				if move[p] {
+					ps = append(ps, w.Prefixes[p])
+				}
+			}
+			if len(ps) == 0 {
+				continue
+			}
+			nh := g.Attrs.MPNextHop
+			_, e.Worsen = appendAnnounce(e.Worsen, g.Family, speaker.AppendAttrs(nil, worsened(g.Attrs, m.ASN), g.Family, encodeOpts), nh, ps)
+			_, e.Restore = appendAnnounce(e.Restore, g.Family, speaker.AppendAttrs(nil, g.Attrs, g.Family, encodeOpts), nh, ps)
+		}
+	}
 }

@@ -326,12 +326,14 @@ func (l *lgRun) churnWindow(ss []*session, enc []*Encoded, w *Workload, tr *trac
 	defer l.stop()
 	end := time.Now().Add(l.window)
 	for time.Now().Before(end) {
+		tr.chk.expect(all, w.churnWithdrawn(), nil)
 		done := tr.phase(ss, withdrawn)
 		go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Withdraw) })
 		if !wait(done, timeout) {
 			return fmt.Errorf("churn window: withdraw did not converge within %s (%s)", timeout, progress(ss))
 		}
 		cycle := tr.elapsed()
+		tr.chk.expect(all, announcedAll, nil)
 		done = tr.phase(ss, full)
 		go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Reannounce) })
 		if !wait(done, timeout) {

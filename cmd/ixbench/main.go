@@ -1,10 +1,13 @@
 // Command ixbench is the ixrs end-to-end benchmark: it plays N IXP members, each with its own
 // loopback address and 4-octet AS, announces a generated, realistically skewed IXP table to a route
-// server, and measures how long the route server takes to give every member its complete table
-// (initial convergence), to propagate a churn burst of 5% of the routes, and to handle the largest
-// member's session flap, with the route server's CPU seconds and peak memory. It runs the same
-// workload against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and writes the table of
-// medians to docs/benchmarks.md.
+// server, and measures how long the route server takes to give every member exactly the expected table
+// (initial convergence), to propagate a churn burst of 5% of the routes, to move the best route of
+// multi-homed prefixes to another member and back, and to handle the largest member's session flap,
+// with the route server's CPU seconds and peak memory. A phase ends when every member holds the right
+// prefixes with the right routes (check.go), not when a count is reached. It runs the same workload
+// against ixrs, BIRD 2, FRR, OpenBGPD and GoBGP, one at a time, and against the floor, a no-RIB
+// forwarder (forward.go), and writes the table of medians to docs/benchmarks.md under a header that
+// states the invocation (date, command, commit, versions, load).
 //
 // Usage (scripts/benchmark wraps this):
 //
@@ -13,6 +16,7 @@
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
 //	ixbench -routeserver BIN -reeval [-reeval-vrps rtr,file] [-workload NAME=MEMBERS:ROUTES] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
+//	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
 //
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).
@@ -79,15 +83,20 @@ func realMain() int {
 	reevalMode := flag.Bool("reeval", false, "re-evaluation mode: IRR, VRP and [defaults] changes timed end to end (reeval.go)")
 	reevalVRPs := flag.String("reeval-vrps", "rtr,file", "VRP sources of the re-evaluation mode, one run each: rtr (ixbench's RTR cache), file (vrp_file and SIGHUP)")
 	reevalSettle := flag.Duration("reeval-settle", 2*time.Second, "re-evaluation mode: wait after each phase before checking that nothing else was sent")
+	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
+	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
+	if *forward != "" {
+		return forwardMain(*forward)
+	}
 
 	if *renderOnly {
 		if *doc == "" {
 			fmt.Fprintln(os.Stderr, "ixbench: -render needs -doc")
 			return 2
 		}
-		if err := updateDoc(*doc, nil, nil, ""); err != nil {
+		if err := updateDoc(*doc, nil, nil); err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
 		}
@@ -193,6 +202,22 @@ func realMain() int {
 		os.Exit(130)
 	}()
 
+	// The header every table of this invocation states, printed first so that a table pasted from this
+	// output carries it.
+	if *commit == "" {
+		*commit = gitCommit()
+	}
+	versions := map[string]string{}
+	for _, d := range ds {
+		versions[d.name] = d.version()
+	}
+	cmdline := *command
+	if cmdline == "" {
+		cmdline = strings.Join(os.Args, " ")
+	}
+	inv := newInvocation(cmdline, *commit, versions)
+	fmt.Print(inv.header(), "\n")
+
 	var results []Result
 	for _, spec := range specs {
 		spec.Seed = *seed
@@ -226,12 +251,10 @@ func realMain() int {
 			}
 		}
 	}
+	inv.LoadEnd = loadavg()
+	logf("load average at end: %s", inv.LoadEnd)
 	if *doc != "" {
-		versions := map[string]string{}
-		for _, d := range ds {
-			versions[d.name] = d.version()
-		}
-		if err := updateDoc(*doc, results, versions, *command); err != nil {
+		if err := updateDoc(*doc, results, inv); err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
 		}
@@ -268,9 +291,9 @@ func (r *Result) summary() string {
 		}
 		return fmt.Sprintf("%.2fs", v)
 	}
-	s := fmt.Sprintf("up %s converge %s churn %s+%s flap %s/%s cpu %.1fs (converge %.1fs) rss %d MiB gen-cpu %.1fs load %.2f",
-		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.FlapDown), f(r.FlapUp),
-		r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
+	s := fmt.Sprintf("up %s converge %s churn %s+%s best-move %s+%s (%d prefixes) flap %s/%s cpu %.1fs (converge %.1fs) mem %d MiB gen-cpu %.1fs load %.2f",
+		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.BestMove), f(r.BestBack), r.Moved,
+		f(r.FlapDown), f(r.FlapUp), r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
 	if r.Unknown > 0 {
 		s += fmt.Sprintf(" unknown-prefixes %d", r.Unknown)
 	}

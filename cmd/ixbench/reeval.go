@@ -341,6 +341,8 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 		s.watch = ws[i]
 		s.mu.Unlock()
 	}
+	all := r.pl.w.AllActive()
+	r.tr.chk.expect(all, func(_ int, p uint32) bool { return has(live, p) }, nil)
 	done := r.tr.phase(r.ss, targets)
 	at, err := act()
 	if err != nil {
@@ -357,20 +359,29 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 	}
 	time.Sleep(r.settle) // anything sent after the result is complete is still counted
 	helds := make([][]uint64, len(r.ss))
+	badRoutes := 0
 	for i, s := range r.ss {
 		s.mu.Lock()
 		s.watch = nil
-		helds[i] = slices.Clone(s.held)
+		helds[i] = make([]uint64, len(r.pl.full))
+		for p, g := range s.got {
+			if g != 0 {
+				set(helds[i], uint32(p))
+			}
+		}
+		s.recheck()
+		badRoutes += s.bad
 		s.mu.Unlock()
 	}
 	ph.phaseCheck = checkPhase(ws, helds, r.pl.own, live, want)
+	ph.BadRoutes = badRoutes
 	ph.FirstSeconds = -1
 	if !ph.First.IsZero() {
 		ph.FirstSeconds = max(0, ph.First.Sub(at).Seconds())
 	}
 	if ph.Failed == "" && !ph.ok() {
-		ph.Failed = fmt.Sprintf("wrong result: %d members hold a wrong set (%d missing, %d extra), %d unexpected prefixes in %d UPDATEs (%d of them changed prefixes sent in the other direction), %d members sent too few",
-			ph.WrongMembers, ph.Missing, ph.Extra, ph.Unexpected, ph.BadUpdates, ph.Reversed, ph.ShortMembers)
+		ph.Failed = fmt.Sprintf("wrong result: %d members hold a wrong set (%d missing, %d extra), %d unexpected prefixes in %d UPDATEs (%d of them changed prefixes sent in the other direction), %d members sent too few, %d prefixes held with a route that is not the best",
+			ph.WrongMembers, ph.Missing, ph.Extra, ph.Unexpected, ph.BadUpdates, ph.Reversed, ph.ShortMembers, ph.BadRoutes)
 	}
 	if r.p.exited() {
 		ph.Failed += "; daemon exited: " + r.p.tail(5)
@@ -452,7 +463,8 @@ func reevalOnce(binary string, pl *reevalPlan, enc []*Encoded, ix *index, source
 		}
 	}
 
-	tr := &tracker{}
+	tr := &tracker{chk: newChecker(w)}
+	tr.chk.expect(w.AllActive(), announcedAll, nil)
 	ss := make([]*session, len(w.Members))
 	for i, m := range w.Members {
 		ss[i] = newSession(m, enc[i], ix, tr, pl.own[i])

@@ -101,6 +101,9 @@ type phaseCheck struct {
 	// ShortMembers counts members that were sent fewer prefixes of the change than it holds for them:
 	// with a correct final set this cannot happen, so it flags a bookkeeping error in the benchmark.
 	ShortMembers int
+	// BadRoutes counts, over all members, prefixes held with a route that is not one of the prefix's
+	// best live routes (check.go's route check; filled in by the caller).
+	BadRoutes int
 	// First is when the first member received the first prefix of the change (zero if none did).
 	First time.Time `json:"-"`
 }
@@ -135,7 +138,7 @@ func checkPhase(ws []*watch, helds, owns [][]uint64, live []uint64, want []int) 
 // ok reports whether the phase ended with every member holding exactly the expected set and no
 // member being sent anything outside the change.
 func (c phaseCheck) ok() bool {
-	return c.WrongMembers == 0 && c.Unexpected == 0 && c.ShortMembers == 0
+	return c.WrongMembers == 0 && c.Unexpected == 0 && c.ShortMembers == 0 && c.BadRoutes == 0
 }
 
 // changeFor is how many prefixes of change a member with own must be sent.

@@ -66,6 +66,9 @@ func TestCheckPhase(t *testing.T) {
 	if c := checkPhase(ws, helds, owns, live, want); !c.ok() || c.Expected != 3+3+3 || c.Updates != 3 {
 		t.Fatalf("correct phase: %+v, ok %v", c, c.ok())
 	}
+	if c := checkPhase(ws, helds, owns, live, want); func() bool { c.BadRoutes = 1; return c.ok() }() {
+		t.Error("a phase with a member holding a route that is not the best passed")
+	}
 	if got := want[0]; got != 3 {
 		t.Errorf("changeFor member 0 = %d, want 3 (5 is its own)", got)
 	}

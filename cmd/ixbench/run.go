@@ -28,14 +28,21 @@ type Result struct {
 	ChurnReannounce float64 `json:"churn_reannounce_s"`
 	FlapDown        float64 `json:"flap_down_s"`
 	FlapUp          float64 `json:"flap_up_s"`
+	// BestMove is the best-move phase: the best routes of Moved multi-homed prefixes worsen (AS
+	// prepended) and every member must switch to the next best; BestBack restores them.
+	BestMove float64 `json:"best_move_s"`
+	BestBack float64 `json:"best_back_s"`
+	Moved    int     `json:"moved_prefixes,omitempty"`
 
 	CPUConverge float64 `json:"cpu_converge_s"` // daemon CPU during initial convergence
 	CPU         float64 `json:"cpu_s"`          // daemon CPU for the whole run
-	PeakRSS     int64   `json:"peak_rss_bytes"`
-	GenCPU      float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
-	Load1       float64 `json:"load1"`           // 1-minute load average before the run
-	Unknown     int     `json:"unknown_prefixes,omitempty"`
-	Failed      string  `json:"failed,omitempty"`
+	PeakRSS     int64   `json:"peak_mem_bytes"` // peak of the daemon's memory summed over its processes (memory.go)
+	// LegacyHWM is the memory of results from before the sampler: VmHWM summed over the processes.
+	LegacyHWM int64   `json:"peak_rss_bytes,omitempty"`
+	GenCPU    float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
+	Load1     float64 `json:"load1"`           // 1-minute load average before the run
+	Unknown   int     `json:"unknown_prefixes,omitempty"`
+	Failed    string  `json:"failed,omitempty"`
 }
 
 // Churn returns the churn burst's total (withdraw plus re-announce), or -1.
@@ -46,13 +53,21 @@ func (r *Result) Churn() float64 {
 	return r.ChurnWithdraw + r.ChurnReannounce
 }
 
+// BestMoves returns the best-move phase's total (move plus back), or -1.
+func (r *Result) BestMoves() float64 {
+	if r.BestMove < 0 || r.BestBack < 0 {
+		return -1
+	}
+	return r.BestMove + r.BestBack
+}
+
 // runOnce runs every phase of w against d.
 // With profileDir set, ixrs writes its CPU profile of the run and its heap profile at the end there.
 // With lg set (ixrs only), the looking glass is on and lg's clients query it (lg.go).
 func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Duration, keep bool, rep int, profileDir string,
 	lg *lgRun, logf func(string, ...any)) (res Result) {
 	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
-		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1}
+		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1, BestMove: -1, BestBack: -1}
 	res.Load1 = load1()
 	dir, err := os.MkdirTemp("", "ixbench-"+d.name+"-")
 	if err != nil {
@@ -101,7 +116,14 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		return res
 	}
 
-	tr := &tracker{}
+	chk := newChecker(w)
+	chk.anyRoute = d.floor
+	moves, worse := chk.bestMoves()
+	w.encodeMoves(enc, moves)
+	for _, m := range moves {
+		res.Moved += len(m)
+	}
+	tr := &tracker{chk: chk}
 	ss := make([]*session, len(w.Members))
 	own := w.Own()
 	for i, m := range w.Members {
@@ -136,6 +158,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	gen0 := selfCPU()
 
 	// Phase 1: initial convergence.
+	chk.expect(all, announcedAll, nil)
 	done := tr.phase(ss, full)
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Table) })
 	if !wait(done, timeout) {
@@ -145,14 +168,23 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	cpu1, _ := p.usage()
 	res.CPUConverge = cpu1 - cpu0
 	logf("  %s: converged in %.2fs", d.name, res.Converge)
+	if d.floor {
+		// The forwarder is no route server: a withdrawal by one of several announcers would withdraw
+		// the prefix (forward.go). Its figure is the initial convergence.
+		res.GenCPU = selfCPU() - gen0
+		res.CPU, res.PeakRSS = p.usage()
+		return res
+	}
 
 	// Phase 2: churn burst, 5% of all routes withdrawn, then announced again.
+	chk.expect(all, w.churnWithdrawn(), nil)
 	done = tr.phase(ss, w.Expected(all, w.churnWithdrawn()))
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Withdraw) })
 	if !wait(done, timeout) {
 		return fail("churn withdraw: did not converge within %s (%s)", timeout, progress(ss))
 	}
 	res.ChurnWithdraw = tr.elapsed().Seconds()
+	chk.expect(all, announcedAll, nil)
 	done = tr.phase(ss, full)
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Reannounce) })
 	if !wait(done, timeout) {
@@ -160,10 +192,28 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	}
 	res.ChurnReannounce = tr.elapsed().Seconds()
 
-	// Phase 3: the largest member's session flaps.
+	// Phase 3: the best route of multi-homed prefixes moves to another member and back. No prefix
+	// count changes; only the routes' check (check.go) sees when the members have switched.
+	chk.expect(all, announcedAll, worse)
+	done = tr.phase(ss, full)
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Worsen) })
+	if !wait(done, timeout) {
+		return fail("best move: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.BestMove = tr.elapsed().Seconds()
+	chk.expect(all, announcedAll, nil)
+	done = tr.phase(ss, full)
+	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Restore) })
+	if !wait(done, timeout) {
+		return fail("best back: did not converge within %s (%s)", timeout, progress(ss))
+	}
+	res.BestBack = tr.elapsed().Seconds()
+
+	// Phase 4: the largest member's session flaps.
 	big := w.Largest()
 	active := w.AllActive()
 	active[big] = false
+	chk.expect(active, announcedAll, nil)
 	done = tr.phase(ss, w.Expected(active, announcedAll))
 	ss[big].drop()
 	ss[big].reset()
@@ -174,6 +224,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	if err := ss[big].connect(raddr, time.Now().Add(timeout)); err != nil {
 		return fail("flap: reconnect: %v", err)
 	}
+	chk.expect(all, announcedAll, nil)
 	done = tr.phase(ss, full)
 	go ss[big].send(enc[big].Table)
 	if !wait(done, timeout) {
@@ -204,20 +255,32 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 
 // progress summarizes how far the members got, for a timeout report.
 func progress(ss []*session) string {
-	var have, want int64
+	var have, want, bad int64
 	complete := 0
 	for _, s := range ss {
-		c, t := s.snapshot()
+		c, t, b := s.snapshot()
 		if t < 0 {
 			continue
 		}
 		have += int64(c)
 		want += int64(t)
-		if c == t {
+		bad += int64(b)
+		if c == t && b == 0 {
 			complete++
 		}
 	}
-	return fmt.Sprintf("%d of %d members complete, %d of %d prefixes held", complete, len(ss), have, want)
+	out := fmt.Sprintf("%d of %d members complete, %d of %d prefixes held, %d prefixes missing, extra or with the wrong route",
+		complete, len(ss), have, want, bad)
+	for _, s := range ss {
+		s.mu.Lock()
+		wrong := s.wrong
+		s.mu.Unlock()
+		if wrong != "" {
+			out += "; first wrong route: " + wrong
+			break
+		}
+	}
+	return out
 }
 
 func wait(done <-chan struct{}, timeout time.Duration) bool {

@@ -98,9 +98,11 @@ func (ix *index) lookup(f int, key uint64, hint *int) (uint32, bool) {
 	return ix.idx[f][pos], true
 }
 
-// tracker follows the phases of a run: per member a target prefix count, and how many members are at
-// their target. Sessions report under their own lock; the run waits on done.
+// tracker follows the phases of a run: per member a target prefix count and the checker's expected
+// table (check.go), and how many members hold exactly that. Sessions report under their own lock; the
+// run waits on done.
 type tracker struct {
+	chk     *checker // written only between phases
 	mu      sync.Mutex
 	at      int // members whose count equals their target, among those with a target
 	want    int // members with a target
@@ -121,10 +123,13 @@ type session struct {
 	wmu  sync.Mutex // serializes writes: table chunks and KEEPALIVEs interleave at message boundaries
 
 	mu      sync.Mutex // guards the fields below (taken once per received message)
-	held    []uint64   // bit set of prefix indices held
+	got     []uint8    // per prefix: 0 not held, else the candidate id held or gotWrong (check.go)
 	own     []uint64   // bit set of the member's own prefixes, not counted
-	count   int
-	target  int // -1: not tracked in this phase
+	count   int        // prefixes held
+	bad     int        // prefixes whose state differs from the checker's expectation
+	rt      route      // scratch for decoding a received route
+	wrong   string     // the first route received that is no candidate of its prefix, for the failure report
+	target  int        // -1: not tracked in this phase
 	atTgt   bool
 	unknown int // prefixes received that the workload does not have
 
@@ -136,7 +141,7 @@ type session struct {
 }
 
 func newSession(m *Member, enc *Encoded, ix *index, tr *tracker, own []uint64) *session {
-	return &session{m: m, enc: enc, ix: ix, tr: tr, held: make([]uint64, len(own)), own: own, target: -1}
+	return &session{m: m, enc: enc, ix: ix, tr: tr, got: make([]uint8, len(ix.idx[0])+len(ix.idx[1])), own: own, target: -1}
 }
 
 // connect opens the TCP connection from the member's address and runs the OPEN/KEEPALIVE handshake,
@@ -320,7 +325,7 @@ func (s *session) update(b []byte) error {
 	if 2+wl+2 > len(b) {
 		return errShort
 	}
-	if err := s.prefixes(b[2:2+wl], false, false); err != nil {
+	if err := s.prefixes(b[2:2+wl], false, 0); err != nil {
 		return err
 	}
 	b = b[2+wl:]
@@ -332,6 +337,29 @@ func (s *session) update(b []byte) error {
 	// A path holding the member's own AS is dropped by the member's loop detection (RFC 4271 §9.1.2),
 	// which makes it an implicit withdrawal: some daemons send members their own routes back.
 	announce := !s.ownASInPath(attrs)
+	// The hash of the received route, per family (check.go), computed once per UPDATE; 0 withdraws.
+	allAttrs := attrs
+	var h4, h6 uint64
+	var id4, id6 bool
+	routeHash := func(v6 bool) uint64 {
+		if !announce {
+			return 0
+		}
+		h, done := &h4, &id4
+		if v6 {
+			h, done = &h6, &id6
+		}
+		if !*done {
+			*done = true
+			if s.rt.fromWire(allAttrs, v6) {
+				*h = s.rt.hash()
+			}
+			if *h == 0 {
+				*h = 1 // 0 means "withdrawn" to prefixes
+			}
+		}
+		return *h
+	}
 	for len(attrs) >= 3 {
 		flags, typ := attrs[0], attrs[1]
 		hl, vl := 3, int(attrs[2])
@@ -354,20 +382,24 @@ func (s *session) update(b []byte) error {
 			if 4+nhl+1 > len(v) {
 				return errShort
 			}
-			if err := s.prefixes(v[4+nhl+1:], true, announce); err != nil {
+			if err := s.prefixes(v[4+nhl+1:], true, routeHash(true)); err != nil {
 				return err
 			}
 		case speaker.AttrMPUnreach:
 			if len(v) < 3 || binary.BigEndian.Uint16(v) != 2 || v[2] != 1 {
 				break
 			}
-			if err := s.prefixes(v[3:], true, false); err != nil {
+			if err := s.prefixes(v[3:], true, 0); err != nil {
 				return err
 			}
 		}
 		attrs = attrs[hl+vl:]
 	}
-	if err := s.prefixes(nlri, false, announce); err != nil {
+	if len(nlri) == 0 {
+		s.report()
+		return nil
+	}
+	if err := s.prefixes(nlri, false, routeHash(false)); err != nil {
 		return err
 	}
 	s.report()
@@ -406,8 +438,10 @@ func (s *session) ownASInPath(attrs []byte) bool {
 	return false
 }
 
-// prefixes applies a run of encoded prefixes: announce sets their bits, withdraw clears them.
-func (s *session) prefixes(b []byte, v6, announce bool) error {
+// prefixes applies a run of encoded prefixes: a route hash h (non-zero) announces them with that route,
+// 0 withdraws them.
+func (s *session) prefixes(b []byte, v6 bool, h uint64) error {
+	chk := s.tr.chk
 	for len(b) > 0 {
 		l := int(b[0])
 		n := (l + 7) / 8
@@ -450,28 +484,54 @@ func (s *session) prefixes(b []byte, v6, announce bool) error {
 			continue
 		}
 		if s.watch != nil {
-			s.watch.see(i, announce)
+			s.watch.see(i, h != 0)
 		}
 		w, bit := i/64, uint64(1)<<(i%64)
 		if s.own[w]&bit != 0 {
 			continue
 		}
-		if announce {
-			if s.held[w]&bit == 0 {
-				s.held[w] |= bit
-				s.count++
+		old, now := s.got[i], uint8(0)
+		if h != 0 {
+			now = chk.identify(i, h)
+			if now == gotWrong && s.wrong == "" {
+				s.wrong = fmt.Sprintf("member %s got %s with %s; the workload's routes for it: %s",
+					s.m.Name, chk.w.Prefixes[i], s.rt.String(), chk.describe(i))
 			}
-		} else if s.held[w]&bit != 0 {
-			s.held[w] &^= bit
+		}
+		if old == now {
+			continue
+		}
+		s.got[i] = now
+		if old == 0 {
+			s.count++
+		} else if now == 0 {
 			s.count--
+		}
+		if chk.match(i, old) {
+			s.bad++
+		}
+		if chk.match(i, now) {
+			s.bad--
 		}
 	}
 	return nil
 }
 
+// recheck recounts the prefixes whose state differs from the checker's (new) expectation. Called with
+// s.mu held, between phases.
+func (s *session) recheck() {
+	chk := s.tr.chk
+	s.bad = 0
+	for p, g := range s.got {
+		if s.own[p/64]&(1<<(p%64)) == 0 && !chk.match(uint32(p), g) {
+			s.bad++
+		}
+	}
+}
+
 // report updates the tracker after the member's count changed. Called with s.mu held.
 func (s *session) report() {
-	at := s.target >= 0 && s.count == s.target
+	at := s.target >= 0 && s.count == s.target && s.bad == 0
 	if at == s.atTgt {
 		return
 	}
@@ -494,20 +554,22 @@ func (s *session) report() {
 // reset forgets everything the member holds (its session is gone, and with it its Adj-RIB-In).
 func (s *session) reset() {
 	s.mu.Lock()
-	clear(s.held)
+	clear(s.got)
 	s.count = 0
+	s.recheck()
 	s.mu.Unlock()
 }
 
-// snapshot returns the member's count and target.
-func (s *session) snapshot() (count, target int) {
+// snapshot returns the member's count, target, and how many prefixes differ from the expected table.
+func (s *session) snapshot() (count, target, bad int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.count, s.target
+	return s.count, s.target, s.bad
 }
 
 // phase sets new targets (-1: not tracked) and returns a channel closed when every tracked member holds
-// its target count. The clock of the phase starts now.
+// its target count and exactly the table the checker expects (set by t.chk.expect before). The clock
+// of the phase starts now.
 func (t *tracker) phase(ss []*session, targets []int) <-chan struct{} {
 	want := 0
 	for _, tg := range targets {
@@ -519,8 +581,6 @@ func (t *tracker) phase(ss []*session, targets []int) <-chan struct{} {
 	t.at, t.want = 0, want
 	done := make(chan struct{})
 	t.done = done
-	t.started = time.Now()
-	t.last = t.started
 	if want == 0 {
 		close(done)
 		t.done = nil
@@ -530,9 +590,15 @@ func (t *tracker) phase(ss []*session, targets []int) <-chan struct{} {
 		s.mu.Lock()
 		s.target = targets[i]
 		s.atTgt = false
+		s.recheck()
 		s.report()
 		s.mu.Unlock()
 	}
+	// The clock starts after the recount (a scan of every member's table), before anything is sent.
+	t.mu.Lock()
+	t.started = time.Now()
+	t.last = t.started
+	t.mu.Unlock()
 	return done
 }
 

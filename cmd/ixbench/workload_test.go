@@ -115,7 +115,7 @@ func TestReceiveCounts(t *testing.T) {
 	enc := w.Encode()
 	ix := newIndex(w)
 	own := w.Own()
-	tr := &tracker{}
+	tr := &tracker{chk: newChecker(w)}
 	src, dst := w.Largest(), (w.Largest()+1)%5
 	s := newSession(w.Members[dst], enc[dst], ix, tr, own[dst])
 	for b := enc[src].Table; len(b) > 0; {
@@ -134,6 +134,9 @@ func TestReceiveCounts(t *testing.T) {
 	}
 	if s.count != want || s.unknown != 0 {
 		t.Errorf("count %d unknown %d, want %d and 0", s.count, s.unknown, want)
+	}
+	if s.wrong != "" {
+		t.Errorf("a route as announced is no candidate of its prefix: %s", s.wrong)
 	}
 	for b := enc[src].Withdraw; len(b) > 0; {
 		l := int(b[16])<<8 | int(b[17])

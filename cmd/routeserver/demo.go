@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/ixrs/ixrs/config"
@@ -118,6 +119,10 @@ func (d *demoSetup) load(path string) (*config.Config, error) {
 	}
 	if cfg.LookingGlass.ASNNamesFile == "" {
 		cfg.LookingGlass.ASNNamesFile = d.names
+	}
+	if cfg.Server.StateDir == "" {
+		// Kept for the demo's run only (the directory goes with it), unprivileged.
+		cfg.Server.StateDir = filepath.Join(d.dir, "state")
 	}
 	return cfg, nil
 }

@@ -39,17 +39,22 @@ func counts(n admin.Neighbor) (recv, acc, filt, exp int) {
 	return
 }
 
-// mark is the neighbor's administrative mark for the summary's last column.
+// mark is the neighbor's administrative mark for the summary's last column: dynamic (and its
+// range), then admin down or held by max-prefix.
 func mark(n admin.Neighbor) string {
+	var parts []string
+	if n.Dynamic {
+		parts = append(parts, "dynamic ("+n.Range+")")
+	}
 	switch {
 	case n.AdminDown && n.AdminMessage != "":
-		return "admin down: " + n.AdminMessage
+		parts = append(parts, "admin down: "+n.AdminMessage)
 	case n.AdminDown:
-		return "admin down"
+		parts = append(parts, "admin down")
 	case n.MaxPrefixStopped:
-		return "max-prefix"
+		parts = append(parts, "max-prefix")
 	}
-	return ""
+	return strings.Join(parts, ", ")
 }
 
 func printSummary(w io.Writer, s *admin.Summary) {
@@ -63,6 +68,9 @@ func printSummary(w io.Writer, s *admin.Summary) {
 	fmt.Fprintf(w, "ixrs %s, AS%d, router id %s, %d sessions, %d established\n", st.Version, st.ASN, st.RouterID, len(s.Neighbors), up)
 	if s.GracefulShutdown {
 		fmt.Fprintln(w, "graceful shutdown ON: every route is sent with GRACEFUL_SHUTDOWN (65535:0)")
+	}
+	if s.StateProblem != "" {
+		fmt.Fprintf(w, "warning: %s\n", s.StateProblem)
 	}
 	fmt.Fprintln(w)
 	tw := table(w)
@@ -88,12 +96,19 @@ func printNeighbors(w io.Writer, s *admin.Summary) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "BGP neighbor %s, member %s, AS%d\n", n.Neighbor, n.Member, n.ASN)
+		if n.Dynamic {
+			fmt.Fprintf(w, "  Dynamic member of member_range %s (exists while connected)\n", n.Range)
+		}
 		if n.Description != "" {
 			fmt.Fprintf(w, "  Description: %s\n", n.Description)
 		}
 		fmt.Fprintf(w, "  State: %s, since %s (%s)\n", stateWord(n.State), n.Since.Format(time.RFC3339), age(n.Since))
 		if n.AdminDown {
-			fmt.Fprintf(w, "  Administratively down: %q (until enabled)\n", n.AdminMessage)
+			since := ""
+			if !n.AdminSince.IsZero() {
+				since = " since " + n.AdminSince.Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "  Administratively down%s: %q (until enabled)\n", since, n.AdminMessage)
 		}
 		if n.MaxPrefixStopped {
 			fmt.Fprintln(w, "  Held down by max-prefix (rsctl max-prefix clear)")

@@ -1,7 +1,7 @@
 // Command rsctl controls a running ixrs route server through its admin socket (docs/admin.md):
 // sessions, routes and explanations in bgpctl/birdc-like tables or as JSON, reload and diff of the
-// configuration, administrative shutdown, enable and reset of members, max-prefix clear and
-// graceful shutdown.
+// configuration, administrative shutdown, enable and reset of members, max-prefix clear, packet
+// tracing and graceful shutdown.
 //
 // Usage:
 //
@@ -71,6 +71,9 @@ Commands:
   max-prefix clear MEMBER                        start sessions held down by a max-prefix action
   graceful-shutdown on|off                       RFC 8326: every route sent with GRACEFUL_SHUTDOWN
   mrt dump                                       write an MRT dump of the Adj-RIB-In now ([mrt] dump_dir)
+  trace MEMBER on [TYPE...] [raw]                log MEMBER's messages decoded; TYPE: open update notification
+                                                 keepalive refresh (default all); raw adds the bytes in hex
+  trace MEMBER off
   version
   completion bash                                print the bash completion script
 
@@ -177,6 +180,8 @@ func (cl *cli) dispatch(args []string) (int, error) {
 			return 0, errUsage("usage: mrt dump")
 		}
 		return exitOK, cl.mrtDump()
+	case "trace":
+		return exitOK, cl.trace(rest)
 	case "version":
 		return exitOK, cl.version()
 	case "completion":

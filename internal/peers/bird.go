@@ -121,6 +121,16 @@ func birdConfig(c Config, listenPort int) string {
 		w("  graceful restart on;")
 		w("  graceful restart time %d;", c.GracefulRestart)
 	}
+	if c.LLGRStaleTime > 0 {
+		w("  long lived graceful restart on;")
+		w("  long lived stale time %d;", c.LLGRStaleTime)
+	}
+	if c.Role != "" {
+		w("  local role %s;", c.Role)
+		if c.StrictRole {
+			w("  require roles on;")
+		}
+	}
 	// No enforce-first-as knob is needed: BIRD accepts an AS_PATH that
 	// does not start with the neighbor's AS (transparent route server).
 	w("  ipv4 { import all; export filter peers_export4; };")

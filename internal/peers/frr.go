@@ -43,8 +43,8 @@ func StartFRR(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("frr: %v", err)
 	}
-	if c.GracefulRestart > 0 || c.GRRecovery {
-		t.Fatal("frr: GracefulRestart and GRRecovery are BIRD only for now")
+	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" {
+		t.Fatal("frr: GracefulRestart, GRRecovery, LLGRStaleTime and Role are BIRD only for now")
 	}
 	if c.NoFourOctetAS {
 		t.Fatal("frr: NoFourOctetAS is not supported by FRR 8.4 (no knob for the 4-octet AS capability alone)")

@@ -32,8 +32,8 @@ func StartGoBGP(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("gobgp: %v", err)
 	}
-	if c.GracefulRestart > 0 || c.GRRecovery {
-		t.Fatal("gobgp: GracefulRestart and GRRecovery are BIRD only for now")
+	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" {
+		t.Fatal("gobgp: GracefulRestart, GRRecovery, LLGRStaleTime and Role are BIRD only for now")
 	}
 	if c.NoFourOctetAS {
 		t.Fatal("gobgp: NoFourOctetAS is not supported by gobgpd (no knob to drop the 4-octet AS capability)")

@@ -28,6 +28,7 @@
 //	Passive, ListenPort      yes   yes   yes     yes             yes
 //	MD5Password              yes   yes   yes     not if Passive  yes
 //	GracefulRestart, -Recov. yes   no    no      no              no
+//	LLGRStaleTime, Role      yes   no    no      no              no
 //	NotificationReader       no    yes   no      no              yes
 //	first connect            1 s   0 s   5-10 s  0 s             1 s
 //
@@ -139,6 +140,15 @@ type Config struct {
 	// GRRecovery starts the daemon as a router restarting gracefully (BIRD
 	// -R): its OPEN sets the restart-state and forwarding-state bits. BIRD only.
 	GRRecovery bool
+	// LLGRStaleTime, when positive, enables long-lived graceful restart
+	// (RFC 9494) with this long-lived stale time in seconds; it needs
+	// GracefulRestart. BIRD only.
+	LLGRStaleTime int
+	// Role, when not empty, is the BGP role (RFC 9234) the daemon advertises:
+	// BIRD's names (provider, rs_server, rs_client, customer, peer). With
+	// StrictRole the daemon also refuses a neighbor without a role. BIRD only.
+	Role       string
+	StrictRole bool
 	Announce   []Announce
 }
 
