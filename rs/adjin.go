@@ -33,7 +33,9 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 		}
 		set := s.sets.internFor(u.Attrs, p.m.prof)
 		data := s.data(p.m)
-		var paths [numFams]policy.Path
+		// The policy views live in the table's scratch: passed by pointer through the import
+		// policy's interface, a local would escape to the heap on every UPDATE.
+		paths := &s.sets.paths
 		var verdicts [numFams]policy.Verdict
 		var done [numFams]bool
 		for _, pfx := range u.NLRI {
@@ -54,6 +56,7 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 			v := p.imp.ImportRoute(&p.polSess, data, pfx, &paths[fi], verdicts[fi])
 			s.announceRoute(p, pfx, set, v)
 		}
+		*paths = [numFams]policy.Path{} // hold no references to the set's slices
 		s.sets.unref(set)
 	}
 	if fi, ok := famIdxOf(u.EndOfRIB); ok {
@@ -115,6 +118,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	}
 	r.set = set
 	s.sets.ref(set)
+	s.sets.own(set, p.m)
 	r.reasons, r.localPref, r.info, r.since = v.Reasons, v.LocalPref, v.Info, uint32(s.now)
 	pe.insert(r)
 	if r.accepted() {

@@ -57,6 +57,9 @@ type setIn struct {
 	xBits  bitset
 	xEpoch uint64
 
+	// owners are the members that have filed a route with this set (asnindex.go).
+	owners []*member
+
 	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
 	// the path, and aspaHit its answer (reeval.go).
 	aspaWalk uint64
@@ -68,8 +71,26 @@ type setOut struct {
 	// vars caches the variants of an out set (variant.go); each entry other than the set itself
 	// holds a reference.
 	vars []varEntry
-	// enc caches the encoded attribute block per family and AS encoding (see encIndex).
-	enc [numFams * 2][]byte
+	// enc caches the encoded attribute blocks, one per family and AS encoding asked for (encIndex).
+	// Nearly every out set is sent in one family to 4-octet-AS receivers only, so a list holding what
+	// was asked for costs 48 bytes less per set than an array with a slot for each of the four.
+	enc []encBlock
+}
+
+// encBlock is one cached attribute block of an out set.
+type encBlock struct {
+	i int // encIndex
+	b []byte
+}
+
+// cachedEnc returns the cached block at encIndex i, or nil.
+func (o *setOut) cachedEnc(i int) []byte {
+	for _, e := range o.enc {
+		if e.i == i {
+			return e.b
+		}
+	}
+	return nil
 }
 
 // sent returns s's send-side state, creating it.
@@ -130,12 +151,15 @@ func (s *attrSet) nextHop(fi famIdx) netip.Addr {
 func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []byte {
 	i := encIndex(fi, opt)
 	o := s.sent()
-	if b := o.enc[i]; b != nil {
+	if b := o.cachedEnc(i); b != nil {
 		return b
 	}
-	// For IPv4 AppendAttrs takes NEXT_HOP from MP_REACH when the route came that way.
-	b := speaker.AppendAttrs(make([]byte, 0, 64), s.attrs, families[fi], opt)
-	o.enc[i] = b
+	// For IPv4 AppendAttrs takes NEXT_HOP from MP_REACH when the route came that way. The block is
+	// built in scratch and kept in a copy of its exact size: appending to a small buffer would keep
+	// the doubled capacity of its last growth.
+	t.encScratch = speaker.AppendAttrs(t.encScratch[:0], s.attrs, families[fi], opt)
+	b := append([]byte(nil), t.encScratch...)
+	o.enc = append(o.enc, encBlock{i, b})
 	t.encoded++
 	t.encodedBytes += len(b)
 	return b
@@ -152,17 +176,21 @@ func encIndex(fi famIdx, opt speaker.EncodeOptions) int {
 // attrTable interns attribute sets by their canonical bytes. Go's map hash is randomly seeded per
 // process, so a member cannot craft colliding keys to slow the table down.
 type attrTable struct {
-	m       map[string]*attrSet
-	scratch []byte
-	export  ExportPolicy
-	vexport VariantPolicy // export, when it has variants
-	rsASN   uint32
-	derived int  // derived sets in the table (variant.go)
-	gshut   bool // graceful shutdown: variants carry GRACEFUL_SHUTDOWN (gshut.go)
+	m          map[string]*attrSet
+	scratch    []byte
+	encScratch []byte               // encoded builds an attribute block here
+	paths      [numFams]policy.Path // importUpdate's per-family policy views
+	export     ExportPolicy
+	vexport    VariantPolicy // export, when it has variants
+	rsASN      uint32
+	derived    int  // derived sets in the table (variant.go)
+	gshut      bool // graceful shutdown: variants carry GRACEFUL_SHUTDOWN (gshut.go)
 
 	refs         int // references held on all sets
 	encoded      int // cached encodings
 	encodedBytes int
+
+	byASN map[uint32]asnOwners // the AS index (asnindex.go)
 }
 
 func newAttrTable(export ExportPolicy, rsASN uint32) *attrTable {
@@ -260,17 +288,16 @@ func (t *attrTable) unref(s *attrSet) {
 		panic("rs: attribute set reference count below zero")
 	}
 	delete(t.m, s.key)
+	t.unindex(s)
 	if s.key[0] == derivedMark {
 		t.derived--
 	}
 	if o := s.setOut; o != nil {
-		for i, b := range o.enc {
-			if b != nil {
-				t.encoded--
-				t.encodedBytes -= len(b)
-				o.enc[i] = nil
-			}
+		for _, e := range o.enc {
+			t.encoded--
+			t.encodedBytes -= len(e.b)
 		}
+		o.enc = nil
 		for _, v := range o.vars {
 			if v.set != s {
 				t.unref(v.set)

@@ -183,7 +183,7 @@ func TestTwoOctetReceiver(t *testing.T) {
 		}
 	}
 	set := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes[0].set.out
-	two, four := set.enc[encIndex(0, speaker.EncodeOptions{})], set.enc[encIndex(0, speaker.EncodeOptions{FourOctetAS: true})]
+	two, four := set.cachedEnc(encIndex(0, speaker.EncodeOptions{})), set.cachedEnc(encIndex(0, speaker.EncodeOptions{FourOctetAS: true}))
 	if two == nil || four == nil || string(two) == string(four) {
 		t.Fatalf("expected two different cached encodings")
 	}

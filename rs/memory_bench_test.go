@@ -1,0 +1,140 @@
+package rs
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/ixrs/ixrs/policy"
+	"github.com/ixrs/ixrs/speaker"
+)
+
+// The memory benchmarks measure what the RIB holds, in live heap bytes after a collection, per route and
+// per attribute set. They use the daemon's export policy (control communities stripped, OTC added), so
+// every received set has an out set of its own, and attributes drawn like cmd/ixbench's workload: AS
+// paths of 1 to 6 ASNs, up to 3 standard and 2 large communities, sometimes a MED.
+
+// memAttrs draws one attribute set for member p the way cmd/ixbench's workload does.
+func memAttrs(rng *rand.Rand, p *session) *speaker.Attrs {
+	n := 1 + rng.IntN(6)
+	asns := []uint32{p.m.asn}
+	for len(asns) < n {
+		asns = append(asns, 1000+uint32(rng.IntN(60000)))
+	}
+	a := &speaker.Attrs{NextHop: p.addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: asns}}}
+	if rng.IntN(4) == 0 {
+		a.HasMED, a.MED = true, uint32(rng.IntN(100))
+	}
+	for k := rng.IntN(4); k > 0; k-- {
+		a.Communities = append(a.Communities, uint32(64600+rng.IntN(100))<<16|uint32(rng.IntN(1000)))
+	}
+	for k := rng.IntN(3); k > 0; k-- {
+		a.LargeCommunities = append(a.LargeCommunities, speaker.LargeCommunity{Global: p.m.asn, Local1: 1, Local2: uint32(rng.IntN(1000))})
+	}
+	return a
+}
+
+// memServer is a route server with the daemon's export policy and two established members: sender
+// announces, the other receives (so out sets are encoded, as in a running route server).
+func memServer(b testing.TB) (*Server, *session) {
+	s := newTestServer(b, func(c *Config) {
+		c.OutHighWater = 1 << 30
+		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: c.ASN}, AddOTC: true, Informational: true}
+	})
+	sender := benchPeer(b, s, 1)
+	benchPeer(b, s, 2)
+	return s, sender
+}
+
+// liveHeap returns the live heap after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// loadSets has sender announce n prefixes in UPDATEs of per prefixes, each UPDATE with an attribute set
+// of its own, runs the loop until every route is sent, and returns the live heap the load added.
+func loadSets(b *testing.B, n, per int) (heap float64, sets int) {
+	h0 := liveHeap()
+	s, p := memServer(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ps := seqPrefixes(0, n, false)
+	for j := 0; j < n; j += per {
+		s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: ps[j:min(j+per, n)]})
+	}
+	for s.pass() {
+	}
+	h1 := liveHeap()
+	st := s.snapshot()
+	if st.Routes != n || st.Pending != 0 {
+		b.Fatalf("routes %d of %d, pending %d", st.Routes, n, st.Pending)
+	}
+	runtime.KeepAlive(s)
+	return float64(h1) - float64(h0), st.AttrSets
+}
+
+// BenchmarkSetMemory reports the heap one received attribute set costs with everything derived from it
+// (decoded attributes, policy view, its out set and that set's encoding, the intern table's entries):
+// the same 20,000 routes are loaded once with one set per route and once with one set per 100 routes,
+// and the difference is divided by the difference in sets.
+func BenchmarkSetMemory(b *testing.B) {
+	const n = 20_000
+	for b.Loop() {
+		many, manySets := loadSets(b, n, 1)
+		few, fewSets := loadSets(b, n, 100)
+		perSet := (many - few) / float64(manySets-fewSets)
+		b.ReportMetric(perSet*2, "B/received-set") // a received set and its out set
+		b.ReportMetric(perSet, "B/set")
+		b.ReportMetric(few/n, "B/route")
+	}
+}
+
+// BenchmarkTableMemory loads an ixbench-like table (IXRS_BENCH_MEMBERS members, IXRS_BENCH_ROUTES routes,
+// about 12 routes per attribute set, 6% of the prefixes announced by a second member) into a route
+// server with every session established and synced, and reports the live heap per route and per
+// prefix, and the sets.
+func BenchmarkTableMemory(b *testing.B) {
+	members, routes := envInt("IXRS_BENCH_MEMBERS", 100), envInt("IXRS_BENCH_ROUTES", 100_000)
+	for b.Loop() {
+		h0 := liveHeap()
+		s := newTestServer(b, func(c *Config) {
+			c.OutHighWater = 1 << 30
+			c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: c.ASN}, AddOTC: true, Informational: true}
+		})
+		peers := make([]*session, members)
+		for i := range peers {
+			peers[i] = benchPeer(b, s, i)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		per := routes / members
+		total := 0
+		for i, p := range peers {
+			own := seqPrefixes(i*per, per, false)
+			for j := 0; j < len(own); {
+				g := min(1+rng.IntN(23), len(own)-j) // mean 12 prefixes per set
+				s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: own[j : j+g]})
+				j += g
+				total += g
+			}
+			next := (i + 1) % members
+			dup := seqPrefixes(next*per, per*6/100, false)
+			if len(dup) > 0 {
+				s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: dup})
+				total += len(dup)
+			}
+		}
+		for s.pass() {
+		}
+		heap := float64(liveHeap()) - float64(h0)
+		st := s.snapshot()
+		if st.Routes != total || st.Pending != 0 {
+			b.Fatalf("routes %d of %d, pending %d", st.Routes, total, st.Pending)
+		}
+		b.ReportMetric(heap/float64(total), "B/route")
+		b.ReportMetric(heap/float64(st.Prefixes), "B/prefix")
+		b.ReportMetric(float64(st.AttrSets), "sets")
+		runtime.KeepAlive(s)
+	}
+}
