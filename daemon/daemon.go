@@ -370,6 +370,11 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 		wanted[m.Name] = i
 	}
 	stateChanged := false
+	// Members whose policy keys changed are applied to the RIB together once the loop is over:
+	// one operation and one revalidation walk for all of them (a [defaults] change touches every
+	// member), so a prefix several of them announce changes once (rs.SetMemberPolicies).
+	var pols []rs.MemberPolicy
+	var unheld []*member
 	for name, m := range d.members {
 		i, ok := wanted[name]
 		if !ok {
@@ -405,17 +410,23 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) ReloadResult {
 		// Policy keys are applied to the running member: its routes are revalidated, its sessions
 		// stay up (raising a max-prefix limit must not reset anyone).
 		if md.policy {
-			if err := d.rib.SetMemberPolicy(ctx, name, d.comp.compile(pol), maxPrefix(pol), nil); err != nil {
-				d.log.Error("reload: member policy", "member", name, "err", err)
-			}
+			pols = append(pols, rs.MemberPolicy{Name: name, Import: d.comp.compile(pol), MaxPrefix: maxPrefix(pol)})
 			if maxPrefix(pol) != maxPrefix(m.policy) {
-				// A session held down by max-prefix comes back under the new limits.
-				for _, s := range m.sessions {
-					d.clearMaxPrefix(s)
-				}
+				unheld = append(unheld, m)
 			}
 			m.policy = pol
 			res.PolicyChanged++
+		}
+	}
+	if len(pols) > 0 {
+		if err := d.rib.SetMemberPolicies(ctx, pols, nil); err != nil {
+			d.log.Error("reload: member policies", "members", len(pols), "err", err)
+		}
+	}
+	for _, m := range unheld {
+		// A session held down by max-prefix comes back under the new limits.
+		for _, s := range m.sessions {
+			d.clearMaxPrefix(s)
 		}
 	}
 	old := d.cfg

@@ -8,6 +8,7 @@ import (
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rpki"
+	"github.com/ixrs/ixrs/rs"
 )
 
 // Policy data files: the VRP file and each member's IRR files. They are read at start and on every
@@ -46,24 +47,40 @@ func loadIRR(cfg *config.Config, m config.Member) (*policy.IRR, error) {
 	return policy.NewIRR(prefixes, asns), nil
 }
 
-// refreshIRR loads member m's IRR files and hands changed data to the RIB. On error the data in
-// force stays.
-func (d *Daemon) refreshIRR(ctx context.Context, m *member) {
-	irr, err := loadIRR(d.cfg, m.cfg)
-	if err != nil {
-		d.log.Error("IRR data refused; the data in force stays", "member", m.cfg.Name, "asn", m.cfg.ASN, "err", err)
+// refreshIRR loads the IRR files of every member and hands the data that changed to the RIB in one
+// input (rs.SetIRRs), so that the members' routes are revalidated in one walk. On error a member's
+// data in force stays.
+func (d *Daemon) refreshIRR(ctx context.Context) {
+	type loaded struct {
+		m   *member
+		irr *policy.IRR
+	}
+	var changed []loaded
+	var in []rs.MemberIRR
+	for _, m := range d.members {
+		irr, err := loadIRR(d.cfg, m.cfg)
+		if err != nil {
+			d.log.Error("IRR data refused; the data in force stays", "member", m.cfg.Name, "asn", m.cfg.ASN, "err", err)
+			continue
+		}
+		if m.irr.Equal(irr) {
+			continue
+		}
+		changed = append(changed, loaded{m, irr})
+		in = append(in, rs.MemberIRR{Name: m.cfg.Name, IRR: irr})
+	}
+	if len(in) == 0 {
 		return
 	}
-	if m.irr.Equal(irr) {
+	if err := d.rib.SetIRRs(ctx, in, nil); err != nil {
+		d.log.Error("IRR data", "members", len(in), "err", err)
 		return
 	}
-	if err := d.rib.SetIRR(ctx, m.cfg.Name, irr, nil); err != nil {
-		d.log.Error("IRR data", "member", m.cfg.Name, "err", err)
-		return
+	for _, l := range changed {
+		l.m.irr = l.irr
+		np, na := l.irr.Counts()
+		d.log.Info("IRR data loaded", "member", l.m.cfg.Name, "asn", l.m.cfg.ASN, "prefixes", np, "asns", na)
 	}
-	m.irr = irr
-	np, na := irr.Counts()
-	d.log.Info("IRR data loaded", "member", m.cfg.Name, "asn", m.cfg.ASN, "prefixes", np, "asns", na)
 }
 
 // loadVRPs reads the VRP file and the SLURM file, those configured, and hands them to the RPKI
@@ -102,7 +119,5 @@ func (d *Daemon) loadVRPs() {
 // reloadData re-reads every data file.
 func (d *Daemon) reloadData(ctx context.Context) {
 	d.loadVRPs()
-	for _, m := range d.members {
-		d.refreshIRR(ctx, m)
-	}
+	d.refreshIRR(ctx)
 }

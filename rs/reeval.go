@@ -88,12 +88,14 @@ func (r *revalRequest) addMember(m *member) {
 type revalWalk struct {
 	req     revalRequest
 	members []*member // of req, in name order (a stable walk)
-	phase   int       // walkMembers, walkVRPProbe, walkVRPSlab, walkASPA, walkDone
+	phase   int       // walkMembers or walkMemberSlab, walkVRPProbe, walkVRPSlab, walkASPA, walkDone
 	id      uint64    // tells this walk's per-set ASPA marks from older ones (setIn.aspaWalk)
 
 	// walkMembers: member index, then session index, incarnation (0 the current one, i > 0 the
 	// stale one ss.stale[i-1] of a member restarting gracefully) and slot in its Adj-RIB-In.
 	mi, si, inc, slot int
+	// walkMemberSlab: slab index.
+	mei int
 	// walkVRPProbe: changed VRP prefix index, prefix length, and more-specific number at that length.
 	vi, vlen int
 	vn       uint64
@@ -110,6 +112,7 @@ type revalWalk struct {
 
 const (
 	walkMembers = iota
+	walkMemberSlab
 	walkVRPProbe
 	walkVRPSlab
 	walkASPA
@@ -181,16 +184,32 @@ func (s *Server) SetASPA(ctx context.Context, u ASPAUpdate, done chan int) error
 // SetIRR swaps in member name's IRR data (nil: none) and revalidates the member's routes; done as
 // for SetVRPs.
 func (s *Server) SetIRR(ctx context.Context, name string, irr *policy.IRR, done chan int) error {
+	return s.SetIRRs(ctx, []MemberIRR{{Name: name, IRR: irr}}, done)
+}
+
+// MemberIRR is one member's new IRR data for SetIRRs.
+type MemberIRR struct {
+	Name string
+	IRR  *policy.IRR // nil: none
+}
+
+// SetIRRs swaps in several members' IRR data at once and revalidates their routes in one walk, as
+// SetMemberPolicies does for policies; done as for SetVRPs. If a name is unknown nothing is applied.
+func (s *Server) SetIRRs(ctx context.Context, irrs []MemberIRR, done chan int) error {
 	var err error
 	derr := s.do(ctx, func() {
-		m := s.members[name]
-		if m == nil {
-			err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
-			return
+		ms := make([]*member, len(irrs))
+		for i, mi := range irrs {
+			if ms[i] = s.members[mi.Name]; ms[i] == nil {
+				err = fmt.Errorf("member %s: %w", mi.Name, ErrUnknownMember)
+				return
+			}
 		}
-		m.irr = irr
 		req := revalRequest{}
-		req.addMember(m)
+		for i, mi := range irrs {
+			ms[i].irr = mi.IRR
+			req.addMember(ms[i])
+		}
 		if done != nil {
 			req.done = []chan int{done}
 		}
@@ -234,43 +253,54 @@ func (s *Server) Reevaluate(ctx context.Context, name string, done chan int) err
 // blocking routes under action block and is now below its limit, or no longer blocks, is asked to
 // send its routes again (Config.OnRefresh).
 func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Importer, mp MaxPrefix, done chan int) error {
+	return s.SetMemberPolicies(ctx, []MemberPolicy{{Name: name, Import: imp, MaxPrefix: mp}}, done)
+}
+
+// MemberPolicy is one member's new policy for SetMemberPolicies.
+type MemberPolicy struct {
+	Name      string
+	Import    policy.Importer // nil: Config.Import
+	MaxPrefix MaxPrefix
+}
+
+// SetMemberPolicies applies several members' new policies as SetMemberPolicy does, atomically: all
+// of them in one RIB operation, then one walk that revalidates their routes together. With two
+// members or more the walk goes prefix by prefix, re-running every changed member's routes of a
+// prefix at once, so a prefix that several of them announce and the new policies filter at all of
+// them is withdrawn, never first replaced by another changed member's route. If a name is unknown
+// nothing is applied.
+func (s *Server) SetMemberPolicies(ctx context.Context, ps []MemberPolicy, done chan int) error {
 	var err error
 	derr := s.do(ctx, func() {
-		m := s.members[name]
-		if m == nil {
-			err = fmt.Errorf("member %s: %w", name, ErrUnknownMember)
-			return
-		}
-		if imp == nil {
-			imp = s.cfg.Import
-		}
-		m.imp, m.maxPrefix = imp, mp
-		for _, ss := range m.sessions {
-			for _, o := range ss.stale {
-				o.imp = imp // its routes are revalidated with the new policy below
-			}
-			if p := ss.p; p != nil {
-				p.imp = imp
-				p.warned, p.overWarned = [numFams]bool{}, [numFams]bool{}
-				for fi := range p.blocked {
-					s.unblock(p, famIdx(fi))
-				}
-			}
-		}
-		// Path verdicts cached for the member's sessions came from the old policy. The table has
-		// far fewer sets than routes, and a policy change is rare: one pass over it is cheap.
-		for _, set := range s.sets.m {
-			if set.setIn == nil {
-				continue
-			}
-			for fi := range set.imp {
-				if c := &set.imp[fi]; c.p != nil && c.p.m == m {
-					c.p = nil
-				}
+		ms := make([]*member, len(ps))
+		for i, mp := range ps {
+			if ms[i] = s.members[mp.Name]; ms[i] == nil {
+				err = fmt.Errorf("member %s: %w", mp.Name, ErrUnknownMember)
+				return
 			}
 		}
 		req := revalRequest{}
-		req.addMember(m)
+		for i, mp := range ps {
+			s.setPolicy(ms[i], mp.Import, mp.MaxPrefix)
+			req.addMember(ms[i])
+		}
+		// Path verdicts cached for the members' sessions came from the old policies. The table has
+		// far fewer sets than routes, and a policy change is rare: one pass over it, however many
+		// members changed, is cheap.
+		if len(req.members) > 0 {
+			for _, set := range s.sets.m {
+				if set.setIn == nil {
+					continue
+				}
+				for fi := range set.imp {
+					if c := &set.imp[fi]; c.p != nil {
+						if _, ok := req.members[c.p.m]; ok {
+							c.p = nil
+						}
+					}
+				}
+			}
+		}
 		if done != nil {
 			req.done = []chan int{done}
 		}
@@ -280,6 +310,26 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 		return derr
 	}
 	return err
+}
+
+// setPolicy makes imp (nil: Config.Import) and mp member m's policy. Called only from the RIB loop.
+func (s *Server) setPolicy(m *member, imp policy.Importer, mp MaxPrefix) {
+	if imp == nil {
+		imp = s.cfg.Import
+	}
+	m.imp, m.maxPrefix = imp, mp
+	for _, ss := range m.sessions {
+		for _, o := range ss.stale {
+			o.imp = imp // its routes are revalidated with the new policy
+		}
+		if p := ss.p; p != nil {
+			p.imp = imp
+			p.warned, p.overWarned = [numFams]bool{}, [numFams]bool{}
+			for fi := range p.blocked {
+				s.unblock(p, famIdx(fi))
+			}
+		}
+	}
 }
 
 // data is the policy data in force for member m's routes.
@@ -303,6 +353,8 @@ func (s *Server) revalStep(budget int) bool {
 		switch w.phase {
 		case walkMembers:
 			budget = s.walkMemberRoutes(w, budget)
+		case walkMemberSlab:
+			budget = s.walkMemberSlab(w, budget)
 		case walkVRPProbe:
 			budget = s.walkVRPProbe(w, budget)
 		case walkVRPSlab:
@@ -364,6 +416,11 @@ func (s *Server) newWalk(req revalRequest) *revalWalk {
 		}
 	}
 	w.vlen = -1
+	if len(w.members) > 1 {
+		// Member by member, one member's routes of a prefix several changed members announce
+		// would be re-run, and sent, passes before the others'.
+		w.phase = walkMemberSlab
+	}
 	return w
 }
 
@@ -394,12 +451,7 @@ func (s *Server) probeCost(vrp []netip.Prefix) int {
 func (s *Server) walkMemberRoutes(w *revalWalk, budget int) int {
 	for budget > 0 {
 		if w.mi >= len(w.members) {
-			w.phase = walkVRPProbe
-			if len(w.req.vrp) == 0 {
-				w.phase = w.afterVRP()
-			} else if w.cover != nil {
-				w.phase = walkVRPSlab
-			}
+			w.phase = w.afterMembers()
 			return budget
 		}
 		m := w.members[w.mi]
@@ -431,6 +483,52 @@ func (s *Server) walkMemberRoutes(w *revalWalk, budget int) int {
 			w.changed++
 			s.stats.routesReevaluated++
 		}
+	}
+	return budget
+}
+
+// afterMembers is the phase that follows the member phases.
+func (w *revalWalk) afterMembers() int {
+	switch {
+	case len(w.req.vrp) == 0:
+		return w.afterVRP()
+	case w.cover != nil:
+		return walkVRPSlab
+	}
+	return walkVRPProbe
+}
+
+// walkMemberSlab visits every prefix entry once and revalidates, together, the routes of the walk's
+// members there. The routes of a prefix the members announce are re-run in one step, so what the
+// members' sessions are sent next reflects every member's new verdict at once.
+func (s *Server) walkMemberSlab(w *revalWalk, budget int) int {
+	slab := s.prefixes.slab
+	for budget > 0 {
+		if w.mei >= len(slab) {
+			w.phase = w.afterMembers()
+			return budget
+		}
+		pe := slab[w.mei]
+		w.mei++
+		budget--
+		if pe == nil {
+			continue
+		}
+		w.scratch = w.scratch[:0]
+		for _, r := range pe.routes {
+			if _, ok := w.req.members[r.p.m]; ok && s.members[r.p.m.name] == r.p.m {
+				w.scratch = append(w.scratch, r)
+			}
+		}
+		budget -= len(pe.routes)
+		// reevalRoute may reorder pe.routes: the affected routes were copied first.
+		for _, r := range w.scratch {
+			if s.reevalRoute(r.p, r) {
+				w.changed++
+				s.stats.routesReevaluated++
+			}
+		}
+		clear(w.scratch)
 	}
 	return budget
 }
