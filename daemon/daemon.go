@@ -43,6 +43,8 @@ type Daemon struct {
 	opts Options
 	sp   *speaker.Speaker
 	rib  *rs.Server
+	// files caches the parsed data files (filecache.go). Owned by Run's goroutine.
+	files fileCache
 
 	reqs    chan func() // executed by Run's goroutine
 	running chan struct{}
@@ -269,7 +271,7 @@ func (d *Daemon) LastReload(ctx context.Context) (time.Time, error) {
 
 func (d *Daemon) addMember(ctx context.Context, mc config.Member, pol config.Policy) error {
 	m := &member{cfg: mc, policy: pol}
-	if irr, err := loadIRR(d.cfg, mc); err != nil {
+	if irr, err := d.files.irr(d.cfg, mc); err != nil {
 		d.log.Error("IRR data refused; the member has none until it loads", "member", mc.Name, "asn", mc.ASN, "err", err)
 	} else {
 		m.irr = irr

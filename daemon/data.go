@@ -2,10 +2,7 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"os"
 
-	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rpki"
 	"github.com/ixrs/ixrs/rs"
@@ -16,36 +13,6 @@ import (
 // force stays; data that did not change triggers nothing; changed data is handed to the RIB through
 // its typed inputs (SetVRPs, SetIRR), which swaps it in and revalidates only the routes it affects,
 // without resetting any session.
-
-// loadIRR reads a member's IRR files. A member with neither file has no IRR data (nil).
-func loadIRR(cfg *config.Config, m config.Member) (*policy.IRR, error) {
-	if m.IRRPrefixFile == "" && m.IRRASNFile == "" {
-		return nil, nil
-	}
-	var prefixes []policy.IRRPrefix
-	var asns []uint32
-	if m.IRRPrefixFile != "" {
-		path := cfg.Resolve(m.IRRPrefixFile)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("irr_prefix_file: %w", err)
-		}
-		if prefixes, err = policy.ParseBGPQ4JSON(data); err != nil {
-			return nil, fmt.Errorf("irr_prefix_file %s: %w", path, err)
-		}
-	}
-	if m.IRRASNFile != "" {
-		path := cfg.Resolve(m.IRRASNFile)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("irr_asn_file: %w", err)
-		}
-		if asns, err = policy.ParseASNList(data); err != nil {
-			return nil, fmt.Errorf("irr_asn_file %s: %w", path, err)
-		}
-	}
-	return policy.NewIRR(prefixes, asns), nil
-}
 
 // refreshIRR loads the IRR files of every member and hands the data that changed to the RIB in one
 // input (rs.SetIRRs), so that the members' routes are revalidated in one walk. On error a member's
@@ -58,12 +25,12 @@ func (d *Daemon) refreshIRR(ctx context.Context) {
 	var changed []loaded
 	var in []rs.MemberIRR
 	for _, m := range d.members {
-		irr, err := loadIRR(d.cfg, m.cfg)
+		irr, err := d.files.irr(d.cfg, m.cfg)
 		if err != nil {
 			d.log.Error("IRR data refused; the data in force stays", "member", m.cfg.Name, "asn", m.cfg.ASN, "err", err)
 			continue
 		}
-		if m.irr.Equal(irr) {
+		if m.irr == irr || m.irr.Equal(irr) {
 			continue
 		}
 		changed = append(changed, loaded{m, irr})
@@ -91,7 +58,7 @@ func (d *Daemon) loadVRPs() {
 	fl := rpkiFiles{vrpsOK: true, slurmOK: true}
 	if r.VRPFile != "" {
 		path := d.cfg.Resolve(r.VRPFile)
-		t, err := rpki.LoadFile(path)
+		t, err := d.files.vrpFile(path)
 		if err != nil {
 			d.log.Error("VRP file refused; the VRPs in force stay", "err", err)
 			fl.vrpsOK = false
@@ -120,4 +87,13 @@ func (d *Daemon) loadVRPs() {
 func (d *Daemon) reloadData(ctx context.Context) {
 	d.loadVRPs()
 	d.refreshIRR(ctx)
+	// Files no longer configured leave the cache.
+	keep := map[string]bool{}
+	if d.cfg.RPKI.VRPFile != "" {
+		keep["vrp\x00"+d.cfg.Resolve(d.cfg.RPKI.VRPFile)] = true
+	}
+	for _, m := range d.members {
+		keep[irrKey(d.cfg, m.cfg)] = true
+	}
+	d.files.forget(keep)
 }

@@ -215,7 +215,8 @@ func (f *rpkiFeed) fromFiles(ctx context.Context, fl rpkiFiles) {
 		fl.slurm = f.slurm
 	}
 	slurmChanged := !f.slurm.Equal(fl.slurm)
-	fileChanged := (f.file == nil) != (fl.vrps == nil) || rpki.Changed(f.file, fl.vrps).Len() > 0
+	// An unchanged file is the same table (the file cache, filecache.go): nothing to compare.
+	fileChanged := fl.vrps != f.file && ((f.file == nil) != (fl.vrps == nil) || rpki.Changed(f.file, fl.vrps).Len() > 0)
 	if !slurmChanged && !fileChanged {
 		return
 	}

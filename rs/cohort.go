@@ -44,6 +44,10 @@ type cohort struct {
 	nrec    int // records added to the batch
 	enc     []byte
 	pieces  []encPiece // per group and class: [group][class]
+	// split: the family's withdrawals fell into several receiver groups and are packed per session
+	// (cohortSend); wdPfx is the scratch list of one session's withdrawals.
+	split [numFams]bool
+	wdPfx []netip.Prefix
 }
 
 // rcvGroup is the prefixes going to exactly the sessions in r, announced with set (withdrawn
@@ -156,6 +160,11 @@ func (c *cohort) reset() {
 		c.enc = nil
 	}
 	c.pieces = c.pieces[:0]
+	clear(c.wdPfx)
+	c.wdPfx = c.wdPfx[:0]
+	if cap(c.wdPfx) > 1<<16 {
+		c.wdPfx = nil
+	}
 }
 
 func (c *cohort) recycle(g *rcvGroup) {
@@ -257,13 +266,26 @@ func (c *cohort) record(set *attrSet, fi famIdx, r bitset, pfx netip.Prefix) {
 
 // cohortSend encodes every receiver group once per encoding class and queues to each session the
 // messages of the groups it is in: withdrawals first, then announcements in table order.
+//
+// Withdrawals carry no attributes, so what a session is sent of them does not depend on its group.
+// When a family's withdrawals fall into several receiver groups — a revalidation filtering the
+// routes of many members: each member's withdrawals go to everyone but that member — encoding them
+// per group would send every session one short UPDATE per group; they are packed per session
+// instead, as its own withdrawals would be on the one-session path.
 func (s *Server) cohortSend(c *cohort) {
+	var nwd [numFams]int
+	for _, g := range c.wd {
+		nwd[g.fi]++
+	}
+	for fi := range c.split {
+		c.split[fi] = nwd[fi] > 1
+	}
 	for _, list := range [2][]*rcvGroup{c.wd, c.ann} {
 		for _, g := range list {
 			g.piece = len(c.pieces)
 			for ci := 0; ci < c.nc; ci++ {
 				cl := &c.classes[ci]
-				if !g.r.intersects(cl.bits) {
+				if !g.r.intersects(cl.bits) || (g.set == nil && c.split[g.fi]) {
 					c.pieces = append(c.pieces, encPiece{})
 					continue
 				}
@@ -276,9 +298,23 @@ func (s *Server) cohortSend(c *cohort) {
 		ci := c.class[pi]
 		buf := s.buf[:0]
 		msgs := 0
+		for fi, split := range c.split {
+			if !split {
+				continue
+			}
+			c.wdPfx = c.wdPfx[:0]
+			for _, g := range c.wd {
+				if g.fi == famIdx(fi) && g.r.has(p.id) {
+					c.wdPfx = append(c.wdPfx, g.pfx...)
+				}
+			}
+			var m int
+			buf, _, m = s.pack(buf, nil, famIdx(fi), p.opts, c.wdPfx, 0)
+			msgs += m
+		}
 		for _, list := range [2][]*rcvGroup{c.wd, c.ann} {
 			for _, g := range list {
-				if !g.r.has(p.id) {
+				if !g.r.has(p.id) || (g.set == nil && c.split[g.fi]) {
 					continue
 				}
 				pc := c.pieces[g.piece+ci]

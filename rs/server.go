@@ -632,6 +632,7 @@ func (s *Server) inbound() bool {
 func (s *Server) outbound() bool {
 	worked := false
 	pass := s.stats.passes
+	held := s.reval.holdOutput(s.cfg.WalkBatch) // a running revalidation batches its output (reeval.go)
 	for _, p := range s.peers {
 		if p == nil || p.down || p.closed || !p.throttled {
 			continue
@@ -642,7 +643,7 @@ func (s *Server) outbound() bool {
 		}
 		p.buffered, p.throttled = n, false
 	}
-	if !s.cfg.noCohorts {
+	if !s.cfg.noCohorts && !held {
 		for _, p := range s.peers {
 			if p == nil || p.pass == pass || p.mk == nil || p.mk.pass == pass || !s.cohortReady(p) {
 				continue
@@ -687,6 +688,9 @@ func (s *Server) pull(p *session) bool {
 	clBudget := budget
 	if p.walk.active {
 		clBudget = budget / 2
+	}
+	if s.reval.held {
+		clBudget = 0
 	}
 	var last *clNode
 	for n := p.mk.node.next; n != &s.cl.root && clBudget > 0 && p.pend.n < s.cfg.PendingMax; n = n.next {
