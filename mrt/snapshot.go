@@ -123,16 +123,23 @@ func (s *snapshot) peers() ([]Peer, []int32) {
 	return peers, index
 }
 
-// recKey orders records: by address (hi, lo), prefix length and peer index (tail), then arrival (i,
-// the record's position).
+// recKey orders records: IPv4 before IPv6 (fam), by address (hi, lo), prefix length and peer index
+// (tail), then arrival (i, the record's position).
 type recKey struct {
 	hi, lo uint64
+	fam    uint8  // 0: IPv4, 1: IPv6
 	tail   uint32 // prefix length << 16 | peer index
 	i      uint32
 }
 
 func compareKeys(a, b recKey) int {
-	return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo), cmp.Compare(a.tail, b.tail), cmp.Compare(a.i, b.i))
+	return cmp.Or(cmp.Compare(a.fam, b.fam), cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo),
+		cmp.Compare(a.tail, b.tail), cmp.Compare(a.i, b.i))
+}
+
+// samePrefix reports whether a and b are records of one prefix.
+func samePrefix(a, b *recKey) bool {
+	return a.fam == b.fam && a.hi == b.hi && a.lo == b.lo && a.tail>>16 == b.tail>>16
 }
 
 // table is the snapshot sorted for writing: the records of the sessions in the peer index, IPv4
@@ -145,7 +152,7 @@ type table struct {
 
 // sorted sorts the snapshot's records for the peer index from peers.
 func (s *snapshot) sorted(index []int32) *table {
-	var v4, v6 []recKey
+	keys := make([]recKey, 0, len(s.recs))
 	for i := range s.recs {
 		r := &s.recs[i]
 		pi := index[r.sess]
@@ -157,16 +164,14 @@ func (s *snapshot) sorted(index []int32) *table {
 		if a.Is4() {
 			b := a.As4()
 			k.lo = uint64(binary.BigEndian.Uint32(b[:]))
-			v4 = append(v4, k)
 		} else {
 			b := a.As16()
-			k.hi, k.lo = binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
-			v6 = append(v6, k)
+			k.fam, k.hi, k.lo = 1, binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 		}
+		keys = append(keys, k)
 	}
-	slices.SortFunc(v4, compareKeys)
-	slices.SortFunc(v6, compareKeys)
-	return &table{s: s, index: index, keys: append(v4, v6...)}
+	slices.SortFunc(keys, compareKeys)
+	return &table{s: s, index: index, keys: keys}
 }
 
 // each calls fn for every prefix with accepted (or filtered) routes, in order, with its entries in
@@ -177,7 +182,7 @@ func (t *table) each(accepted bool, fn func(prefix netip.Prefix, entries []Entry
 	for i := 0; i < len(keys); {
 		// One prefix: keys[i:j]; in it, the last record of each peer is the route's state.
 		j := i + 1
-		for j < len(keys) && keys[j].hi == keys[i].hi && keys[j].lo == keys[i].lo && keys[j].tail>>16 == keys[i].tail>>16 {
+		for j < len(keys) && samePrefix(&keys[j], &keys[i]) {
 			j++
 		}
 		entries = entries[:0]
