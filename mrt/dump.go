@@ -168,7 +168,6 @@ func (d *Dumper) dump(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{Resyncs: resyncs}, err
 	}
-	d.hint = len(snap.recs)
 	now := d.cfg.Now().UTC()
 	res := Result{Time: now, Resyncs: resyncs}
 	peers, index := snap.peers()
@@ -228,6 +227,7 @@ func (d *Dumper) walk(ctx context.Context) (*snapshot, int, error) {
 				return nil, resyncs, fmt.Errorf("mrt: walk: %w", err)
 			}
 			if snap.apply(&ev) {
+				d.hint = len(snap.recs)
 				return snap, resyncs, nil
 			}
 		}
