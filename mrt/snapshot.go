@@ -123,36 +123,41 @@ func (s *snapshot) peers() ([]Peer, []int32) {
 	return peers, index
 }
 
-// recKey orders records: IPv4 before IPv6 (fam), by address (hi, lo), prefix length and peer index
-// (tail), then arrival (i, the record's position).
-type recKey struct {
-	hi, lo uint64
-	fam    uint8  // 0: IPv4, 1: IPv6
-	tail   uint32 // prefix length << 16 | peer index
-	i      uint32
+// recKey orders the records of one family: by prefix (address, then length), peer index, then
+// arrival. IPv4: a = 0, b = address << 8 | length, c = peer << 32 | position; IPv6: a, b the
+// address, c = length << 48 | peer << 32 | position. So a, b and c >> 48 name the prefix, c >> 32 the
+// prefix and the peer, within a family (the families are sorted apart: 0.0.0.0/0 and ::/0 share a
+// key). Three words compare faster than a wider key: the sort is most of the dumper's own work.
+type recKey struct{ a, b, c uint64 }
+
+func compareKeys(x, y recKey) int {
+	switch {
+	case x.a != y.a:
+		return cmp.Compare(x.a, y.a)
+	case x.b != y.b:
+		return cmp.Compare(x.b, y.b)
+	}
+	return cmp.Compare(x.c, y.c)
 }
 
-func compareKeys(a, b recKey) int {
-	return cmp.Or(cmp.Compare(a.fam, b.fam), cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo),
-		cmp.Compare(a.tail, b.tail), cmp.Compare(a.i, b.i))
-}
+func (k *recKey) pos() uint32  { return uint32(k.c) }
+func (k *recKey) peer() uint16 { return uint16(k.c >> 32) }
 
-// samePrefix reports whether a and b are records of one prefix.
-func samePrefix(a, b *recKey) bool {
-	return a.fam == b.fam && a.hi == b.hi && a.lo == b.lo && a.tail>>16 == b.tail>>16
-}
+// samePrefix reports whether x and y (of one family) are records of one prefix.
+func samePrefix(x, y *recKey) bool { return x.a == y.a && x.b == y.b && x.c>>48 == y.c>>48 }
 
 // table is the snapshot sorted for writing: the records of the sessions in the peer index, IPv4
-// before IPv6, each in address order.
+// (keys[:nv4]) before IPv6, each in address order.
 type table struct {
-	s     *snapshot
-	index []int32
-	keys  []recKey
+	s    *snapshot
+	keys []recKey
+	nv4  int
 }
 
-// sorted sorts the snapshot's records for the peer index from peers.
+// sorted sorts the snapshot's records for the peer index (peers).
 func (s *snapshot) sorted(index []int32) *table {
 	keys := make([]recKey, 0, len(s.recs))
+	var v6 []recKey
 	for i := range s.recs {
 		r := &s.recs[i]
 		pi := index[r.sess]
@@ -160,48 +165,51 @@ func (s *snapshot) sorted(index []int32) *table {
 			continue
 		}
 		a := r.prefix.Addr()
-		k := recKey{tail: uint32(r.prefix.Bits())<<16 | uint32(pi), i: uint32(i)}
+		bits := uint64(r.prefix.Bits())
 		if a.Is4() {
 			b := a.As4()
-			k.lo = uint64(binary.BigEndian.Uint32(b[:]))
+			keys = append(keys, recKey{b: uint64(binary.BigEndian.Uint32(b[:]))<<8 | bits, c: uint64(pi)<<32 | uint64(i)})
 		} else {
 			b := a.As16()
-			k.fam, k.hi, k.lo = 1, binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+			v6 = append(v6, recKey{a: binary.BigEndian.Uint64(b[:8]), b: binary.BigEndian.Uint64(b[8:]),
+				c: bits<<48 | uint64(pi)<<32 | uint64(i)})
 		}
-		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareKeys)
-	return &table{s: s, index: index, keys: keys}
+	slices.SortFunc(v6, compareKeys)
+	nv4 := len(keys)
+	return &table{s: s, keys: append(keys, v6...), nv4: nv4}
 }
 
 // each calls fn for every prefix with accepted (or filtered) routes, in order, with its entries in
 // peer index order. The entries are valid during the call only.
 func (t *table) each(accepted bool, fn func(prefix netip.Prefix, entries []Entry) error) error {
 	var entries []Entry
-	keys := t.keys
-	for i := 0; i < len(keys); {
-		// One prefix: keys[i:j]; in it, the last record of each peer is the route's state.
-		j := i + 1
-		for j < len(keys) && samePrefix(&keys[j], &keys[i]) {
-			j++
-		}
-		entries = entries[:0]
-		for k := i; k < j; k++ {
-			if k+1 < j && keys[k+1].tail == keys[k].tail {
-				continue // a later record of this peer follows
+	for _, keys := range [][]recKey{t.keys[:t.nv4], t.keys[t.nv4:]} {
+		for i := 0; i < len(keys); {
+			// One prefix: keys[i:j]; in it, the last record of each peer is the route's state.
+			j := i + 1
+			for j < len(keys) && samePrefix(&keys[j], &keys[i]) {
+				j++
 			}
-			r := &t.s.recs[keys[k].i]
-			if r.attrs == nil || r.filtered == accepted {
-				continue
+			entries = entries[:0]
+			for k := i; k < j; k++ {
+				if k+1 < j && keys[k+1].c>>32 == keys[k].c>>32 {
+					continue // a later record of this peer follows
+				}
+				r := &t.s.recs[keys[k].pos()]
+				if r.attrs == nil || r.filtered == accepted {
+					continue
+				}
+				entries = append(entries, Entry{Peer: keys[k].peer(), Originated: t.s.sessions[r.sess].since, Attrs: r.attrs})
 			}
-			entries = append(entries, Entry{Peer: uint16(keys[k].tail), Originated: t.s.sessions[r.sess].since, Attrs: r.attrs})
-		}
-		if len(entries) > 0 {
-			if err := fn(t.s.recs[keys[i].i].prefix, entries); err != nil {
-				return err
+			if len(entries) > 0 {
+				if err := fn(t.s.recs[keys[i].pos()].prefix, entries); err != nil {
+					return err
+				}
 			}
+			i = j
 		}
-		i = j
 	}
 	return nil
 }
