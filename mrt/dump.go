@@ -23,7 +23,7 @@ type Source interface {
 
 // Config configures a Dumper.
 type Config struct {
-	// Dir is where dump files are written; it must exist.
+	// Dir is where dump files are written; it must exist (the daemon creates it).
 	Dir string
 	// Keep is how many dumps (pairs of files) are kept; older ones are removed. 0 keeps all.
 	Keep int
