@@ -343,10 +343,14 @@ func (k *routeKeys) bgpdump(file string, timeout time.Duration) (dumpCheck, erro
 
 // mrtConfigure gives the ixrs configuration in dir an admin socket and an MRT dump directory
 // (dumps on demand only: dump_interval has a one-minute minimum). It returns the socket's path. The
-// route server creates the dump directory.
+// route server creates the dump directory; ixbench does too, so that older route servers can be
+// measured against newer ones.
 func mrtConfigure(dir string) (string, error) {
 	path := filepath.Join(dir, "config.toml")
 	socket := filepath.Join(dir, "admin.sock")
+	if err := os.MkdirAll(filepath.Join(dir, "mrt"), 0o755); err != nil {
+		return "", err
+	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return "", err
