@@ -73,6 +73,9 @@ const (
 // maxResyncs bounds how often one dump starts its walk over after the RIB outran it.
 const maxResyncs = 3
 
+// errFull is a walk that saw more route events or session ups than its records can number.
+var errFull = errors.New("mrt: too many events in one walk")
+
 // ErrBusy is returned by Dump while another dump is being written.
 var ErrBusy = errors.New("mrt: a dump is in progress")
 
@@ -82,10 +85,10 @@ type Dumper struct {
 	cfg Config
 	log *slog.Logger
 
-	busy chan struct{} // holds a token while a dump runs
-	hint int           // records of the last walk: the next one's starting capacity
-	mu   sync.Mutex
-	st   Status
+	busy        chan struct{} // holds a token while a dump runs
+	hint, hint6 int           // records of the last walk: the next one's starting capacity
+	mu          sync.Mutex
+	st          Status
 }
 
 // New returns a dumper for cfg reading from src.
@@ -172,7 +175,7 @@ func (d *Dumper) dump(ctx context.Context) (Result, error) {
 	res := Result{Time: now, Resyncs: resyncs}
 	peers, index := snap.peers()
 	res.Peers = len(peers)
-	tab := snap.sorted(index)
+	tab := snap.sorted(peers, index)
 	enc := newAttrCache()
 	stamp := now.Format(timeLayout)
 	for _, accepted := range []bool{true, false} {
@@ -210,7 +213,7 @@ func (d *Dumper) walk(ctx context.Context) (*snapshot, int, error) {
 		sub.Unsubscribe(uctx)
 		cancel()
 	}()
-	snap := newSnapshot(d.hint + d.hint/8)
+	snap := newSnapshot(d.hint+d.hint/8, d.hint6+d.hint6/8)
 	for resyncs := 0; ; resyncs++ {
 		if resyncs > maxResyncs {
 			return nil, resyncs, fmt.Errorf("mrt: the RIB changed faster than the walk could follow %d times", maxResyncs+1)
@@ -226,8 +229,12 @@ func (d *Dumper) walk(ctx context.Context) (*snapshot, int, error) {
 			if err != nil {
 				return nil, resyncs, fmt.Errorf("mrt: walk: %w", err)
 			}
-			if snap.apply(&ev) {
-				d.hint = len(snap.recs)
+			done, err := snap.apply(&ev)
+			if err != nil {
+				break // start over
+			}
+			if done {
+				d.hint, d.hint6 = len(snap.v4), len(snap.v6)
 				return snap, resyncs, nil
 			}
 		}

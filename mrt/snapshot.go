@@ -17,11 +17,12 @@ import (
 // being the route's state. Appending is what the dumper does per event while the RIB loop replays
 // the table, so it must keep up with the loop without allocating per route: a map per session
 // cost an insertion and its memory per route, and a map by prefix once more when the files were
-// written (BenchmarkDump).
+// written (BenchmarkDump). A record is its own sort key, 32 bytes: what a dump allocates makes
+// the garbage collector scan the whole RIB sooner (the daemon runs with a low GOGC).
 type snapshot struct {
 	sessions []sessionState // by local number, in the order of their up events
 	byKey    map[sessionKey]int32
-	recs     []record
+	v4, v6   []record // the families apart: 0.0.0.0/0 and ::/0 have one key
 
 	// The session of the last route event: replayed routes come in runs of one session.
 	lastKey sessionKey
@@ -37,24 +38,63 @@ type sessionState struct {
 	key   sessionKey
 	peer  Peer
 	since time.Time
-	gone  bool // went down (not gracefully) or was replaced: its records no longer count
 }
 
-// record is one route event: the session's route for prefix is now attrs (nil: withdrawn).
+// maxSessions bounds the local session numbers of one walk (16 bits of a record); a walk that
+// sees more session ups (flaps) starts over, like one that fell a ring behind.
+const maxSessions = 0xffff
+
+// record is one route event: the session's route for a prefix is now attrs (nil: withdrawn). Its
+// words order the records of one family by prefix (address, then length), session, then arrival:
+//
+//	IPv4: a = 0, b = address << 8 | length, c = session << 32 | position << 1 | filtered
+//	IPv6: a, b the address,                 c = length << 48 | session << 32 | position << 1 | filtered
+//
+// So a, b and c >> 48 name the prefix, c >> 32 the prefix and the session. The session is the
+// local number during the walk and the peer index once sorted (peer index order is then entry
+// order). The position is the record's index in its family's log (31 bits).
 type record struct {
-	prefix   netip.Prefix
-	attrs    *speaker.Attrs
-	sess     int32
-	filtered bool
+	a, b, c uint64
+	attrs   *speaker.Attrs
 }
 
-// newSnapshot returns an empty snapshot with room for about hint records.
-func newSnapshot(hint int) *snapshot {
-	return &snapshot{byKey: map[sessionKey]int32{}, recs: make([]record, 0, hint), lastIdx: -1}
+func compareRecords(x, y record) int {
+	switch {
+	case x.a != y.a:
+		return cmp.Compare(x.a, y.a)
+	case x.b != y.b:
+		return cmp.Compare(x.b, y.b)
+	}
+	return cmp.Compare(x.c, y.c)
 }
 
-// apply applies one event and reports whether it was the end of the replay.
-func (s *snapshot) apply(ev *rs.Event) bool {
+func (r *record) session() uint16 { return uint16(r.c >> 32) }
+func (r *record) filtered() bool  { return r.c&1 != 0 }
+
+// samePrefix reports whether x and y (of one family) are records of one prefix.
+func samePrefix(x, y *record) bool { return x.a == y.a && x.b == y.b && x.c>>48 == y.c>>48 }
+
+// prefix returns the record's prefix; v6 says which family's log it is in.
+func (r *record) prefix(v6 bool) netip.Prefix {
+	if !v6 {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], uint32(r.b>>8))
+		return netip.PrefixFrom(netip.AddrFrom4(b), int(r.b&0xff))
+	}
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], r.a)
+	binary.BigEndian.PutUint64(b[8:], r.b)
+	return netip.PrefixFrom(netip.AddrFrom16(b), int(r.c>>48))
+}
+
+// newSnapshot returns an empty snapshot with room for about hint IPv4 and hint6 IPv6 records.
+func newSnapshot(hint, hint6 int) *snapshot {
+	return &snapshot{byKey: map[sessionKey]int32{}, v4: make([]record, 0, hint), v6: make([]record, 0, hint6), lastIdx: -1}
+}
+
+// apply applies one event and reports whether it was the end of the replay. It returns errFull
+// when the walk holds as many records or sessions as a record can number.
+func (s *snapshot) apply(ev *rs.Event) (bool, error) {
 	switch ev.Kind {
 	case rs.EventRoute:
 		k := sessionKey{ev.Neighbor, ev.Incarnation}
@@ -62,39 +102,57 @@ func (s *snapshot) apply(ev *rs.Event) bool {
 		if i < 0 || k != s.lastKey {
 			j, ok := s.byKey[k]
 			if !ok {
-				return false // a session the snapshot does not hold (its up event came before a resync)
+				return false, nil // a session the snapshot does not hold (its up event came before a resync)
 			}
 			i, s.lastKey, s.lastIdx = j, k, j
 		}
-		s.recs = append(s.recs, record{prefix: ev.Prefix, attrs: ev.Attrs, sess: i, filtered: ev.Reasons != 0})
+		var f uint64
+		if ev.Reasons != 0 {
+			f = 1
+		}
+		p := ev.Prefix
+		a := p.Addr()
+		if a.Is4() {
+			if len(s.v4) >= 1<<31 {
+				return false, errFull
+			}
+			b := a.As4()
+			s.v4 = append(s.v4, record{b: uint64(binary.BigEndian.Uint32(b[:]))<<8 | uint64(p.Bits()),
+				c: uint64(i)<<32 | uint64(len(s.v4))<<1 | f, attrs: ev.Attrs})
+		} else {
+			if len(s.v6) >= 1<<31 {
+				return false, errFull
+			}
+			b := a.As16()
+			s.v6 = append(s.v6, record{a: binary.BigEndian.Uint64(b[:8]), b: binary.BigEndian.Uint64(b[8:]),
+				c: uint64(p.Bits())<<48 | uint64(i)<<32 | uint64(len(s.v6))<<1 | f, attrs: ev.Attrs})
+		}
 	case rs.EventSyncStart:
 		clear(s.byKey)
 		s.sessions = s.sessions[:0]
-		clear(s.recs)
-		s.recs = s.recs[:0]
+		clear(s.v4)
+		clear(s.v6)
+		s.v4, s.v6 = s.v4[:0], s.v6[:0]
 		s.lastIdx = -1
 	case rs.EventSyncDone:
-		return true
+		return true, nil
 	case rs.EventSessionUp:
-		k := sessionKey{ev.Neighbor, ev.Incarnation}
-		if j, ok := s.byKey[k]; ok {
-			s.sessions[j].gone = true // up again (live and replayed): its routes follow anew
+		if len(s.sessions) >= maxSessions {
+			return false, errFull
 		}
+		// Up again (live and replayed): the new number leaves the old one's routes out.
+		k := sessionKey{ev.Neighbor, ev.Incarnation}
 		s.byKey[k] = int32(len(s.sessions))
 		s.sessions = append(s.sessions, sessionState{key: k, since: ev.Session.Since,
 			peer: Peer{Addr: ev.Neighbor, ASN: ev.ASN, RouterID: ev.Session.Info.RouterID}})
 		s.lastIdx = -1
 	case rs.EventSessionDown:
 		if !ev.Session.Stale { // its routes are gone with it
-			k := sessionKey{ev.Neighbor, ev.Incarnation}
-			if j, ok := s.byKey[k]; ok {
-				s.sessions[j].gone = true
-				delete(s.byKey, k)
-			}
+			delete(s.byKey, sessionKey{ev.Neighbor, ev.Incarnation})
 			s.lastIdx = -1
 		}
 	}
-	return false
+	return false, nil
 }
 
 // peers returns the sessions of the snapshot in a stable order (address, then incarnation), and
@@ -108,9 +166,6 @@ func (s *snapshot) peers() ([]Peer, []int32) {
 		ka, kb := s.sessions[a].key, s.sessions[b].key
 		return cmp.Or(ka.addr.Compare(kb.addr), cmp.Compare(ka.inc, kb.inc))
 	})
-	if len(live) > 0xffff {
-		live = live[:0xffff] // the peer index has 16 bits; no exchange has that many sessions
-	}
 	index := make([]int32, len(s.sessions))
 	for i := range index {
 		index[i] = -1
@@ -123,88 +178,65 @@ func (s *snapshot) peers() ([]Peer, []int32) {
 	return peers, index
 }
 
-// recKey orders the records of one family: by prefix (address, then length), peer index, then
-// arrival. IPv4: a = 0, b = address << 8 | length, c = peer << 32 | position; IPv6: a, b the
-// address, c = length << 48 | peer << 32 | position. So a, b and c >> 48 name the prefix, c >> 32 the
-// prefix and the peer, within a family (the families are sorted apart: 0.0.0.0/0 and ::/0 share a
-// key). Three words compare faster than a wider key: the sort is most of the dumper's own work.
-type recKey struct{ a, b, c uint64 }
-
-func compareKeys(x, y recKey) int {
-	switch {
-	case x.a != y.a:
-		return cmp.Compare(x.a, y.a)
-	case x.b != y.b:
-		return cmp.Compare(x.b, y.b)
-	}
-	return cmp.Compare(x.c, y.c)
-}
-
-func (k *recKey) pos() uint32  { return uint32(k.c) }
-func (k *recKey) peer() uint16 { return uint16(k.c >> 32) }
-
-// samePrefix reports whether x and y (of one family) are records of one prefix.
-func samePrefix(x, y *recKey) bool { return x.a == y.a && x.b == y.b && x.c>>48 == y.c>>48 }
-
 // table is the snapshot sorted for writing: the records of the sessions in the peer index, IPv4
-// (keys[:nv4]) before IPv6, each in address order.
+// before IPv6, each in address order, sessions numbered by peer index.
 type table struct {
-	s    *snapshot
-	keys []recKey
-	nv4  int
+	v4, v6 []record
+	since  []time.Time // by peer index
 }
 
-// sorted sorts the snapshot's records for the peer index (peers).
-func (s *snapshot) sorted(index []int32) *table {
-	keys := make([]recKey, 0, len(s.recs))
-	var v6 []recKey
-	for i := range s.recs {
-		r := &s.recs[i]
-		pi := index[r.sess]
-		if pi < 0 {
-			continue
+// sorted renumbers the records' sessions by peer index (index, from peers), leaves out those of
+// sessions not in it, and sorts them. The snapshot is consumed.
+func (s *snapshot) sorted(peers []Peer, index []int32) *table {
+	renumber := func(recs []record) []record {
+		keep := recs[:0]
+		for _, r := range recs {
+			pi := index[r.session()]
+			if pi < 0 {
+				continue
+			}
+			r.c = r.c&^(0xffff<<32) | uint64(pi)<<32
+			keep = append(keep, r)
 		}
-		a := r.prefix.Addr()
-		bits := uint64(r.prefix.Bits())
-		if a.Is4() {
-			b := a.As4()
-			keys = append(keys, recKey{b: uint64(binary.BigEndian.Uint32(b[:]))<<8 | bits, c: uint64(pi)<<32 | uint64(i)})
-		} else {
-			b := a.As16()
-			v6 = append(v6, recKey{a: binary.BigEndian.Uint64(b[:8]), b: binary.BigEndian.Uint64(b[8:]),
-				c: bits<<48 | uint64(pi)<<32 | uint64(i)})
+		clear(recs[len(keep):])
+		slices.SortFunc(keep, compareRecords)
+		return keep
+	}
+	t := &table{v4: renumber(s.v4), v6: renumber(s.v6), since: make([]time.Time, len(peers))}
+	for j, pi := range index {
+		if pi >= 0 {
+			t.since[pi] = s.sessions[j].since
 		}
 	}
-	slices.SortFunc(keys, compareKeys)
-	slices.SortFunc(v6, compareKeys)
-	nv4 := len(keys)
-	return &table{s: s, keys: append(keys, v6...), nv4: nv4}
+	s.v4, s.v6 = nil, nil
+	return t
 }
 
 // each calls fn for every prefix with accepted (or filtered) routes, in order, with its entries in
 // peer index order. The entries are valid during the call only.
 func (t *table) each(accepted bool, fn func(prefix netip.Prefix, entries []Entry) error) error {
 	var entries []Entry
-	for _, keys := range [][]recKey{t.keys[:t.nv4], t.keys[t.nv4:]} {
-		for i := 0; i < len(keys); {
-			// One prefix: keys[i:j]; in it, the last record of each peer is the route's state.
+	for fam, recs := range [][]record{t.v4, t.v6} {
+		for i := 0; i < len(recs); {
+			// One prefix: recs[i:j]; in it, the last record of each peer is the route's state.
 			j := i + 1
-			for j < len(keys) && samePrefix(&keys[j], &keys[i]) {
+			for j < len(recs) && samePrefix(&recs[j], &recs[i]) {
 				j++
 			}
 			entries = entries[:0]
 			for k := i; k < j; k++ {
-				if k+1 < j && keys[k+1].c>>32 == keys[k].c>>32 {
+				r := &recs[k]
+				if k+1 < j && recs[k+1].c>>32 == r.c>>32 {
 					continue // a later record of this peer follows
 				}
-				r := &t.s.recs[keys[k].pos()]
-				if r.attrs == nil || r.filtered == accepted {
+				if r.attrs == nil || r.filtered() == accepted {
 					continue
 				}
-				entries = append(entries, Entry{Peer: keys[k].peer(), Originated: t.s.sessions[r.sess].since, Attrs: r.attrs})
+				pi := r.session()
+				entries = append(entries, Entry{Peer: pi, Originated: t.since[pi], Attrs: r.attrs})
 			}
 			if len(entries) > 0 {
-				if err := fn(t.s.recs[keys[i].pos()].prefix, entries); err != nil {
+				if err := fn(recs[i].prefix(fam == 1), entries); err != nil {
 					return err
 				}
 			}

@@ -19,10 +19,15 @@ type refSnapshot struct {
 	sessions map[sessionKey]*refSession
 }
 
+type refRoute struct {
+	attrs    *speaker.Attrs
+	filtered bool
+}
+
 type refSession struct {
 	peer   Peer
 	since  time.Time
-	routes map[netip.Prefix]record
+	routes map[netip.Prefix]refRoute
 }
 
 func (s *refSnapshot) apply(ev *rs.Event) {
@@ -32,7 +37,7 @@ func (s *refSnapshot) apply(ev *rs.Event) {
 		clear(s.sessions)
 	case rs.EventSessionUp:
 		s.sessions[k] = &refSession{peer: Peer{Addr: ev.Neighbor, ASN: ev.ASN, RouterID: ev.Session.Info.RouterID},
-			since: ev.Session.Since, routes: map[netip.Prefix]record{}}
+			since: ev.Session.Since, routes: map[netip.Prefix]refRoute{}}
 	case rs.EventSessionDown:
 		if !ev.Session.Stale {
 			delete(s.sessions, k)
@@ -42,7 +47,7 @@ func (s *refSnapshot) apply(ev *rs.Event) {
 			if ev.Attrs == nil {
 				delete(ss.routes, ev.Prefix)
 			} else {
-				ss.routes[ev.Prefix] = record{attrs: ev.Attrs, filtered: ev.Reasons != 0}
+				ss.routes[ev.Prefix] = refRoute{attrs: ev.Attrs, filtered: ev.Reasons != 0}
 			}
 		}
 	}
@@ -62,12 +67,11 @@ func (s *refSnapshot) lines(accepted bool) []string {
 	return out
 }
 
-func snapLines(t *testing.T, s *snapshot, accepted bool) []string {
+func snapLines(t *testing.T, peers []Peer, tab *table, accepted bool) []string {
 	t.Helper()
-	peers, index := s.peers()
 	var out []string
 	var last netip.Prefix
-	err := s.sorted(index).each(accepted, func(p netip.Prefix, es []Entry) error {
+	err := tab.each(accepted, func(p netip.Prefix, es []Entry) error {
 		if last.IsValid() && !(p.Addr().Is4() && last.Addr().Is6()) &&
 			(last.Addr().Compare(p.Addr()) > 0 || last == p) {
 			t.Errorf("prefix %s after %s", p, last)
@@ -100,7 +104,7 @@ func TestSnapshotMatchesReference(t *testing.T) {
 		netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("2001:db8::/48")}
 	attrs := []*speaker.Attrs{{Origin: speaker.OriginIGP}, {Origin: speaker.OriginEGP}, {Origin: speaker.OriginIncomplete}}
 	for round := range 1000 {
-		snap := newSnapshot(0)
+		snap := newSnapshot(0, 0)
 		ref := &refSnapshot{sessions: map[sessionKey]*refSession{}}
 		inc := map[netip.Addr]uint64{}
 		for range 1 + rng.IntN(200) {
@@ -128,16 +132,18 @@ func TestSnapshotMatchesReference(t *testing.T) {
 					}
 				}
 			}
-			if snap.apply(&ev) {
-				t.Fatal("sync done without the event")
+			if done, err := snap.apply(&ev); done || err != nil {
+				t.Fatalf("apply: %v, %v before the end", done, err)
 			}
 			ref.apply(&ev)
 		}
-		if !snap.apply(&rs.Event{Kind: rs.EventSyncDone}) {
-			t.Fatal("sync done not reported")
+		if done, err := snap.apply(&rs.Event{Kind: rs.EventSyncDone}); !done || err != nil {
+			t.Fatalf("sync done: %v, %v", done, err)
 		}
+		peers, index := snap.peers()
+		tab := snap.sorted(peers, index)
 		for _, acc := range []bool{true, false} {
-			got, want := snapLines(t, snap, acc), ref.lines(acc)
+			got, want := snapLines(t, peers, tab, acc), ref.lines(acc)
 			if !slices.Equal(got, want) {
 				t.Fatalf("round %d accepted=%v:\n got %q\nwant %q", round, acc, got, want)
 			}

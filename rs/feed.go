@@ -320,7 +320,7 @@ func (sub *Subscription) room() int {
 // half of a 65,536-event ring grew both to 32,768 events (about 6 MB each, reallocated for every
 // subscription: most of a dump's allocation, BenchmarkDump in mrt/). A few loop passes' worth keeps
 // the replay going while the subscriber works through the previous batch.
-const replayLead = 4096
+const replayLead = 2048
 
 // pushDump appends the replayed events evs to the ring under one lock, as push does one by one.
 func (sub *Subscription) pushDump(evs []Event) {
