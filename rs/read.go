@@ -158,7 +158,11 @@ func (s *Server) readStep(budget int) bool {
 			s.reads[k] = nil
 			continue
 		}
-		used, done := t.step(s, min(share, budget))
+		n := min(share, budget)
+		if _, replay := t.(*feedDump); replay && s.inBusy {
+			n = min(n, replayBusyShare)
+		}
+		used, done := t.step(s, n)
 		budget -= max(used, 1)
 		progress = progress || used > 0 || done
 		if done {
@@ -180,6 +184,13 @@ func (s *Server) readStep(budget int) bool {
 
 // minReadShare is the least a job gets in a pass it is served in.
 const minReadShare = 16
+
+// replayBusyShare is what a feed replay (an MRT dump, a BMP collector's initial dump) gets in a pass
+// that took UPDATEs from members. A replay is background work nobody waits on interactively: it
+// trickles while members converge, so that it takes little of their CPU (on two shared cores one
+// dump of the medium table added ~30% to convergence at the full share), and runs at the full share
+// once the loop has nothing else to do. Looking-glass pages keep their share.
+const replayBusyShare = 64
 
 // peekVariant is attrTable.variant for readers: the cached variant of out, or nil when none is
 // cached. It never interns. A session's Adj-RIB-Out holds only sets variant returned, so a set
