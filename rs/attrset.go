@@ -57,6 +57,9 @@ type setIn struct {
 	xBits  bitset
 	xEpoch uint64
 
+	// owners are the members that have filed a route with this set (asnindex.go).
+	owners []*member
+
 	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
 	// the path, and aspaHit its answer (reeval.go).
 	aspaWalk uint64
@@ -186,6 +189,8 @@ type attrTable struct {
 	refs         int // references held on all sets
 	encoded      int // cached encodings
 	encodedBytes int
+
+	byASN map[uint32]asnOwners // the AS index (asnindex.go)
 }
 
 func newAttrTable(export ExportPolicy, rsASN uint32) *attrTable {
@@ -283,6 +288,7 @@ func (t *attrTable) unref(s *attrSet) {
 		panic("rs: attribute set reference count below zero")
 	}
 	delete(t.m, s.key)
+	t.unindex(s)
 	if s.key[0] == derivedMark {
 		t.derived--
 	}
