@@ -150,3 +150,35 @@ func TestSnapshotMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// The attribute cache writes the bytes AppendRIB encodes, for both families, whether the set is
+// new to the cache or not.
+func TestAttrCacheSameBytes(t *testing.T) {
+	a := &speaker.Attrs{Origin: speaker.OriginIGP, NextHop: netip.MustParseAddr("192.0.2.1"),
+		MPNextHop: netip.MustParseAddr("2001:db8::1"), MPLinkLocal: netip.MustParseAddr("fe80::1"),
+		ASPath:      speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64501, 4200000001}}},
+		Communities: []uint32{65000<<16 | 100}}
+	b := &speaker.Attrs{Origin: speaker.OriginEGP, NextHop: netip.MustParseAddr("192.0.2.2"),
+		MPNextHop: netip.MustParseAddr("2001:db8::2"), ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64502}}}}
+	ts := time.Unix(1796385600, 0)
+	enc := newAttrCache()
+	for round := range 2 {
+		for _, p := range []string{"203.0.113.0/24", "2001:db8:1::/48"} {
+			es := []Entry{{Peer: 0, Originated: ts, Attrs: a}, {Peer: 1, Originated: ts, Attrs: b}, {Peer: 2, Originated: ts, Attrs: a}}
+			want, err := AppendRIB(nil, ts, 7, netip.MustParsePrefix(p), es)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := appendRIB(nil, ts, 7, netip.MustParsePrefix(p), es, enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("round %d %s: cached encoding\n%x\nwant\n%x", round, p, got, want)
+			}
+		}
+	}
+	if len(enc.at) != 4 {
+		t.Errorf("cache holds %d encodings, want 4 (two sets, two families)", len(enc.at))
+	}
+}
