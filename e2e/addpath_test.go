@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -48,6 +51,10 @@ func testAddPath(t *testing.T, start func(testing.TB, peers.Config) peers.Peer, 
 	v4, v6 := pfx("203.0.113.0/24"), pfx("2001:db8:600::/48")
 	waitFor(t, x.name+" holds both paths", 60*time.Second, holdsPaths(x, map[netip.Prefix][]uint32{v4: {65061, 65062}, v6: {65061, 65062}}))
 	waitFor(t, n.name+" holds the best path only", 30*time.Second, holdsPaths(n, map[netip.Prefix][]uint32{v4: {65061}, v6: {65061}}))
+	// The looking glass's exported view lists what each was sent: x both paths with their
+	// identifiers, n the best path without one.
+	waitFor(t, "looking glass lists "+x.name+"'s paths", 30*time.Second, lgExported(rs, x, v4, "bird-a#", "bird-b#"))
+	waitFor(t, "looking glass lists "+n.name+"'s best path", 30*time.Second, lgExported(rs, n, v4, "bird-a"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -56,6 +63,51 @@ func testAddPath(t *testing.T, start func(testing.TB, peers.Config) peers.Peer, 
 	}
 	waitFor(t, x.name+" holds B's path alone", 30*time.Second, holdsPaths(x, map[netip.Prefix][]uint32{v4: {65062}, v6: {65061, 65062}}))
 	waitFor(t, n.name+" holds B's path", 30*time.Second, holdsPaths(n, map[netip.Prefix][]uint32{v4: {65062}}))
+}
+
+// lgExported is a waitFor condition: the route server's looking glass lists, in m's exported view,
+// routes of prefix p from the members in want, in this order; a name ending in "#" means the route
+// has a path identifier, distinct from the others'.
+func lgExported(rs *routeServer, m *member, p netip.Prefix, want ...string) func() (bool, string) {
+	return func() (bool, string) {
+		c := &http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/sessions/%s/routes/exported?limit=1000", rs.lgPort, m.addr))
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return false, fmt.Sprintf("status %d, %v: %s", resp.StatusCode, err, body)
+		}
+		var page struct {
+			Routes []struct {
+				Prefix string `json:"prefix"`
+				Member string `json:"member"`
+				PathID uint32 `json:"path_id"`
+			} `json:"routes"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return false, fmt.Sprintf("%v: %s", err, body)
+		}
+		var got []string
+		ids := map[uint32]bool{}
+		for _, r := range page.Routes {
+			if r.Prefix != p.String() {
+				continue
+			}
+			if r.PathID == 0 {
+				got = append(got, r.Member)
+				continue
+			}
+			if ids[r.PathID] {
+				return false, fmt.Sprintf("path id %d twice: %s", r.PathID, body)
+			}
+			ids[r.PathID] = true
+			got = append(got, r.Member+"#")
+		}
+		return slices.Equal(got, want), fmt.Sprintf("%s: %v", p, got)
+	}
 }
 
 // heldPaths returns the first AS of every path m holds, by prefix, sorted, and m's routes as text.
