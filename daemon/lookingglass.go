@@ -391,7 +391,7 @@ func (b lgBackend) Explain(ctx context.Context, neighbor netip.Addr, prefix neti
 // lgRoute converts a route of a read job.
 func lgRoute(r *rs.Route) lookingglass.Route {
 	out := lookingglass.Route{Prefix: r.Prefix, Member: r.Member, ASN: r.ASN, Neighbor: r.Neighbor,
-		LocalPref: r.LocalPref, Since: r.Since, NotExported: notExported(r.Export)}
+		LocalPref: r.LocalPref, Since: r.Since, NotExported: notExported(r.Export), PathID: r.PathID}
 	if r.Since.Unix() <= 0 {
 		out.Since = time.Time{}
 	}

@@ -119,6 +119,8 @@ type RouteJSON struct {
 	Accepted         bool         `json:"accepted"`
 	Reasons          []ReasonJSON `json:"reasons"`
 	NotExported      *ReasonJSON  `json:"not_exported"`
+	// PathID is set only in the exported view of an ADD-PATH session (Route.PathID).
+	PathID uint32 `json:"path_id,omitempty"`
 }
 
 // RoutePageJSON is one page of routes.
@@ -209,7 +211,7 @@ func (s *Server) routeJSON(r *Route) RouteJSON {
 		Communities: strs(r.Communities), ExtCommunities: strs(r.ExtCommunities),
 		LargeCommunities: strs(r.LargeCommunities), RPKI: r.RPKI, IRRPrefix: r.IRRPrefix,
 		IRROrigin: r.IRROrigin, Since: timeString(r.Since), Best: r.Best, Accepted: r.Accepted(),
-		Reasons: []ReasonJSON{},
+		Reasons: []ReasonJSON{}, PathID: r.PathID,
 	}
 	if j.ASPath == nil {
 		j.ASPath = []uint32{}
