@@ -512,13 +512,13 @@ func (s *Server) walkASPA(w *revalWalk, budget int) int {
 			continue
 		}
 		w.scratch = w.scratch[:0]
-		for _, r := range pe.routes {
+		for _, r := range pe.routes() {
 			if w.aspaAffects(r.set) {
 				w.scratch = append(w.scratch, r)
 			}
 		}
-		budget -= len(pe.routes)
-		// reevalRoute may reorder pe.routes: the affected routes were copied first.
+		budget -= len(pe.routes())
+		// reevalRoute may reorder pe.routes(): the affected routes were copied first.
 		for _, r := range w.scratch {
 			if s.reevalRoute(r.p, r) {
 				w.changed++
@@ -553,8 +553,8 @@ func (w *revalWalk) aspaAffects(set *attrSet) bool {
 
 // revalPrefix revalidates every route of pe and returns the number of routes it looked at.
 func (s *Server) revalPrefix(w *revalWalk, pe *prefixEntry) int {
-	// reevalRoute may reorder pe.routes (and drop pe's last use): work on a copy.
-	w.scratch = append(w.scratch[:0], pe.routes...)
+	// reevalRoute may reorder pe.routes() (and drop pe's last use): work on a copy.
+	w.scratch = append(w.scratch[:0], pe.routes()...)
 	for _, r := range w.scratch {
 		if s.reevalRoute(r.p, r) {
 			w.changed++
