@@ -271,7 +271,7 @@ func TestSentSetReceived(t *testing.T) {
 	a.withdraw("203.0.113.0/24")
 	b.withdraw("198.51.100.0/24")
 	readAll(t, s, a, b, c)
-	if n := len(s.sets.m); n != 0 {
+	if n := s.sets.len(); n != 0 {
 		t.Errorf("%d sets left after every route was withdrawn", n)
 	}
 }

@@ -79,7 +79,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 				t.Errorf("%v: Adj-RIB-Out bit set not interned", pfx)
 			}
 			bitRefs[e.bits]++
-			if s.sets.m[e.set.key] != e.set {
+			if !s.sets.has(e.set) {
 				t.Errorf("%v: Adj-RIB-Out holds a set not in the table", pfx)
 			}
 			refs[e.set]++
@@ -110,7 +110,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			}
 		}
 	}
-	for _, set := range s.sets.m {
+	for set := range s.sets.all() {
 		if set.out != set {
 			refs[set.out]++
 		}
@@ -130,7 +130,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		}
 	}
 	total := int32(0)
-	for _, set := range s.sets.m {
+	for set := range s.sets.all() {
 		if set.refs != refs[set] {
 			t.Errorf("set %v: %d references counted, %d held", set.attrs.ASPath, set.refs, refs[set])
 		}

@@ -259,7 +259,7 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 		}
 		// Path verdicts cached for the member's sessions came from the old policy. The table has
 		// far fewer sets than routes, and a policy change is rare: one pass over it is cheap.
-		for _, set := range s.sets.m {
+		for set := range s.sets.all() {
 			if set.setIn == nil {
 				continue
 			}

@@ -93,7 +93,7 @@ func TestExportVariants(t *testing.T) {
 	a.withdraw("203.0.113.0/24")
 	b.withdraw("198.51.100.0/24")
 	readAll(t, s, all...)
-	if n := len(s.sets.m); n != 0 || s.sets.derived != 0 {
+	if n := s.sets.len(); n != 0 || s.sets.derived != 0 {
 		t.Errorf("%d sets (%d derived) left after everything was withdrawn", n, s.sets.derived)
 	}
 }
