@@ -440,7 +440,7 @@ func (s *Server) mrtDump(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, MRTDump{Accepted: res.Accepted, Filtered: res.Filtered, Peers: res.Peers,
 		Prefixes: res.Prefixes, AcceptedRoutes: res.AcceptedRoutes, FilteredRoutes: res.FilteredRoutes,
-		Bytes: res.Bytes, Seconds: res.Duration.Seconds()})
+		Bytes: res.Bytes, Seconds: res.Duration.Seconds(), Resyncs: res.Resyncs})
 }
 
 // mrtDumpTimeout bounds POST /v1/mrt/dump.

@@ -101,6 +101,9 @@ type MRTDump struct {
 	FilteredRoutes int     `json:"filtered_routes"`
 	Bytes          int64   `json:"bytes"`
 	Seconds        float64 `json:"seconds"`
+	// Resyncs counts how often the walk started over because the RIB changed faster than the
+	// dumper took its events (docs/mrt.md#cost).
+	Resyncs int `json:"resyncs"`
 }
 
 // TraceRequest is the body of POST /v1/trace: switch a member's packet tracing (docs/admin.md).

@@ -73,7 +73,7 @@ func (f *fakeControl) SetGracefulShutdown(_ context.Context, on bool) error {
 
 func (f *fakeControl) DumpMRT(context.Context) (mrt.Result, error) {
 	f.record("mrt dump")
-	return mrt.Result{Accepted: "/d/a.mrt", Filtered: "/d/f.mrt", Peers: 2, AcceptedRoutes: 4}, nil
+	return mrt.Result{Accepted: "/d/a.mrt", Filtered: "/d/f.mrt", Peers: 2, AcceptedRoutes: 4, Resyncs: 1}, nil
 }
 
 func (f *fakeControl) SetTrace(_ context.Context, name string, types []string, raw bool) (string, daemon.TraceSpec, error) {
@@ -150,6 +150,7 @@ func TestCalls(t *testing.T) {
 		{"POST", "/v1/neighbor/reset", `{"member":"A","soft":true}`, 200, `"sessions": 1`},
 		{"POST", "/v1/graceful-shutdown", `{"on":true}`, 200, `"on": true`},
 		{"POST", "/v1/mrt/dump", `{}`, 200, `"accepted": "/d/a.mrt"`},
+		{"POST", "/v1/mrt/dump", `{}`, 200, `"resyncs": 1`},
 		{"POST", "/v1/trace", `{"member":"A","types":["update"],"raw":true}`, 200, `"raw": true`},
 		{"POST", "/v1/trace", `{"member":"A"}`, 200, `"types": []`},
 		{"POST", "/v1/trace", `{"member":"B","types":["update"]}`, 404, `unknown member`},
@@ -172,7 +173,7 @@ func TestCalls(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump", "trace A [update] true", "trace A [] false"}
+	want := []string{"shutdown A maint", "reset A true ", "gshut true", "mrt dump", "mrt dump", "trace A [update] true", "trace A [] false"}
 	if fmt.Sprint(fc.calls) != fmt.Sprint(want) {
 		t.Errorf("calls %q, want %q", fc.calls, want)
 	}

@@ -216,6 +216,13 @@ type Member struct {
 	// StrictRole refuses the member's OPEN with Role Mismatch (RFC 9234 §4.2) unless it
 	// advertises the BGP Role rs-client. Without it, only a role other than rs-client is refused.
 	StrictRole bool `toml:"strict_role"`
+	// AddPath "send" advertises ADD-PATH send (RFC 7911) to the member: when its router
+	// advertises receive, it gets every candidate route export policy allows it, each with a
+	// path identifier, not just the best. "" or "off" (the default): the best route only. The
+	// route server never receives with ADD-PATH.
+	AddPath string `toml:"add_path"`
+	// AddPathLimit is the most paths per prefix sent with add_path = "send"; 0 means 8.
+	AddPathLimit int `toml:"add_path_limit"`
 	// LLGRStaleTime, when positive, makes the route server advertise long-lived
 	// graceful restart (RFC 9494) to the member: the member's routes are then
 	// kept long-lived stale after its restart time, for its own long-lived stale

@@ -312,6 +312,19 @@ func (c *Config) validateMembers(r *reporter) {
 			// Never print the password itself.
 			r.report(sc.child("md5_password"), ": %d bytes long, at most %d allowed (TCP_MD5SIG key limit)", n, maxMD5KeyLen)
 		}
+		switch m.AddPath {
+		case "", AddPathOff, AddPathSend:
+		case "receive", "both":
+			r.report(sc.child("add_path"), " %q: a route server only sends paths (RFC 7947 §2.3.2.1); use %q", m.AddPath, AddPathSend)
+		default:
+			r.report(sc.child("add_path"), " %q: must be %q or %q", m.AddPath, AddPathSend, AddPathOff)
+		}
+		switch k := sc.child("add_path_limit"); {
+		case m.AddPathLimit < 0 || m.AddPathLimit > MaxAddPathLimit:
+			r.report(k, " %d: must be 1..%d (0 for the default, %d)", m.AddPathLimit, MaxAddPathLimit, DefaultAddPathLimit)
+		case m.AddPathLimit > 0 && m.AddPath != AddPathSend:
+			r.report(k, ` %d: has no effect without add_path = "send"`, m.AddPathLimit)
+		}
 		if d := m.LLGRStaleTime; d < 0 || d > maxLLGRStaleTime {
 			r.report(sc.child("llgr_stale_time"), " %q: must be 0 (off) up to %s (24 bits of seconds, RFC 9494)", d.String(), maxLLGRStaleTime)
 		} else if d > 0 && !c.Server.GracefulRestart {
@@ -329,6 +342,14 @@ func (c *Config) validateMembers(r *reporter) {
 		checkPolicy(r, sc, &p, set)
 	}
 }
+
+// Values of a member's add_path, and the bounds of add_path_limit.
+const (
+	AddPathOff          = "off"
+	AddPathSend         = "send"
+	DefaultAddPathLimit = 8
+	MaxAddPathLimit     = 64
+)
 
 // memberRef names member j in a message about another member.
 func (c *Config) memberRef(j int) string {

@@ -403,6 +403,19 @@ neighbors = ["192.0.2.11"]
 		{"max_prefix_ipv6", head + "[defaults]\nmax_prefix_ipv6 = -1\n", []string{
 			`t.toml:6: defaults.max_prefix_ipv6 -1: must be 0 (no limit) or more`,
 		}},
+		{"add_path receive", head + foo + `add_path = "receive"` + "\n", []string{
+			`t.toml:9: member "Foo" (asn 64501): add_path "receive": a route server only sends paths (RFC 7947 §2.3.2.1); use "send"`,
+		}},
+		{"add_path unknown", head + foo + `add_path = "all"` + "\n", []string{
+			`t.toml:9: member "Foo" (asn 64501): add_path "all": must be "send" or "off"`,
+		}},
+		{"add_path_limit without send", head + foo + "add_path_limit = 4\n", []string{
+			`t.toml:9: member "Foo" (asn 64501): add_path_limit 4: has no effect without add_path = "send"`,
+		}},
+		{"add_path_limit too big", head + foo + "add_path = \"send\"\nadd_path_limit = 65\n", []string{
+			`t.toml:10: member "Foo" (asn 64501): add_path_limit 65: must be 1..64 (0 for the default, 8)`,
+		}},
+		{"add_path ok", head + foo + "add_path = \"send\"\nadd_path_limit = 64\n" + bar + "add_path = \"off\"\n", nil},
 		{"max_prefix_action", head + "[defaults]\nmax_prefix_action = \"stop\"\n", []string{
 			`t.toml:6: defaults.max_prefix_action "stop": must be one of warn, block, restart, shutdown`,
 		}},

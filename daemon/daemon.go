@@ -486,6 +486,12 @@ type handler struct {
 	s   *session
 	log *slog.Logger
 	upd *updateSource // the session in the MRT update log
+	// name, addPathLimit and llgrStaleTime are the member's settings when the peer was configured:
+	// the member's config belongs to Run's goroutine (a reload replaces it), and the handler runs on
+	// the speaker's. A change of either setting re-creates the peer.
+	name          string
+	addPathLimit  int
+	llgrStaleTime time.Duration
 }
 
 func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
@@ -494,8 +500,9 @@ func (h *handler) Established(p *speaker.Peer, o *speaker.Open) {
 	local, remote := p.ConnAddrs()
 	info := rs.SessionInfo{RouterID: o.RouterID, Families: p.Families(), Encode: enc, OpenSent: sent, OpenReceived: received,
 		GracefulRestart: p.GracefulRestart(), EnhancedRouteRefresh: o.Caps.EnhancedRouteRefresh, Local: local, Remote: remote,
-		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.s.m.cfg.LLGRStaleTime)}
-	h.upd.established(p, h.s.m.cfg.Name, o.ASN(), enc.FourOctetAS)
+		AddPath: p.AddPathSend(), AddPathLimit: h.addPathLimit,
+		LongLivedGR: llgrNegotiated(p.LongLivedGR(), h.llgrStaleTime)}
+	h.upd.established(p, h.name, o.ASN(), enc.FourOctetAS)
 	if err := h.s.rib.Up(p, info); err != nil {
 		h.log.Error("session up", "member", p.Name(), "neighbor", p.Addr().String(), "err", err)
 	}

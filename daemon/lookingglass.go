@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -125,20 +127,21 @@ func lgSession(s *rs.SessionStatus, p *speaker.Peer, descr string) lookingglass.
 			if p.Config().NoHoldTime || st.Remote.HoldTime == 0 {
 				ls.HoldTime = 0
 			}
-			ls.Capabilities = capabilityWords(&st.Remote.Caps)
+			ls.Capabilities = capabilityWords(&st.Remote.Caps, p.AddPathSend())
 		}
 	}
 	for _, f := range s.Families {
 		ls.Families = append(ls.Families, lookingglass.FamilyCounts{
 			Family: afi(f.Family), Received: f.Received, Accepted: f.Accepted, Filtered: f.Filtered,
-			Exported: f.Exported, MaxPrefix: f.MaxPrefix,
+			Exported: f.Exported, Preferred: f.Preferred, MaxPrefix: f.MaxPrefix,
 		})
 	}
 	return ls
 }
 
-// capabilityWords names what the member's OPEN offered that the route server uses.
-func capabilityWords(c *speaker.Capabilities) []string {
+// capabilityWords names what the member's OPEN offered that the route server uses, and the families
+// the route server sends every path for (ADD-PATH negotiated, rs/addpath.go).
+func capabilityWords(c *speaker.Capabilities, addPathSend []speaker.Family) []string {
 	var out []string
 	for _, f := range c.Families {
 		out = append(out, "multiprotocol "+afi(f))
@@ -158,8 +161,11 @@ func capabilityWords(c *speaker.Capabilities) []string {
 	if c.GracefulRestart != nil {
 		out = append(out, "graceful restart")
 	}
-	for f := range c.AddPath {
-		out = append(out, "ADD-PATH "+afi(f))
+	for _, f := range slices.Sorted(maps.Keys(c.AddPath)) {
+		out = append(out, "ADD-PATH "+afi(f)+" "+addPathMode(c.AddPath[f]))
+	}
+	for _, f := range addPathSend {
+		out = append(out, "ADD-PATH "+afi(f)+": all paths sent")
 	}
 	if c.HasRole {
 		out = append(out, fmt.Sprintf("BGP role %d", c.Role))
@@ -313,6 +319,9 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 			flat, _ := flatten(p)
 			return pat.Match(flat)
 		}
+		// A pattern that names one AS ("_3356_") lets the RIB read only the members whose routes
+		// carry it (its AS index); Path still decides.
+		sq.ASN, _ = pat.ASN()
 	case lookingglass.SearchCommunity:
 		sq.Communities = []uint32{uint32(q.Community)}
 	case lookingglass.SearchLarge:
@@ -456,6 +465,8 @@ func notExported(c rs.ExportCheck) int {
 	switch c {
 	case rs.ExportDenied:
 		return int(lookingglass.NotExportedDenied)
+	case rs.ExportDeniedAll:
+		return int(lookingglass.NotExportedDeniedAll)
 	case rs.ExportReceiverAS:
 		return int(lookingglass.NotExportedReceiverAS)
 	case rs.ExportRSASInPath:
@@ -464,6 +475,8 @@ func notExported(c rs.ExportCheck) int {
 		return int(lookingglass.NotExportedFamily)
 	case rs.ExportOwnRoute:
 		return int(lookingglass.NotExportedOwnRoute)
+	case rs.ExportLLGRStale:
+		return int(lookingglass.NotExportedLLGRStale)
 	}
 	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ixrs/ixrs/lookingglass"
+	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
 )
 
@@ -47,5 +48,34 @@ func TestLookingGlassSessionFlapsAndNotification(t *testing.T) {
 	}
 	if !strings.Contains(s.LastError, "maintenance until 14:00") {
 		t.Errorf("last error %q lacks the shutdown message", s.LastError)
+	}
+}
+
+// TestNotExportedCodes pins the mapping of the RIB's export checks to the looking glass's
+// not-exported reasons (RS:1102:N, docs/lookingglass.md): each reason its own code, "not to this
+// member" and "not to any" apart, and the checks that are not reasons (sent, not best) none.
+func TestNotExportedCodes(t *testing.T) {
+	want := map[rs.ExportCheck]lookingglass.NotExportedReason{
+		rs.ExportDenied:     lookingglass.NotExportedDenied,
+		rs.ExportDeniedAll:  lookingglass.NotExportedDeniedAll,
+		rs.ExportReceiverAS: lookingglass.NotExportedReceiverAS,
+		rs.ExportRSASInPath: lookingglass.NotExportedRouteServerAS,
+		rs.ExportFamily:     lookingglass.NotExportedFamily,
+		rs.ExportOwnRoute:   lookingglass.NotExportedOwnRoute,
+		rs.ExportLLGRStale:  lookingglass.NotExportedLLGRStale,
+		rs.ExportOK:         0,
+		rs.ExportNotBest:    0,
+		rs.ExportRejected:   0, // not a candidate: it is in the announcer's filtered list instead
+	}
+	// A new export check must be given its code (or a reason why it has none) here.
+	for c := rs.ExportCheck(0); c.String() != "unknown"; c++ {
+		if _, ok := want[c]; !ok {
+			t.Errorf("export check %d (%v) has no not-exported code in this test", c, c)
+		}
+	}
+	for c, w := range want {
+		if got := notExported(c); got != int(w) {
+			t.Errorf("%v: code %d, want %d (%v)", c, got, w, w)
+		}
 	}
 }

@@ -101,6 +101,12 @@ func diffMember(a config.Member, apol config.Policy, b config.Member, bpol confi
 	if a.StrictRole != b.StrictRole {
 		md.resetKeys = append(md.resetKeys, "strict_role")
 	}
+	if (a.AddPath == config.AddPathSend) != (b.AddPath == config.AddPathSend) {
+		md.resetKeys = append(md.resetKeys, "add_path") // the capability is in the OPEN
+	}
+	if a.AddPathLimit != b.AddPathLimit {
+		md.resetKeys = append(md.resetKeys, "add_path_limit") // taken when the session comes up
+	}
 	if a.LLGRStaleTime != b.LLGRStaleTime {
 		md.resetKeys = append(md.resetKeys, "llgr_stale_time") // the capability is in the OPEN
 	}
@@ -224,8 +230,18 @@ func (d *Daemon) peerConfig(mc config.Member, addr netip.Addr) speaker.PeerConfi
 		EnhancedRouteRefresh: true,
 		// Graceful-restart helper (gr.go), long-lived where configured.
 		GracefulRestart: grCapability(srv),
-		LongLivedGR:     llgrCapability(srv, mc),
+		// RFC 7911, send only: rs/addpath.go sends such members every path export allows them.
+		AddPathSend: addPathFamilies(mc),
+		LongLivedGR: llgrCapability(srv, mc),
 	}
+}
+
+// addPathFamilies returns the families ADD-PATH send is advertised for to member mc.
+func addPathFamilies(mc config.Member) []speaker.Family {
+	if mc.AddPath != config.AddPathSend {
+		return nil
+	}
+	return []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast}
 }
 
 // addSpeakerPeer adds the speaker side of s, its received messages going to the MRT update log.
@@ -233,7 +249,7 @@ func (d *Daemon) addSpeakerPeer(s *session, addr netip.Addr) (*speaker.Peer, err
 	upd := &updateSource{d: d}
 	pc := d.peerConfig(s.m.cfg, addr)
 	pc.OnMessage = upd.onMessage
-	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd})
+	return d.sp.AddPeer(pc, &handler{s: s, log: d.log, upd: upd, name: s.m.cfg.Name, addPathLimit: s.m.cfg.AddPathLimit, llgrStaleTime: s.m.cfg.LLGRStaleTime})
 }
 
 // addSession configures and starts (unless the member is administratively down) one session of m.

@@ -80,6 +80,9 @@ func TestLongLivedGracefulRestart(t *testing.T) {
 		GracefulRestart: 3, LLGRStaleTime: 3600, GRRecovery: true})
 	waitFor(t, "back: the LLGR watcher holds the routes without LLGR_STALE", 90*time.Second, has(llgrWatcher, expected(ms, llgrWatcher, nil)))
 	waitFor(t, "back: the plain watcher holds them again", 30*time.Second, has(plainWatcher, expected(ms, plainWatcher, nil)))
+	if rs.logContains("restarted without forwarding state") {
+		t.Errorf("BIRD came back without forwarding state for a family (RFC 9494 §4.2: its long-lived stale routes went at once)")
+	}
 }
 
 // TestStrictRole: BGP roles (RFC 9234) with BIRD members. The route server advertises the role rs: a

@@ -68,12 +68,14 @@ type SessionJSON struct {
 
 // FamilyJSON are a session's counts for one address family.
 type FamilyJSON struct {
-	Family    string `json:"family"`
-	Received  int    `json:"received"`
-	Accepted  int    `json:"accepted"`
-	Filtered  int    `json:"filtered"`
-	Exported  int    `json:"exported"`
-	MaxPrefix int    `json:"max_prefix"`
+	Family   string `json:"family"`
+	Received int    `json:"received"`
+	Accepted int    `json:"accepted"`
+	Filtered int    `json:"filtered"`
+	Exported int    `json:"exported"`
+	// Preferred counts the accepted routes that are the best route of their prefix.
+	Preferred int `json:"preferred"`
+	MaxPrefix int `json:"max_prefix"`
 	// MaxPrefixUsed is received as a percentage of MaxPrefix; 0 without a limit.
 	MaxPrefixUsed float64 `json:"max_prefix_used"`
 }
@@ -247,7 +249,7 @@ func (s *Server) sessionJSON(ss *Session) SessionJSON {
 	}
 	for _, f := range ss.Families {
 		fj := FamilyJSON{Family: f.Family, Received: f.Received, Accepted: f.Accepted, Filtered: f.Filtered,
-			Exported: f.Exported, MaxPrefix: f.MaxPrefix}
+			Exported: f.Exported, Preferred: f.Preferred, MaxPrefix: f.MaxPrefix}
 		if f.MaxPrefix > 0 {
 			fj.MaxPrefixUsed = float64(int(float64(f.Received)*1000/float64(f.MaxPrefix))) / 10
 		}

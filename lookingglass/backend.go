@@ -197,7 +197,8 @@ const (
 	NotExportedRouteServerAS  NotExportedReason = 4 // the route server's AS is in the path
 	NotExportedFamily         NotExportedReason = 5 // the family is not negotiated on the session
 	NotExportedOwnRoute       NotExportedReason = 6 // announced by another session of the same member
-	numNotExportedReasonCodes                   = 7
+	NotExportedLLGRStale      NotExportedReason = 7 // long-lived stale (RFC 9494), the session did not negotiate LLGR
+	numNotExportedReasonCodes                   = 8
 )
 
 // NotExportedFunction is the middle field of the not-exported large community RS:1102:N.
@@ -210,6 +211,7 @@ var notExportedNames = [numNotExportedReasonCodes]string{
 	NotExportedRouteServerAS: "route server's AS in AS path",
 	NotExportedFamily:        "address family not negotiated",
 	NotExportedOwnRoute:      "member's own route",
+	NotExportedLLGRStale:     "long-lived stale, session without LLGR",
 }
 
 func (r NotExportedReason) String() string {

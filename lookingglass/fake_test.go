@@ -102,6 +102,9 @@ func newFake() *fakeBackend {
 	a2.Communities = []Community{comm(0, 64502)}
 	a2.ExtCommunities = []ExtCommunity{rt, ro}
 	a2.Best, a2.Origin = true, "incomplete"
+	a4 := route("198.51.100.64/26", "Alpha Networks", 64501, alpha4, []uint32{64501}, "192.0.2.11")
+	a4.Communities = []Community{comm(0, 64500)} // do not announce to any
+	a4.Best = true
 	a3 := route("2001:db8:100::/48", "Alpha Networks", 64501, alpha6, []uint32{64501}, "2001:db8:ffff::11")
 	a3.Best, a3.Since = true, ago(26*time.Hour)
 
@@ -131,7 +134,7 @@ func newFake() *fakeBackend {
 		sessions: []Session{
 			{Member: "Alpha Networks", ASN: 64501, Description: "Alpha, Frankfurt", Neighbor: alpha4, State: "established",
 				Since: ago(48 * time.Hour), RouterID: addr("198.51.100.1"), Capabilities: []string{"4-octet AS", "route refresh", "multiprotocol ipv4"},
-				HoldTime: 90, Families: []FamilyCounts{fam("ipv4", 2, 2, 1, 2, 170000)}},
+				HoldTime: 90, Families: []FamilyCounts{fam("ipv4", 3, 3, 1, 3, 170000)}},
 			{Member: "Alpha Networks", ASN: 64501, Description: "Alpha, Frankfurt", Neighbor: alpha6, State: "established",
 				Since: ago(30 * time.Hour), RouterID: addr("198.51.100.1"), Capabilities: []string{"4-octet AS", "multiprotocol ipv6"},
 				HoldTime: 90, Families: []FamilyCounts{fam("ipv6", 1, 1, 0, 1, 12000)}},
@@ -145,7 +148,7 @@ func newFake() *fakeBackend {
 			{Member: "Secret Hidden", ASN: 64504, Neighbor: hidden, State: "established", Since: ago(time.Hour),
 				Families: []FamilyCounts{fam("ipv4", 2, 2, 2, 1, 0)}},
 		},
-		received: map[netip.Addr][]Route{alpha4: {a1, a2}, alpha6: {a3}, beta: {b1, b2, b3, b4, b5}, hidden: {h1, h2}},
+		received: map[netip.Addr][]Route{alpha4: {a1, a2, a4}, alpha6: {a3}, beta: {b1, b2, b3, b4, b5}, hidden: {h1, h2}},
 		exported: map[netip.Addr][]Route{
 			alpha4: {b2, h2},
 			beta:   {a1, h2},
@@ -154,7 +157,7 @@ func newFake() *fakeBackend {
 		notExported: map[netip.Addr][]Route{
 			alpha4: {ne(b1, NotExportedReceiverAS)},
 			alpha6: {ne(b2, NotExportedFamily)},
-			beta:   {ne(a2, NotExportedDenied), ne(a3, NotExportedFamily)},
+			beta:   {ne(a2, NotExportedDenied), ne(a4, NotExportedDeniedAll), ne(a3, NotExportedFamily)},
 		},
 	}
 }

@@ -56,7 +56,7 @@ func TestPagesShowWhatAPersonLooksFor(t *testing.T) {
 		{"/sessions/R_192_0_2_12/not-exported", "Beta Transit · Not exported routes (192.0.2.12)", []string{"203.0.113.0/24",
 			"do not announce to this member (control community)", "64500:1102:1", "0:64502", "do not announce to AS64502"}, nil},
 		{"/sessions/R_192_0_2_11/received?family=ipv4&limit=1", "Alpha Networks · Received routes (192.0.2.11)",
-			[]string{"198.51.100.0/24", "1 route on this page, 2 in all", "Next page"}, []string{"203.0.113.0/24"}},
+			[]string{"198.51.100.0/24", "1 route on this page, 3 in all", "Next page"}, []string{"203.0.113.0/24"}},
 		{"/sessions/R_192_0_2_12/route?prefix=198.51.100.128/26", "198.51.100.128/26 from Beta Transit",
 			[]string{"prefix too long", "RPKI invalid", "Import checks", "prefix length", "fail", "This prefix on every member"}, nil},
 		{"/sessions/R_192_0_2_11/route?prefix=198.51.100.0/24", "198.51.100.0/24 from Alpha Networks",

@@ -123,7 +123,11 @@ func ParsePrefix(s string) (p netip.Prefix, isAddr bool, err error) {
 // Community is a standard community (RFC 1997): the AS in the high 16 bits.
 type Community uint32
 
-func (c Community) String() string { return fmt.Sprintf("%d:%d", c>>16, c&0xffff) }
+func (c Community) String() string {
+	var buf [11]byte
+	b := strconv.AppendUint(buf[:0], uint64(c>>16), 10)
+	return string(strconv.AppendUint(append(b, ':'), uint64(c&0xffff), 10))
+}
 
 // ParseCommunity parses "a:b", each 0..65535.
 func ParseCommunity(s string) (Community, error) {
@@ -142,7 +146,12 @@ func ParseCommunity(s string) (Community, error) {
 // LargeCommunity is a large community (RFC 8092).
 type LargeCommunity struct{ Global, Local1, Local2 uint32 }
 
-func (c LargeCommunity) String() string { return fmt.Sprintf("%d:%d:%d", c.Global, c.Local1, c.Local2) }
+func (c LargeCommunity) String() string {
+	var buf [32]byte
+	b := strconv.AppendUint(buf[:0], uint64(c.Global), 10)
+	b = strconv.AppendUint(append(b, ':'), uint64(c.Local1), 10)
+	return string(strconv.AppendUint(append(b, ':'), uint64(c.Local2), 10))
+}
 
 // ParseLargeCommunity parses "a:b:c", each 0..4294967295.
 func ParseLargeCommunity(s string) (LargeCommunity, error) {
@@ -272,6 +281,7 @@ func parseHex32(s string) (uint32, bool) {
 type ASPathPattern struct {
 	src string
 	re  *regexp.Regexp
+	asn uint32 // see ASN; 0: none
 }
 
 // ParseASPathPattern checks and compiles an AS-path pattern: at most 128 bytes, only the
@@ -306,10 +316,28 @@ func ParseASPathPattern(s string) (*ASPathPattern, error) {
 	if err != nil {
 		return nil, paramErr("pattern", s, "not a regular expression")
 	}
-	return &ASPathPattern{src: s, re: c}, nil
+	return &ASPathPattern{src: s, re: c, asn: requiredASN(s)}, nil
 }
 
 func (p *ASPathPattern) String() string { return p.src }
+
+// ASN returns an AS that every path the pattern matches contains, when the pattern is one ASN
+// between AS boundaries ("_3356_", "^64501_", "_64510$", " 174 "): a backend can narrow its search
+// to the routes with that AS (an index) and still run Match on each. ok is false for any other
+// pattern.
+func (p *ASPathPattern) ASN() (asn uint32, ok bool) { return p.asn, p.asn != 0 }
+
+// requiredASN recognises the patterns ASN describes and returns their ASN, or 0.
+func requiredASN(s string) uint32 {
+	if len(s) < 3 || !strings.ContainsRune("_^ ", rune(s[0])) || !strings.ContainsRune("_$ ", rune(s[len(s)-1])) {
+		return 0
+	}
+	n, ok := parseUint(s[1:len(s)-1], 32) // no leading zero, as ASNs are written
+	if !ok {
+		return 0
+	}
+	return uint32(n)
+}
 
 // Match reports whether the path, written as space-separated ASNs, matches.
 func (p *ASPathPattern) Match(path []uint32) bool {
@@ -452,12 +480,15 @@ func ParseSearch(kind SearchKind, q string) (SearchQuery, error) {
 // '_' (R_192_0_2_11, R_2001_db8__11). It depends on the address alone, so it is stable across
 // restarts, reloads and renames, and ParseSessionID reads the address back from it.
 func ProtocolID(a netip.Addr) string {
-	return "R_" + strings.Map(func(r rune) rune {
-		if r == '.' || r == ':' {
-			return '_'
+	// Built in one buffer: every route of a page carries its session's id.
+	var buf [2 + 46]byte
+	b := a.AppendTo(append(buf[:0], 'R', '_'))
+	for i := 2; i < len(b); i++ {
+		if b[i] == '.' || b[i] == ':' {
+			b[i] = '_'
 		}
-		return r
-	}, a.String())
+	}
+	return string(b)
 }
 
 // ParseSessionID parses a session's id: its neighbor address or its ProtocolID.

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,6 +211,14 @@ func checkRoundTrip(t *testing.T, s string) {
 			t.Fatalf("pattern %q -> %q", s, p)
 		}
 		p.Match([]uint32{uint32(len(s)), 64501, 4294967295})
+		if a, ok := p.ASN(); ok {
+			// The AS the pattern requires is in every path it matches.
+			for _, path := range [][]uint32{{a}, {64501, a}, {a, 64501}, {a + 1}, {a / 10}, {a*10 + 1}, {64501, 4294967295}} {
+				if p.Match(path) && !slices.Contains(path, a) {
+					t.Fatalf("pattern %q requires AS%d, yet matches %v", s, a, path)
+				}
+			}
+		}
 	}
 	if k, err := ParseSort(s); err == nil && k.String() != s {
 		t.Fatalf("sort %q -> %q", s, k)
@@ -267,4 +276,24 @@ func FuzzQuery(f *testing.F) {
 			t.Fatalf("%s: %d %q %.100s", target, code, hdr.Get("Content-Type"), body)
 		}
 	})
+}
+
+func TestASPathPatternASN(t *testing.T) {
+	for _, tt := range []struct {
+		pattern string
+		asn     uint32
+	}{
+		{"_3356_", 3356}, {"^64501_", 64501}, {"_64510$", 64510}, {"^64510$", 64510}, {" 174 ", 174},
+		{"_4294967295_", 4294967295},
+		{"3356", 0}, {"_3356", 0}, {"3356_", 0}, {"_33.6_", 0}, {"_0_", 0}, {"_03356_", 0},
+		{"_4294967296_", 0}, {"_3356_|_174_", 0}, {"^64501 64502$", 0}, {"__", 0},
+	} {
+		p, err := ParseASPathPattern(tt.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.pattern, err)
+		}
+		if a, ok := p.ASN(); a != tt.asn || ok != (tt.asn != 0) {
+			t.Errorf("%q: ASN %d, %v; want %d", tt.pattern, a, ok, tt.asn)
+		}
+	}
 }

@@ -106,6 +106,16 @@ func (e *Export) Decide(target uint32) (bool, Variant) {
 	return true, v
 }
 
+// DeniesAll reports whether the route is denied to target by "do not announce to any" (0:RS,
+// RS:0:0) with no announce-to for target, as opposed to a do-not-announce-to naming target: the
+// looking glass gives the two different not-exported reasons.
+func (e *Export) DeniesAll(target uint32) bool {
+	if !e.control || !e.notAny {
+		return false
+	}
+	return e.flags(target)&(tDeny|tAllow) == 0
+}
+
 // Allows reports whether a route with this summary may be announced to target.
 func (e *Export) Allows(target uint32) bool {
 	ok, _ := e.Decide(target)

@@ -111,3 +111,18 @@ const (
 	CommunityNoExport         = 0xffffff01 // 65535:65281
 	CommunityNoAdvertise      = 0xffffff02 // 65535:65282
 )
+
+// BogonASNRanges returns the bogon AS number ranges of check 5 (inclusive, sorted), for tools that
+// must configure other software with the same list (cmd/ixbench gives it to every daemon it compares).
+func BogonASNRanges() [][2]uint32 {
+	out := make([][2]uint32, len(bogonASNs))
+	for i, r := range bogonASNs {
+		out[i] = [2]uint32{r.lo, r.hi}
+	}
+	return out
+}
+
+// BogonPrefixes returns copies of the bogon prefixes of check 7; more-specifics of each are bogons too.
+func BogonPrefixes() (v4, v6 []string) {
+	return slices.Clone(bogonPrefixes4), slices.Clone(bogonPrefixes6)
+}

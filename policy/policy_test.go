@@ -105,16 +105,22 @@ func TestExport(t *testing.T) {
 		allowed []uint32
 		denied  []uint32
 		control bool
+		// deniedAll are the denied targets that "do not announce to any" denies (DeniesAll).
+		deniedAll []uint32
 	}{
 		{name: "no communities", allowed: []uint32{64501, 64502}},
 		{name: "unrelated communities", std: []uint32{std(64501, 1), std(65535, 65281)}, large: []LargeCommunity{{64501, 0, 1}},
 			allowed: []uint32{64501, 64502}},
 		{name: "0:P", std: []uint32{std(0, 64502)}, allowed: []uint32{64501, 64503}, denied: []uint32{64502}, control: true},
-		{name: "0:RS", std: []uint32{std(0, rs)}, denied: []uint32{64501, 64502}, control: true},
-		{name: "0:RS with RS:P", std: []uint32{std(0, rs), std(rs, 64502)}, allowed: []uint32{64502}, denied: []uint32{64501}, control: true},
+		{name: "0:RS", std: []uint32{std(0, rs)}, denied: []uint32{64501, 64502}, control: true, deniedAll: []uint32{64501, 64502}},
+		{name: "0:RS with RS:P", std: []uint32{std(0, rs), std(rs, 64502)}, allowed: []uint32{64502}, denied: []uint32{64501}, control: true,
+			deniedAll: []uint32{64501}},
+		{name: "0:RS with 0:P", std: []uint32{std(0, rs), std(0, 64502)}, denied: []uint32{64501, 64502}, control: true,
+			deniedAll: []uint32{64501}},
 		{name: "0:P wins over RS:P", std: []uint32{std(rs, 64502), std(0, 64502)}, allowed: []uint32{64501}, denied: []uint32{64502}, control: true},
 		{name: "RS:0:P", large: []LargeCommunity{{rs, 0, 4200000001}}, allowed: []uint32{64501}, denied: []uint32{4200000001}, control: true},
-		{name: "RS:0:0 with RS:1:P", large: []LargeCommunity{{rs, 0, 0}, {rs, 1, 64501}}, allowed: []uint32{64501}, denied: []uint32{64502}, control: true},
+		{name: "RS:0:0 with RS:1:P", large: []LargeCommunity{{rs, 0, 0}, {rs, 1, 64501}}, allowed: []uint32{64501}, denied: []uint32{64502}, control: true,
+			deniedAll: []uint32{64502}},
 		{name: "large community of another AS", large: []LargeCommunity{{64999, 0, 0}}, allowed: []uint32{64501}},
 		{name: "many targets use the map", std: many, allowed: []uint32{64501, 65021}, denied: []uint32{65001, 65020}, control: true},
 	}
@@ -130,6 +136,11 @@ func TestExport(t *testing.T) {
 			for _, a := range tt.denied {
 				if e.Allows(a) {
 					t.Errorf("Allows(%d) = true: %s", a, e.Explain(a))
+				}
+			}
+			for _, a := range append(slices.Clone(tt.allowed), tt.denied...) {
+				if got, want := e.DeniesAll(a), slices.Contains(tt.deniedAll, a); got != want {
+					t.Errorf("DeniesAll(%d) = %v, want %v: %s", a, got, want, e.Explain(a))
 				}
 			}
 			if e.HasControl() != tt.control {

@@ -118,6 +118,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	}
 	r.set = set
 	s.sets.ref(set)
+	s.sets.own(set, p.m)
 	r.reasons, r.localPref, r.info, r.since = v.Reasons, v.LocalPref, v.Info, uint32(s.now)
 	pe.insert(r)
 	if r.accepted() {

@@ -62,6 +62,9 @@ type setIn struct {
 	xBits  bitset
 	xEpoch uint64
 
+	// owners are the members that have filed a route with this set (asnindex.go).
+	owners []*member
+
 	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
 	// the path, and aspaHit its answer (reeval.go).
 	aspaWalk uint64
@@ -196,6 +199,8 @@ type attrTable struct {
 	refs         int // references held on all sets
 	encoded      int // cached encodings
 	encodedBytes int
+
+	byASN map[uint32]asnOwners // the AS index (asnindex.go)
 }
 
 // lookup returns the set of kind with attributes equal to a (by their canonical bytes), or nil,
@@ -366,6 +371,7 @@ func (t *attrTable) unref(s *attrSet) {
 		panic("rs: attribute set reference count below zero")
 	}
 	t.unfile(s)
+	t.unindex(s)
 	if s.kind == derivedMark {
 		t.derived--
 	}

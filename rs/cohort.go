@@ -69,10 +69,11 @@ type encPiece struct {
 }
 
 // cohortReady reports whether p can be served by a cohort pull now: it has changes behind its
-// marker and nothing of its own in flight.
+// marker and nothing of its own in flight. An ADD-PATH session never is: its messages carry path
+// identifiers (addpath.go).
 func (s *Server) cohortReady(p *session) bool {
 	q := &p.pend
-	return !p.down && !p.closed && !p.throttled && !p.walk.active && q.n == 0 && !q.endDue() && !q.borrDue() &&
+	return p.ap == nil && !p.down && !p.closed && !p.throttled && !p.walk.active && q.n == 0 && !q.endDue() && !q.borrDue() &&
 		p.mk != nil && s.cl.next(p) != nil
 }
 

@@ -41,6 +41,11 @@ type Config struct {
 	// walks and read jobs (looking-glass pages, feed resyncs), half each while both have work;
 	// those two always keep a quarter of it. Default WalkBatch.
 	ReadBudget int
+	// ReadInterval is how long the loop works on routing, in the middle of a pass, while
+	// looking-glass queries wait, before it gives them a turn (readTurn); a turn lasts at most a
+	// sixteenth of it, and so do the reads of a pass's background phase after routing work (or a
+	// sixteenth of the pass's routing time, when longer). Default 2 ms.
+	ReadInterval time.Duration
 	// ReadLimit bounds the entries one page of a read job visits in total; a page that reaches it
 	// before it is full is returned partial, with a cursor. Default ScanLimit.
 	ReadLimit int
@@ -93,6 +98,9 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.ReadBudget, c.WalkBatch)
 	def(&c.ReadLimit, ScanLimit)
+	if c.ReadInterval <= 0 {
+		c.ReadInterval = 2 * time.Millisecond
+	}
 	if c.OutLowWater > c.OutHighWater {
 		c.OutLowWater = c.OutHighWater / 4
 	}
@@ -136,6 +144,12 @@ type SessionInfo struct {
 	// EnhancedRouteRefresh: both sides advertised RFC 7313. The route server then brackets its
 	// refreshes with BoRR and EoRR and acts on the member's (refresh.go).
 	EnhancedRouteRefresh bool
+	// AddPath are the families for which the session negotiated ADD-PATH send (RFC 7911: the
+	// route server advertised send, the member receive). For those the member gets every
+	// candidate export allows to it, up to AddPathLimit per prefix (default DefaultAddPathLimit),
+	// each with a path identifier (addpath.go).
+	AddPath      []speaker.Family
+	AddPathLimit int
 	// OpenSent and OpenReceived are the OPEN messages of the session as sent and received (whole
 	// messages, header included), for the looking glass and BMP peer-up. Shared with every reader:
 	// not to be modified after Up.

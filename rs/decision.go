@@ -141,12 +141,40 @@ func (pe *prefixEntry) insert(r *route) {
 		pe.setRoutes(append(pe.routes(), r))
 		return
 	}
+	was := pe.best()
 	rs := append(pe.routes(), nil)
 	copy(rs[pe.nacc+1:], rs[pe.nacc:])
 	rs[pe.nacc] = r
 	pe.setRoutes(rs)
 	pe.nacc++
 	pe.order()
+	pe.preferredMoved(was)
+}
+
+// best returns the first candidate, or nil.
+func (pe *prefixEntry) best() *route {
+	if pe.nacc == 0 {
+		return nil
+	}
+	return pe.routes()[0]
+}
+
+// preferredMoved keeps the sessions' preferred counts (the routes that are their prefix's first
+// candidate, the looking glass's "preferred"/"best") after the candidates changed and was, the
+// first candidate before, may have lost its place. Counting here, where the order changes, costs
+// two comparisons per change instead of a walk per status read.
+func (pe *prefixEntry) preferredMoved(was *route) {
+	now := pe.best()
+	if now == was {
+		return
+	}
+	fi := pe.fam()
+	if was != nil {
+		was.p.preferred[fi]--
+	}
+	if now != nil {
+		now.p.preferred[fi]++
+	}
 }
 
 // remove takes r out of pe.routes(), keeping the candidates in order (a removal can change the MED
@@ -158,6 +186,7 @@ func (pe *prefixEntry) remove(r *route) {
 		i++
 	}
 	wasCandidate := i < int(pe.nacc)
+	was := pe.best()
 	if wasCandidate {
 		pe.nacc--
 	}
@@ -166,5 +195,6 @@ func (pe *prefixEntry) remove(r *route) {
 	pe.setRoutes(rs[:len(rs)-1])
 	if wasCandidate {
 		pe.order()
+		pe.preferredMoved(was)
 	}
 }

@@ -18,8 +18,11 @@
 // Nothing outside the loop touches RIB state. The looking glass reads through read jobs (read.go,
 // query.go, explain.go): a caller submits a job through the mailbox and waits on a channel (its
 // context may give up; the job is then dropped); the loop advances the jobs in its background phase
-// under one budget per pass (Config.ReadBudget) shared with re-evaluation walks, and a page visits
-// at most Config.ReadLimit entries before it is returned, partial, with a Cursor. Jobs hand back
+// under one budget per pass (Config.ReadBudget) shared with re-evaluation walks, and in short turns
+// in the middle of a pass (readTurn, every Config.ReadInterval of routing work, between units of
+// work where the RIB is as consistent as between passes), least-served job first; a page visits
+// at most Config.ReadLimit entries before it is returned, partial, with a Cursor. Searches by AS
+// read only the members the AS index names (asnindex.go). Jobs hand back
 // copies and codes (reasons, export checks, decision steps, validation state) and the RIB's
 // immutable *speaker.Attrs; words are built on the caller's goroutine, and a read never interns a
 // set. Cursors are slab positions: a route present for the whole of a paged read is returned once;
@@ -54,12 +57,16 @@
 //	variants    per out set, (route Info, target Variant) → derived set with its own encodings
 //	            (variant.go): informational communities, prepend, NO_EXPORT/NO_ADVERTISE toward one member
 //	reevalJob   a walk re-running ImportRoute after RPKI or IRR data changed (reeval.go)
-//	readTask    a read job or a feed replay, advanced in the background phase (read.go, feed.go)
+//	readTask    a read job or a feed replay, advanced in the background phase and, for queries, in
+//	            mid-pass turns (read.go, feed.go)
+//	byASN       AS → members whose attribute sets carry it in the path, counted per set (asnindex.go)
 //	Subscription an event subscriber's ring, appended by the loop, drained by the subscriber (feed.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped
 //	            against the Adj-RIB-Out when encoded (pending.go)
 //	cohort      scratch of a cohort pull: the caught-up sessions at one marker, served together (cohort.go)
+//	addPath     per ADD-PATH session (RFC 7911 send): its own table prefix → paths sent (identifier,
+//	            set; a reference each) and a queue of path changes, last action per path wins (addpath.go)
 //
 // # Flow
 //
@@ -118,6 +125,10 @@
 //     never takes a reference on a set or changes a counter. A session's incarnation never repeats.
 //   - A feed event is published only where the change is final, so a subscriber that applies the
 //     events in order holds the RIB's Adj-RIB-In and Adj-RIB-Out (TestFeedLostResync).
+//   - An ADD-PATH session keeps its best path in the shared Adj-RIB-Out like any session, and in its
+//     own table, for every prefix it has passed, exactly pathsFor's paths: the candidates export
+//     allows it, in decision order, at most its limit, each under the announcing session's id + 1.
+//     It is never served in a cohort.
 //   - A pending entry is sent only if the session's Adj-RIB-Out still holds its action; pending
 //     holds at most Config.PendingMax entries plus one pull's worth.
 //

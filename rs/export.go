@@ -23,6 +23,9 @@ const (
 	ExportRejected               // rejected by import policy: not a candidate
 	ExportNotBest                // allowed, but a better candidate is sent instead
 	ExportLLGRStale              // long-lived stale (RFC 9494): only to members that negotiated LLGR
+	// ExportDeniedAll: export policy denies it to every member ("do not announce to any") and
+	// does not name this one in an announce-to.
+	ExportDeniedAll
 )
 
 var exportCheckNames = [...]string{
@@ -30,6 +33,7 @@ var exportCheckNames = [...]string{
 	ExportRSASInPath: "route server AS in path", ExportDenied: "denied by export policy",
 	ExportFamily: "family not negotiated", ExportRejected: "rejected on import",
 	ExportNotBest: "better route exported", ExportLLGRStale: "long-lived stale, receiver without LLGR",
+	ExportDeniedAll: "denied to all by export policy",
 }
 
 func (c ExportCheck) String() string {
@@ -57,6 +61,9 @@ func exportCheck(r *route, p *session) (ExportCheck, policy.Variant) {
 	}
 	ok, v := r.set.exp.Decide(p.m.asn)
 	if !ok {
+		if r.set.exp.DeniesAll(p.m.asn) {
+			return ExportDeniedAll, 0
+		}
 		return ExportDenied, 0
 	}
 	return ExportOK, v
@@ -306,6 +313,10 @@ func (s *Server) reconcile(pe *prefixEntry, p *session, force bool) {
 
 // reconcileTo is reconcile with the decision made: want is the set p should have (decideOne).
 func (s *Server) reconcileTo(pe *prefixEntry, p *session, want *attrSet, force bool) {
+	if p.addPathFor(pe.fam()) {
+		s.reconcileAddPath(pe, p, want, force)
+		return
+	}
 	have := pe.outFor(p.id)
 	if want == have && !force {
 		return

@@ -265,7 +265,7 @@ func (sub *Subscription) startResync() {
 	sub.push(&Event{Kind: EventSyncStart, Gen: s.gen}, false)
 	// A replay in progress is dropped (dropped: it is no longer sub.resync); this one starts over.
 	d := &feedDump{sub: sub}
-	s.reads = append(s.reads, d)
+	s.queueRead(d)
 	sub.resync = d
 	sub.replaying.Store(true)
 }

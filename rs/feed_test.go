@@ -498,7 +498,7 @@ func TestFeedReevaluation(t *testing.T) {
 	s.reval.queue(req)
 	j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewAccepted, Limit: MaxPage})
 	j.ctx, j.done = context.Background(), make(chan struct{})
-	s.reads = append(s.reads, j)
+	s.queueRead(j)
 	readDone := false
 	for i := 0; len(done) == 0; i++ {
 		if i > 10_000 {

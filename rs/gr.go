@@ -3,6 +3,8 @@ package rs
 import (
 	"net/netip"
 	"time"
+
+	"github.com/ixrs/ixrs/speaker"
 )
 
 // Graceful restart, helper side (RFC 4724 §4.2). When a session whose member advertised the
@@ -20,7 +22,8 @@ import (
 //     member sees;
 //   - the next incarnation sends End-of-RIB for the family (the sweep);
 //   - the next incarnation comes up without the capability, without the family in it, or without
-//     the forwarding-state bit for the family (RFC 4724 §4.2: removed at once);
+//     the forwarding-state bit for the family (RFC 4724 §4.2: removed at once; for routes already
+//     long-lived stale the long-lived capability's bit decides, llgr.go);
 //   - the member does not come back within the restart time its last OPEN advertised, or, once
 //     back, sends no End-of-RIB within Config.StaleTime;
 //   - the session is removed from the configuration.
@@ -50,10 +53,18 @@ func (s *Server) retain(p *session) bool {
 		return false
 	}
 	any := false
-	for _, f := range gr.Families {
-		if fi, ok := famIdxOf(f.Family); ok && p.fams[fi] && p.received[fi] > 0 {
+	keep := func(f speaker.Family) {
+		if fi, ok := famIdxOf(f); ok && p.fams[fi] && p.received[fi] > 0 {
 			p.staleFams[fi] = true
 			any = true
+		}
+	}
+	for _, f := range gr.Families {
+		keep(f.Family)
+	}
+	for _, f := range p.ib.info.LongLivedGR {
+		if f.StaleTime > 0 {
+			keep(f.Family) // long-lived stale at once when outside gr (llgr.go)
 		}
 	}
 	return any
@@ -74,6 +85,7 @@ func (s *Server) keepStale(p *session) int {
 	ss.stale = append(ss.stale, p)
 	s.llgrKeep(p)
 	s.armGR(ss, time.Duration(p.ib.info.GracefulRestart.RestartTime)*time.Second)
+	s.llgrAtOnce(p)
 	s.log.Info("session down: member restarting gracefully, its routes kept as stale", "member", p.m.name,
 		"asn", p.m.asn, "neighbor", p.addr, "stale_routes", p.nroutes,
 		"restart_time", p.ib.info.GracefulRestart.RestartTime)
@@ -97,6 +109,7 @@ func (s *Server) staleResume(p *session) {
 			}
 		}
 	}
+	s.llgrForwarding(p, &keep)
 	for fi := range keep {
 		if !keep[fi] {
 			s.sweepStale(ss, famIdx(fi), "restarted without forwarding state for the family")

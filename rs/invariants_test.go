@@ -1,6 +1,7 @@
 package rs
 
 import (
+	"maps"
 	"slices"
 	"testing"
 )
@@ -13,6 +14,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	refs := map[*attrSet]int32{}
 	routes, accepted := 0, 0
 	var received, acc, exported = map[*session][numFams]int{}, map[*session][numFams]int{}, map[*session][numFams]int{}
+	preferred := map[*session][numFams]int{} // sessions whose route is its prefix's first candidate
 	filteredBy := map[*session]*[numFams][ReasonSlots]int{}
 	adjEntries := 0
 	bitRefs := map[*ibits]int32{}
@@ -32,6 +34,11 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			}
 		}
 		fi := famOf(pfx)
+		if pe.nacc > 0 {
+			pc := preferred[pe.routes()[0].p]
+			pc[fi]++
+			preferred[pe.routes()[0].p] = pc
+		}
 		seen := map[*session]bool{}
 		for i, r := range pe.routes() {
 			if r.pe != pe || r.p.routes[r.slot] != r {
@@ -110,6 +117,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			}
 		}
 	}
+	checkAddPath(t, s, refs, synced)
 	for set := range s.sets.all() {
 		if set.out != set {
 			refs[set.out]++
@@ -154,6 +162,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		t.Errorf("counters: routes %d/%d accepted %d/%d adj-out %d/%d",
 			routes, s.stats.routes, accepted, s.stats.accepted, adjEntries, s.stats.adjOutEntries)
 	}
+	checkASNIndex(t, s)
 	for _, p := range s.peers {
 		if p == nil {
 			continue
@@ -161,6 +170,9 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if p.received != received[p] || p.accepted != acc[p] || p.exported != exported[p] {
 			t.Errorf("session %v counters: received %v/%v accepted %v/%v exported %v/%v", p.addr,
 				p.received, received[p], p.accepted, acc[p], p.exported, exported[p])
+		}
+		if p.preferred != preferred[p] {
+			t.Errorf("session %v preferred %v, candidate lists say %v", p.addr, p.preferred, preferred[p])
 		}
 		want := filteredBy[p]
 		if want == nil {
@@ -243,5 +255,101 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	}
 	if n != s.cl.len || markers != s.cl.markers || len(s.cl.marks) != markers {
 		t.Errorf("change list: %d prefixes (%d counted), %d markers (%d counted)", n, s.cl.len, markers, s.cl.markers)
+	}
+}
+
+// checkASNIndex: the AS index (asnindex.go) counts, per AS and member, the sets the member owns
+// that carry the AS, and every route's member owns its set.
+func checkASNIndex(t testing.TB, s *Server) {
+	t.Helper()
+	want := map[uint32]map[*member]int32{}
+	for _, set := range s.sets.m {
+		if set.setIn == nil {
+			continue
+		}
+		for _, m := range set.setIn.owners {
+			seen := map[uint32]bool{}
+			for _, a := range set.setIn.path.ASNs {
+				if a == 0 || seen[a] {
+					continue
+				}
+				seen[a] = true
+				if want[a] == nil {
+					want[a] = map[*member]int32{}
+				}
+				want[a][m]++
+			}
+		}
+	}
+	got := map[uint32]map[*member]int32{}
+	for a, os := range s.sets.byASN {
+		got[a] = map[*member]int32{}
+		for _, o := range os {
+			got[a][o.m] = o.sets
+		}
+	}
+	if !maps.EqualFunc(got, want, maps.Equal) {
+		t.Errorf("AS index %v, sets say %v", got, want)
+	}
+	for _, p := range s.peers {
+		if p == nil {
+			continue
+		}
+		for _, r := range p.routes {
+			if r != nil && !slices.Contains(r.set.setIn.owners, p.m) {
+				t.Errorf("%v from %v: its member does not own its set", r.pe.prefix(), p.addr)
+			}
+		}
+	}
+}
+
+// checkAddPath counts the references ADD-PATH sessions hold (addpath.go) and, with synced, holds
+// their tables to pathsFor: every prefix has exactly the paths it should, nothing is queued, and
+// path identifiers are distinct.
+func checkAddPath(t testing.TB, s *Server, refs map[*attrSet]int32, synced bool) {
+	t.Helper()
+	for _, p := range s.peers {
+		if p == nil || p.ap == nil {
+			continue
+		}
+		if p.down {
+			t.Errorf("session %v: down with ADD-PATH state", p.addr)
+		}
+		n := 0
+		for pfx, paths := range p.ap.out {
+			n += len(paths)
+			if len(paths) == 0 || len(paths) > p.ap.limit {
+				t.Errorf("%v: session %v holds %d paths, limit %d", pfx, p.addr, len(paths), p.ap.limit)
+			}
+			ids := map[uint32]bool{}
+			for _, x := range paths {
+				refs[x.set]++
+				if ids[x.id] {
+					t.Errorf("%v: session %v holds path id %d twice", pfx, p.addr, x.id)
+				}
+				ids[x.id] = true
+			}
+			if synced && s.prefixes.get(pfx) == nil {
+				t.Errorf("%v: session %v holds paths of a prefix the RIB does not have", pfx, p.addr)
+			}
+		}
+		if n != p.ap.paths {
+			t.Errorf("session %v: %d paths held, counted %d", p.addr, n, p.ap.paths)
+		}
+		if !synced {
+			continue
+		}
+		if len(p.ap.queue) != 0 || len(p.ap.idx) != 0 {
+			t.Errorf("session %v: %d ADD-PATH changes still queued", p.addr, len(p.ap.queue))
+		}
+		for pfx, pe := range s.prefixes.all() {
+			if !p.ap.fams[pe.fam()] {
+				continue
+			}
+			want := s.pathsFor(nil, pe, p)
+			if got := p.ap.out[pfx]; !slices.Equal(got, want) {
+				t.Errorf("%v: session %v holds paths %v, should hold %v", pfx, p.addr, got, want)
+			}
+		}
 	}
 }

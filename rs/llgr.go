@@ -26,8 +26,13 @@ import (
 // these timers: its routes, long-lived stale or not, then wait for its End-of-RIB like any stale
 // route (gr.go), and its announcement of a prefix replaces the long-lived stale route.
 //
-// The capability's families outside the graceful-restart capability are not kept at all (§4.2
-// allows keeping them long-lived stale at once; the route server does not).
+// The capability's families outside the graceful-restart capability (gobgpd, for one, sends the
+// graceful-restart capability without families when only LLGR is on) become long-lived stale as
+// soon as the session goes down (§4.2), with their own timer; the restart time's end leaves them be.
+//
+// A member back while its routes of a family are long-lived stale keeps them (until End-of-RIB)
+// only if its new OPEN's long-lived capability lists the family with the forwarding-state bit; else
+// they go at once (§4.2), as gr.go does with the graceful-restart capability's bit for stale routes.
 
 // The RFC 9494 well-known communities.
 const (
@@ -59,28 +64,48 @@ func (s *Server) llgrKeep(p *session) {
 	}
 }
 
-// llgrRetains reports whether gr's families include one the long-lived capability keeps: the
-// member then keeps its routes even with a restart time of 0 (RFC 9494 §4.2: straight to
-// long-lived stale).
+// llgrRetains reports whether the long-lived capability keeps a family: the member then keeps its
+// routes even with a restart time of 0 (RFC 9494 §4.2: straight to long-lived stale).
 func llgrRetains(info *SessionInfo) bool {
-	for _, f := range info.LongLivedGR {
-		if f.StaleTime > 0 && slices.ContainsFunc(info.GracefulRestart.Families,
-			func(g speaker.GRFamily) bool { return g.Family == f.Family }) {
-			return true
+	return slices.ContainsFunc(info.LongLivedGR, func(f speaker.LLGRFamily) bool { return f.StaleTime > 0 })
+}
+
+// llgrAtOnce turns the stale families of p that its graceful-restart capability does not list
+// long-lived stale at once, as p goes down (keepStale).
+func (s *Server) llgrAtOnce(p *session) {
+	for fi := range numFams {
+		if p.staleFams[fi] && p.ss.llgrTime[fi] > 0 && !slices.ContainsFunc(p.ib.info.GracefulRestart.Families,
+			func(g speaker.GRFamily) bool { return g.Family == families[fi] }) {
+			s.enterLLGR(p.ss, famIdx(fi))
 		}
 	}
-	return false
+}
+
+// llgrForwarding applies the long-lived capability of p, the incarnation after stale ones, to keep
+// (staleResume): a family whose stale routes are long-lived stale is kept only if the capability
+// lists it with the forwarding-state bit.
+func (s *Server) llgrForwarding(p *session, keep *[numFams]bool) {
+	for fi := range numFams {
+		if !slices.ContainsFunc(p.ss.stale, func(o *session) bool { return o.llgrFams[fi] }) {
+			continue
+		}
+		keep[fi] = p.fams[fi] && slices.ContainsFunc(p.ib.info.LongLivedGR,
+			func(f speaker.LLGRFamily) bool { return f.Family == families[fi] && f.ForwardingState })
+	}
 }
 
 // restartExpired handles the end of the restart time of ss (the member is not back): families
-// with a long-lived stale time become long-lived stale, the others are removed.
+// with a long-lived stale time become long-lived stale, the others are removed. A family already
+// long-lived stale (llgrAtOnce) keeps its timer.
 func (s *Server) restartExpired(ss *Peer) {
 	for fi := range numFams {
-		if ss.llgrTime[fi] == 0 {
+		switch {
+		case ss.llgrStop[fi] != nil:
+		case ss.llgrTime[fi] == 0:
 			s.sweepStale(ss, famIdx(fi), "restart time expired")
-			continue
+		default:
+			s.enterLLGR(ss, famIdx(fi))
 		}
-		s.enterLLGR(ss, famIdx(fi))
 	}
 }
 
@@ -149,6 +174,7 @@ func (s *Server) llgrTimer(ss *Peer, fi famIdx, gen uint64) {
 	if gen != ss.llgrGen[fi] || len(ss.stale) == 0 {
 		return
 	}
+	ss.llgrStop[fi] = nil // run out: restartExpired must not take the family for long-lived stale still
 	s.stats.llgrExpired++
 	s.sweepStale(ss, fi, "long-lived stale time expired")
 }

@@ -112,7 +112,7 @@ func TestLLGRReturnDuringLLGR(t *testing.T) {
 	readAll(t, s, a, b, c, d)
 	ft.fire(t, 120*time.Second)
 	readAll(t, s, a, b, c, d)
-	a.up(withGR(120, both...), withLLGR(3600))
+	a.up(withGR(120, both...), withLLGRFwd(3600)) // forwarding state kept (TestLLGRReturnWithoutForwardingState)
 	readAll(t, s, a, b, c, d)
 	if live := ft.live(); len(live) != 1 || live[0].d != 42*time.Second {
 		t.Fatalf("back: want the stale timer alone, have %d timers", len(live))

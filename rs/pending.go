@@ -270,6 +270,9 @@ func (s *Server) flush(p *session, hold bool) {
 		}
 	}
 
+	if p.ap != nil {
+		buf, msgs = s.apFlush(p, buf, msgs, func(b []byte) bool { return p.buffered+len(b) < s.cfg.OutHighWater })
+	}
 	c := &s.coll
 	for fi := range q.wd {
 		g := &q.wd[fi]

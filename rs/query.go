@@ -448,7 +448,7 @@ func (pi *PrefixInfo) Explain(i int) string {
 func (pi *PrefixInfo) explainCheck(k int, me *MemberExport) string {
 	c := me.Checks[k]
 	switch c {
-	case ExportDenied:
+	case ExportDenied, ExportDeniedAll:
 		if k < len(pi.ctl) {
 			return "is " + pi.ctl[k].Explain(me.ASN)
 		}
@@ -650,23 +650,33 @@ type searchJob struct {
 	match   map[*attrSet]bool
 	last    *attrSet
 	lastHit bool
+	// members, for a search by origin or by an AS in the path, are the members that may hold a
+	// matching route (the AS index, asnindex.go); the other sessions are skipped, not read.
+	members map[*member]bool
 }
 
-// setMatches evaluates the set-level criteria once per set.
+// setMatches evaluates the set-level criteria once per run of routes with one set. The cheap ones
+// (AS, communities) are evaluated again for each run; only the AS-path matcher's answer is kept per
+// set for the page, and only for sets that pass the cheap ones: filling a map for every set a page
+// reads cost more (its growth, and the collector's work on it) than the checks it saved.
 func (j *searchJob) setMatches(set *attrSet) bool {
 	if set == j.last {
 		return j.lastHit
 	}
-	hit, ok := j.match[set]
-	if !ok {
-		hit = j.evalSet(set)
-		j.match[set] = hit
+	hit := j.cheapMatch(set)
+	if hit && j.q.Path != nil {
+		var ok bool
+		if hit, ok = j.match[set]; !ok {
+			hit = j.q.Path(set.attrs.ASPath)
+			j.match[set] = hit
+		}
 	}
 	j.last, j.lastHit = set, hit
 	return hit
 }
 
-func (j *searchJob) evalSet(set *attrSet) bool {
+// cheapMatch checks the criteria other than the AS-path matcher.
+func (j *searchJob) cheapMatch(set *attrSet) bool {
 	q := &j.q
 	p := &set.path
 	if q.Origin != 0 && p.Origin() != q.Origin || q.ASN != 0 && !p.Contains(q.ASN) {
@@ -687,12 +697,20 @@ func (j *searchJob) evalSet(set *attrSet) bool {
 			return false
 		}
 	}
-	return q.Path == nil || q.Path(set.attrs.ASPath)
+	return true
 }
 
 func (j *searchJob) step(s *Server, budget int) (int, bool) {
 	j.page.Gen = s.gen
 	q := &j.q
+	if j.members == nil {
+		switch {
+		case q.Origin != 0:
+			j.members = s.sets.membersWith(q.Origin)
+		case q.ASN != 0:
+			j.members = s.sets.membersWith(q.ASN)
+		}
+	}
 	a, b := int(j.pos.a), int(j.pos.b)
 	used := 0
 	finish := func(more bool) (int, bool) {
@@ -706,7 +724,7 @@ func (j *searchJob) step(s *Server, budget int) (int, bool) {
 			return finish(false)
 		}
 		p := s.peers[a]
-		if p == nil || (p.down && !p.stale) || b >= len(p.routes) {
+		if p == nil || (p.down && !p.stale) || b >= len(p.routes) || j.members != nil && !j.members[p.m] {
 			a, b = a+1, 0
 			j.pos = Cursor{set: true, a: uint32(a)}
 			used++
@@ -775,6 +793,9 @@ type SessionStatus struct {
 type FamilyCounts struct {
 	Family                                 speaker.Family
 	Received, Accepted, Filtered, Exported int
+	// Preferred counts the accepted routes that are the best (first) candidate of their prefix,
+	// BIRD's "preferred".
+	Preferred int
 	// MaxPrefix is the session's limit for the family (0: none); Blocked counts routes ignored
 	// because the limit was reached with action block.
 	MaxPrefix int
@@ -785,17 +806,28 @@ type FamilyCounts struct {
 }
 
 // Sessions returns the status of every configured session, ordered by member name, then neighbor
-// address. Its work is one entry per session, done in one go.
+// address. It is a read job (so it is answered in a mid-pass turn, not at the next pass's start)
+// whose work is one entry per session, done in one go.
 func (s *Server) Sessions(ctx context.Context) ([]SessionStatus, error) {
-	var out []SessionStatus
-	err := s.do(ctx, func() {
-		out = make([]SessionStatus, 0, len(s.sessions))
-		for _, ss := range s.sessions {
-			out = append(out, s.sessionStatus(ss))
-		}
-	})
-	sortSessions(out)
-	return out, err
+	j := &sessionsJob{}
+	if err := s.read(ctx, j, &j.readJob); err != nil {
+		return nil, err
+	}
+	sortSessions(j.out)
+	return j.out, nil
+}
+
+type sessionsJob struct {
+	readJob
+	out []SessionStatus
+}
+
+func (j *sessionsJob) step(s *Server, _ int) (int, bool) {
+	j.out = make([]SessionStatus, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		j.out = append(j.out, s.sessionStatus(ss))
+	}
+	return max(len(j.out), 1), true
 }
 
 func sortSessions(out []SessionStatus) {
@@ -820,11 +852,12 @@ func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 			continue
 		}
 		st.Families = append(st.Families, FamilyCounts{
-			Family:   f,
-			Received: p.received[fi],
-			Accepted: p.accepted[fi],
-			Filtered: p.received[fi] - p.accepted[fi],
-			Exported: p.exported[fi],
+			Family:    f,
+			Received:  p.received[fi],
+			Accepted:  p.accepted[fi],
+			Filtered:  p.received[fi] - p.accepted[fi],
+			Exported:  p.exported[fi],
+			Preferred: p.preferred[fi],
 
 			MaxPrefix: p.m.maxPrefix.limit(famIdx(fi)),
 			Blocked:   p.blocked[fi],

@@ -16,7 +16,7 @@ import (
 // passes until it is over: the test's stand-in for a caller waiting while Run turns.
 func (s *Server) readSync(t readTask, j *readJob) error {
 	j.ctx, j.done = context.Background(), make(chan struct{})
-	s.mail.post(mailEvent{kind: evRead, job: t})
+	s.mail.postRead(t)
 	for i := 0; i < 1_000_000; i++ {
 		s.pass()
 		select {
@@ -264,6 +264,9 @@ func TestNotExported(t *testing.T) {
 	a.announce(aa, p)
 	b.announce(b.attrs(65001), p)             // second best
 	a.announce(a.attrs(64503), "11.1.0.0/24") // C's AS in the path
+	an := a.attrs()
+	an.Communities = []uint32{std(0, rsASN), std(rsASN, 64505)} // to nobody but E
+	a.announce(an, "11.2.0.0/24")
 	readAll(t, s, a, b, c, d, e)
 
 	type nx struct {
@@ -294,10 +297,10 @@ func TestNotExported(t *testing.T) {
 		want []nx
 	}{
 		{a, nil}, // it gets B's route; its own are not listed
-		{b, nil},
+		{b, []nx{{"11.2.0.0/24", "A", ExportDeniedAll}}},
 		{e, []nx{{p, "B", ExportNotBest}}},
-		{c, []nx{{p, "A", ExportDenied}, {"11.1.0.0/24", "A", ExportReceiverAS}}},
-		{d, []nx{{p, "A", ExportFamily}, {p, "B", ExportFamily}, {"11.1.0.0/24", "A", ExportFamily}}},
+		{c, []nx{{p, "A", ExportDenied}, {"11.1.0.0/24", "A", ExportReceiverAS}, {"11.2.0.0/24", "A", ExportDeniedAll}}},
+		{d, []nx{{p, "A", ExportFamily}, {p, "B", ExportFamily}, {"11.1.0.0/24", "A", ExportFamily}, {"11.2.0.0/24", "A", ExportFamily}}},
 	} {
 		if got := view(tt.m); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: not exported %v, want %v", tt.m.name, got, tt.want)
@@ -399,12 +402,12 @@ func TestCursorStale(t *testing.T) {
 }
 
 func sessionsSync(s *Server) []SessionStatus {
-	var out []SessionStatus
-	for _, ss := range s.sessions {
-		out = append(out, s.sessionStatus(ss))
+	j := &sessionsJob{}
+	if err := s.readSync(j, &j.readJob); err != nil {
+		panic(err)
 	}
-	sortSessions(out)
-	return out
+	sortSessions(j.out)
+	return j.out
 }
 
 func TestLookup(t *testing.T) {

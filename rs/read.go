@@ -6,14 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ixrs/ixrs/policy"
 )
 
 // Read jobs. Every looking-glass read (query.go, explain.go) and every feed resync (feed.go) is a
-// job that runs on the RIB loop in its background phase, a bounded number of entries per pass, so
-// that reads never stop routing for long: all jobs together get Config.ReadBudget entries per pass
-// (half of it while a re-evaluation walk runs), shared round robin, and one page visits at most
+// job that runs on the RIB loop, a bounded amount at a time, so that reads never stop routing for
+// long: all jobs together get Config.ReadBudget entries per pass in the background phase (half of
+// it while a re-evaluation walk runs), and the queries also get turns in the middle of a pass
+// (readTurn), bounded in time; jobs are served least-served first. One page visits at most
 // Config.ReadLimit entries before it is returned, partial if need be, with a cursor.
 //
 // The caller's goroutine submits a job through the mailbox and waits for it; when its context ends
@@ -132,7 +134,7 @@ func (s *Server) read(ctx context.Context, t readTask, j *readJob) error {
 		return ErrStopped
 	}
 	j.ctx, j.done = ctx, make(chan struct{})
-	s.mail.post(mailEvent{kind: evRead, job: t})
+	s.mail.postRead(t)
 	select {
 	case <-j.done:
 		return j.err
@@ -143,43 +145,148 @@ func (s *Server) read(ctx context.Context, t readTask, j *readJob) error {
 	}
 }
 
-// readStep gives the read jobs up to budget entries, round robin from where the last pass stopped,
-// each at most an equal share (so one large job cannot starve the others' first pages). It reports
-// whether any job progressed.
-func (s *Server) readStep(budget int) bool {
-	progress := false
-	n := len(s.reads)
-	share := max(budget/n, minReadShare)
-	start := s.readNext % n
-	for i := 0; i < n && budget > 0; i++ {
-		k := (start + i) % n
-		t := s.reads[k]
-		if t.dropped() {
-			s.reads[k] = nil
-			continue
-		}
-		used, done := t.step(s, min(share, budget))
-		budget -= max(used, 1)
-		progress = progress || used > 0 || done
-		if done {
-			t.finish()
-			s.reads[k] = nil
+// readSlot is a read job in the queue with the entries it has been given so far.
+type readSlot struct {
+	t      readTask
+	served int
+	// quick: a looking-glass query, which a caller waits for; feed replays are not, and run in
+	// the background phase only.
+	quick bool
+}
+
+// queueRead adds t to the read jobs.
+func (s *Server) queueRead(t readTask) {
+	_, replay := t.(*feedDump)
+	s.reads = append(s.reads, readSlot{t: t, quick: !replay})
+	if !replay {
+		s.quickReads++
+	}
+}
+
+// sortReads orders the jobs least served first (an insertion sort: the queue is short and mostly
+// in order from the previous turn). Serving the least-served job first finishes cheap pages (a
+// page of a session's routes, a prefix) ahead of long scans without knowing their cost in advance;
+// a long scan still advances, with what the cheap ones leave.
+func (s *Server) sortReads() {
+	r := s.reads
+	for i := 1; i < len(r); i++ {
+		for j := i; j > 0 && r[j].served < r[j-1].served; j-- {
+			r[j], r[j-1] = r[j-1], r[j]
 		}
 	}
-	s.readNext = start + 1
+}
+
+// serveRead steps job i with up to budget entries and reports how many it used (at least 1) and
+// whether it progressed. A finished or abandoned job leaves a nil task, removed by compactReads.
+func (s *Server) serveRead(i, budget int) (int, bool) {
+	r := &s.reads[i]
+	if r.t.dropped() {
+		r.t = nil
+		return 0, false
+	}
+	used, done := r.t.step(s, budget)
+	r.served += used
+	if done {
+		r.t.finish()
+		r.t = nil
+	}
+	return max(used, 1), used > 0 || done
+}
+
+func (s *Server) compactReads() {
 	keep := s.reads[:0]
-	for _, t := range s.reads {
-		if t != nil {
-			keep = append(keep, t)
+	for _, r := range s.reads {
+		if r.t != nil {
+			keep = append(keep, r)
 		}
 	}
 	clear(s.reads[len(keep):])
 	s.reads = keep
+	s.quickReads = 0
+	for _, r := range s.reads {
+		if r.quick {
+			s.quickReads++
+		}
+	}
+}
+
+// readStep gives the read jobs up to budget entries, least served first, each at most an equal
+// share (so that one large job cannot starve the others' first pages), and stops at deadline (the
+// zero Time: none) once one job has been served. It reports whether any job progressed. It is the
+// background phase's turn, once per pass.
+func (s *Server) readStep(budget int, deadline time.Time) bool {
+	progress := false
+	share := max(budget/len(s.reads), minReadShare)
+	s.sortReads()
+	for i := 0; i < len(s.reads) && budget > 0; i++ {
+		used, ok := s.serveRead(i, min(share, budget))
+		budget -= used
+		progress = progress || ok
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			break
+		}
+	}
+	s.compactReads()
+	s.lastRead = time.Now()
 	return progress
 }
 
 // minReadShare is the least a job gets in a pass it is served in.
 const minReadShare = 16
+
+// readQuantum is what one job gets at a time in a mid-pass turn: enough for a page of a session's
+// routes, or a prefix, in one step.
+const readQuantum = 256
+
+// readTurn gives the looking-glass queries a turn in the middle of a pass when they have waited
+// Config.ReadInterval of loop work: a pass under churn lasts hundreds of milliseconds, and a page
+// that waited for the background phase took as long. It is called between units of routing work
+// (one session's inbound message, one session's or one cohort's outbound slice), where the RIB is
+// as consistent as between passes. A turn takes in the queries posted since the pass began and
+// serves them, least served first, readQuantum entries at a time, for at most readSliceOf of the
+// interval, so reads take a bounded share of a busy loop. Feed replays wait for the background
+// phase.
+func (s *Server) readTurn() {
+	if s.quickReads == 0 && s.mail.reads.Load() == 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(s.lastRead) < s.cfg.ReadInterval {
+		return
+	}
+	for _, t := range s.mail.takeReads(s.readBuf[:0]) {
+		s.queueRead(t)
+	}
+	clear(s.readBuf)
+	deadline := now.Add(s.cfg.ReadInterval / readSliceOf)
+	s.stats.readTurns++
+	for sweep := 0; sweep < maxReadSweeps && s.quickReads > 0; sweep++ {
+		s.sortReads()
+		progress := false
+		for i := range s.reads {
+			if !s.reads[i].quick || s.reads[i].t == nil {
+				continue
+			}
+			if _, ok := s.serveRead(i, readQuantum); ok {
+				progress = true
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+		}
+		s.compactReads()
+		if !progress || time.Now().After(deadline) {
+			break
+		}
+	}
+	s.lastRead = time.Now()
+}
+
+// readSliceOf: a mid-pass turn lasts at most Config.ReadInterval/readSliceOf.
+const readSliceOf = 16
+
+// maxReadSweeps bounds the sweeps over the queue in one turn (the deadline bounds it in time).
+const maxReadSweeps = 64
 
 // peekVariant is attrTable.variant for readers: the cached variant of out, or nil when none is
 // cached. It never interns. A session's Adj-RIB-Out holds only sets variant returned, so a set

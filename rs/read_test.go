@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -54,7 +57,10 @@ func TestCursorText(t *testing.T) {
 // on an idle RIB.
 func TestReadBudgetSharedWithDumps(t *testing.T) {
 	passesFor := func(dumping bool) int {
-		s := newTestServer(t, func(c *Config) { c.WalkBatch, c.ReadBudget, c.ReadLimit = 64, 64, 1<<20 })
+		// No mid-pass turns (readTurn): this counts the background phase's budget.
+		s := newTestServer(t, func(c *Config) {
+			c.WalkBatch, c.ReadBudget, c.ReadLimit, c.ReadInterval = 64, 64, 1<<20, time.Hour
+		})
 		a := addMember(t, s, "A", 64501, "192.0.2.11")
 		if err := a.ss.Receive(&speaker.Update{Attrs: a.attrs(), NLRI: seqPrefixes(0, 4000, false)}); err != nil {
 			t.Fatal(err)
@@ -67,7 +73,7 @@ func TestReadBudgetSharedWithDumps(t *testing.T) {
 		}
 		j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewReceived, Limit: MaxPage})
 		j.ctx, j.done = context.Background(), make(chan struct{})
-		s.reads = append(s.reads, j)
+		s.queueRead(j)
 		for i := 1; ; i++ {
 			if i > 10_000 {
 				t.Fatal("the read never finished")
@@ -90,4 +96,166 @@ func TestReadBudgetSharedWithDumps(t *testing.T) {
 	if dumping > 4*idle+4 {
 		t.Errorf("a read took %d passes during a dump and %d without: reads lost more than three quarters", dumping, idle)
 	}
+}
+
+// TestReadTurnMidPass: a looking-glass page posted while members' UPDATEs wait is answered within
+// the pass that takes them in (a mid-pass turn, readTurn), where the background phase alone, with
+// the same small budget, needs several passes.
+func TestReadTurnMidPass(t *testing.T) {
+	passesFor := func(interval time.Duration) (int, uint64) {
+		s := newTestServer(t, func(c *Config) { c.ReadBudget, c.ReadInterval = 16, interval })
+		a := addMember(t, s, "A", 64501, "192.0.2.11")
+		a.announcePrefixes(seqPrefixes(0, 500, false))
+		others := []*tmember{a}
+		for i := range 4 {
+			others = append(others, addMember(t, s, fmt.Sprintf("M%d", i), uint32(64510+i), fmt.Sprintf("192.0.2.%d", 20+i)))
+		}
+		readAll(t, s, others...)
+		for k, m := range others[1:] {
+			for u := range 4 {
+				m.announcePrefixes(seqPrefixes(1000+100*(4*k+u), 100, false))
+			}
+		}
+		j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewReceived, Limit: DefaultPage})
+		j.ctx, j.done = context.Background(), make(chan struct{})
+		s.mail.postRead(j)
+		turns := s.stats.readTurns
+		for i := 1; i <= 1000; i++ {
+			s.pass()
+			select {
+			case <-j.done:
+				if j.err != nil || len(j.page.Routes) != DefaultPage {
+					t.Fatalf("page of %d routes, %v", len(j.page.Routes), j.err)
+				}
+				readAll(t, s, others...)
+				return i, s.stats.readTurns - turns
+			default:
+			}
+		}
+		t.Fatal("the read never finished")
+		return 0, 0
+	}
+	if n, turns := passesFor(time.Nanosecond); n != 1 || turns == 0 {
+		t.Errorf("with mid-pass turns the page took %d passes, %d turns; want 1 pass", n, turns)
+	}
+	if n, turns := passesFor(time.Hour); n < 2 || turns != 0 {
+		t.Errorf("without mid-pass turns the page took %d passes, %d turns; want the budget to need several", n, turns)
+	}
+}
+
+// TestReadsLeastServedFirst: a mid-pass turn serves the least-served job first, so a page posted
+// behind a long scan is answered in the next turn, and the scan still finishes. The interval is so
+// short that every turn ends after its first quantum: the order is all that decides.
+func TestReadsLeastServedFirst(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadBudget, c.ReadInterval = 16, time.Nanosecond })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	a.announcePrefixes(seqPrefixes(0, 20_000, false))
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	b.announcePrefixes(seqPrefixes(50_000, 50, false))
+	readAll(t, s, a, b)
+	// An AS-path matcher that matches nothing: the search visits every route.
+	scan, err := newSearchJob(SearchQuery{Path: func(speaker.ASPath) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan.ctx, scan.done = context.Background(), make(chan struct{})
+	s.mail.postRead(scan)
+	s.pass()
+	if len(s.reads) != 1 || s.reads[0].served == 0 {
+		t.Fatalf("the scan was not served in the first pass: %+v", s.reads)
+	}
+	page := newRoutesJob(RoutesQuery{Neighbor: b.addr, View: ViewReceived})
+	page.ctx, page.done = context.Background(), make(chan struct{})
+	s.mail.postRead(page)
+	s.pass()
+	select {
+	case <-page.done:
+	default:
+		t.Fatalf("the page waits behind the scan: %+v", s.reads)
+	}
+	select {
+	case <-scan.done:
+		t.Fatal("the scan finished already: it is too short to tell the order")
+	default:
+	}
+	for i := 0; ; i++ {
+		if i > 100_000 {
+			t.Fatal("the scan never finished")
+		}
+		s.pass()
+		select {
+		case <-scan.done:
+			return
+		default:
+		}
+	}
+}
+
+// announcePrefixes sends one UPDATE announcing ps with m's attributes.
+func (m *tmember) announcePrefixes(ps []netip.Prefix) {
+	m.t.Helper()
+	if err := m.ss.Receive(&speaker.Update{Attrs: m.attrs(), NLRI: ps}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// TestSearchByASNReadsItsMembersOnly: a search by origin or by an AS in the path reads only the
+// sessions of the members whose routes carry the AS (the AS index), so a small member's routes
+// come back complete in one page even when a large member comes first and the page's work bound
+// is small; the index still finds a route of a member that sent another member's attributes.
+func TestSearchByASNReadsItsMembersOnly(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadLimit = 100 })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	a.announcePrefixes(seqPrefixes(0, 2000, false))
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	if err := b.ss.Receive(&speaker.Update{Attrs: b.attrs(65002), NLRI: seqPrefixes(5000, 10, false)}); err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, s, a, b)
+	for _, q := range []SearchQuery{{Origin: 65002}, {ASN: 65002}, {ASN: 64502}} {
+		page, err := s.search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Routes) != 10 || page.More {
+			t.Errorf("%+v: %d routes, more %v; want B's 10 in one page", q, len(page.Routes), page.More)
+		}
+	}
+	// A sends B's attributes (its own rejected: the next hop is B's): the set is B's and A's now.
+	if err := a.ss.Receive(&speaker.Update{Attrs: b.attrs(65002), NLRI: seqPrefixes(6000, 1, false)}); err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, s, a, b)
+	checkInvariants(t, s, false)
+	q := SearchQuery{Origin: 65002}
+	n := 0
+	for i := 0; i < 100; i++ {
+		page, err := s.search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Routes)
+		if !page.More {
+			break
+		}
+		q.After = page.Cursor
+	}
+	if n != 11 {
+		t.Errorf("origin search found %d routes, want 11 (B's 10 and A's copy)", n)
+	}
+	b.withdraw(prefixStringsOf(seqPrefixes(5000, 10, false))...)
+	a.withdraw("10.23.112.0/24")
+	readAll(t, s, a, b)
+	checkInvariants(t, s, false)
+	if o := s.sets.byASN[65002]; len(o) != 0 {
+		t.Errorf("AS65002 still indexed after every route with it left: %v", o)
+	}
+}
+
+func prefixStringsOf(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }

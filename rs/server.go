@@ -40,18 +40,22 @@ type Server struct {
 	reval    revalidation
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
 	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
-	reads    []readTask             // read jobs and feed dumps (read.go), served round robin
-	readNext int
-	feed     feed                    // event subscribers (feed.go)
-	gen      uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
-	incs     uint64                  // incarnations handed out (session.inc)
-	dumpWork int                     // entries table dumps visited in this pass (background's budget)
-	profiles map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
-	active   []*inbox                // inboxes that may hold messages, served round robin
-	buf      []byte                  // encoding scratch; Queue copies it
-	coll     collector
-	evbuf    []mailEvent // the mailbox's previous queue, reused
-	now      int64
+	reads    []readSlot             // read jobs and feed dumps (read.go), least served first
+	// quickReads counts the looking-glass queries among reads; lastRead is when the reads last
+	// had a turn (readTurn); readBuf is readTurn's scratch.
+	quickReads int
+	lastRead   time.Time
+	readBuf    []readTask
+	feed       feed                    // event subscribers (feed.go)
+	gen        uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
+	incs       uint64                  // incarnations handed out (session.inc)
+	dumpWork   int                     // entries table dumps visited in this pass (background's budget)
+	profiles   map[ExportProfile]uint8 // export profile → id (1..maxProfiles); never shrinks
+	active     []*inbox                // inboxes that may hold messages, served round robin
+	buf        []byte                  // encoding scratch; Queue copies it
+	coll       collector
+	evbuf      []mailEvent // the mailbox's previous queue, reused
+	now        int64
 
 	// Session ids by what export decides on (cohort.go): the sessions of each AS and of each
 	// family. epoch counts their changes, invalidating the per-set exclusions computed from them.
@@ -82,6 +86,7 @@ type loopStats struct {
 	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
 	phases                                        [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos                        uint64
+	readTurns                                     uint64 // mid-pass read turns (readTurn)
 }
 
 // New returns a Server; it does nothing until Run.
@@ -98,6 +103,7 @@ func New(cfg Config) *Server {
 		sessions: make(map[netip.Addr]*Peer),
 		asnIDs:   make(map[uint32]bitset),
 		epoch:    1,
+		lastRead: time.Now(),
 	}
 	s.mail.wake = make(chan struct{}, 1)
 	s.cl.init()
@@ -174,7 +180,14 @@ func (s *Server) pass() bool {
 	s.stats.outNanos += uint64(t3.Sub(t2))
 	s.stats.phases[PhaseOutbound].observe(t3.Sub(t2))
 
-	if s.background() {
+	// A pass that routed gives its reads at most a sixteenth of its routing time (or of
+	// ReadInterval, when longer), so that 50 looking-glass clients cannot take a large share of
+	// a busy loop; a pass with nothing else to do gives them the whole budget.
+	var readDeadline time.Time
+	if worked {
+		readDeadline = t3.Add(max(s.cfg.ReadInterval, t3.Sub(t0)) / readSliceOf)
+	}
+	if s.background(readDeadline) {
 		worked = true
 	}
 	bg := time.Since(t3)
@@ -331,6 +344,9 @@ type mailbox struct {
 	mu   sync.Mutex
 	q    []mailEvent
 	wake chan struct{}
+	// reads counts the evRead events in q, so that readTurn looks for new read jobs in the
+	// middle of a pass without taking the lock when there are none.
+	reads atomic.Int32
 }
 
 type mailKind uint8
@@ -364,6 +380,30 @@ func (mb *mailbox) post(ev mailEvent) {
 	case mb.wake <- struct{}{}:
 	default:
 	}
+}
+
+// postRead posts a read job.
+func (mb *mailbox) postRead(t readTask) {
+	mb.reads.Add(1)
+	mb.post(mailEvent{kind: evRead, job: t})
+}
+
+// takeReads moves the read jobs out of the queue, in order, leaving the other events in theirs.
+func (mb *mailbox) takeReads(dst []readTask) []readTask {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	keep := mb.q[:0]
+	for _, ev := range mb.q {
+		if ev.kind == evRead {
+			dst = append(dst, ev.job)
+		} else {
+			keep = append(keep, ev)
+		}
+	}
+	clear(mb.q[len(keep):])
+	mb.q = keep
+	mb.reads.Add(-int32(len(dst)))
+	return dst
 }
 
 // wakeUp wakes the loop if it sleeps, without an event.
@@ -405,7 +445,8 @@ func (s *Server) events() bool {
 				p.buffered, p.throttled = 0, false
 			}
 		case evRead:
-			s.reads = append(s.reads, ev.job)
+			s.mail.reads.Add(-1)
+			s.queueRead(ev.job)
 		case evGRTimer:
 			s.grTimer(ev.ss, ev.gen)
 		case evRefreshTimer:
@@ -446,6 +487,7 @@ func (s *Server) up(ib *inbox) {
 		}
 	}
 	p.pend.init()
+	p.ap = newAddPath(ib.info)
 	s.peers[p.id] = p
 	s.index(p, true)
 	ss.p = p
@@ -488,6 +530,7 @@ func (s *Server) down(p *session) {
 	s.stats.routesWithdrawnOnDown += uint64(n)
 	p.walk = dumpWalk{}
 	p.pend.reset()
+	s.apRelease(p)
 	p.stopRefresh()
 	for len(p.ib.ch) > 0 {
 		<-p.ib.ch
@@ -568,6 +611,7 @@ func (s *Server) inbound() bool {
 				s.refreshIn(p, m.refresh, m.rrSub)
 			}
 			keep = append(keep, ib)
+			s.readTurn()
 		default:
 			// Empty: unschedule, then look again, since the reader may have queued a message after
 			// the receive above and before sched was cleared (it then did not post evReady).
@@ -606,6 +650,7 @@ func (s *Server) outbound() bool {
 			if s.cohortPull(p.mk, pass) {
 				worked = true
 			}
+			s.readTurn()
 		}
 	}
 	for _, p := range s.peers {
@@ -620,6 +665,7 @@ func (s *Server) outbound() bool {
 		if p.msgsOut != before {
 			worked = true
 		}
+		s.readTurn()
 	}
 	s.trim()
 	return worked
@@ -682,7 +728,7 @@ func (s *Server) trim() {
 // Config.ReadBudget entries per pass: dumps first (each session's dump is also bounded by
 // Config.WalkBatch), then revalidation and reads, half each while both have work, with at least a
 // quarter of the budget left to them.
-func (s *Server) background() bool {
+func (s *Server) background(readDeadline time.Time) bool {
 	worked := false
 	// Table dumps ran in this pass's outbound phase; what they visited comes out of the same budget,
 	// down to a quarter of it that revalidation and reads always keep (they must not starve while
@@ -697,7 +743,7 @@ func (s *Server) background() bool {
 		budget -= rb
 		worked = s.revalStep(rb) // a step's changes are pulled by the next pass's outbound
 	}
-	if len(s.reads) > 0 && s.readStep(max(budget, 1)) {
+	if len(s.reads) > 0 && s.readStep(max(budget, 1), readDeadline) {
 		worked = true
 	}
 	if len(s.sweeps) > 0 {

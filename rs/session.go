@@ -220,7 +220,10 @@ type session struct {
 	nroutes int
 
 	received, accepted, exported [numFams]int
-	filteredBy                   [numFams][ReasonSlots]int // filtered routes by primary reason (status.go)
+	// preferred counts the session's routes that are the first candidate of their prefix
+	// (prefixEntry.preferredMoved).
+	preferred  [numFams]int
+	filteredBy [numFams][ReasonSlots]int // filtered routes by primary reason (status.go)
 
 	// Max-prefix state (maxprefix.go).
 	warned, overWarned [numFams]bool
@@ -232,6 +235,7 @@ type session struct {
 	pass  uint64 // the loop pass that last served it in a cohort
 	walk  dumpWalk
 	pend  pending
+	ap    *addPath // ADD-PATH send (addpath.go), nil without it
 
 	msgsIn, msgsOut, bytesOut, unsendable, refreshes uint64
 	// dupAnnounce counts announcements of a prefix with the attributes it already had, dupWithdraw

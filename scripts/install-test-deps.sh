@@ -9,13 +9,14 @@
 # new listener on port 179 that appears anyway is stopped afterwards.
 set -euo pipefail
 
-packages=(bird2 gobgpd frr exabgp openbgpd stayrtr pmacct bgpdump prometheus chromium chromium-driver systemd)
-binaries=(bird birdc gobgpd gobgp vtysh /usr/lib/frr/bgpd exabgp bgpd bgpctl stayrtr rtrdump pmbmpd bgpdump promtool chromium chromedriver systemd-analyze)
+packages=(bird2 gobgpd frr frr-rpki-rtrlib exabgp openbgpd stayrtr pmacct bgpdump prometheus chromium chromium-driver systemd)
+binaries=(bird birdc gobgpd gobgp vtysh /usr/lib/frr/bgpd bgpd_rpki.so exabgp bgpd bgpctl stayrtr rtrdump pmbmpd bgpdump promtool chromium chromedriver systemd-analyze)
 
 # have finds a binary in PATH or in the sbin directories, which a non-root
 # PATH often lacks although Debian installs bird, bgpd and exabgp there.
 have() {
 	case $1 in
+	*.so) compgen -G "/usr/lib/*/frr/modules/$1" >/dev/null ;; # an FRR module (frr-rpki-rtrlib: bgpd -M rpki)
 	/*) [[ -x $1 ]] ;;
 	*) command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]] ;;
 	esac

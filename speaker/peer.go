@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,9 @@ type PeerConfig struct {
 	// Established, is the neighbor restarting (RFC 4724 §4.2): the old session goes down with
 	// ErrPeerRestarted and the new connection is taken.
 	GracefulRestart *GracefulRestart
+	// AddPathSend lists the families (of Families) for which ADD-PATH send is advertised (RFC 7911
+	// §4); receive is never advertised. Peer.AddPathSend says which the neighbor accepted.
+	AddPathSend []Family
 	// LongLivedGR, when not nil and GracefulRestart is set, is advertised as the long-lived
 	// graceful-restart capability (RFC 9494 §3).
 	LongLivedGR []LLGRFamily
@@ -792,6 +796,14 @@ func (p *Peer) localOpen() *Open {
 		o.Caps.Role = p.cfg.Role
 	}
 	o.Caps.GracefulRestart = p.cfg.GracefulRestart
+	for _, f := range p.cfg.AddPathSend {
+		if slices.Contains(p.cfg.Families, f) {
+			if o.Caps.AddPath == nil {
+				o.Caps.AddPath = make(map[Family]uint8, len(p.cfg.AddPathSend))
+			}
+			o.Caps.AddPath[f] = AddPathSend
+		}
+	}
 	if p.cfg.GracefulRestart != nil {
 		o.Caps.LongLivedGR = p.cfg.LongLivedGR
 	}

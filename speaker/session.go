@@ -30,8 +30,10 @@ type session struct {
 	openRecv []byte
 	encOpts  EncodeOptions
 	decOpts  DecodeOptions
-	families []Family
-	downErr  *SessionError
+	// addPathSend: the families we send path identifiers for (RFC 7911), set with families.
+	addPathSend []Family
+	families    []Family
+	downErr     *SessionError
 
 	// Shared with the reader goroutine.
 	state     atomic.Uint32 // State, mirrored for the reader
@@ -150,6 +152,7 @@ func (s *session) negotiate(o *Open) {
 	}
 	s.fsm.hold = hold
 	s.families = negotiatedFamilies(cfg.Families, o)
+	s.addPathSend = negotiatedAddPathSend(cfg.AddPathSend, s.families, o)
 	four := !cfg.NoFourOctetAS && o.Caps.FourOctetAS
 	ext := !cfg.NoExtendedMessage && o.Caps.ExtendedMessage
 	s.encOpts = EncodeOptions{FourOctetAS: four, MaxMessage: MaxMessageLen}

@@ -82,6 +82,10 @@ func newChecker(w *Workload) *checker {
 				i := c.off[p] + uint32(2*k)
 				c.hash[i], c.plen[i] = h, uint8(l)
 				c.hash[i+1], c.plen[i+1] = hw, uint8(lw)
+				if w.Policy != nil {
+					// Every daemon tags the routes it accepts with their RPKI state (realistic.go).
+					c.hash[i], c.hash[i+1] = w.Policy.taggedHashes(w.Prefixes[p], g.Attrs, nh, m.ASN)
+				}
 			}
 		}
 	}
@@ -104,7 +108,7 @@ func (c *checker) expect(active []bool, present, worse func(m int, p uint32) boo
 	for p, ann := range c.w.Announcers {
 		best, mask := 256, uint8(0)
 		for k, m := range ann {
-			if !active[m] || !present(int(m), uint32(p)) {
+			if !active[m] || !present(int(m), uint32(p)) || !c.w.accepted(int(m), uint32(p)) {
 				continue
 			}
 			wz := worse != nil && worse(int(m), uint32(p))
@@ -313,6 +317,11 @@ func (r *route) fromWire(attrs []byte, v6 bool) bool {
 			}
 		case speaker.AttrLargeCommunities:
 			for ; len(v) >= 12; v = v[12:] {
+				if binary.BigEndian.Uint32(v) == RSASN {
+					// The route server's own informational communities (ixrs's RPKI and IRR states,
+					// RS:1000:N and RS:64512:N, with those checks on in -reeval): added, not passed on.
+					continue
+				}
 				r.large = append(r.large, speaker.LargeCommunity{Global: binary.BigEndian.Uint32(v),
 					Local1: binary.BigEndian.Uint32(v[4:]), Local2: binary.BigEndian.Uint32(v[8:])})
 			}

@@ -91,7 +91,11 @@ connect_retry = "1s"
 
 [lookingglass]
 listen = ""
-
+`, RSASN, rsAddr, rsAddr, port)
+		if w.Policy != nil {
+			b.WriteString(w.Policy.ixrsPolicy())
+		} else {
+			b.WriteString(`
 [defaults]
 next_hop = "any"
 enforce_first_as = false
@@ -107,7 +111,8 @@ otc = "off"
 graceful_shutdown = false
 max_prefix_ipv4 = 0
 max_prefix_ipv6 = 0
-`, RSASN, rsAddr, rsAddr, port)
+`)
+		}
 		for _, m := range w.Members {
 			fmt.Fprintf(&b, "\n[[member]]\nname = %q\nasn = %d\nneighbors = [\"%s\"]\npassive = true\n", m.Name, m.ASN, m.Addr)
 		}
@@ -125,6 +130,9 @@ max_prefix_ipv6 = 0
 // multihop sessions, which are recursive. Nothing is filtered in the benchmark and members do not
 // count the prefixes they announce themselves, so the hiding it would prevent does not occur.
 func birdConfig(dir string, port int, w *Workload) ([]string, error) {
+	if w.Policy != nil {
+		return birdRealistic(dir, port, w)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `log "%s/bird.log" { warning, error, fatal };
 protocol device { }
@@ -175,7 +183,13 @@ group "members" {
 	for _, m := range w.Members {
 		fmt.Fprintf(&b, "  neighbor %s {\n    remote-as %d\n    descr %q\n    local-address %s\n  }\n", m.Addr, m.ASN, m.Name, rsAddr)
 	}
-	b.WriteString("}\nallow from any\nallow to any\n")
+	if w.Policy != nil {
+		// Realistic workload: the limit, and the filters of realisticconf.go.
+		fmt.Fprintf(&b, "  max-prefix %d\n}\n", w.Policy.MaxPrefix)
+		b.WriteString(w.Policy.openbgpdPolicy(w))
+	} else {
+		b.WriteString("}\nallow from any\nallow to any\n")
+	}
 	path := filepath.Join(dir, "bgpd.conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return nil, err
@@ -256,24 +270,35 @@ router bgp %d
  neighbor MEMBERS timers 80 240
  no neighbor MEMBERS enforce-first-as
 `, dir, RSASN, rsAddr)
+	var af [2]string
+	if w.Policy != nil {
+		// The realistic workload's policy (realisticconf.go) goes before router bgp; its group line
+		// re-enables enforce-first-as.
+		global, group, a := w.Policy.frrPolicy()
+		af = a
+		s := b.String()
+		b.Reset()
+		i := strings.Index(s, "router bgp")
+		b.WriteString(s[:i] + global + s[i:] + group)
+	}
 	if coalesce > 0 {
 		fmt.Fprintf(&b, " coalesce-time %d\n", coalesce)
 	}
 	for _, m := range w.Members {
 		fmt.Fprintf(&b, " neighbor %s remote-as %d\n neighbor %s peer-group MEMBERS\n", m.Addr, m.ASN, m.Addr)
 	}
-	b.WriteString(` address-family ipv4 unicast
+	fmt.Fprintf(&b, ` address-family ipv4 unicast
   neighbor MEMBERS activate
   neighbor MEMBERS route-server-client
   neighbor MEMBERS attribute-unchanged next-hop
- exit-address-family
+%s exit-address-family
  address-family ipv6 unicast
   neighbor MEMBERS activate
   neighbor MEMBERS route-server-client
   neighbor MEMBERS attribute-unchanged next-hop
- exit-address-family
+%s exit-address-family
 exit
-`)
+`, af[0], af[1])
 	path := filepath.Join(dir, "bgpd.conf")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return nil, err
@@ -282,8 +307,12 @@ exit
 	if err := os.MkdirAll(run, 0o755); err != nil {
 		return nil, err
 	}
-	return []string{"/usr/lib/frr/bgpd", "-f", path, "-i", filepath.Join(dir, "bgpd.pid"), "-S", "-Z",
-		"-p", strconv.Itoa(port), "-l", rsAddr.String(), "-P", "0", "--vty_socket", run}, nil
+	argv := []string{"/usr/lib/frr/bgpd", "-f", path, "-i", filepath.Join(dir, "bgpd.pid"), "-S", "-Z",
+		"-p", strconv.Itoa(port), "-l", rsAddr.String(), "-P", "0", "--vty_socket", run}
+	if w.Policy != nil {
+		argv = append(argv, "-M", "rpki") // the RTR client (Debian package frr-rpki-rtrlib)
+	}
+	return argv, nil
 }
 
 // proc is a running daemon process that this program started.

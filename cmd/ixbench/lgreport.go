@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -18,8 +19,9 @@ type lgDoc struct {
 }
 
 // lgMain runs the looking-glass mode: for each repetition a quiet and a loaded run of ixrs.
+// With profile set, ixrs writes its profiles of each run under profile/clients-N.
 func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Duration, clients int, window time.Duration,
-	keep bool, doc, command string, logf func(string, ...any)) int {
+	keep bool, doc, command, profile string, logf func(string, ...any)) int {
 	d := daemons(binary)["ixrs"]
 	commit := gitCommit() // now: the document is written at the end, by then the tree may have moved
 	var results []LGResult
@@ -42,7 +44,15 @@ func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Dur
 			for _, n := range []int{0, clients} {
 				wc := max(n, 1)
 				lg := newLGRun(w, n, wc, window)
-				r := runOnce(d, w, enc, ix, t, keep, rep, "", lg, logf)
+				pdir := ""
+				if profile != "" {
+					pdir = filepath.Join(profile, fmt.Sprintf("clients-%d", n))
+					if err := os.MkdirAll(pdir, 0o755); err != nil {
+						fmt.Fprintln(os.Stderr, "ixbench:", err)
+						return 1
+					}
+				}
+				r := runOnce(d, w, enc, ix, t, keep, rep, pdir, lg, logf)
 				lr := LGResult{Result: r, Clients: n, WindowClient: wc, Window: window.Seconds(), Cycles: lg.cycles,
 					Latency: lg.latency, PhaseQueries: lg.phaseQueries}
 				results = append(results, lr)

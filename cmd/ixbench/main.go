@@ -11,20 +11,32 @@
 //
 // Usage (scripts/benchmark wraps this):
 //
-//	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES] [-daemons ixrs,bird,...]
+//	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES|realistic[:WORKLOAD]] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -mrt-dump-every 0|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -reeval [-reeval-vrps rtr,file] [-workload NAME=MEMBERS:ROUTES,...] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
 //	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
 //
+// -workload realistic gives every daemon the same IXP import policy, RPKI from one StayRTR cache over RTR,
+// and plants routes each check must drop (realistic.go).
+//
 // -lg runs ixrs alone with its looking glass on, quiet and then loaded by HTTP clients, and measures
 // the clients' effect on convergence and their latency while members churn (lg.go).
+//
+// -mrt-dump-every runs ixrs alone without and with MRT dumps asked for through the admin interface
+// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go).
+//
+// -reeval runs ixrs alone with IRR and RPKI checks on and times IRR, VRP and [defaults] changes until
+// every member holds the result, checking that nothing else changed (reeval.go).
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -64,7 +76,7 @@ func main() {
 
 func realMain() int {
 	routeserver := flag.String("routeserver", "", "the ixrs routeserver `binary` (required when ixrs is benchmarked)")
-	workload := flag.String("workload", "small", "small, medium, large, scaling, tiny, or NAME=MEMBERS:ROUTES")
+	workload := flag.String("workload", "small", "small, medium, large, scaling, tiny, NAME=MEMBERS:ROUTES, realistic (medium with an IXP import policy, RPKI over RTR) or realistic:WORKLOAD")
 	daemonList := flag.String("daemons", strings.Join(daemonOrder, ","), "comma-separated daemons to run")
 	runs := flag.Int("runs", 3, "repetitions of each daemon")
 	timeout := flag.Duration("timeout", 0, "bound of each phase (default: 60s, plus 1s per 2,500 routes)")
@@ -76,8 +88,12 @@ func realMain() int {
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	mrtEvery := flag.String("mrt-dump-every", "", "MRT dump-cost mode: ixrs without and with MRT dumps during convergence and churn, one starting every `period` (0: back to back) (mrtcost.go)")
 	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
 	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
+	reevalMode := flag.Bool("reeval", false, "re-evaluation mode: IRR, VRP and [defaults] changes timed end to end (reeval.go)")
+	reevalVRPs := flag.String("reeval-vrps", "rtr,file", "VRP sources of the re-evaluation mode, one run each: rtr (ixbench's RTR cache), file (vrp_file and SIGHUP)")
+	reevalSettle := flag.Duration("reeval-settle", 2*time.Second, "re-evaluation mode: wait after each phase before checking that nothing else was sent")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 	if *forward != "" {
@@ -116,11 +132,63 @@ func realMain() int {
 		defer pprof.StopCPUProfile()
 	}
 	specs, err := parseWorkload(*workload)
-	if err != nil {
+	if err != nil && !*reevalMode { // -reeval takes a list, parsed below
 		fmt.Fprintln(os.Stderr, "ixbench:", err)
 		return 2
 	}
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+	if *reevalMode {
+		if *routeserver == "" {
+			fmt.Fprintln(os.Stderr, "ixbench: -reeval needs -routeserver")
+			return 2
+		}
+		var srcs []string
+		for _, v := range strings.Split(*reevalVRPs, ",") {
+			if v != "rtr" && v != "file" {
+				fmt.Fprintf(os.Stderr, "ixbench: -reeval-vrps: unknown source %q (rtr, file)\n", v)
+				return 2
+			}
+			srcs = append(srcs, v)
+		}
+		// Several workloads, comma-separated, so that one invocation (one section of the document) can
+		// hold issue 10's and issue 17's scales.
+		specs = nil
+		for _, wl := range strings.Split(*workload, ",") {
+			sp, err := parseWorkload(wl)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ixbench:", err)
+				return 2
+			}
+			specs = append(specs, sp...)
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemon\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, logf)
+	}
+	if every, on, err := parseDumpEvery(*mrtEvery); err != nil || on {
+		if err == nil && (*routeserver == "" || *runs < 1) {
+			err = errors.New("-mrt-dump-every needs -routeserver and -runs ≥ 1")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ixbench:", err)
+			return 2
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemon\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, *keep, *doc, *command, logf)
+	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
 			fmt.Fprintln(os.Stderr, "ixbench: -lg needs -routeserver, -lg-clients ≥ 1, a positive -lg-window and -runs ≥ 1")
@@ -134,7 +202,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, *keep, *doc, *command, logf)
+		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, *keep, *doc, *command, *profile, logf)
 	}
 	all := daemons(*routeserver)
 	var ds []*daemon
@@ -177,6 +245,14 @@ func realMain() int {
 	inv := newInvocation(cmdline, *commit, versions)
 	fmt.Print(inv.header(), "\n")
 
+	// The RTR cache of realistic workloads keeps its files here.
+	rtrDir, err := os.MkdirTemp("", "ixbench-rtr-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ixbench:", err)
+		return 1
+	}
+	defer os.RemoveAll(rtrDir)
+
 	var results []Result
 	for _, spec := range specs {
 		spec.Seed = *seed
@@ -185,10 +261,23 @@ func realMain() int {
 			t = 60*time.Second + time.Duration(spec.Routes/2500)*time.Second
 		}
 		start := time.Now()
-		w, err := Generate(spec)
+		gen := Generate
+		if spec.Policy {
+			gen = Realistic
+		}
+		w, err := gen(spec)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
 			return 1
+		}
+		if w.Policy != nil {
+			stop, err := w.Policy.startRTR(rtrDir)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ixbench:", err)
+				return 1
+			}
+			defer stop()
+			logf("realistic policy: %s", w.Policy.summary())
 		}
 		enc := w.Encode()
 		ix := newIndex(w)
@@ -204,6 +293,10 @@ func realMain() int {
 		// spreads over all of them instead of spoiling one daemon's runs.
 		for rep := 1; rep <= *runs; rep++ {
 			for _, d := range ds {
+				if w.Policy != nil && d.name == "gobgp" {
+					logf("%-8s %-8s rep %d: skipped: no realistic policy for GoBGP (docs/benchmarks.md)", spec.Name, d.name, rep)
+					continue
+				}
 				r := runOnce(d, w, enc, ix, t, *keep, rep, *profile, nil, logf)
 				results = append(results, r)
 				logf("%-8s %-8s rep %d: %s", spec.Name, d.name, rep, r.summary())
@@ -223,6 +316,20 @@ func realMain() int {
 }
 
 func parseWorkload(s string) ([]Spec, error) {
+	// realistic is the medium table with the IXP import policy (realistic.go); realistic:W any other.
+	if s == "realistic" {
+		s = "realistic:medium"
+	}
+	if base, ok := strings.CutPrefix(s, "realistic:"); ok {
+		specs, err := parseWorkload(base)
+		if err != nil || base == "scaling" || strings.HasPrefix(base, "realistic") {
+			return nil, fmt.Errorf("unknown workload %q (realistic, or realistic: and one of small, medium, large, tiny, NAME=MEMBERS:ROUTES)", s)
+		}
+		for i := range specs {
+			specs[i].Name, specs[i].Policy = "realistic-"+specs[i].Name, true
+		}
+		return specs, nil
+	}
 	if s == "scaling" {
 		return scalingSeries, nil
 	}

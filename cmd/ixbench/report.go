@@ -26,6 +26,10 @@ type docData struct {
 	// LookingGlass is the last run of the looking-glass mode (-lg), kept apart: its phases are not
 	// comparable with the other rows (the looking glass is on, and queried).
 	LookingGlass *lgDoc `json:"looking_glass,omitempty"`
+	// Reeval is the last run of the re-evaluation mode (-reeval), kept apart like LookingGlass.
+	Reeval *reevalDoc `json:"reeval,omitempty"`
+	// MRT is the last run of the MRT dump-cost mode (-mrt-dump-every), kept apart like LookingGlass.
+	MRT *mrtDoc `json:"mrt_dump,omitempty"`
 }
 
 // invocation describes one run of ixbench: what every table it produces states in its header.
@@ -373,6 +377,7 @@ members' next hops are outside the session subnet); the check found it, and the 
 
 Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faster (or smaller).
 
+` + realisticDoc + `
 ## Where ixrs spends its time and memory
 
 - Outbound work is per prefix and per distinct message, not per member and prefix. The sessions that
@@ -519,6 +524,8 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		b.WriteString(targets(byDaemon))
 	}
 	b.WriteString(renderLG(d.LookingGlass))
+	b.WriteString(renderReeval(d.Reeval))
+	b.WriteString(renderMRT(d.MRT))
 	if len(d.Versions) > 0 && len(d.Runs) > 0 {
 		b.WriteString("## Versions of the tables from before invocations were recorded\n\n")
 		var vs []string
@@ -539,6 +546,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
     scripts/benchmark -workload scaling     # members and table size varied separately
     scripts/benchmark -daemons ixrs,bird -workload NAME=MEMBERS:ROUTES
     scripts/benchmark -daemons frr,frr-default,floor -workload medium   # FRR tuned and with its default timer
+    scripts/benchmark -workload realistic -daemons ixrs,bird,frr,openbgpd,floor   # the IXP import policy, RPKI over RTR
     scripts/benchmark -lg -workload lg -runs 1  # the looking glass under load: 300 members, 1M routes
     scripts/benchmark --rev HEAD~3 -daemons ixrs --no-doc -profile /tmp/prof    # before/after, with profiles
     go run ./cmd/ixbench -render -doc docs/benchmarks.md                         # re-render after a text change

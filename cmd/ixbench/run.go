@@ -69,6 +69,12 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	res = Result{Daemon: d.name, Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes,
 		Prefixes: len(w.Prefixes), Rep: rep, Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1, FlapDown: -1, FlapUp: -1, BestMove: -1, BestBack: -1}
 	res.Load1 = load1()
+	if d.floor && w.Policy != nil {
+		// The floor filters nothing: it is checked against the unfiltered table of the same routes.
+		wf := *w
+		wf.Policy = nil
+		w = &wf
+	}
 	dir, err := os.MkdirTemp("", "ixbench-"+d.name+"-")
 	if err != nil {
 		res.Failed = err.Error()
@@ -100,6 +106,10 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		base := filepath.Join(profileDir, fmt.Sprintf("ixrs-%s-%d", w.Spec.Name, rep))
 		argv = append(argv, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof")
 		logf("  profiles: %s.{cpu,heap}.pprof", base)
+	}
+	var rtrBefore float64
+	if w.Policy != nil {
+		rtrBefore = w.Policy.rtrQueries()
 	}
 	p, err := startProc(argv, dir, d.multiProcess)
 	if err != nil {
@@ -144,6 +154,12 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		return fail("sessions: %v", err)
 	}
 	res.SessionsUp = time.Since(t0).Seconds()
+	if w.Policy != nil {
+		// Routes go out only once the daemon holds the VRPs (not timed).
+		if err := w.Policy.waitRTR(rtrBefore, time.Now().Add(timeout)); err != nil {
+			return fail("%v", err)
+		}
+	}
 	if lg != nil {
 		if err := lg.ready(time.Now().Add(timeout)); err != nil {
 			return fail("%v", err)

@@ -17,6 +17,9 @@ type Spec struct {
 	Members int
 	Routes  int
 	Seed    uint64
+	// Policy: every daemon runs the realistic import policy and the workload plants routes for it to
+	// drop (realistic.go).
+	Policy bool
 }
 
 // Shape constants of the generated table. They follow what IXP route servers see: a long-tailed
@@ -68,6 +71,8 @@ type Workload struct {
 	Churn [][]uint32
 	// Announcers lists, per prefix, the members announcing it.
 	Announcers [][]int32
+	// Policy is the realistic workload's import policy (realistic.go); nil: nothing is filtered.
+	Policy *Policy
 }
 
 // RSASN is the route server's AS in every daemon's configuration. It is outside every range the
@@ -379,7 +384,7 @@ func (w *Workload) Expected(active []bool, present func(m int, p uint32) bool) [
 	for p, ann := range w.Announcers {
 		live := false
 		for _, m := range ann {
-			if active[m] && present(int(m), uint32(p)) {
+			if active[m] && present(int(m), uint32(p)) && w.accepted(int(m), uint32(p)) {
 				live = true
 				break
 			}

@@ -133,8 +133,12 @@ func birdConfig(c Config, listenPort int) string {
 	}
 	// No enforce-first-as knob is needed: BIRD accepts an AS_PATH that
 	// does not start with the neighbor's AS (transparent route server).
-	w("  ipv4 { import all; export filter peers_export4; };")
-	w("  ipv6 { import all; export filter peers_export6; };")
+	addPaths := ""
+	if c.AddPathRx {
+		addPaths = " add paths rx;"
+	}
+	w("  ipv4 { import all;%s export filter peers_export4; };", addPaths)
+	w("  ipv6 { import all;%s export filter peers_export6; };", addPaths)
 	w("}")
 	return sb.String()
 }
@@ -227,7 +231,9 @@ func (b *bird) Received(ctx context.Context) ([]Route, error) {
 }
 
 // parseBirdRoutes reads `show route all` output: a line starting with the
-// prefix opens a route, indented "BGP.x: value" lines give its attributes.
+// prefix opens a route, an indented route line another route of the same
+// prefix (several paths, ADD-PATH), indented "BGP.x: value" lines give its
+// attributes.
 func parseBirdRoutes(out string) ([]Route, error) {
 	var rs []Route
 	var cur *Route
@@ -244,6 +250,12 @@ func parseBirdRoutes(out string) ([]Route, error) {
 				return nil, fmt.Errorf("bird: route line %q: %v", line, err)
 			}
 			rs = append(rs, Route{Prefix: p})
+			cur = &rs[len(rs)-1]
+			continue
+		}
+		if cur != nil && strings.Contains(line, "["+birdProto+" ") {
+			// Another route of the same prefix (ADD-PATH): an indented route line.
+			rs = append(rs, Route{Prefix: cur.Prefix})
 			cur = &rs[len(rs)-1]
 			continue
 		}

@@ -43,8 +43,8 @@ func StartFRR(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("frr: %v", err)
 	}
-	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" {
-		t.Fatal("frr: GracefulRestart, GRRecovery, LLGRStaleTime and Role are BIRD only for now")
+	if c.GRRecovery || c.LLGRStaleTime > 0 {
+		t.Fatal("frr: GRRecovery and LLGRStaleTime are not supported (FRR 8.4 has no recovery switch, and no LLGR restarting side)")
 	}
 	if c.NoFourOctetAS {
 		t.Fatal("frr: NoFourOctetAS is not supported by FRR 8.4 (no knob for the 4-octet AS capability alone)")
@@ -113,6 +113,14 @@ func (f *frr) config(c Config) string {
 	w(" bgp log-neighbor-changes")
 	w(" no bgp network import-check") // there is no zebra to resolve anything
 	w(" no bgp default ipv4-unicast")
+	if c.GracefulRestart > 0 {
+		// Restarting mode: the GR capability with every activated family. preserve-fw-state sets
+		// their forwarding-state bits, without which a helper removes the stale routes as soon as
+		// the member is back instead of at its End-of-RIB (RFC 4724 §4.2).
+		w(" bgp graceful-restart")
+		w(" bgp graceful-restart restart-time %d", c.GracefulRestart)
+		w(" bgp graceful-restart preserve-fw-state")
+	}
 	w(" neighbor %s remote-as %d", nb, c.PeerAS)
 	w(" neighbor %s port %d", nb, c.PeerPort)
 	w(" neighbor %s update-source %s", nb, c.LocalAddr)
@@ -127,6 +135,14 @@ func (f *frr) config(c Config) string {
 	}
 	if c.MD5Password != "" {
 		w(" neighbor %s password %s", nb, c.MD5Password)
+	}
+	if c.Role != "" {
+		// FRR spells BIRD's role names with a dash (rs_client: rs-client).
+		l := fmt.Sprintf(" neighbor %s local-role %s", nb, strings.ReplaceAll(c.Role, "_", "-"))
+		if c.StrictRole {
+			l += " strict-mode"
+		}
+		w("%s", l)
 	}
 	for _, fam := range []string{"4", "6"} {
 		w(" address-family ipv%s unicast", fam)

@@ -32,8 +32,11 @@ func StartGoBGP(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("gobgp: %v", err)
 	}
-	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" {
-		t.Fatal("gobgp: GracefulRestart, GRRecovery, LLGRStaleTime and Role are BIRD only for now")
+	if c.Role != "" {
+		t.Fatal("gobgp: Role is not supported (gobgpd 3.10 has no BGP roles)")
+	}
+	if (c.GRRecovery || c.LLGRStaleTime > 0) && c.GracefulRestart == 0 {
+		t.Fatal("gobgp: GRRecovery and LLGRStaleTime need GracefulRestart")
 	}
 	if c.NoFourOctetAS {
 		t.Fatal("gobgp: NoFourOctetAS is not supported by gobgpd (no knob to drop the 4-octet AS capability)")
@@ -50,12 +53,19 @@ func StartGoBGP(t testing.TB, c Config) Peer {
 	if err := checkConfig(ctx, conf, "gobgpd", "-d", "-f", conf); err != nil {
 		t.Fatalf("gobgp: %v", err)
 	}
-	p, err := startProc(t, "gobgp", c, filepath.Join(c.Dir, "gobgpd.log"), nil, []string{
+	argv := []string{
 		"gobgpd", "-f", conf, "-p",
 		// Without --api-hosts gRPC listens on :50051 on every address,
 		// and pprof takes localhost:6060; both collide between instances.
 		"--api-hosts", fmt.Sprintf("127.0.0.1:%d", g.apiPort), "--pprof-disable",
-	})
+	}
+	if c.GRRecovery {
+		// Restarting: the OPEN sets the restart-state and forwarding-state
+		// bits, and gobgpd holds its routes back until the neighbor's
+		// End-of-RIB.
+		argv = append(argv, "-r")
+	}
+	p, err := startProc(t, "gobgp", c, filepath.Join(c.Dir, "gobgpd.log"), nil, argv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +113,14 @@ func gobgpConfig(c Config) string {
 		w("    enabled = true")
 		w("    multihop-ttl = 2")
 	}
+	if c.GracefulRestart > 0 {
+		w("  [neighbors.graceful-restart.config]")
+		w("    enabled = true")
+		w("    restart-time = %d", c.GracefulRestart)
+		if c.LLGRStaleTime > 0 {
+			w("    long-lived-enabled = true")
+		}
+	}
 	w("  [neighbors.timers.config]")
 	// The default connect-retry of 120 s would leave a member idle for
 	// minutes when the speaker starts after it. gobgpd raises anything
@@ -116,6 +134,18 @@ func gobgpConfig(c Config) string {
 		w("  [[neighbors.afi-safis]]")
 		w("    [neighbors.afi-safis.config]")
 		w("      afi-safi-name = %q", f)
+		if c.GracefulRestart > 0 {
+			// The family in the GR capability; killed (not stopped with
+			// SIGTERM, which sends a NOTIFICATION), gobgpd then restarts
+			// gracefully.
+			w("    [neighbors.afi-safis.mp-graceful-restart.config]")
+			w("      enabled = true")
+		}
+		if c.LLGRStaleTime > 0 {
+			w("    [neighbors.afi-safis.long-lived-graceful-restart.config]")
+			w("      enabled = true")
+			w("      restart-time = %d", c.LLGRStaleTime)
+		}
 	}
 	return sb.String()
 }

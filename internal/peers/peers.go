@@ -27,8 +27,10 @@
 //	AnnounceRoutes/Withdraw  yes   yes   yes     yes             yes
 //	Passive, ListenPort      yes   yes   yes     yes             yes
 //	MD5Password              yes   yes   yes     not if Passive  yes
-//	GracefulRestart, -Recov. yes   no    no      no              no
-//	LLGRStaleTime, Role      yes   no    no      no              no
+//	GracefulRestart          yes   yes   yes     no              no
+//	GRRecovery               yes   no    yes     no              no
+//	LLGRStaleTime            yes   no    yes     no              no
+//	Role, StrictRole         yes   yes   no      no              no
 //	NotificationReader       no    yes   no      no              yes
 //	first connect            1 s   0 s   5-10 s  0 s             1 s
 //
@@ -135,18 +137,26 @@ type Config struct {
 	NoFourOctetAS bool
 	MD5Password   string // TCP MD5 signature (RFC 2385) when not empty
 	// GracefulRestart, when positive, enables graceful restart (RFC 4724)
-	// with this restart time in seconds. BIRD only.
+	// with this restart time in seconds, forwarding state kept for every
+	// family. BIRD, FRR and gobgpd; killed (SIGKILL, no NOTIFICATION) the
+	// daemon restarts gracefully as far as its neighbor is concerned.
 	GracefulRestart int
 	// GRRecovery starts the daemon as a router restarting gracefully (BIRD
-	// -R): its OPEN sets the restart-state and forwarding-state bits. BIRD only.
+	// -R, gobgpd -r): its OPEN sets the restart-state and forwarding-state
+	// bits. BIRD and gobgpd.
 	GRRecovery bool
+	// AddPathRx advertises ADD-PATH receive (RFC 7911) for both families,
+	// so that the daemon holds every path the speaker sends. BIRD only
+	// (`add paths rx`); the other daemons ignore it.
+	AddPathRx bool
 	// LLGRStaleTime, when positive, enables long-lived graceful restart
 	// (RFC 9494) with this long-lived stale time in seconds; it needs
-	// GracefulRestart. BIRD only.
+	// GracefulRestart. BIRD and gobgpd.
 	LLGRStaleTime int
 	// Role, when not empty, is the BGP role (RFC 9234) the daemon advertises:
 	// BIRD's names (provider, rs_server, rs_client, customer, peer). With
-	// StrictRole the daemon also refuses a neighbor without a role. BIRD only.
+	// StrictRole the daemon also refuses a neighbor without a role (FRR:
+	// strict-mode). BIRD and FRR.
 	Role       string
 	StrictRole bool
 	Announce   []Announce

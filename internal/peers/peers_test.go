@@ -479,3 +479,34 @@ func TestShutdownMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBirdRoutesPaths: with `add paths rx` BIRD lists every path of a prefix, the second one on
+// an indented route line.
+func TestParseBirdRoutesPaths(t *testing.T) {
+	out := `BIRD 2.0.12 ready.
+Table master4:
+203.0.113.0/24       unreachable [speaker 23:29:01.201 from 127.0.0.1] * (100) [AS65061i]
+	Type: BGP univ
+	BGP.origin: IGP
+	BGP.as_path: 65061
+	BGP.next_hop: 192.0.2.61
+	BGP.local_pref: 100
+                     unreachable [speaker 23:29:01.201 from 127.0.0.1] (100) [AS64512i]
+	Type: BGP univ
+	BGP.origin: IGP
+	BGP.as_path: 65062 64512
+	BGP.next_hop: 192.0.2.62
+	BGP.local_pref: 100
+`
+	got, err := parseBirdRoutes(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{
+		{Prefix: pfx("203.0.113.0/24"), NextHop: addr("192.0.2.61"), ASPath: []uint32{65061}},
+		{Prefix: pfx("203.0.113.0/24"), NextHop: addr("192.0.2.62"), ASPath: []uint32{65062, 64512}},
+	}
+	if !reflect.DeepEqual(got, want) && !reflect.DeepEqual(got, []Route{want[1], want[0]}) {
+		t.Errorf("got  %s\nwant %s", fmtRoutes(got), fmtRoutes(want))
+	}
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// mrtDoc is the MRT dump-cost mode's part of the document's results block: the results of its last
+// invocation only, so that every figure of the section comes from one run of one commit.
+type mrtDoc struct {
+	Results []MRTResult       `json:"results"`
+	Run     map[string]string `json:"run"` // "machine", "date", "command", "commit", "load", "version"
+}
+
+func updateDocMRT(path string, results []MRTResult, version, command, commit string) error {
+	var d docData
+	if b, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(b), dataBegin); i >= 0 {
+			rest := string(b[i+len(dataBegin):])
+			if j := strings.Index(rest, dataEnd); j >= 0 {
+				if err := json.Unmarshal([]byte(rest[:j]), &d); err != nil {
+					return fmt.Errorf("%s: results block: %w", path, err)
+				}
+			}
+		}
+	}
+	var loads []float64
+	for _, r := range results {
+		loads = append(loads, r.Load1)
+	}
+	slices.Sort(loads)
+	load := ""
+	if len(loads) > 0 {
+		load = fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1])
+	}
+	d.MRT = &mrtDoc{Results: results, Run: map[string]string{
+		"machine": machine(),
+		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		"command": command,
+		"commit":  commit,
+		"load":    load,
+		"version": version,
+	}}
+	data, err := json.MarshalIndent(d, "", " ")
+	if err != nil {
+		return err
+	}
+	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// renderMRT renders the MRT dump-cost section ("" when the mode never ran).
+func renderMRT(g *mrtDoc) string {
+	if g == nil || len(g.Results) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	r0 := g.Results[0]
+	fmt.Fprintf(&b, "## MRT dumps during convergence: %s, %d members, %d routes (%d prefixes)\n\n", r0.Workload, r0.Members, r0.Routes, r0.Prefixes)
+	fmt.Fprintf(&b, "Run %s on %s; 1-minute load average before each run %s (2 cores, shared with other work); commit %s, %s.  \n",
+		g.Run["date"], g.Run["machine"], g.Run["load"], g.Run["commit"], g.Run["version"])
+	if g.Run["command"] != "" {
+		fmt.Fprintf(&b, "Command: `%s`\n\n", g.Run["command"])
+	} else {
+		b.WriteString("\n")
+	}
+	b.WriteString(`ixrs alone, with an admin socket and an MRT dump directory in both runs of a repetition. The
+dumping run asks for TABLE_DUMP_V2 dumps of the Adj-RIB-In (` + "`POST /v1/mrt/dump`" + `, docs/mrt.md) from
+the first announcement until the churn burst has converged; the quiet run asks for none. The
+repetitions alternate which run comes first. Converge and churn as in the main tables, median
+(min–max), with the dumping runs' change against the quiet runs' medians; CPU is the daemon's for the
+phases and the dumps. Dumps: completed during the phases; their duration as the route server
+measured it; dump share: the part of the phases' time during which a dump was being written; MiB:
+the last dump of the phases, both files. After the phases every run writes one more dump at rest,
+which ` + "`bgpdump -m`" + ` must read back as exactly the workload's routes (each member's prefixes with its
+address and AS, none twice, nothing else); the last dump of the phases must read back as the number of
+routes the route server reported for it.
+
+`)
+	b.WriteString(mrtTable(g.Results))
+	b.WriteString("\n\n")
+	var failures []string
+	for _, r := range g.Results {
+		if r.Failed != "" {
+			what := "quiet"
+			if r.Dumping {
+				what = "dumping"
+			}
+			failures = append(failures, fmt.Sprintf("- %s rep %d: %s", what, r.Rep, strings.ReplaceAll(r.Failed, "\n", " ")))
+		}
+	}
+	if len(failures) > 0 {
+		b.WriteString("Runs that did not finish:\n\n" + strings.Join(failures, "\n") + "\n\n")
+	}
+	return b.String()
+}
