@@ -518,7 +518,7 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 			if pe == nil {
 				continue
 			}
-			for _, e := range pe.out {
+			for _, e := range pe.out() {
 				ev := Event{Kind: EventExport, Prefix: pe.prefix(), Gen: s.gen, Attrs: e.set.attrs}
 				e.bits.b.each(func(id int) {
 					if p := s.peers[id]; p != nil && !p.down {

@@ -403,17 +403,17 @@ type prefixJob struct {
 
 func (j *prefixJob) step(s *Server, _ int) (int, bool) {
 	pe := s.prefixes.get(j.pfx)
-	if pe == nil || len(pe.routes) == 0 {
+	if pe == nil || len(pe.routes()) == 0 {
 		return 1, true
 	}
 	j.ok = true
 	j.info = s.prefixInfo(pe)
-	return len(pe.routes) * (1 + len(s.peers)), true
+	return len(pe.routes()) * (1 + len(s.peers)), true
 }
 
 func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 	info := PrefixInfo{Prefix: pe.prefix(), Gen: s.gen}
-	for _, r := range pe.routes {
+	for _, r := range pe.routes() {
 		info.Routes = append(info.Routes, routeView(r))
 		info.ctl = append(info.ctl, r.set.exp)
 	}
@@ -423,8 +423,8 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 			continue
 		}
 		me := MemberExport{Member: p.m.name, ASN: p.m.asn, Neighbor: p.addr, Route: -1, Family: p.fams[pe.fam()]}
-		me.Checks = make([]ExportCheck, len(pe.routes))
-		for i, r := range pe.routes {
+		me.Checks = make([]ExportCheck, len(pe.routes()))
+		for i, r := range pe.routes() {
 			c, v := exportCheck(r, p)
 			switch {
 			case !me.Family:
@@ -440,7 +440,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 		}
 		var want *attrSet
 		if me.Route >= 0 {
-			r := pe.routes[me.Route]
+			r := pe.routes()[me.Route]
 			if want = s.sets.peekVariant(r.set.out, r.info, me.Variant); want == nil {
 				want = r.set // not cached, so held by no session: never equal to outFor
 			}
@@ -584,7 +584,7 @@ type lookupJob struct {
 // add appends pe's routes of the query's view, if any, and reports whether it did.
 func (j *lookupJob) add(pe *prefixEntry) bool {
 	var out []Route
-	for _, r := range pe.routes {
+	for _, r := range pe.routes() {
 		if j.q.View == ViewReceived || (j.q.View == ViewAccepted) == r.accepted() {
 			out = append(out, routeView(r))
 		}

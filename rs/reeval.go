@@ -259,7 +259,7 @@ func (s *Server) SetMemberPolicy(ctx context.Context, name string, imp policy.Im
 		}
 		// Path verdicts cached for the member's sessions came from the old policy. The table has
 		// far fewer sets than routes, and a policy change is rare: one pass over it is cheap.
-		for _, set := range s.sets.m {
+		for set := range s.sets.all() {
 			if set.setIn == nil {
 				continue
 			}
@@ -512,13 +512,13 @@ func (s *Server) walkASPA(w *revalWalk, budget int) int {
 			continue
 		}
 		w.scratch = w.scratch[:0]
-		for _, r := range pe.routes {
+		for _, r := range pe.routes() {
 			if w.aspaAffects(r.set) {
 				w.scratch = append(w.scratch, r)
 			}
 		}
-		budget -= len(pe.routes)
-		// reevalRoute may reorder pe.routes: the affected routes were copied first.
+		budget -= len(pe.routes())
+		// reevalRoute may reorder pe.routes(): the affected routes were copied first.
 		for _, r := range w.scratch {
 			if s.reevalRoute(r.p, r) {
 				w.changed++
@@ -553,8 +553,8 @@ func (w *revalWalk) aspaAffects(set *attrSet) bool {
 
 // revalPrefix revalidates every route of pe and returns the number of routes it looked at.
 func (s *Server) revalPrefix(w *revalWalk, pe *prefixEntry) int {
-	// reevalRoute may reorder pe.routes (and drop pe's last use): work on a copy.
-	w.scratch = append(w.scratch[:0], pe.routes...)
+	// reevalRoute may reorder pe.routes() (and drop pe's last use): work on a copy.
+	w.scratch = append(w.scratch[:0], pe.routes()...)
 	for _, r := range w.scratch {
 		if s.reevalRoute(r.p, r) {
 			w.changed++
