@@ -110,6 +110,14 @@ func TestRenderLGModes(t *testing.T) {
 			t.Errorf("rendered section lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "This run has no") {
+		t.Errorf("both models ran, yet one is said to be absent:\n%s", out)
+	}
+	g.Results = g.Results[:1:1]
+	g.Results = append(g.Results, res("", 50, 4.0, LGLatency{N: 1000, P99: 300}))
+	if out := renderLG(g); !strings.Contains(out, "This run has no users model") {
+		t.Errorf("an old run without the users model does not say so:\n%s", out)
+	}
 	if strings.Contains(out, "users: p99") || strings.Contains(out, "users: converge") {
 		t.Errorf("users model within target reported as missed:\n%s", out)
 	}

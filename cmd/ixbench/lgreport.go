@@ -210,6 +210,15 @@ phases' (initial convergence to the end of the flap), of ixrs and of ixbench (me
 		{"flap up", func(r *LGResult) float64 { return r.FlapUp }},
 		{"churn cycle in the window", cycle},
 	}
+	var absent []string
+	for _, m := range []string{lgUsers, lgExempt} {
+		if byMode[m] == nil {
+			absent = append(absent, m)
+		}
+	}
+	if len(absent) > 0 {
+		fmt.Fprintf(&b, "This run has no %s model (`-lg-modes`, or a run from before the models existed).\n\n", strings.Join(absent, " or "))
+	}
 	b.WriteString("Phases, median (min–max) over the repetitions, seconds unless noted; the window's churn cycle is each run's median cycle.\n\n")
 	b.WriteString("| client model (clients during the phases) | runs |")
 	for _, p := range phases {
