@@ -317,6 +317,11 @@ func (r *route) fromWire(attrs []byte, v6 bool) bool {
 			}
 		case speaker.AttrLargeCommunities:
 			for ; len(v) >= 12; v = v[12:] {
+				if binary.BigEndian.Uint32(v) == RSASN {
+					// The route server's own informational communities (ixrs's RPKI and IRR states,
+					// RS:1000:N and RS:64512:N, with those checks on in -reeval): added, not passed on.
+					continue
+				}
 				r.large = append(r.large, speaker.LargeCommunity{Global: binary.BigEndian.Uint32(v),
 					Local1: binary.BigEndian.Uint32(v[4:]), Local2: binary.BigEndian.Uint32(v[8:])})
 			}

@@ -15,6 +15,8 @@
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
 //	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-modes users,exempt] [-lg-max-concurrent 0] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
 //	ixbench -routeserver BIN -mrt-dump-every 0|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -mrt-dump-at 50%|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -reeval [-reeval-vrps rtr,file] [-workload NAME=MEMBERS:ROUTES,...] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
 //	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
 //
@@ -25,7 +27,11 @@
 // the clients' effect on convergence and their latency while members churn (lg.go).
 //
 // -mrt-dump-every runs ixrs alone without and with MRT dumps asked for through the admin interface
-// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go).
+// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go); -mrt-dump-at asks
+// for one dump in the middle of convergence instead (mrtat.go).
+//
+// -reeval runs ixrs alone with IRR and RPKI checks on and times IRR, VRP and [defaults] changes until
+// every member holds the result, checking that nothing else changed (reeval.go).
 //
 // Members' UPDATEs are encoded before any clock starts; a received UPDATE is only scanned and counted
 // (session.go), so the generator's CPU time, reported with each run, stays small next to the daemon's.
@@ -86,9 +92,13 @@ func realMain() int {
 	lgModes := flag.String("lg-modes", "users,exempt", "client models of the loaded runs: users (own addresses, default rate limits) and/or exempt (the worst case)")
 	lgMaxConc := flag.Int("lg-max-concurrent", 0, "[lookingglass] max_concurrent of ixrs in -lg mode (0: its default, twice its CPUs)")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	mrtAt := flag.String("mrt-dump-at", "", "MRT dump-cost mode with one dump during the initial convergence: when the members have received `share` of their routes (50%), or a duration after the first announcement (mrtat.go)")
 	mrtEvery := flag.String("mrt-dump-every", "", "MRT dump-cost mode: ixrs without and with MRT dumps during convergence and churn, one starting every `period` (0: back to back) (mrtcost.go)")
 	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
 	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
+	reevalMode := flag.Bool("reeval", false, "re-evaluation mode: IRR, VRP and [defaults] changes timed end to end (reeval.go)")
+	reevalVRPs := flag.String("reeval-vrps", "rtr,file", "VRP sources of the re-evaluation mode, one run each: rtr (ixbench's RTR cache), file (vrp_file and SIGHUP)")
+	reevalSettle := flag.Duration("reeval-settle", 2*time.Second, "re-evaluation mode: wait after each phase before checking that nothing else was sent")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 	if *forward != "" {
@@ -127,14 +137,55 @@ func realMain() int {
 		defer pprof.StopCPUProfile()
 	}
 	specs, err := parseWorkload(*workload)
-	if err != nil {
+	if err != nil && !*reevalMode { // -reeval takes a list, parsed below
 		fmt.Fprintln(os.Stderr, "ixbench:", err)
 		return 2
 	}
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
-	if every, on, err := parseDumpEvery(*mrtEvery); err != nil || on {
-		if err == nil && (*routeserver == "" || *runs < 1) {
-			err = errors.New("-mrt-dump-every needs -routeserver and -runs ≥ 1")
+	if *reevalMode {
+		if *routeserver == "" {
+			fmt.Fprintln(os.Stderr, "ixbench: -reeval needs -routeserver")
+			return 2
+		}
+		var srcs []string
+		for _, v := range strings.Split(*reevalVRPs, ",") {
+			if v != "rtr" && v != "file" {
+				fmt.Fprintf(os.Stderr, "ixbench: -reeval-vrps: unknown source %q (rtr, file)\n", v)
+				return 2
+			}
+			srcs = append(srcs, v)
+		}
+		// Several workloads, comma-separated, so that one invocation (one section of the document) can
+		// hold issue 10's and issue 17's scales.
+		specs = nil
+		for _, wl := range strings.Split(*workload, ",") {
+			sp, err := parseWorkload(wl)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "ixbench:", err)
+				return 2
+			}
+			specs = append(specs, sp...)
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			fmt.Fprintf(os.Stderr, "ixbench: %v: stopping the daemon\n", s)
+			stopAll()
+			os.Exit(130)
+		}()
+		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, logf)
+	}
+	every, on, err := parseDumpEvery(*mrtEvery)
+	at, aerr := parseDumpAt(*mrtAt)
+	if err != nil || aerr != nil || on || at.on {
+		err = errors.Join(err, aerr)
+		switch {
+		case err != nil:
+		case on && at.on:
+			err = errors.New("-mrt-dump-every and -mrt-dump-at exclude each other")
+		case *routeserver == "" || *runs < 1:
+			err = errors.New("-mrt-dump-every and -mrt-dump-at need -routeserver and -runs ≥ 1")
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
@@ -148,7 +199,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, *keep, *doc, *command, logf)
+		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, at, *keep, *doc, *command, logf)
 	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {

@@ -70,7 +70,9 @@ func renderMRT(g *mrtDoc) string {
 	}
 	b.WriteString(`ixrs alone, with an admin socket and an MRT dump directory in both runs of a repetition. The
 dumping run asks for TABLE_DUMP_V2 dumps of the Adj-RIB-In (` + "`POST /v1/mrt/dump`" + `, docs/mrt.md) from
-the first announcement until the churn burst has converged; the quiet run asks for none. The
+the first announcement until the churn burst has converged, one after the other (` + "`-mrt-dump-every`" + `),
+or for one dump when the members have received a share of their routes in the initial
+convergence (` + "`-mrt-dump-at`" + `: a scheduled dump landing mid-convergence); the quiet run asks for none. The
 repetitions alternate which run comes first. Converge and churn as in the main tables, median
 (min–max), with the dumping runs' change against the quiet runs' medians; CPU is the daemon's for the
 phases and the dumps. Dumps: completed during the phases; their duration as the route server

@@ -26,6 +26,8 @@ type docData struct {
 	// LookingGlass is the last run of the looking-glass mode (-lg), kept apart: its phases are not
 	// comparable with the other rows (the looking glass is on, and queried).
 	LookingGlass *lgDoc `json:"looking_glass,omitempty"`
+	// Reeval is the last run of the re-evaluation mode (-reeval), kept apart like LookingGlass.
+	Reeval *reevalDoc `json:"reeval,omitempty"`
 	// MRT is the last run of the MRT dump-cost mode (-mrt-dump-every), kept apart like LookingGlass.
 	MRT *mrtDoc `json:"mrt_dump,omitempty"`
 }
@@ -522,6 +524,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 		b.WriteString(targets(byDaemon))
 	}
 	b.WriteString(renderLG(d.LookingGlass))
+	b.WriteString(renderReeval(d.Reeval))
 	b.WriteString(renderMRT(d.MRT))
 	if len(d.Versions) > 0 && len(d.Runs) > 0 {
 		b.WriteString("## Versions of the tables from before invocations were recorded\n\n")

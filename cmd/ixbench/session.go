@@ -133,6 +133,8 @@ type session struct {
 	atTgt   bool
 	unknown int // prefixes received that the workload does not have
 
+	watch *watch // during a re-evaluation phase: what the member's UPDATEs carried (reeval.go)
+
 	rxMsgs  atomic.Int64
 	rxBytes atomic.Int64
 	closed  chan struct{}
@@ -316,6 +318,9 @@ func (s *session) update(b []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.watch != nil {
+		s.watch.message()
+	}
 	wl := int(binary.BigEndian.Uint16(b))
 	if 2+wl+2 > len(b) {
 		return errShort
@@ -477,6 +482,9 @@ func (s *session) prefixes(b []byte, v6 bool, h uint64) error {
 		if !ok {
 			s.unknown++
 			continue
+		}
+		if s.watch != nil {
+			s.watch.see(i, h != 0)
 		}
 		w, bit := i/64, uint64(1)<<(i%64)
 		if s.own[w]&bit != 0 {

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// reevalDoc is the re-evaluation mode's part of the document's results block: the results of its last
+// invocation only, so that every figure of the section comes from one run of one commit.
+type reevalDoc struct {
+	Results []ReevalResult    `json:"results"`
+	Run     map[string]string `json:"run"` // "machine", "date", "command", "commit", "load", "version"
+}
+
+func updateDocReeval(path string, results []ReevalResult, version, command, commit string) error {
+	var d docData
+	if b, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(b), dataBegin); i >= 0 {
+			rest := string(b[i+len(dataBegin):])
+			if j := strings.Index(rest, dataEnd); j >= 0 {
+				if err := json.Unmarshal([]byte(rest[:j]), &d); err != nil {
+					return fmt.Errorf("%s: results block: %w", path, err)
+				}
+			}
+		}
+	}
+	var loads []float64
+	for _, r := range results {
+		loads = append(loads, r.Load1, r.LoadEnd)
+	}
+	slices.Sort(loads)
+	load := ""
+	if len(loads) > 0 {
+		load = fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1])
+	}
+	d.Reeval = &reevalDoc{Results: results, Run: map[string]string{
+		"machine": machine(),
+		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		"command": command,
+		"commit":  commit,
+		"load":    load,
+		"version": version,
+	}}
+	data, err := json.MarshalIndent(d, "", " ")
+	if err != nil {
+		return err
+	}
+	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// renderReeval renders the re-evaluation section ("" when the mode never ran).
+func renderReeval(g *reevalDoc) string {
+	if g == nil || len(g.Results) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("## Re-evaluation: IRR, RPKI and policy changes\n\n")
+	fmt.Fprintf(&b, "Run %s on %s; 1-minute load average %s (2 cores, shared with other work); commit %s, %s.  \n",
+		g.Run["date"], g.Run["machine"], g.Run["load"], g.Run["commit"], g.Run["version"])
+	if g.Run["command"] != "" {
+		fmt.Fprintf(&b, "Command: `%s`\n\n", g.Run["command"])
+	} else {
+		b.WriteString("\n")
+	}
+	b.WriteString(`ixrs alone (` + "`ixbench -reeval`" + `, ` + "`cmd/ixbench/reeval.go`" + `), with an IXP import policy: every
+member has IRR files (its prefixes, exact, and the origins of its paths; ` + "`irr = \"reject\"`" + `), RPKI origin
+validation with ` + "`rpki = \"reject-invalid\"`" + ` against one VRP per route (prefix, its length, the path's origin),
+the default bogon, prefix-length and first-AS checks. Once every member holds the table, one input changes at
+a time, and each change is then undone:
+
+| phase | the change | from | until |
+| --- | --- | --- | --- |
+| irr | 1,000 single-homed prefixes of the member with the most leave its ` + "`irr_prefix_file`" + ` (rewritten) | SIGHUP | every other member has lost them (then: holds them again) |
+| vrp (rtr) | 1% of the VRPs, covering single-homed prefixes, authorize another AS: the routes become invalid | ixbench's RTR cache (` + "`rtrcache.go`" + `, RFC 8210) writes the End of Data of the new serial | every member has lost them (then: holds them again) |
+| vrp (file) | the same, in ` + "`vrp_file`" + ` | SIGHUP | the same |
+| defaults | ` + "`[defaults] prefix_lengths_ipv4`" + ` from [8, 24] to [20, 24]: every IPv4 prefix shorter than /20 is filtered | SIGHUP | every member has lost them (then: holds them again) |
+
+After each phase ixbench waits a settle time, then checks every member's prefix set against the expected
+one (not only its count) and counts what each member was sent during the phase: any prefix outside the
+change, or in the wrong direction, is a failure. "first member" is the time until the first
+member received the first prefix of the change (the rest of "seconds" is the walk and the sending).
+UPDATEs are the total over all members; "unexpected" counts
+prefixes sent outside the change or in the wrong direction, "reversed" the latter (a member passing through
+an intermediate state, such as another announcer's route of a multi-homed prefix before its withdrawal).
+
+`)
+	for _, r := range g.Results {
+		fmt.Fprintf(&b, "### %s: %d members, %d routes (%d prefixes), %d VRPs, VRPs via %s\n\n", r.Workload, r.Members, r.Routes,
+			r.Prefixes, r.VRPs, r.VRPSource)
+		fmt.Fprintf(&b, "Initial convergence %s s; resident memory with the table %d MiB, peak %d MiB; CPU %.1f s for the run.\n\n",
+			fsec(r.Converge), r.RSSTable>>20, r.PeakRSS>>20, r.CPU)
+		b.WriteString("| phase | via | prefixes | seconds | first member | UPDATEs | prefixes sent | unexpected | of them reversed | members wrong |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, ph := range r.Phases {
+			t := "failed"
+			if ph.Seconds >= 0 {
+				t = fmt.Sprintf("%.3f", ph.Seconds)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %.3f | %d | %d | %d | %d | %d |\n", ph.Name, ph.Via, ph.Changed, t, ph.FirstSeconds, ph.Updates, ph.Prefixes,
+				ph.Unexpected, ph.Reversed, ph.WrongMembers)
+		}
+		if r.Failed != "" {
+			fmt.Fprintf(&b, "\nThe run failed: %s\n", strings.ReplaceAll(r.Failed, "\n", " "))
+		}
+		fmt.Fprintf(&b, "\n%s\n\n", reevalTargets(&r))
+	}
+	return b.String()
+}
+
+// reevalTargets states issue 17's targets against a run: the IRR and VRP phases under 1 s, the
+// [defaults] phase under 5 s, each with the right result and nothing else sent.
+func reevalTargets(r *ReevalResult) string {
+	var missed []string
+	for _, ph := range r.Phases {
+		limit := 1.0
+		if strings.HasPrefix(ph.Name, "defaults") {
+			limit = 5
+		}
+		switch {
+		case ph.Seconds < 0:
+			missed = append(missed, ph.Name+" did not complete")
+		case ph.Seconds >= limit:
+			missed = append(missed, fmt.Sprintf("%s took %s s (target %.0f s)", ph.Name, fsec(ph.Seconds), limit))
+		}
+		if ph.Seconds >= 0 && !ph.ok() {
+			missed = append(missed, ph.Name+" sent or left a wrong result")
+		}
+	}
+	if len(missed) == 0 {
+		return "Targets (IRR and VRP changes under 1 s, [defaults] under 5 s, nothing else sent): met."
+	}
+	return "Targets (IRR and VRP changes under 1 s, [defaults] under 5 s, nothing else sent) not met: " + strings.Join(missed, "; ") + "."
+}
