@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -54,8 +55,23 @@ func (s *Server) bound(next echo.HandlerFunc) echo.HandlerFunc {
 				return errBusy
 			}
 		}
-		defer func() { <-g.slots }()
+		var once sync.Once
+		release := func() { once.Do(func() { <-g.slots }) }
+		defer release()
+		c.Set(slotKey, release)
 		return next(c)
+	}
+}
+
+// slotKey names the request's release of its gate slot in the echo context.
+const slotKey = "ixrs.gate.release"
+
+// releaseSlot gives the request's slot back before the request ends, for a handler that goes on to
+// wait on something other than this route server (the compare view asks the other route servers):
+// waiting costs no CPU here and must not keep other requests out.
+func releaseSlot(c echo.Context) {
+	if release, ok := c.Get(slotKey).(func()); ok {
+		release()
 	}
 }
 

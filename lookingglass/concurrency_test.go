@@ -3,6 +3,7 @@ package lookingglass
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -111,3 +112,52 @@ func TestMaxConcurrentDefault(t *testing.T) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// TestCompareReleasesSlot: a compare request waiting for a slow peer route server does not keep its
+// slot, so with one slot the looking glass still answers others meanwhile.
+func TestCompareReleasesSlot(t *testing.T) {
+	entered, unblock := make(chan struct{}, 1), make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-unblock:
+		case <-r.Context().Done():
+		}
+		http.NotFound(w, r)
+	}))
+	defer slow.Close()
+	defer close(unblock)
+	cfg := fakeCfg(t)
+	cfg.LookingGlass.MaxConcurrent = 1
+	cfg.LookingGlass.Peers = []string{slow.URL}
+	s := New(cfg, newFake(), nil)
+	s.now = func() time.Time { return fakeNow }
+	s.busyWait = 20 * time.Millisecond
+	h := s.Handler()
+
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := do(t, h, http.MethodGet, "/api/v1/compare/sessions/R_192_0_2_12", "198.51.100.77:1")
+		done <- code
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the compare request never asked the peer")
+	}
+	if code, _, body := do(t, h, http.MethodGet, "/api/v1/status", "198.51.100.78:1"); code != http.StatusOK {
+		t.Errorf("while a compare waits for its peer: %d %s, want 200", code, body)
+	}
+	unblock <- struct{}{}
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("compare: %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the compare request never finished")
+	}
+}
