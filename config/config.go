@@ -106,6 +106,11 @@ type LookingGlass struct {
 	TrustedProxies []netip.Prefix `toml:"trusted_proxies"`
 	// RateLimit bounds the requests per client address.
 	RateLimit RateLimit `toml:"rate_limit"`
+	// MaxConcurrent bounds the requests answered at once, over all clients
+	// (exempt ones included); further requests wait briefly for a slot and
+	// are then refused with 503 and Retry-After. Static files and /metrics
+	// are not counted. 0 (the default): twice the CPUs the process may use.
+	MaxConcurrent int `toml:"max_concurrent"`
 	// Peers are the base URLs of other ixrs looking glasses (the exchange's
 	// other route servers, "http://rs2.example.net:8080"), shown side by side
 	// with this one in /api/v1/compare.

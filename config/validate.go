@@ -146,6 +146,9 @@ func (c *Config) validateLookingGlass(r *reporter, sc scope) {
 		}
 		seenPeer[p] = i
 	}
+	if n := c.LookingGlass.MaxConcurrent; n < 0 {
+		r.report(sc.child("max_concurrent"), " %d: must be 0 (twice the CPUs) or more requests at once", n)
+	}
 	rl, k := &c.LookingGlass.RateLimit, sc.child("rate_limit")
 	for _, q := range []struct {
 		rate      float64

@@ -144,6 +144,9 @@ func TestValidation(t *testing.T) {
 			`t.toml:6: lookingglass.peers[4] "rs5:8080": not a URL (write "http://rs2.example.net:8080")`,
 			`t.toml:6: lookingglass.peers[5] "http://rs2.example.net:8080": listed twice (also [0])`,
 		}},
+		{"max_concurrent negative", head + "[lookingglass]\nmax_concurrent = -1\n", []string{
+			`t.toml:6: lookingglass.max_concurrent -1: must be 0 (twice the CPUs) or more requests at once`,
+		}},
 		{"rate_limit negative rate, zero burst", head + "[lookingglass.rate_limit]\npages = -1\nsearches = 2.5\nsearches_burst = 0\n", []string{
 			`t.toml:6: lookingglass.rate_limit.pages -1: must be 0 (no limit) or more requests per second`,
 			`t.toml:8: lookingglass.rate_limit.searches_burst 0: must be at least 1 (requests at once)`,

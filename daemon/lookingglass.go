@@ -228,7 +228,7 @@ func (b lgBackend) Routes(ctx context.Context, q lookingglass.RoutesQuery) (look
 	if err != nil {
 		return lookingglass.RoutePage{}, err
 	}
-	out := lookingglass.RoutePage{Total: -1}
+	out := lookingglass.RoutePage{Total: -1, Routes: make([]lookingglass.Route, 0, min(max(q.Limit, 0), 1000))}
 	// The RIB's not-exported view also lists candidates passed over only because a better route is
 	// sent; the looking glass's does not, so a page may need several read jobs to fill (bounded).
 	for range notExportedReads {
@@ -337,7 +337,8 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 	if err != nil {
 		return lookingglass.RoutePage{}, lgErr(err)
 	}
-	out := lookingglass.RoutePage{Next: cursorText(pg.Cursor, pg.More), Generation: pg.Gen, Total: -1}
+	out := lookingglass.RoutePage{Next: cursorText(pg.Cursor, pg.More), Generation: pg.Gen, Total: -1,
+		Routes: make([]lookingglass.Route, 0, len(pg.Routes))}
 	out.Partial = pg.More && len(pg.Routes) < q.Limit
 	for i := range pg.Routes {
 		r := lgRoute(&pg.Routes[i])
@@ -391,7 +392,7 @@ func (b lgBackend) Explain(ctx context.Context, neighbor netip.Addr, prefix neti
 // lgRoute converts a route of a read job.
 func lgRoute(r *rs.Route) lookingglass.Route {
 	out := lookingglass.Route{Prefix: r.Prefix, Member: r.Member, ASN: r.ASN, Neighbor: r.Neighbor,
-		LocalPref: r.LocalPref, Since: r.Since, NotExported: notExported(r.Export)}
+		LocalPref: r.LocalPref, Since: r.Since, NotExported: notExported(r.Export), PathID: r.PathID}
 	if r.Since.Unix() <= 0 {
 		out.Since = time.Time{}
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,14 @@ func (d *Daemon) applyMRT(ctx context.Context, cfg *config.Config) {
 	changedUpd := dir != s.dir || c.Updates != old.Updates || c.UpdatesInterval != old.UpdatesInterval ||
 		c.UpdatesKeep != old.UpdatesKeep || !slices.Equal(c.UpdatesMembers, old.UpdatesMembers)
 	log := d.log.With("component", "mrt")
+	if dir != "" {
+		// Created here, at start and at every reload (one that finds it removed too): a missing
+		// directory would fail every dump and every update file. A failure is logged; the dumps
+		// then fail with the same error, which the admin interface reports.
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			log.Error("mrt: cannot create dump_dir", "dir", dir, "err", err)
+		}
+	}
 	if changedDumps {
 		if s.stopDumper != nil {
 			s.stopDumper()

@@ -119,6 +119,8 @@ type RouteJSON struct {
 	Accepted         bool         `json:"accepted"`
 	Reasons          []ReasonJSON `json:"reasons"`
 	NotExported      *ReasonJSON  `json:"not_exported"`
+	// PathID is set only in the exported view of an ADD-PATH session (Route.PathID).
+	PathID uint32 `json:"path_id,omitempty"`
 }
 
 // RoutePageJSON is one page of routes.
@@ -201,15 +203,37 @@ func strs[T fmt.Stringer](v []T) []string {
 }
 
 func (s *Server) routeJSON(r *Route) RouteJSON {
-	now := s.now()
+	var n neighborNames
+	return s.routeJSONAt(r, s.now(), &n)
+}
+
+// neighborNames remembers the strings of the last neighbor seen: the routes of a page mostly share
+// one (a session's list), and two strings per route were a fifth of a page's allocations.
+type neighborNames struct {
+	addr     netip.Addr
+	str, id  string
+	assigned bool
+}
+
+func (n *neighborNames) of(a netip.Addr) (str, id string) {
+	if !n.assigned || n.addr != a {
+		n.addr, n.str, n.id, n.assigned = a, addrString(a), ProtocolID(a), true
+	}
+	return n.str, n.id
+}
+
+// routeJSONAt is routeJSON with the clock read once per page. The JSON aliases r's slices: it is
+// encoded and dropped while r is alive and unchanged.
+func (s *Server) routeJSONAt(r *Route, now time.Time, names *neighborNames) RouteJSON {
+	nstr, nid := names.of(r.Neighbor)
 	j := RouteJSON{
-		Prefix: r.Prefix.String(), Member: r.Member, ASN: r.ASN, Neighbor: addrString(r.Neighbor),
-		SessionID: ProtocolID(r.Neighbor), ASPath: slices.Clone(r.ASPath), ASSet: r.ASSet,
+		Prefix: r.Prefix.String(), Member: r.Member, ASN: r.ASN, Neighbor: nstr,
+		SessionID: nid, ASPath: r.ASPath, ASSet: r.ASSet,
 		NextHop: addrString(r.NextHop), Origin: r.Origin, LocalPref: r.LocalPref,
 		Communities: strs(r.Communities), ExtCommunities: strs(r.ExtCommunities),
 		LargeCommunities: strs(r.LargeCommunities), RPKI: r.RPKI, IRRPrefix: r.IRRPrefix,
 		IRROrigin: r.IRROrigin, Since: timeString(r.Since), Best: r.Best, Accepted: r.Accepted(),
-		Reasons: []ReasonJSON{},
+		Reasons: []ReasonJSON{}, PathID: r.PathID,
 	}
 	if j.ASPath == nil {
 		j.ASPath = []uint32{}
@@ -290,12 +314,18 @@ func sortRoutes(rs []Route, k SortKey) {
 }
 
 func (s *Server) pageJSON(p RoutePage, limit int, sk SortKey) RoutePageJSON {
-	rs := s.visibleRoutes(p.Routes)
-	sortRoutes(rs, sk)
+	rs := p.Routes
+	set := s.set.Load()
+	if sk.Field != "" || slices.ContainsFunc(rs, func(r Route) bool { return !set.visible(r.Member, r.Neighbor) }) {
+		rs = s.visibleRoutes(rs) // a copy: the Backend's slice is not ours to reorder
+		sortRoutes(rs, sk)
+	}
 	j := RoutePageJSON{Routes: make([]RouteJSON, 0, len(rs)), NextCursor: p.Next, Generation: p.Generation,
 		Total: p.Total, Partial: p.Partial, Limit: limit}
+	now := s.now()
+	var names neighborNames
 	for i := range rs {
-		j.Routes = append(j.Routes, s.routeJSON(&rs[i]))
+		j.Routes = append(j.Routes, s.routeJSONAt(&rs[i], now, &names))
 	}
 	return j
 }
@@ -322,7 +352,7 @@ func (s *Server) apiStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.statusJSON(&st))
+	return writeJSON(c, http.StatusOK, s.statusJSON(&st))
 }
 
 func (s *Server) statusJSON(st *Status) StatusJSON {
@@ -399,7 +429,7 @@ func (s *Server) apiSession(c echo.Context) error {
 	}
 	for i := range all {
 		if all[i].Neighbor == a {
-			return c.JSON(http.StatusOK, s.sessionJSON(&all[i]))
+			return writeJSON(c, http.StatusOK, s.sessionJSON(&all[i]))
 		}
 	}
 	return ErrUnknownNeighbor
@@ -431,7 +461,7 @@ func (s *Server) apiRoutes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.pageJSON(p, page.Limit, sk))
+	return writeJSON(c, http.StatusOK, s.pageJSON(p, page.Limit, sk))
 }
 
 func (s *Server) apiExplain(c echo.Context) error {
@@ -505,7 +535,7 @@ func (s *Server) apiLookup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.pageJSON(p, page.Limit, sk))
+	return writeJSON(c, http.StatusOK, s.pageJSON(p, page.Limit, sk))
 }
 
 func (s *Server) apiSearch(c echo.Context) error {
@@ -534,5 +564,5 @@ func (s *Server) apiSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.pageJSON(p, page.Limit, sk))
+	return writeJSON(c, http.StatusOK, s.pageJSON(p, page.Limit, sk))
 }

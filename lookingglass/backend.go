@@ -161,6 +161,10 @@ type Route struct {
 	// NotExported is, in the not-exported view, why the route is not sent to the session the view
 	// is about: a NotExportedReason code.
 	NotExported int
+	// PathID is, in the exported view of a session sent ADD-PATH (RFC 7911) for the route's family,
+	// the path identifier the route is sent under; 0 otherwise. Such a view lists every path the
+	// session is sent for a prefix, not only the best.
+	PathID uint32
 }
 
 // Accepted reports whether import policy accepted the route.

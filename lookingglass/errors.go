@@ -30,7 +30,8 @@ type ErrorBody struct {
 }
 
 // ErrorDetail is the error itself. Codes: bad_request (400), not_found (404), method_not_allowed
-// (405), stale_cursor (409), rate_limited (429), internal (500), starting (503), timeout (504).
+// (405), stale_cursor (409), rate_limited (429), internal (500), starting (503), busy (503: at
+// max_concurrent), timeout (504).
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`

@@ -124,6 +124,8 @@ func newFake() *fakeBackend {
 	h2.Best = true
 
 	ne := func(r Route, code NotExportedReason) Route { r.NotExported = int(code); return r }
+	// Beta is sent ADD-PATH for IPv4: its exported view lists its paths with their identifiers.
+	withID := func(r Route, id uint32) Route { r.PathID = id; return r }
 	fam := func(f string, rcv, acc, exp, pref, max int) FamilyCounts {
 		return FamilyCounts{Family: f, Received: rcv, Accepted: acc, Filtered: rcv - acc, Exported: exp, Preferred: pref, MaxPrefix: max}
 	}
@@ -139,7 +141,7 @@ func newFake() *fakeBackend {
 				Since: ago(30 * time.Hour), RouterID: addr("198.51.100.1"), Capabilities: []string{"4-octet AS", "multiprotocol ipv6"},
 				HoldTime: 90, Families: []FamilyCounts{fam("ipv6", 1, 1, 0, 1, 12000)}},
 			{Member: "Beta Transit", ASN: 64502, Neighbor: beta, State: "established", Since: ago(200 * time.Hour),
-				RouterID: addr("203.0.113.1"), Capabilities: []string{"4-octet AS"}, HoldTime: 180,
+				RouterID: addr("203.0.113.1"), Capabilities: []string{"4-octet AS", "ADD-PATH ipv4 receive", "ADD-PATH ipv4: all paths sent"}, HoldTime: 180,
 				Families: []FamilyCounts{fam("ipv4", 4, 2, 1, 1, 100), fam("ipv6", 1, 0, 0, 0, 100)}},
 			{Member: "Gamma", ASN: 64503, Neighbor: gamma, State: "idle", Since: ago(90 * time.Minute),
 				LastError: "received NOTIFICATION 6/2 (administrative shutdown): maintenance until 14:00", Flaps: 3,
@@ -151,7 +153,7 @@ func newFake() *fakeBackend {
 		received: map[netip.Addr][]Route{alpha4: {a1, a2, a4}, alpha6: {a3}, beta: {b1, b2, b3, b4, b5}, hidden: {h1, h2}},
 		exported: map[netip.Addr][]Route{
 			alpha4: {b2, h2},
-			beta:   {a1, h2},
+			beta:   {withID(a1, 1), withID(h2, 5)},
 			hidden: {a1, a2, b2},
 		},
 		notExported: map[netip.Addr][]Route{

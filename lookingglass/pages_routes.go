@@ -40,6 +40,7 @@ type routeView struct {
 	Accepted    bool
 	Reasons     []ReasonJSON
 	NotExported *ReasonJSON
+	PathID      uint32 // ADD-PATH path identifier, exported view only
 }
 
 func rpkiClass(state string) string {
@@ -66,7 +67,7 @@ func (s *Server) routeView(r *Route, demo map[netip.Addr]bool) routeView {
 		ASN: r.ASN, Neighbor: addrString(r.Neighbor), Demo: demo[r.Neighbor], ASPath: r.ASPath, ASSet: r.ASSet,
 		NextHop: addrString(r.NextHop), Origin: r.Origin, LocalPref: r.LocalPref, OTC: r.OTC,
 		Comms: communityViews(r, set.rsASN), RPKI: r.RPKI, RPKIClass: rpkiClass(r.RPKI), IRRPrefix: r.IRRPrefix,
-		IRROrigin: r.IRROrigin, Since: formatTime(r.Since), Best: r.Best, Accepted: r.Accepted()}
+		IRROrigin: r.IRROrigin, Since: formatTime(r.Since), Best: r.Best, Accepted: r.Accepted(), PathID: r.PathID}
 	if v.RPKI == "" {
 		v.RPKI = "not-checked"
 	}

@@ -52,7 +52,7 @@ func TestPagesShowWhatAPersonLooksFor(t *testing.T) {
 		{"/sessions/R_192_0_2_12/filtered", "Beta Transit · Filtered routes (192.0.2.12)", []string{"10.0.0.0/8", "bogon prefix", "64500:1101:3",
 			"prefix too long", "64500:1101:1", "RPKI invalid", "route leak"}, []string{"203.0.113.128/25"}},
 		{"/sessions/R_192_0_2_12/accepted", "Beta Transit · Accepted routes (192.0.2.12)", []string{"203.0.113.128/25", "accepted"}, []string{"10.0.0.0/8"}},
-		{"/sessions/R_192_0_2_12/exported", "Beta Transit · Exported routes (192.0.2.12)", []string{"198.51.100.0/24", "Alpha Networks", "64501:100"}, []string{"Secret"}},
+		{"/sessions/R_192_0_2_12/exported", "Beta Transit · Exported routes (192.0.2.12)", []string{"198.51.100.0/24", "Alpha Networks", "64501:100", "best path 1 "}, []string{"Secret", "path 5"}},
 		{"/sessions/R_192_0_2_12/not-exported", "Beta Transit · Not exported routes (192.0.2.12)", []string{"203.0.113.0/24",
 			"do not announce to this member (control community)", "64500:1102:1", "0:64502", "do not announce to AS64502"}, nil},
 		{"/sessions/R_192_0_2_11/received?family=ipv4&limit=1", "Alpha Networks · Received routes (192.0.2.11)",

@@ -97,6 +97,7 @@ func (s *Server) apiCompare(c echo.Context) error {
 
 	out := CompareJSON{SessionID: id, Prefix: prefix, Servers: []CompareServerJSON{self}}
 	peers := s.set.Load().peers
+	releaseSlot(c) // the rest is waiting for the other route servers (up to peerTimeout)
 	answers := make([]CompareServerJSON, len(peers))
 	var wg sync.WaitGroup
 	for i, base := range peers {

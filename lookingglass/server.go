@@ -35,6 +35,13 @@ type Server struct {
 	log     *slog.Logger
 	set     atomic.Pointer[settings]
 	limits  *limiter
+	// gate bounds the requests answered at once (concurrency.go); replaced when a reload changes
+	// max_concurrent, requests in flight release the slot of the gate they entered.
+	gate     atomic.Pointer[gate]
+	gateSize int // the configured max_concurrent of gate; guarded by Reload's single caller
+	busyWait time.Duration
+	// mounted are the paths of Mount, which the gate does not count; written before Serve only.
+	mounted map[string]bool
 	// versionSeen is the route server's version as last reported by Backend.Status.
 	versionSeen atomic.Value
 	// now is the clock; tests fix it so that golden files do not change.
@@ -95,25 +102,31 @@ func New(cfg *config.Config, b Backend, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{backend: b, log: logger, now: time.Now}
+	s := &Server{backend: b, log: logger, now: time.Now, busyWait: busyWait, mounted: map[string]bool{}}
 	s.set.Store(newSettings(cfg, logger))
+	s.gate.Store(newGate(cfg.LookingGlass.MaxConcurrent))
+	s.gateSize = cfg.LookingGlass.MaxConcurrent
 	s.limits = newLimiter(func() config.RateLimit { return s.set.Load().rate }, func() time.Time { return s.now() })
 	s.e = s.routes()
 	return s
 }
 
-// Reload applies a new configuration: name, hidden members, trusted proxies, peers and rate
-// limits (every client's buckets start afresh).
+// Reload applies a new configuration: name, hidden members, trusted proxies, peers, rate
+// limits (every client's buckets start afresh) and max_concurrent.
 func (s *Server) Reload(cfg *config.Config) {
 	s.set.Store(newSettings(cfg, s.log))
 	s.limits.reset()
+	if n := cfg.LookingGlass.MaxConcurrent; n != s.gateSize {
+		s.gate.Store(newGate(n))
+		s.gateSize = n
+	}
 }
 
 // Handler returns the HTTP handler of every looking-glass path.
 func (s *Server) Handler() http.Handler { return s.e }
 
 // Mount serves h for GET and HEAD at path, behind the looking glass's middleware (panic recovery,
-// read-only methods, per-client rate limits as a page): for /metrics. Call it before Serve; a path
+// read-only methods, per-client rate limits as a page, but outside max_concurrent): for /metrics. Call it before Serve; a path
 // the looking glass already serves is not replaced.
 func (s *Server) Mount(path string, h http.Handler) {
 	for _, r := range s.e.Routes() {
@@ -121,6 +134,7 @@ func (s *Server) Mount(path string, h http.Handler) {
 			return
 		}
 	}
+	s.mounted[path] = true
 	wrapped := echo.WrapHandler(h)
 	s.e.GET(path, wrapped)
 	s.e.HEAD(path, wrapped)
@@ -164,7 +178,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.errorHandler
 	e.IPExtractor = func(r *http.Request) string { return s.clientAddr(r).String() }
 	e.Pre(squashSlashes)
-	e.Use(s.recoverer, s.readOnly, s.rateLimit)
+	e.Use(s.recoverer, s.readOnly, s.rateLimit, s.bound)
 
 	// HEAD is answered like GET; the HTTP server drops the body.
 	get := func(g *echo.Group, path string, h echo.HandlerFunc) {

@@ -1,8 +1,6 @@
 package mrt
 
 import (
-	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ixrs/ixrs/rs"
-	"github.com/ixrs/ixrs/speaker"
 )
 
 // Source is the RIB as the dumper reads it; *rs.Server implements it.
@@ -26,7 +23,7 @@ type Source interface {
 
 // Config configures a Dumper.
 type Config struct {
-	// Dir is where dump files are written; it must exist.
+	// Dir is where dump files are written; it must exist (the daemon creates it).
 	Dir string
 	// Keep is how many dumps (pairs of files) are kept; older ones are removed. 0 keeps all.
 	Keep int
@@ -76,6 +73,9 @@ const (
 // maxResyncs bounds how often one dump starts its walk over after the RIB outran it.
 const maxResyncs = 3
 
+// errFull is a walk that saw more route events or session ups than its records can number.
+var errFull = errors.New("mrt: too many events in one walk")
+
 // ErrBusy is returned by Dump while another dump is being written.
 var ErrBusy = errors.New("mrt: a dump is in progress")
 
@@ -85,9 +85,10 @@ type Dumper struct {
 	cfg Config
 	log *slog.Logger
 
-	busy chan struct{} // holds a token while a dump runs
-	mu   sync.Mutex
-	st   Status
+	busy        chan struct{} // holds a token while a dump runs
+	hint, hint6 int           // records of the last walk: the next one's starting capacity
+	mu          sync.Mutex
+	st          Status
 }
 
 // New returns a dumper for cfg reading from src.
@@ -174,6 +175,8 @@ func (d *Dumper) dump(ctx context.Context) (Result, error) {
 	res := Result{Time: now, Resyncs: resyncs}
 	peers, index := snap.peers()
 	res.Peers = len(peers)
+	tab := snap.sorted(peers, index)
+	enc := newAttrCache()
 	stamp := now.Format(timeLayout)
 	for _, accepted := range []bool{true, false} {
 		kind := "filtered"
@@ -181,7 +184,7 @@ func (d *Dumper) dump(ctx context.Context) (Result, error) {
 			kind = "accepted"
 		}
 		name := filepath.Join(d.cfg.Dir, filePrefix+stamp+"."+kind+fileSuffix)
-		n, records, routes, err := d.writeFile(name, now, peers, snap.table(index, accepted))
+		n, records, routes, err := d.writeFile(name, now, peers, tab, accepted, enc)
 		if err != nil {
 			return res, err
 		}
@@ -210,7 +213,7 @@ func (d *Dumper) walk(ctx context.Context) (*snapshot, int, error) {
 		sub.Unsubscribe(uctx)
 		cancel()
 	}()
-	snap := newSnapshot()
+	snap := newSnapshot(d.hint+d.hint/8, d.hint6+d.hint6/8)
 	for resyncs := 0; ; resyncs++ {
 		if resyncs > maxResyncs {
 			return nil, resyncs, fmt.Errorf("mrt: the RIB changed faster than the walk could follow %d times", maxResyncs+1)
@@ -226,16 +229,21 @@ func (d *Dumper) walk(ctx context.Context) (*snapshot, int, error) {
 			if err != nil {
 				return nil, resyncs, fmt.Errorf("mrt: walk: %w", err)
 			}
-			if snap.apply(&ev) {
+			done, err := snap.apply(&ev)
+			if err != nil {
+				break // start over
+			}
+			if done {
+				d.hint, d.hint6 = len(snap.v4), len(snap.v6)
 				return snap, resyncs, nil
 			}
 		}
 	}
 }
 
-// writeFile writes the PEER_INDEX_TABLE and one RIB record per prefix of table to name, through
-// a temporary file in the same directory.
-func (d *Dumper) writeFile(name string, ts time.Time, peers []Peer, table []prefixEntries) (size int64, records, routes int, err error) {
+// writeFile writes the PEER_INDEX_TABLE and one RIB record per prefix of the accepted (or the
+// filtered) routes of t to name, through a temporary file in the same directory.
+func (d *Dumper) writeFile(name string, ts time.Time, peers []Peer, t *table, accepted bool, enc *attrCache) (size int64, records, routes int, err error) {
 	f, err := os.CreateTemp(filepath.Dir(name), ".ixrs-rib-*.tmp")
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("mrt: %w", err)
@@ -247,38 +255,40 @@ func (d *Dumper) writeFile(name string, ts time.Time, peers []Peer, table []pref
 			os.Remove(tmp)
 		}
 	}()
-	w := bufio.NewWriterSize(f, 256<<10)
-	buf, err := AppendPeerIndexTable(nil, ts, d.cfg.RouterID, d.cfg.View, peers)
+	// Records are built in buf and written in chunks of about 256 KiB straight to the file.
+	buf, err := AppendPeerIndexTable(make([]byte, 0, 320<<10), ts, d.cfg.RouterID, d.cfg.View, peers)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	seq := uint32(0)
-	for _, pe := range table {
+	err = t.each(accepted, func(prefix netip.Prefix, entries []Entry) error {
 		n := len(buf)
-		buf, err = AppendRIB(buf, ts, seq, pe.prefix, pe.entries)
-		if err != nil {
+		var aerr error
+		buf, aerr = appendRIB(buf, ts, seq, prefix, entries, enc)
+		if aerr != nil {
 			// One route that cannot be written must not cost the whole dump.
-			d.log.Warn("mrt: prefix left out of the dump", "prefix", pe.prefix.String(), "err", err)
+			d.log.Warn("mrt: prefix left out of the dump", "prefix", prefix.String(), "err", aerr)
 			buf = buf[:n]
-			continue
+			return nil
 		}
 		seq++
-		routes += len(pe.entries)
-		if len(buf) >= 64<<10 {
-			if _, err = w.Write(buf); err != nil {
-				return 0, 0, 0, fmt.Errorf("mrt: write %s: %w", tmp, err)
+		routes += len(entries)
+		if len(buf) >= 256<<10 {
+			if _, werr := f.Write(buf); werr != nil {
+				return fmt.Errorf("mrt: write %s: %w", tmp, werr)
 			}
 			size += int64(len(buf))
 			buf = buf[:0]
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	if _, err = w.Write(buf); err != nil {
+	if _, err = f.Write(buf); err != nil {
 		return 0, 0, 0, fmt.Errorf("mrt: write %s: %w", tmp, err)
 	}
 	size += int64(len(buf))
-	if err = w.Flush(); err != nil {
-		return 0, 0, 0, fmt.Errorf("mrt: write %s: %w", tmp, err)
-	}
 	if err = f.Sync(); err != nil {
 		return 0, 0, 0, fmt.Errorf("mrt: sync %s: %w", tmp, err)
 	}
@@ -316,110 +326,4 @@ func (d *Dumper) rotate() {
 			names = names[1:]
 		}
 	}
-}
-
-// snapshot is the Adj-RIB-In as the feed describes it: sessions and their routes.
-type snapshot struct {
-	sessions map[sessionKey]*sessionState
-}
-
-type sessionKey struct {
-	addr netip.Addr
-	inc  uint64
-}
-
-type sessionState struct {
-	peer   Peer
-	since  time.Time
-	routes map[netip.Prefix]routeState
-}
-
-type routeState struct {
-	attrs    *speaker.Attrs
-	filtered bool
-}
-
-func newSnapshot() *snapshot { return &snapshot{sessions: map[sessionKey]*sessionState{}} }
-
-// apply applies one event and reports whether it was the end of the replay.
-func (s *snapshot) apply(ev *rs.Event) bool {
-	k := sessionKey{ev.Neighbor, ev.Incarnation}
-	switch ev.Kind {
-	case rs.EventSyncStart:
-		clear(s.sessions)
-	case rs.EventSyncDone:
-		return true
-	case rs.EventSessionUp:
-		s.sessions[k] = &sessionState{peer: Peer{Addr: ev.Neighbor, ASN: ev.ASN, RouterID: ev.Session.Info.RouterID},
-			since: ev.Session.Since, routes: map[netip.Prefix]routeState{}}
-	case rs.EventSessionDown:
-		if !ev.Session.Stale {
-			delete(s.sessions, k) // its routes are gone with it
-		}
-	case rs.EventRoute:
-		ss := s.sessions[k]
-		if ss == nil {
-			return false
-		}
-		if ev.Attrs == nil {
-			delete(ss.routes, ev.Prefix)
-		} else {
-			ss.routes[ev.Prefix] = routeState{attrs: ev.Attrs, filtered: ev.Reasons != 0}
-		}
-	}
-	return false
-}
-
-// peers returns the sessions holding routes in a stable order (address, then incarnation), and
-// their indexes.
-func (s *snapshot) peers() ([]Peer, map[sessionKey]uint16) {
-	keys := make([]sessionKey, 0, len(s.sessions))
-	for k := range s.sessions {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b sessionKey) int {
-		return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.inc, b.inc))
-	})
-	if len(keys) > 0xffff {
-		keys = keys[:0xffff] // the peer index has 16 bits; no exchange has that many sessions
-	}
-	peers := make([]Peer, len(keys))
-	index := make(map[sessionKey]uint16, len(keys))
-	for i, k := range keys {
-		peers[i] = s.sessions[k].peer
-		index[k] = uint16(i)
-	}
-	return peers, index
-}
-
-type prefixEntries struct {
-	prefix  netip.Prefix
-	entries []Entry
-}
-
-// table returns the accepted (or the filtered) routes by prefix, IPv4 before IPv6, in address
-// order, each prefix's entries in peer index order.
-func (s *snapshot) table(index map[sessionKey]uint16, accepted bool) []prefixEntries {
-	byPrefix := map[netip.Prefix][]Entry{}
-	for k, ss := range s.sessions {
-		i, ok := index[k]
-		if !ok {
-			continue
-		}
-		for p, r := range ss.routes {
-			if r.filtered == accepted {
-				continue
-			}
-			byPrefix[p] = append(byPrefix[p], Entry{Peer: i, Originated: ss.since, Attrs: r.attrs})
-		}
-	}
-	out := make([]prefixEntries, 0, len(byPrefix))
-	for p, es := range byPrefix {
-		slices.SortFunc(es, func(a, b Entry) int { return cmp.Compare(a.Peer, b.Peer) })
-		out = append(out, prefixEntries{prefix: p, entries: es})
-	}
-	slices.SortFunc(out, func(a, b prefixEntries) int {
-		return cmp.Or(a.prefix.Addr().Compare(b.prefix.Addr()), cmp.Compare(a.prefix.Bits(), b.prefix.Bits()))
-	})
-	return out
 }

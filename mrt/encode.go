@@ -95,6 +95,11 @@ func AppendPeerIndexTable(dst []byte, ts time.Time, collector netip.Addr, view s
 // and next hop only. Optional non-transitive attributes a member sent are not kept by AppendAttrs
 // and so are not in the dump; unrecognised transitive ones carry the Partial bit.
 func AppendRIB(dst []byte, ts time.Time, seq uint32, prefix netip.Prefix, entries []Entry) ([]byte, error) {
+	return appendRIB(dst, ts, seq, prefix, entries, nil)
+}
+
+// appendRIB is AppendRIB taking each entry's attribute bytes from enc when it holds them (nil: none).
+func appendRIB(dst []byte, ts time.Time, seq uint32, prefix netip.Prefix, entries []Entry, enc *attrCache) ([]byte, error) {
 	if len(entries) > 0xffff {
 		return dst, fmt.Errorf("mrt: %s: %d entries: %w", prefix, len(entries), errTooLong)
 	}
@@ -117,10 +122,11 @@ func AppendRIB(dst []byte, ts time.Time, seq uint32, prefix netip.Prefix, entrie
 		dst = binary.BigEndian.AppendUint32(dst, unix32(e.Originated))
 		lenAt := len(dst)
 		dst = append(dst, 0, 0)
-		if f == speaker.IPv6Unicast {
-			dst = appendMPReachAbbrev(dst, e.Attrs)
+		if enc != nil {
+			dst = enc.append(dst, e.Attrs, f)
+		} else {
+			dst = appendEntryAttrs(dst, e.Attrs, f)
 		}
-		dst = speaker.AppendAttrs(dst, e.Attrs, f, speaker.EncodeOptions{FourOctetAS: true})
 		n := len(dst) - lenAt - 2
 		if n > 0xffff {
 			return dst[:start], fmt.Errorf("mrt: %s: attributes of %d bytes: %w", prefix, n, errTooLong)
@@ -129,6 +135,47 @@ func AppendRIB(dst []byte, ts time.Time, seq uint32, prefix netip.Prefix, entrie
 	}
 	binary.BigEndian.PutUint32(dst[start+8:], uint32(len(dst)-body))
 	return dst, nil
+}
+
+// appendEntryAttrs appends the attributes of a RIB entry of family f: for IPv6 the abbreviated
+// MP_REACH_NLRI first, then the attributes as the member sent them, AS_PATH with 4-octet ASNs.
+func appendEntryAttrs(dst []byte, a *speaker.Attrs, f speaker.Family) []byte {
+	if f == speaker.IPv6Unicast {
+		dst = appendMPReachAbbrev(dst, a)
+	}
+	return speaker.AppendAttrs(dst, a, f, speaker.EncodeOptions{FourOctetAS: true})
+}
+
+// attrCache holds the encoded attributes of a dump's entries by attribute set: the RIB interns
+// attribute sets, so that the routes of one UPDATE (and every identical announcement) share one
+// *speaker.Attrs, which one dump then encodes once per family instead of once per route. The
+// encodings live in one arena. The RIB never modifies a set it handed out, so the pointer is the key.
+type attrCache struct {
+	arena []byte
+	at    map[attrKey]span
+}
+
+type attrKey struct {
+	a  *speaker.Attrs
+	v6 bool
+}
+
+type span struct{ off, n uint32 }
+
+func newAttrCache() *attrCache { return &attrCache{at: map[attrKey]span{}} }
+
+func (c *attrCache) append(dst []byte, a *speaker.Attrs, f speaker.Family) []byte {
+	k := attrKey{a, f == speaker.IPv6Unicast}
+	if sp, ok := c.at[k]; ok {
+		return append(dst, c.arena[sp.off:sp.off+sp.n]...)
+	}
+	off := len(dst)
+	dst = appendEntryAttrs(dst, a, f)
+	if len(c.arena) < 1<<30 { // bounded: past it, entries are encoded each time
+		c.at[k] = span{uint32(len(c.arena)), uint32(len(dst) - off)}
+		c.arena = append(c.arena, dst[off:]...)
+	}
+	return dst
 }
 
 // appendMPReachAbbrev appends MP_REACH_NLRI holding only the next hop (RFC 6396 §4.3.4): 16 bytes,

@@ -19,7 +19,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startRIB runs a route server RIB until the test ends. Next hops are not checked (IPv6 routes
 // come over IPv4 sessions here); the first AS is, and paths longer than 8 are filtered.
-func startRIB(t *testing.T) *rs.Server {
+func startRIB(t testing.TB) *rs.Server {
 	t.Helper()
 	s := rs.New(rs.Config{ASN: 65000, RouterID: netip.MustParseAddr("192.0.2.1"), Logger: quiet,
 		Import: &policy.Import{NextHop: policy.NextHopAny, EnforceFirstAS: true, MaxPathLen: 8}})
@@ -35,13 +35,13 @@ type sink struct{}
 func (sink) Queue(b []byte) (int, error) { return 0, nil }
 
 type member struct {
-	t    *testing.T
+	t    testing.TB
 	asn  uint32
 	addr netip.Addr
 	peer *rs.Peer
 }
 
-func addMember(t *testing.T, s *rs.Server, name string, asn uint32, addr string) *member {
+func addMember(t testing.TB, s *rs.Server, name string, asn uint32, addr string) *member {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -95,7 +95,7 @@ func (m *member) withdraw(prefixes ...string) {
 }
 
 // settle waits until the RIB holds want routes in all (received, across sessions).
-func settle(t *testing.T, s *rs.Server, want int) {
+func settle(t testing.TB, s *rs.Server, want int) {
 	t.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for {

@@ -106,7 +106,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 		}
 	} else {
 		if !s.admitNew(p, fi) {
-			if len(pe.routes) == 0 && pe.unused() {
+			if pe.unused() {
 				s.prefixes.delete(pe)
 			}
 			return
@@ -153,8 +153,8 @@ func (s *Server) dropRoute(r *route) {
 	fi := pe.fam()
 	p.unstale(r)
 	pe.remove(r)
-	if len(pe.routes) == 0 {
-		pe.routes = nil // remove keeps the capacity for the re-insert of a replaced route
+	if len(pe.routes()) == 0 {
+		pe.releaseRoutes() // remove keeps the capacity for the re-insert of a replaced route
 	}
 	s.sets.unref(r.set)
 	p.removeRoute(r)

@@ -127,9 +127,10 @@ func (t *bitsTable) work(x *ibits) bitset {
 
 // outFor returns the set session id has for pe, or nil.
 func (pe *prefixEntry) outFor(id int) *attrSet {
-	for i := range pe.out {
-		if pe.out[i].bits.b.has(id) {
-			return pe.out[i].set
+	out := pe.out()
+	for i := range out {
+		if out[i].bits.b.has(id) {
+			return out[i].set
 		}
 	}
 	return nil
@@ -166,8 +167,9 @@ func (s *Server) adjoutChanged(pe *prefixEntry, set *attrSet, ids bitset, id int
 func (s *Server) adjoutMove(pe *prefixEntry, p *session, have, want *attrSet) {
 	fi := pe.fam()
 	if have != nil {
-		for i := range pe.out {
-			e := &pe.out[i]
+		out := pe.out()
+		for i := range out {
+			e := &out[i]
 			if e.set != have {
 				continue
 			}
@@ -187,14 +189,15 @@ func (s *Server) adjoutMove(pe *prefixEntry, p *session, have, want *attrSet) {
 
 // adjoutAdd adds id (in no entry of pe) to the entry of set, creating it.
 func (s *Server) adjoutAdd(pe *prefixEntry, id int, set *attrSet) {
-	for i := range pe.out {
-		if e := &pe.out[i]; e.set == set {
+	out := pe.out()
+	for i := range out {
+		if e := &out[i]; e.set == set {
 			e.bits = s.bits.with(e.bits, id)
 			return
 		}
 	}
 	s.sets.ref(set)
-	pe.out = append(pe.out, adjOut{set: set, bits: s.bits.with(nil, id)})
+	pe.setOut(append(out, adjOut{set: set, bits: s.bits.with(nil, id)}))
 	s.stats.adjOutEntries++
 }
 
@@ -216,14 +219,14 @@ func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adj
 
 	// What e's sessions have now.
 	had := d.change(nil)
-	for i := range pe.out {
-		orInto(had, pe.out[i].bits.b)
+	for _, o := range pe.out() {
+		orInto(had, o.bits.b)
 	}
 	andInto(had, had, e)
 
 	// Sessions leave the entries of sets they should not have.
-	for i := 0; i < len(pe.out); {
-		ent := &pe.out[i]
+	for i := 0; i < len(pe.out()); {
+		ent := &pe.out()[i]
 		keep := d.wantOf(ent.set)
 		var nb bitset
 		for w := 0; w < min(words, len(ent.bits.b)); w++ {
@@ -253,9 +256,10 @@ func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adj
 	for k := 0; k < d.nwant; k++ {
 		w := &d.wants[k]
 		var ent *adjOut
-		for j := range pe.out {
-			if pe.out[j].set == w.set {
-				ent = &pe.out[j]
+		out := pe.out()
+		for j := range out {
+			if out[j].set == w.set {
+				ent = &out[j]
 				break
 			}
 		}
@@ -280,8 +284,9 @@ func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adj
 			continue
 		}
 		if ent == nil {
-			pe.out = append(pe.out, adjOut{set: w.set})
-			ent = &pe.out[len(pe.out)-1]
+			pe.setOut(append(out, adjOut{set: w.set}))
+			out = pe.out()
+			ent = &out[len(out)-1]
 			s.sets.ref(w.set)
 			s.stats.adjOutEntries++
 		}
@@ -325,13 +330,11 @@ func (d *exportDecision) change(set *attrSet) bitset {
 
 // removeOut deletes pe's entry i, whose bit set is already released.
 func (s *Server) removeOut(pe *prefixEntry, i int) {
-	s.sets.unref(pe.out[i].set)
-	last := len(pe.out) - 1
-	pe.out[i] = pe.out[last]
-	pe.out[last] = adjOut{}
-	pe.out = pe.out[:last]
-	if last == 0 {
-		pe.out = nil
-	}
+	out := pe.out()
+	s.sets.unref(out[i].set)
+	last := len(out) - 1
+	out[i] = out[last]
+	out[last] = adjOut{}
+	pe.setOut(out[:last])
 	s.stats.adjOutEntries--
 }

@@ -1,7 +1,10 @@
 package rs
 
 import (
+	"bytes"
 	"encoding/binary"
+	"hash/maphash"
+	"iter"
 	"net/netip"
 
 	"github.com/ixrs/ixrs/policy"
@@ -20,9 +23,11 @@ import (
 // out set or a variant: setOut, its encodings and variants). With OTC added on export nearly every
 // received set has a distinct out set, so splitting the roles halves what each set costs.
 type attrSet struct {
-	key   string // canonical bytes, the intern table's key
+	hash  uint64   // of kind and the canonical bytes (attrTable.key)
+	next  *attrSet // the next set of the same hash in the intern table
 	attrs *speaker.Attrs
 	refs  int32
+	kind  uint8 // the announcing member's export profile id, or derivedMark
 
 	med      uint32 // 0 when absent (RFC 4271 §9.1.2.2 c)
 	rsInPath bool   // the route server's own AS is in the path: never redistributed
@@ -173,11 +178,16 @@ func encIndex(fi famIdx, opt speaker.EncodeOptions) int {
 	return i
 }
 
-// attrTable interns attribute sets by their canonical bytes. Go's map hash is randomly seeded per
-// process, so a member cannot craft colliding keys to slow the table down.
+// attrTable interns attribute sets by their canonical bytes (appendKey), without storing them: a set
+// is filed under a hash of its kind and bytes, and a lookup that finds sets of the same hash
+// compares by encoding each one's bytes again, into scratch. The hash is randomly seeded per table,
+// so a member cannot craft attributes that collide; sets of one hash are chained through next.
 type attrTable struct {
-	m          map[string]*attrSet
+	m          map[uint64]*attrSet
+	n          int // sets in the table
+	seed       maphash.Seed
 	scratch    []byte
+	cmpScratch []byte               // lookup encodes a candidate's bytes here
 	encScratch []byte               // encoded builds an attribute block here
 	paths      [numFams]policy.Path // importUpdate's per-family policy views
 	export     ExportPolicy
@@ -193,8 +203,81 @@ type attrTable struct {
 	byASN map[uint32]asnOwners // the AS index (asnindex.go)
 }
 
+// lookup returns the set of kind with attributes equal to a (by their canonical bytes), or nil,
+// and the hash a set of them is filed under. It allocates nothing once the scratch buffers have
+// grown.
+func (t *attrTable) lookup(kind uint8, a *speaker.Attrs) (*attrSet, uint64) {
+	t.scratch = appendKey(append(t.scratch[:0], kind), a)
+	h := maphash.Bytes(t.seed, t.scratch)
+	for s := t.m[h]; s != nil; s = s.next {
+		if s.kind != kind {
+			continue
+		}
+		if s.attrs == a {
+			return s, h
+		}
+		t.cmpScratch = appendKey(append(t.cmpScratch[:0], kind), s.attrs)
+		if bytes.Equal(t.cmpScratch, t.scratch) {
+			return s, h
+		}
+	}
+	return nil, h
+}
+
+// file adds s, not in the table, under hash h.
+func (t *attrTable) file(s *attrSet, h uint64) {
+	s.hash = h
+	s.next = t.m[h]
+	t.m[h] = s
+	t.n++
+}
+
+// unfile removes s from the table.
+func (t *attrTable) unfile(s *attrSet) {
+	at := t.m[s.hash]
+	switch {
+	case at == s && s.next == nil:
+		delete(t.m, s.hash)
+	case at == s:
+		t.m[s.hash] = s.next
+	default:
+		for at.next != s {
+			at = at.next
+		}
+		at.next = s.next
+	}
+	s.next = nil
+	t.n--
+}
+
+// has reports whether s is in the table.
+func (t *attrTable) has(s *attrSet) bool {
+	for x := t.m[s.hash]; x != nil; x = x.next {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// len returns the number of sets in the table.
+func (t *attrTable) len() int { return t.n }
+
+// all yields every set in the table, which must not change during the walk.
+func (t *attrTable) all() iter.Seq[*attrSet] {
+	return func(yield func(*attrSet) bool) {
+		for _, s := range t.m {
+			for ; s != nil; s = s.next {
+				if !yield(s) {
+					return
+				}
+			}
+		}
+	}
+}
+
 func newAttrTable(export ExportPolicy, rsASN uint32) *attrTable {
-	t := &attrTable{m: make(map[string]*attrSet), export: export, rsASN: rsASN}
+	t := &attrTable{m: make(map[uint64]*attrSet), seed: maphash.MakeSeed(), export: export, rsASN: rsASN}
 	t.vexport, _ = export.(VariantPolicy)
 	return t
 }
@@ -219,8 +302,8 @@ func (t *attrTable) internFor(a *speaker.Attrs, prof exportProfile) *attrSet {
 }
 
 func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile) *attrSet {
-	t.scratch = appendKey(append(t.scratch[:0], prof.id), a)
-	if s, ok := t.m[string(t.scratch)]; ok {
+	s, h := t.lookup(prof.id, a)
+	if s != nil {
 		s.refs++
 		t.refs++
 		if depth == 0 && s.setIn == nil {
@@ -231,9 +314,9 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 		}
 		return s
 	}
-	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1}
+	s = &attrSet{attrs: a, refs: 1, kind: prof.id}
 	t.refs++
-	t.m[s.key] = s
+	t.file(s, h)
 	if a.HasMED {
 		s.med = a.MED
 	}
@@ -287,9 +370,9 @@ func (t *attrTable) unref(s *attrSet) {
 	if s.refs < 0 {
 		panic("rs: attribute set reference count below zero")
 	}
-	delete(t.m, s.key)
+	t.unfile(s)
 	t.unindex(s)
-	if s.key[0] == derivedMark {
+	if s.kind == derivedMark {
 		t.derived--
 	}
 	if o := s.setOut; o != nil {

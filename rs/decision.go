@@ -104,7 +104,7 @@ func medRanks(c []*route, dst []int32) []int32 {
 // order sorts the candidates by compareRanked. Lists are short and, after one insertion or removal,
 // nearly sorted, so an insertion sort is close to linear.
 func (pe *prefixEntry) order() {
-	c := pe.routes[:pe.nacc]
+	c := pe.candidates()
 	if len(c) < 2 {
 		return
 	}
@@ -133,18 +133,19 @@ func (pe *prefixEntry) steps() []Step {
 	return out
 }
 
-// insert files r in pe.routes: among the candidates in decision order when accepted, at the end when
+// insert files r in pe.routes(): among the candidates in decision order when accepted, at the end when
 // rejected.
 func (pe *prefixEntry) insert(r *route) {
 	r.pe = pe
 	if !r.accepted() {
-		pe.routes = append(pe.routes, r)
+		pe.setRoutes(append(pe.routes(), r))
 		return
 	}
 	was := pe.best()
-	pe.routes = append(pe.routes, nil)
-	copy(pe.routes[pe.nacc+1:], pe.routes[pe.nacc:])
-	pe.routes[pe.nacc] = r
+	rs := append(pe.routes(), nil)
+	copy(rs[pe.nacc+1:], rs[pe.nacc:])
+	rs[pe.nacc] = r
+	pe.setRoutes(rs)
 	pe.nacc++
 	pe.order()
 	pe.preferredMoved(was)
@@ -155,7 +156,7 @@ func (pe *prefixEntry) best() *route {
 	if pe.nacc == 0 {
 		return nil
 	}
-	return pe.routes[0]
+	return pe.routes()[0]
 }
 
 // preferredMoved keeps the sessions' preferred counts (the routes that are their prefix's first
@@ -176,11 +177,12 @@ func (pe *prefixEntry) preferredMoved(was *route) {
 	}
 }
 
-// remove takes r out of pe.routes, keeping the candidates in order (a removal can change the MED
+// remove takes r out of pe.routes(), keeping the candidates in order (a removal can change the MED
 // ranks of the routes left).
 func (pe *prefixEntry) remove(r *route) {
+	rs := pe.routes()
 	i := 0
-	for pe.routes[i] != r {
+	for rs[i] != r {
 		i++
 	}
 	wasCandidate := i < int(pe.nacc)
@@ -188,9 +190,9 @@ func (pe *prefixEntry) remove(r *route) {
 	if wasCandidate {
 		pe.nacc--
 	}
-	copy(pe.routes[i:], pe.routes[i+1:])
-	pe.routes[len(pe.routes)-1] = nil
-	pe.routes = pe.routes[:len(pe.routes)-1]
+	copy(rs[i:], rs[i+1:])
+	rs[len(rs)-1] = nil
+	pe.setRoutes(rs[:len(rs)-1])
 	if wasCandidate {
 		pe.order()
 		pe.preferredMoved(was)

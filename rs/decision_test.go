@@ -103,7 +103,7 @@ func TestCandidateList(t *testing.T) {
 	}
 	want := []*route{r2, r3, r1, rej}
 	for i, r := range want {
-		if pe.routes[i] != r {
+		if pe.routes()[i] != r {
 			t.Fatalf("routes[%d] wrong", i)
 		}
 	}
@@ -112,8 +112,8 @@ func TestCandidateList(t *testing.T) {
 	}
 	pe.remove(r3)
 	pe.remove(rej)
-	if len(pe.routes) != 2 || pe.routes[0] != r2 || pe.routes[1] != r1 || pe.nacc != 2 {
-		t.Fatalf("after remove: %d routes, nacc %d", len(pe.routes), pe.nacc)
+	if len(pe.routes()) != 2 || pe.routes()[0] != r2 || pe.routes()[1] != r1 || pe.nacc != 2 {
+		t.Fatalf("after remove: %d routes, nacc %d", len(pe.routes()), pe.nacc)
 	}
 }
 

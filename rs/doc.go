@@ -40,7 +40,8 @@
 //
 // # Data model
 //
-//	attrTable   announcing member's export profile id + canonical bytes → *attrSet, refcounted (attrset.go)
+//	attrTable   hash of the announcing member's export profile id + canonical bytes → *attrSet chain,
+//	            compared by encoding again, refcounted (attrset.go)
 //	attrSet     decoded attributes, decision inputs, policy view, export summary, the set actually
 //	            sent (out), encoded attribute blocks per family and AS encoding
 //	prefixTable netip.Prefix → *prefixEntry: a slab of entries indexed by an open-addressing hash table
@@ -117,7 +118,7 @@
 //     restarting gracefully (gr.go), after its stale routes are gone: a departed session holds
 //     routes only while stale, on its Peer's stale list, of the families it keeps; the current
 //     incarnation's announcement or withdrawal of a prefix removes the stale route of it first.
-//   - A derived (variant) set is its own out set and has no variants; its key starts with 0xff, so
+//   - A derived (variant) set is its own out set and has no variants; its kind is derivedMark (0xff), so
 //     no received set is ever equal to one. An out set holds one reference per cached variant
 //     other than itself.
 //   - A read job holds integer cursors (slab slots, session indexes) and per-page caches only; it

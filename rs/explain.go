@@ -91,7 +91,7 @@ func (j *explainJob) step(s *Server, _ int) (int, bool) {
 			}
 		}
 	}
-	for _, e := range pe.out {
+	for _, e := range pe.out() {
 		if e.set == r.set.out || s.isVariantOf(e.set, r) {
 			j.ex.ExportedTo += e.bits.b.count()
 		}
@@ -99,7 +99,7 @@ func (j *explainJob) step(s *Server, _ int) (int, bool) {
 	j.imp, j.sess, j.data = p.imp, p.polSess, s.data(p.m)
 	j.path = r.set.path
 	j.path.NextHop = r.set.nextHop(pe.fam())
-	return len(pe.routes) + len(pe.out), true
+	return len(pe.routes()) + len(pe.out()), true
 }
 
 // isVariantOf reports whether set is one of the cached variants of r's out set with r's info.

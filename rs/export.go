@@ -229,9 +229,9 @@ func (s *Server) fit(d *exportDecision, pe *prefixEntry, classes []encClass) {
 	for k := 0; k < d.nwant; k++ {
 		w := &d.wants[k]
 		var have bitset
-		for i := range pe.out {
-			if pe.out[i].set == w.set {
-				have = pe.out[i].bits.b
+		for i := range pe.out() {
+			if pe.out()[i].set == w.set {
+				have = pe.out()[i].bits.b
 				break
 			}
 		}

@@ -254,7 +254,7 @@ func TestSentSetReceived(t *testing.T) {
 	if got == nil || !got.HasOTC || got.OTC != rsASN {
 		t.Fatalf("C received %+v, want OTC %d added", got, rsASN)
 	}
-	out := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes[0].set.out
+	out := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes()[0].set.out
 	if out.setIn != nil {
 		t.Fatalf("the out set has received state before anyone sent it")
 	}
@@ -264,14 +264,14 @@ func TestSentSetReceived(t *testing.T) {
 	sent.OTC, sent.HasOTC = rsASN, true
 	b.announce(&sent, "198.51.100.0/24")
 	readAll(t, s, a, b, c)
-	r := s.prefixes.get(netip.MustParsePrefix("198.51.100.0/24")).routes[0]
+	r := s.prefixes.get(netip.MustParsePrefix("198.51.100.0/24")).routes()[0]
 	if r.set != out || out.setIn == nil || out.out != out {
 		t.Fatalf("B's route: set %p (out set %p), received state %v, its out set %p", r.set, out, out.setIn != nil, out.out)
 	}
 	a.withdraw("203.0.113.0/24")
 	b.withdraw("198.51.100.0/24")
 	readAll(t, s, a, b, c)
-	if n := len(s.sets.m); n != 0 {
+	if n := s.sets.len(); n != 0 {
 		t.Errorf("%d sets left after every route was withdrawn", n)
 	}
 }

@@ -307,11 +307,45 @@ func (sub *Subscription) push(ev *Event, dump bool) bool {
 	return true
 }
 
-// room returns how many replayed events the ring takes now: up to half its size.
+// room returns how many replayed events the ring takes now: up to half its size, and no more than
+// replayLead ahead of the subscriber.
 func (sub *Subscription) room() int {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
-	return sub.opts.Size/2 - len(sub.ring)
+	return min(sub.opts.Size/2, replayLead) - len(sub.ring)
+}
+
+// replayLead bounds how far a replay runs ahead of its subscriber, in events. The ring and the
+// subscriber's buffer, which trade places, grow to what the ring held at most; a replay filling
+// half of a 65,536-event ring grew both to 32,768 events (about 6 MB each, reallocated for every
+// subscription: most of a dump's allocation, BenchmarkDump in mrt/). A few loop passes' worth keeps
+// the replay going while the subscriber works through the previous batch.
+const replayLead = 2048
+
+// pushDump appends the replayed events evs to the ring under one lock, as push does one by one.
+func (sub *Subscription) pushDump(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	sub.mu.Lock()
+	if sub.closed || sub.lost {
+		sub.seq += uint64(len(evs))
+		if !sub.closed {
+			sub.dropped += uint64(len(evs))
+		}
+		sub.mu.Unlock()
+		return
+	}
+	if sub.ring == nil {
+		sub.ring = make([]Event, 0, min(sub.opts.Size, 1024))
+	}
+	for i := range evs {
+		sub.seq++
+		evs[i].Seq = sub.seq
+	}
+	sub.ring = append(sub.ring, evs...)
+	sub.mu.Unlock()
+	sub.notify()
 }
 
 // feedSession publishes a session's up or down.
@@ -408,6 +442,7 @@ type feedDump struct {
 	phase int
 	a, b  int
 	inc   uint64
+	batch []Event // a step's events, pushed at its end under one lock (pushDump)
 }
 
 func (d *feedDump) dropped() bool { return d.sub.resync != d }
@@ -441,11 +476,11 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 			if p != nil && (!p.down || p.stale) {
 				ev := sessionEvent(p, true)
 				ev.Gen = s.gen
-				sub.push(&ev, true)
+				d.batch = append(d.batch, ev)
 				if p.stale { // its routes follow, as a stale session's
 					ev = sessionEvent(p, false)
 					ev.Gen = s.gen
-					sub.push(&ev, true)
+					d.batch = append(d.batch, ev)
 				}
 			}
 		case 1:
@@ -468,12 +503,13 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 			if r != nil {
 				ev := routeEvent(r, false)
 				ev.Gen = s.gen
-				sub.push(&ev, true)
+				d.batch = append(d.batch, ev)
 			}
 		case 2:
 			slab := s.prefixes.slab
 			if !sub.opts.Exports || d.a >= len(slab) {
-				sub.push(&Event{Kind: EventSyncDone, Gen: s.gen}, true)
+				d.batch = append(d.batch, Event{Kind: EventSyncDone, Gen: s.gen})
+				d.flush()
 				return max(used, 1), true
 			}
 			pe := slab[d.a]
@@ -482,17 +518,25 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 			if pe == nil {
 				continue
 			}
-			for _, e := range pe.out {
+			for _, e := range pe.out() {
 				ev := Event{Kind: EventExport, Prefix: pe.prefix(), Gen: s.gen, Attrs: e.set.attrs}
 				e.bits.b.each(func(id int) {
 					if p := s.peers[id]; p != nil && !p.down {
 						ev.Member, ev.ASN, ev.Neighbor, ev.Incarnation = p.m.name, p.m.asn, p.addr, p.inc
-						sub.push(&ev, true)
+						d.batch = append(d.batch, ev)
 						used++
 					}
 				})
 			}
 		}
 	}
+	d.flush()
 	return max(used, 1), false
+}
+
+// flush hands the step's events to the subscriber.
+func (d *feedDump) flush() {
+	d.sub.pushDump(d.batch)
+	clear(d.batch) // it holds attribute sets
+	d.batch = d.batch[:0]
 }

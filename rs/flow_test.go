@@ -182,7 +182,7 @@ func TestTwoOctetReceiver(t *testing.T) {
 			t.Errorf("%v decoded path %v", m, got)
 		}
 	}
-	set := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes[0].set.out
+	set := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes()[0].set.out
 	two, four := set.cachedEnc(encIndex(0, speaker.EncodeOptions{})), set.cachedEnc(encIndex(0, speaker.EncodeOptions{FourOctetAS: true}))
 	if two == nil || four == nil || string(two) == string(four) {
 		t.Fatalf("expected two different cached encodings")

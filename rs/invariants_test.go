@@ -25,14 +25,22 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if pe.unused() {
 			t.Errorf("%v: unused entry kept", pfx)
 		}
+		if x := pe.ext; x != nil {
+			if x.routes == nil && x.out == nil || cap(x.routes) > 0 && len(x.routes) == 0 {
+				t.Errorf("%v: extension holds nothing", pfx)
+			}
+			if cap(x.routes) > 0 && pe.r1[0] != nil || x.out != nil && pe.o1[0].set != nil {
+				t.Errorf("%v: a list both in the entry and in its extension", pfx)
+			}
+		}
 		fi := famOf(pfx)
 		if pe.nacc > 0 {
-			pc := preferred[pe.routes[0].p]
+			pc := preferred[pe.routes()[0].p]
 			pc[fi]++
-			preferred[pe.routes[0].p] = pc
+			preferred[pe.routes()[0].p] = pc
 		}
 		seen := map[*session]bool{}
-		for i, r := range pe.routes {
+		for i, r := range pe.routes() {
 			if r.pe != pe || r.p.routes[r.slot] != r {
 				t.Fatalf("%v: route %d not filed where it says", pfx, i)
 			}
@@ -45,7 +53,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			}
 			if i > 0 && i < int(pe.nacc) {
 				ranks := medRanks(pe.candidates(), nil)
-				if c, _ := compareRanked(r, ranks[i], pe.routes[i-1], ranks[i-1]); c <= 0 {
+				if c, _ := compareRanked(r, ranks[i], pe.routes()[i-1], ranks[i-1]); c <= 0 {
 					t.Errorf("%v: candidates %d and %d out of order", pfx, i-1, i)
 				}
 			}
@@ -71,14 +79,14 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			}
 		}
 		ids := map[int]bool{}
-		for _, e := range pe.out {
+		for _, e := range pe.out() {
 			if e.bits == nil || e.bits.b.empty() || e.bits.b[len(e.bits.b)-1] == 0 {
 				t.Errorf("%v: empty or untrimmed Adj-RIB-Out entry", pfx)
 			} else if s.bits.m[e.bits.key] != e.bits {
 				t.Errorf("%v: Adj-RIB-Out bit set not interned", pfx)
 			}
 			bitRefs[e.bits]++
-			if s.sets.m[e.set.key] != e.set {
+			if !s.sets.has(e.set) {
 				t.Errorf("%v: Adj-RIB-Out holds a set not in the table", pfx)
 			}
 			refs[e.set]++
@@ -110,7 +118,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		}
 	}
 	checkAddPath(t, s, refs, synced)
-	for _, set := range s.sets.m {
+	for set := range s.sets.all() {
 		if set.out != set {
 			refs[set.out]++
 		}
@@ -130,7 +138,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		}
 	}
 	total := int32(0)
-	for _, set := range s.sets.m {
+	for set := range s.sets.all() {
 		if set.refs != refs[set] {
 			t.Errorf("set %v: %d references counted, %d held", set.attrs.ASPath, set.refs, refs[set])
 		}

@@ -2,7 +2,9 @@ package rs
 
 import (
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/ixrs/ixrs/policy"
@@ -52,6 +54,25 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// writeHeapProfile writes the heap profile to the file IXRS_BENCH_HEAPPROFILE names, if set, while the
+// table is live (go test -memprofile writes it after the benchmark, when the table is gone). Run with
+// -memprofilerate 1 for exact sizes.
+func writeHeapProfile(b *testing.B) {
+	name := os.Getenv("IXRS_BENCH_HEAPPROFILE")
+	if name == "" {
+		return
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // loadSets has sender announce n prefixes in UPDATEs of per prefixes, each UPDATE with an attribute set
@@ -135,6 +156,7 @@ func BenchmarkTableMemory(b *testing.B) {
 		b.ReportMetric(heap/float64(total), "B/route")
 		b.ReportMetric(heap/float64(st.Prefixes), "B/prefix")
 		b.ReportMetric(float64(st.AttrSets), "sets")
+		writeHeapProfile(b)
 		runtime.KeepAlive(s)
 	}
 }

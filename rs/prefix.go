@@ -9,20 +9,112 @@ import (
 // prefixEntry is everything the route server holds for one prefix: every route received for it
 // (the Adj-RIB-In rows of all sessions), the Adj-RIB-Out state, and its place in the change list.
 //
-// There is one per prefix, a million at a large exchange, so it is kept to 96 bytes (a size class):
+// There is one per prefix, a million at a large exchange, so it is kept to 80 bytes (a size class):
 // the prefix as its address bytes and length (a netip.Prefix is 32 bytes with a pointer the
 // collector must scan), a 16-bit candidate count (a prefix has at most one route per session).
+// Most prefixes have one route and one Adj-RIB-Out entry (every session but the announcing
+// member's): both sit in the entry itself, so such a prefix costs no allocation of its own beyond
+// it. A prefix with more of either keeps them in a prefixExt (routes, out).
 type prefixEntry struct {
-	// routes holds the accepted routes first, in decision order (the candidates), then the
-	// rejected ones in no particular order.
+	node clNode // change list
+	// r1 holds the only route while the routes are not in ext; nil for none.
+	r1 [1]*route
+	// o1 holds the only Adj-RIB-Out entry while they are not in ext; o1[0].set is nil for none.
+	o1   [1]adjOut
+	ext  *prefixExt
+	addr [16]byte // IPv4 in the first 4 bytes
+	slot int32    // index in prefixTable.slab
+	nacc int16
+	bits uint8
+	fi   famIdx
+}
+
+// prefixExt holds the routes and the Adj-RIB-Out entries of a prefix that has more than one of
+// either. Routes stay here, once moved, until the last is released (a replaced route is removed and
+// inserted again, and keeps the capacity); entries until the last is removed.
+type prefixExt struct {
 	routes []*route
-	out    []adjOut // Adj-RIB-Out: one entry per outgoing attribute set
-	node   clNode   // change list
-	addr   [16]byte // IPv4 in the first 4 bytes
-	slot   int32    // index in prefixTable.slab
-	nacc   int16
-	bits   uint8
-	fi     famIdx
+	out    []adjOut
+}
+
+// routes returns every route of the prefix: the accepted routes first, in decision order (the
+// candidates), then the rejected ones in no particular order. Appending to the result and passing
+// it to setRoutes is how the list grows.
+func (pe *prefixEntry) routes() []*route {
+	if pe.ext != nil && cap(pe.ext.routes) > 0 {
+		return pe.ext.routes
+	}
+	if pe.r1[0] == nil {
+		return pe.r1[:0]
+	}
+	return pe.r1[:]
+}
+
+// setRoutes makes rs, the result of routes() after changes, the prefix's routes.
+func (pe *prefixEntry) setRoutes(rs []*route) {
+	switch {
+	case pe.ext != nil && cap(pe.ext.routes) > 0:
+		pe.ext.routes = rs
+	case len(rs) <= 1:
+		var r *route // rs may be r1[:]
+		if len(rs) == 1 {
+			r = rs[0]
+		}
+		pe.r1[0] = r
+	default:
+		if pe.ext == nil {
+			pe.ext = &prefixExt{}
+		}
+		pe.ext.routes, pe.r1[0] = rs, nil
+	}
+}
+
+// releaseRoutes gives back the capacity of an empty route list.
+func (pe *prefixEntry) releaseRoutes() {
+	if pe.ext != nil {
+		pe.ext.routes = nil
+		if pe.ext.out == nil {
+			pe.ext = nil
+		}
+	}
+}
+
+// out returns the prefix's Adj-RIB-Out: one entry per outgoing attribute set. Appending to the
+// result and passing it to setOut is how it grows.
+func (pe *prefixEntry) out() []adjOut {
+	if pe.ext != nil && pe.ext.out != nil {
+		return pe.ext.out
+	}
+	if pe.o1[0].set == nil {
+		return pe.o1[:0]
+	}
+	return pe.o1[:]
+}
+
+// setOut makes es, the result of out() after changes, the prefix's Adj-RIB-Out.
+func (pe *prefixEntry) setOut(es []adjOut) {
+	switch {
+	case pe.ext != nil && pe.ext.out != nil:
+		if len(es) == 0 {
+			pe.ext.out = nil
+			if pe.ext.routes == nil {
+				pe.ext = nil
+			}
+			return
+		}
+		pe.ext.out = es
+	case len(es) <= 1:
+		var e adjOut // es may be o1[:]
+		if len(es) == 1 {
+			e = es[0]
+		}
+		pe.o1[0] = e
+	default:
+		if pe.ext == nil {
+			pe.ext = &prefixExt{}
+		}
+		pe.ext.out, pe.o1[0] = es, adjOut{}
+	}
 }
 
 func newPrefixEntry(p netip.Prefix) *prefixEntry {
@@ -48,12 +140,12 @@ func (pe *prefixEntry) prefix() netip.Prefix {
 func (pe *prefixEntry) fam() famIdx { return pe.fi }
 
 // candidates returns the accepted routes, best first.
-func (pe *prefixEntry) candidates() []*route { return pe.routes[:pe.nacc] }
+func (pe *prefixEntry) candidates() []*route { return pe.routes()[:pe.nacc] }
 
 // find returns p's route for this prefix, or nil. A prefix has a handful of routes, so a scan
 // beats any index.
 func (pe *prefixEntry) find(p *session) *route {
-	for _, r := range pe.routes {
+	for _, r := range pe.routes() {
 		if r.p == p {
 			return r
 		}
@@ -63,7 +155,7 @@ func (pe *prefixEntry) find(p *session) *route {
 
 // unused reports whether the entry holds nothing and can be deleted.
 func (pe *prefixEntry) unused() bool {
-	return len(pe.routes) == 0 && len(pe.out) == 0 && !pe.node.linked()
+	return len(pe.routes()) == 0 && len(pe.out()) == 0 && !pe.node.linked()
 }
 
 // prefixTable maps prefixes to entries. Entries sit in a slab so that long walks (clearing a

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -513,16 +514,86 @@ func BenchmarkPrefixTable(b *testing.B) {
 	}
 }
 
-// TestPrefixEntrySize: one entry per prefix, a million at a large exchange; 96 bytes is a size
+// TestPrefixEntrySize: one entry per prefix, a million at a large exchange; 80 bytes is a size
 // class, and a field added carelessly moves every entry to the next one.
 func TestPrefixEntrySize(t *testing.T) {
-	if n := unsafe.Sizeof(prefixEntry{}); n > 96 {
-		t.Errorf("prefixEntry is %d bytes, more than 96", n)
+	if n := unsafe.Sizeof(prefixEntry{}); n > 80 {
+		t.Errorf("prefixEntry is %d bytes, more than 80", n)
 	}
 	for _, s := range []string{"10.1.2.0/24", "0.0.0.0/0", "2001:db8::/32", "::ffff:10.0.0.0/104", "::/0", "1.2.3.4/32"} {
 		p := netip.MustParsePrefix(s)
 		if got := newPrefixEntry(p).prefix(); got != p {
 			t.Errorf("%v comes back as %v", p, got)
+		}
+	}
+}
+
+// TestPrefixEntryLists grows and shrinks a prefix's routes and Adj-RIB-Out entries through the
+// accessors, across the move from the entry's own slot to prefixExt, and checks each step against a
+// plain slice.
+func TestPrefixEntryLists(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pe := newPrefixEntry(netip.MustParsePrefix("192.0.2.0/24"))
+	var wantR []*route
+	var wantO []adjOut
+	pool := make([]*route, 6)
+	sets := make([]*attrSet, 6)
+	for i := range pool {
+		pool[i], sets[i] = &route{}, &attrSet{}
+	}
+	for step := 0; step < 2000; step++ {
+		switch rng.IntN(5) {
+		case 0, 1: // routes grow at a random position, as insert does
+			if len(wantR) < len(pool) {
+				r := pool[len(wantR)]
+				i := rng.IntN(len(wantR) + 1)
+				wantR = slices.Insert(wantR, i, r)
+				rs := append(pe.routes(), nil)
+				copy(rs[i+1:], rs[i:])
+				rs[i] = r
+				pe.setRoutes(rs)
+			}
+		case 2: // a route leaves, as remove does; an empty list is released, as dropRoute does
+			if len(wantR) > 0 {
+				i := rng.IntN(len(wantR))
+				wantR = slices.Delete(wantR, i, i+1)
+				rs := pe.routes()
+				copy(rs[i:], rs[i+1:])
+				rs[len(rs)-1] = nil
+				pe.setRoutes(rs[:len(rs)-1])
+				if len(wantR) == 0 && rng.IntN(2) == 0 {
+					pe.releaseRoutes()
+				}
+			}
+		case 3: // an entry is added at the end, as adjoutAdd does
+			if len(wantO) < len(sets) {
+				e := adjOut{set: sets[len(wantO)]}
+				wantO = append(wantO, e)
+				pe.setOut(append(pe.out(), e))
+			}
+		case 4: // an entry is removed by moving the last into its place, as removeOut does
+			if len(wantO) > 0 {
+				i := rng.IntN(len(wantO))
+				last := len(wantO) - 1
+				wantO[i] = wantO[last]
+				wantO = wantO[:last]
+				out := pe.out()
+				out[i] = out[last]
+				out[last] = adjOut{}
+				pe.setOut(out[:last])
+			}
+		}
+		if !slices.Equal(pe.routes(), wantR) {
+			t.Fatalf("step %d: routes %v, want %v", step, pe.routes(), wantR)
+		}
+		if !slices.Equal(pe.out(), wantO) {
+			t.Fatalf("step %d: out %v, want %v", step, pe.out(), wantO)
+		}
+		if len(wantR) == 0 && len(wantO) == 0 {
+			pe.releaseRoutes()
+			if !pe.unused() || pe.ext != nil {
+				t.Fatalf("step %d: empty entry not unused or still extended", step)
+			}
 		}
 	}
 }

@@ -61,6 +61,10 @@ type Route struct {
 	Stale bool
 	// Export is, in the not-exported view, why the session is not sent this route.
 	Export ExportCheck
+	// PathID is, in the exported view of a session sent ADD-PATH (RFC 7911) for the route's family,
+	// the path identifier the route is sent under; 0 otherwise. Such a session's view lists every
+	// path it is sent for a prefix, each a Route.
+	PathID uint32
 }
 
 // Accepted reports whether import policy accepted the route.
@@ -90,7 +94,8 @@ type RoutesPage struct {
 	// is down).
 	Gen, Incarnation uint64
 	// Next is Cursor in the older integer form, or -1 after the last page. It cannot name a place
-	// inside one prefix's routes (the not-exported view): use Cursor.
+	// inside one prefix's routes (the not-exported view, and the exported view of an ADD-PATH
+	// session): use Cursor.
 	Next int
 }
 
@@ -200,18 +205,25 @@ func (j *routesJob) adjIn(s *Server, p *session, budget int) (used int, more, do
 }
 
 // exported walks the prefix slab for what p's Adj-RIB-Out holds, naming the announcing member when
-// the set held is the one its best route gives (not so while a change is on its way).
+// the set held is the one its best route gives (not so while a change is on its way). For a family
+// p is sent ADD-PATH, it lists every path of p's own table (addPath.out) under its identifier
+// instead; the cursor's second position then counts the paths of its prefix already returned, so
+// that a page never exceeds its limit.
 func (j *routesJob) exported(s *Server, p *session, budget int) (used int, more, done bool) {
 	slab := s.prefixes.slab
 	i := int(j.pos.a)
 	for ; used < budget; used++ {
 		if i >= len(slab) {
-			j.pos.a = uint32(i)
+			j.pos.a, j.pos.b = uint32(i), 0
 			return used, false, true
 		}
 		pe := slab[i]
-		i++
-		if pe != nil && j.famOK(pe.fam()) {
+		if pe != nil && j.famOK(pe.fam()) && p.addPathFor(pe.fam()) {
+			if j.exportedPaths(s, pe, p) {
+				j.pos.a = uint32(i)
+				return used + 1, true, true
+			}
+		} else if pe != nil && j.famOK(pe.fam()) {
 			if out := pe.outFor(p.id); out != nil {
 				rt := Route{Prefix: pe.prefix(), Attrs: out.attrs}
 				if r, v := bestFor(pe, p); r != nil && s.sets.peekVariant(r.set.out, r.info, v) == out {
@@ -221,6 +233,8 @@ func (j *routesJob) exported(s *Server, p *session, budget int) (used int, more,
 				j.page.Routes = append(j.page.Routes, rt)
 			}
 		}
+		i++
+		j.pos.b = 0
 		if len(j.page.Routes) >= j.limit || j.spent(s, 1) {
 			j.pos.a = uint32(i)
 			return used + 1, i < len(slab), true
@@ -228,6 +242,33 @@ func (j *routesJob) exported(s *Server, p *session, budget int) (used int, more,
 	}
 	j.pos.a = uint32(i)
 	return used, false, false
+}
+
+// exportedPaths appends the paths of pe in p's ADD-PATH table from the cursor's second position on,
+// naming the announcing member when its route is still the one the identifier names with the set
+// held. It reports whether the page filled up inside pe (the cursor then points into it).
+func (j *routesJob) exportedPaths(s *Server, pe *prefixEntry, p *session) (full bool) {
+	paths := p.ap.out[pe.prefix()]
+	for k := int(j.pos.b); k < len(paths); k++ {
+		if len(j.page.Routes) >= j.limit {
+			j.pos.b = uint32(k)
+			return true
+		}
+		x := paths[k]
+		rt := Route{Prefix: pe.prefix(), Attrs: x.set.attrs, PathID: x.id}
+		for _, r := range pe.candidates() {
+			if pathID(r) != x.id {
+				continue
+			}
+			if c, v := exportCheck(r, p); c == ExportOK && s.sets.peekVariant(r.set.out, r.info, v) == x.set {
+				rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
+				rt.LocalPref, rt.Info, rt.Since = r.localPref, r.info, time.Unix(int64(r.since), 0)
+			}
+			break
+		}
+		j.page.Routes = append(j.page.Routes, rt)
+	}
+	return false
 }
 
 // notExported walks the prefix slab for the accepted routes of other sessions that p is not sent,
@@ -362,17 +403,17 @@ type prefixJob struct {
 
 func (j *prefixJob) step(s *Server, _ int) (int, bool) {
 	pe := s.prefixes.get(j.pfx)
-	if pe == nil || len(pe.routes) == 0 {
+	if pe == nil || len(pe.routes()) == 0 {
 		return 1, true
 	}
 	j.ok = true
 	j.info = s.prefixInfo(pe)
-	return len(pe.routes) * (1 + len(s.peers)), true
+	return len(pe.routes()) * (1 + len(s.peers)), true
 }
 
 func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 	info := PrefixInfo{Prefix: pe.prefix(), Gen: s.gen}
-	for _, r := range pe.routes {
+	for _, r := range pe.routes() {
 		info.Routes = append(info.Routes, routeView(r))
 		info.ctl = append(info.ctl, r.set.exp)
 	}
@@ -382,8 +423,8 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 			continue
 		}
 		me := MemberExport{Member: p.m.name, ASN: p.m.asn, Neighbor: p.addr, Route: -1, Family: p.fams[pe.fam()]}
-		me.Checks = make([]ExportCheck, len(pe.routes))
-		for i, r := range pe.routes {
+		me.Checks = make([]ExportCheck, len(pe.routes()))
+		for i, r := range pe.routes() {
 			c, v := exportCheck(r, p)
 			switch {
 			case !me.Family:
@@ -399,7 +440,7 @@ func (s *Server) prefixInfo(pe *prefixEntry) PrefixInfo {
 		}
 		var want *attrSet
 		if me.Route >= 0 {
-			r := pe.routes[me.Route]
+			r := pe.routes()[me.Route]
 			if want = s.sets.peekVariant(r.set.out, r.info, me.Variant); want == nil {
 				want = r.set // not cached, so held by no session: never equal to outFor
 			}
@@ -543,7 +584,7 @@ type lookupJob struct {
 // add appends pe's routes of the query's view, if any, and reports whether it did.
 func (j *lookupJob) add(pe *prefixEntry) bool {
 	var out []Route
-	for _, r := range pe.routes {
+	for _, r := range pe.routes() {
 		if j.q.View == ViewReceived || (j.q.View == ViewAccepted) == r.accepted() {
 			out = append(out, routeView(r))
 		}

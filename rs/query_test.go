@@ -661,7 +661,7 @@ func TestReadsDoNotIntern(t *testing.T) {
 	a.announce(aa, "11.0.9.0/24")
 	s.events()
 	s.inbound()
-	sets := len(s.sets.m)
+	sets := s.sets.len()
 	pj := &prefixJob{pfx: netip.MustParsePrefix("11.0.9.0/24")}
 	rj := newRoutesJob(RoutesQuery{Neighbor: c.addr, View: ViewNotExported})
 	for _, j := range []struct {
@@ -678,8 +678,8 @@ func TestReadsDoNotIntern(t *testing.T) {
 			}
 		}
 	}
-	if !pj.ok || len(s.sets.m) != sets {
-		t.Errorf("reading a prefix in transit: %d attribute sets, %d before (found %v)", len(s.sets.m), sets, pj.ok)
+	if !pj.ok || s.sets.len() != sets {
+		t.Errorf("reading a prefix in transit: %d attribute sets, %d before (found %v)", s.sets.len(), sets, pj.ok)
 	}
 	for i, e := range pj.info.Exports {
 		if e.Member == "C" && (e.InSync || e.Variant.Prepend() != 2 || !strings.Contains(pj.info.Explain(i), "prepend")) {

@@ -219,7 +219,11 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 	share := max(budget/len(s.reads), minReadShare)
 	s.sortReads()
 	for i := 0; i < len(s.reads) && budget > 0; i++ {
-		used, ok := s.serveRead(i, min(share, budget))
+		n := min(share, budget)
+		if !s.reads[i].quick && s.inBusy {
+			n = min(n, replayBusyShare)
+		}
+		used, ok := s.serveRead(i, n)
 		budget -= used
 		progress = progress || ok
 		if !deadline.IsZero() && time.Now().After(deadline) {
@@ -233,6 +237,13 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 
 // minReadShare is the least a job gets in a pass it is served in.
 const minReadShare = 16
+
+// replayBusyShare is what a feed replay (an MRT dump, a BMP collector's initial dump) gets in a pass
+// that took UPDATEs from members. A replay is background work nobody waits on interactively: it
+// trickles while members converge, so that it takes little of their CPU (on two shared cores one
+// dump of the medium table added ~30% to convergence at the full share), and runs at the full share
+// once the loop has nothing else to do. Looking-glass pages keep their share.
+const replayBusyShare = 64
 
 // readQuantum is what one job gets at a time in a mid-pass turn: enough for a page of a session's
 // routes, or a prefix, in one step.

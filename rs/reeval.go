@@ -314,7 +314,7 @@ func (s *Server) SetMemberPolicies(ctx context.Context, ps []MemberPolicy, done 
 		// far fewer sets than routes, and a policy change is rare: one pass over it, however many
 		// members changed, is cheap.
 		if len(req.members) > 0 {
-			for _, set := range s.sets.m {
+			for set := range s.sets.all() {
 				if set.setIn == nil {
 					continue
 				}
@@ -541,13 +541,13 @@ func (s *Server) walkMemberSlab(w *revalWalk, budget int) int {
 			continue
 		}
 		w.scratch = w.scratch[:0]
-		for _, r := range pe.routes {
+		for _, r := range pe.routes() {
 			if _, ok := w.req.members[r.p.m]; ok && s.members[r.p.m.name] == r.p.m {
 				w.scratch = append(w.scratch, r)
 			}
 		}
-		budget -= len(pe.routes)
-		// reevalRoute may reorder pe.routes: the affected routes were copied first.
+		budget -= len(pe.routes())
+		// reevalRoute may reorder pe.routes(): the affected routes were copied first.
 		for _, r := range w.scratch {
 			if s.reevalRoute(r.p, r) {
 				w.changed++
@@ -636,13 +636,13 @@ func (s *Server) walkASPA(w *revalWalk, budget int) int {
 			continue
 		}
 		w.scratch = w.scratch[:0]
-		for _, r := range pe.routes {
+		for _, r := range pe.routes() {
 			if w.aspaAffects(r.set) {
 				w.scratch = append(w.scratch, r)
 			}
 		}
-		budget -= len(pe.routes)
-		// reevalRoute may reorder pe.routes: the affected routes were copied first.
+		budget -= len(pe.routes())
+		// reevalRoute may reorder pe.routes(): the affected routes were copied first.
 		for _, r := range w.scratch {
 			if s.reevalRoute(r.p, r) {
 				w.changed++
@@ -677,8 +677,8 @@ func (w *revalWalk) aspaAffects(set *attrSet) bool {
 
 // revalPrefix revalidates every route of pe and returns the number of routes it looked at.
 func (s *Server) revalPrefix(w *revalWalk, pe *prefixEntry) int {
-	// reevalRoute may reorder pe.routes (and drop pe's last use): work on a copy.
-	w.scratch = append(w.scratch[:0], pe.routes...)
+	// reevalRoute may reorder pe.routes() (and drop pe's last use): work on a copy.
+	w.scratch = append(w.scratch[:0], pe.routes()...)
 	for _, r := range w.scratch {
 		if s.reevalRoute(r.p, r) {
 			w.changed++

@@ -46,6 +46,7 @@ type Server struct {
 	quickReads int
 	lastRead   time.Time
 	readBuf    []readTask
+	inBusy     bool                    // this pass took UPDATEs from members: feed replays trickle (read.go)
 	feed       feed                    // event subscribers (feed.go)
 	gen        uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs       uint64                  // incarnations handed out (session.inc)
@@ -166,9 +167,8 @@ func (s *Server) pass() bool {
 	s.stats.ctlNanos += uint64(t1.Sub(t0))
 	s.stats.phases[PhaseControl].observe(t1.Sub(t0))
 
-	if s.inbound() {
-		worked = true
-	}
+	s.inBusy = s.inbound()
+	worked = worked || s.inBusy
 	t2 := time.Now()
 	s.stats.inNanos += uint64(t2.Sub(t1))
 	s.stats.phases[PhaseInbound].observe(t2.Sub(t1))

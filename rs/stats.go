@@ -79,7 +79,7 @@ func (s *Server) snapshot() Stats {
 		Routes:                s.stats.routes,
 		RoutesAccepted:        s.stats.accepted,
 		RoutesFiltered:        s.stats.routes - s.stats.accepted,
-		AttrSets:              len(s.sets.m),
+		AttrSets:              s.sets.len(),
 		DerivedSets:           s.sets.derived,
 		Reevaluations:         s.revalCount(),
 		ReadJobs:              len(s.reads),

@@ -63,8 +63,8 @@ func (t *attrTable) variantKey(info policy.Info, v policy.Variant) uint16 {
 	return k
 }
 
-// derivedMark starts the key of a derived set. A received set's key starts with its export
-// profile id (at most maxProfiles), so a member can never announce attributes that intern to a
+// derivedMark is the kind of a derived set. A received set's kind is its export profile id (at
+// most maxProfiles), so a member can never announce attributes that intern to a
 // derived set: derived sets carry informational communities that would be scrubbed from a
 // received one.
 const derivedMark = 0xff
@@ -72,14 +72,14 @@ const derivedMark = 0xff
 // internDerived interns a derived set: one that is only ever sent, never received, so it has no
 // export summary and is its own out set.
 func (t *attrTable) internDerived(a *speaker.Attrs) *attrSet {
-	t.scratch = appendKey(append(t.scratch[:0], derivedMark), a)
-	if s, ok := t.m[string(t.scratch)]; ok {
+	s, h := t.lookup(derivedMark, a)
+	if s != nil {
 		t.ref(s)
 		return s
 	}
-	s := &attrSet{key: string(t.scratch), attrs: a, refs: 1}
+	s = &attrSet{attrs: a, refs: 1, kind: derivedMark}
 	t.refs++
-	t.m[s.key] = s
+	t.file(s, h)
 	s.out = s
 	t.derived++
 	return s

@@ -73,8 +73,8 @@ func TestExportVariants(t *testing.T) {
 	}
 	// Three variants for three members (B, C, D all differ), each encoded once.
 	pe := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24"))
-	if len(pe.out) != 3 {
-		t.Errorf("%d Adj-RIB-Out entries, want 3", len(pe.out))
+	if len(pe.out()) != 3 {
+		t.Errorf("%d Adj-RIB-Out entries, want 3", len(pe.out()))
 	}
 	if s.sets.derived != 3 {
 		t.Errorf("%d derived sets, want 3", s.sets.derived)
@@ -93,7 +93,7 @@ func TestExportVariants(t *testing.T) {
 	a.withdraw("203.0.113.0/24")
 	b.withdraw("198.51.100.0/24")
 	readAll(t, s, all...)
-	if n := len(s.sets.m); n != 0 || s.sets.derived != 0 {
+	if n := s.sets.len(); n != 0 || s.sets.derived != 0 {
 		t.Errorf("%d sets (%d derived) left after everything was withdrawn", n, s.sets.derived)
 	}
 }

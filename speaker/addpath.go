@@ -75,100 +75,11 @@ func encAppendPaths(dst []byte, paths []PathNLRI, f Family) []byte {
 // prefix is preceded by its path identifier (RFC 7911 §3). Count and skipping are as for
 // AppendAnnounce.
 func AppendAnnouncePaths(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal netip.Addr, paths []PathNLRI, max int) ([]byte, int) {
-	max = encMax(max)
-	switch f {
-	case IPv4Unicast:
-		base := HeaderLen + 4 + len(attrBlock)
-		n, size, encoded := encFitPaths(paths, f, max-base)
-		if encoded == 0 {
-			return dst, n
-		}
-		total := base + size
-		dst = slices.Grow(dst, total)
-		dst = encHeader(dst, MsgUpdate, total)
-		dst = append(dst, 0, 0, byte(len(attrBlock)>>8), byte(len(attrBlock)))
-		dst = append(dst, attrBlock...)
-		return encAppendPaths(dst, paths[:n], f), n
-	case IPv6Unicast:
-		if !nextHop.IsValid() {
-			return dst, 0
-		}
-		nhl := 16
-		if linkLocal.IsValid() {
-			nhl = 32
-		}
-		fixed := 5 + nhl
-		base := HeaderLen + 4 + len(attrBlock)
-		n, size, encoded := encFitPaths(paths, f, max-base-4-fixed)
-		if fixed+size <= 255 {
-			n, size, encoded = encFitPaths(paths, f, min(max-base-3-fixed, 255-fixed))
-		}
-		if encoded == 0 {
-			return dst, n
-		}
-		vlen := fixed + size
-		hl := 3
-		if vlen > 255 {
-			hl = 4
-		}
-		total := base + hl + vlen
-		dst = slices.Grow(dst, total)
-		dst = encHeader(dst, MsgUpdate, total)
-		alen := hl + vlen + len(attrBlock)
-		dst = append(dst, 0, 0, byte(alen>>8), byte(alen))
-		dst = encAttrHeader(dst, FlagOptional, AttrMPReach, vlen)
-		dst = append(dst, 0, 2, 1, byte(nhl))
-		nh := nextHop.As16()
-		dst = append(dst, nh[:]...)
-		if nhl == 32 {
-			ll := linkLocal.As16()
-			dst = append(dst, ll[:]...)
-		}
-		dst = append(dst, 0)
-		dst = encAppendPaths(dst, paths[:n], f)
-		return append(dst, attrBlock...), n
-	}
-	return dst, 0
+	return appendAnnounce(dst, f, attrBlock, nextHop, linkLocal, nlriSource{paths: paths, addPath: true}, max)
 }
 
 // AppendWithdrawPaths is AppendWithdraw for a session that negotiated ADD-PATH send for f: each
 // withdrawal names the path identifier it was announced with (RFC 7911 §3).
 func AppendWithdrawPaths(dst []byte, f Family, paths []PathNLRI, max int) ([]byte, int) {
-	max = encMax(max)
-	switch f {
-	case IPv4Unicast:
-		base := HeaderLen + 4
-		n, size, encoded := encFitPaths(paths, f, min(max-base, 0xffff))
-		if encoded == 0 {
-			return dst, n
-		}
-		total := base + size
-		dst = slices.Grow(dst, total)
-		dst = encHeader(dst, MsgUpdate, total)
-		dst = append(dst, byte(size>>8), byte(size))
-		dst = encAppendPaths(dst, paths[:n], f)
-		return append(dst, 0, 0), n
-	case IPv6Unicast:
-		base := HeaderLen + 4
-		n, size, encoded := encFitPaths(paths, f, max-base-4-3)
-		if 3+size <= 255 {
-			n, size, encoded = encFitPaths(paths, f, min(max-base-3-3, 255-3))
-		}
-		if encoded == 0 {
-			return dst, n
-		}
-		vlen := 3 + size
-		hl := 3
-		if vlen > 255 {
-			hl = 4
-		}
-		total := base + hl + vlen
-		dst = slices.Grow(dst, total)
-		dst = encHeader(dst, MsgUpdate, total)
-		dst = append(dst, 0, 0, byte((hl+vlen)>>8), byte(hl+vlen))
-		dst = encAttrHeader(dst, FlagOptional, AttrMPUnreach, vlen)
-		dst = append(dst, 0, 2, 1)
-		return encAppendPaths(dst, paths[:n], f), n
-	}
-	return dst, 0
+	return appendWithdraw(dst, f, nlriSource{paths: paths, addPath: true}, max)
 }

@@ -214,23 +214,27 @@ type RawAttr struct {
 
 // Attrs is a decoded set of path attributes. The zero value has ORIGIN IGP and nothing else.
 // Slices are owned by the Attrs and never alias a read buffer; treat a received Attrs as immutable.
+//
+// The route server keeps one per distinct received set and one per set it sends, so the small fields
+// come first, packed together: 224 bytes, a size class (interleaved with the pointers they took 232,
+// which the allocator rounds up to 240).
 type Attrs struct {
 	Origin           uint8
+	HasMED           bool
+	HasLocalPref     bool
+	AtomicAggregate  bool
+	MED              uint32
+	LocalPref        uint32
+	OTC              uint32 // Only to Customer (RFC 9234)
+	HasOTC           bool
 	ASPath           ASPath
 	NextHop          netip.Addr // NEXT_HOP (type 3); invalid when absent
 	MPNextHop        netip.Addr // MP_REACH_NLRI global next hop; invalid when absent
 	MPLinkLocal      netip.Addr // MP_REACH_NLRI link-local next hop (32-byte form); invalid when absent
-	MED              uint32
-	HasMED           bool
-	LocalPref        uint32
-	HasLocalPref     bool
-	AtomicAggregate  bool
 	Aggregator       *Aggregator
 	Communities      []uint32
 	ExtCommunities   []uint64 // each the 8 octets of one extended community, big-endian
 	LargeCommunities []LargeCommunity
-	OTC              uint32 // Only to Customer (RFC 9234)
-	HasOTC           bool
 	Other            []RawAttr // every other attribute, in received order
 }
 

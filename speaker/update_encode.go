@@ -302,6 +302,30 @@ func encAppendPrefixes(dst []byte, prefixes []netip.Prefix, f Family) []byte {
 	return dst
 }
 
+// nlriSource is the NLRI an UPDATE is built from: prefixes, or on a session that sends ADD-PATH
+// (addpath.go) paths, each prefix preceded by its path identifier. The message around them is the same.
+type nlriSource struct {
+	prefixes []netip.Prefix
+	paths    []PathNLRI
+	addPath  bool
+}
+
+// fit is encFit (encFitPaths) over the source.
+func (s *nlriSource) fit(f Family, room int) (n, size, encoded int) {
+	if s.addPath {
+		return encFitPaths(s.paths, f, room)
+	}
+	return encFit(s.prefixes, f, room)
+}
+
+// put appends the first n of the source's NLRI.
+func (s *nlriSource) put(dst []byte, n int, f Family) []byte {
+	if s.addPath {
+		return encAppendPaths(dst, s.paths[:n], f)
+	}
+	return encAppendPrefixes(dst, s.prefixes[:n], f)
+}
+
 // AppendAnnounce appends one complete UPDATE (header included) of at most max bytes (0 means 4096)
 // announcing as many of prefixes, in order, as fit, and returns the extended dst and how many prefixes
 // it consumed. For IPv4Unicast the message is attrBlock (from AppendAttrs, with NEXT_HOP) plus the NLRI
@@ -311,11 +335,15 @@ func encAppendPrefixes(dst []byte, prefixes []netip.Prefix, f Family) []byte {
 // IPv6 nextHop is missing, or f is another family), dst is returned unchanged; the count is 0 unless
 // skipped prefixes were consumed. It does not allocate when dst has room for the message.
 func AppendAnnounce(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal netip.Addr, prefixes []netip.Prefix, max int) ([]byte, int) {
+	return appendAnnounce(dst, f, attrBlock, nextHop, linkLocal, nlriSource{prefixes: prefixes}, max)
+}
+
+func appendAnnounce(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal netip.Addr, src nlriSource, max int) ([]byte, int) {
 	max = encMax(max)
 	switch f {
 	case IPv4Unicast:
 		base := HeaderLen + 4 + len(attrBlock)
-		n, size, encoded := encFit(prefixes, f, max-base)
+		n, size, encoded := src.fit(f, max-base)
 		if encoded == 0 {
 			return dst, n
 		}
@@ -324,7 +352,7 @@ func AppendAnnounce(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal n
 		dst = encHeader(dst, MsgUpdate, total)
 		dst = append(dst, 0, 0, byte(len(attrBlock)>>8), byte(len(attrBlock)))
 		dst = append(dst, attrBlock...)
-		return encAppendPrefixes(dst, prefixes[:n], f), n
+		return src.put(dst, n, f), n
 	case IPv6Unicast:
 		if !nextHop.IsValid() {
 			return dst, 0
@@ -336,9 +364,9 @@ func AppendAnnounce(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal n
 		fixed := 5 + nhl // AFI, SAFI, next hop length, next hop, reserved
 		base := HeaderLen + 4 + len(attrBlock)
 		// Fit assuming a 4-byte attribute header, then retry with 3 bytes if the value stays short.
-		n, size, encoded := encFit(prefixes, f, max-base-4-fixed)
+		n, size, encoded := src.fit(f, max-base-4-fixed)
 		if fixed+size <= 255 {
-			n, size, encoded = encFit(prefixes, f, min(max-base-3-fixed, 255-fixed))
+			n, size, encoded = src.fit(f, min(max-base-3-fixed, 255-fixed))
 		}
 		if encoded == 0 {
 			return dst, n
@@ -362,7 +390,7 @@ func AppendAnnounce(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal n
 			dst = append(dst, ll[:]...)
 		}
 		dst = append(dst, 0)
-		dst = encAppendPrefixes(dst, prefixes[:n], f)
+		dst = src.put(dst, n, f)
 		return append(dst, attrBlock...), n
 	}
 	return dst, 0
@@ -372,11 +400,15 @@ func AppendAnnounce(dst []byte, f Family, attrBlock []byte, nextHop, linkLocal n
 // prefixes, in order, as fit: IPv4 in the withdrawn routes field, IPv6 in MP_UNREACH_NLRI. The count and
 // the handling of other families are as for AppendAnnounce.
 func AppendWithdraw(dst []byte, f Family, prefixes []netip.Prefix, max int) ([]byte, int) {
+	return appendWithdraw(dst, f, nlriSource{prefixes: prefixes}, max)
+}
+
+func appendWithdraw(dst []byte, f Family, src nlriSource, max int) ([]byte, int) {
 	max = encMax(max)
 	switch f {
 	case IPv4Unicast:
 		base := HeaderLen + 4
-		n, size, encoded := encFit(prefixes, f, min(max-base, 0xffff))
+		n, size, encoded := src.fit(f, min(max-base, 0xffff))
 		if encoded == 0 {
 			return dst, n
 		}
@@ -384,13 +416,13 @@ func AppendWithdraw(dst []byte, f Family, prefixes []netip.Prefix, max int) ([]b
 		dst = slices.Grow(dst, total)
 		dst = encHeader(dst, MsgUpdate, total)
 		dst = append(dst, byte(size>>8), byte(size))
-		dst = encAppendPrefixes(dst, prefixes[:n], f)
+		dst = src.put(dst, n, f)
 		return append(dst, 0, 0), n
 	case IPv6Unicast:
 		base := HeaderLen + 4
-		n, size, encoded := encFit(prefixes, f, max-base-4-3)
+		n, size, encoded := src.fit(f, max-base-4-3)
 		if 3+size <= 255 {
-			n, size, encoded = encFit(prefixes, f, min(max-base-3-3, 255-3))
+			n, size, encoded = src.fit(f, min(max-base-3-3, 255-3))
 		}
 		if encoded == 0 {
 			return dst, n
@@ -406,7 +438,7 @@ func AppendWithdraw(dst []byte, f Family, prefixes []netip.Prefix, max int) ([]b
 		dst = append(dst, 0, 0, byte((hl+vlen)>>8), byte(hl+vlen))
 		dst = encAttrHeader(dst, FlagOptional, AttrMPUnreach, vlen)
 		dst = append(dst, 0, 2, 1)
-		return encAppendPrefixes(dst, prefixes[:n], f), n
+		return src.put(dst, n, f), n
 	}
 	return dst, 0
 }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,8 +31,14 @@ import (
 // The phases of the quiet and the loaded run, side by side, are the clients' effect on convergence;
 // the churn window's request latencies are what a looking-glass user sees while members churn.
 // Clients run closed loops without think time (each sends its next request when the last answer is
-// read), the heaviest load N clients can make; the rate limits are lifted for loopback (rate_limit
-// exempt) as for an Alice-LG host, so every request reaches the RIB.
+// read). Two client models, each its own loaded run:
+//
+//   - users: N people using the looking glass. Each client has its own address (127.1.0.x, the
+//     client's socket is bound to it) and is under the route server's default rate limits; a 429
+//     or 503 is counted, and the client waits as its Retry-After says before its next request.
+//   - exempt: the worst case, N Alice-LG hosts hammering. All clients come from one address that
+//     rate_limit exempts, and a refused request (503 at max_concurrent) is counted and followed at
+//     once by the next, so every request the route server lets in reaches the RIB.
 
 // Query kinds, in the order each client cycles through them (client i starts at kind i).
 const (
@@ -40,6 +49,32 @@ const (
 )
 
 var lgKinds = []string{lgPage, lgLookup, lgOrigin, lgPath}
+
+// Client models of a run (the quiet run has one exempt client in the churn window only).
+const (
+	lgQuiet  = "quiet"
+	lgUsers  = "users"
+	lgExempt = "exempt"
+)
+
+// lgParseModes parses -lg-modes: a comma-separated list of lgUsers and lgExempt, each once.
+func lgParseModes(s string) ([]string, error) {
+	var out []string
+	for _, m := range strings.Split(s, ",") {
+		m = strings.TrimSpace(m)
+		if m != lgUsers && m != lgExempt {
+			return nil, fmt.Errorf("unknown client model %q (users, exempt)", m)
+		}
+		if slices.Contains(out, m) {
+			return nil, fmt.Errorf("client model %q twice", m)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// lgMaxWait bounds a client's wait on a Retry-After, so that a bogus header cannot stall the run.
+const lgMaxWait = 10 * time.Second
 
 // lgPageSize is the page size of every route list requested: the API's default.
 const lgPageSize = 100
@@ -55,6 +90,8 @@ type LGLatency struct {
 	Partial  int     `json:"partial"`           // answers cut short by the work budget (a cursor continues)
 	Stale    int     `json:"stale"`             // 409: a cursor crossed a session flap
 	Errors   int     `json:"errors"`
+	Limited  int     `json:"rate_limited"` // 429: over the client's rate limit
+	Busy     int     `json:"busy"`         // 503: the looking glass at max_concurrent
 	LastErr  string  `json:"last_error,omitempty"`
 	PerSecnd float64 `json:"per_second"`
 }
@@ -62,6 +99,8 @@ type LGLatency struct {
 // LGResult is one run of the looking-glass mode.
 type LGResult struct {
 	Result
+	Mode         string      `json:"mode"`           // lgQuiet, lgUsers or lgExempt ("" in older results: by Clients)
+	MaxConc      int         `json:"max_concurrent"` // [lookingglass] max_concurrent of the run (0: the default)
 	Clients      int         `json:"clients"`        // during the convergence phases (0: quiet run)
 	WindowClient int         `json:"window_clients"` // during the churn window
 	Window       float64     `json:"window_s"`
@@ -73,6 +112,8 @@ type LGResult struct {
 // lgRun drives the looking glass of one daemon run.
 type lgRun struct {
 	w       *Workload
+	mode    string
+	maxConc int
 	clients int // during the phases
 	window  time.Duration
 	wClient int // during the window
@@ -101,11 +142,12 @@ type lgSamples struct {
 	routes         int
 	partial, stale int
 	errors         int
+	limited, busy  int
 	lastErr        string
 }
 
-func newLGRun(w *Workload, clients, wClients int, window time.Duration) *lgRun {
-	l := &lgRun{w: w, clients: clients, wClient: wClients, window: window}
+func newLGRun(w *Workload, mode string, maxConc, clients, wClients int, window time.Duration) *lgRun {
+	l := &lgRun{w: w, mode: mode, maxConc: maxConc, clients: clients, wClient: wClients, window: window}
 	seen := map[uint32]bool{}
 	for _, m := range w.Members {
 		for _, g := range m.Groups {
@@ -123,7 +165,8 @@ func newLGRun(w *Workload, clients, wClients int, window time.Duration) *lgRun {
 }
 
 // configure turns the looking glass on in the ixrs configuration in dir, on a free loopback port,
-// with loopback clients exempt from the rate limits.
+// with loopback clients exempt from the rate limits except in the users model, which has the
+// route server's defaults.
 func (l *lgRun) configure(dir string) error {
 	port, err := freePort(rsAddr)
 	if err != nil {
@@ -138,7 +181,10 @@ func (l *lgRun) configure(dir string) error {
 	if !strings.Contains(string(b), off) {
 		return errors.New("lg: the ixrs configuration has no [lookingglass] table to turn on")
 	}
-	on := fmt.Sprintf("[lookingglass]\nlisten = \"%s:%d\"\n\n[lookingglass.rate_limit]\nexempt = [\"127.0.0.0/8\"]\n", rsAddr, port)
+	on := fmt.Sprintf("[lookingglass]\nlisten = \"%s:%d\"\nmax_concurrent = %d\n", rsAddr, port, l.maxConc)
+	if l.mode != lgUsers {
+		on += "\n[lookingglass.rate_limit]\nexempt = [\"127.0.0.0/8\"]\n"
+	}
 	if err := os.WriteFile(path, []byte(strings.Replace(string(b), off, on, 1)), 0o644); err != nil {
 		return err
 	}
@@ -202,6 +248,11 @@ func (l *lgRun) stop() {
 
 func (l *lgRun) client(i int, stop <-chan struct{}) {
 	defer l.wg.Done()
+	hc := l.hc
+	if l.mode == lgUsers {
+		hc = userClient(userAddr(i))
+		defer hc.CloseIdleConnections()
+	}
 	rng := rand.New(rand.NewPCG(uint64(i)+1, 0x1a))
 	for k := i; ; k++ {
 		select {
@@ -209,6 +260,7 @@ func (l *lgRun) client(i int, stop <-chan struct{}) {
 			return
 		default:
 		}
+		var wait time.Duration
 		switch kind := lgKinds[k%len(lgKinds)]; kind {
 		case lgPage:
 			// A member's received routes, first page and then, as a person paging on, up to two more.
@@ -220,41 +272,80 @@ func (l *lgRun) client(i int, stop <-chan struct{}) {
 				if next != "" {
 					q += "&cursor=" + url.QueryEscape(next)
 				}
-				if next = l.get(kind, q); next == "" {
+				if next, wait = l.get(hc, kind, q); next == "" {
 					break
 				}
 			}
 		case lgLookup:
 			p := l.w.Prefixes[rng.IntN(len(l.w.Prefixes))]
-			l.get(kind, l.base+"/api/v1/lookup?prefix="+url.QueryEscape(p.String()))
+			_, wait = l.get(hc, kind, l.base+"/api/v1/lookup?prefix="+url.QueryEscape(p.String()))
 		case lgOrigin:
 			a := l.origins[rng.IntN(len(l.origins))]
-			l.get(kind, fmt.Sprintf("%s/api/v1/search/origin?q=AS%d&limit=%d", l.base, a, lgPageSize))
+			_, wait = l.get(hc, kind, fmt.Sprintf("%s/api/v1/search/origin?q=AS%d&limit=%d", l.base, a, lgPageSize))
 		case lgPath:
 			a := l.inPath[rng.IntN(len(l.inPath))]
-			l.get(kind, fmt.Sprintf("%s/api/v1/search/as-path?q=%s&limit=%d", l.base, url.QueryEscape(fmt.Sprintf("_%d_", a)), lgPageSize))
+			_, wait = l.get(hc, kind, fmt.Sprintf("%s/api/v1/search/as-path?q=%s&limit=%d", l.base, url.QueryEscape(fmt.Sprintf("_%d_", a)), lgPageSize))
+		}
+		// A person's browser waits as told; the worst case (exempt) goes on at once.
+		if wait > 0 && l.mode == lgUsers {
+			t := time.NewTimer(min(wait, lgMaxWait))
+			select {
+			case <-stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		}
 	}
 }
 
-// get runs one request to its last byte and returns the answer's next cursor.
-func (l *lgRun) get(kind, u string) string {
+// userAddr is client i's own source address in the users model: 127.1.0.1, 127.1.0.2, ...
+// (rsAddr, 127.1.255.254, is out of reach of any sensible client count).
+func userAddr(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{127, 1, byte(i / 250), byte(i%250 + 1)})
+}
+
+// userClient is an HTTP client whose connections come from addr, so that the route server's rate
+// limits see it as a client of its own.
+func userClient(addr netip.Addr) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr.AsSlice()}, Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext,
+		MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}
+}
+
+// retryAfter reads a Retry-After header in seconds; 1 s when absent or unreadable.
+func retryAfter(h http.Header) time.Duration {
+	n, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || n < 1 {
+		n = 1
+	}
+	return time.Duration(n) * time.Second
+}
+
+// get runs one request to its last byte and returns the answer's next cursor, and for a refused
+// request (429 rate limited, 503 busy) how long the route server asked to wait.
+func (l *lgRun) get(hc *http.Client, kind, u string) (string, time.Duration) {
 	t0 := time.Now()
-	resp, err := l.hc.Get(u)
+	resp, err := hc.Get(u)
 	var page struct {
 		Routes  []json.RawMessage `json:"routes"`
 		Next    string            `json:"next_cursor"`
 		Partial bool              `json:"partial"`
 	}
 	status := 0
+	var wait time.Duration
 	if err == nil {
 		status = resp.StatusCode
 		var body []byte
 		body, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err == nil && status == http.StatusOK {
+		switch {
+		case err != nil:
+		case status == http.StatusOK:
 			err = json.Unmarshal(body, &page)
-		} else if err == nil && status != http.StatusConflict {
+		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+			wait = retryAfter(resp.Header)
+		case status != http.StatusConflict:
 			err = fmt.Errorf("HTTP %d: %.200s", status, body)
 		}
 	}
@@ -263,7 +354,7 @@ func (l *lgRun) get(kind, u string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.rec == nil {
-		return page.Next
+		return page.Next, wait
 	}
 	s := l.rec[kind]
 	if s == nil {
@@ -276,6 +367,10 @@ func (l *lgRun) get(kind, u string) string {
 		s.lastErr = err.Error()
 	case status == http.StatusConflict:
 		s.stale++
+	case status == http.StatusTooManyRequests:
+		s.limited++
+	case status == http.StatusServiceUnavailable:
+		s.busy++
 	default:
 		s.d = append(s.d, d)
 		s.routes += len(page.Routes)
@@ -283,7 +378,7 @@ func (l *lgRun) get(kind, u string) string {
 			s.partial++
 		}
 	}
-	return page.Next
+	return page.Next, wait
 }
 
 // latencies summarizes what the clients recorded since start.
@@ -307,7 +402,7 @@ func (l *lgRun) latencies() []LGLatency {
 			return float64(s.d[max(i, 0)].Microseconds()) / 1000
 		}
 		lt := LGLatency{Kind: k, N: len(s.d), P50: ms(0.50), P99: ms(0.99), Max: ms(1), Partial: s.partial, Stale: s.stale,
-			Errors: s.errors, LastErr: s.lastErr, PerSecnd: float64(len(s.d)) / secs}
+			Errors: s.errors, LastErr: s.lastErr, Limited: s.limited, Busy: s.busy, PerSecnd: float64(len(s.d)) / secs}
 		if len(s.d) > 0 {
 			lt.Routes = float64(s.routes) / float64(len(s.d))
 		}

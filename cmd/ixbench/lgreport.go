@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,10 +17,11 @@ type lgDoc struct {
 	Run     map[string]string `json:"run"` // "machine", "date", "command", "commit", "load", "version"
 }
 
-// lgMain runs the looking-glass mode: for each repetition a quiet and a loaded run of ixrs.
-// With profile set, ixrs writes its profiles of each run under profile/clients-N.
+// lgMain runs the looking-glass mode: for each repetition a quiet run of ixrs and a loaded run per
+// client model in modes (lgUsers, lgExempt), with [lookingglass] max_concurrent = maxConc.
+// With profile set, ixrs writes its profiles of each run under profile/MODE.
 func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Duration, clients int, window time.Duration,
-	keep bool, doc, command, profile string, logf func(string, ...any)) int {
+	modes []string, maxConc int, keep bool, doc, command, profile string, logf func(string, ...any)) int {
 	d := daemons(binary)["ixrs"]
 	commit := gitCommit() // now: the document is written at the end, by then the tree may have moved
 	var results []LGResult
@@ -38,28 +38,32 @@ func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Dur
 		}
 		enc := w.Encode()
 		ix := newIndex(w)
-		logf("workload %s: %d members, %d routes, %d prefixes; looking glass: %d clients, %s churn window",
-			spec.Name, len(w.Members), spec.Routes, len(w.Prefixes), clients, window)
+		logf("workload %s: %d members, %d routes, %d prefixes; looking glass: %d clients (%s), %s churn window, max_concurrent %d",
+			spec.Name, len(w.Members), spec.Routes, len(w.Prefixes), clients, strings.Join(modes, ", "), window, maxConc)
 		for rep := 1; rep <= runs; rep++ {
-			for _, n := range []int{0, clients} {
+			for _, mode := range append([]string{lgQuiet}, modes...) {
+				n := clients
+				if mode == lgQuiet {
+					n = 0
+				}
 				wc := max(n, 1)
-				lg := newLGRun(w, n, wc, window)
+				lg := newLGRun(w, mode, maxConc, n, wc, window)
 				pdir := ""
 				if profile != "" {
-					pdir = filepath.Join(profile, fmt.Sprintf("clients-%d", n))
+					pdir = filepath.Join(profile, mode)
 					if err := os.MkdirAll(pdir, 0o755); err != nil {
 						fmt.Fprintln(os.Stderr, "ixbench:", err)
 						return 1
 					}
 				}
 				r := runOnce(d, w, enc, ix, t, keep, rep, pdir, lg, logf)
-				lr := LGResult{Result: r, Clients: n, WindowClient: wc, Window: window.Seconds(), Cycles: lg.cycles,
+				lr := LGResult{Result: r, Mode: mode, MaxConc: maxConc, Clients: n, WindowClient: wc, Window: window.Seconds(), Cycles: lg.cycles,
 					Latency: lg.latency, PhaseQueries: lg.phaseQueries}
 				results = append(results, lr)
-				logf("%-8s lg-clients %d rep %d: %s; %d queries answered during the phases", spec.Name, n, rep, r.summary(), lg.phaseQueries)
+				logf("%-8s %s, %d clients, rep %d: %s; ixbench CPU %.1f s; %d requests during the phases", spec.Name, mode, n, rep, r.summary(), r.GenCPU, lg.phaseQueries)
 				for _, l := range lr.Latency {
-					logf("    window (%d clients, %d cycles): %-18s n %6d p50 %7.1f ms p99 %7.1f ms max %7.1f ms routes %.0f partial %d stale %d errors %d %s",
-						wc, len(lr.Cycles), l.Kind, l.N, l.P50, l.P99, l.Max, l.Routes, l.Partial, l.Stale, l.Errors, l.LastErr)
+					logf("    window (%d clients, %d cycles): %-18s n %6d p50 %7.1f ms p99 %7.1f ms max %7.1f ms routes %.0f partial %d stale %d 429 %d 503 %d errors %d %s",
+						wc, len(lr.Cycles), l.Kind, l.N, l.P50, l.P99, l.Max, l.Routes, l.Partial, l.Stale, l.Limited, l.Busy, l.Errors, l.LastErr)
 				}
 			}
 		}
@@ -75,40 +79,13 @@ func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Dur
 }
 
 func updateDocLG(path string, results []LGResult, version, command, commit string) error {
-	var d docData
-	if b, err := os.ReadFile(path); err == nil {
-		if i := strings.Index(string(b), dataBegin); i >= 0 {
-			rest := string(b[i+len(dataBegin):])
-			if j := strings.Index(rest, dataEnd); j >= 0 {
-				if err := json.Unmarshal([]byte(rest[:j]), &d); err != nil {
-					return fmt.Errorf("%s: results block: %w", path, err)
-				}
-			}
-		}
-	}
-	loads := []float64{}
+	var loads []float64
 	for _, r := range results {
 		loads = append(loads, r.Load1)
 	}
-	slices.Sort(loads)
-	load := ""
-	if len(loads) > 0 {
-		load = fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1])
-	}
-	d.LookingGlass = &lgDoc{Results: results, Run: map[string]string{
-		"machine": machine(),
-		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
-		"command": command,
-		"commit":  commit,
-		"load":    load,
-		"version": version,
-	}}
-	data, err := json.MarshalIndent(d, "", " ")
-	if err != nil {
-		return err
-	}
-	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
-	return os.WriteFile(path, []byte(doc), 0o644)
+	return editDoc(path, func(d *docData) {
+		d.LookingGlass = &lgDoc{Results: results, Run: modeRun(loads, version, command, commit)}
+	})
 }
 
 // gitCommit names the working tree's commit, "+dirty" when it has changes; "" outside a repository.
@@ -141,26 +118,41 @@ func renderLG(g *lgDoc) string {
 	}
 	b.WriteString(`ixrs runs with its looking glass on (` + "`ixbench -lg`" + `, ` + "`cmd/ixbench/lg.go`" + `). Each repetition is two runs of the
 same workload and phases as above: a quiet one (no looking-glass client during the phases) and a loaded one
-(N clients from the first announcement to the end). Every client runs a closed loop without think time,
-cycling through four queries: a member's received routes (a random member, pages of 100, one to three
-pages following the cursor), an exact prefix lookup (a random prefix of the table), an origin-ASN search
-and an AS-path search (` + "`_ASN_`" + ` for an ASN behind a member), each a first page of up to 100 routes. The
-clients are in ixbench's process, on loopback, exempt from the rate limits (as an Alice-LG host would
-be), so every request reaches the RIB's read jobs. After the phases comes a churn window: every member
-withdraws and re-announces its 5% churn routes, cycle after cycle (each cycle waits until every member
-has converged), while the clients (one in the quiet run, N in the loaded run) measure each request to its
-last byte.
+per client model (N clients from the first announcement to the end). Every client runs a closed loop
+without think time, cycling through four queries: a member's received routes (a random member, pages of
+100, one to three pages following the cursor), an exact prefix lookup (a random prefix of the table), an
+origin-ASN search and an AS-path search (` + "`_ASN_`" + ` for an ASN behind a member), each a first page of up
+to 100 routes. The clients are in ixbench's process. Two client models:
+
+- **users**, N people using the looking glass: each client connects from its own loopback address
+  (127.1.0.x) under the route server's default rate limits (pages 5/s, burst 20; searches and lookups
+  0.5/s, burst 5); a refused request (429, or 503 at ` + "`max_concurrent`" + `) is counted, not answered,
+  and the client waits as its Retry-After says.
+- **exempt**, the worst case, N Alice-LG hosts hammering: every client is exempt from the rate limits
+  and goes on at once after a refusal, so only ` + "`[lookingglass] max_concurrent`" + ` holds them back.
+
+After the phases comes a churn window: every member withdraws and re-announces its 5% churn routes,
+cycle after cycle (each cycle waits until every member has converged), while the clients (one exempt
+client in the quiet run, N in a loaded run) measure each request to its last byte. CPU seconds are the
+phases' (initial convergence to the end of the flap), of ixrs and of ixbench (members and clients).
 
 `)
-	byClients := map[int][]LGResult{}
-	var ns []int
+	byMode := map[string][]LGResult{}
+	var ns []string // the modes, quiet first
 	for _, r := range g.Results {
-		if byClients[r.Clients] == nil {
-			ns = append(ns, r.Clients)
+		m := lgModeOf(&r)
+		if byMode[m] == nil {
+			ns = append(ns, m)
 		}
-		byClients[r.Clients] = append(byClients[r.Clients], r)
+		byMode[m] = append(byMode[m], r)
 	}
-	slices.Sort(ns)
+	slices.SortStableFunc(ns, func(a, b string) int { return lgModeRank(a) - lgModeRank(b) })
+	label := func(m string) string {
+		if m == lgQuiet {
+			return "quiet (0)"
+		}
+		return fmt.Sprintf("%s (%d)", m, byMode[m][0].Clients)
+	}
 	med := func(rs []LGResult, f func(*LGResult) float64) stat {
 		var x []Result
 		for i := range rs {
@@ -190,48 +182,64 @@ last byte.
 		{"flap up", func(r *LGResult) float64 { return r.FlapUp }},
 		{"churn cycle in the window", cycle},
 	}
+	var absent []string
+	for _, m := range []string{lgUsers, lgExempt} {
+		if byMode[m] == nil {
+			absent = append(absent, m)
+		}
+	}
+	if len(absent) > 0 {
+		fmt.Fprintf(&b, "This run has no %s model (`-lg-modes`, or a run from before the models existed).\n\n", strings.Join(absent, " or "))
+	}
 	b.WriteString("Phases, median (min–max) over the repetitions, seconds unless noted; the window's churn cycle is each run's median cycle.\n\n")
-	b.WriteString("| clients during the phases | runs |")
+	b.WriteString("| client model (clients during the phases) | runs |")
 	for _, p := range phases {
 		b.WriteString(" " + p.name + " |")
 	}
-	b.WriteString(" CPU s | peak RSS MiB | queries answered during the phases |\n|")
-	b.WriteString(strings.Repeat(" --- |", len(phases)+5) + "\n")
+	b.WriteString(" ixrs CPU s | ixbench CPU s | peak RSS MiB | requests during the phases |\n|")
+	b.WriteString(strings.Repeat(" --- |", len(phases)+6) + "\n")
 	for _, n := range ns {
-		rs := byClients[n]
-		fmt.Fprintf(&b, "| %d | %d |", n, len(rs))
+		rs := byMode[n]
+		fmt.Fprintf(&b, "| %s | %d |", label(n), len(rs))
 		for _, p := range phases {
 			b.WriteString(" " + med(rs, p.f).secs() + " |")
 		}
-		fmt.Fprintf(&b, " %.1f | %.0f | %.0f |\n", med(rs, func(r *LGResult) float64 { return r.CPU }).med,
+		fmt.Fprintf(&b, " %.1f | %.1f | %.0f | %.0f |\n", med(rs, func(r *LGResult) float64 { return r.CPU }).med,
+			med(rs, func(r *LGResult) float64 { return r.GenCPU }).med,
 			med(rs, func(r *LGResult) float64 { return float64(r.PeakRSS) / (1 << 20) }).med,
 			med(rs, func(r *LGResult) float64 { return float64(r.PhaseQueries) }).med)
 	}
 	var slow []string
-	if len(ns) == 2 {
-		q, l := byClients[ns[0]], byClients[ns[1]]
-		b.WriteString(fmt.Sprintf("| slowdown with %d clients | |", ns[1]))
-		for _, p := range phases {
-			a, c := med(q, p.f), med(l, p.f)
-			if a.n == 0 || c.n == 0 || a.med <= 0 {
-				b.WriteString(" – |")
+	if q := byMode[lgQuiet]; q != nil {
+		for _, n := range ns {
+			if n == lgQuiet {
 				continue
 			}
-			pct := (c.med/a.med - 1) * 100
-			fmt.Fprintf(&b, " %+.0f%% |", pct)
-			if (p.name == "converge" || p.name == "churn") && pct >= 10 {
-				slow = append(slow, fmt.Sprintf("%s slowed by %.0f%%", p.name, pct))
+			l := byMode[n]
+			fmt.Fprintf(&b, "| slowdown, %s | |", label(n))
+			for _, p := range phases {
+				a, c := med(q, p.f), med(l, p.f)
+				if a.n == 0 || c.n == 0 || a.med <= 0 {
+					b.WriteString(" – |")
+					continue
+				}
+				pct := (c.med/a.med - 1) * 100
+				fmt.Fprintf(&b, " %+.0f%% |", pct)
+				if (p.name == "converge" || p.name == "churn") && pct >= 10 {
+					slow = append(slow, fmt.Sprintf("%s: %s slowed by %.0f%%", n, p.name, pct))
+				}
 			}
+			b.WriteString(" | | | |\n")
 		}
-		b.WriteString(" | | |\n")
 	}
 	b.WriteString("\nLatency in the churn window, milliseconds from request to last byte; median over the repetitions of each run's percentile. " +
-		"Partial: answers the read job's work budget cut short (the cursor continues the scan).\n\n")
-	b.WriteString("| query | clients | answers | per second | p50 | p99 | max | routes per answer | partial | stale cursor | errors |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-	var pageP99 stat
+		"Percentiles are of answered requests; partial: answers the read job's work budget cut short (the cursor continues the scan); " +
+		"429: refused by the client's rate limit; 503: refused at max_concurrent.\n\n")
+	b.WriteString("| query | client model (clients) | answers | per second | p50 | p99 | max | routes per answer | partial | stale cursor | 429 | 503 | errors |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	pageP99 := map[string]stat{}
 	for _, n := range ns {
-		rs := byClients[n]
+		rs := byMode[n]
 		for ki, k := range lgKinds {
 			lat := func(f func(*LGLatency) float64) stat {
 				return med(rs, func(r *LGResult) float64 {
@@ -251,14 +259,16 @@ last byte.
 				return t
 			}
 			p99 := lat(func(l *LGLatency) float64 { return l.P99 })
-			if k == lgPage && n == ns[len(ns)-1] {
-				pageP99 = p99
+			if k == lgPage && n != lgQuiet {
+				pageP99[n] = p99
 			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.0f | %d | %d | %d |\n", k, rs[0].WindowClient,
+			wl := fmt.Sprintf("%s (%d)", n, rs[0].WindowClient)
+			fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %.1f | %.1f | %.1f | %.0f | %d | %d | %d | %d | %d |\n", k, wl,
 				sum(func(l *LGLatency) int { return l.N }), lat(func(l *LGLatency) float64 { return l.PerSecnd }).med,
 				lat(func(l *LGLatency) float64 { return l.P50 }).med, p99.med,
 				lat(func(l *LGLatency) float64 { return l.Max }).med, lat(func(l *LGLatency) float64 { return l.Routes }).med,
 				sum(func(l *LGLatency) int { return l.Partial }), sum(func(l *LGLatency) int { return l.Stale }),
+				sum(func(l *LGLatency) int { return l.Limited }), sum(func(l *LGLatency) int { return l.Busy }),
 				sum(func(l *LGLatency) int { return l.Errors }))
 		}
 	}
@@ -266,11 +276,11 @@ last byte.
 	var failures []string
 	for _, r := range g.Results {
 		if r.Failed != "" {
-			failures = append(failures, fmt.Sprintf("%d clients rep %d: %s", r.Clients, r.Rep, strings.ReplaceAll(r.Failed, "\n", " ")))
+			failures = append(failures, fmt.Sprintf("%s, %d clients, rep %d: %s", lgModeOf(&r), r.Clients, r.Rep, strings.ReplaceAll(r.Failed, "\n", " ")))
 		}
 		for _, l := range r.Latency {
 			if l.LastErr != "" {
-				failures = append(failures, fmt.Sprintf("%d clients rep %d, %s: last error: %s", r.Clients, r.Rep, l.Kind, l.LastErr))
+				failures = append(failures, fmt.Sprintf("%s, %d clients, rep %d, %s: last error: %s", lgModeOf(&r), r.Clients, r.Rep, l.Kind, l.LastErr))
 			}
 		}
 	}
@@ -282,15 +292,35 @@ last byte.
 		b.WriteString("\n")
 	}
 	var missed []string
-	if pageP99.n == 0 || pageP99.med >= 100 {
-		missed = append(missed, fmt.Sprintf("p99 of a received page under load %.1f ms (target < 100 ms)", pageP99.med))
+	for _, n := range ns {
+		if p, ok := pageP99[n]; ok && (p.n == 0 || p.med >= 100) {
+			missed = append(missed, fmt.Sprintf("%s: p99 of a received page under load %.1f ms (target < 100 ms)", n, p.med))
+		}
 	}
 	missed = append(missed, slow...)
 	if len(missed) == 0 {
-		fmt.Fprintf(&b, "Targets (p99 of a received page < 100 ms with %d clients, initial convergence and churn slowed by < 10%%): met.\n\n", ns[len(ns)-1])
+		b.WriteString("Targets (p99 of a received page < 100 ms under load, initial convergence and churn slowed by < 10%), in every client model: met.\n\n")
 	} else {
 		fmt.Fprintf(&b, "Targets (p99 of a received page < 100 ms, initial convergence and churn slowed by < 10%%) not met: %s.\n\n", strings.Join(missed, "; "))
 	}
-	b.WriteString("Reproduce: `scripts/benchmark -lg -workload lg -runs 1` (300 members, 1M routes; `-lg-clients`, `-lg-window` change the load).\n\n")
+	b.WriteString("Reproduce: `scripts/benchmark -lg -workload lg -runs 1` (300 members, 1M routes; `-lg-clients`, `-lg-window` change the load, " +
+		"`-lg-modes` the client models, `-lg-max-concurrent` ixrs's bound).\n\n")
 	return b.String()
+}
+
+// lgModeOf is a result's client model; results written before the models existed had exempt
+// clients only.
+func lgModeOf(r *LGResult) string {
+	switch {
+	case r.Mode != "":
+		return r.Mode
+	case r.Clients == 0:
+		return lgQuiet
+	}
+	return lgExempt
+}
+
+// lgModeRank orders the models in the document: quiet, users, exempt.
+func lgModeRank(m string) int {
+	return map[string]int{lgQuiet: 0, lgUsers: 1, lgExempt: 2}[m]
 }

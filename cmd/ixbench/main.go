@@ -13,8 +13,9 @@
 //
 //	ixbench -routeserver BIN [-workload small|medium|large|scaling|NAME=MEMBERS:ROUTES|realistic[:WORKLOAD]] [-daemons ixrs,bird,...]
 //	        [-runs 3] [-timeout 60s] [-doc docs/benchmarks.md] [-profile DIR]
-//	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -lg [-lg-clients 50] [-lg-modes users,exempt] [-lg-max-concurrent 0] [-lg-window 30s] [-workload lg] [-runs 1] [-doc docs/benchmarks.md]
 //	ixbench -routeserver BIN -mrt-dump-every 0|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
+//	ixbench -routeserver BIN -mrt-dump-at 50%|DURATION [-workload medium] [-runs 3] [-doc docs/benchmarks.md]
 //	ixbench -routeserver BIN -reeval [-reeval-vrps rtr,file] [-workload NAME=MEMBERS:ROUTES,...] [-doc docs/benchmarks.md]
 //	ixbench -render -doc docs/benchmarks.md
 //	ixbench -forward ADDR:PORT        (the floor; ixbench starts it itself as the daemon "floor")
@@ -26,7 +27,8 @@
 // the clients' effect on convergence and their latency while members churn (lg.go).
 //
 // -mrt-dump-every runs ixrs alone without and with MRT dumps asked for through the admin interface
-// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go).
+// during convergence and churn, and checks the dumps with bgpdump (mrtcost.go); -mrt-dump-at asks
+// for one dump in the middle of convergence instead (mrtat.go).
 //
 // -reeval runs ixrs alone with IRR and RPKI checks on and times IRR, VRP and [defaults] changes until
 // every member holds the result, checking that nothing else changed (reeval.go).
@@ -87,7 +89,10 @@ func realMain() int {
 	renderOnly := flag.Bool("render", false, "rewrite the -doc file from its results block and exit, running nothing (after the document's text changed)")
 	lgMode := flag.Bool("lg", false, "looking-glass mode: ixrs with its looking glass on, without and with -lg-clients clients (lg.go)")
 	lgClients := flag.Int("lg-clients", 50, "looking-glass clients of the loaded run")
+	lgModes := flag.String("lg-modes", "users,exempt", "client models of the loaded runs: users (own addresses, default rate limits) and/or exempt (the worst case)")
+	lgMaxConc := flag.Int("lg-max-concurrent", 0, "[lookingglass] max_concurrent of ixrs in -lg mode (0: its default, twice its CPUs)")
 	lgWindow := flag.Duration("lg-window", 30*time.Second, "length of the churn window in which the looking glass's latency is measured")
+	mrtAt := flag.String("mrt-dump-at", "", "MRT dump-cost mode with one dump during the initial convergence: when the members have received `share` of their routes (50%), or a duration after the first announcement (mrtat.go)")
 	mrtEvery := flag.String("mrt-dump-every", "", "MRT dump-cost mode: ixrs without and with MRT dumps during convergence and churn, one starting every `period` (0: back to back) (mrtcost.go)")
 	forward := flag.String("forward", "", "run the no-RIB forwarder (the floor, forward.go) on `addr:port` instead of benchmarking")
 	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
@@ -171,9 +176,16 @@ func realMain() int {
 		}()
 		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, logf)
 	}
-	if every, on, err := parseDumpEvery(*mrtEvery); err != nil || on {
-		if err == nil && (*routeserver == "" || *runs < 1) {
-			err = errors.New("-mrt-dump-every needs -routeserver and -runs ≥ 1")
+	every, on, err := parseDumpEvery(*mrtEvery)
+	at, aerr := parseDumpAt(*mrtAt)
+	if err != nil || aerr != nil || on || at.on {
+		err = errors.Join(err, aerr)
+		switch {
+		case err != nil:
+		case on && at.on:
+			err = errors.New("-mrt-dump-every and -mrt-dump-at exclude each other")
+		case *routeserver == "" || *runs < 1:
+			err = errors.New("-mrt-dump-every and -mrt-dump-at need -routeserver and -runs ≥ 1")
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "ixbench:", err)
@@ -187,11 +199,16 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, *keep, *doc, *command, logf)
+		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, at, *keep, *doc, *command, logf)
 	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
 			fmt.Fprintln(os.Stderr, "ixbench: -lg needs -routeserver, -lg-clients ≥ 1, a positive -lg-window and -runs ≥ 1")
+			return 2
+		}
+		modes, err := lgParseModes(*lgModes)
+		if err != nil || *lgMaxConc < 0 || *lgClients > 250*250 {
+			fmt.Fprintf(os.Stderr, "ixbench: -lg-modes: %v; -lg-max-concurrent ≥ 0; -lg-clients ≤ 62500\n", err)
 			return 2
 		}
 		sig := make(chan os.Signal, 1)
@@ -202,7 +219,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, *keep, *doc, *command, *profile, logf)
+		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, modes, *lgMaxConc, *keep, *doc, *command, *profile, logf)
 	}
 	all := daemons(*routeserver)
 	var ds []*daemon

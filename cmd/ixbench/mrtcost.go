@@ -43,7 +43,8 @@ type MRTResult struct {
 	Prefixes int     `json:"prefixes"`
 	Rep      int     `json:"rep"`
 	Dumping  bool    `json:"dumping"`
-	Every    float64 `json:"every_s"` // period between dump starts; 0: back to back
+	Every    float64 `json:"every_s"`      // period between dump starts; 0: back to back
+	At       string  `json:"at,omitempty"` // one dump at this point of the initial convergence (-mrt-dump-at)
 
 	Converge        float64 `json:"converge_s"`
 	ChurnWithdraw   float64 `json:"churn_withdraw_s"`
@@ -342,11 +343,12 @@ func (k *routeKeys) bgpdump(file string, timeout time.Duration) (dumpCheck, erro
 
 // mrtConfigure gives the ixrs configuration in dir an admin socket and an MRT dump directory
 // (dumps on demand only: dump_interval has a one-minute minimum). It returns the socket's path. The
-// route server does not create the dump directory.
+// route server creates the dump directory; ixbench does too, so that older route servers can be
+// measured against newer ones.
 func mrtConfigure(dir string) (string, error) {
 	path := filepath.Join(dir, "config.toml")
 	socket := filepath.Join(dir, "admin.sock")
-	if err := os.Mkdir(filepath.Join(dir, "mrt"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "mrt"), 0o755); err != nil {
 		return "", err
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -364,9 +366,9 @@ func mrtConfigure(dir string) (string, error) {
 // mrtOnce runs the initial convergence and the churn burst of w against ixrs, with a dump loop of
 // period every during them when dumping, then a dump at rest that bgpdump checks.
 func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeKeys, timeout time.Duration, keep bool,
-	rep int, dumping bool, every time.Duration, logf func(string, ...any)) (res MRTResult) {
+	rep int, dumping bool, every time.Duration, at dumpAt, logf func(string, ...any)) (res MRTResult) {
 	res = MRTResult{Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes, Prefixes: len(w.Prefixes), Rep: rep,
-		Dumping: dumping, Every: every.Seconds(), Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1}
+		Dumping: dumping, Every: every.Seconds(), At: at.String(), Converge: -1, ChurnWithdraw: -1, ChurnReannounce: -1}
 	res.Load1 = load1()
 	dir, err := os.MkdirTemp("", "ixbench-mrt-")
 	if err != nil {
@@ -453,7 +455,10 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 	chk.expect(all, announcedAll, nil)
 	done := tr.phase(ss, full)
 	from := time.Now()
-	if dumping {
+	switch {
+	case dumping && at.on:
+		loop = startDumpAt(hc, dumpAtReady(at, ss, full, from))
+	case dumping:
 		loop = startDumpLoop(hc, every)
 	}
 	go parallel(len(ss), len(ss), func(i int) error { return ss[i].send(enc[i].Table) })
@@ -543,7 +548,7 @@ func (r *MRTResult) summary() string {
 
 // mrtMain runs the MRT dump-cost mode: for each repetition a quiet and a dumping run of ixrs, in
 // alternating order so that a drift of the machine's load spreads over both.
-func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every time.Duration, keep bool, doc, command string,
+func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every time.Duration, at dumpAt, keep bool, doc, command string,
 	logf func(string, ...any)) int {
 	if _, err := exec.LookPath("bgpdump"); err != nil {
 		fmt.Fprintln(os.Stderr, "ixbench: -mrt-dump-every needs bgpdump (scripts/install-test-deps.sh):", err)
@@ -568,7 +573,10 @@ func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every 
 		ix := newIndex(w)
 		keys := newRouteKeys(w)
 		period := "back to back"
-		if every > 0 {
+		switch {
+		case at.on:
+			period = "once, at " + at.String() + ","
+		case every > 0:
 			period = "every " + every.String()
 		}
 		logf("workload %s: %d members, %d routes, %d prefixes; MRT dumps %s during convergence and churn",
@@ -579,7 +587,7 @@ func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every 
 				order = []bool{true, false}
 			}
 			for _, dumping := range order {
-				r := mrtOnce(binary, w, enc, ix, keys, t, keep, rep, dumping, every, logf)
+				r := mrtOnce(binary, w, enc, ix, keys, t, keep, rep, dumping, every, at, logf)
 				results = append(results, r)
 				what := "quiet  "
 				if dumping {
@@ -647,7 +655,10 @@ func mrtTable(results []MRTResult) string {
 				baseConv, baseChurn, baseCPU = median(conv), median(churn), median(cpu)
 			} else {
 				what = "back to back"
-				if ms[0].Every > 0 {
+				switch {
+				case ms[0].At != "":
+					what = "one, at " + ms[0].At
+				case ms[0].Every > 0:
 					what = "every " + time.Duration(ms[0].Every*float64(time.Second)).String()
 				}
 				dumps = fmt.Sprintf("%.0f", median(col(func(r *MRTResult) float64 { return float64(r.Dumps) })))

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
-	"time"
 )
 
 // mrtDoc is the MRT dump-cost mode's part of the document's results block: the results of its last
@@ -17,40 +13,13 @@ type mrtDoc struct {
 }
 
 func updateDocMRT(path string, results []MRTResult, version, command, commit string) error {
-	var d docData
-	if b, err := os.ReadFile(path); err == nil {
-		if i := strings.Index(string(b), dataBegin); i >= 0 {
-			rest := string(b[i+len(dataBegin):])
-			if j := strings.Index(rest, dataEnd); j >= 0 {
-				if err := json.Unmarshal([]byte(rest[:j]), &d); err != nil {
-					return fmt.Errorf("%s: results block: %w", path, err)
-				}
-			}
-		}
-	}
 	var loads []float64
 	for _, r := range results {
 		loads = append(loads, r.Load1)
 	}
-	slices.Sort(loads)
-	load := ""
-	if len(loads) > 0 {
-		load = fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1])
-	}
-	d.MRT = &mrtDoc{Results: results, Run: map[string]string{
-		"machine": machine(),
-		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
-		"command": command,
-		"commit":  commit,
-		"load":    load,
-		"version": version,
-	}}
-	data, err := json.MarshalIndent(d, "", " ")
-	if err != nil {
-		return err
-	}
-	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
-	return os.WriteFile(path, []byte(doc), 0o644)
+	return editDoc(path, func(d *docData) {
+		d.MRT = &mrtDoc{Results: results, Run: modeRun(loads, version, command, commit)}
+	})
 }
 
 // renderMRT renders the MRT dump-cost section ("" when the mode never ran).
@@ -70,7 +39,9 @@ func renderMRT(g *mrtDoc) string {
 	}
 	b.WriteString(`ixrs alone, with an admin socket and an MRT dump directory in both runs of a repetition. The
 dumping run asks for TABLE_DUMP_V2 dumps of the Adj-RIB-In (` + "`POST /v1/mrt/dump`" + `, docs/mrt.md) from
-the first announcement until the churn burst has converged; the quiet run asks for none. The
+the first announcement until the churn burst has converged, one after the other (` + "`-mrt-dump-every`" + `),
+or for one dump when the members have received a share of their routes in the initial
+convergence (` + "`-mrt-dump-at`" + `: a scheduled dump landing mid-convergence); the quiet run asks for none. The
 repetitions alternate which run comes first. Converge and churn as in the main tables, median
 (min–max), with the dumping runs' change against the quiet runs' medians; CPU is the daemon's for the
 phases and the dumps. Dumps: completed during the phases; their duration as the route server

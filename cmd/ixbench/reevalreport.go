@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
-	"time"
 )
 
 // reevalDoc is the re-evaluation mode's part of the document's results block: the results of its last
@@ -17,40 +13,13 @@ type reevalDoc struct {
 }
 
 func updateDocReeval(path string, results []ReevalResult, version, command, commit string) error {
-	var d docData
-	if b, err := os.ReadFile(path); err == nil {
-		if i := strings.Index(string(b), dataBegin); i >= 0 {
-			rest := string(b[i+len(dataBegin):])
-			if j := strings.Index(rest, dataEnd); j >= 0 {
-				if err := json.Unmarshal([]byte(rest[:j]), &d); err != nil {
-					return fmt.Errorf("%s: results block: %w", path, err)
-				}
-			}
-		}
-	}
 	var loads []float64
 	for _, r := range results {
 		loads = append(loads, r.Load1, r.LoadEnd)
 	}
-	slices.Sort(loads)
-	load := ""
-	if len(loads) > 0 {
-		load = fmt.Sprintf("%.2f–%.2f", loads[0], loads[len(loads)-1])
-	}
-	d.Reeval = &reevalDoc{Results: results, Run: map[string]string{
-		"machine": machine(),
-		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
-		"command": command,
-		"commit":  commit,
-		"load":    load,
-		"version": version,
-	}}
-	data, err := json.MarshalIndent(d, "", " ")
-	if err != nil {
-		return err
-	}
-	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
-	return os.WriteFile(path, []byte(doc), 0o644)
+	return editDoc(path, func(d *docData) {
+		d.Reeval = &reevalDoc{Results: results, Run: modeRun(loads, version, command, commit)}
+	})
 }
 
 // renderReeval renders the re-evaluation section ("" when the mode never ran).

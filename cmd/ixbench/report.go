@@ -93,6 +93,26 @@ func loadavg() string {
 // updateDoc stores results in the document. A run replaces every result of the workloads it ran, so
 // each workload's table comes from one invocation (in) and states it.
 func updateDoc(path string, results []Result, in *invocation) error {
+	return editDoc(path, func(d *docData) {
+		if d.Invocations == nil {
+			d.Invocations = map[string]*invocation{}
+		}
+		fresh := map[string]bool{}
+		for _, r := range results {
+			fresh[r.Workload] = true
+		}
+		d.Results = slices.DeleteFunc(d.Results, func(r Result) bool { return fresh[r.Workload] })
+		d.Results = append(d.Results, results...)
+		for w := range fresh {
+			d.Invocations[w] = in
+			delete(d.Runs, w)
+		}
+	})
+}
+
+// editDoc reads the results block of the document at path (none yet: empty), lets edit change it,
+// and writes the document anew from it: the prose rendered, then the block.
+func editDoc(path string, edit func(*docData)) error {
 	var d docData
 	if b, err := os.ReadFile(path); err == nil {
 		if i := strings.Index(string(b), dataBegin); i >= 0 {
@@ -104,25 +124,30 @@ func updateDoc(path string, results []Result, in *invocation) error {
 			}
 		}
 	}
-	if d.Invocations == nil {
-		d.Invocations = map[string]*invocation{}
-	}
-	fresh := map[string]bool{}
-	for _, r := range results {
-		fresh[r.Workload] = true
-	}
-	d.Results = slices.DeleteFunc(d.Results, func(r Result) bool { return fresh[r.Workload] })
-	d.Results = append(d.Results, results...)
-	for w := range fresh {
-		d.Invocations[w] = in
-		delete(d.Runs, w)
-	}
+	edit(&d)
 	data, err := json.MarshalIndent(d, "", " ")
 	if err != nil {
 		return err
 	}
 	doc := render(&d) + "\n" + dataBegin + string(data) + dataEnd + "\n"
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// modeRun is the header of a section kept apart (-lg, -reeval, -mrt-dump-*): one invocation, with
+// the machine's load over its runs (loads: the one-minute load averages they recorded).
+func modeRun(loads []float64, version, command, commit string) map[string]string {
+	load := ""
+	if len(loads) > 0 {
+		load = fmt.Sprintf("%.2f–%.2f", slices.Min(loads), slices.Max(loads))
+	}
+	return map[string]string{
+		"machine": machine(),
+		"date":    time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		"command": command,
+		"commit":  commit,
+		"load":    load,
+		"version": version,
+	}
 }
 
 // machine describes the CPU and kernel.

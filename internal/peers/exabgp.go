@@ -64,8 +64,8 @@ func StartExaBGP(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("exabgp: %v", err)
 	}
-	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" {
-		t.Fatal("exabgp: GracefulRestart, GRRecovery, LLGRStaleTime and Role are BIRD only for now")
+	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" || c.AddPathRx {
+		t.Fatal("exabgp: GracefulRestart, GRRecovery, LLGRStaleTime, Role and AddPathRx are not supported here for now")
 	}
 	e := &exabgp{received: filepath.Join(c.Dir, "received.jsonl"), fifo: filepath.Join(c.Dir, "commands.fifo")}
 	helper := filepath.Join(c.Dir, "exabgp-helper.py")

@@ -35,7 +35,9 @@ type frr struct {
 // routes (0 when the Announce has none). NoFourOctetAS is not supported: FRR 8.4
 // has no per-capability knob (dont-capability-negotiate also drops IPv6).
 // The vty listens only on a unix socket in Dir (-P 0), and BGP only when
-// ListenPort is set (-p ListenPort -l LocalAddr, else -p 0).
+// ListenPort is set (-p ListenPort -l LocalAddr, else -p 0). With AddPathRx
+// Received returns every path the speaker sent for a prefix, one Route each
+// (`show bgp ... json detail` lists them all).
 func StartFRR(t testing.TB, c Config) Peer {
 	t.Helper()
 	Require(t, frrBGPD, "vtysh")
@@ -153,6 +155,10 @@ func (f *frr) config(c Config) string {
 		}
 		w("  neighbor %s activate", nb)
 		w("  neighbor %s attribute-unchanged next-hop", nb)
+		if !c.AddPathRx {
+			// FRR advertises ADD-PATH receive (RFC 7911) for every activated family unless told not to.
+			w("  neighbor %s disable-addpath-rx", nb)
+		}
 		w("  neighbor %s route-map PEERS-OUT%s out", nb, fam)
 		w(" exit-address-family")
 	}

@@ -35,6 +35,9 @@ func StartGoBGP(t testing.TB, c Config) Peer {
 	if c.Role != "" {
 		t.Fatal("gobgp: Role is not supported (gobgpd 3.10 has no BGP roles)")
 	}
+	if c.AddPathRx {
+		t.Fatal("gobgp: AddPathRx is BIRD and FRR only for now")
+	}
 	if (c.GRRecovery || c.LLGRStaleTime > 0) && c.GracefulRestart == 0 {
 		t.Fatal("gobgp: GRRecovery and LLGRStaleTime need GracefulRestart")
 	}

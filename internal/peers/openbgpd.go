@@ -47,8 +47,8 @@ func StartOpenBGPD(t testing.TB, c Config) Peer {
 	if err != nil {
 		t.Fatalf("openbgpd: %v", err)
 	}
-	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" {
-		t.Fatal("openbgpd: GracefulRestart, GRRecovery, LLGRStaleTime and Role are BIRD only for now")
+	if c.GracefulRestart > 0 || c.GRRecovery || c.LLGRStaleTime > 0 || c.Role != "" || c.AddPathRx {
+		t.Fatal("openbgpd: GracefulRestart, GRRecovery, LLGRStaleTime, Role and AddPathRx are not supported here for now")
 	}
 	if c.Passive && c.MD5Password != "" {
 		// Seen with 7.7: SYNs to the listener count as TCPMD5Unexpected

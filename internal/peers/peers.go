@@ -31,6 +31,7 @@
 //	GRRecovery               yes   no    yes     no              no
 //	LLGRStaleTime            yes   no    yes     no              no
 //	Role, StrictRole         yes   yes   no      no              no
+//	AddPathRx                yes   yes   no      no              no
 //	NotificationReader       no    yes   no      no              yes
 //	first connect            1 s   0 s   5-10 s  0 s             1 s
 //
@@ -146,8 +147,9 @@ type Config struct {
 	// bits. BIRD and gobgpd.
 	GRRecovery bool
 	// AddPathRx advertises ADD-PATH receive (RFC 7911) for both families,
-	// so that the daemon holds every path the speaker sends. BIRD only
-	// (`add paths rx`); the other daemons ignore it.
+	// so that the daemon holds every path the speaker sends: BIRD `add paths
+	// rx`; FRR advertises receive by default, so there false means
+	// `disable-addpath-rx`. BIRD and FRR.
 	AddPathRx bool
 	// LLGRStaleTime, when positive, enables long-lived graceful restart
 	// (RFC 9494) with this long-lived stale time in seconds; it needs
