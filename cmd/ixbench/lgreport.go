@@ -109,13 +109,7 @@ func renderLG(g *lgDoc) string {
 	var b strings.Builder
 	r0 := g.Results[0]
 	fmt.Fprintf(&b, "## Looking glass under load: %s, %d members, %d routes (%d prefixes)\n\n", r0.Workload, r0.Members, r0.Routes, r0.Prefixes)
-	fmt.Fprintf(&b, "Run %s on %s; 1-minute load average before each run %s (2 cores, shared with other work); commit %s, %s.  \n",
-		g.Run["date"], g.Run["machine"], g.Run["load"], g.Run["commit"], g.Run["version"])
-	if g.Run["command"] != "" {
-		fmt.Fprintf(&b, "Command: `%s`\n\n", g.Run["command"])
-	} else {
-		b.WriteString("\n")
-	}
+	b.WriteString(runHeader(g.Run, "before each run"))
 	b.WriteString(`ixrs runs with its looking glass on (` + "`ixbench -lg`" + `, ` + "`cmd/ixbench/lg.go`" + `). Each repetition is two runs of the
 same workload and phases as above: a quiet one (no looking-glass client during the phases) and a loaded one
 per client model (N clients from the first announcement to the end). Every client runs a closed loop

@@ -30,13 +30,7 @@ func renderMRT(g *mrtDoc) string {
 	var b strings.Builder
 	r0 := g.Results[0]
 	fmt.Fprintf(&b, "## MRT dumps during convergence: %s, %d members, %d routes (%d prefixes)\n\n", r0.Workload, r0.Members, r0.Routes, r0.Prefixes)
-	fmt.Fprintf(&b, "Run %s on %s; 1-minute load average before each run %s (2 cores, shared with other work); commit %s, %s.  \n",
-		g.Run["date"], g.Run["machine"], g.Run["load"], g.Run["commit"], g.Run["version"])
-	if g.Run["command"] != "" {
-		fmt.Fprintf(&b, "Command: `%s`\n\n", g.Run["command"])
-	} else {
-		b.WriteString("\n")
-	}
+	b.WriteString(runHeader(g.Run, "before each run"))
 	b.WriteString(`ixrs alone, with an admin socket and an MRT dump directory in both runs of a repetition. The
 dumping run asks for TABLE_DUMP_V2 dumps of the Adj-RIB-In (` + "`POST /v1/mrt/dump`" + `, docs/mrt.md) from
 the first announcement until the churn burst has converged, one after the other (` + "`-mrt-dump-every`" + `),

@@ -29,13 +29,7 @@ func renderReeval(g *reevalDoc) string {
 	}
 	var b strings.Builder
 	b.WriteString("## Re-evaluation: IRR, RPKI and policy changes\n\n")
-	fmt.Fprintf(&b, "Run %s on %s; 1-minute load average %s (2 cores, shared with other work); commit %s, %s.  \n",
-		g.Run["date"], g.Run["machine"], g.Run["load"], g.Run["commit"], g.Run["version"])
-	if g.Run["command"] != "" {
-		fmt.Fprintf(&b, "Command: `%s`\n\n", g.Run["command"])
-	} else {
-		b.WriteString("\n")
-	}
+	b.WriteString(runHeader(g.Run, ""))
 	b.WriteString(`ixrs alone (` + "`ixbench -reeval`" + `, ` + "`cmd/ixbench/reeval.go`" + `), with an IXP import policy: every
 member has IRR files (its prefixes, exact, and the origins of its paths; ` + "`irr = \"reject\"`" + `), RPKI origin
 validation with ` + "`rpki = \"reject-invalid\"`" + ` against one VRP per route (prefix, its length, the path's origin),

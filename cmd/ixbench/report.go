@@ -133,6 +133,20 @@ func editDoc(path string, edit func(*docData)) error {
 	return os.WriteFile(path, []byte(doc), 0o644)
 }
 
+// runHeader renders a kept-apart section's invocation (modeRun): when, where, the load (over, e.g.,
+// "before each run"), the commit and the command.
+func runHeader(run map[string]string, over string) string {
+	if over != "" {
+		over += " "
+	}
+	h := fmt.Sprintf("Run %s on %s; 1-minute load average %s%s on 2 cores; commit %s, %s.  \n",
+		run["date"], run["machine"], over, run["load"], run["commit"], run["version"])
+	if run["command"] != "" {
+		return h + fmt.Sprintf("Command: `%s`\n\n", run["command"])
+	}
+	return h + "\n"
+}
+
 // modeRun is the header of a section kept apart (-lg, -reeval, -mrt-dump-*): one invocation, with
 // the machine's load over its runs (loads: the one-minute load averages they recorded).
 func modeRun(loads []float64, version, command, commit string) map[string]string {
