@@ -266,7 +266,7 @@ func (r *route) hash() uint64 {
 // fromWire fills r from a received UPDATE's path attributes (4-octet AS_PATH, as negotiated). The next
 // hop is NEXT_HOP for IPv4 and the global address of MP_REACH_NLRI for IPv6 (a link-local address after
 // it is ignored). It returns false for attributes too short to parse.
-func (r *route) fromWire(attrs []byte, v6 bool) bool {
+func (r *route) fromWire(attrs []byte, v6, keepRS bool) bool {
 	*r = route{path: r.path[:0], comms: r.comms[:0], large: r.large[:0]}
 	for len(attrs) >= 3 {
 		flags, typ := attrs[0], attrs[1]
@@ -317,9 +317,11 @@ func (r *route) fromWire(attrs []byte, v6 bool) bool {
 			}
 		case speaker.AttrLargeCommunities:
 			for ; len(v) >= 12; v = v[12:] {
-				if binary.BigEndian.Uint32(v) == RSASN {
+				if binary.BigEndian.Uint32(v) == RSASN && !keepRS {
 					// The route server's own informational communities (ixrs's RPKI and IRR states,
 					// RS:1000:N and RS:64512:N, with those checks on in -reeval): added, not passed on.
+					// The realistic workload keeps them (keepRS): every daemon there must add the RPKI
+					// state, and its expected routes carry it (realistic.go).
 					continue
 				}
 				r.large = append(r.large, speaker.LargeCommunity{Global: binary.BigEndian.Uint32(v),

@@ -330,7 +330,7 @@ func TestRouteWireRoundTrip(t *testing.T) {
 	wl := int(binary.BigEndian.Uint16(body))
 	al := int(binary.BigEndian.Uint16(body[2+wl:]))
 	var got route
-	if !got.fromWire(body[4+wl:4+wl+al], false) {
+	if !got.fromWire(body[4+wl:4+wl+al], false, false) {
 		t.Fatal("fromWire failed")
 	}
 	if got.hash() != want.hash() {
@@ -392,4 +392,37 @@ func FuzzSessionUpdate(f *testing.F) {
 			t.Fatalf("count %d, held %d; bad %d, recounted %d", s.count, held, bad, s.bad)
 		}
 	})
+}
+
+// TestRouteWireRouteServerCommunities: the route server's own large communities (RS:1000:N) are left
+// out of a received route's hash, except in the realistic workload (keepRS), whose expected routes
+// carry the RPKI state every daemon adds; a daemon that does not add it must then fail the check.
+func TestRouteWireRouteServerCommunities(t *testing.T) {
+	a := &speaker.Attrs{Origin: speaker.OriginIGP,
+		ASPath:  speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{210000, 400000}}},
+		NextHop: netip.MustParseAddr("198.18.0.1")}
+	tagged := *a
+	tagged.LargeCommunities = []speaker.LargeCommunity{{Global: RSASN, Local1: infoRPKI, Local2: rpkiNotFound}}
+	attrsOf := func(a *speaker.Attrs) []byte {
+		block := speaker.AppendAttrs(nil, a, speaker.IPv4Unicast, encodeOpts)
+		msg, _ := speaker.AppendAnnounce(nil, speaker.IPv4Unicast, block, a.NextHop, netip.Addr{},
+			[]netip.Prefix{netip.MustParsePrefix("11.0.0.0/24")}, speaker.MaxMessageLen)
+		body := msg[speaker.HeaderLen:]
+		wl := int(binary.BigEndian.Uint16(body))
+		al := int(binary.BigEndian.Uint16(body[2+wl:]))
+		return body[4+wl : 4+wl+al]
+	}
+	var plain, withTag route
+	plain.fromAttrs(a, a.NextHop, 0)
+	withTag.fromAttrs(&tagged, a.NextHop, 0)
+	var got route
+	if !got.fromWire(attrsOf(&tagged), false, false) || got.hash() != plain.hash() {
+		t.Errorf("without keepRS the route server's community counts: %s", got.String())
+	}
+	if !got.fromWire(attrsOf(&tagged), false, true) || got.hash() != withTag.hash() {
+		t.Errorf("with keepRS the route server's community is dropped: %s", got.String())
+	}
+	if !got.fromWire(attrsOf(a), false, true) || got.hash() == withTag.hash() {
+		t.Error("with keepRS a route without the RPKI state matches one with it")
+	}
 }

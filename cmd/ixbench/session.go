@@ -351,7 +351,7 @@ func (s *session) update(b []byte) error {
 		}
 		if !*done {
 			*done = true
-			if s.rt.fromWire(allAttrs, v6) {
+			if s.rt.fromWire(allAttrs, v6, s.tr != nil && s.tr.chk != nil && s.tr.chk.w.Policy != nil) {
 				*h = s.rt.hash()
 			}
 			if *h == 0 {
