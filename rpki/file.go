@@ -25,6 +25,15 @@ const maxVRPs = 10_000_000
 // Every entry must be well formed: a file with one bad entry is refused as a whole, naming the entry,
 // so a truncated or corrupted file never replaces good data.
 func ParseJSON(data []byte) ([]VRP, error) {
+	if vrps, ok := fastParseJSON(data); ok {
+		return vrps, nil
+	}
+	return parseJSONReflect(data)
+}
+
+// parseJSONReflect is ParseJSON with encoding/json: the reference for what is accepted, and the
+// errors (vrpjson.go).
+func parseJSONReflect(data []byte) ([]VRP, error) {
 	var doc struct {
 		ROAs *[]struct {
 			Prefix    *string         `json:"prefix"`

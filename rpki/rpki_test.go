@@ -2,7 +2,9 @@ package rpki
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,14 +89,22 @@ func TestParseJSONErrors(t *testing.T) {
 	}
 }
 
-// FuzzParseJSON: the decoder never panics, and whatever it accepts builds a table in which every
-// VRP validates its own prefix and origin (unless AS0).
+// FuzzParseJSON: the decoder never panics; whatever it accepts builds a table in which every VRP
+// validates its own prefix and origin (unless AS0); and its verdict, result or error, is that of
+// encoding/json (parseJSONReflect), which the fast path must never contradict.
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(sample))
 	f.Add([]byte(`{"roas": []}`))
 	f.Add([]byte(`{"roas": [{"prefix": "::/0", "maxLength": 128, "asn": "as1"}]}`))
+	for _, in := range jsonEdgeCases {
+		f.Add([]byte(in))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		vrps, err := ParseJSON(data)
+		ref, refErr := parseJSONReflect(data)
+		if fmt.Sprint(err) != fmt.Sprint(refErr) || !slices.Equal(vrps, ref) {
+			t.Fatalf("ParseJSON = %v, %v; encoding/json = %v, %v", vrps, err, ref, refErr)
+		}
 		if err != nil {
 			return
 		}
@@ -105,6 +115,56 @@ func FuzzParseJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// jsonEdgeCases are inputs where a hand-written scanner could part from encoding/json.
+var jsonEdgeCases = []string{
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1}]} trailing`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1}]}{`,
+	`{"ROAS": [{"Prefix": "192.0.2.0/24", "MAXLENGTH": 24, "Asn": 1}]}`,
+	`{"roaſ": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1}]}`,
+	`{"roas": [], "roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1}]}`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "prefix": "192.0.3.0/24", "maxLength": 24, "asn": 1}]}`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1, "asn": "AS2"}]}`,
+	`{"roas": [{"prefix": "192.0.2.0\/24", "maxLength": 24, "asn": "\u00412"}]}`,
+	`{"roas": [{"prefix": "192.0.2.1/24", "maxLength": 24.0, "asn": 1}]}`,
+	`{"roas": [{"prefix": "192.0.2.1/24", "maxLength": 2e1, "asn": 1e0}]}`,
+	`{"roas": [{"prefix": "192.0.2.1/24", "maxLength": 024, "asn": 01}]}`,
+	`{"roas": [{"prefix": "192.000.2.1/24", "maxLength": 24, "asn": "AS0001"}]}`,
+	`{"roas": [{"prefix": "192.0.2.1/024", "maxLength": 24, "asn": "as4294967295"}]}`,
+	`{"roas": [{"prefix": "192.0.2.1/24", "maxLength": 24, "asn": 4294967296}]}`,
+	`{"roas": [{"prefix": "::ffff:192.0.2.0/120", "maxLength": 128, "asn": -1}]}`,
+	`{"roas": [{"prefix": "fe80::%eth0/64", "maxLength": 64, "asn": 1}]}`,
+	`{"roas": [null, {"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1}]}`,
+	`{"roas": null}`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1, "x": {"a": [1, {"b": "\""}]}}], "m": [[[]]]}`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1, "x": [1,]}]}`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1,}]}`,
+	`{"roas": [{"prefix": "192.0.2.0/24", "maxLength": 24, "asn": 1}],}`,
+	"\ufeff{\"roas\": []}",
+	"{\"roas\": [{\"prefix\": \"192.0.2.0/24\", \"maxLength\": 24, \"asn\": 1, \"ta\": \"\x01\"}]}",
+	`[{"roas": []}]`,
+	` {"roas":[{"asn":"AS65001","maxLength":32,"prefix":"0.0.0.0/0"}]} ` + "\n",
+}
+
+// TestParseJSONFastPath: the fast path takes the files rpki-client and StayRTR write (without it
+// FuzzParseJSON would compare encoding/json with itself), and agrees with encoding/json on the
+// edge cases.
+func TestParseJSONFastPath(t *testing.T) {
+	for _, in := range []string{sample, string(vrpFileJSON(1000, 3)), `{"roas": []}`} {
+		got, ok := fastParseJSON([]byte(in))
+		want, err := parseJSONReflect([]byte(in))
+		if !ok || err != nil || !slices.Equal(got, want) {
+			t.Errorf("fast path %v, %v; encoding/json %v, %v; input %.80q", got, ok, want, err, in)
+		}
+	}
+	for _, in := range jsonEdgeCases {
+		got, err := ParseJSON([]byte(in))
+		want, refErr := parseJSONReflect([]byte(in))
+		if fmt.Sprint(err) != fmt.Sprint(refErr) || !slices.Equal(got, want) {
+			t.Errorf("%q: ParseJSON = %v, %v; encoding/json = %v, %v", in, got, err, want, refErr)
+		}
+	}
 }
 
 func TestChanged(t *testing.T) {
