@@ -215,8 +215,9 @@ func (f *rpkiFeed) fromFiles(ctx context.Context, fl rpkiFiles) {
 		fl.slurm = f.slurm
 	}
 	slurmChanged := !f.slurm.Equal(fl.slurm)
-	// An unchanged file is the same table (the file cache, filecache.go): nothing to compare.
-	fileChanged := fl.vrps != f.file && ((f.file == nil) != (fl.vrps == nil) || rpki.Changed(f.file, fl.vrps).Len() > 0)
+	// An unchanged file is the same table (the file cache, filecache.go): nothing to compare. A
+	// changed one is compared up to its first difference; push works out all of them.
+	fileChanged := fl.vrps != f.file && ((f.file == nil) != (fl.vrps == nil) || !rpki.Equal(f.file, fl.vrps))
 	if !slurmChanged && !fileChanged {
 		return
 	}

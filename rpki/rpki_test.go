@@ -186,4 +186,15 @@ func TestChanged(t *testing.T) {
 	if Changed(old, old).Len() != 0 || Changed(nil, old).Len() != 3 {
 		t.Errorf("Changed of equal or from-empty tables wrong")
 	}
+	same := NewTable([]VRP{v("2a00::/32", 48, 3), v("11.1.0.0/16", 16, 2), v("11.0.0.0/16", 24, 1), v("11.0.0.0/16", 24, 1)})
+	swapped := NewTable([]VRP{v("11.0.0.0/16", 24, 1), v("11.1.0.0/16", 16, 2), v("2a00::/32", 48, 4)})
+	for _, tt := range []struct {
+		a, b *Table
+		want bool
+	}{{old, same, true}, {old, old, true}, {nil, NewTable(nil), true}, {old, new, false}, {new, old, false},
+		{old, swapped, false}, {nil, old, false}, {old, nil, false}} {
+		if got := Equal(tt.a, tt.b); got != tt.want {
+			t.Errorf("Equal(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
 }

@@ -42,6 +42,10 @@ var emptyTrie bart.Table[[]VRP]
 // prefix or longer than an address are dropped (RFC 6482 makes them invalid ROAs).
 func NewTable(vrps []VRP) *Table {
 	t := &Table{t: new(bart.Table[[]VRP])}
+	// Most prefixes have one VRP: theirs is a one-element window on a single array rather than
+	// an allocation each (a third of the allocations of a 400k-VRP table). Its capacity is
+	// clipped, so a second VRP of the prefix copies rather than overwrites the next one's.
+	one := make([]VRP, 0, len(vrps))
 	for _, v := range vrps {
 		v.Prefix = v.Prefix.Masked()
 		if !v.Prefix.IsValid() || v.MaxLength < v.Prefix.Bits() || v.MaxLength > v.Prefix.Addr().BitLen() {
@@ -51,7 +55,12 @@ func NewTable(vrps []VRP) *Table {
 		if slices.Contains(old, v) {
 			continue
 		}
-		t.t.Insert(v.Prefix, append(old, v))
+		if old == nil {
+			one = append(one, v)
+			t.t.Insert(v.Prefix, one[len(one)-1:len(one):len(one)])
+		} else {
+			t.t.Insert(v.Prefix, append(slices.Clip(old), v))
+		}
 		if v.Prefix.Addr().Is4() {
 			t.n4++
 		} else {
@@ -173,6 +182,26 @@ func Changed(old, new *Table) *Diff {
 	add(old, new)
 	add(new, old)
 	return d
+}
+
+// Equal reports whether two snapshots hold the same VRPs. It stops at the first difference, so
+// telling a changed VRP file from an unchanged one costs far less than Changed.
+func Equal(a, b *Table) bool {
+	a4, a6 := a.Len()
+	b4, b6 := b.Len()
+	if a4 != b4 || a6 != b6 {
+		return false
+	}
+	// Snapshots hold no duplicates: as many VRPs, all of a's in b, is the same set.
+	for p, vs := range a.trie().All() {
+		other, _ := b.trie().Get(p)
+		for _, v := range vs {
+			if !slices.Contains(other, v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Diff is the set of VRP prefixes that differ between two snapshots.

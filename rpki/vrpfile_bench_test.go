@@ -77,6 +77,14 @@ func BenchmarkVRPFile400k(b *testing.B) {
 		}
 	})
 	oldTab, newTab := NewTable(oldVRPs), NewTable(newVRPs)
+	b.Run("equal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if Equal(oldTab, newTab) {
+				b.Fatal("tables with 1% changed are equal")
+			}
+		}
+	})
 	b.Run("diff", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
