@@ -27,3 +27,15 @@ func TestAddPathPeerConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestLLGRWords: the looking glass names the long-lived graceful restart a member offers, per family
+// with its stale time.
+func TestLLGRWords(t *testing.T) {
+	c := &speaker.Capabilities{GracefulRestart: &speaker.GracefulRestart{RestartTime: 120},
+		LongLivedGR: []speaker.LLGRFamily{{Family: speaker.IPv4Unicast, StaleTime: 3600}, {Family: speaker.IPv6Unicast, StaleTime: 60}}}
+	got := capabilityWords(c, nil)
+	want := []string{"graceful restart", "long-lived graceful restart ipv4 (3600 s)", "long-lived graceful restart ipv6 (60 s)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

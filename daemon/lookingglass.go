@@ -161,6 +161,9 @@ func capabilityWords(c *speaker.Capabilities, addPathSend []speaker.Family) []st
 	if c.GracefulRestart != nil {
 		out = append(out, "graceful restart")
 	}
+	for _, f := range c.LongLivedGR {
+		out = append(out, fmt.Sprintf("long-lived graceful restart %s (%d s)", afi(f.Family), f.StaleTime))
+	}
 	for _, f := range slices.Sorted(maps.Keys(c.AddPath)) {
 		out = append(out, "ADD-PATH "+afi(f)+" "+addPathMode(c.AddPath[f]))
 	}

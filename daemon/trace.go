@@ -300,6 +300,16 @@ func capabilityNames(c *speaker.Capabilities) []string {
 		}
 		out = append(out, s)
 	}
+	if c.LongLivedGR != nil {
+		s := "llgr"
+		for _, f := range c.LongLivedGR {
+			s += fmt.Sprintf(":%s=%d", f.Family, f.StaleTime)
+			if f.ForwardingState {
+				s += "(forwarding)"
+			}
+		}
+		out = append(out, s)
+	}
 	for _, f := range sortedFamilies(c.AddPath) {
 		out = append(out, fmt.Sprintf("add-path:%s:%s", f, addPathMode(c.AddPath[f])))
 	}

@@ -93,7 +93,8 @@ func TestTracerLines(t *testing.T) {
 	withdraw, _ := speaker.AppendWithdraw(nil, speaker.IPv6Unicast, prefixes(2, "2001:db8:%d::/48"), speaker.MaxMessageLen)
 	open := &speaker.Open{Version: 4, MyAS: 65001, HoldTime: 90, RouterID: netip.MustParseAddr("10.0.0.11")}
 	open.Caps = speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast}, RouteRefresh: true, FourOctetAS: true, AS4: 65001,
-		HasRole: true, Role: speaker.RoleRSClient}
+		HasRole: true, Role: speaker.RoleRSClient,
+		LongLivedGR: []speaker.LLGRFamily{{Family: speaker.IPv4Unicast, ForwardingState: true, StaleTime: 3600}}}
 	note := speaker.AdminShutdown(speaker.SubAdminShutdown, "maintenance")
 
 	tests := []struct {
@@ -118,7 +119,7 @@ func TestTracerLines(t *testing.T) {
 			"end_of_rib": "ipv6-unicast"}, []string{"announced", "withdrawn"}},
 		{"open", speaker.Received, speaker.MsgOpen, speaker.EncodeOpen(open), map[string]any{
 			"type": "open", "open_asn": 65001.0, "hold_time": 90.0, "router_id": "10.0.0.11",
-			"capabilities": []any{"mp:ipv4-unicast", "route-refresh", "4-octet-as:65001", "role:rs-client"}}, nil},
+			"capabilities": []any{"mp:ipv4-unicast", "route-refresh", "4-octet-as:65001", "llgr:ipv4-unicast=3600(forwarding)", "role:rs-client"}}, nil},
 		{"notification", speaker.Sent, speaker.MsgNotification, speaker.EncodeNotification(note), map[string]any{
 			"type": "notification", "code": 6.0, "subcode": 2.0, "text": note.String()}, nil},
 		{"refresh", speaker.Received, speaker.MsgRouteRefresh,

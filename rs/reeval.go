@@ -540,21 +540,7 @@ func (s *Server) walkMemberSlab(w *revalWalk, budget int) int {
 		if pe == nil {
 			continue
 		}
-		w.scratch = w.scratch[:0]
-		for _, r := range pe.routes() {
-			if _, ok := w.req.members[r.p.m]; ok && s.members[r.p.m.name] == r.p.m {
-				w.scratch = append(w.scratch, r)
-			}
-		}
-		budget -= len(pe.routes())
-		// reevalRoute may reorder pe.routes(): the affected routes were copied first.
-		for _, r := range w.scratch {
-			if s.reevalRoute(r.p, r) {
-				w.changed++
-				s.stats.routesReevaluated++
-			}
-		}
-		clear(w.scratch)
+		budget -= s.revalPrefix(w, pe, w.req.members)
 	}
 	return budget
 }
@@ -586,7 +572,7 @@ func (s *Server) walkVRPProbe(w *revalWalk, budget int) int {
 		}
 		budget--
 		if pe := s.prefixes.get(pfx); pe != nil {
-			budget -= s.revalPrefix(w, pe)
+			budget -= s.revalPrefix(w, pe, nil)
 		}
 	}
 	return budget
@@ -607,7 +593,7 @@ func (s *Server) walkVRPSlab(w *revalWalk, budget int) int {
 		if pe == nil || (w.cover != nil && !w.cover.LookupPrefix(pe.prefix())) {
 			continue
 		}
-		budget -= s.revalPrefix(w, pe)
+		budget -= s.revalPrefix(w, pe, nil)
 	}
 	return budget
 }
@@ -675,17 +661,26 @@ func (w *revalWalk) aspaAffects(set *attrSet) bool {
 	return hit
 }
 
-// revalPrefix revalidates every route of pe and returns the number of routes it looked at.
-func (s *Server) revalPrefix(w *revalWalk, pe *prefixEntry) int {
+// revalPrefix revalidates the routes of pe (only those of the members in only, when only is not nil;
+// a member no longer in the table is skipped) and returns the number of routes it looked at.
+func (s *Server) revalPrefix(w *revalWalk, pe *prefixEntry, only map[*member]struct{}) int {
 	// reevalRoute may reorder pe.routes() (and drop pe's last use): work on a copy.
-	w.scratch = append(w.scratch[:0], pe.routes()...)
+	routes := pe.routes()
+	n := len(routes)
+	w.scratch = w.scratch[:0]
+	for _, r := range routes {
+		if only == nil {
+			w.scratch = append(w.scratch, r)
+		} else if _, ok := only[r.p.m]; ok && s.members[r.p.m.name] == r.p.m {
+			w.scratch = append(w.scratch, r)
+		}
+	}
 	for _, r := range w.scratch {
 		if s.reevalRoute(r.p, r) {
 			w.changed++
 			s.stats.routesReevaluated++
 		}
 	}
-	n := len(w.scratch)
 	clear(w.scratch)
 	return n
 }

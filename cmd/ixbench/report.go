@@ -425,23 +425,22 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   once per group of sessions receiving exactly the same prefixes, then copied to each. A session that
   falls behind is served on its own until it has caught up, so a slow member delays nobody.
 - The Adj-RIB-Out keeps one interned bit set per distinct set of receiving sessions (nearly every prefix
-  of a member is held by "every session but that member's"); a prefix entry is 96 bytes; attribute sets
+  of a member is held by "every session but that member's"); a prefix entry is 80 bytes and holds its
+  first route and first Adj-RIB-Out entry itself; attribute sets are interned by hash and compare, and
   carry received-side and sent-side state only for the role they play; an idle session holds a 4 KiB
   read buffer and no write buffer; queued UPDATEs wait in 16 KiB chunks from a shared pool.
 - The Go collector runs with GOGC=25 (docs/configuration.md): the heap stays within about a quarter
   of the live RIB, for a tenth or so of the CPU time.
 - Most of what is left of ixrs's CPU time is the kernel's: writing the UPDATEs to hundreds of TCP
   sockets. The load generator shares the two cores (last column).
-- Peak memory against BIRD's (the target is "no more"): the scaling series shows ixrs's memory growing
-  more slowly than BIRD's with the number of members (from 100 members on, ixrs uses less) and about
-  twice as fast with the number of routes. Per prefix ixrs holds a 96-byte entry and its index slot, per
-  route a 48-byte row, and per received attribute set about 1.4 KB (the decoded attributes, the
-  canonical key, the policy view, and the out set with OTC added, with its encoding); the Go runtime adds
-  its heap headroom and metadata, about a third over the live heap, and some 6 MiB of mapped program
-  text. What would close the gap: keeping the first route and the first Adj-RIB-Out entry inside the
-  prefix entry (two small allocations per prefix), dropping the canonical keys and the stored policy
-  view of attribute sets in favour of hashing and recomputing them, and a lower GOGC (at 15 the large
-  workload's peak drops by 8 MiB for 15% more CPU).
+- Peak memory against BIRD's (the target is "no more"): the scaling series (from before the route
+  check) shows ixrs's memory growing more slowly than BIRD's with the number of members and faster with
+  the number of routes. Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
+  index and slab slots, the 48-byte route row), per received attribute set about 1.3 KB (the decoded
+  attributes, the policy view, the AS index entry, and the out set with OTC added, with its encoding);
+  the Go runtime adds its heap headroom and metadata, about a third over the live heap, and 8–10 MiB of
+  mapped program text. docs/architecture.md ("Memory") has the byte counts and what is left to cut:
+  the out set's copy of the attributes, the received-side state, and the route row.
 
 ` + "`scripts/benchmark -profile DIR ...`" + ` has ixrs write CPU and heap profiles (and its runtime memory
 statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`" + `.
