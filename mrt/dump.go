@@ -39,6 +39,13 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now returns the time a dump is named and stamped with; nil: time.Now.
 	Now func() time.Time
+	// Busy, if set, reports whether members are sending the route server UPDATEs (rs.Server.Busy).
+	// A dump whose walk is over waits, up to IdleWait, until Busy has been false for a while before
+	// it sorts, encodes and writes the snapshot: on few cores that work would otherwise take CPU from
+	// members converging. The snapshot is the RIB at the end of the walk either way.
+	Busy func() bool
+	// IdleWait bounds that wait; 0: 10 seconds.
+	IdleWait time.Duration
 }
 
 // Result describes one dump.
@@ -173,6 +180,7 @@ func (d *Dumper) dump(ctx context.Context) (Result, error) {
 	}
 	now := d.cfg.Now().UTC()
 	res := Result{Time: now, Resyncs: resyncs}
+	d.waitIdle(ctx)
 	peers, index := snap.peers()
 	res.Peers = len(peers)
 	tab := snap.sorted(peers, index)
@@ -324,6 +332,43 @@ func (d *Dumper) rotate() {
 				d.log.Warn("mrt: rotation", "err", err)
 			}
 			names = names[1:]
+		}
+	}
+}
+
+// idlePoll is how often waitIdle looks at Config.Busy, and idlePolls how many looks in a row must
+// find the RIB loop idle: a pause between two bursts of UPDATEs is not the end of convergence.
+const (
+	idlePoll  = 20 * time.Millisecond
+	idlePolls = 3
+)
+
+// waitIdle returns once Config.Busy has been false for idlePolls polls in a row, after IdleWait, or
+// when ctx ends; at once without Busy.
+func (d *Dumper) waitIdle(ctx context.Context) {
+	if d.cfg.Busy == nil {
+		return
+	}
+	limit := d.cfg.IdleWait
+	if limit <= 0 {
+		limit = 10 * time.Second
+	}
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(idlePoll)
+	defer tick.Stop()
+	for idle := 0; ; {
+		if d.cfg.Busy() {
+			idle = 0
+		} else if idle++; idle >= idlePolls {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -47,6 +47,7 @@ type Server struct {
 	lastRead   time.Time
 	readBuf    []readTask
 	inBusy     bool                    // this pass took UPDATEs from members: feed replays trickle (read.go)
+	busyPub    atomic.Bool             // inBusy as of the last pass, for Busy (any goroutine)
 	feed       feed                    // event subscribers (feed.go)
 	gen        uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs       uint64                  // incarnations handed out (session.inc)
@@ -168,6 +169,9 @@ func (s *Server) pass() bool {
 	s.stats.phases[PhaseControl].observe(t1.Sub(t0))
 
 	s.inBusy = s.inbound()
+	if s.busyPub.Load() != s.inBusy {
+		s.busyPub.Store(s.inBusy)
+	}
 	worked = worked || s.inBusy
 	t2 := time.Now()
 	s.stats.inNanos += uint64(t2.Sub(t1))
@@ -767,3 +771,8 @@ func (s *Server) background(readDeadline time.Time) bool {
 	s.clearing = keep
 	return true
 }
+
+// Busy reports whether the RIB loop's last pass took UPDATEs from members: members are converging
+// or churning. Background work outside the loop (an MRT dump's encoding) can wait for it to clear
+// so that it does not take CPU from routing. Safe for any goroutine.
+func (s *Server) Busy() bool { return s.busyPub.Load() }
