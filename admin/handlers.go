@@ -27,25 +27,30 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/explain", s.explain)
 	m.HandleFunc("POST /v1/reload", s.reload)
 	m.HandleFunc("POST /v1/diff", s.diff)
-	m.HandleFunc("POST /v1/neighbor/shutdown", s.member(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
+	m.HandleFunc("POST /v1/neighbor/shutdown", memberCall(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
 		name, err := s.opts.Control.ShutdownMember(ctx, q.Member, q.Message)
 		return MemberResult{Member: name, Changed: true}, err
 	}))
-	m.HandleFunc("POST /v1/neighbor/enable", s.member(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
+	m.HandleFunc("POST /v1/neighbor/enable", memberCall(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
 		name, was, err := s.opts.Control.EnableMember(ctx, q.Member)
 		return MemberResult{Member: name, Changed: was}, err
 	}))
-	m.HandleFunc("POST /v1/neighbor/reset", s.member(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
+	m.HandleFunc("POST /v1/neighbor/reset", memberCall(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
 		name, n, err := s.opts.Control.ResetMember(ctx, q.Member, q.Soft, q.Message)
 		return MemberResult{Member: name, Sessions: n, Changed: n > 0}, err
 	}))
-	m.HandleFunc("POST /v1/max-prefix/clear", s.member(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
+	m.HandleFunc("POST /v1/max-prefix/clear", memberCall(func(ctx context.Context, q MemberRequest) (MemberResult, error) {
 		n, err := s.opts.Control.ClearMaxPrefix(ctx, q.Member)
 		return MemberResult{Member: q.Member, Sessions: n, Changed: n > 0}, err
 	}))
 	m.HandleFunc("POST /v1/graceful-shutdown", s.gracefulShutdown)
 	m.HandleFunc("POST /v1/mrt/dump", s.mrtDump)
-	m.HandleFunc("POST /v1/trace", s.trace)
+	// A member's packet tracing switched at run time. The admin call log line says who switched it;
+	// the daemon logs what it set.
+	m.HandleFunc("POST /v1/trace", memberCall(func(ctx context.Context, q TraceRequest) (TraceResult, error) {
+		name, spec, err := s.opts.Control.SetTrace(ctx, q.Member, q.Types, q.Raw)
+		return TraceResult{Member: name, Types: nonNil(spec.Types), Raw: spec.Raw}, err
+	}))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such call: %s %s", r.Method, r.URL.Path))
 	})
@@ -391,14 +396,15 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-func (s *Server) member(f func(context.Context, MemberRequest) (MemberResult, error)) http.HandlerFunc {
+// memberCall answers an action on one member: the request must name it; f does the action.
+func memberCall[Q interface{ memberName() string }, R any](f func(context.Context, Q) (R, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var q MemberRequest
+		var q Q
 		if err := decode(r, &q); err != nil {
 			fail(w, err)
 			return
 		}
-		if q.Member == "" {
+		if q.memberName() == "" {
 			fail(w, badRequest("member: required"))
 			return
 		}
@@ -445,25 +451,3 @@ func (s *Server) mrtDump(w http.ResponseWriter, r *http.Request) {
 
 // mrtDumpTimeout bounds POST /v1/mrt/dump.
 const mrtDumpTimeout = 5 * time.Minute
-
-// trace answers POST /v1/trace: a member's packet tracing switched at run time. The admin call log
-// line says who switched it; the daemon logs what it set.
-func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
-	var q TraceRequest
-	if err := decode(r, &q); err != nil {
-		fail(w, err)
-		return
-	}
-	if q.Member == "" {
-		fail(w, badRequest("member: required"))
-		return
-	}
-	ctx, cancel := callCtx(r)
-	defer cancel()
-	name, spec, err := s.opts.Control.SetTrace(ctx, q.Member, q.Types, q.Raw)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, TraceResult{Member: name, Types: nonNil(spec.Types), Raw: spec.Raw})
-}

@@ -69,6 +69,8 @@ type MemberRequest struct {
 	Soft    bool   `json:"soft,omitempty"`    // reset
 }
 
+func (q MemberRequest) memberName() string { return q.Member }
+
 // MemberResult answers the member actions.
 type MemberResult struct {
 	Member string `json:"member"`
@@ -115,6 +117,8 @@ type TraceRequest struct {
 	Types  []string `json:"types"`
 	Raw    bool     `json:"raw,omitempty"`
 }
+
+func (q TraceRequest) memberName() string { return q.Member }
 
 // TraceResult answers POST /v1/trace with the member's name and the tracing now in force.
 type TraceResult struct {
