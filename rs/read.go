@@ -215,6 +215,7 @@ func (s *Server) compactReads() {
 // zero Time: none) once one job has been served. It reports whether any job progressed. It is the
 // background phase's turn, once per pass.
 func (s *Server) readStep(budget int, deadline time.Time) bool {
+	s.readSiteAt(siteBackground, time.Now())
 	progress := false
 	share := max(budget/len(s.reads), minReadShare)
 	s.sortReads()
@@ -232,6 +233,7 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 	}
 	s.compactReads()
 	s.lastRead = time.Now()
+	s.gaps.at = s.lastRead
 	return progress
 }
 
@@ -257,11 +259,12 @@ const readQuantum = 256
 // serves them, least served first, readQuantum entries at a time, for at most readSliceOf of the
 // interval, so reads take a bounded share of a busy loop. Feed replays wait for the background
 // phase.
-func (s *Server) readTurn() {
+func (s *Server) readTurn(site readSite) {
+	now := time.Now()
+	s.readSiteAt(site, now)
 	if s.quickReads == 0 && s.mail.reads.Load() == 0 {
 		return
 	}
-	now := time.Now()
 	if now.Sub(s.lastRead) < s.cfg.ReadInterval {
 		return
 	}
@@ -291,6 +294,7 @@ func (s *Server) readTurn() {
 		}
 	}
 	s.lastRead = time.Now()
+	s.gaps.at = s.lastRead
 }
 
 // readSliceOf: a mid-pass turn lasts at most Config.ReadInterval/readSliceOf.

@@ -259,3 +259,49 @@ func prefixStringsOf(ps []netip.Prefix) []string {
 	}
 	return out
 }
+
+// TestReadGapsCounted: while a query waits, every chance the loop has to serve it (a site: the
+// pass start, each inbound message, each session's output slice, the background step) closes a
+// stretch that Stats.ReadGaps counts; with no query waiting, routing counts none.
+func TestReadGapsCounted(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadBudget, c.ReadInterval = 16, time.Hour })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	a.announcePrefixes(seqPrefixes(0, 500, false))
+	others := []*tmember{a}
+	for i := range 4 {
+		others = append(others, addMember(t, s, fmt.Sprintf("M%d", i), uint32(64510+i), fmt.Sprintf("192.0.2.%d", 20+i)))
+	}
+	readAll(t, s, others...)
+	total := func() (n uint64) {
+		for _, c := range s.stats.readGaps {
+			n += c
+		}
+		return n
+	}
+	churn := func(base int) {
+		for k, m := range others[1:] {
+			m.announcePrefixes(seqPrefixes(base+100*k, 100, false))
+		}
+	}
+	churn(1000)
+	for range 100 {
+		if !s.pass() {
+			break
+		}
+	}
+	readAll(t, s, others...)
+	if n := total(); n != 0 {
+		t.Fatalf("%d stretches counted with no query waiting", n)
+	}
+	churn(2000)
+	j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewReceived, Limit: DefaultPage})
+	j.ctx, j.done = context.Background(), make(chan struct{})
+	s.mail.postRead(j)
+	s.pass()
+	// The pass start, one message from each of the four members, the background step; the session
+	// outputs come before the background step.
+	if n := total(); n < 6 {
+		t.Errorf("%d stretches counted in a pass with a query waiting, want at least 6", n)
+	}
+	readAll(t, s, others...)
+}

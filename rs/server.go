@@ -46,6 +46,7 @@ type Server struct {
 	quickReads int
 	lastRead   time.Time
 	readBuf    []readTask
+	gaps       readGaps
 	inBusy     bool                    // this pass took UPDATEs from members: feed replays trickle (read.go)
 	busyPub    atomic.Bool             // inBusy as of the last pass, for Busy (any goroutine)
 	feed       feed                    // event subscribers (feed.go)
@@ -88,7 +89,8 @@ type loopStats struct {
 	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
 	phases                                        [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos                        uint64
-	readTurns                                     uint64 // mid-pass read turns (readTurn)
+	readTurns                                     uint64         // mid-pass read turns (readTurn)
+	readGaps                                      PhaseHistogram // stretches of loop work while a query waited (readgap.go)
 }
 
 // New returns a Server; it does nothing until Run.
@@ -134,6 +136,7 @@ func (s *Server) Run(ctx context.Context) error {
 			continue
 		}
 		s.stats.idle++
+		s.gaps.at = time.Time{} // a wait for work is no stretch of work (readgap.go)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -148,6 +151,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) pass() bool {
 	s.stats.passes++
 	t0 := time.Now()
+	s.readSiteAt(sitePass, t0)
 	s.now = t0.Unix()
 	worked := false
 
@@ -615,7 +619,7 @@ func (s *Server) inbound() bool {
 				s.refreshIn(p, m.refresh, m.rrSub)
 			}
 			keep = append(keep, ib)
-			s.readTurn()
+			s.readTurn(siteInbound)
 		default:
 			// Empty: unschedule, then look again, since the reader may have queued a message after
 			// the receive above and before sched was cleared (it then did not post evReady).
@@ -655,7 +659,7 @@ func (s *Server) outbound() bool {
 			if s.cohortPull(p.mk, pass) {
 				worked = true
 			}
-			s.readTurn()
+			s.readTurn(siteCohort)
 		}
 	}
 	for _, p := range s.peers {
@@ -670,7 +674,7 @@ func (s *Server) outbound() bool {
 		if p.msgsOut != before {
 			worked = true
 		}
-		s.readTurn()
+		s.readTurn(siteOutbound)
 	}
 	s.trim()
 	return worked

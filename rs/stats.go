@@ -58,6 +58,9 @@ type Stats struct {
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
 	// PhaseHistogram counts the passes' phases by duration, indexed by PhaseControl .. PhaseBackground.
 	PhaseHistogram [NumPhases]PhaseHistogram
+	// ReadGaps counts, by duration, the stretches of loop work between two chances to serve a
+	// looking-glass query while one waited (readgap.go): the longest is the longest a query waited.
+	ReadGaps PhaseHistogram
 	// RevalidationWalks counts the revalidation walks finished, RevalidationTime their wall time
 	// from start to end (spread over many passes).
 	RevalidationWalks uint64
@@ -116,6 +119,7 @@ func (s *Server) snapshot() Stats {
 		OutboundTime:          time.Duration(s.stats.outNanos),
 		BackgroundTime:        time.Duration(s.stats.bgNanos),
 		PhaseHistogram:        s.stats.phases,
+		ReadGaps:              s.stats.readGaps,
 		RevalidationWalks:     s.stats.revalWalks,
 		RevalidationTime:      time.Duration(s.stats.revalNanos),
 	}
