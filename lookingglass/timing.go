@@ -17,7 +17,8 @@ import (
 // ixrs_lookingglass_request_duration_seconds (docs/metrics.md), and a request slower than
 // slowRequest is logged at debug level.
 
-// DurationBounds are the upper bounds of the request-duration histogram's finite buckets.
+// DurationBounds are the upper bounds of the request-duration histogram's finite buckets. Read
+// only.
 var DurationBounds = []time.Duration{
 	500 * time.Microsecond, time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
 	10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,

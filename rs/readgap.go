@@ -42,6 +42,7 @@ func (s *Server) readSiteAt(site readSite, now time.Time) {
 		d := now.Sub(g.at)
 		if !g.at.IsZero() {
 			s.stats.readGaps.observe(d)
+			s.stats.readGapNanos += uint64(d)
 			if d > readGapLog {
 				s.log.Debug("read gap", "from", g.site.String(), "to", site.String(), "ms", d.Milliseconds())
 			}

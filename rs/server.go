@@ -91,6 +91,7 @@ type loopStats struct {
 	revalWalks, revalNanos                        uint64
 	readTurns                                     uint64         // mid-pass read turns (readTurn)
 	readGaps                                      PhaseHistogram // stretches of loop work while a query waited (readgap.go)
+	readGapNanos                                  uint64         // their total
 }
 
 // New returns a Server; it does nothing until Run.

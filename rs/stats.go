@@ -60,7 +60,8 @@ type Stats struct {
 	PhaseHistogram [NumPhases]PhaseHistogram
 	// ReadGaps counts, by duration, the stretches of loop work between two chances to serve a
 	// looking-glass query while one waited (readgap.go): the longest is the longest a query waited.
-	ReadGaps PhaseHistogram
+	ReadGaps    PhaseHistogram
+	ReadGapTime time.Duration // the stretches' total
 	// RevalidationWalks counts the revalidation walks finished, RevalidationTime their wall time
 	// from start to end (spread over many passes).
 	RevalidationWalks uint64
@@ -120,6 +121,7 @@ func (s *Server) snapshot() Stats {
 		BackgroundTime:        time.Duration(s.stats.bgNanos),
 		PhaseHistogram:        s.stats.phases,
 		ReadGaps:              s.stats.readGaps,
+		ReadGapTime:           time.Duration(s.stats.readGapNanos),
 		RevalidationWalks:     s.stats.revalWalks,
 		RevalidationTime:      time.Duration(s.stats.revalNanos),
 	}
