@@ -274,6 +274,7 @@ func (s *Server) readTurn(site readSite) {
 	clear(s.readBuf)
 	deadline := now.Add(s.cfg.ReadInterval / readSliceOf)
 	s.stats.readTurns++
+	s.stats.readTurnsAt[site]++
 	for sweep := 0; sweep < maxReadSweeps && s.quickReads > 0; sweep++ {
 		s.sortReads()
 		progress := false

@@ -18,10 +18,12 @@ const (
 	siteCohort                     // after one cohort pull
 	siteOutbound                   // after one session's outbound slice
 	siteBackground                 // the background phase's read step
+	siteCohortStep                 // inside a cohort pull: between its prefixes, and before its queueing
 	numReadSites
 )
 
-var readSiteNames = [numReadSites]string{"pass start", "inbound message", "cohort pull", "session output", "background"}
+var readSiteNames = [numReadSites]string{"pass start", "inbound message", "cohort pull", "session output", "background",
+	"inside a cohort pull"}
 
 func (w readSite) String() string { return readSiteNames[w] }
 

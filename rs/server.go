@@ -89,9 +89,10 @@ type loopStats struct {
 	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
 	phases                                        [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos                        uint64
-	readTurns                                     uint64         // mid-pass read turns (readTurn)
-	readGaps                                      PhaseHistogram // stretches of loop work while a query waited (readgap.go)
-	readGapNanos                                  uint64         // their total
+	readTurns                                     uint64               // mid-pass read turns (readTurn)
+	readTurnsAt                                   [numReadSites]uint64 // the same, by where they were taken
+	readGaps                                      PhaseHistogram       // stretches of loop work while a query waited (readgap.go)
+	readGapNanos                                  uint64               // their total
 }
 
 // New returns a Server; it does nothing until Run.
