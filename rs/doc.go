@@ -20,7 +20,9 @@
 // context may give up; the job is then dropped); the loop advances the jobs in its background phase
 // under one budget per pass (Config.ReadBudget) shared with re-evaluation walks, and in short turns
 // in the middle of a pass (readTurn, every Config.ReadInterval of routing work, between units of
-// work where the RIB is as consistent as between passes), least-served job first; a page visits
+// work where the RIB is as consistent as between passes, and inside a cohort pull between its
+// prefixes), least-served job first; Stats.ReadGaps counts the stretches of work between two
+// chances a waiting query had (readgap.go); a page visits
 // at most Config.ReadLimit entries before it is returned, partial, with a Cursor. Searches by AS
 // read only the members the AS index names (asnindex.go). Jobs hand back
 // copies and codes (reasons, export checks, decision steps, validation state) and the RIB's

@@ -255,7 +255,8 @@ const readQuantum = 256
 // Config.ReadInterval of loop work: a pass under churn lasts hundreds of milliseconds, and a page
 // that waited for the background phase took as long. It is called between units of routing work
 // (one session's inbound message, one session's or one cohort's outbound slice), where the RIB is
-// as consistent as between passes. A turn takes in the queries posted since the pass began and
+// as consistent as between passes, and inside a cohort pull, every cohortReadEvery prefixes and
+// after its encoding (a pull for hundreds of sessions is the longest unit). A turn takes in the queries posted since the pass began and
 // serves them, least served first, readQuantum entries at a time, for at most readSliceOf of the
 // interval, so reads take a bounded share of a busy loop. Feed replays wait for the background
 // phase.
