@@ -261,11 +261,12 @@ const readQuantum = 256
 // interval, so reads take a bounded share of a busy loop. Feed replays wait for the background
 // phase.
 func (s *Server) readTurn(site readSite) {
-	now := time.Now()
-	s.readSiteAt(site, now)
 	if s.quickReads == 0 && s.mail.reads.Load() == 0 {
+		s.gaps.at = time.Time{} // no clock read while nobody waits: this is called per session per pass
 		return
 	}
+	now := time.Now()
+	s.readSiteAt(site, now)
 	if now.Sub(s.lastRead) < s.cfg.ReadInterval {
 		return
 	}

@@ -19,11 +19,12 @@ const (
 	siteOutbound                   // after one session's outbound slice
 	siteBackground                 // the background phase's read step
 	siteCohortStep                 // inside a cohort pull: between its prefixes, and before its queueing
+	sitePosted                     // not a site: where a stretch starts when a query was posted mid-stretch
 	numReadSites
 )
 
 var readSiteNames = [numReadSites]string{"pass start", "inbound message", "cohort pull", "session output", "background",
-	"inside a cohort pull"}
+	"inside a cohort pull", "query posted"}
 
 func (w readSite) String() string { return readSiteNames[w] }
 
@@ -37,17 +38,23 @@ type readGaps struct {
 }
 
 // readSiteAt notes that the loop reached site at now; when a query waits, the stretch since the
-// previous site is counted (and logged when long).
+// previous site is counted (and logged when long). While no query waits the sites do not read the
+// clock (readTurn); the first site that finds one counts from the query's posting (mailbox.since).
 func (s *Server) readSiteAt(site readSite, now time.Time) {
 	g := &s.gaps
-	if s.quickReads > 0 || s.mail.reads.Load() > 0 {
+	if s.quickReads == 0 && s.mail.reads.Load() == 0 {
+		g.at = time.Time{}
+		return
+	}
+	if ns := s.mail.since.Swap(0); ns != 0 && g.at.IsZero() {
+		g.at, g.site = time.Unix(0, ns), sitePosted
+	}
+	if !g.at.IsZero() {
 		d := now.Sub(g.at)
-		if !g.at.IsZero() {
-			s.stats.readGaps.observe(d)
-			s.stats.readGapNanos += uint64(d)
-			if d > readGapLog {
-				s.log.Debug("read gap", "from", g.site.String(), "to", site.String(), "ms", d.Milliseconds())
-			}
+		s.stats.readGaps.observe(d)
+		s.stats.readGapNanos += uint64(d)
+		if d > readGapLog {
+			s.log.Debug("read gap", "from", g.site.String(), "to", site.String(), "ms", d.Milliseconds())
 		}
 	}
 	g.at, g.site = now, site

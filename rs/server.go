@@ -357,6 +357,9 @@ type mailbox struct {
 	// reads counts the evRead events in q, so that readTurn looks for new read jobs in the
 	// middle of a pass without taking the lock when there are none.
 	reads atomic.Int32
+	// since is when (Unix ns) the first read job was posted since the loop last looked, for the
+	// read gaps (readgap.go); 0: none.
+	since atomic.Int64
 }
 
 type mailKind uint8
@@ -394,6 +397,7 @@ func (mb *mailbox) post(ev mailEvent) {
 
 // postRead posts a read job.
 func (mb *mailbox) postRead(t readTask) {
+	mb.since.CompareAndSwap(0, time.Now().UnixNano())
 	mb.reads.Add(1)
 	mb.post(mailEvent{kind: evRead, job: t})
 }
