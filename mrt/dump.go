@@ -39,12 +39,16 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now returns the time a dump is named and stamped with; nil: time.Now.
 	Now func() time.Time
-	// Busy, if set, reports whether members are sending the route server UPDATEs (rs.Server.Busy).
-	// A dump whose walk is over waits, up to IdleWait, until Busy has been false for a while before
-	// it sorts, encodes and writes the snapshot: on few cores that work would otherwise take CPU from
-	// members converging. The snapshot is the RIB at the end of the walk either way.
+	// Busy, if set, reports whether the RIB loop is routing: members sending the route server
+	// UPDATEs or being sent them (rs.Server.Busy). A dump waits until Busy has been false for a
+	// while (idlePolls looks in a row) before it walks the RIB, and again before it sorts, encodes
+	// and writes the snapshot: on few cores the walk's replay, the route events that arrive during
+	// it and the encoding would otherwise take CPU from members converging. The snapshot is the
+	// RIB at the end of the walk either way.
 	Busy func() bool
-	// IdleWait bounds that wait; 0: 10 seconds.
+	// IdleWait bounds the two waits together, from the start of the dump: a RIB that never goes
+	// quiet (churn at a large exchange) delays a dump by at most this much, then the walk runs
+	// beside routing (trickling while members send) and the files are written. 0: 10 seconds.
 	IdleWait time.Duration
 }
 
@@ -58,6 +62,9 @@ type Result struct {
 	Peers, Prefixes, AcceptedRoutes, FilteredRoutes int
 	Bytes                                           int64
 	Duration                                        time.Duration
+	// Waited is the part of Duration the dump spent waiting for the RIB loop to stop routing
+	// (Config.Busy), before the walk and before writing.
+	Waited time.Duration
 	// Resyncs counts how often the walk started over because the dumper fell a ring behind.
 	Resyncs int
 }
@@ -168,19 +175,26 @@ func (d *Dumper) Dump(ctx context.Context) (Result, error) {
 	d.mu.Unlock()
 	if err == nil {
 		d.log.Info("mrt dump written", "accepted", res.Accepted, "filtered", res.Filtered, "peers", res.Peers,
-			"accepted_routes", res.AcceptedRoutes, "filtered_routes", res.FilteredRoutes, "duration", res.Duration.String())
+			"accepted_routes", res.AcceptedRoutes, "filtered_routes", res.FilteredRoutes, "duration", res.Duration.String(),
+			"waited", res.Waited.String())
 	}
 	return res, err
 }
 
 func (d *Dumper) dump(ctx context.Context) (Result, error) {
+	limit := d.cfg.IdleWait
+	if limit <= 0 {
+		limit = 10 * time.Second
+	}
+	deadline := time.Now().Add(limit)
+	waited := d.waitIdle(ctx, deadline)
 	snap, resyncs, err := d.walk(ctx)
 	if err != nil {
-		return Result{Resyncs: resyncs}, err
+		return Result{Resyncs: resyncs, Waited: waited}, err
 	}
 	now := d.cfg.Now().UTC()
-	res := Result{Time: now, Resyncs: resyncs}
-	d.waitIdle(ctx)
+	waited += d.waitIdle(ctx, deadline)
+	res := Result{Time: now, Resyncs: resyncs, Waited: waited}
 	peers, index := snap.peers()
 	res.Peers = len(peers)
 	tab := snap.sorted(peers, index)
@@ -338,37 +352,41 @@ func (d *Dumper) rotate() {
 
 // idlePoll is how often waitIdle looks at Config.Busy, and idlePolls how many looks in a row must
 // find the RIB loop idle: a pause between two bursts of UPDATEs is not the end of convergence.
+// Busy is true only while the loop runs pass after pass with routing to do (after the last such
+// pass it is false again), so a look is a sample of how much of its time the loop spends routing:
+// at an exchange at rest, where members send a few UPDATEs a second that take the loop
+// microseconds each, three looks in a row find it idle almost at once.
 const (
 	idlePoll  = 20 * time.Millisecond
 	idlePolls = 3
 )
 
-// waitIdle returns once Config.Busy has been false for idlePolls polls in a row, after IdleWait, or
-// when ctx ends; at once without Busy.
-func (d *Dumper) waitIdle(ctx context.Context) {
+// waitIdle returns how long it waited for Config.Busy to be false idlePolls polls in a row; it gives
+// up at deadline or when ctx ends, and returns at once without Busy.
+func (d *Dumper) waitIdle(ctx context.Context, deadline time.Time) time.Duration {
 	if d.cfg.Busy == nil {
-		return
+		return 0
 	}
-	limit := d.cfg.IdleWait
-	if limit <= 0 {
-		limit = 10 * time.Second
+	start := time.Now()
+	if !start.Before(deadline) {
+		return 0
 	}
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
+	limit := time.NewTimer(deadline.Sub(start))
+	defer limit.Stop()
 	tick := time.NewTicker(idlePoll)
 	defer tick.Stop()
 	for idle := 0; ; {
 		if d.cfg.Busy() {
 			idle = 0
 		} else if idle++; idle >= idlePolls {
-			return
+			return time.Since(start)
 		}
 		select {
 		case <-tick.C:
-		case <-deadline.C:
-			return
+		case <-limit.C:
+			return time.Since(start)
 		case <-ctx.Done():
-			return
+			return time.Since(start)
 		}
 	}
 }

@@ -46,8 +46,8 @@ type Server struct {
 	quickReads int
 	lastRead   time.Time
 	readBuf    []readTask
-	inBusy     bool                    // this pass took UPDATEs from members: feed replays trickle (read.go)
-	busyPub    atomic.Bool             // inBusy as of the last pass, for Busy (any goroutine)
+	busy       bool                    // this pass routed (took or sent UPDATEs): feed replays trickle (read.go)
+	busyPub    atomic.Bool             // busy as of the last pass, for Busy (any goroutine)
 	feed       feed                    // event subscribers (feed.go)
 	gen        uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs       uint64                  // incarnations handed out (session.inc)
@@ -168,17 +168,17 @@ func (s *Server) pass() bool {
 	s.stats.ctlNanos += uint64(t1.Sub(t0))
 	s.stats.phases[PhaseControl].observe(t1.Sub(t0))
 
-	s.inBusy = s.inbound()
-	if s.busyPub.Load() != s.inBusy {
-		s.busyPub.Store(s.inBusy)
-	}
-	worked = worked || s.inBusy
+	in := s.inbound()
+	worked = worked || in
 	t2 := time.Now()
 	s.stats.inNanos += uint64(t2.Sub(t1))
 	s.stats.phases[PhaseInbound].observe(t2.Sub(t1))
 
-	if s.outbound() {
-		worked = true
+	out := s.outbound()
+	worked = worked || out
+	s.busy = in || out
+	if s.busyPub.Load() != s.busy {
+		s.busyPub.Store(s.busy)
 	}
 	t3 := time.Now()
 	s.stats.outNanos += uint64(t3.Sub(t2))
@@ -772,7 +772,10 @@ func (s *Server) background(readDeadline time.Time) bool {
 	return true
 }
 
-// Busy reports whether the RIB loop's last pass took UPDATEs from members: members are converging
-// or churning. Background work outside the loop (an MRT dump's encoding) can wait for it to clear
-// so that it does not take CPU from routing. Safe for any goroutine.
+// Busy reports whether the RIB loop's last pass routed: it took UPDATEs from members or sent them
+// UPDATEs (members converging or churning; a member receiving its table). The loop runs passes
+// back to back while they route and sleeps after the first that does not, so Busy is false
+// whenever the loop is idle, and a sample of it says how much of its time the loop spends routing.
+// Background work (an MRT dump's walk and encoding) can wait for it to clear so that it does not
+// take CPU from routing. Safe for any goroutine.
 func (s *Server) Busy() bool { return s.busyPub.Load() }
