@@ -39,13 +39,13 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now returns the time a dump is named and stamped with; nil: time.Now.
 	Now func() time.Time
-	// Busy, if set, reports whether the RIB loop is routing: members sending the route server
-	// UPDATEs or being sent them (rs.Server.Busy). A dump waits until Busy has been false for a
-	// while (idlePolls looks in a row) before it walks the RIB, and again before it sorts, encodes
-	// and writes the snapshot: on few cores the walk's replay, the route events that arrive during
-	// it and the encoding would otherwise take CPU from members converging. The snapshot is the
-	// RIB at the end of the walk either way.
-	Busy func() bool
+	// Routing, if set, is the time the RIB loop has spent routing so far: taking UPDATEs from
+	// members or sending them UPDATEs (rs.Server.RoutingTime). A dump waits until the loop has
+	// routed less than a tenth of the time for a while (idlePolls looks idlePoll apart) before it
+	// walks the RIB, and again before it sorts, encodes and writes the snapshot: on few cores the
+	// walk's replay, the route events that arrive during it and the encoding would otherwise take
+	// CPU from members converging. The snapshot is the RIB at the end of the walk either way.
+	Routing func() time.Duration
 	// IdleWait bounds the two waits together, from the start of the dump: a RIB that never goes
 	// quiet (churn at a large exchange) delays a dump by at most this much, then the walk runs
 	// beside routing (trickling while members send) and the files are written. 0: 10 seconds.
@@ -63,7 +63,7 @@ type Result struct {
 	Bytes                                           int64
 	Duration                                        time.Duration
 	// Waited is the part of Duration the dump spent waiting for the RIB loop to stop routing
-	// (Config.Busy), before the walk and before writing.
+	// (Config.Routing), before the walk and before writing.
 	Waited time.Duration
 	// Resyncs counts how often the walk started over because the dumper fell a ring behind.
 	Resyncs int
@@ -350,21 +350,23 @@ func (d *Dumper) rotate() {
 	}
 }
 
-// idlePoll is how often waitIdle looks at Config.Busy, and idlePolls how many looks in a row must
-// find the RIB loop idle: a pause between two bursts of UPDATEs is not the end of convergence.
-// Busy is true only while the loop runs pass after pass with routing to do (after the last such
-// pass it is false again), so a look is a sample of how much of its time the loop spends routing:
-// at an exchange at rest, where members send a few UPDATEs a second that take the loop
-// microseconds each, three looks in a row find it idle almost at once.
+// idlePoll is how often waitIdle looks at Config.Routing, and idlePolls how many looks in a row must
+// find the RIB loop quiet: a pause between two bursts of UPDATEs is not the end of convergence. A
+// look finds it quiet when it routed less than idlePoll/idleShare since the previous look. Members
+// converging keep the loop routing most of the time; at an exchange at rest, where members send a
+// few UPDATEs a second that take the loop microseconds each, it routes well under a tenth of the
+// time, so the looks succeed at once, while a route server that never drops below a tenth (churn
+// that never pauses) delays a dump by IdleWait, not forever.
 const (
 	idlePoll  = 20 * time.Millisecond
 	idlePolls = 3
+	idleShare = 10
 )
 
-// waitIdle returns how long it waited for Config.Busy to be false idlePolls polls in a row; it gives
-// up at deadline or when ctx ends, and returns at once without Busy.
+// waitIdle returns how long it waited for idlePolls looks in a row to find the RIB loop quiet; it
+// gives up at deadline or when ctx ends, and returns at once without Config.Routing.
 func (d *Dumper) waitIdle(ctx context.Context, deadline time.Time) time.Duration {
-	if d.cfg.Busy == nil {
+	if d.cfg.Routing == nil {
 		return 0
 	}
 	start := time.Now()
@@ -375,12 +377,8 @@ func (d *Dumper) waitIdle(ctx context.Context, deadline time.Time) time.Duration
 	defer limit.Stop()
 	tick := time.NewTicker(idlePoll)
 	defer tick.Stop()
-	for idle := 0; ; {
-		if d.cfg.Busy() {
-			idle = 0
-		} else if idle++; idle >= idlePolls {
-			return time.Since(start)
-		}
+	last, lastAt := d.cfg.Routing(), start
+	for quiet := 0; quiet < idlePolls; {
 		select {
 		case <-tick.C:
 		case <-limit.C:
@@ -388,5 +386,15 @@ func (d *Dumper) waitIdle(ctx context.Context, deadline time.Time) time.Duration
 		case <-ctx.Done():
 			return time.Since(start)
 		}
+		now, at := d.cfg.Routing(), time.Now()
+		// The share of the wall time since the previous look: a late tick (a loaded machine) makes
+		// a longer window, not a busier one.
+		if (now-last)*idleShare < at.Sub(lastAt) {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last, lastAt = now, at
 	}
+	return time.Since(start)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,76 +13,33 @@ import (
 	"github.com/ixrs/ixrs/rs"
 )
 
-// TestDumpWaitsForIdle: a dump writes nothing while Busy reports the RIB loop routing, and writes
-// once it has cleared; without Busy going false it gives up waiting at IdleWait.
-func TestDumpWaitsForIdle(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	a.announce(a.attrs(), "203.0.113.0/24")
-	settle(t, s, 1)
-
-	var busy atomic.Bool
-	busy.Store(true)
-	dir := t.TempDir()
-	d := New(s, Config{Dir: dir, RouterID: a.addr, Logger: quiet, Busy: busy.Load, IdleWait: time.Minute})
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		_, err := d.Dump(ctx)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		t.Fatalf("dump finished while the RIB was busy: %v", err)
-	case <-time.After(500 * time.Millisecond):
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-		t.Fatalf("files written while busy: %v", ents)
-	}
-	busy.Store(false)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("dump never finished once idle")
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
-		t.Fatalf("want the accepted and the filtered file, have %v", ents)
-	}
-
-	// Busy for good: the wait ends at IdleWait.
-	busy.Store(true)
-	d = New(s, Config{Dir: t.TempDir(), RouterID: a.addr, Logger: quiet, Busy: busy.Load, IdleWait: 200 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	if _, err := d.Dump(ctx); err != nil {
-		t.Fatalf("dump with the RIB busy past IdleWait: %v", err)
-	}
+// fakeLoop is Config.Routing for a RIB loop that routes all the time while busy and never while
+// not: its routing time grows with the wall clock only while busy.
+type fakeLoop struct {
+	mu    sync.Mutex
+	busy  bool
+	total time.Duration
+	since time.Time
 }
 
-// TestRIBBusy: rs.Server.Busy, which the daemon gives dumps as Config.Busy, is true while a member
-// sends UPDATEs and false again once it has stopped.
-func TestRIBBusy(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	seen := false
-	for i := 0; i < 20000 && !seen; i++ {
-		a.announce(a.attrs(uint32(64512+i%100)), "203.0.113.0/24", "198.51.100.0/24")
-		seen = s.Busy()
+func newFakeLoop(busy bool) *fakeLoop { return &fakeLoop{busy: busy, since: time.Now()} }
+
+func (f *fakeLoop) Routing() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy {
+		return f.total + time.Since(f.since)
 	}
-	if !seen {
-		t.Fatal("Busy never true while a member sent 20,000 UPDATEs")
+	return f.total
+}
+
+func (f *fakeLoop) set(busy bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy {
+		f.total += time.Since(f.since)
 	}
-	deadline := time.Now().Add(testTimeout)
-	for s.Busy() {
-		if time.Now().After(deadline) {
-			t.Fatal("Busy still true long after the member stopped")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.busy, f.since = busy, time.Now()
 }
 
 // subscribeCounter is a Source that counts the dumper's subscriptions: a walk starts with one.
@@ -95,10 +53,11 @@ func (c *subscribeCounter) Subscribe(ctx context.Context, opts rs.SubscribeOptio
 	return c.Server.Subscribe(ctx, opts)
 }
 
-// TestDumpDefersWalk: while Busy reports the RIB loop routing, a dump does not start its walk (no
-// feed subscription, so no replay and no route events on the loop), and the files it writes once
-// the loop is idle hold the RIB as it then was, routes announced during the wait included. With
-// the loop busy for good, the walk starts at IdleWait and the dump is written: the wait is bounded.
+// TestDumpDefersWalk: while the RIB loop routes, a dump neither walks (no feed subscription, so no
+// replay and no route events on the loop) nor writes, and the files it writes once the loop is
+// quiet hold the RIB as it then was, a route announced during the wait included. With the loop
+// routing for good, the walk starts at IdleWait and the dump is written: the two waits together
+// are bounded.
 func TestDumpDefersWalk(t *testing.T) {
 	s := startRIB(t)
 	src := &subscribeCounter{Server: s}
@@ -106,10 +65,9 @@ func TestDumpDefersWalk(t *testing.T) {
 	a.announce(a.attrs(), "203.0.113.0/24")
 	settle(t, s, 1)
 
-	var busy atomic.Bool
-	busy.Store(true)
+	loop := newFakeLoop(true)
 	dir := t.TempDir()
-	d := New(src, Config{Dir: dir, RouterID: a.addr, Logger: quiet, Busy: busy.Load, IdleWait: time.Minute})
+	d := New(src, Config{Dir: dir, RouterID: a.addr, Logger: quiet, Routing: loop.Routing, IdleWait: time.Minute})
 	done := make(chan Result, 1)
 	fail := make(chan error, 1)
 	go func() {
@@ -122,20 +80,23 @@ func TestDumpDefersWalk(t *testing.T) {
 		}
 		done <- res
 	}()
-	time.Sleep(300 * time.Millisecond) // the dumper had time to subscribe, were it not waiting
+	time.Sleep(300 * time.Millisecond) // the dumper had time to subscribe and write, were it not waiting
 	if n := src.n.Load(); n != 0 {
-		t.Fatalf("the dump subscribed %d times while the RIB was busy", n)
+		t.Fatalf("the dump subscribed %d times while the RIB loop was routing", n)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("files written while the RIB loop was routing: %v", ents)
 	}
 	a.announce(a.attrs(), "198.51.100.0/24") // during the wait: the dump must hold it
 	settle(t, s, 2)
-	busy.Store(false)
+	loop.set(false)
 	var res Result
 	select {
 	case err := <-fail:
 		t.Fatal(err)
 	case res = <-done:
 	case <-time.After(testTimeout):
-		t.Fatal("dump never finished once idle")
+		t.Fatal("dump never finished once the loop was quiet")
 	}
 	if n := src.n.Load(); n != 1 {
 		t.Fatalf("%d subscriptions for one dump, want 1", n)
@@ -146,19 +107,19 @@ func TestDumpDefersWalk(t *testing.T) {
 	if res.Waited <= 0 || res.Waited > res.Duration {
 		t.Fatalf("Waited %v, Duration %v: want a positive part of the duration", res.Waited, res.Duration)
 	}
-	if _, err := os.Stat(res.Accepted); err != nil || filepath.Dir(res.Accepted) != dir {
-		t.Fatalf("accepted file %q: %v", res.Accepted, err)
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 || filepath.Dir(res.Accepted) != dir {
+		t.Fatalf("want the accepted and the filtered file in %s, have %v", dir, ents)
 	}
 
-	// Busy for good: the walk starts at IdleWait; both waits together stay within it.
-	busy.Store(true)
+	// Routing for good: the walk starts at IdleWait; both waits together stay within it.
+	loop.set(true)
 	src.n.Store(0)
-	d = New(src, Config{Dir: t.TempDir(), RouterID: a.addr, Logger: quiet, Busy: busy.Load, IdleWait: 200 * time.Millisecond})
+	d = New(src, Config{Dir: t.TempDir(), RouterID: a.addr, Logger: quiet, Routing: loop.Routing, IdleWait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	res, err := d.Dump(ctx)
 	if err != nil {
-		t.Fatalf("dump with the RIB busy past IdleWait: %v", err)
+		t.Fatalf("dump with the RIB loop routing past IdleWait: %v", err)
 	}
 	if src.n.Load() != 1 || res.AcceptedRoutes != 2 {
 		t.Fatalf("after IdleWait: %d subscriptions, %d routes; want 1 and 2", src.n.Load(), res.AcceptedRoutes)
@@ -168,13 +129,52 @@ func TestDumpDefersWalk(t *testing.T) {
 	}
 }
 
-// TestRIBBusyWhileSending: rs.Server.Busy is also true while the loop only sends: a member that
-// comes up is sent the table of another, with no UPDATE arriving meanwhile. A dump that walked then
-// would take CPU from that member's convergence.
-func TestRIBBusyWhileSending(t *testing.T) {
+// TestWaitIdleShare: a loop that routes a small share of the time (an exchange at rest, members
+// sending a trickle of UPDATEs) does not hold a dump back; one that routes most of the time does,
+// until the bound.
+func TestWaitIdleShare(t *testing.T) {
+	var routed atomic.Int64
+	d := New(nil, Config{Logger: quiet, Routing: func() time.Duration { return time.Duration(routed.Load()) }})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	// A trickle: 100 µs of routing every 5 ms (2%).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for t := time.NewTicker(5 * time.Millisecond); ; {
+			select {
+			case <-stop:
+				t.Stop()
+				return
+			case <-t.C:
+				routed.Add(int64(100 * time.Microsecond))
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if w := d.waitIdle(ctx, time.Now().Add(time.Minute)); w >= time.Minute {
+		t.Fatalf("a loop routing 2%% of the time held the dump back %v, to the bound", w)
+	}
+
+	busy := newFakeLoop(true)
+	d = New(nil, Config{Logger: quiet, Routing: busy.Routing})
+	bound := 300 * time.Millisecond
+	if w := d.waitIdle(ctx, time.Now().Add(bound)); w < bound {
+		t.Fatalf("a loop routing all the time let the dump go after %v, before the bound %v", w, bound)
+	}
+}
+
+// TestRoutingTime: rs.Server.RoutingTime, which the daemon gives dumps as Config.Routing, grows
+// while a member sends UPDATEs and stands still while the loop sleeps (a running pass's time counts
+// only while it runs).
+func TestRoutingTime(t *testing.T) {
 	s := startRIB(t)
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	const n = 20000
+	before := s.RoutingTime()
 	for i := 0; i < n; i += 500 {
 		var ps []string
 		for k := i; k < i+500; k++ {
@@ -183,23 +183,24 @@ func TestRIBBusyWhileSending(t *testing.T) {
 		a.announce(a.attrs(uint32(64512+i/500)), ps...)
 	}
 	settle(t, s, n)
-	deadline := time.Now().Add(testTimeout)
-	for s.Busy() {
-		if time.Now().After(deadline) {
-			t.Fatal("Busy still true long after the member stopped")
-		}
+	received := s.RoutingTime()
+	if received <= before {
+		t.Fatalf("RoutingTime %v before and %v after a member sent %d routes", before, received, n)
+	}
+	// The loop finishes the pass that answered settle's read, then sleeps: nothing wakes it.
+	for i := 0; ; i++ {
 		time.Sleep(10 * time.Millisecond)
-	}
-	seen := false
-	for try := 0; try < 20 && !seen; try++ {
-		b := addMember(t, s, fmt.Sprintf("B%d", try), uint32(64600+try), fmt.Sprintf("192.0.2.%d", 100+try))
-		// Spin on the flag while B is sent its table, bounded in time (not asserted on).
-		for end := time.Now().Add(2 * time.Second); !seen && time.Now().Before(end); {
-			seen = s.Busy()
+		now := s.RoutingTime()
+		if now == received {
+			break
 		}
-		b.peer.Down()
+		if i > 200 {
+			t.Fatalf("RoutingTime still growing (%v) two seconds after the member stopped", now)
+		}
+		received = now
 	}
-	if !seen {
-		t.Fatal("Busy never true while 20 members were each sent a table of 20,000 routes")
+	time.Sleep(100 * time.Millisecond)
+	if idle := s.RoutingTime(); idle != received {
+		t.Fatalf("RoutingTime grew from %v to %v while the loop slept", received, idle)
 	}
 }
