@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ixrs/ixrs/internal/rstest"
 	"github.com/ixrs/ixrs/rs"
 )
 
@@ -59,15 +60,15 @@ func (c *subscribeCounter) Subscribe(ctx context.Context, opts rs.SubscribeOptio
 // routing for good, the walk starts at IdleWait and the dump is written: the two waits together
 // are bounded.
 func TestDumpDefersWalk(t *testing.T) {
-	s := startRIB(t)
+	s := rstest.StartRIB(t, 8)
 	src := &subscribeCounter{Server: s}
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	a.announce(a.attrs(), "203.0.113.0/24")
-	settle(t, s, 1)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
+	a.Announce(a.Attrs(), "203.0.113.0/24")
+	rstest.Settle(t, s, 1)
 
 	loop := newFakeLoop(true)
 	dir := t.TempDir()
-	d := New(src, Config{Dir: dir, RouterID: a.addr, Logger: quiet, Routing: loop.Routing, IdleWait: time.Minute})
+	d := New(src, Config{Dir: dir, RouterID: a.Addr, Logger: quiet, Routing: loop.Routing, IdleWait: time.Minute})
 	done := make(chan Result, 1)
 	fail := make(chan error, 1)
 	go func() {
@@ -87,8 +88,8 @@ func TestDumpDefersWalk(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Fatalf("files written while the RIB loop was routing: %v", ents)
 	}
-	a.announce(a.attrs(), "198.51.100.0/24") // during the wait: the dump must hold it
-	settle(t, s, 2)
+	a.Announce(a.Attrs(), "198.51.100.0/24") // during the wait: the dump must hold it
+	rstest.Settle(t, s, 2)
 	loop.set(false)
 	var res Result
 	select {
@@ -114,7 +115,7 @@ func TestDumpDefersWalk(t *testing.T) {
 	// Routing for good: the walk starts at IdleWait; both waits together stay within it.
 	loop.set(true)
 	src.n.Store(0)
-	d = New(src, Config{Dir: t.TempDir(), RouterID: a.addr, Logger: quiet, Routing: loop.Routing, IdleWait: 200 * time.Millisecond})
+	d = New(src, Config{Dir: t.TempDir(), RouterID: a.Addr, Logger: quiet, Routing: loop.Routing, IdleWait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	res, err := d.Dump(ctx)
@@ -171,8 +172,8 @@ func TestWaitIdleShare(t *testing.T) {
 // while a member sends UPDATEs and stands still while the loop sleeps (a running pass's time counts
 // only while it runs).
 func TestRoutingTime(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	s := rstest.StartRIB(t, 8)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
 	const n = 20000
 	before := s.RoutingTime()
 	for i := 0; i < n; i += 500 {
@@ -180,9 +181,9 @@ func TestRoutingTime(t *testing.T) {
 		for k := i; k < i+500; k++ {
 			ps = append(ps, fmt.Sprintf("10.%d.%d.0/24", k>>8, k&0xff))
 		}
-		a.announce(a.attrs(uint32(64512+i/500)), ps...)
+		a.Announce(a.Attrs(uint32(64512+i/500)), ps...)
 	}
-	settle(t, s, n)
+	rstest.Settle(t, s, n)
 	received := s.RoutingTime()
 	if received <= before {
 		t.Fatalf("RoutingTime %v before and %v after a member sent %d routes", before, received, n)
