@@ -592,8 +592,8 @@ func (s *Server) freeID(p *session) {
 	s.freeIDs = append(s.freeIDs, p.id)
 }
 
-// inbound takes at most one message from every inbox that has some, so that a member sending a
-// large table cannot delay another member's withdrawal by more than one message.
+// inbound takes from every inbox that has messages its share of the pass (at least one message), so
+// that a member sending a large table cannot delay another member's withdrawal by more than one pass.
 func (s *Server) inbound() bool {
 	worked := false
 	// Every active inbox gets an equal share of WalkBatch prefixes per pass, and at least one
