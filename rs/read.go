@@ -220,7 +220,7 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 	s.sortReads()
 	for i := 0; i < len(s.reads) && budget > 0; i++ {
 		n := min(share, budget)
-		if !s.reads[i].quick && s.inBusy {
+		if !s.reads[i].quick && s.busy {
 			n = min(n, replayBusyShare)
 		}
 		used, ok := s.serveRead(i, n)
@@ -239,8 +239,8 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 const minReadShare = 16
 
 // replayBusyShare is what a feed replay (an MRT dump, a BMP collector's initial dump) gets in a pass
-// that took UPDATEs from members. A replay is background work nobody waits on interactively: it
-// trickles while members converge, so that it takes little of their CPU (on two shared cores one
+// that routed (took UPDATEs from members or sent them some). A replay is background work nobody
+// waits on interactively: it trickles while members converge, so that it takes little of their CPU (on two shared cores one
 // dump of the medium table added ~30% to convergence at the full share), and runs at the full share
 // once the loop has nothing else to do. Looking-glass pages keep their share.
 const replayBusyShare = 64

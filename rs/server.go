@@ -46,8 +46,9 @@ type Server struct {
 	quickReads int
 	lastRead   time.Time
 	readBuf    []readTask
-	inBusy     bool                    // this pass took UPDATEs from members: feed replays trickle (read.go)
-	busyPub    atomic.Bool             // inBusy as of the last pass, for Busy (any goroutine)
+	busy       bool                    // this pass routed (took or sent UPDATEs): feed replays trickle (read.go)
+	routingNs  atomic.Uint64           // wall time of the inbound and outbound phases so far, for RoutingTime
+	routingAt  atomic.Int64            // when the running pass's inbound phase began (UnixNano); 0: none running
 	feed       feed                    // event subscribers (feed.go)
 	gen        uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs       uint64                  // incarnations handed out (session.inc)
@@ -168,19 +169,19 @@ func (s *Server) pass() bool {
 	s.stats.ctlNanos += uint64(t1.Sub(t0))
 	s.stats.phases[PhaseControl].observe(t1.Sub(t0))
 
-	s.inBusy = s.inbound()
-	if s.busyPub.Load() != s.inBusy {
-		s.busyPub.Store(s.inBusy)
-	}
-	worked = worked || s.inBusy
+	s.routingAt.Store(t1.UnixNano())
+	in := s.inbound()
+	worked = worked || in
 	t2 := time.Now()
 	s.stats.inNanos += uint64(t2.Sub(t1))
 	s.stats.phases[PhaseInbound].observe(t2.Sub(t1))
 
-	if s.outbound() {
-		worked = true
-	}
+	out := s.outbound()
+	worked = worked || out
+	s.busy = in || out
 	t3 := time.Now()
+	s.routingNs.Add(uint64(t3.Sub(t1)))
+	s.routingAt.Store(0)
 	s.stats.outNanos += uint64(t3.Sub(t2))
 	s.stats.phases[PhaseOutbound].observe(t3.Sub(t2))
 
@@ -789,7 +790,18 @@ func (s *Server) background(readDeadline time.Time) bool {
 	return true
 }
 
-// Busy reports whether the RIB loop's last pass took UPDATEs from members: members are converging
-// or churning. Background work outside the loop (an MRT dump's encoding) can wait for it to clear
-// so that it does not take CPU from routing. Safe for any goroutine.
-func (s *Server) Busy() bool { return s.busyPub.Load() }
+// RoutingTime is the wall time the RIB loop has spent routing since it started: in the inbound and
+// outbound phases of its passes (taking UPDATEs from members, sending them UPDATEs), the running
+// pass's so far included, since a pass under churn lasts long. It does not grow while the loop
+// sleeps, and a pass with nothing to route adds microseconds. Sampled twice, it says what share of
+// the time between the samples the loop was busy with members (converging, churning, a member
+// receiving its table); background work (an MRT dump's walk and encoding) can wait for that share
+// to drop so that it does not take CPU from routing. Safe for any goroutine; a read racing with the
+// end of a pass may be off by that pass.
+func (s *Server) RoutingTime() time.Duration {
+	d := time.Duration(s.routingNs.Load())
+	if at := s.routingAt.Load(); at != 0 {
+		d += max(time.Since(time.Unix(0, at)), 0)
+	}
+	return d
+}
