@@ -601,7 +601,7 @@ func (s *Server) inbound() bool {
 	// message: with many members sending that is one UPDATE each, as before; with few (the largest
 	// members' tails during convergence) each takes several, so that a pass's outbound work, and the
 	// writes it queues to every session, covers more than one small UPDATE. A pass per small
-	// UPDATE cost every other session a write system call per UPDATE: 2,314 passes and 229,394
+	// UPDATE cost every other session a write system call per UPDATE: 2,314 passes and 229,994
 	// Queue calls for BenchmarkConverge's 100 members and 100,000 routes.
 	share := max(s.cfg.WalkBatch/max(len(s.active), 1), 1)
 	keep := s.active[:0]
