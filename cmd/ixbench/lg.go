@@ -5,25 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // The looking-glass mode (-lg): ixrs runs with its looking glass on a loopback listener, and HTTP
-// clients in this process query it the way people and Alice-LG do, while the members converge and
-// churn. Each repetition is two runs of the same workload:
+// clients in a process of their own (lgclient.go) query it the way people and Alice-LG do, while
+// the members converge and churn. Each repetition is two runs of the same workload:
 //
 //   - quiet: no client during the convergence phases; then, during the churn window, one client.
 //   - loaded: -lg-clients clients from the first announcement to the end of the churn window.
@@ -111,9 +105,15 @@ type LGResult struct {
 	Server       []LGServerLatency `json:"server,omitempty"`
 	ServerErr    string            `json:"server_error,omitempty"`
 	PhaseQueries int               `json:"phase_queries"` // requests answered during the convergence phases
+	// ClientCPU is the CPU seconds of the clients' process during the phases, also counted in GenCPU;
+	// WindowClientCPU its CPU seconds in the churn window (0 in results from before the clients had
+	// a process of their own).
+	ClientCPU       float64 `json:"client_cpu_s,omitempty"`
+	WindowClientCPU float64 `json:"window_client_cpu_s,omitempty"`
 }
 
-// lgRun drives the looking glass of one daemon run.
+// lgRun drives the looking glass of one daemon run. Its clients run in a process of their own
+// (lgclient.go), started for the phases and again for the churn window.
 type lgRun struct {
 	w       *Workload
 	mode    string
@@ -122,50 +122,49 @@ type lgRun struct {
 	window  time.Duration
 	wClient int // during the window
 	base    string
-	hc      *http.Client
+	hc      *http.Client // ixbench's own requests: readiness, /metrics
+	exe     string       // the clients' program: this one (os.Executable), or a test binary
+	limit   time.Duration
 
-	origins []uint32 // right-most ASNs of the workload's paths
-	inPath  []uint32 // ASNs behind the members, for AS-path patterns
-
-	stopc chan struct{}
-	wg    sync.WaitGroup
-
-	mu      sync.Mutex
-	rec     map[string]*lgSamples
-	started time.Time
-	served  atomic.Int64
+	sample lgClientSpec // the query samples every clients' process gets
+	proc   *lgProc
 
 	// What the run measured, filled in by runOnce.
 	phaseQueries int
+	phaseCPU     float64 // CPU seconds of the phases' clients' process (counted in Result.GenCPU too)
+	windowCPU    float64 // CPU seconds of the window's clients' process
 	cycles       []float64
 	latency      []LGLatency
 	server       []LGServerLatency // from the route server's histograms (lgserver.go)
 	serverErr    string
 }
 
-type lgSamples struct {
-	d              []time.Duration
-	routes         int
-	partial, stale int
-	errors         int
-	limited, busy  int
-	lastErr        string
-}
+// lgMaxPrefixes bounds the prefixes handed to the clients' process: an even sample of the table is
+// as good a source of random lookups as the whole table, and keeps the spec small at 1M routes.
+const lgMaxPrefixes = 1 << 16
 
-func newLGRun(w *Workload, mode string, maxConc, clients, wClients int, window time.Duration) *lgRun {
+func newLGRun(w *Workload, mode string, maxConc, clients, wClients int, window, timeout time.Duration) *lgRun {
 	l := &lgRun{w: w, mode: mode, maxConc: maxConc, clients: clients, wClient: wClients, window: window}
+	// Every phase (five, and the churn window's cycles) is bounded by timeout; the clients' process
+	// stops by itself well after the longest run could end.
+	l.limit = 10*timeout + 2*window + time.Minute
 	seen := map[uint32]bool{}
 	for _, m := range w.Members {
+		l.sample.Members = append(l.sample.Members, m.Addr.String())
 		for _, g := range m.Groups {
 			asns := g.Attrs.ASPath[0].ASNs
-			l.origins = append(l.origins, asns[len(asns)-1])
+			l.sample.Origins = append(l.sample.Origins, asns[len(asns)-1])
 			for _, a := range asns[1:] {
 				if !seen[a] {
 					seen[a] = true
-					l.inPath = append(l.inPath, a)
+					l.sample.InPath = append(l.sample.InPath, a)
 				}
 			}
 		}
+	}
+	n := min(len(w.Prefixes), lgMaxPrefixes)
+	for i := 0; i < n; i++ {
+		l.sample.Prefixes = append(l.sample.Prefixes, w.Prefixes[i*len(w.Prefixes)/n].String())
 	}
 	return l
 }
@@ -195,9 +194,7 @@ func (l *lgRun) configure(dir string) error {
 		return err
 	}
 	l.base = fmt.Sprintf("http://%s:%d", rsAddr, port)
-	n := max(l.clients, l.wClient) + 1
-	l.hc = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: n, MaxIdleConnsPerHost: n,
-		MaxConnsPerHost: n, IdleConnTimeout: time.Minute}}
+	l.hc = &http.Client{Timeout: 30 * time.Second}
 	return nil
 }
 
@@ -225,196 +222,108 @@ func (l *lgRun) ready(deadline time.Time) error {
 	return fmt.Errorf("looking glass at %s: %v", l.base, last)
 }
 
-// start starts n clients; record decides whether their latencies count.
-func (l *lgRun) start(n int, record bool) {
-	l.mu.Lock()
-	l.rec = nil
-	if record {
-		l.rec = map[string]*lgSamples{}
-	}
-	l.started = time.Now()
-	l.mu.Unlock()
-	l.served.Store(0)
-	l.stopc = make(chan struct{})
-	for i := 0; i < n; i++ {
-		l.wg.Add(1)
-		go l.client(i, l.stopc)
-	}
+// lgProc is a running clients' process.
+type lgProc struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  io.ReadCloser
+	errs *tailBuffer
 }
 
-// stop stops the clients and waits for their last request (each bounded by the client timeout).
-func (l *lgRun) stop() {
-	if l.stopc == nil {
-		return
+// start starts the clients' process with n clients; record decides whether their latencies count.
+// No client, no process.
+func (l *lgRun) start(n int, record bool) error {
+	l.stop()
+	if n == 0 {
+		return nil
 	}
-	close(l.stopc)
-	l.wg.Wait()
-	l.stopc = nil
+	exe := l.exe
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	spec := l.sample
+	spec.Base, spec.Mode, spec.Clients, spec.Record, spec.LimitS = l.base, l.mode, n, record, l.limit.Seconds()
+	line, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, lgClientFlag)
+	p := &lgProc{cmd: cmd, errs: &tailBuffer{}}
+	cmd.Stderr = p.errs
+	if p.in, err = cmd.StdinPipe(); err != nil {
+		return err
+	}
+	if p.out, err = cmd.StdoutPipe(); err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("looking-glass clients: %w", err)
+	}
+	l.proc = p
+	if _, err := p.in.Write(append(line, '\n')); err != nil {
+		l.stop()
+		return fmt.Errorf("looking-glass clients: the spec: %w", err)
+	}
+	return nil
 }
 
-func (l *lgRun) client(i int, stop <-chan struct{}) {
-	defer l.wg.Done()
-	hc := l.hc
-	if l.mode == lgUsers {
-		hc = userClient(userAddr(i))
-		defer hc.CloseIdleConnections()
+// stop tells the clients' process to stop and returns its report and its CPU seconds (user and
+// system, from the kernel when it exited). Without a process, the report is empty.
+func (l *lgRun) stop() (lgClientReport, float64, error) {
+	p := l.proc
+	if p == nil {
+		return lgClientReport{}, 0, nil
 	}
-	rng := rand.New(rand.NewPCG(uint64(i)+1, 0x1a))
-	for k := i; ; k++ {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		var wait time.Duration
-		switch kind := lgKinds[k%len(lgKinds)]; kind {
-		case lgPage:
-			// A member's received routes, first page and then, as a person paging on, up to two more.
-			m := l.w.Members[rng.IntN(len(l.w.Members))]
-			u := l.base + "/api/v1/sessions/" + m.Addr.String() + "/routes/received?limit=" + fmt.Sprint(lgPageSize)
-			next := ""
-			for pg := 1 + rng.IntN(3); pg > 0; pg-- {
-				q := u
-				if next != "" {
-					q += "&cursor=" + url.QueryEscape(next)
-				}
-				if next, wait = l.get(hc, kind, q); next == "" {
-					break
-				}
-			}
-		case lgLookup:
-			p := l.w.Prefixes[rng.IntN(len(l.w.Prefixes))]
-			_, wait = l.get(hc, kind, l.base+"/api/v1/lookup?prefix="+url.QueryEscape(p.String()))
-		case lgOrigin:
-			a := l.origins[rng.IntN(len(l.origins))]
-			_, wait = l.get(hc, kind, fmt.Sprintf("%s/api/v1/search/origin?q=AS%d&limit=%d", l.base, a, lgPageSize))
-		case lgPath:
-			a := l.inPath[rng.IntN(len(l.inPath))]
-			_, wait = l.get(hc, kind, fmt.Sprintf("%s/api/v1/search/as-path?q=%s&limit=%d", l.base, url.QueryEscape(fmt.Sprintf("_%d_", a)), lgPageSize))
-		}
-		// A person's browser waits as told; the worst case (exempt) goes on at once.
-		if wait > 0 && l.mode == lgUsers {
-			t := time.NewTimer(min(wait, lgMaxWait))
-			select {
-			case <-stop:
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
+	l.proc = nil
+	io.WriteString(p.in, "stop\n")
+	p.in.Close()
+	var rep lgClientReport
+	derr := json.NewDecoder(p.out).Decode(&rep)
+	io.Copy(io.Discard, p.out)
+	werr := p.cmd.Wait()
+	cpu := 0.0
+	if st := p.cmd.ProcessState; st != nil {
+		cpu = (st.UserTime() + st.SystemTime()).Seconds()
 	}
+	if err := errors.Join(derr, werr); err != nil {
+		return rep, cpu, fmt.Errorf("looking-glass clients: %v: %s", err, p.errs.String())
+	}
+	return rep, cpu, nil
 }
 
-// userAddr is client i's own source address in the users model: 127.1.0.1, 127.1.0.2, ...
-// (rsAddr, 127.1.255.254, is out of reach of any sensible client count).
-func userAddr(i int) netip.Addr {
-	return netip.AddrFrom4([4]byte{127, 1, byte(i / 250), byte(i%250 + 1)})
+// endPhases stops the phases' clients and takes their request count, and adds their process's CPU
+// seconds to ixbench's: the generator's column counts the members and the clients, both processes.
+func (l *lgRun) endPhases(res *Result) error {
+	rep, cpu, err := l.stop()
+	l.phaseQueries = int(rep.Served)
+	l.phaseCPU = cpu
+	res.GenCPU += cpu
+	return err
 }
 
-// userClient is an HTTP client whose connections come from addr, so that the route server's rate
-// limits see it as a client of its own.
-func userClient(addr netip.Addr) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: addr.AsSlice()}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext,
-		MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}}
+// tailBuffer keeps the last 2 KiB written to it (a child's standard error, for an error message).
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
 }
 
-// retryAfter reads a Retry-After header in seconds; 1 s when absent or unreadable.
-func retryAfter(h http.Header) time.Duration {
-	n, err := strconv.Atoi(h.Get("Retry-After"))
-	if err != nil || n < 1 {
-		n = 1
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if n := len(t.b) - 2048; n > 0 {
+		t.b = slices.Clone(t.b[n:])
 	}
-	return time.Duration(n) * time.Second
+	return len(p), nil
 }
 
-// get runs one request to its last byte and returns the answer's next cursor, and for a refused
-// request (429 rate limited, 503 busy) how long the route server asked to wait.
-func (l *lgRun) get(hc *http.Client, kind, u string) (string, time.Duration) {
-	t0 := time.Now()
-	resp, err := hc.Get(u)
-	var page struct {
-		Routes  []json.RawMessage `json:"routes"`
-		Next    string            `json:"next_cursor"`
-		Partial bool              `json:"partial"`
-	}
-	status := 0
-	var wait time.Duration
-	if err == nil {
-		status = resp.StatusCode
-		var body []byte
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch {
-		case err != nil:
-		case status == http.StatusOK:
-			err = json.Unmarshal(body, &page)
-		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-			wait = retryAfter(resp.Header)
-		case status != http.StatusConflict:
-			err = fmt.Errorf("HTTP %d: %.200s", status, body)
-		}
-	}
-	d := time.Since(t0)
-	l.served.Add(1)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.rec == nil {
-		return page.Next, wait
-	}
-	s := l.rec[kind]
-	if s == nil {
-		s = &lgSamples{}
-		l.rec[kind] = s
-	}
-	switch {
-	case err != nil:
-		s.errors++
-		s.lastErr = err.Error()
-	case status == http.StatusConflict:
-		s.stale++
-	case status == http.StatusTooManyRequests:
-		s.limited++
-	case status == http.StatusServiceUnavailable:
-		s.busy++
-	default:
-		s.d = append(s.d, d)
-		s.routes += len(page.Routes)
-		if page.Partial {
-			s.partial++
-		}
-	}
-	return page.Next, wait
-}
-
-// latencies summarizes what the clients recorded since start.
-func (l *lgRun) latencies() []LGLatency {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	secs := time.Since(l.started).Seconds()
-	var out []LGLatency
-	for _, k := range lgKinds {
-		s := l.rec[k]
-		if s == nil {
-			out = append(out, LGLatency{Kind: k})
-			continue
-		}
-		slices.Sort(s.d)
-		ms := func(q float64) float64 {
-			if len(s.d) == 0 {
-				return 0
-			}
-			i := int(math.Ceil(q*float64(len(s.d)))) - 1
-			return float64(s.d[max(i, 0)].Microseconds()) / 1000
-		}
-		lt := LGLatency{Kind: k, N: len(s.d), P50: ms(0.50), P99: ms(0.99), Max: ms(1), Partial: s.partial, Stale: s.stale,
-			Errors: s.errors, LastErr: s.lastErr, Limited: s.limited, Busy: s.busy, PerSecnd: float64(len(s.d)) / secs}
-		if len(s.d) > 0 {
-			lt.Routes = float64(s.routes) / float64(len(s.d))
-		}
-		out = append(out, lt)
-	}
-	return out
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.TrimSpace(string(t.b))
 }
 
 // churnWindow has every member withdraw and re-announce its churn routes, cycle after cycle, for the
@@ -427,7 +336,9 @@ func (l *lgRun) churnWindow(ss []*session, enc []*Encoded, w *Workload, tr *trac
 	if err != nil {
 		l.serverErr = err.Error()
 	}
-	l.start(l.wClient, true)
+	if err := l.start(l.wClient, true); err != nil {
+		return err
+	}
 	defer l.stop()
 	end := time.Now().Add(l.window)
 	for time.Now().Before(end) {
@@ -446,7 +357,11 @@ func (l *lgRun) churnWindow(ss []*session, enc []*Encoded, w *Workload, tr *trac
 		}
 		l.cycles = append(l.cycles, (cycle + tr.elapsed()).Seconds())
 	}
-	l.latency = l.latencies()
+	rep, cpu, err := l.stop()
+	if err != nil {
+		return err
+	}
+	l.latency, l.windowCPU = rep.Latency, cpu
 	if after, err := l.scrapeHists(); err != nil {
 		l.serverErr = err.Error()
 	} else if before != nil {

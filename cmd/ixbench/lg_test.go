@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUserClientAddress: a users-model client connects from its own loopback address, which is
@@ -16,7 +17,7 @@ func TestUserClientAddress(t *testing.T) {
 		seen <- r.RemoteAddr
 	}))
 	defer srv.Close()
-	hc := userClient(userAddr(6))
+	hc := userClient(userAddr(6), 5*time.Second)
 	defer hc.CloseIdleConnections()
 	resp, err := hc.Get(srv.URL)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestLGRefusals(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	l := &lgRun{}
+	l := &lgClients{}
 	l.start(0, true)
 	hc := srv.Client()
 	if next, wait := l.get(hc, lgPage, srv.URL+"/ok"); next != "g1.2" || wait != 0 {

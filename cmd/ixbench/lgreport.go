@@ -47,7 +47,7 @@ func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Dur
 					n = 0
 				}
 				wc := max(n, 1)
-				lg := newLGRun(w, mode, maxConc, n, wc, window)
+				lg := newLGRun(w, mode, maxConc, n, wc, window, t)
 				pdir := ""
 				if profile != "" {
 					pdir = filepath.Join(profile, mode)
@@ -58,9 +58,11 @@ func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Dur
 				}
 				r := runOnce(d, w, enc, ix, t, keep, rep, pdir, lg, logf)
 				lr := LGResult{Result: r, Mode: mode, MaxConc: maxConc, Clients: n, WindowClient: wc, Window: window.Seconds(), Cycles: lg.cycles,
-					Latency: lg.latency, PhaseQueries: lg.phaseQueries, Server: lg.server, ServerErr: lg.serverErr}
+					Latency: lg.latency, PhaseQueries: lg.phaseQueries, ClientCPU: lg.phaseCPU, WindowClientCPU: lg.windowCPU,
+					Server: lg.server, ServerErr: lg.serverErr}
 				results = append(results, lr)
-				logf("%-8s %s, %d clients, rep %d: %s; ixbench CPU %.1f s; %d requests during the phases", spec.Name, mode, n, rep, r.summary(), r.GenCPU, lg.phaseQueries)
+				logf("%-8s %s, %d clients, rep %d: %s; ixbench CPU %.1f s (of which the clients' process %.1f s); %d requests during the phases; clients' process in the window %.1f CPU s",
+					spec.Name, mode, n, rep, r.summary(), r.GenCPU, lg.phaseCPU, lg.phaseQueries, lg.windowCPU)
 				for _, l := range lr.Latency {
 					logf("    window (%d clients, %d cycles): %-18s n %6d p50 %7.1f ms p99 %7.1f ms max %7.1f ms routes %.0f partial %d stale %d 429 %d 503 %d errors %d %s",
 						wc, len(lr.Cycles), l.Kind, l.N, l.P50, l.P99, l.Max, l.Routes, l.Partial, l.Stale, l.Limited, l.Busy, l.Errors, l.LastErr)

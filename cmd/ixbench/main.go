@@ -73,6 +73,10 @@ var scalingSeries = []Spec{
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == lgClientFlag {
+		// The looking-glass clients' process that -lg starts (lgclient.go).
+		os.Exit(lgClientMain(os.Stdin, os.Stdout))
+	}
 	os.Exit(realMain())
 }
 

@@ -150,7 +150,9 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		if err := lg.ready(time.Now().Add(timeout)); err != nil {
 			return fail("%v", err)
 		}
-		lg.start(lg.clients, false)
+		if err := lg.start(lg.clients, false); err != nil {
+			return fail("%v", err)
+		}
 		defer lg.stop()
 	}
 
@@ -247,9 +249,9 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	}
 	// The looking glass's churn window comes after the CPU and memory figures, which are the phases'.
 	if lg != nil {
-		lg.phaseQueries = int(lg.served.Load())
-		lg.stop()
-		if err := lg.churnWindow(ss, enc, w, tr, timeout); err != nil {
+		if err := lg.endPhases(&res); err != nil {
+			res.Failed = err.Error()
+		} else if err := lg.churnWindow(ss, enc, w, tr, timeout); err != nil {
 			res.Failed = err.Error()
 		}
 	}
