@@ -236,3 +236,16 @@ func TestLGSample(t *testing.T) {
 		t.Errorf("sample not even: second prefix %s", l.sample.Prefixes[1])
 	}
 }
+
+// TestRenderLGInProcess: the document says when its figures come from clients inside ixbench.
+func TestRenderLGInProcess(t *testing.T) {
+	r := LGResult{Mode: lgQuiet, WindowClient: 1, Latency: []LGLatency{{Kind: lgPage, N: 10}}}
+	const note = "they ran inside ixbench"
+	if out := renderLG(&lgDoc{Results: []LGResult{r}}); !strings.Contains(out, note) {
+		t.Errorf("old results without the note:\n%s", out)
+	}
+	r.WindowClientCPU = 0.5
+	if out := renderLG(&lgDoc{Results: []LGResult{r}}); strings.Contains(out, note) {
+		t.Errorf("new results with the note:\n%s", out)
+	}
+}

@@ -124,7 +124,11 @@ per client model (N clients from the first announcement to the end). Every clien
 without think time, cycling through four queries: a member's received routes (a random member, pages of
 100, one to three pages following the cursor), an exact prefix lookup (a random prefix of the table), an
 origin-ASN search and an AS-path search (` + "`_ASN_`" + ` for an ASN behind a member), each a first page of up
-to 100 routes. The clients are in ixbench's process. Two client models:
+to 100 routes. The clients run in a process of their own (` + "`ixbench -lg-client`" + `, ` + "`cmd/ixbench/lgclient.go`" + `),
+which ixbench starts for the phases and again for the window: inside ixbench, beside the member sessions
+that keep both CPUs busy, a client's latency was mostly its wait for Go's scheduler (a received page's
+p99 of seconds while ixrs answered every page within 50 ms), and real users and Alice-LG hosts are
+other machines. Two client models:
 
 - **users**, N people using the looking glass: each client connects from its own loopback address
   (127.1.0.x) under the route server's default rate limits (pages 5/s, burst 20; searches and lookups
@@ -136,9 +140,15 @@ to 100 routes. The clients are in ixbench's process. Two client models:
 After the phases comes a churn window: every member withdraws and re-announces its 5% churn routes,
 cycle after cycle (each cycle waits until every member has converged), while the clients (one exempt
 client in the quiet run, N in a loaded run) measure each request to its last byte. CPU seconds are the
-phases' (initial convergence to the end of the flap), of ixrs and of ixbench (members and clients).
+phases' (initial convergence to the end of the flap), of ixrs and of ixbench: its members' process and its
+clients' process together (both on the same two CPUs as ixrs; the log line of each run gives the clients'
+share, and their CPU seconds in the window).
 
 `)
+	if lgInProcess(g.Results) {
+		b.WriteString("The figures below are from a run before the clients had a process of their own: they ran inside ixbench, " +
+			"and their latencies include their wait for ixbench's scheduler.\n\n")
+	}
 	byMode := map[string][]LGResult{}
 	var ns []string // the modes, quiet first
 	for _, r := range g.Results {
@@ -312,6 +322,19 @@ phases' (initial convergence to the end of the flap), of ixrs and of ixbench (me
 	b.WriteString("Reproduce: `scripts/benchmark -lg -workload lg -runs 1` (300 members, 1M routes; `-lg-clients`, `-lg-window` change the load, " +
 		"`-lg-modes` the client models, `-lg-max-concurrent` ixrs's bound).\n\n")
 	return b.String()
+}
+
+// lgInProcess tells whether results come from before the clients' process: a churn window ran
+// (a latency was recorded) and no clients' process reported its CPU time.
+func lgInProcess(rs []LGResult) bool {
+	for _, r := range rs {
+		for _, l := range r.Latency {
+			if l.N+l.Errors+l.Stale+l.Limited+l.Busy > 0 && r.WindowClientCPU == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lgModeOf is a result's client model; results written before the models existed had exempt
