@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"iter"
 	"net/netip"
+	"slices"
+	"unsafe"
 
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
@@ -46,14 +48,24 @@ type attrSet struct {
 
 // setIn is the state of a received set.
 type setIn struct {
-	path policy.Path // NextHop left unset: it depends on the family
+	// asns is the AS path flattened, left to right (shared with attrs when the path is one
+	// segment); plen is its length as the decision process counts it, first the left-most AS of a
+	// leading AS_SEQUENCE, hasSet an AS_SET or confederation segment anywhere. With attrs they are
+	// the policy view (policyPath), built when asked for rather than stored: a stored policy.Path
+	// is 144 bytes, and without it setIn fits the 192-byte size class (TestSetInSize).
+	asns  []uint32
+	plen  int32
+	first uint32
 
-	// imp caches the path verdict per family for the session that last used this set; a set is
-	// almost always announced by one session only, so one entry per family hits.
-	imp [numFams]struct {
-		p *session
-		v policy.Verdict
-	}
+	// impP and impV cache the path verdict per family for the session that last used this set; a
+	// set is almost always announced by one session only, so one entry per family hits. (Two
+	// arrays rather than one of pairs: a pair pads to 24 bytes.)
+	impP [numFams]*session
+	impV [numFams]policy.Verdict
+	// hasSet: an AS_SET or confederation segment anywhere in the path (with asns, above).
+	hasSet bool
+	// aspaHit is the answer of the revalidation walk aspaWalk (below).
+	aspaHit bool
 
 	exp policy.Export
 
@@ -68,7 +80,27 @@ type setIn struct {
 	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
 	// the path, and aspaHit its answer (reeval.go).
 	aspaWalk uint64
-	aspaHit  bool
+}
+
+// policyPath returns the policy view of received set s (NextHop left unset: it depends on the
+// family). The slices are s's own (immutable); building it allocates nothing.
+func (s *attrSet) policyPath() policy.Path {
+	a := s.attrs
+	return policy.Path{
+		ASNs:             s.asns,
+		Len:              int(s.plen),
+		First:            s.first,
+		HasSet:           s.hasSet,
+		Communities:      a.Communities,
+		ExtCommunities:   a.ExtCommunities,
+		LargeCommunities: policyLarge(a.LargeCommunities),
+		HasOTC:           a.HasOTC,
+	}
+}
+
+// containsASN reports whether asn is in received set s's AS path.
+func (s *attrSet) containsASN(asn uint32) bool {
+	return slices.Contains(s.asns, asn)
 }
 
 // setOut is the state of a set that is sent.
@@ -344,14 +376,21 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 // prepare computes the received state of a and the attributes export policy sends instead (nil:
 // a itself).
 func (t *attrTable) prepare(a *speaker.Attrs, prof exportProfile) (*setIn, *speaker.Attrs) {
-	in := &setIn{path: pathOf(a)}
+	path := pathOf(a)
+	in := newSetIn(&path)
 	var send *speaker.Attrs
 	if pe, ok := t.export.(ProfiledExport); ok && prof.p != nil {
-		in.exp, send = pe.PrepareProfile(prof.p, a, &in.path)
+		in.exp, send = pe.PrepareProfile(prof.p, a, &path)
 	} else {
-		in.exp, send = t.export.Prepare(a, &in.path)
+		in.exp, send = t.export.Prepare(a, &path)
 	}
 	return in, send
+}
+
+// newSetIn returns the received state of a set whose policy view is path, the export summary
+// left to fill.
+func newSetIn(path *policy.Path) *setIn {
+	return &setIn{asns: path.ASNs, plen: int32(path.Len), first: path.First, hasSet: path.HasSet}
 }
 
 // ref takes another reference on s.
@@ -395,14 +434,14 @@ func (t *attrTable) unref(s *attrSet) {
 }
 
 // pathOf builds the policy view of a's AS path and communities. The community slices are shared
-// with a (both are immutable).
+// with a (both are immutable), the AS numbers too when the path is one segment.
 func pathOf(a *speaker.Attrs) policy.Path {
 	p := policy.Path{
 		Len:              a.ASPath.Len(),
 		First:            a.ASPath.First(),
 		Communities:      a.Communities,
 		ExtCommunities:   a.ExtCommunities,
-		LargeCommunities: largeOf(a.LargeCommunities),
+		LargeCommunities: policyLarge(a.LargeCommunities),
 		HasOTC:           a.HasOTC,
 	}
 	n := 0
@@ -423,16 +462,17 @@ func pathOf(a *speaker.Attrs) policy.Path {
 	return p
 }
 
-func largeOf(l []speaker.LargeCommunity) []policy.LargeCommunity {
+// policyLarge returns l as policy large communities, sharing its array: the two types are the same
+// three uint32 fields (the conversion below fails to compile if they ever differ), so the policy
+// view of a set needs no copy of them.
+func policyLarge(l []speaker.LargeCommunity) []policy.LargeCommunity {
 	if len(l) == 0 {
 		return nil
 	}
-	out := make([]policy.LargeCommunity, len(l))
-	for i, c := range l {
-		out[i] = policy.LargeCommunity(c)
-	}
-	return out
+	return unsafe.Slice((*policy.LargeCommunity)(unsafe.Pointer(&l[0])), len(l))
 }
+
+var _ = policy.LargeCommunity(speaker.LargeCommunity{}) // same fields, same layout
 
 // appendKey appends the canonical bytes of a: every attribute the route server passes on, in a
 // fixed order with lengths, so that equal keys mean equal attributes. LOCAL_PREF is left out: a

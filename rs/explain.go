@@ -97,7 +97,7 @@ func (j *explainJob) step(s *Server, _ int) (int, bool) {
 		}
 	}
 	j.imp, j.sess, j.data = p.imp, p.polSess, s.data(p.m)
-	j.path = r.set.path
+	j.path = r.set.policyPath()
 	j.path.NextHop = r.set.nextHop(pe.fam())
 	return len(pe.routes()) + len(pe.out()), true
 }

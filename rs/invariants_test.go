@@ -269,7 +269,7 @@ func checkASNIndex(t testing.TB, s *Server) {
 		}
 		for _, m := range set.setIn.owners {
 			seen := map[uint32]bool{}
-			for _, a := range set.setIn.path.ASNs {
+			for _, a := range set.setIn.asns {
 				if a == 0 || seen[a] {
 					continue
 				}
