@@ -222,6 +222,7 @@ type attrTable struct {
 	cmpScratch []byte               // lookup encodes a candidate's bytes here
 	encScratch []byte               // encoded builds an attribute block here
 	paths      [numFams]policy.Path // importUpdate's per-family policy views
+	prepPath   policy.Path          // prepare's policy view (a local would escape to the heap)
 	export     ExportPolicy
 	vexport    VariantPolicy // export, when it has variants
 	rsASN      uint32
@@ -376,14 +377,16 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 // prepare computes the received state of a and the attributes export policy sends instead (nil:
 // a itself).
 func (t *attrTable) prepare(a *speaker.Attrs, prof exportProfile) (*setIn, *speaker.Attrs) {
-	path := pathOf(a)
-	in := newSetIn(&path)
+	path := &t.prepPath
+	*path = pathOf(a)
+	in := newSetIn(path)
 	var send *speaker.Attrs
 	if pe, ok := t.export.(ProfiledExport); ok && prof.p != nil {
-		in.exp, send = pe.PrepareProfile(prof.p, a, &path)
+		in.exp, send = pe.PrepareProfile(prof.p, a, path)
 	} else {
-		in.exp, send = t.export.Prepare(a, &path)
+		in.exp, send = t.export.Prepare(a, path)
 	}
+	*path = policy.Path{} // hold no references to a's slices
 	return in, send
 }
 
