@@ -12,6 +12,7 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 
+	"github.com/ixrs/ixrs/internal/rstest"
 	"github.com/ixrs/ixrs/speaker"
 )
 
@@ -115,14 +116,14 @@ func (s *state) String() string {
 // TestExporterDumpAndLive: a new collector gets the sessions, the pre-policy table with the filtered
 // route, the post-policy table without it, the Adj-RIB-Out, End-of-RIBs, and then live changes.
 func TestExporterDumpAndLive(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	b := addMember(t, s, "B", 4200000002, "192.0.2.12")
-	a.announce(a.attrs(), "11.0.0.0/24", "11.0.1.0/24")
-	bad := a.attrs()
+	s := rstest.StartRIB(t, 32)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
+	b := rstest.AddMember(t, s, "B", 4200000002, "192.0.2.12")
+	a.Announce(a.Attrs(), "11.0.0.0/24", "11.0.1.0/24")
+	bad := a.Attrs()
 	bad.ASPath = speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64666}}}
-	a.announce(bad, "11.0.2.0/24") // first AS not the member's: filtered
-	b.announce(b.attrs(64999), "12.0.0.0/16", "2a00:1::/32")
+	a.Announce(bad, "11.0.2.0/24") // first AS not the member's: filtered
+	b.Announce(b.Attrs(64999), "12.0.0.0/16", "2a00:1::/32")
 
 	col := newCollector(t)
 	e := runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, PostPolicy: true, AdjRIBOut: true,
@@ -172,12 +173,12 @@ func TestExporterDumpAndLive(t *testing.T) {
 	}
 
 	// Live: a withdrawal, then A's session goes down with a NOTIFICATION.
-	a.peer.Receive(withdraw("11.0.1.0/24"))
+	a.Withdraw("11.0.1.0/24")
 	col.until(t, "withdrawal", func(m *gobmp.BMPMessage) bool {
 		st.apply(t, m)
 		return !strings.Contains(st.String(), "11.0.1.0/24")
 	})
-	a.peer.DownWithReason("received NOTIFICATION Cease/Administrative Shutdown")
+	a.Peer.DownWithReason("received NOTIFICATION Cease/Administrative Shutdown")
 	var down *gobmp.BMPPeerDownNotification
 	col.until(t, "peer down", func(m *gobmp.BMPMessage) bool {
 		st.apply(t, m)
@@ -193,14 +194,10 @@ func TestExporterDumpAndLive(t *testing.T) {
 	}
 }
 
-func withdraw(prefixes ...string) *speakerUpdate {
-	return mustWithdraw(prefixes...)
-}
-
 // TestExporterPeerUpOpens: the Peer Up carries both OPENs byte for byte.
 func TestExporterPeerUpOpens(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	s := rstest.StartRIB(t, 32)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
 	col := newCollector(t)
 	runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, StatsInterval: -1})
 	var up *gobmp.BMPPeerUpNotification
@@ -212,8 +209,8 @@ func TestExporterPeerUpOpens(t *testing.T) {
 	})
 	sent, _ := up.SentOpenMsg.Serialize()
 	recv, _ := up.ReceivedOpenMsg.Serialize()
-	if !bytes.Equal(sent, a.info.OpenSent) || !bytes.Equal(recv, a.info.OpenReceived) {
-		t.Errorf("OPENs differ:\nsent %x\nwant %x\nrecv %x\nwant %x", sent, a.info.OpenSent, recv, a.info.OpenReceived)
+	if !bytes.Equal(sent, a.Info.OpenSent) || !bytes.Equal(recv, a.Info.OpenReceived) {
+		t.Errorf("OPENs differ:\nsent %x\nwant %x\nrecv %x\nwant %x", sent, a.Info.OpenSent, recv, a.Info.OpenReceived)
 	}
 	if hdr.PeerAS != 64501 || hdr.PeerAddress.String() != "192.0.2.11" || hdr.PeerBGPID.String() != "192.0.2.11" {
 		t.Errorf("peer header %+v", hdr)
@@ -227,8 +224,8 @@ func TestExporterPeerUpOpens(t *testing.T) {
 // TestExporterStalledCollector: a collector that stops reading is disconnected (the RIB never
 // waits for it) and, connecting again, gets a whole, consistent table.
 func TestExporterStalledCollector(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	s := rstest.StartRIB(t, 32)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
 	col := newCollector(t)
 	col.stall = true
 	e := runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, StatsInterval: -1,
@@ -245,7 +242,7 @@ func TestExporterStalledCollector(t *testing.T) {
 			n := batch*1000 + i
 			b = append(b, fmt.Sprintf("%d.%d.%d.0/24", 20+n/65536, n/256%256, n%256))
 		}
-		a.announce(a.attrs(), b...)
+		a.Announce(a.Attrs(), b...)
 		ps = append(ps, b...)
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -264,15 +261,13 @@ func TestExporterStalledCollector(t *testing.T) {
 // TestExporterStatsDuplicates: Statistics Reports carry the session's duplicate announcements
 // (type 1) and duplicate withdrawals (type 2) as the RIB counted them.
 func TestExporterStatsDuplicates(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	attrs := a.attrs()
-	a.announce(attrs, "203.0.113.0/24")
-	a.announce(attrs, "203.0.113.0/24")
-	a.announce(attrs, "203.0.113.0/24")
-	if err := a.peer.Receive(mustWithdraw("198.51.100.0/24")); err != nil {
-		t.Fatal(err)
-	}
+	s := rstest.StartRIB(t, 32)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
+	attrs := a.Attrs()
+	a.Announce(attrs, "203.0.113.0/24")
+	a.Announce(attrs, "203.0.113.0/24")
+	a.Announce(attrs, "203.0.113.0/24")
+	a.Withdraw("198.51.100.0/24")
 	col := newCollector(t)
 	runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, StatsInterval: 50 * time.Millisecond})
 	col.until(t, "statistics with 2 duplicate announcements and 1 duplicate withdrawal", func(m *gobmp.BMPMessage) bool {

@@ -3,109 +3,20 @@ package bmp
 import (
 	"bufio"
 	"context"
-	"io"
-	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 
-	"github.com/ixrs/ixrs/policy"
-	"github.com/ixrs/ixrs/rs"
-	"github.com/ixrs/ixrs/speaker"
+	"github.com/ixrs/ixrs/internal/rstest"
 )
 
-const testTimeout = 20 * time.Second
+// The tests run a RIB and its members with internal/rstest.
+const testTimeout = rstest.Timeout
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// startRIB runs a route server RIB until the test ends.
-func startRIB(t *testing.T) *rs.Server {
-	t.Helper()
-	// Next hops are not checked (IPv6 routes come over IPv4 sessions here); the first AS is.
-	s := rs.New(rs.Config{ASN: 65000, RouterID: netip.MustParseAddr("192.0.2.1"), Logger: quiet,
-		Import: &policy.Import{NextHop: policy.NextHopAny, EnforceFirstAS: true, MaxPathLen: 32}})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return s
-}
-
-// sink is a member session's output that nobody reads: the tests look at the RIB's feed only.
-type sink struct{}
-
-func (sink) Queue(b []byte) (int, error) { return 0, nil }
-
-// member is a member with one session on the test RIB.
-type member struct {
-	t    *testing.T
-	name string
-	asn  uint32
-	addr netip.Addr
-	peer *rs.Peer
-	info rs.SessionInfo
-}
-
-func addMember(t *testing.T, s *rs.Server, name string, asn uint32, addr string) *member {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	if err := s.AddMember(ctx, rs.MemberConfig{Name: name, ASN: asn}); err != nil {
-		t.Fatal(err)
-	}
-	a := netip.MustParseAddr(addr)
-	p, err := s.AddPeer(ctx, name, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: 65000, HoldTime: 90, RouterID: netip.MustParseAddr("192.0.2.1"),
-		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast}, FourOctetAS: true, AS4: 65000}})
-	recv := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: uint16(min(asn, speaker.ASTrans)), HoldTime: 180, RouterID: a,
-		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast}, FourOctetAS: true, AS4: asn}})
-	m := &member{t: t, name: name, asn: asn, addr: a, peer: p, info: rs.SessionInfo{RouterID: a,
-		Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast},
-		Encode:   speaker.EncodeOptions{FourOctetAS: true, MaxMessage: speaker.MaxMessageLen},
-		OpenSent: sent, OpenReceived: recv,
-		Local: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), 179), Remote: netip.AddrPortFrom(a, 40000+uint16(a.As4()[3]))}}
-	m.up()
-	return m
-}
-
-func (m *member) up() {
-	if err := m.peer.Up(sink{}, m.info); err != nil {
-		m.t.Fatal(err)
-	}
-}
-
-// attrs are the member's usual attributes: its AS first, a community, its own address as next hop.
-func (m *member) attrs(path ...uint32) *speaker.Attrs {
-	a := &speaker.Attrs{Origin: speaker.OriginIGP,
-		ASPath:      speaker.ASPath{{Type: speaker.SegSequence, ASNs: append([]uint32{m.asn}, path...)}},
-		NextHop:     m.addr,
-		Communities: []uint32{m.asn<<16 | 100}}
-	return a
-}
-
-func (m *member) announce(a *speaker.Attrs, prefixes ...string) {
-	m.t.Helper()
-	u := &speaker.Update{Attrs: a}
-	for _, p := range prefixes {
-		pp := netip.MustParsePrefix(p)
-		u.NLRI = append(u.NLRI, pp)
-		if pp.Addr().Is6() && !a.MPNextHop.IsValid() {
-			c := *a
-			c.MPNextHop = netip.MustParseAddr("2001:db8:ffff::" + m.addr.String()[len("192.0.2."):])
-			u.Attrs = &c
-		}
-	}
-	if err := m.peer.Receive(u); err != nil {
-		m.t.Fatal(err)
-	}
-}
+var quiet = rstest.Quiet
 
 // collector is a BMP collector decoding with gobgp: every message it reads goes to msgs.
 type collector struct {
@@ -197,14 +108,4 @@ func runExporter(t *testing.T, src Source, cfg Config) *Exporter {
 	go func() { e.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return e
-}
-
-type speakerUpdate = speaker.Update
-
-func mustWithdraw(prefixes ...string) *speaker.Update {
-	u := &speaker.Update{}
-	for _, p := range prefixes {
-		u.Withdrawn = append(u.Withdrawn, netip.MustParsePrefix(p))
-	}
-	return u
 }

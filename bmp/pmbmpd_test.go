@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ixrs/ixrs/internal/peers"
+	"github.com/ixrs/ixrs/internal/rstest"
 	"github.com/ixrs/ixrs/speaker"
 )
 
@@ -87,18 +88,18 @@ func count(rs []pmRecord, typ string) int {
 // its attributes, the filtered one pre-policy only, Adj-RIB-Out, statistics; then the collector is
 // killed and restarted and gets the same table again.
 func TestPmbmpd(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	b := addMember(t, s, "B", 4200000002, "192.0.2.12")
-	la := a.attrs()
+	s := rstest.StartRIB(t, 32)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
+	b := rstest.AddMember(t, s, "B", 4200000002, "192.0.2.12")
+	la := a.Attrs()
 	la.LargeCommunities = []speaker.LargeCommunity{{Global: 64501, Local1: 1, Local2: 2}}
-	a.announce(la, "11.0.0.0/24", "11.0.1.0/24")
-	bad := a.attrs()
+	a.Announce(la, "11.0.0.0/24", "11.0.1.0/24")
+	bad := a.Attrs()
 	bad.ASPath = speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64666}}}
-	a.announce(bad, "11.0.2.0/24") // first AS not the member's: filtered
-	ba := b.attrs(64999)
+	a.Announce(bad, "11.0.2.0/24") // first AS not the member's: filtered
+	ba := b.Attrs(64999)
 	ba.MPNextHop = netip.MustParseAddr("2001:db8:ffff::12")
-	b.announce(ba, "12.0.0.0/16", "2a00:1::/32")
+	b.Announce(ba, "12.0.0.0/16", "2a00:1::/32")
 
 	dir := t.TempDir()
 	port := peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
@@ -108,8 +109,8 @@ func TestPmbmpd(t *testing.T) {
 		BackoffMax: 500 * time.Millisecond})
 
 	want := []string{
-		`192.0.2.11 out 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "59906:100" lcomms "" origin i`,
-		`192.0.2.11 out 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "59906:100" lcomms "" origin i`,
+		`192.0.2.11 out 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "23456:100" lcomms "" origin i`,
+		`192.0.2.11 out 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "23456:100" lcomms "" origin i`,
 		`192.0.2.11 post 11.0.0.0/24 [64501] nh 192.0.2.11 comms "64501:100" lcomms "64501:1:2" origin i`,
 		`192.0.2.11 post 11.0.1.0/24 [64501] nh 192.0.2.11 comms "64501:100" lcomms "64501:1:2" origin i`,
 		`192.0.2.11 pre 11.0.0.0/24 [64501] nh 192.0.2.11 comms "64501:100" lcomms "64501:1:2" origin i`,
@@ -117,10 +118,10 @@ func TestPmbmpd(t *testing.T) {
 		`192.0.2.11 pre 11.0.2.0/24 [64666] nh 192.0.2.11 comms "64501:100" lcomms "" origin i`,
 		`192.0.2.12 out 11.0.0.0/24 [64501] nh 192.0.2.11 comms "64501:100" lcomms "64501:1:2" origin i`,
 		`192.0.2.12 out 11.0.1.0/24 [64501] nh 192.0.2.11 comms "64501:100" lcomms "64501:1:2" origin i`,
-		`192.0.2.12 post 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "59906:100" lcomms "" origin i`,
-		`192.0.2.12 post 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "59906:100" lcomms "" origin i`,
-		`192.0.2.12 pre 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "59906:100" lcomms "" origin i`,
-		`192.0.2.12 pre 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "59906:100" lcomms "" origin i`,
+		`192.0.2.12 post 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "23456:100" lcomms "" origin i`,
+		`192.0.2.12 post 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "23456:100" lcomms "" origin i`,
+		`192.0.2.12 pre 12.0.0.0/16 [4200000002 64999] nh 192.0.2.12 comms "23456:100" lcomms "" origin i`,
+		`192.0.2.12 pre 2a00:1::/32 [4200000002 64999] nh 2001:db8:ffff::12 comms "23456:100" lcomms "" origin i`,
 	}
 	check := func(col *peers.Pmbmpd, what string) []pmRecord {
 		t.Helper()
@@ -146,6 +147,6 @@ func TestPmbmpd(t *testing.T) {
 	check(col2, "full table after the collector restarted")
 
 	// A's session goes down: a peer down, and its routes leave every table.
-	a.peer.DownWithReason("received NOTIFICATION Cease/Administrative Shutdown")
+	a.Peer.DownWithReason("received NOTIFICATION Cease/Administrative Shutdown")
 	waitFor(t, col2, "peer down", func(rs []pmRecord) bool { return count(rs, "peer_down") == 1 })
 }

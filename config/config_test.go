@@ -182,57 +182,6 @@ func TestMatchesLibraryDecoder(t *testing.T) {
 	}
 }
 
-// TestDocumented checks that every key is in the example file and the docs.
-func TestDocumented(t *testing.T) {
-	example, err := os.ReadFile("../config.toml.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs, err := os.ReadFile("../docs/configuration.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name := range fieldsOf(reflect.TypeFor[Config]()) {
-		table := []byte("[" + name + "]")
-		if name == "member" {
-			table = []byte("[[member]]")
-		}
-		if !bytes.Contains(example, table) || !bytes.Contains(docs, table) {
-			t.Errorf("table %s is missing from config.toml.example or docs/configuration.md", table)
-		}
-	}
-	for _, key := range allKeys(reflect.TypeFor[Config]()) {
-		if !bytes.Contains(example, []byte(key+" =")) {
-			t.Errorf("config.toml.example does not show %q", key)
-		}
-		if !bytes.Contains(docs, []byte("`"+key+"`")) && !bytes.Contains(docs, []byte("[]."+key+"`")) {
-			t.Errorf("docs/configuration.md does not document %q", key)
-		}
-	}
-}
-
-// allKeys lists the names of the keys holding values (not tables) in struct
-// type t and the structs below it.
-func allKeys(t reflect.Type) []string {
-	var keys []string
-	for name, idx := range fieldsOf(t) {
-		ft := t.FieldByIndex(idx).Type
-		for ft.Kind() == reflect.Slice || ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(textUnmarshalerType) {
-			if t != reflect.TypeFor[Config]() {
-				keys = append(keys, name) // an array of inline tables: rpki.caches
-			}
-			keys = append(keys, allKeys(ft)...)
-			continue
-		}
-		keys = append(keys, name)
-	}
-	slices.Sort(keys)
-	return slices.Compact(keys)
-}
-
 func TestMemberPolicy(t *testing.T) {
 	const src = `
 [server]

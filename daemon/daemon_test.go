@@ -48,11 +48,19 @@ func testDaemon(t *testing.T, path string) (*Daemon, int) {
 // testDaemonLogging is testDaemon logging to log.
 func testDaemonLogging(t *testing.T, path string, log *slog.Logger) (*Daemon, int) {
 	t.Helper()
+	d, port, _ := runDaemonLogging(t, path, log)
+	return d, port
+}
+
+// runDaemonLogging runs a daemon on the configuration in file path, logging to log, until stop is
+// called or the test ends. A reload reads path again.
+func runDaemonLogging(t *testing.T, path string, log *slog.Logger) (d *Daemon, port int, stop func()) {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(cfg, Options{Logger: log, Load: func() (*config.Config, error) {
+	d, err = New(cfg, Options{Logger: log, Load: func() (*config.Config, error) {
 		return config.Load(path)
 	}})
 	if err != nil {
@@ -61,14 +69,20 @@ func testDaemonLogging(t *testing.T, path string, log *slog.Logger) (*Daemon, in
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
 			t.Error("daemon did not stop")
 		}
-	})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-d.Ready():
 	case err := <-done:
@@ -80,7 +94,7 @@ func testDaemonLogging(t *testing.T, path string, log *slog.Logger) (*Daemon, in
 	if err != nil || len(addrs) != 1 {
 		t.Fatalf("listen addrs %v, %v", addrs, err)
 	}
-	return d, addrs[0].(*net.TCPAddr).Port
+	return d, addrs[0].(*net.TCPAddr).Port, stop
 }
 
 // tmember is a member router on the speaker package.

@@ -1,31 +1,22 @@
 package daemon
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/ixrs/ixrs/internal/rstest"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rpki"
-	"github.com/ixrs/ixrs/rs"
 )
 
 // TestRPKIFeed walks the feed through its sources: the file, a cache, a cache's serial, a SLURM
 // file, the caches expiring (fallback to the file), and no data at all.
 func TestRPKIFeed(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rib := rs.New(rs.Config{ASN: 65000, RouterID: netip.MustParseAddr("10.0.0.1"), Logger: log})
-	ctx, cancel := context.WithCancel(context.Background())
-	ribDone := make(chan error, 1)
-	go func() { ribDone <- rib.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-ribDone
-	}()
+	log := rstest.Quiet
+	rib := rstest.StartRIB(t, 32)
+	ctx := t.Context()
 	f := &rpkiFeed{log: log, rib: rib}
 	vrp := func(p string, asn uint32) rpki.VRP {
 		pp := netip.MustParsePrefix(p)
@@ -86,15 +77,9 @@ func TestRPKIFeed(t *testing.T) {
 // changed, none from a lower version cache (an empty table would make every path "unknown"), and
 // none once the caches' data is gone.
 func TestRPKIFeedASPA(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rib := rs.New(rs.Config{ASN: 65000, RouterID: netip.MustParseAddr("10.0.0.1"), Logger: log})
-	ctx, cancel := context.WithCancel(context.Background())
-	ribDone := make(chan error, 1)
-	go func() { ribDone <- rib.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-ribDone
-	}()
+	log := rstest.Quiet
+	rib := rstest.StartRIB(t, 32)
+	ctx := t.Context()
 	v2 := map[string]bool{"127.0.0.1:3323": true}
 	f := &rpkiFeed{log: log, rib: rib, hasASPA: func(c string) bool { return v2[c] }}
 	vrps := rpki.NewTable(nil)

@@ -4,15 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -23,43 +20,7 @@ var stateServer = strings.Replace(testServer, "connect_retry = \"1s\"\n", "conne
 // runDaemon runs a daemon on the configuration in file path until stop is called or the test ends.
 func runDaemon(t *testing.T, path string) (d *Daemon, port int, stop func()) {
 	t.Helper()
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err = New(cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	}
-	t.Cleanup(stop)
-	select {
-	case <-d.Ready():
-	case err := <-done:
-		t.Fatalf("daemon stopped: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon not ready")
-	}
-	addrs, err := d.ListenAddrs(context.Background())
-	if err != nil || len(addrs) != 1 {
-		t.Fatalf("listen addrs %v, %v", addrs, err)
-	}
-	return d, addrs[0].(*net.TCPAddr).Port, stop
+	return runDaemonLogging(t, path, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func readState(t *testing.T, path string) savedState {

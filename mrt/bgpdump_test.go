@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ixrs/ixrs/internal/rstest"
 )
 
 // bgpdumpBin returns bgpdump's path; missing, the test is skipped, or fails under CI=true.
@@ -53,21 +55,21 @@ func readBack(t *testing.T, bin, file string) []string {
 // a withdrawn route is gone. A second and third dump rotate the first away.
 func TestBGPDumpReadsDump(t *testing.T) {
 	bin := bgpdumpBin(t)
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	b := addMember(t, s, "B", 4200000001, "192.0.2.12")
-	a.announce(a.attrs(64512), "203.0.113.0/24", "2001:db8:100::/48", "198.51.100.0/25")
-	a.announce(a.attrs(1, 2, 3, 4, 5, 6, 7, 8), "198.51.100.0/24") // 9 ASNs: filtered (path too long)
-	b.announce(b.attrs(65536), "203.0.113.0/24", "2001:db8:200::/48")
-	settle(t, s, 6)
-	a.withdraw("198.51.100.0/25")
-	settle(t, s, 5)
+	s := rstest.StartRIB(t, 8)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
+	b := rstest.AddMember(t, s, "B", 4200000001, "192.0.2.12")
+	a.Announce(a.Attrs(64512), "203.0.113.0/24", "2001:db8:100::/48", "198.51.100.0/25")
+	a.Announce(a.Attrs(1, 2, 3, 4, 5, 6, 7, 8), "198.51.100.0/24") // 9 ASNs: filtered (path too long)
+	b.Announce(b.Attrs(65536), "203.0.113.0/24", "2001:db8:200::/48")
+	rstest.Settle(t, s, 6)
+	a.Withdraw("198.51.100.0/25")
+	rstest.Settle(t, s, 5)
 
 	dir := t.TempDir()
 	times := []time.Time{time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC), time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC),
 		time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	i := 0
-	d := New(s, Config{Dir: dir, Keep: 2, RouterID: a.addr, Logger: quiet, Now: func() time.Time { return times[i] }})
+	d := New(s, Config{Dir: dir, Keep: 2, RouterID: a.Addr, Logger: quiet, Now: func() time.Time { return times[i] }})
 	var res Result
 	for i = range times {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -86,13 +88,13 @@ func TestBGPDumpReadsDump(t *testing.T) {
 	}
 
 	accepted := []string{
-		"TABLE_DUMP2|B|192.0.2.11|64501|2001:db8:100::/48|64501 64512|IGP|2001:db8:ffff::b|0|0|65000:100|NAG||",
-		"TABLE_DUMP2|B|192.0.2.11|64501|203.0.113.0/24|64501 64512|IGP|192.0.2.11|0|0|65000:100|NAG||",
-		"TABLE_DUMP2|B|192.0.2.12|4200000001|2001:db8:200::/48|4200000001 65536|IGP|2001:db8:ffff::c|0|0|65000:100|NAG||",
-		"TABLE_DUMP2|B|192.0.2.12|4200000001|203.0.113.0/24|4200000001 65536|IGP|192.0.2.12|0|0|65000:100|NAG||",
+		"TABLE_DUMP2|B|192.0.2.11|64501|2001:db8:100::/48|64501 64512|IGP|2001:db8:ffff::11|0|0|64501:100|NAG||",
+		"TABLE_DUMP2|B|192.0.2.11|64501|203.0.113.0/24|64501 64512|IGP|192.0.2.11|0|0|64501:100|NAG||",
+		"TABLE_DUMP2|B|192.0.2.12|4200000001|2001:db8:200::/48|4200000001 65536|IGP|2001:db8:ffff::12|0|0|23456:100|NAG||",
+		"TABLE_DUMP2|B|192.0.2.12|4200000001|203.0.113.0/24|4200000001 65536|IGP|192.0.2.12|0|0|23456:100|NAG||",
 	}
 	filtered := []string{
-		"TABLE_DUMP2|B|192.0.2.11|64501|198.51.100.0/24|64501 1 2 3 4 5 6 7 8|IGP|192.0.2.11|0|0|65000:100|NAG||",
+		"TABLE_DUMP2|B|192.0.2.11|64501|198.51.100.0/24|64501 1 2 3 4 5 6 7 8|IGP|192.0.2.11|0|0|64501:100|NAG||",
 	}
 	if got := readBack(t, bin, res.Accepted); !slices.Equal(got, accepted) {
 		t.Errorf("accepted file reads back as\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(accepted, "\n"))

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ixrs/ixrs/internal/rstest"
 )
 
 // cpuTime is the process's user and system CPU time: on a shared machine the wall time of a dump
@@ -25,14 +27,14 @@ func cpuTime(b *testing.B) time.Duration {
 // next member, so that some prefixes have two entries.
 func loadBenchRIB(b *testing.B, members, perMember int) (*Dumper, int) {
 	b.Helper()
-	s := startRIB(b)
+	s := rstest.StartRIB(b, 8)
 	routes := 0
 	for i := range members {
-		m := addMember(b, s, fmt.Sprintf("m%d", i), uint32(64600+i), fmt.Sprintf("192.0.2.%d", 10+i))
+		m := rstest.AddMember(b, s, fmt.Sprintf("m%d", i), uint32(64600+i), fmt.Sprintf("192.0.2.%d", 10+i))
 		var batch []string
 		flush := func(k int) {
 			if len(batch) > 0 {
-				m.announce(m.attrs(uint32(4200000000+k)), batch...)
+				m.Announce(m.Attrs(uint32(4200000000+k)), batch...)
 				routes += len(batch)
 				batch = batch[:0]
 			}
@@ -56,7 +58,7 @@ func loadBenchRIB(b *testing.B, members, perMember int) (*Dumper, int) {
 		}
 		flush(i)
 	}
-	settle(b, s, routes)
+	rstest.Settle(b, s, routes)
 	return New(s, Config{Dir: b.TempDir(), Keep: 1, RouterID: netip.MustParseAddr("192.0.2.1"), Logger: quiet}), routes
 }
 

@@ -6,20 +6,22 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ixrs/ixrs/internal/rstest"
 )
 
 // TestDumpWaitsForIdle: a dump whose walk is over writes nothing while Busy reports members sending
 // UPDATEs, and writes once it has cleared; without Busy going false it gives up waiting at IdleWait.
 func TestDumpWaitsForIdle(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
-	a.announce(a.attrs(), "203.0.113.0/24")
-	settle(t, s, 1)
+	s := rstest.StartRIB(t, 8)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
+	a.Announce(a.Attrs(), "203.0.113.0/24")
+	rstest.Settle(t, s, 1)
 
 	var busy atomic.Bool
 	busy.Store(true)
 	dir := t.TempDir()
-	d := New(s, Config{Dir: dir, RouterID: a.addr, Logger: quiet, Busy: busy.Load, IdleWait: time.Minute})
+	d := New(s, Config{Dir: dir, RouterID: a.Addr, Logger: quiet, Busy: busy.Load, IdleWait: time.Minute})
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -50,7 +52,7 @@ func TestDumpWaitsForIdle(t *testing.T) {
 
 	// Busy for good: the wait ends at IdleWait.
 	busy.Store(true)
-	d = New(s, Config{Dir: t.TempDir(), RouterID: a.addr, Logger: quiet, Busy: busy.Load, IdleWait: 200 * time.Millisecond})
+	d = New(s, Config{Dir: t.TempDir(), RouterID: a.Addr, Logger: quiet, Busy: busy.Load, IdleWait: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	if _, err := d.Dump(ctx); err != nil {
@@ -61,11 +63,11 @@ func TestDumpWaitsForIdle(t *testing.T) {
 // TestRIBBusy: rs.Server.Busy, which the daemon gives dumps as Config.Busy, is true while a member
 // sends UPDATEs and false again once it has stopped.
 func TestRIBBusy(t *testing.T) {
-	s := startRIB(t)
-	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	s := rstest.StartRIB(t, 8)
+	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
 	seen := false
 	for i := 0; i < 20000 && !seen; i++ {
-		a.announce(a.attrs(uint32(64512+i%100)), "203.0.113.0/24", "198.51.100.0/24")
+		a.Announce(a.Attrs(uint32(64512+i%100)), "203.0.113.0/24", "198.51.100.0/24")
 		seen = s.Busy()
 	}
 	if !seen {

@@ -395,20 +395,12 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 		res.Failed = err.Error()
 		return res
 	}
-	p, err := startProc(argv, dir, false)
+	p, fail, err := startUnderTest(argv, dir, false, &res, &res.Failed, &res.CPU, &res.PeakRSS)
 	if err != nil {
 		res.Failed = err.Error()
 		return res
 	}
 	defer p.stop()
-	fail := func(format string, args ...any) MRTResult {
-		res.Failed = fmt.Sprintf(format, args...)
-		if p.exited() {
-			res.Failed += "; daemon exited: " + p.tail(5)
-		}
-		res.CPU, res.PeakRSS = p.usage()
-		return res
-	}
 
 	// The members check the routes they hold, not only their count, as in the main run (check.go).
 	chk := newChecker(w)
@@ -418,13 +410,7 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 	for i, m := range w.Members {
 		ss[i] = newSession(m, enc[i], ix, tr, own[i])
 	}
-	defer func() {
-		for _, s := range ss {
-			if s.conn != nil {
-				s.conn.Close()
-			}
-		}
-	}()
+	defer closeSessions(ss)
 	raddr := netip.AddrPortFrom(rsAddr, uint16(port))
 	deadline := time.Now().Add(timeout)
 	if err := parallel(len(ss), 16, func(i int) error { return ss[i].connect(raddr, deadline) }); err != nil {

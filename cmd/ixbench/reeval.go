@@ -383,9 +383,7 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 		ph.Failed = fmt.Sprintf("wrong result: %d members hold a wrong set (%d missing, %d extra), %d unexpected prefixes in %d UPDATEs (%d of them changed prefixes sent in the other direction), %d members sent too few, %d prefixes held with a route that is not the best",
 			ph.WrongMembers, ph.Missing, ph.Extra, ph.Unexpected, ph.BadUpdates, ph.Reversed, ph.ShortMembers, ph.BadRoutes)
 	}
-	if r.p.exited() {
-		ph.Failed += "; daemon exited: " + r.p.tail(5)
-	}
+	ph.Failed += r.p.exitNote()
 	return ph
 }
 
@@ -443,20 +441,12 @@ func reevalOnce(binary string, pl *reevalPlan, enc []*Encoded, ix *index, source
 		res.Failed = err.Error()
 		return res
 	}
-	p, err := startProc([]string{binary, "-config", cfg, "-log-level", "warn"}, dir, false)
+	p, fail, err := startUnderTest([]string{binary, "-config", cfg, "-log-level", "warn"}, dir, false, &res, &res.Failed, &res.CPU, &res.PeakRSS)
 	if err != nil {
 		res.Failed = err.Error()
 		return res
 	}
 	defer p.stop()
-	fail := func(format string, args ...any) ReevalResult {
-		res.Failed = fmt.Sprintf(format, args...)
-		if p.exited() {
-			res.Failed += "; daemon exited: " + p.tail(5)
-		}
-		res.CPU, res.PeakRSS = p.usage()
-		return res
-	}
 	if cache != nil {
 		if _, err := cache.waitEOD(0, timeout); err != nil {
 			return fail("%v", err)
@@ -469,13 +459,7 @@ func reevalOnce(binary string, pl *reevalPlan, enc []*Encoded, ix *index, source
 	for i, m := range w.Members {
 		ss[i] = newSession(m, enc[i], ix, tr, pl.own[i])
 	}
-	defer func() {
-		for _, s := range ss {
-			if s.conn != nil {
-				s.conn.Close()
-			}
-		}
-	}()
+	defer closeSessions(ss)
 	raddr := netip.AddrPortFrom(rsAddr, uint16(port))
 	if err := parallel(len(ss), 16, func(i int) error { return ss[i].connect(raddr, time.Now().Add(timeout)) }); err != nil {
 		return fail("sessions: %v", err)

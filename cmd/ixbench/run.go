@@ -111,20 +111,12 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	if w.Policy != nil {
 		rtrBefore = w.Policy.rtrQueries()
 	}
-	p, err := startProc(argv, dir, d.multiProcess)
+	p, fail, err := startUnderTest(argv, dir, d.multiProcess, &res, &res.Failed, &res.CPU, &res.PeakRSS)
 	if err != nil {
 		res.Failed = err.Error()
 		return res
 	}
 	defer p.stop()
-	fail := func(format string, args ...any) Result {
-		res.Failed = fmt.Sprintf(format, args...)
-		if p.exited() {
-			res.Failed += "; daemon exited: " + p.tail(5)
-		}
-		res.CPU, res.PeakRSS = p.usage()
-		return res
-	}
 
 	chk := newChecker(w)
 	chk.anyRoute = d.floor
@@ -139,13 +131,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	for i, m := range w.Members {
 		ss[i] = newSession(m, enc[i], ix, tr, own[i])
 	}
-	defer func() {
-		for _, s := range ss {
-			if s.conn != nil {
-				s.conn.Close()
-			}
-		}
-	}()
+	defer closeSessions(ss)
 	raddr := netip.AddrPortFrom(rsAddr, uint16(port))
 
 	// Sessions first, without routes: convergence is timed from the first announcement.
