@@ -103,15 +103,40 @@ func (s *attrSet) containsASN(asn uint32) bool {
 	return slices.Contains(s.asns, asn)
 }
 
-// setOut is the state of a set that is sent.
+// setOut is the state of a set that is sent. Nearly every out set is sent in one family to
+// 4-octet-AS receivers only and has no variants: its one encoding sits here, and the rest (other
+// encodings, variants) in a setOutMore of its own, so such a set costs 48 bytes here and no list
+// (a list of one encoding and a slice for the variants cost 80).
 type setOut struct {
-	// vars caches the variants of an out set (variant.go); each entry other than the set itself
+	enc0  []byte // the first encoded attribute block asked for
+	enc0i int8   // its encIndex plus one; 0: none yet
+	more  *setOutMore
+}
+
+// setOutMore is the rarer part of an out set's send-side state.
+type setOutMore struct {
+	// vars caches the variants of the out set (variant.go); each entry other than the set itself
 	// holds a reference.
 	vars []varEntry
-	// enc caches the encoded attribute blocks, one per family and AS encoding asked for (encIndex).
-	// Nearly every out set is sent in one family to 4-octet-AS receivers only, so a list holding what
-	// was asked for costs 48 bytes less per set than an array with a slot for each of the four.
+	// enc caches the encoded attribute blocks after the first, one per family and AS encoding asked
+	// for (encIndex).
 	enc []encBlock
+}
+
+// variants returns the cached variants of the out set.
+func (o *setOut) variants() []varEntry {
+	if o.more == nil {
+		return nil
+	}
+	return o.more.vars
+}
+
+// extra returns the rarer state, creating it.
+func (o *setOut) extra() *setOutMore {
+	if o.more == nil {
+		o.more = &setOutMore{}
+	}
+	return o.more
 }
 
 // encBlock is one cached attribute block of an out set.
@@ -122,9 +147,14 @@ type encBlock struct {
 
 // cachedEnc returns the cached block at encIndex i, or nil.
 func (o *setOut) cachedEnc(i int) []byte {
-	for _, e := range o.enc {
-		if e.i == i {
-			return e.b
+	if int(o.enc0i) == i+1 {
+		return o.enc0
+	}
+	if o.more != nil {
+		for _, e := range o.more.enc {
+			if e.i == i {
+				return e.b
+			}
 		}
 	}
 	return nil
@@ -196,7 +226,12 @@ func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []
 	// the doubled capacity of its last growth.
 	t.encScratch = speaker.AppendAttrs(t.encScratch[:0], s.attrs, families[fi], opt)
 	b := append([]byte(nil), t.encScratch...)
-	o.enc = append(o.enc, encBlock{i, b})
+	if o.enc0i == 0 {
+		o.enc0, o.enc0i = b, int8(i+1)
+	} else {
+		m := o.extra()
+		m.enc = append(m.enc, encBlock{i, b})
+	}
 	t.encoded++
 	t.encodedBytes += len(b)
 	return b
@@ -418,15 +453,23 @@ func (t *attrTable) unref(s *attrSet) {
 		t.derived--
 	}
 	if o := s.setOut; o != nil {
-		for _, e := range o.enc {
+		if o.enc0i != 0 {
 			t.encoded--
-			t.encodedBytes -= len(e.b)
+			t.encodedBytes -= len(o.enc0)
 		}
-		o.enc = nil
-		for _, v := range o.vars {
-			if v.set != s {
-				t.unref(v.set)
+		o.enc0, o.enc0i = nil, 0
+		if m := o.more; m != nil {
+			for _, e := range m.enc {
+				t.encoded--
+				t.encodedBytes -= len(e.b)
 			}
+			m.enc = nil
+			for _, v := range m.vars {
+				if v.set != s {
+					t.unref(v.set)
+				}
+			}
+			o.more = nil
 		}
 		s.setOut = nil
 	}

@@ -108,7 +108,7 @@ func (s *Server) isVariantOf(set *attrSet, r *route) bool {
 	if o == nil {
 		return false
 	}
-	for _, e := range o.vars {
+	for _, e := range o.variants() {
 		if e.set == set && policy.Info(e.key>>4&0xff) == r.info {
 			return true
 		}

@@ -128,7 +128,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if set.setOut == nil {
 			continue
 		}
-		for _, v := range set.vars {
+		for _, v := range set.variants() {
 			if v.set != set {
 				refs[v.set]++
 				if v.set.out != v.set {
