@@ -133,7 +133,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 	d.defExport = exportProfile(cfg.Defaults)
 	d.rib = rs.New(rs.Config{ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID, Export: exportPolicy(cfg),
 		OnMaxPrefix: d.onMaxPrefix, OnRefresh: d.onRefresh, StaleTime: cfg.Server.StaleTime,
-		Logger: d.log.With("component", "rib")})
+		Logger: d.log})
 	if d.rpki, err = newRPKIFeed(cfg, d.rib, d.log.With("component", "rpki")); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ixrs/ixrs/config"
 	"github.com/ixrs/ixrs/lookingglass"
+	"github.com/ixrs/ixrs/metrics"
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
@@ -27,6 +28,30 @@ import (
 type published struct {
 	cfg        atomic.Pointer[config.Config]
 	lastReload atomic.Int64 // unix nanoseconds of the last successful reload; 0: none
+	// lgTimes reads the looking glass's request durations for the metrics (SetLookingGlassTimes).
+	lgTimes atomic.Pointer[func() []lookingglass.RequestDurations]
+}
+
+// SetLookingGlassTimes makes the metrics report the request durations f returns (the looking
+// glass's RequestDurations) as ixrs_lookingglass_request_duration_seconds. f must be safe for any
+// goroutine. Call it once the looking glass is built; before, the metrics report none.
+func (d *Daemon) SetLookingGlassTimes(f func() []lookingglass.RequestDurations) {
+	d.pub.lgTimes.Store(&f)
+}
+
+// lgDurations converts the looking glass's request durations for the metrics.
+func (d *Daemon) lgDurations() []metrics.Endpoint {
+	f := d.pub.lgTimes.Load()
+	if f == nil {
+		return nil
+	}
+	rds := (*f)()
+	out := make([]metrics.Endpoint, 0, len(rds))
+	for _, rd := range rds {
+		out = append(out, metrics.Endpoint{Name: rd.Endpoint,
+			Durations: metrics.PhaseHistogram{Bounds: lookingglass.DurationBounds, Counts: rd.Counts, Sum: rd.Sum}})
+	}
+	return out
 }
 
 func (d *Daemon) publish() {

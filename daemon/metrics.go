@@ -51,6 +51,7 @@ func (m *metricsSource) Snapshot(ctx context.Context) (*metrics.Snapshot, error)
 			Serial: c.Serial, LastUpdate: c.LastUpdate, Expire: c.Expire, VRPs4: c.VRPsIPv4, VRPs6: c.VRPsIPv6, ASPAs: c.ASPAs})
 	}
 	snap.Connections = m.d.dynamicMetrics(m.d.Current())
+	snap.LookingGlass = m.d.lgDurations()
 	if m.reloads != nil {
 		snap.Reloads = m.reloads.Stats()
 	}
@@ -138,6 +139,8 @@ func ribMetrics(st *rs.Stats) metrics.RIB {
 		copy(h.Counts, st.PhaseHistogram[ph][:])
 		r.Phases[ph] = h
 	}
+	r.ReadGaps = metrics.PhaseHistogram{Bounds: phaseBounds, Counts: make([]uint64, rs.PhaseBuckets+1), Sum: st.ReadGapTime}
+	copy(r.ReadGaps.Counts, st.ReadGaps[:])
 	return r
 }
 

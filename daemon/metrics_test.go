@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ixrs/ixrs/config"
+	"github.com/ixrs/ixrs/lookingglass"
 	"github.com/ixrs/ixrs/metrics"
 	"github.com/ixrs/ixrs/rs"
 	"github.com/ixrs/ixrs/speaker"
@@ -183,3 +184,31 @@ type countingWriter struct {
 func (w *countingWriter) Header() http.Header         { return w.h }
 func (w *countingWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 func (w *countingWriter) WriteHeader(int)             {}
+
+// TestMetricsLookingGlassTimes: the looking glass's request durations reach the snapshot once
+// SetLookingGlassTimes names them, with the looking glass's bounds; before, there are none.
+func TestMetricsLookingGlassTimes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	writeConfig(t, path, testServer+memberTOML("A", 65001, "127.0.3.1", ""))
+	d, _ := testDaemon(t, path)
+	src := d.MetricsSource(nil)
+	if snap := snapshotOf(t, src); len(snap.LookingGlass) != 0 {
+		t.Fatalf("request durations before a looking glass: %+v", snap.LookingGlass)
+	}
+	d.SetLookingGlassTimes(func() []lookingglass.RequestDurations {
+		return []lookingglass.RequestDurations{{Endpoint: "/api/v1/lookup",
+			Counts: make([]uint64, len(lookingglass.DurationBounds)+1), Sum: time.Second}}
+	})
+	snap := snapshotOf(t, src)
+	if len(snap.LookingGlass) != 1 {
+		t.Fatalf("request durations: %+v", snap.LookingGlass)
+	}
+	e := snap.LookingGlass[0]
+	if e.Name != "/api/v1/lookup" || e.Durations.Sum != time.Second || len(e.Durations.Counts) != len(e.Durations.Bounds)+1 {
+		t.Errorf("endpoint %+v", e)
+	}
+	// ReadGaps has its buckets too (a histogram the collector would otherwise drop).
+	if h := snap.RIB.ReadGaps; len(h.Counts) != len(h.Bounds)+1 {
+		t.Errorf("read gaps %+v", h)
+	}
+}

@@ -72,7 +72,7 @@ func (d *Daemon) applyMRT(ctx context.Context, cfg *config.Config) {
 		s.dumper.Store(nil)
 		if dir != "" {
 			dm := mrt.New(d.rib, mrt.Config{Dir: dir, Keep: c.Keep, Interval: c.DumpInterval,
-				RouterID: d.cfg.Server.RouterID, Logger: log, Busy: d.rib.Busy})
+				RouterID: d.cfg.Server.RouterID, Logger: log, Routing: d.rib.RoutingTime})
 			dctx, cancel := context.WithCancel(ctx)
 			s.stopDumper = cancel
 			s.dumper.Store(dm)

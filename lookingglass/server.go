@@ -42,6 +42,7 @@ type Server struct {
 	busyWait time.Duration
 	// mounted are the paths of Mount, which the gate does not count; written before Serve only.
 	mounted map[string]bool
+	timings timings // request durations by endpoint (timing.go)
 	// versionSeen is the route server's version as last reported by Backend.Status.
 	versionSeen atomic.Value
 	// now is the clock; tests fix it so that golden files do not change.
@@ -178,7 +179,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.errorHandler
 	e.IPExtractor = func(r *http.Request) string { return s.clientAddr(r).String() }
 	e.Pre(squashSlashes)
-	e.Use(s.recoverer, s.readOnly, s.rateLimit, s.bound)
+	e.Use(s.timed, s.recoverer, s.readOnly, s.rateLimit, s.bound)
 
 	// HEAD is answered like GET; the HTTP server drops the body.
 	get := func(g *echo.Group, path string, h echo.HandlerFunc) {

@@ -103,6 +103,8 @@ var (
 	dRIBObjects    = desc("rib_objects", "Objects the RIB holds, by type.", "type")
 	dRIBPasses     = cdesc("rib_loop_passes_total", "RIB loop passes; type idle counts the passes that found nothing to do.", "type")
 	dRIBPhase      = def(kHistogram, "rib_loop_phase_seconds", "Time per RIB loop phase per pass.", "type")
+	dRIBReadGap    = def(kHistogram, "rib_read_gap_seconds", "Stretches of RIB loop work between two chances to serve a waiting looking-glass query.")
+	dLGRequest     = def(kHistogram, "lookingglass_request_duration_seconds", "Looking-glass requests by duration, from the server's middleware to the end of the answer, per endpoint (route pattern).", "endpoint")
 	dRIBWithdrawn  = cdesc("rib_routes_withdrawn_on_down_total", "Routes withdrawn because their session went down.")
 	dRevalWalks    = cdesc("rib_revalidation_walks_total", "Revalidation walks finished (new RPKI or IRR data, or a member's new policy).")
 	dRevalSeconds  = cdesc("rib_revalidation_seconds_total", "Wall time of the finished revalidation walks, start to end.")
@@ -132,7 +134,7 @@ var (
 var allMetrics = []*metric{dSessionUp, dSessionState, dSessionEstTS, dSessionFlaps, dNotesSent, dNotesRecv,
 	dMsgsIn, dMsgsOut, dBytesIn, dBytesOut, dPending, dInQueue, dOutBytes, dThrottled, dBlocked,
 	dReceived, dAccepted, dFiltered, dFilteredBy, dExported, dMaxLimit, dMaxUsage, dMaxBlocked,
-	dRIBObjects, dRIBPasses, dRIBPhase, dRIBWithdrawn, dRevalWalks, dRevalSeconds, dRevalRunning, dRevalChanged,
+	dRIBObjects, dRIBPasses, dRIBPhase, dRIBReadGap, dLGRequest, dRIBWithdrawn, dRevalWalks, dRevalSeconds, dRevalRunning, dRevalChanged,
 	dCacheUp, dCacheSerial, dCacheUpdate, dCacheExpire, dCacheVRPs, dCacheASPAs, dVRPs, dASPAs, dCaches,
 	dReloads, dReloadFails, dReloadOK, dReloadTS, dConnRefused, dDynSessions, dDynLimit, dDynRefused}
 

@@ -52,6 +52,12 @@ func emit(snap *Snapshot, k sink) {
 		k.put(dDynLimit, float64(c.Ranges[i].Limit), lv[:1])
 		k.put(dDynRefused, float64(c.Ranges[i].Refused), lv[:1])
 	}
+	for i := range snap.LookingGlass {
+		if h := &snap.LookingGlass[i].Durations; len(h.Counts) == len(h.Bounds)+1 {
+			lv[0] = snap.LookingGlass[i].Name
+			k.hist(dLGRequest, h, lv[:1])
+		}
+	}
 }
 
 func emitSession(k sink, s *Session, lv *[5]string) {
@@ -138,6 +144,9 @@ func emitRIB(k sink, r *RIB, lv *[5]string) {
 			lv[0] = phaseNames[ph]
 			k.hist(dRIBPhase, h, lv[:1])
 		}
+	}
+	if h := &r.ReadGaps; len(h.Counts) == len(h.Bounds)+1 {
+		k.hist(dRIBReadGap, h, nil)
 	}
 	k.put(dRIBWithdrawn, float64(r.RoutesWithdrawnOnDown), nil)
 	k.put(dRevalWalks, float64(r.RevalidationWalks), nil)

@@ -63,10 +63,13 @@ func testSnapshot() *Snapshot {
 			Families: []Family{{AFI: IPv6, MaxPrefixBlocked: true}},
 		}},
 		RIB: RIB{Members: 2, Sessions: 2, SessionsUp: 1, Prefixes: 100, Passes: 50, IdlePasses: 20, Phases: phases(),
-			RevalidationWalks: 3, RevalidationTime: 1500 * time.Millisecond},
+			RevalidationWalks: 3, RevalidationTime: 1500 * time.Millisecond,
+			ReadGaps: PhaseHistogram{Bounds: []time.Duration{time.Millisecond, time.Second}, Counts: []uint64{40, 2, 0}, Sum: 500 * time.Millisecond}},
 		RPKI: RPKI{Caches: []Cache{{Name: "127.0.0.1:3323", Up: true, Serial: 7, LastUpdate: t0, Expire: 2 * time.Hour, VRPs4: 10, VRPs6: 5}},
 			VRPs4: 10, VRPs6: 5},
 		Reloads: ReloadStats{OK: 2, Failed: 1, LastSuccess: t0, LastFailed: true},
+		LookingGlass: []Endpoint{{Name: "/api/v1/lookup",
+			Durations: PhaseHistogram{Bounds: []time.Duration{10 * time.Millisecond, 100 * time.Millisecond}, Counts: []uint64{9, 1, 1}, Sum: 1250 * time.Millisecond}}},
 	}
 }
 
@@ -124,6 +127,20 @@ ixrs_rib_loop_phase_seconds_bucket{type="outbound",le="1"} 7
 ixrs_rib_loop_phase_seconds_bucket{type="outbound",le="+Inf"} 8
 ixrs_rib_loop_phase_seconds_sum{type="outbound"} 3
 ixrs_rib_loop_phase_seconds_count{type="outbound"} 8
+# HELP ixrs_rib_read_gap_seconds Stretches of RIB loop work between two chances to serve a waiting looking-glass query.
+# TYPE ixrs_rib_read_gap_seconds histogram
+ixrs_rib_read_gap_seconds_bucket{le="0.001"} 40
+ixrs_rib_read_gap_seconds_bucket{le="1"} 42
+ixrs_rib_read_gap_seconds_bucket{le="+Inf"} 42
+ixrs_rib_read_gap_seconds_sum 0.5
+ixrs_rib_read_gap_seconds_count 42
+# HELP ixrs_lookingglass_request_duration_seconds Looking-glass requests by duration, from the server's middleware to the end of the answer, per endpoint (route pattern).
+# TYPE ixrs_lookingglass_request_duration_seconds histogram
+ixrs_lookingglass_request_duration_seconds_bucket{endpoint="/api/v1/lookup",le="0.01"} 9
+ixrs_lookingglass_request_duration_seconds_bucket{endpoint="/api/v1/lookup",le="0.1"} 10
+ixrs_lookingglass_request_duration_seconds_bucket{endpoint="/api/v1/lookup",le="+Inf"} 11
+ixrs_lookingglass_request_duration_seconds_sum{endpoint="/api/v1/lookup"} 1.25
+ixrs_lookingglass_request_duration_seconds_count{endpoint="/api/v1/lookup"} 11
 # HELP ixrs_rpki_cache_last_update_timestamp_seconds When the cache's data last arrived (End of Data, Unix time); 0 if never.
 # TYPE ixrs_rpki_cache_last_update_timestamp_seconds gauge
 ixrs_rpki_cache_last_update_timestamp_seconds{cache="127.0.0.1:3323"} 1.7e+09
@@ -141,6 +158,7 @@ ixrs_config_reload_failures_total 1
 	names := []string{"ixrs_session_up", "ixrs_session_established_timestamp_seconds", "ixrs_session_notifications_sent_total",
 		"ixrs_session_notifications_received_total", "ixrs_routes_filtered_by_reason", "ixrs_routes_max_prefix_usage_ratio",
 		"ixrs_routes_max_prefix_blocked", "ixrs_session_output_blocked_seconds", "ixrs_rib_loop_phase_seconds",
+		"ixrs_rib_read_gap_seconds", "ixrs_lookingglass_request_duration_seconds",
 		"ixrs_rpki_cache_last_update_timestamp_seconds", "ixrs_rpki_vrps", "ixrs_config_last_reload_successful",
 		"ixrs_config_reload_failures_total"}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
@@ -187,7 +205,7 @@ func TestContract(t *testing.T) {
 	}
 	// Cardinality: only the documented labels, never a prefix.
 	allowed := map[string]bool{"member": true, "asn": true, "neighbor": true, "afi": true, "type": true, "reason": true,
-		"code": true, "cache": true, "le": true}
+		"code": true, "cache": true, "endpoint": true, "le": true}
 	for name, labels := range got {
 		for _, l := range labels {
 			if !allowed[l] && name != "ixrs_build_info" {

@@ -23,6 +23,14 @@ type Snapshot struct {
 	Reloads  ReloadStats
 	// Connections are the BGP connections refused and the dynamic members' sessions.
 	Connections Connections
+	// LookingGlass is the looking glass's request durations by endpoint; empty without one.
+	LookingGlass []Endpoint
+}
+
+// Endpoint is one looking-glass endpoint's request-duration histogram.
+type Endpoint struct {
+	Name      string // the label "endpoint": the route pattern, e.g. /api/v1/lookup
+	Durations PhaseHistogram
 }
 
 // Connections counts BGP connections refused and the sessions of each [[member_range]].
@@ -146,6 +154,9 @@ type RIB struct {
 
 	// Phases is the time spent per loop phase.
 	Phases [NumPhases]PhaseHistogram
+	// ReadGaps are the stretches of loop work between two chances to serve a waiting
+	// looking-glass query.
+	ReadGaps PhaseHistogram
 }
 
 // Loop phases, the values of the label "type" of ixrs_rib_loop_phase_seconds.

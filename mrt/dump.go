@@ -39,12 +39,16 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now returns the time a dump is named and stamped with; nil: time.Now.
 	Now func() time.Time
-	// Busy, if set, reports whether members are sending the route server UPDATEs (rs.Server.Busy).
-	// A dump whose walk is over waits, up to IdleWait, until Busy has been false for a while before
-	// it sorts, encodes and writes the snapshot: on few cores that work would otherwise take CPU from
-	// members converging. The snapshot is the RIB at the end of the walk either way.
-	Busy func() bool
-	// IdleWait bounds that wait; 0: 10 seconds.
+	// Routing, if set, is the time the RIB loop has spent routing so far: taking UPDATEs from
+	// members or sending them UPDATEs (rs.Server.RoutingTime). A dump waits until the loop has
+	// routed less than a tenth of the time for a while (idlePolls looks idlePoll apart) before it
+	// walks the RIB, and again before it sorts, encodes and writes the snapshot: on few cores the
+	// walk's replay, the route events that arrive during it and the encoding would otherwise take
+	// CPU from members converging. The snapshot is the RIB at the end of the walk either way.
+	Routing func() time.Duration
+	// IdleWait bounds the two waits together, from the start of the dump: a RIB that never goes
+	// quiet (churn at a large exchange) delays a dump by at most this much, then the walk runs
+	// beside routing (trickling while members send) and the files are written. 0: 10 seconds.
 	IdleWait time.Duration
 }
 
@@ -58,6 +62,9 @@ type Result struct {
 	Peers, Prefixes, AcceptedRoutes, FilteredRoutes int
 	Bytes                                           int64
 	Duration                                        time.Duration
+	// Waited is the part of Duration the dump spent waiting for the RIB loop to stop routing
+	// (Config.Routing), before the walk and before writing.
+	Waited time.Duration
 	// Resyncs counts how often the walk started over because the dumper fell a ring behind.
 	Resyncs int
 }
@@ -168,19 +175,26 @@ func (d *Dumper) Dump(ctx context.Context) (Result, error) {
 	d.mu.Unlock()
 	if err == nil {
 		d.log.Info("mrt dump written", "accepted", res.Accepted, "filtered", res.Filtered, "peers", res.Peers,
-			"accepted_routes", res.AcceptedRoutes, "filtered_routes", res.FilteredRoutes, "duration", res.Duration.String())
+			"accepted_routes", res.AcceptedRoutes, "filtered_routes", res.FilteredRoutes, "duration", res.Duration.String(),
+			"waited", res.Waited.String())
 	}
 	return res, err
 }
 
 func (d *Dumper) dump(ctx context.Context) (Result, error) {
+	limit := d.cfg.IdleWait
+	if limit <= 0 {
+		limit = 10 * time.Second
+	}
+	deadline := time.Now().Add(limit)
+	waited := d.waitIdle(ctx, deadline)
 	snap, resyncs, err := d.walk(ctx)
 	if err != nil {
-		return Result{Resyncs: resyncs}, err
+		return Result{Resyncs: resyncs, Waited: waited}, err
 	}
 	now := d.cfg.Now().UTC()
-	res := Result{Time: now, Resyncs: resyncs}
-	d.waitIdle(ctx)
+	waited += d.waitIdle(ctx, deadline)
+	res := Result{Time: now, Resyncs: resyncs, Waited: waited}
 	peers, index := snap.peers()
 	res.Peers = len(peers)
 	tab := snap.sorted(peers, index)
@@ -336,39 +350,51 @@ func (d *Dumper) rotate() {
 	}
 }
 
-// idlePoll is how often waitIdle looks at Config.Busy, and idlePolls how many looks in a row must
-// find the RIB loop idle: a pause between two bursts of UPDATEs is not the end of convergence.
+// idlePoll is how often waitIdle looks at Config.Routing, and idlePolls how many looks in a row must
+// find the RIB loop quiet: a pause between two bursts of UPDATEs is not the end of convergence. A
+// look finds it quiet when it routed less than idlePoll/idleShare since the previous look. Members
+// converging keep the loop routing most of the time; at an exchange at rest, where members send a
+// few UPDATEs a second that take the loop microseconds each, it routes well under a tenth of the
+// time, so the looks succeed at once, while a route server that never drops below a tenth (churn
+// that never pauses) delays a dump by IdleWait, not forever.
 const (
 	idlePoll  = 20 * time.Millisecond
 	idlePolls = 3
+	idleShare = 10
 )
 
-// waitIdle returns once Config.Busy has been false for idlePolls polls in a row, after IdleWait, or
-// when ctx ends; at once without Busy.
-func (d *Dumper) waitIdle(ctx context.Context) {
-	if d.cfg.Busy == nil {
-		return
+// waitIdle returns how long it waited for idlePolls looks in a row to find the RIB loop quiet; it
+// gives up at deadline or when ctx ends, and returns at once without Config.Routing.
+func (d *Dumper) waitIdle(ctx context.Context, deadline time.Time) time.Duration {
+	if d.cfg.Routing == nil {
+		return 0
 	}
-	limit := d.cfg.IdleWait
-	if limit <= 0 {
-		limit = 10 * time.Second
+	start := time.Now()
+	if !start.Before(deadline) {
+		return 0
 	}
-	deadline := time.NewTimer(limit)
-	defer deadline.Stop()
+	limit := time.NewTimer(deadline.Sub(start))
+	defer limit.Stop()
 	tick := time.NewTicker(idlePoll)
 	defer tick.Stop()
-	for idle := 0; ; {
-		if d.cfg.Busy() {
-			idle = 0
-		} else if idle++; idle >= idlePolls {
-			return
-		}
+	last, lastAt := d.cfg.Routing(), start
+	for quiet := 0; quiet < idlePolls; {
 		select {
 		case <-tick.C:
-		case <-deadline.C:
-			return
+		case <-limit.C:
+			return time.Since(start)
 		case <-ctx.Done():
-			return
+			return time.Since(start)
 		}
+		now, at := d.cfg.Routing(), time.Now()
+		// The share of the wall time since the previous look: a late tick (a loaded machine) makes
+		// a longer window, not a busier one.
+		if (now-last)*idleShare < at.Sub(lastAt) {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last, lastAt = now, at
 	}
+	return time.Since(start)
 }

@@ -8,10 +8,10 @@
 // One goroutine, Server.Run, owns every structure below (OpenBGPD's RDE model, docs/architecture.md, design choice 5):
 // no locks on the hot path. Sessions talk to it through a mailbox (Up, Down, Drained: never
 // blocking) and a bounded inbound queue per session (Receive, RouteRefresh: blocking when full,
-// which is the backpressure on that member alone). Each loop pass takes at most one inbound
-// message per session, then gives every session that can take more output a bounded slice of work,
-// then advances background walks and read jobs. Configuration changes run on the loop between
-// passes and are bounded.
+// which is the backpressure on that member alone). Each loop pass takes from every session with
+// inbound messages an equal share of Config.WalkBatch prefixes (at least one message), then gives
+// every session that can take more output a bounded slice of work, then advances background walks
+// and read jobs. Configuration changes run on the loop between passes and are bounded.
 //
 // # Reads and the event feed
 //
@@ -20,7 +20,9 @@
 // context may give up; the job is then dropped); the loop advances the jobs in its background phase
 // under one budget per pass (Config.ReadBudget) shared with re-evaluation walks, and in short turns
 // in the middle of a pass (readTurn, every Config.ReadInterval of routing work, between units of
-// work where the RIB is as consistent as between passes), least-served job first; a page visits
+// work where the RIB is as consistent as between passes, and inside a cohort pull between its
+// prefixes), least-served job first; Stats.ReadGaps counts the stretches of work between two
+// chances a waiting query had (readgap.go); a page visits
 // at most Config.ReadLimit entries before it is returned, partial, with a Cursor. Searches by AS
 // read only the members the AS index names (asnindex.go). Jobs hand back
 // copies and codes (reasons, export checks, decision steps, validation state) and the RIB's

@@ -66,3 +66,37 @@ func TestFeedReplayTrickles(t *testing.T) {
 		t.Errorf("replay sent %d routes of A, want 3000", total)
 	}
 }
+
+// TestFeedReplayTricklesWhileSending: a pass that only sends (a member that came up is sent the
+// table, nothing arrives from members) routes too: the replay gets at most replayBusyShare entries.
+func TestFeedReplayTricklesWhileSending(t *testing.T) {
+	s := newTestServer(t, nil)
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	if err := a.ss.Receive(&speaker.Update{Attrs: a.attrs(), NLRI: seqPrefixes(0, 3000, false)}); err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, s, a)
+	sub := subscribeSync(s, SubscribeOptions{Routes: true})
+	sub.startResync()
+	if _, err := drain(t, sub); err != nil { // sync-start
+		t.Fatal(err)
+	}
+	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	s.pass()
+	if c.out.total == 0 {
+		t.Fatal("the pass sent C nothing of A's table")
+	}
+	evs, err := drain(t, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == EventRoute && ev.Member == "A" {
+			n++
+		}
+	}
+	if n > replayBusyShare {
+		t.Fatalf("a pass that sent C its table gave the replay %d routes, want at most %d", n, replayBusyShare)
+	}
+}

@@ -635,7 +635,7 @@ func TestReadsDoNotIntern(t *testing.T) {
 	// C goes down: its variants stay cached; the others' do not exist yet for it.
 	before := s.snapshot()
 	before.Passes, before.IdlePasses, before.ControlTime, before.InboundTime, before.OutboundTime, before.BackgroundTime = 0, 0, 0, 0, 0, 0
-	before.PhaseHistogram = [NumPhases]PhaseHistogram{} // time, not objects
+	before.PhaseHistogram, before.ReadGaps, before.ReadGapTime = [NumPhases]PhaseHistogram{}, PhaseHistogram{}, 0 // time, not objects
 	for _, m := range []*tmember{a, b, c} {
 		for v := ViewReceived; v <= ViewNotExported; v++ {
 			allRoutes(t, s, RoutesQuery{Neighbor: m.addr, View: v})
@@ -647,7 +647,7 @@ func TestReadsDoNotIntern(t *testing.T) {
 	s.search(SearchQuery{Origin: 64501})
 	after := s.snapshot()
 	after.Passes, after.IdlePasses, after.ControlTime, after.InboundTime, after.OutboundTime, after.BackgroundTime = 0, 0, 0, 0, 0, 0
-	after.PhaseHistogram = [NumPhases]PhaseHistogram{}
+	after.PhaseHistogram, after.ReadGaps, after.ReadGapTime = [NumPhases]PhaseHistogram{}, PhaseHistogram{}, 0
 	if before != after {
 		t.Errorf("reads changed the stats:\nbefore %+v\nafter  %+v", before, after)
 	}

@@ -215,12 +215,13 @@ func (s *Server) compactReads() {
 // zero Time: none) once one job has been served. It reports whether any job progressed. It is the
 // background phase's turn, once per pass.
 func (s *Server) readStep(budget int, deadline time.Time) bool {
+	s.readSiteAt(siteBackground, time.Now())
 	progress := false
 	share := max(budget/len(s.reads), minReadShare)
 	s.sortReads()
 	for i := 0; i < len(s.reads) && budget > 0; i++ {
 		n := min(share, budget)
-		if !s.reads[i].quick && s.inBusy {
+		if !s.reads[i].quick && s.busy {
 			n = min(n, replayBusyShare)
 		}
 		used, ok := s.serveRead(i, n)
@@ -232,6 +233,7 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 	}
 	s.compactReads()
 	s.lastRead = time.Now()
+	s.gaps.at = s.lastRead
 	return progress
 }
 
@@ -239,8 +241,8 @@ func (s *Server) readStep(budget int, deadline time.Time) bool {
 const minReadShare = 16
 
 // replayBusyShare is what a feed replay (an MRT dump, a BMP collector's initial dump) gets in a pass
-// that took UPDATEs from members. A replay is background work nobody waits on interactively: it
-// trickles while members converge, so that it takes little of their CPU (on two shared cores one
+// that routed (took UPDATEs from members or sent them some). A replay is background work nobody
+// waits on interactively: it trickles while members converge, so that it takes little of their CPU (on two shared cores one
 // dump of the medium table added ~30% to convergence at the full share), and runs at the full share
 // once the loop has nothing else to do. Looking-glass pages keep their share.
 const replayBusyShare = 64
@@ -253,15 +255,18 @@ const readQuantum = 256
 // Config.ReadInterval of loop work: a pass under churn lasts hundreds of milliseconds, and a page
 // that waited for the background phase took as long. It is called between units of routing work
 // (one session's inbound message, one session's or one cohort's outbound slice), where the RIB is
-// as consistent as between passes. A turn takes in the queries posted since the pass began and
+// as consistent as between passes, and inside a cohort pull, every cohortReadEvery prefixes and
+// after its encoding (a pull for hundreds of sessions is the longest unit). A turn takes in the queries posted since the pass began and
 // serves them, least served first, readQuantum entries at a time, for at most readSliceOf of the
 // interval, so reads take a bounded share of a busy loop. Feed replays wait for the background
 // phase.
-func (s *Server) readTurn() {
+func (s *Server) readTurn(site readSite) {
 	if s.quickReads == 0 && s.mail.reads.Load() == 0 {
+		s.gaps.at = time.Time{} // no clock read while nobody waits: this is called per session per pass
 		return
 	}
 	now := time.Now()
+	s.readSiteAt(site, now)
 	if now.Sub(s.lastRead) < s.cfg.ReadInterval {
 		return
 	}
@@ -271,6 +276,7 @@ func (s *Server) readTurn() {
 	clear(s.readBuf)
 	deadline := now.Add(s.cfg.ReadInterval / readSliceOf)
 	s.stats.readTurns++
+	s.stats.readTurnsAt[site]++
 	for sweep := 0; sweep < maxReadSweeps && s.quickReads > 0; sweep++ {
 		s.sortReads()
 		progress := false
@@ -291,6 +297,7 @@ func (s *Server) readTurn() {
 		}
 	}
 	s.lastRead = time.Now()
+	s.gaps.at = s.lastRead
 }
 
 // readSliceOf: a mid-pass turn lasts at most Config.ReadInterval/readSliceOf.

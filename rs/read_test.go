@@ -259,3 +259,94 @@ func prefixStringsOf(ps []netip.Prefix) []string {
 	}
 	return out
 }
+
+// TestReadGapsCounted: while a query waits, every chance the loop has to serve it (a site: the
+// pass start, each inbound message, each session's output slice, the background step) closes a
+// stretch that Stats.ReadGaps counts; with no query waiting, routing counts none.
+func TestReadGapsCounted(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadBudget, c.ReadInterval = 16, time.Hour })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	a.announcePrefixes(seqPrefixes(0, 500, false))
+	others := []*tmember{a}
+	for i := range 4 {
+		others = append(others, addMember(t, s, fmt.Sprintf("M%d", i), uint32(64510+i), fmt.Sprintf("192.0.2.%d", 20+i)))
+	}
+	readAll(t, s, others...)
+	total := func() (n uint64) {
+		for _, c := range s.stats.readGaps {
+			n += c
+		}
+		return n
+	}
+	churn := func(base int) {
+		for k, m := range others[1:] {
+			m.announcePrefixes(seqPrefixes(base+100*k, 100, false))
+		}
+	}
+	churn(1000)
+	for range 100 {
+		if !s.pass() {
+			break
+		}
+	}
+	readAll(t, s, others...)
+	if n := total(); n != 0 {
+		t.Fatalf("%d stretches counted with no query waiting", n)
+	}
+	churn(2000)
+	j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewReceived, Limit: DefaultPage})
+	j.ctx, j.done = context.Background(), make(chan struct{})
+	s.mail.postRead(j)
+	s.pass()
+	// The pass start, one message from each of the four members, the background step; the session
+	// outputs come before the background step.
+	if n := total(); n < 6 {
+		t.Errorf("%d stretches counted in a pass with a query waiting, want at least 6", n)
+	}
+	readAll(t, s, others...)
+}
+
+// TestReadTurnInsideCohortPull: a query that waits while a cohort pull reconciles a large batch for
+// the caught-up sessions gets its turn inside the pull (between its prefixes), not after it: a
+// pull for hundreds of sessions is the loop's longest unit of work. The pull's output is
+// unchanged by the reads (the members' tables and the invariants are checked after).
+func TestReadTurnInsideCohortPull(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadInterval = time.Nanosecond })
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	ms := []*tmember{a}
+	for i := range 4 {
+		ms = append(ms, addMember(t, s, fmt.Sprintf("M%d", i), uint32(64510+i), fmt.Sprintf("192.0.2.%d", 20+i)))
+	}
+	readAll(t, s, ms...)
+	a.announcePrefixes(seqPrefixes(0, 500, false))
+	s.events()
+	if !s.inbound() {
+		t.Fatal("the UPDATE was not taken in")
+	}
+	j := newRoutesJob(RoutesQuery{Neighbor: a.addr, View: ViewReceived, Limit: DefaultPage})
+	j.ctx, j.done = context.Background(), make(chan struct{})
+	s.mail.postRead(j)
+	pulls, inside := s.stats.cohortPulls, s.stats.readTurnsAt[siteCohortStep]
+	s.outbound()
+	if s.stats.cohortPulls == pulls {
+		t.Fatal("no cohort pull: the test does not exercise one")
+	}
+	if s.stats.readTurnsAt[siteCohortStep] == inside {
+		t.Error("no read turn inside the cohort pull")
+	}
+	select {
+	case <-j.done:
+		if j.err != nil || len(j.page.Routes) != DefaultPage {
+			t.Errorf("page of %d routes, %v", len(j.page.Routes), j.err)
+		}
+	default:
+		t.Error("the query waited out the whole outbound phase")
+	}
+	readAll(t, s, ms...)
+	for _, m := range ms[1:] {
+		if len(m.rib) != 500 {
+			t.Errorf("%s has %d routes, want 500", m, len(m.rib))
+		}
+	}
+	checkInvariants(t, s, true)
+}

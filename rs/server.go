@@ -46,8 +46,10 @@ type Server struct {
 	quickReads int
 	lastRead   time.Time
 	readBuf    []readTask
-	inBusy     bool                    // this pass took UPDATEs from members: feed replays trickle (read.go)
-	busyPub    atomic.Bool             // inBusy as of the last pass, for Busy (any goroutine)
+	gaps       readGaps
+	busy       bool                    // this pass routed (took or sent UPDATEs): feed replays trickle (read.go)
+	routingNs  atomic.Uint64           // wall time of the inbound and outbound phases so far, for RoutingTime
+	routingAt  atomic.Int64            // when the running pass's inbound phase began (UnixNano); 0: none running
 	feed       feed                    // event subscribers (feed.go)
 	gen        uint64                  // RIB generation: bumped on every Adj-RIB-In, Adj-RIB-Out and session change
 	incs       uint64                  // incarnations handed out (session.inc)
@@ -88,7 +90,10 @@ type loopStats struct {
 	borrOut, borrIn, refreshSwept, refreshExpired uint64                    // enhanced route refresh (refresh.go)
 	phases                                        [NumPhases]PhaseHistogram // status.go
 	revalWalks, revalNanos                        uint64
-	readTurns                                     uint64 // mid-pass read turns (readTurn)
+	readTurns                                     uint64               // mid-pass read turns (readTurn)
+	readTurnsAt                                   [numReadSites]uint64 // the same, by where they were taken
+	readGaps                                      PhaseHistogram       // stretches of loop work while a query waited (readgap.go)
+	readGapNanos                                  uint64               // their total
 }
 
 // New returns a Server; it does nothing until Run.
@@ -134,6 +139,7 @@ func (s *Server) Run(ctx context.Context) error {
 			continue
 		}
 		s.stats.idle++
+		s.gaps.at = time.Time{} // a wait for work is no stretch of work (readgap.go)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -148,6 +154,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) pass() bool {
 	s.stats.passes++
 	t0 := time.Now()
+	s.readSiteAt(sitePass, t0)
 	s.now = t0.Unix()
 	worked := false
 
@@ -168,19 +175,19 @@ func (s *Server) pass() bool {
 	s.stats.ctlNanos += uint64(t1.Sub(t0))
 	s.stats.phases[PhaseControl].observe(t1.Sub(t0))
 
-	s.inBusy = s.inbound()
-	if s.busyPub.Load() != s.inBusy {
-		s.busyPub.Store(s.inBusy)
-	}
-	worked = worked || s.inBusy
+	s.routingAt.Store(t1.UnixNano())
+	in := s.inbound()
+	worked = worked || in
 	t2 := time.Now()
 	s.stats.inNanos += uint64(t2.Sub(t1))
 	s.stats.phases[PhaseInbound].observe(t2.Sub(t1))
 
-	if s.outbound() {
-		worked = true
-	}
+	out := s.outbound()
+	worked = worked || out
+	s.busy = in || out
 	t3 := time.Now()
+	s.routingNs.Add(uint64(t3.Sub(t1)))
+	s.routingAt.Store(0)
 	s.stats.outNanos += uint64(t3.Sub(t2))
 	s.stats.phases[PhaseOutbound].observe(t3.Sub(t2))
 
@@ -351,6 +358,9 @@ type mailbox struct {
 	// reads counts the evRead events in q, so that readTurn looks for new read jobs in the
 	// middle of a pass without taking the lock when there are none.
 	reads atomic.Int32
+	// since is when (Unix ns) the first read job was posted since the loop last looked, for the
+	// read gaps (readgap.go); 0: none.
+	since atomic.Int64
 }
 
 type mailKind uint8
@@ -388,6 +398,7 @@ func (mb *mailbox) post(ev mailEvent) {
 
 // postRead posts a read job.
 func (mb *mailbox) postRead(t readTask) {
+	mb.since.CompareAndSwap(0, time.Now().UnixNano())
 	mb.reads.Add(1)
 	mb.post(mailEvent{kind: evRead, job: t})
 }
@@ -592,37 +603,54 @@ func (s *Server) freeID(p *session) {
 	s.freeIDs = append(s.freeIDs, p.id)
 }
 
-// inbound takes at most one message from every inbox that has some, so that a member sending a
-// large table cannot delay another member's withdrawal by more than one message.
+// inbound takes from every inbox that has messages its share of the pass (at least one message), so
+// that a member sending a large table cannot delay another member's withdrawal by more than one pass.
 func (s *Server) inbound() bool {
 	worked := false
+	// Every active inbox gets an equal share of WalkBatch prefixes per pass, and at least one
+	// message: with many members sending that is one UPDATE each, as before; with few (the largest
+	// members' tails during convergence) each takes several, so that a pass's outbound work, and the
+	// writes it queues to every session, covers more than one small UPDATE. A pass per small
+	// UPDATE cost every other session a write system call per UPDATE: 2,314 passes and 229,994
+	// Queue calls for BenchmarkConverge's 100 members and 100,000 routes.
+	share := max(s.cfg.WalkBatch/max(len(s.active), 1), 1)
 	keep := s.active[:0]
 	for _, ib := range s.active {
 		p := ib.p
 		if p == nil || p.down {
 			continue
 		}
-		select {
-		case m := <-ib.ch:
-			worked = true
-			p.msgsIn++
-			s.stats.msgsIn++
-			if p.overLimit {
-				// Over its max-prefix limit and being closed: nothing more counts.
-			} else if m.u != nil {
-				s.importUpdate(p, m.u)
-			} else {
-				s.refreshIn(p, m.refresh, m.rrSub)
+		took := 0
+	take:
+		for took < share && !p.down {
+			select {
+			case m := <-ib.ch:
+				worked = true
+				p.msgsIn++
+				s.stats.msgsIn++
+				took++
+				if p.overLimit {
+					// Over its max-prefix limit and being closed: nothing more counts.
+				} else if m.u != nil {
+					s.importUpdate(p, m.u)
+					took += len(m.u.NLRI) + len(m.u.Withdrawn) - 1
+				} else {
+					s.refreshIn(p, m.refresh, m.rrSub)
+				}
+				s.readTurn(siteInbound)
+			default:
+				break take
 			}
+		}
+		if took > 0 {
 			keep = append(keep, ib)
-			s.readTurn()
-		default:
-			// Empty: unschedule, then look again, since the reader may have queued a message after
-			// the receive above and before sched was cleared (it then did not post evReady).
-			ib.sched.Store(false)
-			if len(ib.ch) > 0 && ib.sched.CompareAndSwap(false, true) {
-				keep = append(keep, ib)
-			}
+			continue
+		}
+		// Empty: unschedule, then look again, since the reader may have queued a message after
+		// the receive above and before sched was cleared (it then did not post evReady).
+		ib.sched.Store(false)
+		if len(ib.ch) > 0 && ib.sched.CompareAndSwap(false, true) {
+			keep = append(keep, ib)
 		}
 	}
 	clear(s.active[len(keep):])
@@ -655,7 +683,7 @@ func (s *Server) outbound() bool {
 			if s.cohortPull(p.mk, pass) {
 				worked = true
 			}
-			s.readTurn()
+			s.readTurn(siteCohort)
 		}
 	}
 	for _, p := range s.peers {
@@ -670,7 +698,7 @@ func (s *Server) outbound() bool {
 		if p.msgsOut != before {
 			worked = true
 		}
-		s.readTurn()
+		s.readTurn(siteOutbound)
 	}
 	s.trim()
 	return worked
@@ -772,7 +800,18 @@ func (s *Server) background(readDeadline time.Time) bool {
 	return true
 }
 
-// Busy reports whether the RIB loop's last pass took UPDATEs from members: members are converging
-// or churning. Background work outside the loop (an MRT dump's encoding) can wait for it to clear
-// so that it does not take CPU from routing. Safe for any goroutine.
-func (s *Server) Busy() bool { return s.busyPub.Load() }
+// RoutingTime is the wall time the RIB loop has spent routing since it started: in the inbound and
+// outbound phases of its passes (taking UPDATEs from members, sending them UPDATEs), the running
+// pass's so far included, since a pass under churn lasts long. It does not grow while the loop
+// sleeps, and a pass with nothing to route adds microseconds. Sampled twice, it says what share of
+// the time between the samples the loop was busy with members (converging, churning, a member
+// receiving its table); background work (an MRT dump's walk and encoding) can wait for that share
+// to drop so that it does not take CPU from routing. Safe for any goroutine; a read racing with the
+// end of a pass may be off by that pass.
+func (s *Server) RoutingTime() time.Duration {
+	d := time.Duration(s.routingNs.Load())
+	if at := s.routingAt.Load(); at != 0 {
+		d += max(time.Since(time.Unix(0, at)), 0)
+	}
+	return d
+}

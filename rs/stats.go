@@ -58,6 +58,10 @@ type Stats struct {
 	ControlTime, InboundTime, OutboundTime, BackgroundTime time.Duration
 	// PhaseHistogram counts the passes' phases by duration, indexed by PhaseControl .. PhaseBackground.
 	PhaseHistogram [NumPhases]PhaseHistogram
+	// ReadGaps counts, by duration, the stretches of loop work between two chances to serve a
+	// looking-glass query while one waited (readgap.go): the longest is the longest a query waited.
+	ReadGaps    PhaseHistogram
+	ReadGapTime time.Duration // the stretches' total
 	// RevalidationWalks counts the revalidation walks finished, RevalidationTime their wall time
 	// from start to end (spread over many passes).
 	RevalidationWalks uint64
@@ -116,6 +120,8 @@ func (s *Server) snapshot() Stats {
 		OutboundTime:          time.Duration(s.stats.outNanos),
 		BackgroundTime:        time.Duration(s.stats.bgNanos),
 		PhaseHistogram:        s.stats.phases,
+		ReadGaps:              s.stats.readGaps,
+		ReadGapTime:           time.Duration(s.stats.readGapNanos),
 		RevalidationWalks:     s.stats.revalWalks,
 		RevalidationTime:      time.Duration(s.stats.revalNanos),
 	}

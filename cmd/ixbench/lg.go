@@ -106,7 +106,11 @@ type LGResult struct {
 	Window       float64     `json:"window_s"`
 	Cycles       []float64   `json:"churn_cycles_s"` // each withdraw + re-announce cycle in the window
 	Latency      []LGLatency `json:"latency"`
-	PhaseQueries int         `json:"phase_queries"` // requests answered during the convergence phases
+	// Server is the route server's own view of the window (lgserver.go): request durations per
+	// endpoint and the RIB loop's read gaps; ServerErr says why it is missing.
+	Server       []LGServerLatency `json:"server,omitempty"`
+	ServerErr    string            `json:"server_error,omitempty"`
+	PhaseQueries int               `json:"phase_queries"` // requests answered during the convergence phases
 }
 
 // lgRun drives the looking glass of one daemon run.
@@ -135,6 +139,8 @@ type lgRun struct {
 	phaseQueries int
 	cycles       []float64
 	latency      []LGLatency
+	server       []LGServerLatency // from the route server's histograms (lgserver.go)
+	serverErr    string
 }
 
 type lgSamples struct {
@@ -417,6 +423,10 @@ func (l *lgRun) churnWindow(ss []*session, enc []*Encoded, w *Workload, tr *trac
 	all := w.AllActive()
 	full := w.Expected(all, announcedAll)
 	withdrawn := w.Expected(all, w.churnWithdrawn())
+	before, err := l.scrapeHists()
+	if err != nil {
+		l.serverErr = err.Error()
+	}
 	l.start(l.wClient, true)
 	defer l.stop()
 	end := time.Now().Add(l.window)
@@ -437,5 +447,10 @@ func (l *lgRun) churnWindow(ss []*session, enc []*Encoded, w *Workload, tr *trac
 		l.cycles = append(l.cycles, (cycle + tr.elapsed()).Seconds())
 	}
 	l.latency = l.latencies()
+	if after, err := l.scrapeHists(); err != nil {
+		l.serverErr = err.Error()
+	} else if before != nil {
+		l.server = serverLatency(before, after)
+	}
 	return nil
 }

@@ -58,12 +58,18 @@ func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Dur
 				}
 				r := runOnce(d, w, enc, ix, t, keep, rep, pdir, lg, logf)
 				lr := LGResult{Result: r, Mode: mode, MaxConc: maxConc, Clients: n, WindowClient: wc, Window: window.Seconds(), Cycles: lg.cycles,
-					Latency: lg.latency, PhaseQueries: lg.phaseQueries}
+					Latency: lg.latency, PhaseQueries: lg.phaseQueries, Server: lg.server, ServerErr: lg.serverErr}
 				results = append(results, lr)
 				logf("%-8s %s, %d clients, rep %d: %s; ixbench CPU %.1f s; %d requests during the phases", spec.Name, mode, n, rep, r.summary(), r.GenCPU, lg.phaseQueries)
 				for _, l := range lr.Latency {
 					logf("    window (%d clients, %d cycles): %-18s n %6d p50 %7.1f ms p99 %7.1f ms max %7.1f ms routes %.0f partial %d stale %d 429 %d 503 %d errors %d %s",
 						wc, len(lr.Cycles), l.Kind, l.N, l.P50, l.P99, l.Max, l.Routes, l.Partial, l.Stale, l.Limited, l.Busy, l.Errors, l.LastErr)
+				}
+				for _, s := range lr.Server {
+					logf("    server side: %-34s n %6d p50 %s ms p99 %s ms max %s ms mean %.1f ms", s.Endpoint, s.N, msBound(s.P50), msBound(s.P99), msBound(s.Max), s.Mean)
+				}
+				if lr.ServerErr != "" {
+					logf("    server side: %s", lr.ServerErr)
 				}
 			}
 		}
@@ -267,10 +273,14 @@ phases' (initial convergence to the end of the flap), of ixrs and of ixbench (me
 		}
 	}
 	b.WriteString("\n")
+	renderLGServer(&b, ns, byMode)
 	var failures []string
 	for _, r := range g.Results {
 		if r.Failed != "" {
 			failures = append(failures, fmt.Sprintf("%s, %d clients, rep %d: %s", lgModeOf(&r), r.Clients, r.Rep, strings.ReplaceAll(r.Failed, "\n", " ")))
+		}
+		if r.ServerErr != "" {
+			failures = append(failures, fmt.Sprintf("%s, %d clients, rep %d: server-side histograms: %s", lgModeOf(&r), r.Clients, r.Rep, r.ServerErr))
 		}
 		for _, l := range r.Latency {
 			if l.LastErr != "" {

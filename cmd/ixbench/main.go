@@ -99,7 +99,7 @@ func realMain() int {
 	reevalMode := flag.Bool("reeval", false, "re-evaluation mode: IRR, VRP and [defaults] changes timed end to end (reeval.go)")
 	reevalVRPs := flag.String("reeval-vrps", "rtr,file", "VRP sources of the re-evaluation mode, one run each: rtr (ixbench's RTR cache), file (vrp_file and SIGHUP)")
 	reevalSettle := flag.Duration("reeval-settle", 2*time.Second, "re-evaluation mode: wait after each phase before checking that nothing else was sent")
-	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) into `dir`, and ixbench its own CPU profile")
+	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) and an execution trace (go tool trace) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
 	if *forward != "" {
 		return forwardMain(*forward)
@@ -374,7 +374,7 @@ func (r *Result) summary() string {
 		}
 		return fmt.Sprintf("%.2fs", v)
 	}
-	s := fmt.Sprintf("up %s converge %s churn %s+%s best-move %s+%s (%d prefixes) flap %s/%s cpu %.1fs (converge %.1fs) mem %d MiB gen-cpu %.1fs load %.2f",
+	s := fmt.Sprintf("up %s converge %s churn %s+%s best-move %s+%s (%d prefixes) flap %s/%s cpu %.2fs (converge %.2fs) mem %d MiB gen-cpu %.1fs load %.2f",
 		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.BestMove), f(r.BestBack), r.Moved,
 		f(r.FlapDown), f(r.FlapUp), r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
 	if r.Unknown > 0 {

@@ -50,8 +50,11 @@ type MRTResult struct {
 	ChurnWithdraw   float64 `json:"churn_withdraw_s"`
 	ChurnReannounce float64 `json:"churn_reannounce_s"`
 	CPU             float64 `json:"cpu_s"` // daemon CPU for the phases and the dumps
-	PeakRSS         int64   `json:"peak_rss_bytes"`
-	Load1           float64 `json:"load1"`
+	// ConvergeCPU is the daemon's CPU from the first announcement until convergence: what a dump
+	// that runs during convergence adds to it there, and nothing else, however loaded the machine.
+	ConvergeCPU float64 `json:"converge_cpu_s,omitempty"`
+	PeakRSS     int64   `json:"peak_rss_bytes"`
+	Load1       float64 `json:"load1"`
 
 	// The dumps asked for during the phases (dumping runs): completed, refused as busy (409), failed.
 	Dumps      int     `json:"dumps"`
@@ -452,6 +455,9 @@ func mrtOnce(binary string, w *Workload, enc []*Encoded, ix *index, keys *routeK
 		return fail("initial convergence: did not converge within %s (%s)", timeout, progress(ss))
 	}
 	res.Converge = tr.elapsed().Seconds()
+	if c, _ := p.usage(); c > cpu0 {
+		res.ConvergeCPU = c - cpu0
+	}
 
 	// Phase 2: churn burst.
 	chk.expect(all, w.churnWithdrawn(), nil)
@@ -516,8 +522,8 @@ func (r *MRTResult) summary() string {
 		}
 		return fmt.Sprintf("%.2fs", v)
 	}
-	s := fmt.Sprintf("converge %s churn %s+%s cpu %.1fs rss %d MiB load %.2f", f(r.Converge), f(r.ChurnWithdraw),
-		f(r.ChurnReannounce), r.CPU, r.PeakRSS>>20, r.Load1)
+	s := fmt.Sprintf("converge %s churn %s+%s cpu %.2fs (%.2fs to converge) rss %d MiB load %.2f", f(r.Converge), f(r.ChurnWithdraw),
+		f(r.ChurnReannounce), r.CPU, r.ConvergeCPU, r.PeakRSS>>20, r.Load1)
 	if r.Dumping {
 		s += fmt.Sprintf("; %d dumps (p50 %.2fs, max %.2fs, %.0f%% of the phases, last %d routes %.1f MiB, %d resyncs) busy %d errors %d",
 			r.Dumps, r.DumpP50, r.DumpMax, 100*r.Share, r.RoutesLast, float64(r.BytesLast)/(1<<20), r.Resyncs, r.Busy, r.DumpErrors)
@@ -603,8 +609,8 @@ func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every 
 // the dumping runs' medians against the quiet ones' in parentheses.
 func mrtTable(results []MRTResult) string {
 	var b strings.Builder
-	b.WriteString("| workload | dumps during the phases | runs | converge | churn | CPU s | dumps | dump s (p50, max) | dump share | dump MiB | at rest: dump s, bgpdump |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| workload | dumps during the phases | runs | converge | churn | CPU s | CPU s to converge | dumps | dump s (p50, max) | dump share | dump MiB | at rest: dump s, bgpdump |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var names []string
 	for _, r := range results {
 		if !slices.Contains(names, r.Workload) {
@@ -612,7 +618,7 @@ func mrtTable(results []MRTResult) string {
 		}
 	}
 	for _, name := range names {
-		var baseConv, baseChurn, baseCPU float64
+		var baseConv, baseChurn, baseCPU, baseConvCPU float64
 		for _, dumping := range []bool{false, true} {
 			var ms []MRTResult
 			for _, r := range results {
@@ -635,10 +641,14 @@ func mrtTable(results []MRTResult) string {
 			conv := col(func(r *MRTResult) float64 { return r.Converge })
 			churn := col(func(r *MRTResult) float64 { return r.Churn() })
 			cpu := col(func(r *MRTResult) float64 { return r.CPU })
-			convS, churnS, cpuS := medRange(conv), medRange(churn), medRange(cpu)
+			convCPU := col(func(r *MRTResult) float64 { return r.ConvergeCPU })
+			convS, churnS, cpuS, convCPUS := medRange(conv), medRange(churn), medRange(cpu), medRange(convCPU)
+			if median(convCPU) == 0 {
+				convCPUS = "–" // results from before ixbench measured it
+			}
 			what, dumps, durs, share, size := "none", "–", "–", "–", "–"
 			if !dumping {
-				baseConv, baseChurn, baseCPU = median(conv), median(churn), median(cpu)
+				baseConv, baseChurn, baseCPU, baseConvCPU = median(conv), median(churn), median(cpu), median(convCPU)
 			} else {
 				what = "back to back"
 				switch {
@@ -655,6 +665,9 @@ func mrtTable(results []MRTResult) string {
 				convS += change(median(conv), baseConv)
 				churnS += change(median(churn), baseChurn)
 				cpuS += change(median(cpu), baseCPU)
+				if convCPUS != "–" && baseConvCPU > 0 {
+					convCPUS += change(median(convCPU), baseConvCPU)
+				}
 			}
 			checks := "ok"
 			failed := 0
@@ -666,8 +679,8 @@ func mrtTable(results []MRTResult) string {
 			if failed > 0 {
 				checks = fmt.Sprintf("%d of %d runs failed", failed, len(ms))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2f, %s |\n", name, what, len(ms), convS, churnS,
-				cpuS, dumps, durs, share, size,
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f, %s |\n", name, what, len(ms), convS, churnS,
+				cpuS, convCPUS, dumps, durs, share, size,
 				median(col(func(r *MRTResult) float64 { return r.RestSecs })), checks)
 		}
 	}

@@ -145,7 +145,7 @@ func TestMRTTable(t *testing.T) {
 		if dumping {
 			cpu = 1.5
 		}
-		return MRTResult{Workload: "medium", Dumping: dumping, Every: 0.5, Converge: conv, CPU: cpu, ChurnWithdraw: churn / 2,
+		return MRTResult{Workload: "medium", Dumping: dumping, Every: 0.5, Converge: conv, CPU: cpu, ConvergeCPU: cpu / 2, ChurnWithdraw: churn / 2,
 			ChurnReannounce: churn / 2, Dumps: 4, DumpP50: 0.3, DumpMax: 0.5, Share: 0.6, BytesLast: 3 << 20, RestSecs: 0.2, Failed: failed}
 	}
 	tab := mrtTable([]MRTResult{res(false, 1.0, 0.4, ""), res(true, 1.1, 0.5, ""), res(false, 3.0, 0.4, ""), res(true, 1.3, 0.3, ""),
@@ -156,12 +156,12 @@ func TestMRTTable(t *testing.T) {
 	}
 	quiet, dumping := rows[2], rows[3]
 	// Medians: quiet converge 2.0, dumping 1.2 (the failed run counts in no median), churn 0.4 and 0.4.
-	for _, want := range []string{"| none | 2 | 2.00 (1.00–3.00) | 0.40 (0.40–0.40) |", "| 0.20, ok |"} {
+	for _, want := range []string{"| none | 2 | 2.00 (1.00–3.00) | 0.40 (0.40–0.40) | 1.00 (1.00–1.00) | 0.50 (0.50–0.50) | – |", "| 0.20, ok |"} {
 		if !strings.Contains(quiet, want) {
 			t.Errorf("quiet row %q lacks %q", quiet, want)
 		}
 	}
-	for _, want := range []string{"| every 500ms | 3 | 1.20 (1.10–1.30) (-40%) | 0.40 (0.30–0.50) (+0%) |", "| 1.50 (1.50–1.50) (+50%) | 4 | 0.30, 0.50 | 60% | 3.0 |",
+	for _, want := range []string{"| every 500ms | 3 | 1.20 (1.10–1.30) (-40%) | 0.40 (0.30–0.50) (+0%) |", "| 1.50 (1.50–1.50) (+50%) | 0.75 (0.75–0.75) (+50%) | 4 | 0.30, 0.50 | 60% | 3.0 |",
 		"1 of 3 runs failed"} {
 		if !strings.Contains(dumping, want) {
 			t.Errorf("dumping row %q lacks %q", dumping, want)

@@ -38,10 +38,12 @@ or for one dump when the members have received a share of their routes in the in
 convergence (` + "`-mrt-dump-at`" + `: a scheduled dump landing mid-convergence); the quiet run asks for none. The
 repetitions alternate which run comes first. Converge and churn as in the main tables, median
 (min–max), with the dumping runs' change against the quiet runs' medians; CPU is the daemon's for the
-phases and the dumps. Dumps: completed during the phases; their duration as the route server
-measured it; dump share: the part of the phases' time during which a dump was being written; MiB:
-the last dump of the phases, both files. After the phases every run writes one more dump at rest,
-which ` + "`bgpdump -m`" + ` must read back as exactly the workload's routes (each member's prefixes with its
+phases and the dumps, CPU to converge its CPU from the first announcement until convergence (a dump
+adds to it only by running during convergence; on a loaded machine it varies less than the times).
+Dumps: completed during the phases; their duration as the route server measured it (a dump first
+waits for the route server to stop routing, docs/mrt.md); dump share: the part of the phases' time
+during which a dump was being written; MiB: the last dump of the phases, both files. After the
+phases every run writes one more dump at rest, which ` + "`bgpdump -m`" + ` must read back as exactly the workload's routes (each member's prefixes with its
 address and AS, none twice, nothing else); the last dump of the phases must read back as the number of
 routes the route server reported for it.
 

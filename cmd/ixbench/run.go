@@ -104,8 +104,8 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	}
 	if profileDir != "" && d.name == "ixrs" {
 		base := filepath.Join(profileDir, fmt.Sprintf("ixrs-%s-%d", w.Spec.Name, rep))
-		argv = append(argv, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof")
-		logf("  profiles: %s.{cpu,heap}.pprof", base)
+		argv = append(argv, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof", "-trace", base+".trace")
+		logf("  profiles: %s.{cpu,heap}.pprof, execution trace %s.trace", base, base)
 	}
 	var rtrBefore float64
 	if w.Policy != nil {
@@ -170,6 +170,10 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	cpu1, _ := p.usage()
 	res.CPUConverge = cpu1 - cpu0
 	logf("  %s: converged in %.2fs", d.name, res.Converge)
+	if profileDir != "" {
+		// To find the phase in the execution trace, whose clock snapshots are wall time.
+		logf("  profiles: initial convergence from %s for %.3fs", tr.startedAt().UTC().Format("15:04:05.000000"), res.Converge)
+	}
 	if d.floor {
 		// The forwarder is no route server: a withdrawal by one of several announcers would withdraw
 		// the prefix (forward.go). Its figure is the initial convergence.

@@ -608,3 +608,10 @@ func (t *tracker) elapsed() time.Duration {
 	defer t.mu.Unlock()
 	return t.last.Sub(t.started)
 }
+
+// startedAt returns when the current phase's clock started.
+func (t *tracker) startedAt() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.started
+}

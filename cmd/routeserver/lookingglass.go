@@ -25,6 +25,7 @@ func startLookingGlass(ctx context.Context, cfg *config.Config, d *daemon.Daemon
 	}
 	lg := lookingglass.New(cfg, d.LookingGlass(), log.With("component", "lookingglass"))
 	prom.mount(lg)
+	d.SetLookingGlassTimes(lg.RequestDurations)
 	go func() {
 		if err := lg.Serve(ctx, l); err != nil {
 			log.Error("looking glass stopped", "err", err)

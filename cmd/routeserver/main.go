@@ -76,6 +76,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof)")
+	traceFile := fs.String("trace", "", "write a runtime execution trace of the whole run to `FILE` (go tool trace)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `FILE` when the route server stops (go tool pprof)")
 	demoMembers := fs.Bool("demo", false, "also run simulated members on loopback addresses (always on without -config)")
 	fs.Usage = func() {
@@ -141,6 +142,14 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		defer stopProfile()
+	}
+	if *traceFile != "" {
+		stopTrace, err := startTrace(*traceFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "routeserver: %v\n", err)
+			return exitFailed
+		}
+		defer stopTrace()
 	}
 	if *configPath == "" || *demoMembers { // simulated members (demo.go)
 		if cfg, err = withDemo(ctx, *configPath, stdout, log); err != nil {
