@@ -48,7 +48,7 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 			}
 			fi := famOf(pfx)
 			if !done[fi] {
-				paths[fi] = set.path
+				paths[fi] = set.policyPath()
 				paths[fi].NextHop = set.nextHop(fi)
 				verdicts[fi] = s.pathVerdict(p, set, fi, &paths[fi])
 				done[fi] = true
@@ -72,12 +72,11 @@ func (s *Server) importUpdate(p *session, u *speaker.Update) {
 // pathVerdict returns the path-level import verdict of set for p, from the set's cache when p was
 // the last session to use it.
 func (s *Server) pathVerdict(p *session, set *attrSet, fi famIdx, path *policy.Path) policy.Verdict {
-	c := &set.imp[fi]
-	if c.p != p {
-		c.p = p
-		c.v = p.imp.ImportPath(&p.polSess, path)
+	if set.impP[fi] != p {
+		set.impP[fi] = p
+		set.impV[fi] = p.imp.ImportPath(&p.polSess, path)
 	}
-	return c.v
+	return set.impV[fi]
 }
 
 // announceRoute files (or replaces) p's route for pfx. An identical re-announcement changes

@@ -33,7 +33,7 @@ func (t *attrTable) own(s *attrSet, m *member) {
 
 // indexSet adds d to m's count for every distinct AS of s's path.
 func (t *attrTable) indexSet(s *attrSet, m *member, d int32) {
-	asns := s.setIn.path.ASNs
+	asns := s.setIn.asns
 	for i, a := range asns {
 		if a == 0 || indexOf(asns[:i], a) >= 0 {
 			continue // counted once per set

@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"iter"
 	"net/netip"
+	"slices"
+	"unsafe"
 
 	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
@@ -46,14 +48,24 @@ type attrSet struct {
 
 // setIn is the state of a received set.
 type setIn struct {
-	path policy.Path // NextHop left unset: it depends on the family
+	// asns is the AS path flattened, left to right (shared with attrs when the path is one
+	// segment); plen is its length as the decision process counts it, first the left-most AS of a
+	// leading AS_SEQUENCE, hasSet an AS_SET or confederation segment anywhere. With attrs they are
+	// the policy view (policyPath), built when asked for rather than stored: a stored policy.Path
+	// is 144 bytes, and without it setIn fits the 192-byte size class (TestSetInSize).
+	asns  []uint32
+	plen  int32
+	first uint32
 
-	// imp caches the path verdict per family for the session that last used this set; a set is
-	// almost always announced by one session only, so one entry per family hits.
-	imp [numFams]struct {
-		p *session
-		v policy.Verdict
-	}
+	// impP and impV cache the path verdict per family for the session that last used this set; a
+	// set is almost always announced by one session only, so one entry per family hits. (Two
+	// arrays rather than one of pairs: a pair pads to 24 bytes.)
+	impP [numFams]*session
+	impV [numFams]policy.Verdict
+	// hasSet: an AS_SET or confederation segment anywhere in the path (with asns, above).
+	hasSet bool
+	// aspaHit is the answer of the revalidation walk aspaWalk (below).
+	aspaHit bool
 
 	exp policy.Export
 
@@ -68,18 +80,63 @@ type setIn struct {
 	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
 	// the path, and aspaHit its answer (reeval.go).
 	aspaWalk uint64
-	aspaHit  bool
 }
 
-// setOut is the state of a set that is sent.
+// policyPath returns the policy view of received set s (NextHop left unset: it depends on the
+// family). The slices are s's own (immutable); building it allocates nothing.
+func (s *attrSet) policyPath() policy.Path {
+	a := s.attrs
+	return policy.Path{
+		ASNs:             s.asns,
+		Len:              int(s.plen),
+		First:            s.first,
+		HasSet:           s.hasSet,
+		Communities:      a.Communities,
+		ExtCommunities:   a.ExtCommunities,
+		LargeCommunities: policyLarge(a.LargeCommunities),
+		HasOTC:           a.HasOTC,
+	}
+}
+
+// containsASN reports whether asn is in received set s's AS path.
+func (s *attrSet) containsASN(asn uint32) bool {
+	return slices.Contains(s.asns, asn)
+}
+
+// setOut is the state of a set that is sent. Nearly every out set is sent in one family to
+// 4-octet-AS receivers only and has no variants: its one encoding sits here, and the rest (other
+// encodings, variants) in a setOutMore of its own, so such a set costs 48 bytes here and no list
+// (a list of one encoding and a slice for the variants cost 80).
 type setOut struct {
-	// vars caches the variants of an out set (variant.go); each entry other than the set itself
+	enc0  []byte // the first encoded attribute block asked for
+	enc0i int8   // its encIndex plus one; 0: none yet
+	more  *setOutMore
+}
+
+// setOutMore is the rarer part of an out set's send-side state.
+type setOutMore struct {
+	// vars caches the variants of the out set (variant.go); each entry other than the set itself
 	// holds a reference.
 	vars []varEntry
-	// enc caches the encoded attribute blocks, one per family and AS encoding asked for (encIndex).
-	// Nearly every out set is sent in one family to 4-octet-AS receivers only, so a list holding what
-	// was asked for costs 48 bytes less per set than an array with a slot for each of the four.
+	// enc caches the encoded attribute blocks after the first, one per family and AS encoding asked
+	// for (encIndex).
 	enc []encBlock
+}
+
+// variants returns the cached variants of the out set.
+func (o *setOut) variants() []varEntry {
+	if o.more == nil {
+		return nil
+	}
+	return o.more.vars
+}
+
+// extra returns the rarer state, creating it.
+func (o *setOut) extra() *setOutMore {
+	if o.more == nil {
+		o.more = &setOutMore{}
+	}
+	return o.more
 }
 
 // encBlock is one cached attribute block of an out set.
@@ -90,9 +147,14 @@ type encBlock struct {
 
 // cachedEnc returns the cached block at encIndex i, or nil.
 func (o *setOut) cachedEnc(i int) []byte {
-	for _, e := range o.enc {
-		if e.i == i {
-			return e.b
+	if int(o.enc0i) == i+1 {
+		return o.enc0
+	}
+	if o.more != nil {
+		for _, e := range o.more.enc {
+			if e.i == i {
+				return e.b
+			}
 		}
 	}
 	return nil
@@ -164,7 +226,12 @@ func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []
 	// the doubled capacity of its last growth.
 	t.encScratch = speaker.AppendAttrs(t.encScratch[:0], s.attrs, families[fi], opt)
 	b := append([]byte(nil), t.encScratch...)
-	o.enc = append(o.enc, encBlock{i, b})
+	if o.enc0i == 0 {
+		o.enc0, o.enc0i = b, int8(i+1)
+	} else {
+		m := o.extra()
+		m.enc = append(m.enc, encBlock{i, b})
+	}
 	t.encoded++
 	t.encodedBytes += len(b)
 	return b
@@ -190,6 +257,7 @@ type attrTable struct {
 	cmpScratch []byte               // lookup encodes a candidate's bytes here
 	encScratch []byte               // encoded builds an attribute block here
 	paths      [numFams]policy.Path // importUpdate's per-family policy views
+	prepPath   policy.Path          // prepare's policy view (a local would escape to the heap)
 	export     ExportPolicy
 	vexport    VariantPolicy // export, when it has variants
 	rsASN      uint32
@@ -344,14 +412,23 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 // prepare computes the received state of a and the attributes export policy sends instead (nil:
 // a itself).
 func (t *attrTable) prepare(a *speaker.Attrs, prof exportProfile) (*setIn, *speaker.Attrs) {
-	in := &setIn{path: pathOf(a)}
+	path := &t.prepPath
+	*path = pathOf(a)
+	in := newSetIn(path)
 	var send *speaker.Attrs
 	if pe, ok := t.export.(ProfiledExport); ok && prof.p != nil {
-		in.exp, send = pe.PrepareProfile(prof.p, a, &in.path)
+		in.exp, send = pe.PrepareProfile(prof.p, a, path)
 	} else {
-		in.exp, send = t.export.Prepare(a, &in.path)
+		in.exp, send = t.export.Prepare(a, path)
 	}
+	*path = policy.Path{} // hold no references to a's slices
 	return in, send
+}
+
+// newSetIn returns the received state of a set whose policy view is path, the export summary
+// left to fill.
+func newSetIn(path *policy.Path) *setIn {
+	return &setIn{asns: path.ASNs, plen: int32(path.Len), first: path.First, hasSet: path.HasSet}
 }
 
 // ref takes another reference on s.
@@ -376,15 +453,23 @@ func (t *attrTable) unref(s *attrSet) {
 		t.derived--
 	}
 	if o := s.setOut; o != nil {
-		for _, e := range o.enc {
+		if o.enc0i != 0 {
 			t.encoded--
-			t.encodedBytes -= len(e.b)
+			t.encodedBytes -= len(o.enc0)
 		}
-		o.enc = nil
-		for _, v := range o.vars {
-			if v.set != s {
-				t.unref(v.set)
+		o.enc0, o.enc0i = nil, 0
+		if m := o.more; m != nil {
+			for _, e := range m.enc {
+				t.encoded--
+				t.encodedBytes -= len(e.b)
 			}
+			m.enc = nil
+			for _, v := range m.vars {
+				if v.set != s {
+					t.unref(v.set)
+				}
+			}
+			o.more = nil
 		}
 		s.setOut = nil
 	}
@@ -395,14 +480,14 @@ func (t *attrTable) unref(s *attrSet) {
 }
 
 // pathOf builds the policy view of a's AS path and communities. The community slices are shared
-// with a (both are immutable).
+// with a (both are immutable), the AS numbers too when the path is one segment.
 func pathOf(a *speaker.Attrs) policy.Path {
 	p := policy.Path{
 		Len:              a.ASPath.Len(),
 		First:            a.ASPath.First(),
 		Communities:      a.Communities,
 		ExtCommunities:   a.ExtCommunities,
-		LargeCommunities: largeOf(a.LargeCommunities),
+		LargeCommunities: policyLarge(a.LargeCommunities),
 		HasOTC:           a.HasOTC,
 	}
 	n := 0
@@ -423,16 +508,17 @@ func pathOf(a *speaker.Attrs) policy.Path {
 	return p
 }
 
-func largeOf(l []speaker.LargeCommunity) []policy.LargeCommunity {
+// policyLarge returns l as policy large communities, sharing its array: the two types are the same
+// three uint32 fields (the conversion below fails to compile if they ever differ), so the policy
+// view of a set needs no copy of them.
+func policyLarge(l []speaker.LargeCommunity) []policy.LargeCommunity {
 	if len(l) == 0 {
 		return nil
 	}
-	out := make([]policy.LargeCommunity, len(l))
-	for i, c := range l {
-		out[i] = policy.LargeCommunity(c)
-	}
-	return out
+	return unsafe.Slice((*policy.LargeCommunity)(unsafe.Pointer(&l[0])), len(l))
 }
+
+var _ = policy.LargeCommunity(speaker.LargeCommunity{}) // same fields, same layout
 
 // appendKey appends the canonical bytes of a: every attribute the route server passes on, in a
 // fixed order with lengths, so that equal keys mean equal attributes. LOCAL_PREF is left out: a

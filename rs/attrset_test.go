@@ -1,8 +1,11 @@
 package rs
 
 import (
+	"reflect"
 	"testing"
+	"unsafe"
 
+	"github.com/ixrs/ixrs/policy"
 	"github.com/ixrs/ixrs/speaker"
 )
 
@@ -50,5 +53,42 @@ func TestAttrTableChains(t *testing.T) {
 	}
 	if len(tab.m) != 0 {
 		t.Errorf("%d hashes left in an empty table", len(tab.m))
+	}
+}
+
+// TestSetInSize keeps the received state of a set within the allocator's 192-byte size class:
+// every received set has one, and one byte more costs 16 (the next class is 208).
+func TestSetInSize(t *testing.T) {
+	if n := unsafe.Sizeof(setIn{}); n > 192 {
+		t.Fatalf("setIn is %d bytes, more than the 192-byte size class", n)
+	}
+}
+
+// TestPolicyPathView checks that the policy view built from a received set matches the one built
+// from its attributes, large communities shared rather than copied.
+func TestPolicyPathView(t *testing.T) {
+	a := &speaker.Attrs{
+		ASPath: speaker.ASPath{
+			{Type: speaker.SegSequence, ASNs: []uint32{64500, 64501}},
+			{Type: speaker.SegSet, ASNs: []uint32{64502, 64503}},
+		},
+		Communities:      []uint32{1, 2},
+		LargeCommunities: []speaker.LargeCommunity{{Global: 64500, Local1: 1, Local2: 2}, {Global: 64500, Local1: 3, Local2: 4}},
+		HasOTC:           true,
+	}
+	tab := newAttrTable(&ControlCommunities{Control: policy.ExportControl{ASN: 65000}}, 65000)
+	s := tab.intern(a)
+	got, want := s.policyPath(), pathOf(a)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("policyPath %+v, pathOf %+v", got, want)
+	}
+	if got.Len != 3 || got.First != 64500 || !got.HasSet || len(got.ASNs) != 4 {
+		t.Fatalf("policy view %+v", got)
+	}
+	if &got.LargeCommunities[1].Local1 != &a.LargeCommunities[1].Local1 {
+		t.Fatal("large communities copied, not shared")
+	}
+	if !s.containsASN(64503) || s.containsASN(64504) {
+		t.Fatal("containsASN")
 	}
 }

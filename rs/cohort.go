@@ -380,7 +380,7 @@ func (s *Server) pathExcl(set *attrSet) bitset {
 		return set.xBits
 	}
 	b := set.xBits[:0]
-	for _, a := range set.path.ASNs {
+	for _, a := range set.asns {
 		if ids := s.asnIDs[a]; ids != nil {
 			b = resize(b, max(len(b), len(ids)))
 			orInto(b, ids)

@@ -67,7 +67,7 @@ func compareRanked(a *route, ra int32, b *route, rb int32) (int, Step) {
 		return c, StepLocalPref
 	}
 	sa, sb := a.set, b.set
-	if c := cmp.Compare(sa.path.Len, sb.path.Len); c != 0 {
+	if c := cmp.Compare(sa.plen, sb.plen); c != 0 {
 		return c, StepASPathLen
 	}
 	if c := cmp.Compare(sa.attrs.Origin, sb.attrs.Origin); c != 0 {
@@ -90,9 +90,9 @@ func medRanks(c []*route, dst []int32) []int32 {
 	for _, r := range c {
 		n := int32(0)
 		for _, o := range c {
-			if o.set.path.First == r.set.path.First && o.set.med < r.set.med && o.localPref == r.localPref &&
+			if o.set.first == r.set.first && o.set.med < r.set.med && o.localPref == r.localPref &&
 				o.set.llgrStale == r.set.llgrStale &&
-				o.set.path.Len == r.set.path.Len && o.set.attrs.Origin == r.set.attrs.Origin {
+				o.set.plen == r.set.plen && o.set.attrs.Origin == r.set.attrs.Origin {
 				n++
 			}
 		}

@@ -21,7 +21,8 @@ type rspec struct {
 func (r rspec) route() *route {
 	a := &speaker.Attrs{Origin: r.origin, MED: r.med, HasMED: r.hasMED,
 		ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: r.path}}}
-	set := &attrSet{attrs: a, setIn: &setIn{path: pathOf(a)}}
+	p := pathOf(a)
+	set := &attrSet{attrs: a, setIn: newSetIn(&p)}
 	if a.HasMED {
 		set.med = a.MED
 	}

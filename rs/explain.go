@@ -97,7 +97,7 @@ func (j *explainJob) step(s *Server, _ int) (int, bool) {
 		}
 	}
 	j.imp, j.sess, j.data = p.imp, p.polSess, s.data(p.m)
-	j.path = r.set.path
+	j.path = r.set.policyPath()
 	j.path.NextHop = r.set.nextHop(pe.fam())
 	return len(pe.routes()) + len(pe.out()), true
 }
@@ -108,7 +108,7 @@ func (s *Server) isVariantOf(set *attrSet, r *route) bool {
 	if o == nil {
 		return false
 	}
-	for _, e := range o.vars {
+	for _, e := range o.variants() {
 		if e.set == set && policy.Info(e.key>>4&0xff) == r.info {
 			return true
 		}

@@ -54,7 +54,7 @@ func exportCheck(r *route, p *session) (ExportCheck, policy.Variant) {
 		return ExportOwnRoute, 0
 	case r.set.rsInPath:
 		return ExportRSASInPath, 0
-	case r.set.path.Contains(p.m.asn):
+	case r.set.containsASN(p.m.asn):
 		return ExportReceiverAS, 0
 	case r.set.llgrStale && !p.llgr:
 		return ExportLLGRStale, 0

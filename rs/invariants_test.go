@@ -128,7 +128,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if set.setOut == nil {
 			continue
 		}
-		for _, v := range set.vars {
+		for _, v := range set.variants() {
 			if v.set != set {
 				refs[v.set]++
 				if v.set.out != v.set {
@@ -269,7 +269,7 @@ func checkASNIndex(t testing.TB, s *Server) {
 		}
 		for _, m := range set.setIn.owners {
 			seen := map[uint32]bool{}
-			for _, a := range set.setIn.path.ASNs {
+			for _, a := range set.setIn.asns {
 				if a == 0 || seen[a] {
 					continue
 				}

@@ -719,7 +719,8 @@ func (j *searchJob) setMatches(set *attrSet) bool {
 // cheapMatch checks the criteria other than the AS-path matcher.
 func (j *searchJob) cheapMatch(set *attrSet) bool {
 	q := &j.q
-	p := &set.path
+	path := set.policyPath()
+	p := &path
 	if q.Origin != 0 && p.Origin() != q.Origin || q.ASN != 0 && !p.Contains(q.ASN) {
 		return false
 	}

@@ -317,7 +317,7 @@ func (t *attrTable) peekVariant(out *attrSet, info policy.Info, v policy.Variant
 		return nil
 	}
 	k := t.variantKey(info, v)
-	for _, e := range out.vars {
+	for _, e := range out.variants() {
 		if e.key == k {
 			return e.set
 		}

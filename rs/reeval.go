@@ -318,10 +318,10 @@ func (s *Server) SetMemberPolicies(ctx context.Context, ps []MemberPolicy, done 
 				if set.setIn == nil {
 					continue
 				}
-				for fi := range set.imp {
-					if c := &set.imp[fi]; c.p != nil {
-						if _, ok := req.members[c.p.m]; ok {
-							c.p = nil
+				for fi, sp := range set.impP {
+					if sp != nil {
+						if _, ok := req.members[sp.m]; ok {
+							set.impP[fi] = nil
 						}
 					}
 				}
@@ -649,7 +649,7 @@ func (w *revalWalk) aspaAffects(set *attrSet) bool {
 		return in.aspaHit
 	}
 	hit := false
-	asns := in.path.ASNs
+	asns := in.asns
 	i := 0
 	for i < len(asns) && asns[i] == asns[0] {
 		i++
@@ -716,7 +716,7 @@ func moreSpecific(v netip.Prefix, l int, n uint64) netip.Prefix {
 // reevalRoute re-runs import policy for r and files the new verdict if it differs.
 func (s *Server) reevalRoute(p *session, r *route) bool {
 	fi := r.pe.fam()
-	path := r.set.path
+	path := r.set.policyPath()
 	path.NextHop = r.set.nextHop(fi)
 	pv := s.pathVerdict(p, r.set, fi, &path)
 	v := p.imp.ImportRoute(&p.polSess, s.data(p.m), r.pe.prefix(), &path, pv)

@@ -27,7 +27,7 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 	}
 	k := t.variantKey(info, v)
 	o := out.sent()
-	for _, e := range o.vars {
+	for _, e := range o.variants() {
 		if e.key == k {
 			return e.set
 		}
@@ -49,7 +49,8 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 	if a != nil {
 		set = t.internDerived(a) // the cache entry holds this reference
 	}
-	o.vars = append(o.vars, varEntry{k, set})
+	m := o.extra()
+	m.vars = append(m.vars, varEntry{k, set})
 	return set
 }
 
