@@ -95,11 +95,14 @@ func lgClientMain(in io.Reader, out io.Writer) int {
 		fmt.Fprintf(os.Stderr, "ixbench %s: not stopped within %gs, stopping\n", lgClientFlag, spec.LimitS)
 	}
 	limit.Stop()
+	// What the clients did until now: requests still in flight (one per client at most) complete
+	// after the report, as they did after the window when the clients ran inside ixbench.
+	c.halt()
 	rep := lgClientReport{Served: c.served.Load()}
 	if spec.Record {
 		rep.Latency = c.latencies()
 	}
-	c.stop()
+	c.wait()
 	if err := json.NewEncoder(out).Encode(rep); err != nil {
 		return fail(err)
 	}
@@ -168,14 +171,17 @@ func (c *lgClients) start(n int, record bool) {
 	}
 }
 
-// stop stops the clients and waits for their last request (each bounded by the client timeout).
-func (c *lgClients) stop() {
-	if c.stopc == nil {
-		return
+// halt tells the clients to start no further request.
+func (c *lgClients) halt() {
+	if c.stopc != nil {
+		close(c.stopc)
+		c.stopc = nil
 	}
-	close(c.stopc)
+}
+
+// wait waits for the halted clients' last requests (each bounded by the client timeout).
+func (c *lgClients) wait() {
 	c.wg.Wait()
-	c.stopc = nil
 }
 
 func (c *lgClients) client(i int, stop <-chan struct{}) {
@@ -187,10 +193,8 @@ func (c *lgClients) client(i int, stop <-chan struct{}) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(i)+1, 0x1a))
 	for k := i; ; k++ {
-		select {
-		case <-stop:
+		if stopped(stop) {
 			return
-		default:
 		}
 		var wait time.Duration
 		switch kind := lgKinds[k%len(lgKinds)]; kind {
@@ -200,6 +204,9 @@ func (c *lgClients) client(i int, stop <-chan struct{}) {
 			u := c.base + "/api/v1/sessions/" + m + "/routes/received?limit=" + fmt.Sprint(lgPageSize)
 			next := ""
 			for pg := 1 + rng.IntN(3); pg > 0; pg-- {
+				if next != "" && stopped(stop) {
+					break
+				}
 				q := u
 				if next != "" {
 					q += "&cursor=" + url.QueryEscape(next)
@@ -228,6 +235,16 @@ func (c *lgClients) client(i int, stop <-chan struct{}) {
 			case <-t.C:
 			}
 		}
+	}
+}
+
+// stopped tells whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 
