@@ -96,6 +96,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 		}
 		wasAccepted = r.accepted()
 		pe.remove(r)
+		s.sets.unlinkRoute(r)
 		s.sets.unref(r.set)
 		if wasAccepted {
 			p.accepted[fi]--
@@ -117,7 +118,7 @@ func (s *Server) announceRoute(p *session, pfx netip.Prefix, set *attrSet, v pol
 	}
 	r.set = set
 	s.sets.ref(set)
-	s.sets.own(set, p.m)
+	s.sets.linkRoute(r)
 	r.reasons, r.localPref, r.info, r.since = v.Reasons, v.LocalPref, v.Info, uint32(s.now)
 	pe.insert(r)
 	if r.accepted() {
@@ -155,6 +156,7 @@ func (s *Server) dropRoute(r *route) {
 	if len(pe.routes()) == 0 {
 		pe.releaseRoutes() // remove keeps the capacity for the re-insert of a replaced route
 	}
+	s.sets.unlinkRoute(r)
 	s.sets.unref(r.set)
 	p.removeRoute(r)
 	p.received[fi]--

@@ -1,44 +1,136 @@
 package rs
 
-// The AS index: for every AS number, the members whose routes carry it somewhere in the AS path,
-// so that a search by origin or by an AS in the path reads only those members' sessions instead
-// of every route of the RIB (at 300 members and 1M routes, a page of an origin search visited
-// 100,000 routes and came back partial).
+// The AS index: for every AS number, the received attribute sets whose AS path carries it, and for
+// every received set, the routes filed with it (a list through the routes). A search by origin, by
+// an AS in the path, or by an AS-path pattern that requires an AS reads the sets of that AS and
+// their routes, nothing else: its work follows the number of sets with the AS and the routes it
+// returns, not the size of the table or of a member's Adj-RIB-In. (An index of the members whose
+// sets carry the AS, which it replaces, still read all of such a member's routes: at 300 members
+// and 1M routes an origin search with a five-route answer visited the whole Adj-RIB-In of a large
+// member and often came back partial.)
 //
-// It is kept per attribute set, not per route: a received set records the members that have filed
-// a route with it (setIn.owners, almost always one: the attributes carry the member's next hop and
-// AS), and the index counts, per AS, the sets of each member that carry it. A set's owners only
-// grow while it exists, and the index forgets them when the set is freed, so the index is a
-// superset of the members that hold such a route now: a search still checks every route it
-// reads, and never misses one. The cost is a comparison per route filed and a few slice updates
-// per set created or freed.
+// A set is indexed while at least one route is filed with it: linkRoute indexes it with its first
+// route and unlinkRoute forgets it with its last, so the index holds exactly the sets routes use.
+// The cost is two pointers per route (the list), and per set one entry for each distinct AS of its
+// path.
 
-// asnOwners are the members with sets carrying one AS, and how many sets each.
-type asnOwners []struct {
-	m    *member
-	sets int32
+// asnSets are the sets carrying one AS: a short slice while there are few (most ASes are in a
+// handful of sets), a map beyond asnFew so that adding and removing a set stays O(1) for an AS
+// that thousands of sets carry (a member's own AS).
+type asnSets struct {
+	few  []*attrSet
+	many map[*attrSet]struct{}
 }
 
-// own records that m filed a route with s (a received set).
-func (t *attrTable) own(s *attrSet, m *member) {
-	in := s.setIn
-	for _, o := range in.owners {
-		if o == m {
+// asnFew is the most sets asnSets keeps in its slice.
+const asnFew = 32
+
+// len returns the number of sets; 0 for a nil entry.
+func (e *asnSets) len() int {
+	if e == nil {
+		return 0
+	}
+	return len(e.few) + len(e.many)
+}
+
+func (e *asnSets) add(s *attrSet) {
+	if e.many != nil {
+		e.many[s] = struct{}{}
+		return
+	}
+	if len(e.few) < asnFew {
+		e.few = append(e.few, s)
+		return
+	}
+	e.many = make(map[*attrSet]struct{}, 2*asnFew)
+	for _, x := range e.few {
+		e.many[x] = struct{}{}
+	}
+	e.many[s] = struct{}{}
+	e.few = nil
+}
+
+func (e *asnSets) remove(s *attrSet) {
+	if e.many != nil {
+		delete(e.many, s)
+		return
+	}
+	for i, x := range e.few {
+		if x == s {
+			last := len(e.few) - 1
+			e.few[i] = e.few[last]
+			e.few[last] = nil
+			e.few = e.few[:last]
 			return
 		}
 	}
-	in.owners = append(in.owners, m)
-	t.indexSet(s, m, 1)
 }
 
-// indexSet adds d to m's count for every distinct AS of s's path.
-func (t *attrTable) indexSet(s *attrSet, m *member, d int32) {
+// each calls f for every set; f must not change the index.
+func (e *asnSets) each(f func(*attrSet)) {
+	for _, s := range e.few {
+		f(s)
+	}
+	for s := range e.many {
+		f(s)
+	}
+}
+
+// linkRoute files r in the route list of its set (a received set), at the end, indexing the set
+// when r is its first route. Called where r.set is assigned.
+func (t *attrTable) linkRoute(r *route) {
+	in := r.set.setIn
+	h := in.routes
+	if h == nil {
+		r.setPrev, r.setNext = r, r
+		in.routes = r
+		t.indexSet(r.set, true)
+		return
+	}
+	tail := h.setPrev // the list is circular: the head's previous is the tail
+	r.setPrev, r.setNext = tail, h
+	tail.setNext = r
+	h.setPrev = r
+}
+
+// unlinkRoute removes r from its set's route list, forgetting the set in the index when r was its
+// last route. Called before r.set is released.
+func (t *attrTable) unlinkRoute(r *route) {
+	in := r.set.setIn
+	if r.setNext == r {
+		in.routes = nil
+		t.indexSet(r.set, false)
+	} else {
+		r.setPrev.setNext = r.setNext
+		r.setNext.setPrev = r.setPrev
+		if in.routes == r {
+			in.routes = r.setNext
+		}
+	}
+	r.setPrev, r.setNext = nil, nil
+}
+
+// indexSet adds s to (or removes it from) the entry of every distinct AS of its path.
+func (t *attrTable) indexSet(s *attrSet, add bool) {
 	asns := s.setIn.asns
 	for i, a := range asns {
 		if a == 0 || indexOf(asns[:i], a) >= 0 {
-			continue // counted once per set
+			continue // once per set
 		}
-		t.indexASN(a, m, d)
+		if t.byASN == nil {
+			t.byASN = map[uint32]*asnSets{}
+		}
+		e := t.byASN[a]
+		switch {
+		case add && e == nil:
+			t.byASN[a] = &asnSets{few: []*attrSet{s}}
+		case add:
+			e.add(s)
+		case e != nil:
+			if e.remove(s); e.len() == 0 {
+				delete(t.byASN, a)
+			}
+		}
 	}
 }
 
@@ -51,49 +143,22 @@ func indexOf(s []uint32, v uint32) int {
 	return -1
 }
 
-func (t *attrTable) indexASN(a uint32, m *member, d int32) {
-	if t.byASN == nil {
-		t.byASN = map[uint32]asnOwners{}
-	}
-	o := t.byASN[a]
-	for i := range o {
-		if o[i].m == m {
-			if o[i].sets += d; o[i].sets == 0 {
-				o[i] = o[len(o)-1]
-				o = o[:len(o)-1]
-			}
-			if len(o) == 0 {
-				delete(t.byASN, a)
-			} else {
-				t.byASN[a] = o
-			}
-			return
-		}
-	}
-	if d > 0 {
-		t.byASN[a] = append(o, struct {
-			m    *member
-			sets int32
-		}{m, d})
-	}
-}
+// setsWith returns the sets with routes whose path carries a, or nil. The caller must not keep it
+// past the current loop step.
+func (t *attrTable) setsWith(a uint32) *asnSets { return t.byASN[a] }
 
-// unindex forgets a set that is being freed.
-func (t *attrTable) unindex(s *attrSet) {
-	if s.setIn == nil {
+// eachRoute calls f for the routes filed with received set s, in the order they were filed, until
+// f returns false.
+func (s *attrSet) eachRoute(f func(*route) bool) {
+	h := s.setIn.routes
+	if h == nil {
 		return
 	}
-	for _, m := range s.setIn.owners {
-		t.indexSet(s, m, -1)
+	for r := h; ; {
+		next := r.setNext
+		if !f(r) || next == h {
+			return
+		}
+		r = next
 	}
-	s.setIn.owners = nil
-}
-
-// membersWith returns the members that may hold a route with a in its path.
-func (t *attrTable) membersWith(a uint32) map[*member]bool {
-	out := map[*member]bool{}
-	for _, o := range t.byASN[a] {
-		out[o.m] = true
-	}
-	return out
 }

@@ -74,8 +74,9 @@ type setIn struct {
 	xBits  bitset
 	xEpoch uint64
 
-	// owners are the members that have filed a route with this set (asnindex.go).
-	owners []*member
+	// routes is the first route filed with this set; the routes form a circular list through
+	// route.setNext (asnindex.go).
+	routes *route
 
 	// aspaWalk is the revalidation walk that last decided whether a changed ASPA customer is in
 	// the path, and aspaHit its answer (reeval.go).
@@ -268,7 +269,7 @@ type attrTable struct {
 	encoded      int // cached encodings
 	encodedBytes int
 
-	byASN map[uint32]asnOwners // the AS index (asnindex.go)
+	byASN map[uint32]*asnSets // the AS index: sets with routes by AS of their path (asnindex.go)
 }
 
 // lookup returns the set of kind with attributes equal to a (by their canonical bytes), or nil,
@@ -448,7 +449,6 @@ func (t *attrTable) unref(s *attrSet) {
 		panic("rs: attribute set reference count below zero")
 	}
 	t.unfile(s)
-	t.unindex(s)
 	if s.kind == derivedMark {
 		t.derived--
 	}

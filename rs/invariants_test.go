@@ -258,46 +258,64 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	}
 }
 
-// checkASNIndex: the AS index (asnindex.go) counts, per AS and member, the sets the member owns
-// that carry the AS, and every route's member owns its set.
+// checkASNIndex: every route is in the route list of its set, every set's list holds only routes
+// filed with it, and the AS index (asnindex.go) holds, per AS, exactly the sets with routes whose
+// path carries it.
 func checkASNIndex(t testing.TB, s *Server) {
 	t.Helper()
-	want := map[uint32]map[*member]int32{}
+	listed := map[*route]bool{}
+	want := map[uint32]map[*attrSet]bool{}
 	for _, set := range s.sets.m {
 		if set.setIn == nil {
 			continue
 		}
-		for _, m := range set.setIn.owners {
-			seen := map[uint32]bool{}
-			for _, a := range set.setIn.asns {
-				if a == 0 || seen[a] {
-					continue
-				}
-				seen[a] = true
-				if want[a] == nil {
-					want[a] = map[*member]int32{}
-				}
-				want[a][m]++
+		n := 0
+		set.eachRoute(func(r *route) bool {
+			if n++; n > 10_000_000 {
+				t.Fatal("a set's route list does not end")
 			}
+			if r.set != set || listed[r] {
+				t.Errorf("%v from %v: in the list of another set, or twice", r.pe.prefix(), r.p.addr)
+			}
+			listed[r] = true
+			return true
+		})
+		if n == 0 {
+			continue
+		}
+		for _, a := range set.setIn.asns {
+			if a == 0 {
+				continue
+			}
+			if want[a] == nil {
+				want[a] = map[*attrSet]bool{}
+			}
+			want[a][set] = true
 		}
 	}
-	got := map[uint32]map[*member]int32{}
-	for a, os := range s.sets.byASN {
-		got[a] = map[*member]int32{}
-		for _, o := range os {
-			got[a][o.m] = o.sets
+	got := map[uint32]map[*attrSet]bool{}
+	for a, e := range s.sets.byASN {
+		got[a] = map[*attrSet]bool{}
+		e.each(func(set *attrSet) {
+			if got[a][set] {
+				t.Errorf("AS%d: a set indexed twice", a)
+			}
+			got[a][set] = true
+		})
+		if len(got[a]) != e.len() {
+			t.Errorf("AS%d: %d sets, %d counted", a, len(got[a]), e.len())
 		}
 	}
 	if !maps.EqualFunc(got, want, maps.Equal) {
-		t.Errorf("AS index %v, sets say %v", got, want)
+		t.Errorf("AS index holds %d ASes, the sets with routes carry %d (or they differ)", len(got), len(want))
 	}
 	for _, p := range s.peers {
 		if p == nil {
 			continue
 		}
 		for _, r := range p.routes {
-			if r != nil && !slices.Contains(r.set.setIn.owners, p.m) {
-				t.Errorf("%v from %v: its member does not own its set", r.pe.prefix(), p.addr)
+			if r != nil && !listed[r] {
+				t.Errorf("%v from %v: not in its set's route list", r.pe.prefix(), p.addr)
 			}
 		}
 	}

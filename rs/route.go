@@ -14,12 +14,15 @@ type route struct {
 	reasons   policy.Reasons
 	localPref uint32
 	slot      int32  // index in p.routes
-	since     uint32 // unix seconds of the last change (32 bits keep the struct at 48 bytes)
+	since     uint32 // unix seconds of the last change
 	// info is the RPKI/IRR validation state export turns into informational communities.
 	info policy.Info
 	// rrStale: the session sent BoRR for the family and has not announced this prefix since
 	// (refresh.go). Fits in the struct's padding.
 	rrStale bool
+	// setPrev and setNext link the routes filed with set (asnindex.go), so that a search by an AS
+	// reads the routes of the sets carrying it and no others.
+	setPrev, setNext *route
 }
 
 func (r *route) accepted() bool { return r.reasons == 0 }
