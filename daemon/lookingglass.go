@@ -347,9 +347,9 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 			flat, _ := flatten(p)
 			return pat.Match(flat)
 		}
-		// A pattern that names one AS ("_3356_") lets the RIB read only the members whose routes
-		// carry it (its AS index); Path still decides.
-		sq.ASN, _ = pat.ASN()
+		// The ASes a pattern requires ("_3356_", "^64501_.*_3356$") let the RIB read only the
+		// routes that carry one of them (its AS index); Path still decides.
+		sq.PathASNs = pat.ASNs()
 	case lookingglass.SearchCommunity:
 		sq.Communities = []uint32{uint32(q.Community)}
 	case lookingglass.SearchLarge:

@@ -279,9 +279,9 @@ func parseHex32(s string) (uint32, bool) {
 // written as decimal ASNs separated by single spaces ("64501 64502 64510"). "^64501 " finds paths
 // from AS64501, " 64510$" paths to it, "(^| )3356( |$)" AS3356 anywhere.
 type ASPathPattern struct {
-	src string
-	re  *regexp.Regexp
-	asn uint32 // see ASN; 0: none
+	src  string
+	re   *regexp.Regexp
+	asns []uint32 // see ASNs
 }
 
 // ParseASPathPattern checks and compiles an AS-path pattern: at most 128 bytes, only the
@@ -316,27 +316,24 @@ func ParseASPathPattern(s string) (*ASPathPattern, error) {
 	if err != nil {
 		return nil, paramErr("pattern", s, "not a regular expression")
 	}
-	return &ASPathPattern{src: s, re: c, asn: requiredASN(s)}, nil
+	return &ASPathPattern{src: s, re: c, asns: requiredASNs(re)}, nil
 }
 
 func (p *ASPathPattern) String() string { return p.src }
 
-// ASN returns an AS that every path the pattern matches contains, when the pattern is one ASN
-// between AS boundaries ("_3356_", "^64501_", "_64510$", " 174 "): a backend can narrow its search
-// to the routes with that AS (an index) and still run Match on each. ok is false for any other
-// pattern.
-func (p *ASPathPattern) ASN() (asn uint32, ok bool) { return p.asn, p.asn != 0 }
+// ASNs returns the ASes that every path the pattern matches contains: each AS written between AS
+// boundaries at the top level of the pattern ("_3356_", "^64501_.*_64510$", " 174 "). A backend
+// can narrow its search to the routes with one of them (an index) and still run Match on each.
+// It is empty for other patterns ("_3356_|_174_", "^6450\\d_").
+func (p *ASPathPattern) ASNs() []uint32 { return p.asns }
 
-// requiredASN recognises the patterns ASN describes and returns their ASN, or 0.
-func requiredASN(s string) uint32 {
-	if len(s) < 3 || !strings.ContainsRune("_^ ", rune(s[0])) || !strings.ContainsRune("_$ ", rune(s[len(s)-1])) {
-		return 0
+// ASN returns one AS of ASNs, the right-most (the nearer the origin, the fewer routes carry it,
+// as a rule); ok is false when ASNs is empty.
+func (p *ASPathPattern) ASN() (asn uint32, ok bool) {
+	if len(p.asns) == 0 {
+		return 0, false
 	}
-	n, ok := parseUint(s[1:len(s)-1], 32) // no leading zero, as ASNs are written
-	if !ok {
-		return 0
-	}
-	return uint32(n)
+	return p.asns[len(p.asns)-1], true
 }
 
 // Match reports whether the path, written as space-separated ASNs, matches.

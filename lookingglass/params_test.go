@@ -211,8 +211,8 @@ func checkRoundTrip(t *testing.T, s string) {
 			t.Fatalf("pattern %q -> %q", s, p)
 		}
 		p.Match([]uint32{uint32(len(s)), 64501, 4294967295})
-		if a, ok := p.ASN(); ok {
-			// The AS the pattern requires is in every path it matches.
+		for _, a := range p.ASNs() {
+			// The ASes the pattern requires are in every path it matches.
 			for _, path := range [][]uint32{{a}, {64501, a}, {a, 64501}, {a + 1}, {a / 10}, {a*10 + 1}, {64501, 4294967295}} {
 				if p.Match(path) && !slices.Contains(path, a) {
 					t.Fatalf("pattern %q requires AS%d, yet matches %v", s, a, path)
@@ -286,7 +286,9 @@ func TestASPathPatternASN(t *testing.T) {
 		{"_3356_", 3356}, {"^64501_", 64501}, {"_64510$", 64510}, {"^64510$", 64510}, {" 174 ", 174},
 		{"_4294967295_", 4294967295},
 		{"3356", 0}, {"_3356", 0}, {"3356_", 0}, {"_33.6_", 0}, {"_0_", 0}, {"_03356_", 0},
-		{"_4294967296_", 0}, {"_3356_|_174_", 0}, {"^64501 64502$", 0}, {"__", 0},
+		{"_4294967296_", 0}, {"_3356_|_174_", 0}, {"__", 0}, {"^6450\\d_", 0}, {"(_3356_)", 0},
+		{"^64501 64502$", 64502}, {"^64501_.*_3356$", 3356}, {"^64501_.*", 64501}, {"_3356_174_", 174},
+		{"^64501_\\d+_", 64501}, {"[ ]3356[ ]", 3356},
 	} {
 		p, err := ParseASPathPattern(tt.pattern)
 		if err != nil {

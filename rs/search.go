@@ -26,9 +26,11 @@ type SearchQuery struct {
 	ASN    uint32         // an AS anywhere in the path
 	// Path is the caller's compiled AS-path matcher. It runs on the RIB loop, once per attribute
 	// set per page (not per route), so it must be pure, bounded in time and never keep the path.
-	// Set ASN too when every path Path matches carries an AS: the search then reads only the
-	// routes with that AS.
-	Path             func(speaker.ASPath) bool
+	Path func(speaker.ASPath) bool
+	// PathASNs are ASes that every path Path matches carries (the caller vouches for it): the
+	// search then reads only the routes with the one of them that the fewest sets carry. They
+	// select nothing by themselves.
+	PathASNs         []uint32
 	Communities      []uint32 // each must be present
 	ExtCommunities   []uint64
 	LargeCommunities []speaker.LargeCommunity
@@ -144,17 +146,19 @@ func (j *searchJob) routeMatches(r *route) bool {
 	return (q.Family == 0 || families[fi] == q.Family) && (!q.NextHop.IsValid() || r.set.nextHop(fi) == q.NextHop)
 }
 
-// indexASN returns the AS whose index entry the search reads (of Origin and ASN, the one fewer sets
-// carry), or 0 when the search names none.
+// indexASN returns the AS whose index entry the search reads (of Origin, ASN and PathASNs, the one
+// the fewest sets carry), or 0 when the search names none.
 func (j *searchJob) indexASN(s *Server) uint32 {
-	o, a := j.q.Origin, j.q.ASN
-	switch {
-	case o == 0 || a == 0:
-		return max(o, a)
-	case s.sets.setsWith(a).len() < s.sets.setsWith(o).len():
-		return a
+	best, n := uint32(0), 0
+	for _, a := range append([]uint32{j.q.Origin, j.q.ASN}, j.q.PathASNs...) {
+		if a == 0 {
+			continue
+		}
+		if k := s.sets.setsWith(a).len(); best == 0 || k < n {
+			best, n = a, k
+		}
 	}
-	return o
+	return best
 }
 
 func (j *searchJob) step(s *Server, budget int) (int, bool) {

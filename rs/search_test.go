@@ -41,7 +41,7 @@ func TestSearchSmallAnswerOneStep(t *testing.T) {
 	}{
 		{SearchQuery{Origin: rare}, 3, 2, 3},
 		{SearchQuery{ASN: rare}, 5, 2, 5},
-		{SearchQuery{ASN: rare, Path: func(p speaker.ASPath) bool { return p.Len() == 3 }}, 2, 2, 2},
+		{SearchQuery{PathASNs: []uint32{64505, rare}, Path: func(p speaker.ASPath) bool { return p.Len() == 3 }}, 2, 2, 2},
 		{SearchQuery{Origin: rare, ASN: 64503}, 3, 2, 3}, // the index entry with fewer sets (the rare AS) is read
 	} {
 		j, err := newSearchJob(c.q)
@@ -161,7 +161,7 @@ func TestSearchIndexAgreesWithBruteForce(t *testing.T) {
 			}{
 				{SearchQuery{Origin: a}, func(r *route) bool { p := r.set.policyPath(); return p.Origin() == a }},
 				{SearchQuery{ASN: a}, func(r *route) bool { return slices.Contains(flat(r.set.attrs.ASPath), a) }},
-				{SearchQuery{ASN: a, Path: adjacent}, func(r *route) bool { return adjacent(r.set.attrs.ASPath) }},
+				{SearchQuery{PathASNs: []uint32{a, 65002}, Path: adjacent}, func(r *route) bool { return adjacent(r.set.attrs.ASPath) }},
 			}
 			for _, c := range cases {
 				c.q.View, c.q.Limit = view, 7

@@ -66,7 +66,7 @@ func BenchmarkSearchSmallAnswer(b *testing.B) {
 	}{
 		{"origin", SearchQuery{Origin: rare}},
 		{"asn", SearchQuery{ASN: rare}},
-		{"as-path-with-asn", SearchQuery{ASN: rare, Path: func(p speaker.ASPath) bool {
+		{"as-path-with-asn", SearchQuery{PathASNs: []uint32{rare}, Path: func(p speaker.ASPath) bool {
 			return len(p) > 0 && slices.Contains(p[len(p)-1].ASNs, rare)
 		}}},
 	}
