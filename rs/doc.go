@@ -24,7 +24,8 @@
 // prefixes), least-served job first; Stats.ReadGaps counts the stretches of work between two
 // chances a waiting query had (readgap.go); a page visits
 // at most Config.ReadLimit entries before it is returned, partial, with a Cursor. Searches by AS
-// read only the members the AS index names (asnindex.go). Jobs hand back
+// read the attribute sets the AS index names and their routes, nothing else (asnindex.go,
+// search.go). Jobs hand back
 // copies and codes (reasons, export checks, decision steps, validation state) and the RIB's
 // immutable *speaker.Attrs; words are built on the caller's goroutine, and a read never interns a
 // set. Cursors are slab positions: a route present for the whole of a paged read is returned once;
@@ -61,7 +62,8 @@
 //	reevalJob   a walk re-running ImportRoute after RPKI or IRR data changed (reeval.go)
 //	readTask    a read job or a feed replay, advanced in the background phase and, for queries, in
 //	            mid-pass turns (read.go, feed.go)
-//	byASN       AS → members whose attribute sets carry it in the path, counted per set (asnindex.go)
+//	byASN       AS → the received sets with routes that carry it in the path; each such set lists
+//	            its routes (route.setPrev/setNext, a circular list) (asnindex.go)
 //	Subscription an event subscriber's ring, appended by the loop, drained by the subscriber (feed.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped

@@ -435,8 +435,9 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   sockets. The load generator shares the two cores (last column).
 - Peak memory against BIRD's (the target is "no more"): the scaling series (from before the route
   check) shows ixrs's memory growing more slowly than BIRD's with the number of members and faster with
-  the number of routes. Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
-  index and slab slots, the 48-byte route row), per received attribute set about 1.3 KB (the decoded
+  the number of routes. Per route alone on its prefix ixrs holds about 190 bytes (the prefix entry, its
+  index and slab slots, the 64-byte route row with the links of its set's route list that searches
+  by AS read), per received attribute set about 1.3 KB (the decoded
   attributes, the received-side state with its AS-path summary, the AS index entry, and the out set
   with OTC added, with its encoding). At the peak the sessions' pooled read buffers and queued output
   chunks add 6–8 MiB of live heap while members send; the Go runtime adds its heap headroom (a fifth
