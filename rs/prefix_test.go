@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"unsafe"
+
+	"github.com/ixrs/ixrs/speaker"
 )
 
 // checkTable verifies the whole table against ref: every cell of the index (and, while growth
@@ -710,4 +712,48 @@ func inOld(tb *prefixTable, pe *prefixEntry) bool {
 		}
 	}
 	return false
+}
+
+// TestPrefixTableSettle: a move left unfinished when inserts stop is finished by settle, a
+// bounded step at a time, and by the RIB loop's passes with nothing to route.
+func TestPrefixTableSettle(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 5))
+	tb := newPrefixTable()
+	ref := map[netip.Prefix]*prefixEntry{}
+	for len(tb.idx) < 4096 {
+		p := randPrefix(r, 1<<16)
+		ref[p] = tb.getOrCreate(p)
+	}
+	if tb.old == nil {
+		t.Fatal("no move under way")
+	}
+	steps := 0
+	for tb.settle(64) {
+		if steps++; steps > 2048/64+1 {
+			t.Fatalf("move of 2048 cells not done after %d steps of 64", steps)
+		}
+		checkTable(t, tb, ref)
+	}
+	if tb.old != nil || steps < 2 {
+		t.Fatalf("settled in %d steps, old index %d cells", steps, len(tb.old))
+	}
+	checkTable(t, tb, ref)
+
+	s := newTestServer(t, nil)
+	p := benchPeer(t, s, 1)
+	a := &speaker.Attrs{NextHop: p.addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{p.m.asn}}}}
+	for k := 0; s.prefixes.old == nil; k += 100 {
+		if k > 1<<20 {
+			t.Fatal("the table never grew")
+		}
+		s.importUpdate(p, &speaker.Update{Attrs: a, NLRI: seqPrefixes(k, 100, false)})
+	}
+	for range 1000 {
+		if !s.pass() {
+			break
+		}
+	}
+	if s.prefixes.old != nil {
+		t.Fatal("idle passes left the old index")
+	}
 }
