@@ -1,8 +1,10 @@
 package rs
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 	"iter"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 )
 
@@ -172,17 +174,40 @@ func (pe *prefixEntry) unused() bool {
 // same bits of the upper half of the prefix's hash. The tag turns away nearly every wrong cell
 // without loading its entry. Probing is linear from the cell named by the low bits of the hash;
 // deletion shifts the rest of the cluster back, so there are no tombstones and churn does not
-// degrade the table. Members choose the prefixes, so every table has its own random hash seed:
+// degrade the table. Members choose the prefixes, so every table has its own random hash keys:
 // no one can aim prefixes at one cluster.
+//
+// Growth is incremental. Refiling every entry at once cost one pass some 35 ns per entry (a
+// random write into the new index and a load of the entry to rehash it: 10 ms at 300,000
+// prefixes, while a member's table arrives). Instead, grow allocates the doubled index and keeps
+// the old one beside it; every insert and delete then moves whole clusters of the old index,
+// at least migrateStep cells, into the new one, so the move is done long before the new index
+// fills. Meanwhile an entry is in exactly one of the two: inserts go to the new index, lookups
+// and deletes try both. The move runs cyclically from an empty cell of the old index and stops
+// only at empty cells, so what is left of the old index is whole clusters, in which lookups
+// and backward-shift deletes work as before.
 type prefixTable struct {
 	idx []uint32 // a power of two long, or nil while the table is empty
 	n   int      // entries
+	// old is the index before the last growth while its entries move to idx, else nil; cur is
+	// the next cell of old to move and left the cells not yet visited.
+	old       []uint32
+	cur, left uint32
 	// lens counts the entries per family and prefix length: revalidation probes only the lengths
 	// the table holds (reeval.go).
 	lens [numFams][129]int32
-	seed maphash.Seed
+	seed [4]uint64 // hash keys
 	entrySlab
 }
+
+// migrateStep is the least number of old cells an insert or delete moves during growth. With an
+// old index of S cells, the move ends after at most S/migrateStep inserts, while the new index of
+// 2S cells, holding at most 3S/4 entries at the start, fills to 3/4 after no fewer than 3S/4.
+const migrateStep = 8
+
+// settleCells is how many old cells a pass with nothing to route moves (prefixTable.settle): some
+// 65,536 × 35 ns, 2 ms.
+const settleCells = 1 << 16
 
 // entrySlab holds prefix entries at stable slots (pe.slot), reusing freed slots first.
 type entrySlab struct {
@@ -214,28 +239,79 @@ func (sl *entrySlab) remove(pe *prefixEntry) {
 const prefixTableMin = 64 // cells of the first idx
 
 func newPrefixTable() *prefixTable {
-	return &prefixTable{seed: maphash.MakeSeed()}
+	t := &prefixTable{}
+	for i := range t.seed {
+		// Odd, so that no key turns a multiplication into zero.
+		t.seed[i] = rand.Uint64() | 1
+	}
+	return t
 }
 
-// hash hashes exactly what netip.Prefix equality compares: address, family (so 10.0.0.0/8 and
-// ::ffff:10.0.0.0/104 differ) and length. The family is a handle to one of netip's values for
-// IPv4 and IPv6 (prefixes carry no zone) and hashes by its address, the same in the whole
-// process. Comparable on the Prefix is faster than maphash.Bytes on its As16 form, length and
-// family (23 against 35 ns).
-func (t *prefixTable) hash(p netip.Prefix) uint64 { return maphash.Comparable(t.seed, p) }
+// prefixKey is a prefix as two words of its 16-byte address (IPv4 in its IPv4-mapped IPv6 form),
+// its length and its family. Two prefixes are equal as netip.Prefix, which tells 10.0.0.0/8 from
+// ::ffff:10.0.0.0/104 by family, exactly when their keys are.
+type prefixKey struct {
+	hi, lo uint64
+	bits   uint8
+	fi     famIdx
+}
+
+func keyOf(p netip.Prefix) prefixKey {
+	a := p.Addr()
+	b := a.As16()
+	k := prefixKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), uint8(p.Bits()), 1}
+	if a.Is4() {
+		k.fi = 0
+	}
+	return k
+}
+
+func (pe *prefixEntry) key() prefixKey {
+	if pe.fi == 0 {
+		return prefixKey{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(pe.addr[:4])), pe.bits, 0}
+	}
+	return prefixKey{binary.BigEndian.Uint64(pe.addr[:8]), binary.BigEndian.Uint64(pe.addr[8:]), pe.bits, 1}
+}
+
+// hash hashes p's key. It is a keyed multiply-fold over the key's words (the construction of the
+// wyhash family, which the Go runtime's own map hash falls back to): two 64×64→128-bit
+// multiplications. Growth rehashes every entry and deletion rehashes the rest of a cluster, so
+// the hash is most of their cost; this one needs no netip.Prefix rebuilt from the entry. The keys
+// are secret and per table: members choose the prefixes, and without the keys no one can aim
+// prefixes at one cluster.
+func (t *prefixTable) hash(p netip.Prefix) uint64 { return t.hashKey(keyOf(p)) }
+
+func (t *prefixTable) hashKey(k prefixKey) uint64 {
+	c := uint64(k.bits) | uint64(k.fi)<<8
+	h := fold(k.hi^t.seed[0], k.lo^t.seed[1])
+	return fold(h^c^t.seed[2], t.seed[3])
+}
+
+// fold multiplies a and b and folds the 128-bit product to 64 bits.
+func fold(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
 
 func (t *prefixTable) get(p netip.Prefix) *prefixEntry {
 	if t.n == 0 {
 		return nil
 	}
-	pe, _, _ := t.find(p, t.hash(p))
-	return pe
+	k := keyOf(p)
+	h := t.hashKey(k)
+	if pe, _, _ := find(t.idx, t.slab, k, h); pe != nil {
+		return pe
+	}
+	if t.old != nil {
+		pe, _, _ := find(t.old, t.slab, k, h)
+		return pe
+	}
+	return nil
 }
 
-// find looks p, of hash h, up in a non-empty table. It returns p's entry, or else the empty cell
-// where p would go and the tag its cell would carry.
-func (t *prefixTable) find(p netip.Prefix, h uint64) (pe *prefixEntry, free, tag uint32) {
-	idx := t.idx
+// find looks k, of hash h, up in a non-empty index of slab. It returns k's entry, or else the
+// empty cell where k would go and the tag its cell would carry.
+func find(idx []uint32, slab []*prefixEntry, k prefixKey, h uint64) (pe *prefixEntry, free, tag uint32) {
 	mask := uint32(len(idx) - 1)
 	tag = uint32(h>>32) &^ mask
 	for i := uint32(h) & mask; ; i = (i + 1) & mask {
@@ -244,7 +320,7 @@ func (t *prefixTable) find(p netip.Prefix, h uint64) (pe *prefixEntry, free, tag
 			return nil, i, tag
 		}
 		if c&^mask == tag {
-			if pe := t.slab[c&mask-1]; pe.prefix() == p {
+			if pe := slab[c&mask-1]; pe.key() == k {
 				return pe, 0, 0
 			}
 		}
@@ -252,45 +328,93 @@ func (t *prefixTable) find(p netip.Prefix, h uint64) (pe *prefixEntry, free, tag
 }
 
 func (t *prefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
-	h := t.hash(p)
+	k := keyOf(p)
+	h := t.hashKey(k)
 	var i, tag uint32
 	if len(t.idx) > 0 {
 		var pe *prefixEntry
-		if pe, i, tag = t.find(p, h); pe != nil {
+		if pe, i, tag = find(t.idx, t.slab, k, h); pe != nil {
 			return pe
+		}
+		if t.old != nil {
+			if pe, _, _ := find(t.old, t.slab, k, h); pe != nil {
+				return pe
+			}
 		}
 	}
 	if (t.n+1)*4 > len(t.idx)*3 {
 		t.grow()
-		_, i, tag = t.find(p, h)
+		_, i, tag = find(t.idx, t.slab, k, h)
 	}
 	pe := t.add(p)
 	t.idx[i] = tag | uint32(pe.slot+1)
 	t.n++
 	t.lens[pe.fi][pe.bits]++
+	t.migrate(migrateStep)
 	return pe
 }
 
-// grow doubles idx and files every entry of the slab in it again.
+// grow doubles idx and starts moving the entries of the old index to it. A move still under way is
+// finished first; by migrateStep there is none, but the guard costs nothing.
 func (t *prefixTable) grow() {
+	t.migrate(len(t.old))
 	size := max(2*len(t.idx), prefixTableMin)
 	if size > 1<<31 {
 		panic("rs: prefix table full")
 	}
-	idx := make([]uint32, size)
-	mask := uint32(size - 1)
-	for _, pe := range t.slab {
-		if pe == nil {
-			continue
-		}
-		h := t.hash(pe.prefix())
-		i := uint32(h) & mask
-		for idx[i] != 0 {
-			i = (i + 1) & mask
-		}
-		idx[i] = uint32(h>>32)&^mask | uint32(pe.slot+1)
+	old := t.idx
+	t.idx = make([]uint32, size)
+	if t.n == 0 {
+		return
 	}
-	t.idx = idx
+	// Start after an empty cell (there is one: the old index is at most 3/4 full), so that no
+	// cluster is cut by the start.
+	start := uint32(0)
+	for old[start] != 0 {
+		start++
+	}
+	t.old, t.cur, t.left = old, start, uint32(len(old))
+}
+
+// migrate moves at least min cells of the old index (all that is left, if fewer), and then the
+// rest of the cluster it is in, to idx.
+func (t *prefixTable) migrate(min int) {
+	old := t.old
+	if old == nil {
+		return
+	}
+	omask := uint32(len(old) - 1)
+	mask := uint32(len(t.idx) - 1)
+	i, left := t.cur, t.left
+	for n := 0; left > 0 && (n < min || old[i] != 0); n++ {
+		if c := old[i]; c != 0 {
+			pe := t.slab[c&omask-1]
+			h := t.hashKey(pe.key())
+			j := uint32(h) & mask
+			for t.idx[j] != 0 {
+				j = (j + 1) & mask
+			}
+			t.idx[j] = uint32(h>>32)&^mask | uint32(pe.slot+1)
+			old[i] = 0
+		}
+		i, left = (i+1)&omask, left-1
+	}
+	t.cur, t.left = i, left
+	if left == 0 {
+		t.old = nil
+	}
+}
+
+// settle moves up to max cells (and the rest of a cluster) of a growth's old index, and reports
+// whether it moved any. The RIB loop calls it in passes with nothing to route, so that a table
+// that stops growing in the middle of a move (a member's table fully arrived) does not keep the
+// old index, 4 bytes a cell, until the next writes.
+func (t *prefixTable) settle(max int) bool {
+	if t.old == nil {
+		return false
+	}
+	t.migrate(max)
+	return true
 }
 
 // delete removes an unused entry.
@@ -298,13 +422,24 @@ func (t *prefixTable) delete(pe *prefixEntry) {
 	if !pe.unused() {
 		panic("rs: deleting a prefix entry still in use: " + pe.prefix().String())
 	}
-	idx := t.idx
+	h := t.hashKey(pe.key())
+	if !t.unfile(t.idx, pe, h) && (t.old == nil || !t.unfile(t.old, pe, h)) {
+		panic("rs: deleting a prefix entry not in the table: " + pe.prefix().String())
+	}
+	t.n--
+	t.lens[pe.fi][pe.bits]--
+	t.remove(pe)
+	t.migrate(migrateStep)
+}
+
+// unfile removes pe's cell from idx, if it is there.
+func (t *prefixTable) unfile(idx []uint32, pe *prefixEntry, h uint64) bool {
 	mask := uint32(len(idx) - 1)
 	want := uint32(pe.slot + 1)
-	i := uint32(t.hash(pe.prefix())) & mask
-	for idx[i]&mask != want {
+	i := uint32(h) & mask
+	for idx[i]&mask != want || want > mask {
 		if idx[i] == 0 {
-			panic("rs: deleting a prefix entry not in the table: " + pe.prefix().String())
+			return false
 		}
 		i = (i + 1) & mask
 	}
@@ -312,29 +447,30 @@ func (t *prefixTable) delete(pe *prefixEntry) {
 	// after the hole (then the hole does not interrupt their probe sequence).
 	for j := (i + 1) & mask; idx[j] != 0; j = (j + 1) & mask {
 		c := idx[j]
-		home := uint32(t.hash(t.slab[c&mask-1].prefix())) & mask
+		home := uint32(t.hashKey(t.slab[c&mask-1].key())) & mask
 		if (j-home)&mask >= (j-i)&mask {
 			idx[i] = c
 			i = j
 		}
 	}
 	idx[i] = 0
-	t.n--
-	t.lens[pe.fi][pe.bits]--
-	t.remove(pe)
+	return true
 }
 
 func (t *prefixTable) len() int { return t.n }
 
-// all yields every entry, in index order: lookups, not just the slab, must find what it yields.
-// The table must not change during the walk.
+// all yields every entry, in index order (the new index, then what is left of the old one):
+// lookups, not just the slab, must find what it yields. The table must not change during the
+// walk.
 func (t *prefixTable) all() iter.Seq2[netip.Prefix, *prefixEntry] {
 	return func(yield func(netip.Prefix, *prefixEntry) bool) {
-		mask := uint32(len(t.idx) - 1)
-		for _, c := range t.idx {
-			if c != 0 {
-				if pe := t.slab[c&mask-1]; !yield(pe.prefix(), pe) {
-					return
+		for _, idx := range [2][]uint32{t.idx, t.old} {
+			mask := uint32(len(idx) - 1)
+			for _, c := range idx {
+				if c != 0 {
+					if pe := t.slab[c&mask-1]; !yield(pe.prefix(), pe) {
+						return
+					}
 				}
 			}
 		}

@@ -7,12 +7,15 @@ import (
 	"slices"
 	"testing"
 	"unsafe"
+
+	"github.com/ixrs/ixrs/speaker"
 )
 
-// checkTable verifies the whole index against ref: every cell names a live slab entry under the
-// right tag, is reachable from its home cell without crossing an empty cell, and names a different
-// entry; every entry of ref is found by get and is in the slab where it says; the free list
-// holds exactly the empty slab slots.
+// checkTable verifies the whole table against ref: every cell of the index (and, while growth
+// moves entries, of the old index) names a live slab entry under the right tag, is reachable from
+// its home cell without crossing an empty cell, and names a different entry; every entry of ref
+// is found by get and is in the slab where it says; the free list holds exactly the empty slab
+// slots; the part of the old index already moved is empty and the move stopped between clusters.
 func checkTable(t *testing.T, tb *prefixTable, ref map[netip.Prefix]*prefixEntry) {
 	t.Helper()
 	if tb.len() != len(ref) {
@@ -25,48 +28,22 @@ func checkTable(t *testing.T, tb *prefixTable, ref map[netip.Prefix]*prefixEntry
 	if size != 0 && tb.n*4 > size*3 {
 		t.Fatalf("%d entries in %d cells", tb.n, size)
 	}
-	mask := uint32(size - 1)
-	// run[i]: the cells in use up to and including i since the last empty one, cyclically. A
-	// cell is reachable if its home lies within that run.
-	run := make([]uint32, size)
-	for start := 0; start < size; start++ {
-		if tb.idx[start] != 0 {
-			continue
+	seen := make([]bool, len(tb.slab))
+	nseen := checkIndex(t, tb, tb.idx, ref, seen)
+	if old := tb.old; old != nil {
+		if len(old)*2 != size || tb.left == 0 || tb.left > uint32(len(old)) {
+			t.Fatalf("old index of %d cells beside %d, %d cells left", len(old), size, tb.left)
 		}
-		for k := 1; k < size; k++ {
-			i := (start + k) & int(mask)
-			if tb.idx[i] != 0 {
-				run[i] = run[(i-1)&int(mask)] + 1
+		if old[tb.cur] != 0 {
+			t.Fatalf("move stopped inside a cluster, at old cell %d", tb.cur)
+		}
+		mask := uint32(len(old) - 1)
+		for k := uint32(1); k <= uint32(len(old))-tb.left; k++ {
+			if i := (tb.cur - k) & mask; old[i] != 0 {
+				t.Fatalf("old cell %d moved but not empty", i)
 			}
 		}
-		break
-	}
-	seen := make([]bool, len(tb.slab))
-	nseen := 0
-	for i, c := range tb.idx {
-		if c == 0 {
-			continue
-		}
-		slot := int32(c&mask) - 1
-		if slot < 0 || int(slot) >= len(tb.slab) || tb.slab[slot] == nil {
-			t.Fatalf("cell %d: slot %d not live", i, slot)
-		}
-		if seen[slot] {
-			t.Fatalf("cell %d: slot %d in two cells", i, slot)
-		}
-		seen[slot] = true
-		nseen++
-		pe := tb.slab[slot]
-		if pe.slot != slot || ref[pe.prefix()] != pe {
-			t.Fatalf("cell %d: slot %d holds %v (slot %d), not the reference's entry", i, slot, pe.prefix(), pe.slot)
-		}
-		h := tb.hash(pe.prefix())
-		if c&^mask != uint32(h>>32)&^mask {
-			t.Fatalf("cell %d: wrong tag for %v", i, pe.prefix())
-		}
-		if home := uint32(h) & mask; (uint32(i)-home)&mask >= run[i] {
-			t.Fatalf("cell %d: %v unreachable from its home %d, an empty cell between", i, pe.prefix(), home)
-		}
+		nseen += checkIndex(t, tb, old, ref, seen)
 	}
 	if nseen != len(ref) {
 		t.Fatalf("%d cells, reference %d entries", nseen, len(ref))
@@ -118,6 +95,57 @@ func randPrefix(r *rand.Rand, pool int) netip.Prefix {
 }
 
 // TestPrefixTableRandom runs random insert, lookup and delete sequences against a Go map, in
+
+// checkIndex checks the cells of one index of tb (see checkTable), marks their slots in seen and
+// returns how many it found.
+func checkIndex(t *testing.T, tb *prefixTable, idx []uint32, ref map[netip.Prefix]*prefixEntry, seen []bool) int {
+	t.Helper()
+	size := len(idx)
+	mask := uint32(size - 1)
+	// run[i]: the cells in use up to and including i since the last empty one, cyclically. A
+	// cell is reachable if its home lies within that run.
+	run := make([]uint32, size)
+	for start := 0; start < size; start++ {
+		if idx[start] != 0 {
+			continue
+		}
+		for k := 1; k < size; k++ {
+			i := (start + k) & int(mask)
+			if idx[i] != 0 {
+				run[i] = run[(i-1)&int(mask)] + 1
+			}
+		}
+		break
+	}
+	nseen := 0
+	for i, c := range idx {
+		if c == 0 {
+			continue
+		}
+		slot := int32(c&mask) - 1
+		if slot < 0 || int(slot) >= len(tb.slab) || tb.slab[slot] == nil {
+			t.Fatalf("cell %d of %d: slot %d not live", i, size, slot)
+		}
+		if seen[slot] {
+			t.Fatalf("cell %d of %d: slot %d in two cells", i, size, slot)
+		}
+		seen[slot] = true
+		nseen++
+		pe := tb.slab[slot]
+		if pe.slot != slot || ref[pe.prefix()] != pe {
+			t.Fatalf("cell %d: slot %d holds %v (slot %d), not the reference's entry", i, slot, pe.prefix(), pe.slot)
+		}
+		h := tb.hash(pe.prefix())
+		if c&^mask != uint32(h>>32)&^mask {
+			t.Fatalf("cell %d of %d: wrong tag for %v", i, size, pe.prefix())
+		}
+		if home := uint32(h) & mask; (uint32(i)-home)&mask >= run[i] {
+			t.Fatalf("cell %d of %d: %v unreachable from its home %d, an empty cell between", i, size, pe.prefix(), home)
+		}
+	}
+	return nseen
+}
+
 // phases that grow the table through several index sizes, empty it and grow it again.
 func TestPrefixTableRandom(t *testing.T) {
 	for seed := range uint64(3) {
@@ -595,5 +623,137 @@ func TestPrefixEntryLists(t *testing.T) {
 				t.Fatalf("step %d: empty entry not unused or still extended", step)
 			}
 		}
+	}
+}
+
+// TestPrefixTableGrowth: while growth moves entries from the old index to the new, inserts,
+// deletes (of entries in either index), lookups and walks all see the table as the reference map
+// has it, checked in full after every operation; and the move ends before the next growth.
+func TestPrefixTableGrowth(t *testing.T) {
+	for seed := range uint64(4) {
+		r := rand.New(rand.NewPCG(seed, 4))
+		tb := newPrefixTable()
+		ref := map[netip.Prefix]*prefixEntry{}
+		var keys []netip.Prefix
+		insert := func() {
+			for {
+				p := randPrefix(r, 1<<14)
+				if ref[p] == nil {
+					ref[p] = tb.getOrCreate(p)
+					keys = append(keys, p)
+					return
+				}
+			}
+		}
+		// Grow to 1,024 cells, with the move from 512 just begun.
+		for len(tb.idx) < 1024 {
+			insert()
+		}
+		checkTable(t, tb, ref)
+		if tb.old == nil {
+			t.Fatalf("seed %d: growth moved everything at once", seed)
+		}
+		var ops, writes, fromOld, foundOld int
+		for ; tb.old != nil; ops++ {
+			if ops > 10_000 {
+				t.Fatalf("seed %d: move not done after %d operations", seed, ops)
+			}
+			switch k := r.IntN(10); {
+			case k < 4:
+				insert()
+				writes++
+			case k < 7:
+				writes++
+				i := r.IntN(len(keys))
+				p := keys[i]
+				keys[i] = keys[len(keys)-1]
+				keys = keys[:len(keys)-1]
+				pe := ref[p]
+				if inOld(tb, pe) {
+					fromOld++
+				}
+				delete(ref, p)
+				tb.delete(pe)
+			default:
+				p := keys[r.IntN(len(keys))]
+				if inOld(tb, ref[p]) {
+					foundOld++
+				}
+				if tb.get(p) != ref[p] {
+					t.Fatalf("seed %d op %d: %v lost", seed, ops, p)
+				}
+			}
+			checkTable(t, tb, ref)
+		}
+		if fromOld == 0 || foundOld == 0 {
+			t.Fatalf("seed %d: %d deletes from and %d lookups in the old index", seed, fromOld, foundOld)
+		}
+		// 512 old cells at migrateStep or more per insert or delete.
+		if writes > 512/migrateStep {
+			t.Errorf("seed %d: move took %d inserts and deletes", seed, writes)
+		}
+		// Fill to the next growth: the move has ended by then.
+		for len(tb.idx) < 2048 {
+			insert()
+		}
+		if len(tb.old) != 1024 {
+			t.Fatalf("seed %d: old index of %d cells after growing to 2048", seed, len(tb.old))
+		}
+		checkTable(t, tb, ref)
+	}
+}
+
+// inOld reports whether pe is filed in tb's old index.
+func inOld(tb *prefixTable, pe *prefixEntry) bool {
+	mask := uint32(len(tb.old) - 1)
+	for _, c := range tb.old {
+		if c != 0 && c&mask-1 == uint32(pe.slot) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPrefixTableSettle: a move left unfinished when inserts stop is finished by settle, a
+// bounded step at a time, and by the RIB loop's passes with nothing to route.
+func TestPrefixTableSettle(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 5))
+	tb := newPrefixTable()
+	ref := map[netip.Prefix]*prefixEntry{}
+	for len(tb.idx) < 4096 {
+		p := randPrefix(r, 1<<16)
+		ref[p] = tb.getOrCreate(p)
+	}
+	if tb.old == nil {
+		t.Fatal("no move under way")
+	}
+	steps := 0
+	for tb.settle(64) {
+		if steps++; steps > 2048/64+1 {
+			t.Fatalf("move of 2048 cells not done after %d steps of 64", steps)
+		}
+		checkTable(t, tb, ref)
+	}
+	if tb.old != nil || steps < 2 {
+		t.Fatalf("settled in %d steps, old index %d cells", steps, len(tb.old))
+	}
+	checkTable(t, tb, ref)
+
+	s := newTestServer(t, nil)
+	p := benchPeer(t, s, 1)
+	a := &speaker.Attrs{NextHop: p.addr, ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{p.m.asn}}}}
+	for k := 0; s.prefixes.old == nil; k += 100 {
+		if k > 1<<20 {
+			t.Fatal("the table never grew")
+		}
+		s.importUpdate(p, &speaker.Update{Attrs: a, NLRI: seqPrefixes(k, 100, false)})
+	}
+	for range 1000 {
+		if !s.pass() {
+			break
+		}
+	}
+	if s.prefixes.old != nil {
+		t.Fatal("idle passes left the old index")
 	}
 }

@@ -185,6 +185,9 @@ func (s *Server) pass() bool {
 	out := s.outbound()
 	worked = worked || out
 	s.busy = in || out
+	if !s.busy && s.prefixes.settle(settleCells) {
+		worked = true
+	}
 	t3 := time.Now()
 	s.routingNs.Add(uint64(t3.Sub(t1)))
 	s.routingAt.Store(0)
