@@ -8,10 +8,9 @@
 // One goroutine, Server.Run, owns every structure below (OpenBGPD's RDE model, docs/architecture.md, design choice 5):
 // no locks on the hot path. Sessions talk to it through a mailbox (Up, Down, Drained: never
 // blocking) and a bounded inbound queue per session (Receive, RouteRefresh: blocking when full,
-// which is the backpressure on that member alone). Each loop pass takes from every session with
-// inbound messages an equal share of Config.WalkBatch prefixes (at least one message), then gives
-// every session that can take more output a bounded slice of work, then advances background walks
-// and read jobs. Configuration changes run on the loop between passes and are bounded.
+// which is the backpressure on that member alone). Each loop pass takes one message from every
+// session with inbound messages, then gives every session that can take more output a bounded
+// slice of work, then advances background walks and read jobs. Configuration changes run on the loop between passes and are bounded.
 //
 // # Reads and the event feed
 //

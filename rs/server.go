@@ -606,54 +606,41 @@ func (s *Server) freeID(p *session) {
 	s.freeIDs = append(s.freeIDs, p.id)
 }
 
-// inbound takes from every inbox that has messages its share of the pass (at least one message), so
-// that a member sending a large table cannot delay another member's withdrawal by more than one pass.
+// inbound takes at most one message from every inbox that has some, so that a member sending a
+// large table cannot delay another member's withdrawal by more than one message. (Taking an equal
+// share of Config.WalkBatch prefixes from each instead made fewer, fuller passes: 2,314 passes and
+// 229,994 Queue calls fell to 184 and 18,219 in BenchmarkConverge, and medium and large converged
+// with 10-20% less CPU; but at 300 members and 1M routes convergence went from 22 s to 35-38 s,
+// CPU from 21 s to 38-41 s, so it was taken back; docs/architecture.md.)
 func (s *Server) inbound() bool {
 	worked := false
-	// Every active inbox gets an equal share of WalkBatch prefixes per pass, and at least one
-	// message: with many members sending that is one UPDATE each, as before; with few (the largest
-	// members' tails during convergence) each takes several, so that a pass's outbound work, and the
-	// writes it queues to every session, covers more than one small UPDATE. A pass per small
-	// UPDATE cost every other session a write system call per UPDATE: 2,314 passes and 229,994
-	// Queue calls for BenchmarkConverge's 100 members and 100,000 routes.
-	share := max(s.cfg.WalkBatch/max(len(s.active), 1), 1)
 	keep := s.active[:0]
 	for _, ib := range s.active {
 		p := ib.p
 		if p == nil || p.down {
 			continue
 		}
-		took := 0
-	take:
-		for took < share && !p.down {
-			select {
-			case m := <-ib.ch:
-				worked = true
-				p.msgsIn++
-				s.stats.msgsIn++
-				took++
-				if p.overLimit {
-					// Over its max-prefix limit and being closed: nothing more counts.
-				} else if m.u != nil {
-					s.importUpdate(p, m.u)
-					took += len(m.u.NLRI) + len(m.u.Withdrawn) - 1
-				} else {
-					s.refreshIn(p, m.refresh, m.rrSub)
-				}
-				s.readTurn(siteInbound)
-			default:
-				break take
+		select {
+		case m := <-ib.ch:
+			worked = true
+			p.msgsIn++
+			s.stats.msgsIn++
+			if p.overLimit {
+				// Over its max-prefix limit and being closed: nothing more counts.
+			} else if m.u != nil {
+				s.importUpdate(p, m.u)
+			} else {
+				s.refreshIn(p, m.refresh, m.rrSub)
 			}
-		}
-		if took > 0 {
 			keep = append(keep, ib)
-			continue
-		}
-		// Empty: unschedule, then look again, since the reader may have queued a message after
-		// the receive above and before sched was cleared (it then did not post evReady).
-		ib.sched.Store(false)
-		if len(ib.ch) > 0 && ib.sched.CompareAndSwap(false, true) {
-			keep = append(keep, ib)
+			s.readTurn(siteInbound)
+		default:
+			// Empty: unschedule, then look again, since the reader may have queued a message after
+			// the receive above and before sched was cleared (it then did not post evReady).
+			ib.sched.Store(false)
+			if len(ib.ch) > 0 && ib.sched.CompareAndSwap(false, true) {
+				keep = append(keep, ib)
+			}
 		}
 	}
 	clear(s.active[len(keep):])
