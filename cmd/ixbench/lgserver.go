@@ -194,7 +194,7 @@ func renderLGServer(b *strings.Builder, modes []string, byMode map[string][]LGRe
 		return
 	}
 	b.WriteString("The route server's own view of the same windows, to tell its share of the latency from the clients' " +
-		"(they share ixbench's process with the members it simulates): `ixrs_lookingglass_request_duration_seconds` per endpoint, " +
+		"(they share the two cores with ixrs and the simulated members): `ixrs_lookingglass_request_duration_seconds` per endpoint, " +
 		"from ixrs's HTTP middleware to the end of the answer, and `" + promReadGap + "`, the RIB loop's stretches of work " +
 		"between two chances to serve a waiting query (read gap), scraped from /metrics at the window's start and end. " +
 		"Milliseconds; a percentile is the upper bound of the histogram bucket it falls in; median over the repetitions.\n\n")
