@@ -20,7 +20,8 @@ import (
 )
 
 // The daemon as the looking glass's Backend. Every route and session answer comes from the RIB's
-// read jobs (paged, budgeted, copies and codes only); session states from the speaker's per-peer
+// read jobs (paged, budgeted, copies and codes only), waited for with the request's max_concurrent
+// slot given back (lookingglass.Yield); session states from the speaker's per-peer
 // counters; the configuration in force from what Run's goroutine publishes. Nothing here waits on
 // Run's goroutine, so the looking glass answers during a long reload.
 
@@ -260,8 +261,10 @@ func (b lgBackend) Routes(ctx context.Context, q lookingglass.RoutesQuery) (look
 	// The RIB's not-exported view also lists candidates passed over only because a better route is
 	// sent; the looking glass's does not, so a page may need several read jobs to fill (bounded).
 	for range notExportedReads {
+		resume := lookingglass.Yield(ctx)
 		pg, err := b.d.rib.Routes(ctx, rs.RoutesQuery{Neighbor: q.Neighbor, View: v, Family: family(q.Family), After: after,
 			Limit: q.Limit - len(out.Routes)})
+		resume()
 		if err != nil {
 			return lookingglass.RoutePage{}, lgErr(err)
 		}
@@ -304,7 +307,9 @@ func (b lgBackend) Lookup(ctx context.Context, q lookingglass.LookupQuery) (look
 	case lookingglass.MatchMoreSpecific:
 		m = rs.MatchOrLonger
 	}
+	resume := lookingglass.Yield(ctx)
 	pg, err := b.d.rib.Lookup(ctx, rs.LookupQuery{Prefix: q.Prefix, Match: m, After: after, Limit: q.Limit})
+	resume()
 	if err != nil {
 		return lookingglass.RoutePage{}, lgErr(err)
 	}
@@ -361,7 +366,9 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 	default:
 		return lookingglass.RoutePage{}, fmt.Errorf("search: kind %q", q.Kind)
 	}
+	resume := lookingglass.Yield(ctx)
 	pg, err := b.d.rib.Search(ctx, sq)
+	resume()
 	if err != nil {
 		return lookingglass.RoutePage{}, lgErr(err)
 	}
@@ -382,7 +389,9 @@ func (b lgBackend) Explain(ctx context.Context, neighbor netip.Addr, prefix neti
 	if !b.ready() {
 		return lookingglass.RouteDetail{}, lookingglass.ErrNotReady
 	}
+	resume := lookingglass.Yield(ctx)
 	ex, err := b.d.rib.ExplainRoute(ctx, neighbor, prefix)
+	resume()
 	if err != nil {
 		return lookingglass.RouteDetail{}, lgErr(err)
 	}
@@ -392,7 +401,9 @@ func (b lgBackend) Explain(ctx context.Context, neighbor netip.Addr, prefix neti
 		det.Checks = append(det.Checks, lookingglass.Check{Step: c.Step, Name: c.Name, Outcome: c.Outcome.String(),
 			Reason: int(c.Reason), Detail: c.Detail})
 	}
+	resume = lookingglass.Yield(ctx)
 	info, ok, err := b.d.rib.Prefix(ctx, prefix)
+	resume()
 	if err != nil {
 		return lookingglass.RouteDetail{}, lgErr(err)
 	}

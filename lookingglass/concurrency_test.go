@@ -2,6 +2,7 @@ package lookingglass
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -159,5 +160,150 @@ func TestCompareReleasesSlot(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the compare request never finished")
+	}
+}
+
+// yieldingBackend gives the request's slot back while it holds a Sessions call, as the daemon does
+// while a read job waits for the RIB loop.
+type yieldingBackend struct {
+	*fakeBackend
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *yieldingBackend) Sessions(ctx context.Context) ([]Session, error) {
+	resume := Yield(ctx)
+	b.entered <- struct{}{}
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	resume()
+	return b.fakeBackend.Sessions(ctx)
+}
+
+// TestYieldFreesSlot: with one slot, rate-limited clients' requests waiting in the Backend after
+// Yield do not keep others out (three reach the Backend at once), and when their wait is over they
+// take the slot again before answering: none answers while the slot is held elsewhere, and all
+// answer once it is free.
+func TestYieldFreesSlot(t *testing.T) {
+	const n = 3
+	cfg := fakeCfg(t)
+	cfg.LookingGlass.MaxConcurrent = 1
+	cfg.LookingGlass.RateLimit.Pages, cfg.LookingGlass.RateLimit.PagesBurst = 100, 100
+	b := &yieldingBackend{fakeBackend: newFake(), entered: make(chan struct{}, n), release: make(chan struct{})}
+	s := New(cfg, b, nil)
+	s.now = func() time.Time { return fakeNow }
+	s.busyWait = 20 * time.Millisecond
+	h := s.Handler()
+
+	var wg sync.WaitGroup
+	codes := make(chan int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _, _ := do(t, h, http.MethodGet, "/api/v1/sessions", fmt.Sprintf("198.51.100.%d:1", 10+i))
+			codes <- code
+		}()
+	}
+	g := s.gate.Load()
+	taken := false
+	defer func() {
+		if taken {
+			<-g.slots
+		}
+		select {
+		case <-b.release:
+		default:
+			close(b.release)
+		}
+		wg.Wait()
+	}()
+	for i := range n {
+		select {
+		case <-b.entered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d requests reached the Backend with one slot", i, n)
+		}
+	}
+	// Every request waits in the Backend: the slot is free. Take it, as a request answering would.
+	select {
+	case g.slots <- struct{}{}:
+		taken = true
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slot is not free while every request waits in the Backend")
+	}
+	close(b.release)
+	select {
+	case c := <-codes:
+		t.Fatalf("a request answered (%d) while the only slot was held elsewhere", c)
+	case <-time.After(200 * time.Millisecond):
+	}
+	<-g.slots
+	taken = false
+	wg.Wait()
+	close(codes)
+	got := 0
+	for c := range codes {
+		got++
+		if c != http.StatusOK {
+			t.Errorf("a request ended with %d, want 200", c)
+		}
+	}
+	if got != n {
+		t.Errorf("%d requests answered, want %d", got, n)
+	}
+	if len(g.slots) != 0 {
+		t.Errorf("%d slots still taken after every request ended", len(g.slots))
+	}
+	// Outside a request, Yield does nothing.
+	Yield(context.Background())()
+}
+
+// TestExemptKeepsSlot: an exempt client's request keeps its slot while it waits in the Backend, so
+// with one slot a rate-limited client's request is refused meanwhile; once it ends, the slot is free.
+func TestExemptKeepsSlot(t *testing.T) {
+	cfg := fakeCfg(t)
+	cfg.LookingGlass.MaxConcurrent = 1
+	cfg.LookingGlass.RateLimit.Pages, cfg.LookingGlass.RateLimit.PagesBurst = 100, 100
+	cfg.LookingGlass.RateLimit.Exempt = []netip.Prefix{pfx("198.51.100.0/24")}
+	b := &yieldingBackend{fakeBackend: newFake(), entered: make(chan struct{}, 2), release: make(chan struct{})}
+	s := New(cfg, b, nil)
+	s.now = func() time.Time { return fakeNow }
+	s.busyWait = 20 * time.Millisecond
+	h := s.Handler()
+
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := do(t, h, http.MethodGet, "/api/v1/sessions", "198.51.100.7:1")
+		done <- code
+	}()
+	defer func() {
+		select {
+		case <-b.release:
+		default:
+			close(b.release)
+		}
+	}()
+	select {
+	case <-b.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exempt request never reached the Backend")
+	}
+	if code, _, body := do(t, h, http.MethodGet, "/api/v1/sessions", "203.0.113.9:1"); code != http.StatusServiceUnavailable {
+		t.Errorf("while an exempt request waits in the Backend: %d %s, want 503 busy", code, body)
+	}
+	close(b.release)
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("exempt request: %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the exempt request never finished")
+	}
+	if got := len(s.gate.Load().slots); got != 0 {
+		t.Errorf("%d slots taken after the request ended", got)
 	}
 }

@@ -68,12 +68,13 @@ func clientKey(a netip.Addr) netip.Addr {
 }
 
 // allow takes a token for client from the search or page bucket. When refused it returns how many
-// seconds to wait.
-func (l *limiter) allow(client netip.Addr, search bool) (bool, int) {
+// seconds to wait. bounded reports whether the bucket limits the client: false for an exempt client
+// and for a class whose rate is 0 (unlimited).
+func (l *limiter) allow(client netip.Addr, search bool) (ok bool, wait int, bounded bool) {
 	rl := l.conf()
 	for _, p := range rl.Exempt {
 		if p.Contains(client) {
-			return true, 0
+			return true, 0, false
 		}
 	}
 	now := l.now()
@@ -99,12 +100,12 @@ func (l *limiter) allow(client netip.Addr, search bool) (bool, int) {
 	if search {
 		lim, r = b.searches, rl.Searches
 	}
-	ok := lim.AllowN(now, 1)
+	ok = lim.AllowN(now, 1)
 	l.mu.Unlock()
 	if ok {
-		return true, 0
+		return true, 0, r > 0
 	}
-	return false, int(math.Ceil(1 / math.Max(r, 1e-3)))
+	return false, int(math.Ceil(1 / math.Max(r, 1e-3))), r > 0
 }
 
 // sweep drops idle clients; at most once a minute, so a flood of new addresses costs one pass per
@@ -147,9 +148,13 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c) // embedded files: no work for the route server, and every page needs them
 		}
 		client := s.clientAddr(c.Request())
-		if ok, wait := s.limits.allow(client, isSearch(c.Request())); !ok {
+		ok, wait, bounded := s.limits.allow(client, isSearch(c.Request()))
+		if !ok {
 			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
 				msg: "too many requests from your address; slow down", retryAfter: wait}
+		}
+		if bounded {
+			c.Set(boundedKey, true)
 		}
 		return next(c)
 	}
