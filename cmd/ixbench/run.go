@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
@@ -104,8 +106,13 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 	}
 	if profileDir != "" && d.name == "ixrs" {
 		base := filepath.Join(profileDir, fmt.Sprintf("ixrs-%s-%d", w.Spec.Name, rep))
-		argv = append(argv, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof", "-trace", base+".trace")
-		logf("  profiles: %s.{cpu,heap}.pprof, execution trace %s.trace", base, base)
+		argv = append(argv, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".heap.pprof")
+		if hasFlag(argv[0], "trace") {
+			argv = append(argv, "-trace", base+".trace")
+			logf("  profiles: %s.{cpu,heap}.pprof, execution trace %s.trace", base, base)
+		} else {
+			logf("  profiles: %s.{cpu,heap}.pprof (this routeserver has no -trace)", base)
+		}
 	}
 	var rtrBefore float64
 	if w.Policy != nil {
@@ -372,4 +379,12 @@ func stopAll() {
 	for _, p := range ps {
 		p.stop()
 	}
+}
+
+// hasFlag reports whether the program bin lists the flag -name in its usage (bin -h). A route server
+// built from an older commit (scripts/benchmark --rev) may lack a newer flag, and would refuse to
+// start with it.
+func hasFlag(bin, name string) bool {
+	out, _ := exec.Command(bin, "-h").CombinedOutput()
+	return regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(name) + `(\s|$)`).Match(out)
 }
