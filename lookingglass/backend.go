@@ -22,6 +22,9 @@ import (
 // Hidden members: queries carry the neighbor addresses to leave out (Hide). The backend should skip
 // their routes so that pages and totals are right; the looking glass also drops whatever comes
 // back from them, so a backend that ignores Hide leaks nothing, it only returns short pages.
+//
+// A backend that waits for something that costs the process no CPU (a read job on the RIB loop)
+// calls Yield around the wait, so that the request does not hold a max_concurrent slot meanwhile.
 type Backend interface {
 	// Status describes the route server. It answers even while starting (Ready false).
 	Status(ctx context.Context) (Status, error)
