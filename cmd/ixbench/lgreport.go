@@ -21,9 +21,9 @@ type lgDoc struct {
 // client model in modes (lgUsers, lgExempt), with [lookingglass] max_concurrent = maxConc.
 // With profile set, ixrs writes its profiles of each run under profile/MODE.
 func lgMain(binary string, specs []Spec, seed uint64, runs int, timeout time.Duration, clients int, window time.Duration,
-	modes []string, maxConc int, keep bool, doc, command, profile string, logf func(string, ...any)) int {
+	modes []string, maxConc int, keep bool, doc, command, commit, profile string, logf func(string, ...any)) int {
 	d := daemons(binary)["ixrs"]
-	commit := gitCommit() // now: the document is written at the end, by then the tree may have moved
+	commit = runCommit(commit)
 	var results []LGResult
 	for _, spec := range specs {
 		spec.Seed = seed
@@ -94,6 +94,24 @@ func updateDocLG(path string, results []LGResult, version, command, commit strin
 	return editDoc(path, func(d *docData) {
 		d.LookingGlass = &lgDoc{Results: results, Run: modeRun(loads, version, command, commit)}
 	})
+}
+
+// runCommit is the commit a mode's section names: the one -commit gives (scripts/benchmark passes the
+// commit it built the route server from, --rev included), shortened to 12 digits, or else the
+// working tree's (gitCommit). Taken at the start: the document is written at the end, and by then
+// the tree may have moved.
+func runCommit(flag string) string {
+	if flag == "" {
+		return gitCommit()
+	}
+	hash, rest, _ := strings.Cut(flag, "+")
+	if len(hash) > 12 {
+		hash = hash[:12]
+	}
+	if rest != "" {
+		return hash + "+" + rest
+	}
+	return hash
 }
 
 // gitCommit names the working tree's commit, "+dirty" when it has changes; "" outside a repository.

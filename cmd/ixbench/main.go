@@ -178,7 +178,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, logf)
+		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, *commit, logf)
 	}
 	every, on, err := parseDumpEvery(*mrtEvery)
 	at, aerr := parseDumpAt(*mrtAt)
@@ -203,7 +203,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, at, *keep, *doc, *command, logf)
+		return mrtMain(*routeserver, specs, *seed, *runs, *timeout, every, at, *keep, *doc, *command, *commit, logf)
 	}
 	if *lgMode {
 		if *routeserver == "" || *lgClients < 1 || *lgWindow <= 0 || *runs < 1 {
@@ -223,7 +223,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, modes, *lgMaxConc, *keep, *doc, *command, *profile, logf)
+		return lgMain(*routeserver, specs, *seed, *runs, *timeout, *lgClients, *lgWindow, modes, *lgMaxConc, *keep, *doc, *command, *commit, *profile, logf)
 	}
 	all := daemons(*routeserver)
 	var ds []*daemon

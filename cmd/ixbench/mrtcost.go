@@ -540,13 +540,13 @@ func (r *MRTResult) summary() string {
 
 // mrtMain runs the MRT dump-cost mode: for each repetition a quiet and a dumping run of ixrs, in
 // alternating order so that a drift of the machine's load spreads over both.
-func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every time.Duration, at dumpAt, keep bool, doc, command string,
+func mrtMain(binary string, specs []Spec, seed uint64, runs int, timeout, every time.Duration, at dumpAt, keep bool, doc, command, commit string,
 	logf func(string, ...any)) int {
 	if _, err := exec.LookPath("bgpdump"); err != nil {
 		fmt.Fprintln(os.Stderr, "ixbench: -mrt-dump-every needs bgpdump (scripts/install-test-deps.sh):", err)
 		return 2
 	}
-	commit := gitCommit()
+	commit = runCommit(commit)
 	version := daemons(binary)["ixrs"].version()
 	var results []MRTResult
 	status := 0

@@ -587,8 +587,8 @@ func readRSS(pid int) int64 {
 
 // reevalMain runs the re-evaluation mode for each workload and VRP source.
 func reevalMain(binary string, specs []Spec, seed uint64, sources []string, timeout, settle time.Duration, keep bool,
-	doc, command string, logf func(string, ...any)) int {
-	commit := gitCommit()
+	doc, command, commit string, logf func(string, ...any)) int {
+	commit = runCommit(commit)
 	var results []ReevalResult
 	failed := false
 	for _, spec := range specs {
