@@ -160,9 +160,9 @@ func TestBrowserBIRDMembers(t *testing.T) {
 
 	// Follow links: sessions → bird-a → filtered → the filtered route → the same prefix everywhere.
 	b.Open(base + "/sessions")
-	b.Click(`#sessions a[href="/sessions/` + idA + `"]`)
-	b.Click(`nav.tabs a[href="/sessions/` + idA + `/filtered"]`)
-	b.Click(`table.routes td.prefix a`)
+	b.Follow(`#sessions a[href="/sessions/` + idA + `"]`)
+	b.Follow(`nav.tabs a[href="/sessions/` + idA + `/filtered"]`)
+	b.Follow(`table.routes td.prefix a`)
 	if txt := b.Text("main"); !strings.Contains(txt, "11.4.2.0/25") || !strings.Contains(txt, "Import checks") ||
 		!strings.Contains(txt, "fail") || !strings.Contains(txt, "prefix too long") {
 		t.Errorf("the filtered route's page lacks its failed check\n%.2000s", txt)

@@ -163,9 +163,9 @@ func TestBrowserDemo(t *testing.T) {
 
 	// Follow links: sessions → Oddity Labs → filtered → one filtered route.
 	b.Open(base + "/sessions")
-	b.Click(`#sessions a[href="/sessions/` + oddity + `"]`)
-	b.Click(`nav.tabs a[href="/sessions/` + oddity + `/filtered"]`)
-	b.Click(`table.routes td.prefix a`)
+	b.Follow(`#sessions a[href="/sessions/` + oddity + `"]`)
+	b.Follow(`nav.tabs a[href="/sessions/` + oddity + `/filtered"]`)
+	b.Follow(`table.routes td.prefix a`)
 	if txt := b.Text("main"); !strings.Contains(txt, "Import checks") || !strings.Contains(txt, "fail") {
 		t.Errorf("a filtered route's page lacks its failed check\n%.2000s", txt)
 	}

@@ -8,6 +8,7 @@ package browser
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -151,10 +152,38 @@ func (b *Browser) Open(u string) {
 		`new Promise(r => document.readyState === "complete" ? r(true) : addEventListener("load", () => r(true)))`, chromedp.EvalAwaitPromise))
 }
 
-// Click clicks the first element matching the CSS selector and waits for the next page's body.
+// Click clicks the first element matching the CSS selector. It does not wait for a page the click
+// loads: follow a link with Follow.
 func (b *Browser) Click(sel string) {
 	b.t.Helper()
 	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// Follow clicks the first link matching the CSS selector and waits, at most 30 s, until the tab has
+// loaded the page it points to. After a bare Click, a Text or Eval may still reach the old page,
+// whose nodes vanish under it ("No node with given id found").
+func (b *Browser) Follow(sel string) {
+	b.t.Helper()
+	q, _ := json.Marshal(sel)
+	href := Eval[string](b, `(document.querySelector(`+string(q)+`) || {}).href || ""`)
+	if href == "" {
+		b.t.Fatalf("browser: follow %s: no link", sel)
+	}
+	b.Click(sel)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		// Errors are expected while the old page goes away: ask again.
+		at, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + document.readyState`))
+		cancel()
+		if err == nil && at == href+" complete" {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: follow %s: at %q, want %s loaded", sel, at, href)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Text is the visible text of the first element matching the CSS selector.
