@@ -11,24 +11,50 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ixrs/ixrs/config"
 )
 
-// blockingBackend holds every Sessions call until release is closed, so that a test decides how
-// many requests are in flight.
+// blockingBackend holds every Sessions call until unblock, so that a test decides how many requests
+// are in flight. With yield set it gives the request's slot back meanwhile (Yield), as the daemon
+// does while a read job waits for the RIB loop.
 type blockingBackend struct {
 	*fakeBackend
+	yield   bool
 	entered chan struct{}
 	release chan struct{}
+	once    sync.Once
+}
+
+func newBlocking(calls int, yield bool) *blockingBackend {
+	return &blockingBackend{fakeBackend: newFake(), yield: yield, entered: make(chan struct{}, calls), release: make(chan struct{})}
 }
 
 func (b *blockingBackend) Sessions(ctx context.Context) ([]Session, error) {
+	resume := func() {}
+	if b.yield {
+		resume = Yield(ctx)
+	}
 	b.entered <- struct{}{}
 	select {
 	case <-b.release:
 	case <-ctx.Done():
+		resume()
 		return nil, ctx.Err()
 	}
+	resume()
 	return b.fakeBackend.Sessions(ctx)
+}
+
+// unblock lets every held call, and every later one, go on. Safe to call more than once.
+func (b *blockingBackend) unblock() { b.once.Do(func() { close(b.release) }) }
+
+// gatedServer is a looking glass over b with the fixed clock and a short wait for a slot.
+func gatedServer(cfg *config.Config, b Backend) *Server {
+	s := New(cfg, b, nil)
+	s.now = func() time.Time { return fakeNow }
+	s.busyWait = 20 * time.Millisecond
+	return s
 }
 
 // TestMaxConcurrent fills the looking glass's slots with requests the Backend holds, from an exempt
@@ -40,10 +66,8 @@ func TestMaxConcurrent(t *testing.T) {
 	cfg := fakeCfg(t)
 	cfg.LookingGlass.MaxConcurrent = n
 	cfg.LookingGlass.RateLimit.Exempt = []netip.Prefix{pfx("198.51.100.0/24")}
-	b := &blockingBackend{fakeBackend: newFake(), entered: make(chan struct{}, n+1), release: make(chan struct{})}
-	s := New(cfg, b, nil)
-	s.now = func() time.Time { return fakeNow }
-	s.busyWait = 20 * time.Millisecond
+	b := newBlocking(n+1, false)
+	s := gatedServer(cfg, b)
 	s.Mount("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ixrs_up 1\n")) }))
 	h := s.Handler()
 
@@ -58,11 +82,7 @@ func TestMaxConcurrent(t *testing.T) {
 		}()
 	}
 	defer func() { // never leave the held requests behind, even when the test fails early
-		select {
-		case <-b.release:
-		default:
-			close(b.release)
-		}
+		b.unblock()
 		wg.Wait()
 	}()
 	for i := 0; i < n; i++ {
@@ -85,7 +105,7 @@ func TestMaxConcurrent(t *testing.T) {
 		}
 	}
 
-	close(b.release)
+	b.unblock()
 	wg.Wait()
 	close(codes)
 	for c := range codes {
@@ -134,10 +154,7 @@ func TestCompareReleasesSlot(t *testing.T) {
 	cfg := fakeCfg(t)
 	cfg.LookingGlass.MaxConcurrent = 1
 	cfg.LookingGlass.Peers = []string{slow.URL}
-	s := New(cfg, newFake(), nil)
-	s.now = func() time.Time { return fakeNow }
-	s.busyWait = 20 * time.Millisecond
-	h := s.Handler()
+	h := gatedServer(cfg, newFake()).Handler()
 
 	done := make(chan int, 1)
 	go func() {
@@ -163,25 +180,6 @@ func TestCompareReleasesSlot(t *testing.T) {
 	}
 }
 
-// yieldingBackend gives the request's slot back while it holds a Sessions call, as the daemon does
-// while a read job waits for the RIB loop.
-type yieldingBackend struct {
-	*fakeBackend
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (b *yieldingBackend) Sessions(ctx context.Context) ([]Session, error) {
-	resume := Yield(ctx)
-	b.entered <- struct{}{}
-	select {
-	case <-b.release:
-	case <-ctx.Done():
-	}
-	resume()
-	return b.fakeBackend.Sessions(ctx)
-}
-
 // TestYieldFreesSlot: with one slot, rate-limited clients' requests waiting in the Backend after
 // Yield do not keep others out (three reach the Backend at once), and when their wait is over they
 // take the slot again before answering: none answers while the slot is held elsewhere, and all
@@ -191,10 +189,8 @@ func TestYieldFreesSlot(t *testing.T) {
 	cfg := fakeCfg(t)
 	cfg.LookingGlass.MaxConcurrent = 1
 	cfg.LookingGlass.RateLimit.Pages, cfg.LookingGlass.RateLimit.PagesBurst = 100, 100
-	b := &yieldingBackend{fakeBackend: newFake(), entered: make(chan struct{}, n), release: make(chan struct{})}
-	s := New(cfg, b, nil)
-	s.now = func() time.Time { return fakeNow }
-	s.busyWait = 20 * time.Millisecond
+	b := newBlocking(n, true)
+	s := gatedServer(cfg, b)
 	h := s.Handler()
 
 	var wg sync.WaitGroup
@@ -213,11 +209,7 @@ func TestYieldFreesSlot(t *testing.T) {
 		if taken {
 			<-g.slots
 		}
-		select {
-		case <-b.release:
-		default:
-			close(b.release)
-		}
+		b.unblock()
 		wg.Wait()
 	}()
 	for i := range n {
@@ -234,7 +226,7 @@ func TestYieldFreesSlot(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the slot is not free while every request waits in the Backend")
 	}
-	close(b.release)
+	b.unblock()
 	select {
 	case c := <-codes:
 		t.Fatalf("a request answered (%d) while the only slot was held elsewhere", c)
@@ -268,10 +260,8 @@ func TestExemptKeepsSlot(t *testing.T) {
 	cfg.LookingGlass.MaxConcurrent = 1
 	cfg.LookingGlass.RateLimit.Pages, cfg.LookingGlass.RateLimit.PagesBurst = 100, 100
 	cfg.LookingGlass.RateLimit.Exempt = []netip.Prefix{pfx("198.51.100.0/24")}
-	b := &yieldingBackend{fakeBackend: newFake(), entered: make(chan struct{}, 2), release: make(chan struct{})}
-	s := New(cfg, b, nil)
-	s.now = func() time.Time { return fakeNow }
-	s.busyWait = 20 * time.Millisecond
+	b := newBlocking(2, true)
+	s := gatedServer(cfg, b)
 	h := s.Handler()
 
 	done := make(chan int, 1)
@@ -279,13 +269,7 @@ func TestExemptKeepsSlot(t *testing.T) {
 		code, _, _ := do(t, h, http.MethodGet, "/api/v1/sessions", "198.51.100.7:1")
 		done <- code
 	}()
-	defer func() {
-		select {
-		case <-b.release:
-		default:
-			close(b.release)
-		}
-	}()
+	defer b.unblock()
 	select {
 	case <-b.entered:
 	case <-time.After(10 * time.Second):
@@ -294,7 +278,7 @@ func TestExemptKeepsSlot(t *testing.T) {
 	if code, _, body := do(t, h, http.MethodGet, "/api/v1/sessions", "203.0.113.9:1"); code != http.StatusServiceUnavailable {
 		t.Errorf("while an exempt request waits in the Backend: %d %s, want 503 busy", code, body)
 	}
-	close(b.release)
+	b.unblock()
 	select {
 	case code := <-done:
 		if code != http.StatusOK {
