@@ -1,14 +1,17 @@
 package rpki
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 )
 
 // TestApplyMatchesRebuild: a chain of incremental snapshots, small (persistent path) and large
-// (clone path) batches mixed, always equals a table built from scratch from the same VRP set, and
-// every earlier snapshot stays as it was.
+// (clone path) batches mixed, always equals a table built from scratch from the same VRP set (and
+// validates alike), counts its dead prefixes right, and every earlier snapshot stays as it was.
 func TestApplyMatchesRebuild(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	randVRP := func() VRP {
@@ -36,9 +39,16 @@ func TestApplyMatchesRebuild(t *testing.T) {
 		var adds, dels []VRP
 		for range n {
 			v := randVRP()
-			if rng.IntN(2) == 0 {
+			switch rng.IntN(3) {
+			case 0:
 				adds = append(adds, v)
-			} else {
+			case 1:
+				dels = append(dels, v) // mostly absent
+			default: // present: a prefix loses a VRP, often its last
+				if len(set) > 0 {
+					present := slices.SortedFunc(maps.Keys(set), func(a, b VRP) int { return strings.Compare(a.String(), b.String()) })
+					v = present[rng.IntN(len(present))]
+				}
 				dels = append(dels, v)
 			}
 		}
@@ -59,6 +69,21 @@ func TestApplyMatchesRebuild(t *testing.T) {
 		want := NewTable(all)
 		if d := Changed(want, cur); d.Len() != 0 {
 			t.Fatalf("step %d: incremental table differs at %v", step, d.Prefixes())
+		}
+		dead := 0
+		for _, vs := range cur.trie().All() {
+			if len(vs) == 0 {
+				dead++
+			}
+		}
+		if dead != cur.dead {
+			t.Fatalf("step %d: %d prefixes without VRPs in the trie, dead says %d", step, dead, cur.dead)
+		}
+		for range 20 {
+			v := randVRP()
+			if g, w := cur.Validate(v.Prefix, v.ASN), want.Validate(v.Prefix, v.ASN); g != w {
+				t.Fatalf("step %d: %v AS%d is %v, want %v", step, v.Prefix, v.ASN, g, w)
+			}
 		}
 		if w4, w6 := want.Len(); func() bool { g4, g6 := cur.Len(); return g4 != w4 || g6 != w6 }() {
 			t.Fatalf("step %d: counts differ", step)

@@ -44,6 +44,12 @@ type ReevalPhase struct {
 	// FirstSeconds is from the change until the first member received the first prefix of it: the
 	// part of Seconds spent before any result left the route server (reading files, the reload).
 	FirstSeconds float64 `json:"first_s"`
+	// DaemonCPU and GenCPU are the CPU seconds ixrs and ixbench (the members' sessions) used from the
+	// change until every member held the result: on two shared cores they tell whether the phase
+	// waited on the route server or on the load generator reading what it sent. 0 in results from
+	// before they were recorded.
+	DaemonCPU float64 `json:"daemon_cpu_s,omitempty"`
+	GenCPU    float64 `json:"gen_cpu_s,omitempty"`
 	phaseCheck
 	Failed string `json:"failed,omitempty"`
 }
@@ -344,6 +350,8 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 	all := r.pl.w.AllActive()
 	r.tr.chk.expect(all, func(_ int, p uint32) bool { return has(live, p) }, nil)
 	done := r.tr.phase(r.ss, targets)
+	daemon0, _ := r.p.usage()
+	gen0 := selfCPU()
 	at, err := act()
 	if err != nil {
 		ph.Failed = err.Error()
@@ -357,6 +365,8 @@ func (r *reevalRun) phase(name, via string, change []uint32, announce bool, live
 	} else {
 		ph.Seconds = max(0, r.tr.elapsed().Seconds())
 	}
+	daemon1, _ := r.p.usage()
+	ph.DaemonCPU, ph.GenCPU = daemon1-daemon0, selfCPU()-gen0
 	time.Sleep(r.settle) // anything sent after the result is complete is still counted
 	helds := make([][]uint64, len(r.ss))
 	badRoutes := 0

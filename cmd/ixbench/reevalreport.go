@@ -47,6 +47,8 @@ After each phase ixbench waits a settle time, then checks every member's prefix 
 one (not only its count) and counts what each member was sent during the phase: any prefix outside the
 change, or in the wrong direction, is a failure. "first member" is the time until the first
 member received the first prefix of the change (the rest of "seconds" is the walk and the sending).
+"CPU s ixrs / ixbench" is what the route server and the load generator (the members' sessions,
+reading and checking what they were sent) used in that time, on the same two cores.
 UPDATEs are the total over all members; "unexpected" counts
 prefixes sent outside the change or in the wrong direction, "reversed" the latter (a member passing through
 an intermediate state, such as another announcer's route of a multi-homed prefix before its withdrawal).
@@ -57,14 +59,18 @@ an intermediate state, such as another announcer's route of a multi-homed prefix
 			r.Prefixes, r.VRPs, r.VRPSource)
 		fmt.Fprintf(&b, "Initial convergence %s s; resident memory with the table %d MiB, peak %d MiB; CPU %.1f s for the run.\n\n",
 			fsec(r.Converge), r.RSSTable>>20, r.PeakRSS>>20, r.CPU)
-		b.WriteString("| phase | via | prefixes | seconds | first member | UPDATEs | prefixes sent | unexpected | of them reversed | members wrong |\n")
-		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString("| phase | via | prefixes | seconds | first member | CPU s ixrs / ixbench | UPDATEs | prefixes sent | unexpected | of them reversed | members wrong |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, ph := range r.Phases {
 			t := "failed"
 			if ph.Seconds >= 0 {
 				t = fmt.Sprintf("%.3f", ph.Seconds)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %.3f | %d | %d | %d | %d | %d |\n", ph.Name, ph.Via, ph.Changed, t, ph.FirstSeconds, ph.Updates, ph.Prefixes,
+			cpu := "–"
+			if ph.DaemonCPU > 0 || ph.GenCPU > 0 {
+				cpu = fmt.Sprintf("%.2f / %.2f", ph.DaemonCPU, ph.GenCPU)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %.3f | %s | %d | %d | %d | %d | %d |\n", ph.Name, ph.Via, ph.Changed, t, ph.FirstSeconds, cpu, ph.Updates, ph.Prefixes,
 				ph.Unexpected, ph.Reversed, ph.WrongMembers)
 		}
 		if r.Failed != "" {
