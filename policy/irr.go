@@ -159,6 +159,15 @@ const maxIRREntries = 2_000_000
 // own length. An empty list is valid (the member may announce nothing); anything malformed is an
 // error naming the entry.
 func ParseBGPQ4JSON(data []byte) ([]IRRPrefix, error) {
+	if out, ok := fastParseBGPQ4JSON(data); ok {
+		return out, nil
+	}
+	return parseBGPQ4Reflect(data)
+}
+
+// parseBGPQ4Reflect is ParseBGPQ4JSON with encoding/json: the reference for what is accepted, and
+// the errors.
+func parseBGPQ4Reflect(data []byte) ([]IRRPrefix, error) {
 	var doc map[string][]struct {
 		Prefix *string `json:"prefix"`
 		Exact  *bool   `json:"exact"`
@@ -184,33 +193,22 @@ func ParseBGPQ4JSON(data []byte) ([]IRRPrefix, error) {
 	out := []IRRPrefix{}
 	for _, k := range keys {
 		for i, e := range doc[k] {
-			where := fmt.Sprintf("%q entry %d", k, i)
+			bad := func(format string, a ...any) error {
+				return fmt.Errorf("%w: %q entry %d: %s", ErrIRRFile, k, i, fmt.Sprintf(format, a...))
+			}
 			if e.Prefix == nil {
-				return nil, fmt.Errorf("%w: %s: no prefix", ErrIRRFile, where)
+				return nil, bad("no prefix")
 			}
 			p, err := netip.ParsePrefix(*e.Prefix)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrIRRFile, where, err)
+				return nil, bad("%v", err)
 			}
 			if p.Addr().Zone() != "" {
-				return nil, fmt.Errorf("%w: %s: bad prefix %q", ErrIRRFile, where, *e.Prefix)
+				return nil, bad("bad prefix %q", *e.Prefix)
 			}
-			p = p.Masked()
-			host := p.Addr().BitLen()
-			ent := IRRPrefix{Prefix: p, Min: p.Bits(), Max: p.Bits()}
-			if e.Exact == nil || !*e.Exact {
-				ent.Max = host
-				if e.GE != nil {
-					ent.Min = *e.GE
-				}
-				if e.LE != nil {
-					ent.Max = *e.LE
-				}
-			} else if e.GE != nil || e.LE != nil {
-				return nil, fmt.Errorf("%w: %s: exact with length bounds", ErrIRRFile, where)
-			}
-			if ent.Min < p.Bits() || ent.Max > host || ent.Min > ent.Max {
-				return nil, fmt.Errorf("%w: %s: lengths %d-%d do not fit %s", ErrIRRFile, where, ent.Min, ent.Max, p)
+			ent, problem := irrBounds(p.Masked(), e.Exact != nil && *e.Exact, e.GE, e.LE)
+			if problem != "" {
+				return nil, bad("%s", problem)
 			}
 			if len(out) >= maxIRREntries {
 				return nil, fmt.Errorf("%w: more than %d entries", ErrIRRFile, maxIRREntries)
@@ -219,6 +217,29 @@ func ParseBGPQ4JSON(data []byte) ([]IRRPrefix, error) {
 		}
 	}
 	return out, nil
+}
+
+// irrBounds is the entry of a bgpq4 list for p (masked), or what is wrong with it: exact allows p
+// alone; otherwise its more-specifics from ge (default p's length) to le (default the address
+// length).
+func irrBounds(p netip.Prefix, exact bool, ge, le *int) (IRRPrefix, string) {
+	host := p.Addr().BitLen()
+	ent := IRRPrefix{Prefix: p, Min: p.Bits(), Max: p.Bits()}
+	if !exact {
+		ent.Max = host
+		if ge != nil {
+			ent.Min = *ge
+		}
+		if le != nil {
+			ent.Max = *le
+		}
+	} else if ge != nil || le != nil {
+		return ent, "exact with length bounds"
+	}
+	if ent.Min < p.Bits() || ent.Max > host || ent.Min > ent.Max {
+		return ent, fmt.Sprintf("lengths %d-%d do not fit %s", ent.Min, ent.Max, p)
+	}
+	return ent, ""
 }
 
 // ParseASNList decodes an origin-ASN list. Two forms are accepted:

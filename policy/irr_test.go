@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -92,14 +93,22 @@ func TestIRREqual(t *testing.T) {
 	}
 }
 
-// FuzzParseBGPQ4JSON: never panics; every accepted entry allows its own prefix at its shortest
-// allowed length.
+// FuzzParseBGPQ4JSON: never panics; its verdict, result or error, is that of encoding/json
+// (parseBGPQ4Reflect), which the fast path must never contradict; every accepted entry allows its
+// own prefix at its shortest allowed length.
 func FuzzParseBGPQ4JSON(f *testing.F) {
 	f.Add([]byte(bgpq4Sample))
 	f.Add([]byte(`{"NN": []}`))
 	f.Add([]byte(`{"a": [{"prefix": "::/0", "exact": false, "greater-equal": 0}], "b": [{"prefix": "0.0.0.0/0", "exact": true}]}`))
+	for _, in := range bgpq4EdgeCases {
+		f.Add([]byte(in))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		list, err := ParseBGPQ4JSON(data)
+		ref, refErr := parseBGPQ4Reflect(data)
+		if fmt.Sprint(err) != fmt.Sprint(refErr) || !slices.Equal(list, ref) {
+			t.Fatalf("ParseBGPQ4JSON = %v, %v; encoding/json = %v, %v", list, err, ref, refErr)
+		}
 		if err != nil {
 			return
 		}
@@ -111,6 +120,67 @@ func FuzzParseBGPQ4JSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bgpq4EdgeCases are inputs where a hand-written scanner could part from encoding/json.
+var bgpq4EdgeCases = []string{
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": true}]} trailing`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": true}]}{`,
+	`{"NN": [{"Prefix": "192.0.2.0/24", "EXACT": true}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": true}], "NN": []}`,
+	`{"b": [{"prefix": "192.0.2.0/24", "exact": true}], "a": [{"prefix": "10.0.0.0/8", "exact": false, "less-equal": 24}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "prefix": "192.0.3.0/24", "exact": true}]}`,
+	`{"NN": [{"prefix": "192.0.2.0\/24", "exact": true}]}`,
+	`{"NN": [{"prefix": "192.0.2.1/24", "exact": true}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": null}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": false, "greater-equal": 24.0}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": false, "greater-equal": -1}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": false, "greater-equal": 025}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": true, "less-equal": 24}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": truex}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": true, "asn": 1}]}`,
+	`{"NN": [{"prefix": "fe80::/64%eth0", "exact": true}]}`,
+	`{"NN": [null]}`,
+	`{"NN": null}`,
+	`{"NN": [{}]}`,
+	`{}`,
+	`null`,
+	`{"ÑN": [{"prefix": "192.0.2.0/24", "exact": true}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24"}]}`,
+	`{"NN": [{"prefix": "192.0.2.0/24", "exact": false, "greater-equal": 25, "less-equal": 24}]}`,
+}
+
+// BenchmarkParseBGPQ4JSON is the prefix list of a large member, 60,000 entries as bgpq4 -j writes
+// them.
+func BenchmarkParseBGPQ4JSON(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("{\n  \"NN\": [\n")
+	for i := range 60000 {
+		if i > 0 {
+			sb.WriteString(",\n")
+		}
+		if i%10 == 0 {
+			fmt.Fprintf(&sb, `    { "prefix": "%d.%d.0.0/16", "exact": false, "greater-equal": 17, "less-equal": 24 }`, 10+i>>16, (i>>8)&255)
+		} else {
+			fmt.Fprintf(&sb, `    { "prefix": "%d.%d.%d.0/24", "exact": true }`, 10+i>>16, (i>>8)&255, i&255)
+		}
+	}
+	sb.WriteString("\n  ]\n}\n")
+	data := []byte(sb.String())
+	for _, c := range []struct {
+		name  string
+		parse func([]byte) ([]IRRPrefix, error)
+	}{{"fast", ParseBGPQ4JSON}, {"encoding-json", parseBGPQ4Reflect}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if l, err := c.parse(data); err != nil || len(l) != 60000 {
+					b.Fatal(len(l), err)
+				}
+			}
+		})
+	}
 }
 
 // FuzzParseASNList: never panics; what is accepted round-trips through the text form.
