@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 
@@ -70,8 +71,9 @@ func bgpq4List(s *jsonscan.Scanner, total *int) ([]IRRPrefix, bool) {
 	if !s.Next('[') {
 		return nil, false
 	}
-	// An entry takes at least 40 bytes as bgpq4 writes it: an estimate, not a count.
-	out := make([]IRRPrefix, 0, min((len(s.B)-s.I)/40+1, maxIRREntries))
+	// Every entry is an object: the braces are counted (bytes.Count of one byte is vectorized),
+	// not estimated from the size. Lists that follow (bgpq4 -4 and -6 in one file) make it larger.
+	out := make([]IRRPrefix, 0, min(bytes.Count(s.B[s.I:], []byte{'{'})+1, maxIRREntries))
 	if s.Next(']') {
 		return out, true
 	}
