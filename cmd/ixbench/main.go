@@ -102,6 +102,7 @@ func realMain() int {
 	commit := flag.String("commit", "", "the ixrs commit to state in the header (default: the working tree's, from git)")
 	reevalMode := flag.Bool("reeval", false, "re-evaluation mode: IRR, VRP and [defaults] changes timed end to end (reeval.go)")
 	reevalVRPs := flag.String("reeval-vrps", "rtr,file", "VRP sources of the re-evaluation mode, one run each: rtr (ixbench's RTR cache), file (vrp_file and SIGHUP)")
+	reevalReps := flag.Int("reeval-reps", 3, "re-evaluation mode: how many times each change and its undoing run (the table reports the median and the range)")
 	reevalSettle := flag.Duration("reeval-settle", 2*time.Second, "re-evaluation mode: wait after each phase before checking that nothing else was sent")
 	profile := flag.String("profile", "", "have ixrs write CPU and heap profiles (go tool pprof) and an execution trace (go tool trace) into `dir`, and ixbench its own CPU profile")
 	flag.Parse()
@@ -178,7 +179,7 @@ func realMain() int {
 			stopAll()
 			os.Exit(130)
 		}()
-		return reevalMain(*routeserver, specs, *seed, srcs, *timeout, *reevalSettle, *keep, *doc, *command, *commit, logf)
+		return reevalMain(*routeserver, specs, *seed, srcs, max(*reevalReps, 1), *timeout, *reevalSettle, *keep, *doc, *command, *commit, logf)
 	}
 	every, on, err := parseDumpEvery(*mrtEvery)
 	at, aerr := parseDumpAt(*mrtAt)

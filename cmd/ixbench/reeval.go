@@ -37,10 +37,11 @@ import (
 
 // ReevalPhase is one measured change.
 type ReevalPhase struct {
-	Name    string  `json:"name"`    // irr-withdraw, irr-restore, vrp-withdraw, ...
-	Via     string  `json:"via"`     // sighup or rtr
-	Changed int     `json:"changed"` // prefixes the change removes or brings back
-	Seconds float64 `json:"seconds"` // from the change until every member holds the result; -1: failed
+	Name    string  `json:"name"`          // irr-withdraw, irr-restore, vrp-withdraw, ...
+	Rep     int     `json:"rep,omitempty"` // which repetition of the phase (0-based; -reeval-reps)
+	Via     string  `json:"via"`           // sighup or rtr
+	Changed int     `json:"changed"`       // prefixes the change removes or brings back
+	Seconds float64 `json:"seconds"`       // from the change until every member holds the result; -1: failed
 	// FirstSeconds is from the change until the first member received the first prefix of it: the
 	// part of Seconds spent before any result left the route server (reading files, the reload).
 	FirstSeconds float64 `json:"first_s"`
@@ -403,7 +404,7 @@ func (r *reevalRun) sighup() (time.Time, error) {
 }
 
 // reevalOnce runs the mode once with the VRPs from source ("rtr" or "file").
-func reevalOnce(binary string, pl *reevalPlan, enc []*Encoded, ix *index, source string, timeout, settle time.Duration, keep bool,
+func reevalOnce(binary string, pl *reevalPlan, enc []*Encoded, ix *index, source string, reps int, timeout, settle time.Duration, keep bool,
 	logf func(string, ...any)) (res ReevalResult) {
 	w := pl.w
 	res = ReevalResult{Workload: w.Spec.Name, Members: len(w.Members), Routes: w.Spec.Routes, Prefixes: len(w.Prefixes),
@@ -549,12 +550,19 @@ func reevalOnce(binary string, pl *reevalPlan, enc []*Encoded, ix *index, source
 			}
 			return r.sighup()
 		}})
-	for _, st := range steps {
-		ph := r.phase(st.name, st.via, st.change, st.announce, st.live, st.act)
-		res.Phases = append(res.Phases, ph)
-		logf("  %s", ph.summary())
-		if ph.Failed != "" && ph.Seconds < 0 {
-			break // the table is in an unknown state: the next phases' expectations would not hold
+	// Each withdraw-restore pair leaves the table as it found it, so the sequence repeats: one
+	// sample of a sub-second phase on two shared cores says little (a collection of the RIB's heap
+	// that happens to start inside it adds a third).
+steps:
+	for rep := range reps {
+		for _, st := range steps {
+			ph := r.phase(st.name, st.via, st.change, st.announce, st.live, st.act)
+			ph.Rep = rep
+			res.Phases = append(res.Phases, ph)
+			logf("  %s", ph.summary())
+			if ph.Failed != "" && ph.Seconds < 0 {
+				break steps // the table is in an unknown state: the next phases' expectations would not hold
+			}
 		}
 	}
 	res.CPU, res.PeakRSS = p.usage()
@@ -596,7 +604,7 @@ func readRSS(pid int) int64 {
 }
 
 // reevalMain runs the re-evaluation mode for each workload and VRP source.
-func reevalMain(binary string, specs []Spec, seed uint64, sources []string, timeout, settle time.Duration, keep bool,
+func reevalMain(binary string, specs []Spec, seed uint64, sources []string, reps int, timeout, settle time.Duration, keep bool,
 	doc, command, commit string, logf func(string, ...any)) int {
 	commit = runCommit(commit)
 	var results []ReevalResult
@@ -623,7 +631,7 @@ func reevalMain(binary string, specs []Spec, seed uint64, sources []string, time
 			spec.Name, len(w.Members), spec.Routes, len(w.Prefixes), len(pl.vrps), len(pl.irr), w.Members[pl.irrMember].Name,
 			len(pl.vrpOld), len(pl.short), pl.lenMin)
 		for _, src := range sources {
-			r := reevalOnce(binary, pl, enc, ix, src, t, settle, keep, logf)
+			r := reevalOnce(binary, pl, enc, ix, src, reps, t, settle, keep, logf)
 			results = append(results, r)
 			logf("%s %s: converge %.2fs, rss %d MiB (peak %d MiB), cpu %.1fs, load %.2f→%.2f%s", spec.Name, src, r.Converge,
 				r.RSSTable>>20, r.PeakRSS>>20, r.CPU, r.Load1, r.LoadEnd, failedSuffix(r.Failed))

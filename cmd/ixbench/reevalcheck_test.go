@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -276,4 +277,41 @@ func (r *rtrRouter) serial(t *testing.T) (ann, wd []vrp) {
 	}
 	r.c.Write((&rpki.SerialQuery{Version: 1, SessionID: r.session, Serial: r.serialN}).AppendTo(nil))
 	return r.response(t)
+}
+
+// TestReevalRows: repetitions of a phase are one row: its median and range, the unexpected
+// prefixes summed, and the targets judged on the median, so one slow repetition of three does not
+// decide and one wrong result does.
+func TestReevalRows(t *testing.T) {
+	ph := func(name string, rep int, secs float64, unexpected int64) ReevalPhase {
+		p := ReevalPhase{Name: name, Via: "rtr", Rep: rep, Seconds: secs, FirstSeconds: secs / 2, Changed: 10}
+		p.Unexpected = unexpected
+		return p
+	}
+	r := ReevalResult{Phases: []ReevalPhase{
+		ph("vrp-withdraw", 0, 0.5, 0), ph("vrp-restore", 0, 0.8, 0),
+		ph("vrp-withdraw", 1, 1.4, 0), ph("vrp-restore", 1, 0.7, 0),
+		ph("vrp-withdraw", 2, 0.6, 0), ph("vrp-restore", 2, 0.9, 0),
+	}}
+	rows := reevalRows(r.Phases)
+	if len(rows) != 2 || rows[0].Name != "vrp-withdraw" || rows[0].n != 3 || median(rows[0].secs) != 0.6 {
+		t.Fatalf("rows: %+v", rows)
+	}
+	if got := reevalTargets(&r); !strings.Contains(got, ": met") {
+		t.Errorf("one slow repetition of three decided the target: %s", got)
+	}
+	if md := renderReeval(&reevalDoc{Results: []ReevalResult{r}}); !strings.Contains(md, "| vrp-withdraw | rtr | 10 | 0.600 (0.500–1.400) |") {
+		t.Errorf("the row does not show the median and range:\n%s", md)
+	}
+	r.Phases[3].Unexpected = 2
+	if got := reevalTargets(&r); !strings.Contains(got, "vrp-restore sent or left a wrong result") {
+		t.Errorf("a wrong result in one repetition passed: %s", got)
+	}
+	if rows := reevalRows(r.Phases); rows[1].Unexpected != 2 {
+		t.Errorf("unexpected prefixes not summed: %d", rows[1].Unexpected)
+	}
+	r.Phases[4].Seconds = -1
+	if got := reevalTargets(&r); !strings.Contains(got, "vrp-withdraw did not complete") {
+		t.Errorf("a failed repetition passed: %s", got)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -48,7 +49,10 @@ one (not only its count) and counts what each member was sent during the phase: 
 change, or in the wrong direction, is a failure. "first member" is the time until the first
 member received the first prefix of the change (the rest of "seconds" is the walk and the sending).
 "CPU s ixrs / ixbench" is what the route server and the load generator (the members' sessions,
-reading and checking what they were sent) used in that time, on the same two cores.
+reading and checking what they were sent) used in that time, on the same two cores. Each change and
+its undoing run several times in turn (` + "`-reeval-reps`" + `, 3 by default): "seconds" is the median with
+the range, "first member" and the CPU columns are medians, "unexpected" and "members wrong" are summed
+over the repetitions, and the targets are judged on the median.
 UPDATEs are the total over all members; "unexpected" counts
 prefixes sent outside the change or in the wrong direction, "reversed" the latter (a member passing through
 an intermediate state, such as another announcer's route of a multi-homed prefix before its withdrawal).
@@ -61,17 +65,23 @@ an intermediate state, such as another announcer's route of a multi-homed prefix
 			fsec(r.Converge), r.RSSTable>>20, r.PeakRSS>>20, r.CPU)
 		b.WriteString("| phase | via | prefixes | seconds | first member | CPU s ixrs / ixbench | UPDATEs | prefixes sent | unexpected | of them reversed | members wrong |\n")
 		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, ph := range r.Phases {
+		for _, row := range reevalRows(r.Phases) {
 			t := "failed"
-			if ph.Seconds >= 0 {
-				t = fmt.Sprintf("%.3f", ph.Seconds)
+			switch {
+			case len(row.secs) == 1 && row.failed == 0:
+				t = fmt.Sprintf("%.3f", row.secs[0])
+			case len(row.secs) > 0:
+				t = fmt.Sprintf("%.3f (%.3f–%.3f)", median(row.secs), slices.Min(row.secs), slices.Max(row.secs))
+				if row.failed > 0 {
+					t += fmt.Sprintf(", %d of %d failed", row.failed, row.n)
+				}
 			}
 			cpu := "–"
-			if ph.DaemonCPU > 0 || ph.GenCPU > 0 {
-				cpu = fmt.Sprintf("%.2f / %.2f", ph.DaemonCPU, ph.GenCPU)
+			if d, g := median(row.daemonCPU), median(row.genCPU); d > 0 || g > 0 {
+				cpu = fmt.Sprintf("%.2f / %.2f", d, g)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %.3f | %s | %d | %d | %d | %d | %d |\n", ph.Name, ph.Via, ph.Changed, t, ph.FirstSeconds, cpu, ph.Updates, ph.Prefixes,
-				ph.Unexpected, ph.Reversed, ph.WrongMembers)
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %.3f | %s | %d | %d | %d | %d | %d |\n", row.Name, row.Via, row.Changed, t, median(row.first), cpu,
+				row.Updates, row.Prefixes, row.Unexpected, row.Reversed, row.WrongMembers)
 		}
 		if r.Failed != "" {
 			fmt.Fprintf(&b, "\nThe run failed: %s\n", strings.ReplaceAll(r.Failed, "\n", " "))
@@ -85,23 +95,63 @@ an intermediate state, such as another announcer's route of a multi-homed prefix
 // [defaults] phase under 5 s, each with the right result and nothing else sent.
 func reevalTargets(r *ReevalResult) string {
 	var missed []string
-	for _, ph := range r.Phases {
+	for _, row := range reevalRows(r.Phases) {
 		limit := 1.0
-		if strings.HasPrefix(ph.Name, "defaults") {
+		if strings.HasPrefix(row.Name, "defaults") {
 			limit = 5
 		}
 		switch {
-		case ph.Seconds < 0:
-			missed = append(missed, ph.Name+" did not complete")
-		case ph.Seconds >= limit:
-			missed = append(missed, fmt.Sprintf("%s took %s s (target %.0f s)", ph.Name, fsec(ph.Seconds), limit))
+		case row.failed > 0:
+			missed = append(missed, row.Name+" did not complete")
+		case median(row.secs) >= limit:
+			missed = append(missed, fmt.Sprintf("%s took %s s (target %.0f s)", row.Name, fsec(median(row.secs)), limit))
 		}
-		if ph.Seconds >= 0 && !ph.ok() {
-			missed = append(missed, ph.Name+" sent or left a wrong result")
+		if !row.ok {
+			missed = append(missed, row.Name+" sent or left a wrong result")
 		}
 	}
 	if len(missed) == 0 {
 		return "Targets (IRR and VRP changes under 1 s, [defaults] under 5 s, nothing else sent): met."
 	}
 	return "Targets (IRR and VRP changes under 1 s, [defaults] under 5 s, nothing else sent) not met: " + strings.Join(missed, "; ") + "."
+}
+
+// reevalRow is one phase of a run over its repetitions: the first repetition's counts of what was
+// sent (the same change each time), with the unexpected prefixes and wrong members summed over all
+// of them, and the timings of those that completed.
+type reevalRow struct {
+	ReevalPhase
+	n, failed                      int
+	secs, first, daemonCPU, genCPU []float64
+	ok                             bool // every completed repetition left the right result, sending nothing else
+}
+
+// reevalRows groups phases by name and source, in the order they first ran.
+func reevalRows(phases []ReevalPhase) []*reevalRow {
+	var rows []*reevalRow
+	by := map[string]*reevalRow{}
+	for _, ph := range phases {
+		k := ph.Name + "\x00" + ph.Via
+		row := by[k]
+		if row == nil {
+			row = &reevalRow{ReevalPhase: ph, ok: true}
+			row.Unexpected, row.Reversed, row.WrongMembers = 0, 0, 0
+			by[k] = row
+			rows = append(rows, row)
+		}
+		row.n++
+		row.Unexpected += ph.Unexpected
+		row.Reversed += ph.Reversed
+		row.WrongMembers += ph.WrongMembers
+		if ph.Seconds < 0 {
+			row.failed++
+			continue
+		}
+		row.ok = row.ok && ph.ok()
+		row.secs = append(row.secs, ph.Seconds)
+		row.first = append(row.first, ph.FirstSeconds)
+		row.daemonCPU = append(row.daemonCPU, ph.DaemonCPU)
+		row.genCPU = append(row.genCPU, ph.GenCPU)
+	}
+	return rows
 }
