@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
 
@@ -39,10 +38,11 @@ func fastParseBGPQ4JSON(data []byte) (out []IRRPrefix, ok bool) {
 					return nil, false // encoding/json keeps the last list of a repeated key
 				}
 			}
-			ents, ok := bgpq4List(s, &total)
+			ents, ok := jsonscan.Objects(s, maxIRREntries-total, func() (IRRPrefix, bool) { return bgpq4Entry(s) })
 			if !ok {
 				return nil, false
 			}
+			total += len(ents)
 			lists = append(lists, list{string(k), ents})
 			if s.Next('}') {
 				break
@@ -64,32 +64,6 @@ func fastParseBGPQ4JSON(data []byte) (out []IRRPrefix, ok bool) {
 		out = append(out, l.ents...)
 	}
 	return out, true
-}
-
-// bgpq4List reads one list; total counts the entries of the file so far.
-func bgpq4List(s *jsonscan.Scanner, total *int) ([]IRRPrefix, bool) {
-	if !s.Next('[') {
-		return nil, false
-	}
-	// Every entry is an object: the braces are counted (bytes.Count of one byte is vectorized),
-	// not estimated from the size. Lists that follow (bgpq4 -4 and -6 in one file) make it larger.
-	out := make([]IRRPrefix, 0, min(bytes.Count(s.B[s.I:], []byte{'{'})+1, maxIRREntries))
-	if s.Next(']') {
-		return out, true
-	}
-	for {
-		e, ok := bgpq4Entry(s)
-		if *total++; !ok || *total > maxIRREntries {
-			return nil, false
-		}
-		out = append(out, e)
-		if s.Next(']') {
-			return out, true
-		}
-		if !s.Next(',') {
-			return nil, false
-		}
-	}
 }
 
 // bgpq4Entry reads one entry, which must be valid.

@@ -217,3 +217,31 @@ func (s *Scanner) End() bool {
 	s.WS()
 	return s.I == len(s.B)
 }
+
+// Objects reads an array of objects, each read by elem, at most max of them. The result is sized
+// by counting the braces ahead (bytes.Count of one byte is vectorized: a few milliseconds for
+// 400,000 entries); an estimate from the data's size allocated twice what a VRP file's entries
+// take, garbage a reload's collection then had to catch up with. Objects after the array only make
+// the count larger.
+func Objects[T any](s *Scanner, max int, elem func() (T, bool)) ([]T, bool) {
+	if !s.Next('[') {
+		return nil, false
+	}
+	out := make([]T, 0, min(bytes.Count(s.B[s.I:], []byte{'{'})+1, max))
+	if s.Next(']') {
+		return out, true
+	}
+	for {
+		v, ok := elem()
+		if !ok || len(out) == max {
+			return nil, false
+		}
+		out = append(out, v)
+		if s.Next(']') {
+			return out, true
+		}
+		if !s.Next(',') {
+			return nil, false
+		}
+	}
+}

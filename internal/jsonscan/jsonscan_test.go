@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -47,6 +48,41 @@ func TestParsePrefix(t *testing.T) {
 		want := err == nil && p.Addr().Zone() == ""
 		if ok != want || ok && got != p.Masked() {
 			t.Errorf("ParsePrefix(%q) = %v, %v; want %v, %v", in, got, ok, p.Masked(), want)
+		}
+	}
+}
+
+// TestObjects: an array of objects up to max, refused beyond it, and nothing else taken for one.
+func TestObjects(t *testing.T) {
+	elem := func(s *Scanner) func() (uint64, bool) {
+		return func() (uint64, bool) {
+			if !s.Next('{') {
+				return 0, false
+			}
+			if _, ok := s.Key("n"); !ok {
+				return 0, false
+			}
+			n, ok := s.Uint()
+			return n, ok && s.Next('}')
+		}
+	}
+	for _, c := range []struct {
+		in   string
+		max  int
+		want []uint64
+		ok   bool
+	}{
+		{`[]`, 0, []uint64{}, true},
+		{` [ {"n": 1}, {"n": 2} ] `, 2, []uint64{1, 2}, true},
+		{`[{"n": 1}, {"n": 2}, {"n": 3}]`, 2, nil, false},
+		{`[{"n": 1},]`, 5, nil, false},
+		{`[{"n": 1} {"n": 2}]`, 5, nil, false},
+		{`{"n": 1}`, 5, nil, false},
+	} {
+		s := &Scanner{B: []byte(c.in)}
+		got, ok := Objects(s, c.max, elem(s))
+		if ok != c.ok || ok && !slices.Equal(got, c.want) {
+			t.Errorf("Objects(%s, %d) = %v, %v; want %v, %v", c.in, c.max, got, ok, c.want, c.ok)
 		}
 	}
 }
