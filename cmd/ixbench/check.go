@@ -37,14 +37,21 @@ const (
 // checker holds every prefix's candidates and the current expectation; shared by the run's sessions,
 // written only between phases.
 type checker struct {
-	w    *Workload
-	off  []uint32 // candidates of prefix p: hash[off[p]:off[p+1]], id k+1 for hash[off[p]+k]
+	w *Workload
+	// pre is per prefix (and one more at the end): where its candidates start, and what is expected.
+	// Together, so that the receive path's check of a prefix costs one cache miss for both.
+	pre  []prefixCheck
 	hash []uint64
 	plen []uint8 // AS path length of each candidate
-	exp  []uint8 // per prefix: bit id-1 set for each acceptable candidate; 0: the prefix must be absent
 	// anyRoute accepts any live announcer's route, not only the best: for the floor (forward.go), which
 	// passes every announcement on.
 	anyRoute bool
+}
+
+// prefixCheck is a prefix's entry of the checker.
+type prefixCheck struct {
+	off uint32 // candidates of prefix p: hash[pre[p].off:pre[p+1].off], id k+1 for hash[pre[p].off+k]
+	exp uint8  // bit id-1 set for each acceptable candidate; 0: the prefix must be absent
 }
 
 // candidate id of announcer k's route: 2k+1 as announced, 2k+2 worsened.
@@ -57,13 +64,13 @@ func candID(k int, worse bool) uint8 {
 
 // newChecker computes every candidate's hash from the workload's attributes.
 func newChecker(w *Workload) *checker {
-	c := &checker{w: w, off: make([]uint32, len(w.Prefixes)+1), exp: make([]uint8, len(w.Prefixes))}
+	c := &checker{w: w, pre: make([]prefixCheck, len(w.Prefixes)+1)}
 	n := 0
 	for p, ann := range w.Announcers {
-		c.off[p] = uint32(n)
+		c.pre[p].off = uint32(n)
 		n += 2 * len(ann)
 	}
-	c.off[len(w.Prefixes)] = uint32(n)
+	c.pre[len(w.Prefixes)].off = uint32(n)
 	c.hash = make([]uint64, n)
 	c.plen = make([]uint8, n)
 	var r route
@@ -79,7 +86,7 @@ func newChecker(w *Workload) *checker {
 			hw, lw := r.hash(), r.pathLen()
 			for _, p := range g.Prefixes {
 				k := slices.Index(w.Announcers[p], int32(m.Index))
-				i := c.off[p] + uint32(2*k)
+				i := c.pre[p].off + uint32(2*k)
 				c.hash[i], c.plen[i] = h, uint8(l)
 				c.hash[i+1], c.plen[i+1] = hw, uint8(lw)
 				if w.Policy != nil {
@@ -94,9 +101,9 @@ func newChecker(w *Workload) *checker {
 
 // identify returns the candidate id of a received route with hash h for prefix p, or gotWrong.
 func (c *checker) identify(p uint32, h uint64) uint8 {
-	for i := c.off[p]; i < c.off[p+1]; i++ {
+	for i := c.pre[p].off; i < c.pre[p+1].off; i++ {
 		if c.hash[i] == h {
-			return uint8(i-c.off[p]) + 1
+			return uint8(i-c.pre[p].off) + 1
 		}
 	}
 	return gotWrong
@@ -113,7 +120,7 @@ func (c *checker) expect(active []bool, present, worse func(m int, p uint32) boo
 			}
 			wz := worse != nil && worse(int(m), uint32(p))
 			id := candID(k, wz)
-			l := int(c.plen[c.off[p]+uint32(id)-1])
+			l := int(c.plen[c.pre[p].off+uint32(id)-1])
 			if c.anyRoute {
 				l = 0
 			}
@@ -124,13 +131,13 @@ func (c *checker) expect(active []bool, present, worse func(m int, p uint32) boo
 				mask |= 1 << (id - 1)
 			}
 		}
-		c.exp[p] = mask
+		c.pre[p].exp = mask
 	}
 }
 
 // match reports whether a member holding got for prefix p holds what it should.
 func (c *checker) match(p uint32, got uint8) bool {
-	e := c.exp[p]
+	e := c.pre[p].exp
 	if e == 0 {
 		return got == 0
 	}
@@ -346,7 +353,7 @@ func (c *checker) bestMoves() ([][]uint32, func(m int, p uint32) bool) {
 		}
 		best, nbest := 256, 0
 		for k := range ann {
-			l := int(c.plen[c.off[p]+uint32(2*k)])
+			l := int(c.plen[c.pre[p].off+uint32(2*k)])
 			switch {
 			case l < best:
 				best, nbest = l, 1
@@ -358,7 +365,7 @@ func (c *checker) bestMoves() ([][]uint32, func(m int, p uint32) bool) {
 			continue
 		}
 		for k, m := range ann {
-			if int(c.plen[c.off[p]+uint32(2*k)]) == best {
+			if int(c.plen[c.pre[p].off+uint32(2*k)]) == best {
 				moves[m] = append(moves[m], uint32(p))
 				set[uint64(m)<<32|uint64(p)] = true
 			}

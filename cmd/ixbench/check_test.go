@@ -128,7 +128,7 @@ func (f *checkFixture) settle(t *testing.T, r int, skip ...uint32) {
 		if slices.Contains(ann, int32(r)) || slices.Contains(skip, uint32(p)) || f.chk.match(uint32(p), f.ss[r].got[p]) {
 			continue
 		}
-		e := f.chk.exp[p]
+		e := f.chk.pre[p].exp
 		if e == 0 {
 			f.withdraw(t, r, uint32(p))
 			continue

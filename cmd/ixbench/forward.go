@@ -91,13 +91,10 @@ func (f *forwarder) serve(c net.Conn) {
 	if n != nil {
 		return
 	}
-	open := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: RSASN, HoldTime: holdTime, RouterID: rsAddr,
-		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast},
-			FourOctetAS: true, AS4: RSASN, RouteRefresh: true}})
-	if _, err := c.Write(append(open, speaker.EncodeKeepalive()...)); err != nil {
-		return
-	}
-	c.SetDeadline(time.Time{})
+	// The peer takes the others' UPDATEs from before its OPEN goes out: once the member has the
+	// OPEN its session is up, and a member whose table another sends in the meantime must not miss
+	// it (TestForwarderForwards lost routes to that race under load). What is queued meanwhile is
+	// written by the writer, which starts after the OPEN.
 	p := &fwdPeer{conn: c}
 	p.cond = sync.NewCond(&p.mu)
 	f.mu.Lock()
@@ -112,6 +109,13 @@ func (f *forwarder) serve(c net.Conn) {
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	}()
+	open := speaker.EncodeOpen(&speaker.Open{Version: 4, MyAS: RSASN, HoldTime: holdTime, RouterID: rsAddr,
+		Caps: speaker.Capabilities{Families: []speaker.Family{speaker.IPv4Unicast, speaker.IPv6Unicast},
+			FourOctetAS: true, AS4: RSASN, RouteRefresh: true}})
+	if _, err := c.Write(append(open, speaker.EncodeKeepalive()...)); err != nil {
+		return
+	}
+	c.SetDeadline(time.Time{})
 	go p.writer()
 	if hold := min(o.HoldTime, holdTime); hold > 0 {
 		go p.keepalives(time.Duration(hold) * time.Second / 3)

@@ -130,8 +130,8 @@ func TestRealisticFilteredExactly(t *testing.T) {
 					break
 				}
 			}
-			if chk.exp[x.Prefix] != 1<<(candID(k, false)-1) {
-				t.Fatalf("prefix %s: expected candidates %b, want only member %d's", w.Prefixes[x.Prefix], chk.exp[x.Prefix], x.Member)
+			if chk.pre[x.Prefix].exp != 1<<(candID(k, false)-1) {
+				t.Fatalf("prefix %s: expected candidates %b, want only member %d's", w.Prefixes[x.Prefix], chk.pre[x.Prefix].exp, x.Member)
 			}
 		}
 	}

@@ -31,8 +31,8 @@ const holdTime = 240
 // routes each, so it is built for that: route servers mostly send a member's prefixes in address
 // order, the order the generator allocated them in, so a lookup first tries the position after the
 // previous hit in the family's address-ordered key list (one sequential read); otherwise it probes an
-// open-addressing table whose slot holds key and position together (one cache miss, where a Go map
-// takes two or more and was most of the generator's CPU time).
+// open-addressing table whose slot holds key, position and prefix index together (one cache miss,
+// where a Go map takes two or more and was most of the generator's CPU time).
 type index struct {
 	slots []ixSlot    // power-of-two size, linear probing; key 0 is empty
 	shift uint        // 64 - log2(len(slots))
@@ -43,6 +43,7 @@ type index struct {
 type ixSlot struct {
 	key uint64 // never 0: prefixKey sets a family tag in the top bits
 	pos uint32 // position in the family's lists
+	id  uint32 // the prefix index (idx at pos, here to spare the probe a second cache miss)
 }
 
 func newIndex(w *Workload) *index {
@@ -61,7 +62,7 @@ func newIndex(w *Workload) *index {
 		for ix.slots[h].key != 0 {
 			h = (h + 1) & (len(ix.slots) - 1)
 		}
-		ix.slots[h] = ixSlot{key: k, pos: uint32(len(ix.keys[f]))}
+		ix.slots[h] = ixSlot{key: k, pos: uint32(len(ix.keys[f])), id: uint32(i)}
 		ix.keys[f] = append(ix.keys[f], k)
 		ix.idx[f] = append(ix.idx[f], uint32(i))
 	}
@@ -79,23 +80,20 @@ func (ix *index) slot(key uint64) int {
 // position of its previous hit in f).
 func (ix *index) lookup(f int, key uint64, hint *int) (uint32, bool) {
 	keys := ix.keys[f]
-	pos := *hint + 1
-	if pos >= len(keys) || keys[pos] != key {
-		h := ix.slot(key)
-		for {
-			sl := &ix.slots[h]
-			if sl.key == key {
-				pos = int(sl.pos)
-				break
-			}
-			if sl.key == 0 {
-				return 0, false
-			}
-			h = (h + 1) & (len(ix.slots) - 1)
+	if pos := *hint + 1; pos < len(keys) && keys[pos] == key {
+		*hint = pos
+		return ix.idx[f][pos], true
+	}
+	for h := ix.slot(key); ; h = (h + 1) & (len(ix.slots) - 1) {
+		sl := &ix.slots[h]
+		if sl.key == key {
+			*hint = int(sl.pos)
+			return sl.id, true
+		}
+		if sl.key == 0 {
+			return 0, false
 		}
 	}
-	*hint = pos
-	return ix.idx[f][pos], true
 }
 
 // tracker follows the phases of a run: per member a target prefix count and the checker's expected
