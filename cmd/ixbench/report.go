@@ -589,6 +589,7 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
     scripts/benchmark -daemons frr,frr-default,floor -workload medium   # FRR tuned and with its default timer
     scripts/benchmark -workload realistic -daemons ixrs,bird,frr,openbgpd,floor   # the IXP import policy, RPKI over RTR
     scripts/benchmark -lg -workload lg -runs 1  # the looking glass under load: 300 members, 1M routes
+    scripts/benchmark -reeval -workload issue17=700:400000 -reeval-reps 3   # IRR, VRP and policy changes
     scripts/benchmark --rev HEAD~3 -daemons ixrs --no-doc -profile /tmp/prof    # before/after, with profiles
     go run ./cmd/ixbench -render -doc docs/benchmarks.md                         # re-render after a text change
 
