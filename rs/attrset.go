@@ -22,8 +22,9 @@ import (
 //
 // A set plays one or both of two roles, and carries the state of each only when it plays it:
 // received (routes point to it: setIn, the policy view and import/export summaries) and sent (an
-// out set or a variant: setOut, its encodings and variants). With OTC added on export nearly every
-// received set has a distinct out set, so splitting the roles halves what each set costs.
+// out set or a variant: setOut, its encodings and variants). A received set that export policy
+// changes only by adding OTC (RFC 9234), nearly every set a member sends, plays both: it is its
+// own out set and is sent with that OTC (otc, sending), so it needs no copy of its attributes.
 type attrSet struct {
 	hash  uint64   // of kind and the canonical bytes (attrTable.key)
 	next  *attrSet // the next set of the same hash in the intern table
@@ -31,12 +32,18 @@ type attrSet struct {
 	refs  int32
 	kind  uint8 // the announcing member's export profile id, or derivedMark
 
-	med      uint32 // 0 when absent (RFC 4271 §9.1.2.2 c)
-	rsInPath bool   // the route server's own AS is in the path: never redistributed
+	rsInPath bool // the route server's own AS is in the path: never redistributed
 	// llgrStale: the set carries LLGR_STALE (RFC 9494 §4.3): its routes lose to every other
 	// candidate and go only to sessions that negotiated long-lived graceful restart. noLLGR: it
 	// carries NO_LLGR, and its routes are not kept long-lived stale (llgr.go).
 	llgrStale, noLLGR bool
+
+	med uint32 // 0 when absent (RFC 4271 §9.1.2.2 c)
+	// otc, when not 0, is the OTC that export policy adds to this received set, which is then its
+	// own out set and is sent as attrs with OTC = otc (sending, sentAttrs). No out-set lookup
+	// ever finds such a set: export policy is idempotent, so attrs, which it changes, is never
+	// what it returns. (The field fills padding: attrSet stays 64 bytes, TestAttrSetSize.)
+	otc uint32
 
 	// out is the set sent to members: this set with the route server's control communities
 	// stripped, or the set itself. It holds a reference when it is another set.
@@ -225,7 +232,7 @@ func (s *attrSet) encoded(t *attrTable, fi famIdx, opt speaker.EncodeOptions) []
 	// For IPv4 AppendAttrs takes NEXT_HOP from MP_REACH when the route came that way. The block is
 	// built in scratch and kept in a copy of its exact size: appending to a small buffer would keep
 	// the doubled capacity of its last growth.
-	t.encScratch = speaker.AppendAttrs(t.encScratch[:0], s.attrs, families[fi], opt)
+	t.encScratch = speaker.AppendAttrs(t.encScratch[:0], t.sending(s), families[fi], opt)
 	b := append([]byte(nil), t.encScratch...)
 	if o.enc0i == 0 {
 		o.enc0, o.enc0i = b, int8(i+1)
@@ -257,6 +264,7 @@ type attrTable struct {
 	scratch    []byte
 	cmpScratch []byte               // lookup encodes a candidate's bytes here
 	encScratch []byte               // encoded builds an attribute block here
+	otcScratch speaker.Attrs        // sending adds OTC to a copy here
 	paths      [numFams]policy.Path // importUpdate's per-family policy views
 	prepPath   policy.Path          // prepare's policy view (a local would escape to the heap)
 	export     ExportPolicy
@@ -399,15 +407,58 @@ func (t *attrTable) internDepth(a *speaker.Attrs, depth int, prof exportProfile)
 	}
 	in, send := t.prepare(a, prof)
 	s.setIn = in
-	if send == nil {
+	switch {
+	case send == nil:
 		s.out = s
-	} else {
+	case otcAdded(a, send):
+		s.out, s.otc = s, send.OTC
+	default:
 		s.out = t.internDepth(send, depth+1, prof)
 		if s.out == s { // the policy returned identical attributes
 			t.unref(s)
 		}
 	}
 	return s
+}
+
+// otcAdded reports whether send is a with an OTC added and nothing else changed: the same
+// values, and the same arrays (export policy shares what it does not change). TestOTCAdded keeps
+// it in step with the fields of speaker.Attrs.
+func otcAdded(a, send *speaker.Attrs) bool {
+	return !a.HasOTC && send.HasOTC && send.OTC != 0 &&
+		send.Origin == a.Origin && send.HasMED == a.HasMED && send.HasLocalPref == a.HasLocalPref &&
+		send.AtomicAggregate == a.AtomicAggregate && send.MED == a.MED && send.LocalPref == a.LocalPref &&
+		sameArray(send.ASPath, a.ASPath) && send.NextHop == a.NextHop && send.MPNextHop == a.MPNextHop &&
+		send.MPLinkLocal == a.MPLinkLocal && send.Aggregator == a.Aggregator &&
+		sameArray(send.Communities, a.Communities) && sameArray(send.ExtCommunities, a.ExtCommunities) &&
+		sameArray(send.LargeCommunities, a.LargeCommunities) && sameArray(send.Other, a.Other)
+}
+
+// sameArray reports whether x and y are the same elements of the same array.
+func sameArray[E any](x, y []E) bool {
+	return len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+}
+
+// sending returns the attributes out set s is sent with: its own, or with export policy's OTC
+// added in scratch space of t that the next call reuses.
+func (t *attrTable) sending(s *attrSet) *speaker.Attrs {
+	if s.otc == 0 {
+		return s.attrs
+	}
+	t.otcScratch = *s.attrs
+	t.otcScratch.OTC, t.otcScratch.HasOTC = s.otc, true
+	return &t.otcScratch
+}
+
+// sentAttrs returns the attributes out set s is sent with, for keeping: its own, or a copy with
+// export policy's OTC added.
+func (s *attrSet) sentAttrs() *speaker.Attrs {
+	if s.otc == 0 {
+		return s.attrs
+	}
+	a := *s.attrs
+	a.OTC, a.HasOTC = s.otc, true
+	return &a
 }
 
 // prepare computes the received state of a and the attributes export policy sends instead (nil:

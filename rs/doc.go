@@ -109,6 +109,7 @@
 //   - A session has at most one route per prefix; route.slot indexes it in its peer's slab.
 //   - attrSet.refs counts routes, Adj-RIB-Out entries and sets whose out it is; a set with no
 //     references is not in the table. An attrSet's out has no further out (out.out == out).
+//   - A set with otc set is a received set without OTC that is its own out set, sent with that OTC.
 //   - A session id appears in at most one adjOut entry of a prefix; no entry has an empty bit set.
 //     The entry records what has been sent or is pending to be sent.
 //   - For every established session p and prefix pe, either pe's Adj-RIB-Out state for p equals the

@@ -247,12 +247,15 @@ func TestSentSetReceived(t *testing.T) {
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
 	c := addMember(t, s, "C", 64503, "192.0.2.13")
+	// A large community in a range only the route server sets: stripped on export, so A's set has
+	// an out set of its own (with OTC added too).
 	at := a.attrs(65001)
+	at.LargeCommunities = []speaker.LargeCommunity{{Global: rsASN, Local1: 1000, Local2: 1}}
 	a.announce(at, "203.0.113.0/24")
 	readAll(t, s, a, b, c)
 	got := c.has("203.0.113.0/24")
-	if got == nil || !got.HasOTC || got.OTC != rsASN {
-		t.Fatalf("C received %+v, want OTC %d added", got, rsASN)
+	if got == nil || !got.HasOTC || got.OTC != rsASN || len(got.LargeCommunities) != 0 {
+		t.Fatalf("C received %+v, want OTC %d added and the large community stripped", got, rsASN)
 	}
 	out := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24")).routes()[0].set.out
 	if out.setIn != nil {
@@ -261,6 +264,7 @@ func TestSentSetReceived(t *testing.T) {
 	// B sends exactly what the route server sends for A's route (import rejects it: the next hop is
 	// A's, and OTC marks a leak; rejected routes are kept, with their set).
 	sent := *at
+	sent.LargeCommunities = nil
 	sent.OTC, sent.HasOTC = rsASN, true
 	b.announce(&sent, "198.51.100.0/24")
 	readAll(t, s, a, b, c)

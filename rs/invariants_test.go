@@ -125,6 +125,9 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		if set.setIn == nil && set.out != set {
 			t.Errorf("set %v is only sent but has an out set", set.attrs.ASPath)
 		}
+		if set.otc != 0 && (set.setIn == nil || set.out != set || set.attrs.HasOTC) {
+			t.Errorf("set %v is sent with OTC added but is not a received set that is its own out set without OTC", set.attrs.ASPath)
+		}
 		if set.setOut == nil {
 			continue
 		}

@@ -32,12 +32,13 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 			return e.set
 		}
 	}
+	sent := out.sentAttrs()
 	var a *speaker.Attrs
 	if t.vexport != nil && (info != 0 || v != 0) {
-		a = t.vexport.Variant(out.attrs, info, v)
+		a = t.vexport.Variant(sent, info, v)
 	}
 	if t.gshut {
-		base := out.attrs
+		base := sent
 		if a != nil {
 			base = a
 		}
