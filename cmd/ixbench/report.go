@@ -437,13 +437,13 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   check) shows ixrs's memory growing more slowly than BIRD's with the number of members and faster with
   the number of routes. Per route alone on its prefix ixrs holds about 190 bytes (the prefix entry, its
   index and slab slots, the 64-byte route row with the links of its set's route list that searches
-  by AS read), per received attribute set about 1.3 KB (the decoded
-  attributes, the received-side state with its AS-path summary, the AS index entry, and the out set
-  with OTC added, with its encoding). At the peak the sessions' pooled read buffers and queued output
+  by AS read), per received attribute set about 0.9 KB (the decoded
+  attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
+  as sent, with OTC added). At the peak the sessions' pooled read buffers and queued output
   chunks add 6–8 MiB of live heap while members send; the Go runtime adds its heap headroom (a fifth
   over the live heap at GOGC=25) and metadata, and 8–10 MiB of mapped program text.
   docs/architecture.md ("Memory") has the breakdown and what is left to cut: the prefix entry and
-  the route row (half the RIB at 50 × 200k), the out set's copy of the attributes, and the I/O buffers.
+  the route row (half the RIB at 50 × 200k), the decoded attributes, and the I/O buffers.
 
 ` + "`scripts/benchmark -profile DIR ...`" + ` has ixrs write CPU and heap profiles (and its runtime memory
 statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`" + `.
