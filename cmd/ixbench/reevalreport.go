@@ -57,6 +57,12 @@ UPDATEs are the total over all members; "unexpected" counts
 prefixes sent outside the change or in the wrong direction, "reversed" the latter (a member passing through
 an intermediate state, such as another announcer's route of a multi-homed prefix before its withdrawal).
 
+RPKI changes reach a route server through RTR where an RTR cache runs (the "via rtr" tables); the "via
+file" tables are for operators who hand it a VRP file (rpki-client's JSON) instead. "resident memory with
+the table" below includes the VRPs and every member's IRR data; the same table without an import policy,
+against BIRD's peak memory and in one invocation with it, is the workload of the same name in the sections
+above.
+
 `)
 	for _, r := range g.Results {
 		fmt.Fprintf(&b, "### %s: %d members, %d routes (%d prefixes), %d VRPs, VRPs via %s\n\n", r.Workload, r.Members, r.Routes,

@@ -433,9 +433,11 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   of the live RIB, for a tenth or so of the CPU time.
 - Most of what is left of ixrs's CPU time is the kernel's: writing the UPDATEs to hundreds of TCP
   sockets. The load generator shares the two cores (last column).
-- Peak memory against BIRD's (the target is "no more"): the scaling series (from before the route
-  check) shows ixrs's memory growing more slowly than BIRD's with the number of members and faster with
-  the number of routes. Per route alone on its prefix ixrs holds about 190 bytes (the prefix entry, its
+- Peak memory against BIRD's (the target is "no more"): the scaling series shows ixrs's memory
+  growing more slowly than BIRD's with the number of members (at 200 members and at 700 it holds less
+  than BIRD) and faster with the number of routes (at 50 members × 200k routes about twice BIRD's).
+  About 20 MiB of ixrs's peak does not depend on the table (the Go runtime and the mapped program
+  text; an idle routeserver is 16 MiB resident), which is most of the gap on small tables. Per route alone on its prefix ixrs holds about 190 bytes (the prefix entry, its
   index and slab slots, the 64-byte route row with the links of its set's route list that searches
   by AS read), per received attribute set about 0.9 KB (the decoded
   attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
