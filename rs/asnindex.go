@@ -110,8 +110,12 @@ func (t *attrTable) unlinkRoute(r *route) {
 	r.setPrev, r.setNext = nil, nil
 }
 
-// indexSet adds s to (or removes it from) the entry of every distinct AS of its path.
+// indexSet adds s to (or removes it from) the entry of every distinct AS of its path, and of
+// every term of the term index once that is built.
 func (t *attrTable) indexSet(s *attrSet, add bool) {
+	if t.byTerm != nil {
+		t.byTerm.index(s, add)
+	}
 	asns := s.setIn.asns
 	for i, a := range asns {
 		if a == 0 || indexOf(asns[:i], a) >= 0 {

@@ -277,7 +277,8 @@ type attrTable struct {
 	encoded      int // cached encodings
 	encodedBytes int
 
-	byASN map[uint32]*asnSets // the AS index: sets with routes by AS of their path (asnindex.go)
+	byASN  map[uint32]*asnSets // the AS index: sets with routes by AS of their path (asnindex.go)
+	byTerm *termIndex          // the term index, once a search asked for it (termindex.go)
 }
 
 // lookup returns the set of kind with attributes equal to a (by their canonical bytes), or nil,

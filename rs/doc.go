@@ -63,6 +63,8 @@
 //	            mid-pass turns (read.go, feed.go)
 //	byASN       AS → the received sets with routes that carry it in the path; each such set lists
 //	            its routes (route.setPrev/setNext, a circular list) (asnindex.go)
+//	byTerm      community (standard, extended, large) or next hop → the received sets with routes
+//	            that carry it; built by the first search that names one (termindex.go)
 //	Subscription an event subscriber's ring, appended by the loop, drained by the subscriber (feed.go)
 //	changeList  prefixes whose candidates changed, with one marker per session position (changelist.go)
 //	pending     per session: queued actions grouped by attribute set, superseded ones dropped

@@ -166,6 +166,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			routes, s.stats.routes, accepted, s.stats.accepted, adjEntries, s.stats.adjOutEntries)
 	}
 	checkASNIndex(t, s)
+	checkTermIndex(t, s)
 	for _, p := range s.peers {
 		if p == nil {
 			continue
@@ -371,6 +372,47 @@ func checkAddPath(t testing.TB, s *Server, refs map[*attrSet]int32, synced bool)
 			if got := p.ap.out[pfx]; !slices.Equal(got, want) {
 				t.Errorf("%v: session %v holds paths %v, should hold %v", pfx, p.addr, got, want)
 			}
+		}
+	}
+}
+
+// checkTermIndex holds the term index (termindex.go), once built, to one built afresh from the sets
+// with routes: the same terms, each with the same sets, none twice.
+func checkTermIndex(t testing.TB, s *Server) {
+	t.Helper()
+	got := s.sets.byTerm
+	if got == nil {
+		return
+	}
+	s.sets.byTerm = nil
+	want := s.sets.terms()
+	s.sets.byTerm = got
+	sameTerms(t, "community", got.comm, want.comm)
+	sameTerms(t, "extended community", got.ext, want.ext)
+	sameTerms(t, "large community", got.large, want.large)
+	sameTerms(t, "next hop", got.nh, want.nh)
+}
+
+func sameTerms[K comparable](t testing.TB, kind string, got, want map[K]*asnSets) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("term index: %d %s terms, the sets with routes carry %d", len(got), kind, len(want))
+	}
+	for k, w := range want {
+		in := map[*attrSet]bool{}
+		got[k].each(func(x *attrSet) {
+			if in[x] {
+				t.Errorf("term index, %s %v: a set filed twice", kind, k)
+			}
+			in[x] = true
+		})
+		w.each(func(x *attrSet) {
+			if !in[x] {
+				t.Errorf("term index, %s %v: a set with routes that carries it is missing", kind, k)
+			}
+		})
+		if len(in) != w.len() {
+			t.Errorf("term index, %s %v: %d sets, %d carry it", kind, k, len(in), w.len())
 		}
 	}
 }

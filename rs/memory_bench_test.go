@@ -117,48 +117,68 @@ func BenchmarkSetMemory(b *testing.B) {
 // BenchmarkTableMemory loads an ixbench-like table (IXRS_BENCH_MEMBERS members, IXRS_BENCH_ROUTES routes,
 // about 12 routes per attribute set, 6% of the prefixes announced by a second member) into a route
 // server with every session established and synced, and reports the live heap per route and per
-// prefix, and the sets.
+// prefix, the sets, and what the term index adds per route once built.
 func BenchmarkTableMemory(b *testing.B) {
 	members, routes := envInt("IXRS_BENCH_MEMBERS", 100), envInt("IXRS_BENCH_ROUTES", 100_000)
 	for b.Loop() {
 		h0 := liveHeap()
-		s := newTestServer(b, func(c *Config) {
-			c.OutHighWater = 1 << 30
-			c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: c.ASN}, AddOTC: true, Informational: true}
-		})
-		peers := make([]*session, members)
-		for i := range peers {
-			peers[i] = benchPeer(b, s, i)
-		}
-		rng := rand.New(rand.NewPCG(3, 4))
-		per := routes / members
-		total := 0
-		for i, p := range peers {
-			own := seqPrefixes(i*per, per, false)
-			for j := 0; j < len(own); {
-				g := min(1+rng.IntN(23), len(own)-j) // mean 12 prefixes per set
-				s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: own[j : j+g]})
-				j += g
-				total += g
-			}
-			next := (i + 1) % members
-			dup := seqPrefixes(next*per, per*6/100, false)
-			if len(dup) > 0 {
-				s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: dup})
-				total += len(dup)
-			}
-		}
-		for s.pass() {
-		}
+		s, total := memTable(b, members, routes)
 		heap := float64(liveHeap()) - float64(h0)
 		st := s.snapshot()
-		if st.Routes != total || st.Pending != 0 {
-			b.Fatalf("routes %d of %d, pending %d", st.Routes, total, st.Pending)
-		}
 		b.ReportMetric(heap/float64(total), "B/route")
 		b.ReportMetric(heap/float64(st.Prefixes), "B/prefix")
 		b.ReportMetric(float64(st.AttrSets), "sets")
 		writeHeapProfile(b)
+		// The term index, which the first search by community or next hop builds (termindex.go).
+		s.sets.terms()
+		b.ReportMetric((float64(liveHeap())-float64(h0)-heap)/float64(total), "B/route-terms")
 		runtime.KeepAlive(s)
 	}
+}
+
+// BenchmarkTermIndexBuild is the step in which the first search by community or next hop builds
+// the term index, on BenchmarkTableMemory's table: one pass over every set with routes.
+func BenchmarkTermIndexBuild(b *testing.B) {
+	s, _ := memTable(b, envInt("IXRS_BENCH_MEMBERS", 100), envInt("IXRS_BENCH_ROUTES", 100_000))
+	for b.Loop() {
+		s.sets.byTerm = nil
+		s.sets.terms()
+	}
+	b.ReportMetric(float64(s.sets.len()), "sets")
+}
+
+// memTable loads BenchmarkTableMemory's table and returns the server, synced, and its routes.
+func memTable(b *testing.B, members, routes int) (*Server, int) {
+	s := newTestServer(b, func(c *Config) {
+		c.OutHighWater = 1 << 30
+		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: c.ASN}, AddOTC: true, Informational: true}
+	})
+	peers := make([]*session, members)
+	for i := range peers {
+		peers[i] = benchPeer(b, s, i)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	per := routes / members
+	total := 0
+	for i, p := range peers {
+		own := seqPrefixes(i*per, per, false)
+		for j := 0; j < len(own); {
+			g := min(1+rng.IntN(23), len(own)-j) // mean 12 prefixes per set
+			s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: own[j : j+g]})
+			j += g
+			total += g
+		}
+		next := (i + 1) % members
+		dup := seqPrefixes(next*per, per*6/100, false)
+		if len(dup) > 0 {
+			s.importUpdate(p, &speaker.Update{Attrs: memAttrs(rng, p), NLRI: dup})
+			total += len(dup)
+		}
+	}
+	for s.pass() {
+	}
+	if st := s.snapshot(); st.Routes != total || st.Pending != 0 {
+		b.Fatalf("routes %d of %d, pending %d", st.Routes, total, st.Pending)
+	}
+	return s, total
 }

@@ -10,12 +10,14 @@ import (
 )
 
 // Searches across every member's Adj-RIB-In. A search that names an AS (by origin, anywhere in
-// the path, or an AS-path pattern with an AS it requires) reads the AS index (asnindex.go): the
-// attribute sets that carry the AS and, through each set's route list, their routes, in the order
-// of the sets' hashes. Its work is the number of sets with the AS (a pointer read each) plus the
-// routes it looks at, so a small answer on a large table is one short step, and a page is partial
-// only when the answer itself is large. Other searches (communities, next hop, a pattern that
-// requires no AS) walk the sessions' slabs, a bounded part per page.
+// the path, or an AS-path pattern with an AS it requires), a community of any kind or a next hop
+// reads an index: the AS index (asnindex.go) or the term index (termindex.go), whichever entry of
+// the ones it names has the fewest sets, and, through each set's route list, their routes, in the
+// order of the sets' hashes. Its work is the number of sets in the entry (a pointer read each) plus
+// the routes it looks at, so a small answer on a large table is one short step, and a page is
+// partial only when the answer itself is large. The only searches left that walk the sessions'
+// slabs, a bounded part per page, are those that name none of these (an AS-path pattern that
+// requires no AS, a family or a view alone).
 
 // SearchQuery selects routes across every member's Adj-RIB-In. Every criterion set must hold (zero
 // values match everything).
@@ -39,10 +41,11 @@ type SearchQuery struct {
 	Limit            int // at most MaxPage; 0 means DefaultPage
 }
 
-// Search returns a page of the routes of all members that match q. A search with Origin or ASN
-// returns them grouped by attribute set; a route present for the whole of a paged read is returned
-// at most once, and is missed only when routes of its set filed before it leave between pages.
-// Other searches return them grouped by session (the order of the session table, then of each
+// Search returns a page of the routes of all members that match q. A search that reads an index
+// (one with Origin, ASN, PathASNs, a community of any kind or NextHop) returns them grouped by
+// attribute set; a route present for the whole of a paged read is returned at most once, and is
+// missed only when routes of its set filed before it leave between pages. Other searches return
+// them grouped by session (the order of the session table, then of each
 // session's Adj-RIB-In); a session that flaps while it is being paged through is read again from
 // its first route; the others are not affected.
 func (s *Server) Search(ctx context.Context, q SearchQuery) (RoutesPage, error) {
@@ -146,25 +149,35 @@ func (j *searchJob) routeMatches(r *route) bool {
 	return (q.Family == 0 || families[fi] == q.Family) && (!q.NextHop.IsValid() || r.set.nextHop(fi) == q.NextHop)
 }
 
-// indexASN returns the AS whose index entry the search reads (of Origin, ASN and PathASNs, the one
-// the fewest sets carry), or 0 when the search names none.
-func (j *searchJob) indexASN(s *Server) uint32 {
-	best, n := uint32(0), 0
-	for _, a := range append([]uint32{j.q.Origin, j.q.ASN}, j.q.PathASNs...) {
-		if a == 0 {
-			continue
-		}
-		if k := s.sets.setsWith(a).len(); best == 0 || k < n {
-			best, n = a, k
+// indexEntry returns the index entry the search reads: of the ASes it names (Origin, ASN,
+// PathASNs) and its terms (communities, next hop), the one the fewest sets carry; nil when one of
+// them no set carries. indexed is false when the search names none, and walks the slabs.
+func (j *searchJob) indexEntry(s *Server) (e *asnSets, indexed bool) {
+	pick := func(c *asnSets) {
+		if !indexed || c.len() < e.len() {
+			e, indexed = c, true
 		}
 	}
-	return best
+	for _, a := range append([]uint32{j.q.Origin, j.q.ASN}, j.q.PathASNs...) {
+		if a != 0 {
+			pick(s.sets.setsWith(a))
+		}
+	}
+	if j.q.hasTerms() {
+		built := s.sets.byTerm != nil
+		x := s.sets.terms()
+		if !built {
+			j.spent(s, 1+s.sets.len()/setsPerEntry)
+		}
+		x.entries(&j.q, pick)
+	}
+	return e, indexed
 }
 
 func (j *searchJob) step(s *Server, budget int) (int, bool) {
 	j.page.Gen = s.gen
-	if a := j.indexASN(s); a != 0 {
-		return j.indexStep(s, a)
+	if e, ok := j.indexEntry(s); ok {
+		return j.indexStep(s, e)
 	}
 	if j.pos.set && j.pos.a == indexCursor {
 		j.err = fmt.Errorf("search: %w (from another kind of search)", ErrBadCursor)
@@ -173,18 +186,18 @@ func (j *searchJob) step(s *Server, budget int) (int, bool) {
 	return j.scanStep(s, budget)
 }
 
-// indexStep reads the page from the AS index entry of a in one step: it takes the sets of the
-// entry from the cursor's hash on, in hash order (a heap, so that a page orders only the sets it
-// reads), and reads their routes until the page is full or its work bound (Config.ReadLimit) is
-// reached.
-func (j *searchJob) indexStep(s *Server, a uint32) (int, bool) {
+// indexStep reads the page from index entry e in one step: it takes the sets of the entry from
+// the cursor's hash on, in hash order (a heap, so that a page orders only the sets it reads), and
+// reads their routes until the page is full or its work bound (Config.ReadLimit) is reached. Every
+// set the search can match is in e (each criterion must hold), so whichever entry the next page
+// reads, the order of hashes, and with it the cursor, is the same.
+func (j *searchJob) indexStep(s *Server, e *asnSets) (int, bool) {
 	if j.pos.set && j.pos.a != indexCursor {
 		j.err = fmt.Errorf("search: %w (from another kind of search)", ErrBadCursor)
 		return 1, true
 	}
-	e := s.sets.setsWith(a)
 	if e == nil {
-		return 1, true
+		return max(j.work, 1), true
 	}
 	from, skip := j.pos.inc, int(j.pos.b)
 	var h setHeap

@@ -68,7 +68,7 @@ func TestSearchSmallAnswerOneStep(t *testing.T) {
 	if _, err := s.search(SearchQuery{ASN: 64503, After: j.page.Cursor, Communities: []uint32{1}}); err != nil {
 		t.Errorf("indexed cursor on an indexed search: %v", err)
 	}
-	if _, err := s.search(SearchQuery{Communities: []uint32{1}, After: j.page.Cursor}); !errors.Is(err, ErrBadCursor) {
+	if _, err := s.search(SearchQuery{Family: speaker.IPv4Unicast, After: j.page.Cursor}); !errors.Is(err, ErrBadCursor) {
 		t.Errorf("indexed cursor on a slab search: %v, want ErrBadCursor", err)
 	}
 }
@@ -207,4 +207,162 @@ func sameKeys[K comparable](a, b map[K]bool) bool {
 		}
 	}
 	return len(a) == len(b)
+}
+
+// TestSearchTermsAgreeWithBruteForce: on a random table whose sets carry communities of the three
+// kinds from small pools and next hops of their member or of another, paged searches by each term,
+// alone and with an AS, return over all their pages exactly the routes a brute-force walk finds,
+// each once, and read only the sets of the smallest entry they name. The term index is built by the
+// first such search and then kept through withdrawals, new announcements and a session going down.
+func TestSearchTermsAgreeWithBruteForce(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.ReadLimit = 40 })
+	rng := rand.New(rand.NewPCG(5, 9))
+	var ms []*tmember
+	for i := 0; i < 5; i++ {
+		ms = append(ms, addMember(t, s, fmt.Sprint("M", i), uint32(64501+i), fmt.Sprintf("192.0.2.%d", 11+i)))
+	}
+	readAll(t, s, ms...) // the sessions come up
+	comms := []uint32{65001<<16 | 1, 65001<<16 | 2, 65002<<16 | 100, 0xffff029a}
+	exts := []uint64{0x0002fde800000001, 0x0002fde800000002}
+	larges := []speaker.LargeCommunity{{Global: 65001, Local1: 1, Local2: 1}, {Global: 65001, Local1: 2, Local2: 7}}
+	announce := func(m *tmember, i, from, n int) {
+		pfx := seqPrefixes(from, n, i%2 == 1)
+		for k := 0; k < len(pfx); {
+			a := m.attrs(65000 + uint32(rng.IntN(3)))
+			for l := rng.IntN(3); l > 0; l-- {
+				a.Communities = append(a.Communities, comms[rng.IntN(len(comms))]) // repeats too
+			}
+			if rng.IntN(3) == 0 {
+				a.ExtCommunities = []uint64{exts[rng.IntN(len(exts))]}
+			}
+			if rng.IntN(3) == 0 {
+				a.LargeCommunities = []speaker.LargeCommunity{larges[rng.IntN(len(larges))]}
+			}
+			if rng.IntN(8) == 0 {
+				other := ms[(i+1)%len(ms)] // another member's next hop: rejected
+				a.NextHop, a.MPNextHop = other.attrs().NextHop, other.attrs().MPNextHop
+			}
+			end := min(k+1+rng.IntN(20), len(pfx))
+			s.importUpdate(m.ss.p, &speaker.Update{Attrs: a, NLRI: pfx[k:end]})
+			k = end
+		}
+	}
+	for i, m := range ms {
+		announce(m, i, i*1000, 300)
+	}
+	readAll(t, s, ms...)
+
+	type key struct {
+		p netip.Prefix
+		n netip.Addr
+	}
+	brute := func(q SearchQuery) map[key]bool {
+		want := map[key]bool{}
+		for _, p := range s.peers {
+			if p == nil {
+				continue
+			}
+			for _, r := range p.routes {
+				if r == nil || q.View != ViewReceived && (q.View == ViewAccepted) != r.accepted() {
+					continue
+				}
+				a := r.set.attrs
+				ok := (q.ASN == 0 || slices.Contains(r.set.asns, q.ASN)) &&
+					(!q.NextHop.IsValid() || r.set.nextHop(r.pe.fam()) == q.NextHop)
+				for _, c := range q.Communities {
+					ok = ok && slices.Contains(a.Communities, c)
+				}
+				for _, c := range q.ExtCommunities {
+					ok = ok && slices.Contains(a.ExtCommunities, c)
+				}
+				for _, c := range q.LargeCommunities {
+					ok = ok && slices.Contains(a.LargeCommunities, c)
+				}
+				if ok {
+					want[key{r.pe.prefix(), r.p.addr}] = true
+				}
+			}
+		}
+		return want
+	}
+	var queries []SearchQuery
+	for _, c := range comms {
+		queries = append(queries, SearchQuery{Communities: []uint32{c}}, SearchQuery{Communities: []uint32{c}, ASN: 65001})
+	}
+	queries = append(queries, SearchQuery{Communities: comms[:2]}, SearchQuery{Communities: []uint32{12345}})
+	for _, c := range exts {
+		queries = append(queries, SearchQuery{ExtCommunities: []uint64{c}})
+	}
+	for _, c := range larges {
+		queries = append(queries, SearchQuery{LargeCommunities: []speaker.LargeCommunity{c}})
+	}
+	for _, m := range ms {
+		nh := m.attrs().NextHop
+		if !nh.IsValid() {
+			nh = m.attrs().MPNextHop
+		}
+		queries = append(queries, SearchQuery{NextHop: nh}, SearchQuery{NextHop: nh, Communities: comms[3:]})
+	}
+	check := func(round string) {
+		t.Helper()
+		checkInvariants(t, s, false)
+		checked := 0
+		for _, q0 := range queries {
+			for _, view := range []View{ViewReceived, ViewAccepted, ViewFiltered} {
+				q := q0
+				q.View, q.Limit = view, 7
+				want := brute(q)
+				got := map[key]bool{}
+				for pages := 0; ; pages++ {
+					if pages > 1000 {
+						t.Fatalf("%s %+v: does not end", round, q0)
+					}
+					j, err := newSearchJob(q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.readSync(j, &j.readJob); err != nil {
+						t.Fatalf("%s %+v: %v", round, q0, err)
+					}
+					// Only the sets of one entry are read, and none of the others' routes.
+					if e, _ := j.indexEntry(s); j.sets > e.len() {
+						t.Errorf("%s %+v: read %d sets, the entry has %d", round, q0, j.sets, e.len())
+					}
+					for _, r := range j.page.Routes {
+						k := key{r.Prefix, r.Neighbor}
+						if got[k] {
+							t.Errorf("%s %+v: %v twice", round, q0, k)
+						}
+						got[k] = true
+					}
+					if !j.page.More {
+						break
+					}
+					q.After = j.page.Cursor
+				}
+				if !sameKeys(got, want) {
+					t.Errorf("%s view %v %+v: %d routes, brute force %d", round, view, q0, len(got), len(want))
+				}
+				checked += len(want)
+			}
+		}
+		if checked < 500 {
+			t.Errorf("%s: only %d routes compared: the table does not exercise the search", round, checked)
+		}
+	}
+	if s.sets.byTerm != nil {
+		t.Fatal("the term index exists before any search asked for it")
+	}
+	check("built")
+	if s.sets.byTerm == nil {
+		t.Fatal("no term index after searches by community")
+	}
+	// Kept up to date: withdrawals, new sets, a member gone.
+	for i, m := range ms[:3] {
+		m.ss.Receive(&speaker.Update{Withdrawn: seqPrefixes(i*1000, 100, i%2 == 1)})
+		announce(m, i, i*1000+500, 100)
+	}
+	ms[4].ss.DownWithReason("hold timer expired")
+	readAll(t, s, ms[:4]...)
+	check("kept")
 }

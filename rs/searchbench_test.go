@@ -9,7 +9,8 @@ import (
 
 // searchTable builds members × perMember routes in sets of 10 routes, with paths member AS, a
 // common transit AS (65000+k%100) and an origin per set; one route in every 1000 carries the rare
-// AS 4_100_000_000+(its member) as origin instead. It returns the server after convergence.
+// AS 4_100_000_000+(its member) as origin instead, and the community rareCommunity+(its member).
+// It returns the server after convergence.
 func searchTable(b testing.TB, members, perMember int) *Server {
 	s := quietServer(b)
 	for i := 0; i < members; i++ {
@@ -22,6 +23,9 @@ func searchTable(b testing.TB, members, perMember int) *Server {
 			}
 			a := &speaker.Attrs{NextHop: p.addr,
 				ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{p.m.asn, 65000 + uint32(j/10%100), origin}}}}
+			if j%1000 == 0 {
+				a.Communities = []uint32{rareCommunity + uint32(i)}
+			}
 			s.importUpdate(p, &speaker.Update{Attrs: a, NLRI: pfx[j:min(j+10, perMember)]})
 		}
 	}
@@ -29,6 +33,9 @@ func searchTable(b testing.TB, members, perMember int) *Server {
 	}
 	return s
 }
+
+// rareCommunity is the first of searchTable's rare communities (65535:1000 on).
+const rareCommunity = 0xffff<<16 | 1000
 
 // runSearch runs a search job to its end on the loop's goroutine, with budget per step, and
 // returns the page and the work the job counted.
@@ -52,7 +59,7 @@ func runSearch(b testing.TB, s *Server, q SearchQuery, budget int) (RoutesPage, 
 }
 
 // BenchmarkSearchSmallAnswer: searches whose answer is a few routes of a 40 × 5,000-route table (the
-// rare origin of one member: 5 routes), run as a job on the loop's goroutine with the background
+// rare origin or community of one member: 5 routes), run as a job on the loop's goroutine with the background
 // budget, so ns/op is the RIB loop's CPU per page; work/op is what the page counted against
 // Config.ReadLimit.
 func BenchmarkSearchSmallAnswer(b *testing.B) {
@@ -69,7 +76,9 @@ func BenchmarkSearchSmallAnswer(b *testing.B) {
 		{"as-path-with-asn", SearchQuery{PathASNs: []uint32{rare}, Path: func(p speaker.ASPath) bool {
 			return len(p) > 0 && slices.Contains(p[len(p)-1].ASNs, rare)
 		}}},
+		{"community", SearchQuery{Communities: []uint32{rareCommunity + uint32(members/2)}}},
 	}
+	s.sets.terms() // built by the first search that names a community (BenchmarkTermIndexBuild)
 	for _, c := range qs {
 		b.Run(c.name, func(b *testing.B) {
 			var work int
