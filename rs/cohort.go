@@ -356,9 +356,21 @@ func (s *Server) cohortEncode(c *cohort, g *rcvGroup, cl *encClass) encPiece {
 // announcement group: about four full 65,535-byte messages of IPv4 /24s.
 const maxExtend = 65536
 
-// queue hands encoded messages to p's output and updates its counters and watermark state.
+// queue hands encoded messages to p's output and updates its counters and watermark state. An
+// output that holds UPDATEs back gets them held, and is flushed when the loop runs out of work
+// (flushHeld).
 func (s *Server) queue(p *session, buf []byte, msgs int) {
-	buffered, err := p.out.Queue(buf)
+	var buffered int
+	var err error
+	if p.held != nil {
+		buffered, err = p.held.QueueHeld(buf)
+		if !p.heldNow {
+			p.heldNow = true
+			s.held = append(s.held, p)
+		}
+	} else {
+		buffered, err = p.out.Queue(buf)
+	}
 	p.msgsOut += uint64(msgs)
 	p.bytesOut += uint64(len(buf))
 	s.stats.msgsOut += uint64(msgs)
@@ -371,6 +383,17 @@ func (s *Server) queue(p *session, buf []byte, msgs int) {
 	if buffered >= s.cfg.OutHighWater {
 		p.throttled = true
 	}
+}
+
+// flushHeld sends what the sessions queued to since the last flush hold back: the loop has run out
+// of work, so nothing more is coming to join it.
+func (s *Server) flushHeld() {
+	for i, p := range s.held {
+		p.heldNow = false
+		p.held.Flush()
+		s.held[i] = nil
+	}
+	s.held = s.held[:0]
 }
 
 // pathExcl returns the sessions of every member whose AS is in set's AS path (exportCheck's

@@ -166,6 +166,16 @@ type Output interface {
 	Queue(b []byte) (int, error)
 }
 
+// HeldOutput is an Output that can hold UPDATEs back (*speaker.Peer does): QueueHeld queues like
+// Queue, but what it queues may wait a few milliseconds for more, and Flush sends what waits. The
+// loop queues held and flushes every session it queued to when it runs out of work, so a burst
+// spread over many passes leaves in large writes and a lone change leaves at once.
+type HeldOutput interface {
+	Output
+	QueueHeld(b []byte) (int, error)
+	Flush()
+}
+
 // Errors returned by the Server API.
 var (
 	ErrStopped       = errors.New("route server stopped")

@@ -11,7 +11,7 @@ import (
 )
 
 // The session layer's *speaker.Peer is the route server's Output.
-var _ rs.Output = (*speaker.Peer)(nil)
+var _ rs.HeldOutput = (*speaker.Peer)(nil) // and so an rs.Output
 
 // memberHandler connects one speaker.Peer to its rs.Peer. Every method returns at once except
 // Update and RouteRefresh, which block while the member's inbound queue is full: the reader stops,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,5 +247,83 @@ func TestRemoveMember(t *testing.T) {
 	st, _ := s.Stats(ctx)
 	if st.Members != 1 || st.Sessions != 1 || st.Routes != 0 {
 		t.Errorf("after removal: %+v", st)
+	}
+}
+
+// heldOut is a liveOut that holds back what QueueHeld queues until Flush, as speaker.Peer does
+// (without its size and time bounds, so only Flush lets anything out).
+type heldOut struct {
+	*liveOut
+	plain, held, flushes atomic.Int32
+}
+
+func (o *heldOut) Queue(b []byte) (int, error) {
+	o.plain.Add(1)
+	return o.liveOut.Queue(b)
+}
+
+func (o *heldOut) QueueHeld(b []byte) (int, error) {
+	o.held.Add(1)
+	return o.fakeOut.Queue(b) // no wake: it waits for Flush
+}
+
+func (o *heldOut) Flush() {
+	o.flushes.Add(1)
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// TestHeldOutputFlushedWhenIdle: a session whose output holds UPDATEs back is queued to with
+// QueueHeld only, and the loop flushes it once it runs out of work, so that everything it was
+// queued reaches it although nothing else would let it out.
+func TestHeldOutputFlushedWhenIdle(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newTestServer(t, nil)
+	runErr := make(chan error, 1)
+	go func() { runErr <- s.Run(ctx) }()
+	var sessions [2]*Peer
+	outs := [2]*heldOut{{liveOut: newLiveOut(false)}, {liveOut: newLiveOut(false)}}
+	for i := range 2 {
+		name := string(rune('A' + i))
+		addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(11 + i)})
+		if err := s.AddMember(ctx, MemberConfig{Name: name, ASN: uint32(64501 + i)}); err != nil {
+			t.Fatal(err)
+		}
+		ss, err := s.AddPeer(ctx, name, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go outs[i].run(ctx, t, ss)
+		if err := ss.Up(outs[i], SessionInfo{RouterID: addr, Families: []speaker.Family{speaker.IPv4Unicast},
+			Encode: speaker.EncodeOptions{FourOctetAS: true, MaxMessage: 4096}}); err != nil {
+			t.Fatal(err)
+		}
+		sessions[i] = ss
+	}
+	const n = 3000
+	ps := seqPrefixes(0, n, false)
+	for j := 0; j < n; j += 100 {
+		a := &speaker.Attrs{NextHop: netip.MustParseAddr("192.0.2.11"),
+			ASPath: speaker.ASPath{{Type: speaker.SegSequence, ASNs: []uint32{64501, uint32(j)}}}}
+		if err := sessions[0].Receive(&speaker.Update{Attrs: a, NLRI: ps[j : j+100]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second) // a deadlock guard, not a timing assertion
+	for outs[1].count() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("B has %d of %d routes (held %d, flushed %d)", outs[1].count(), n, outs[1].held.Load(), outs[1].flushes.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if outs[1].held.Load() == 0 || outs[1].plain.Load() != 0 || outs[1].flushes.Load() == 0 {
+		t.Errorf("B was queued %d times held and %d plainly, flushed %d times", outs[1].held.Load(), outs[1].plain.Load(), outs[1].flushes.Load())
+	}
+	cancel()
+	if err := <-runErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v", err)
 	}
 }

@@ -41,6 +41,9 @@ type Server struct {
 	rov      policy.OriginValidator // the VRPs in force (SetVRPs); nil: none
 	aspa     policy.ASPAVerifier    // the ASPA records in force (SetASPA); nil: none
 	reads    []readSlot             // read jobs and feed dumps (read.go), least served first
+	held     []*session             // sessions queued to with QueueHeld since the last flushHeld
+	// quietTimer times idleFlush's wait.
+	quietTimer *time.Timer
 	// quickReads counts the looking-glass queries among reads; lastRead is when the reads last
 	// had a turn (readTurn); readBuf is readTurn's scratch.
 	quickReads int
@@ -140,6 +143,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.stats.idle++
 		s.gaps.at = time.Time{} // a wait for work is no stretch of work (readgap.go)
+		if len(s.held) > 0 && !s.idleFlush(ctx) {
+			continue // work came first: the held output waits for what it brings
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -148,6 +154,33 @@ func (s *Server) Run(ctx context.Context) error {
 		case <-s.mail.wake:
 		}
 	}
+}
+
+// heldQuiet is how long the loop waits for more work before it flushes held output: a member's
+// burst arrives as a run of reads with short gaps, and output flushed at every gap leaves in small
+// writes.
+const heldQuiet = time.Millisecond
+
+// idleFlush waits up to heldQuiet for work; it flushes the held output and reports true when none
+// came. It runs control requests that arrive meanwhile.
+func (s *Server) idleFlush(ctx context.Context) bool {
+	if s.quietTimer == nil {
+		s.quietTimer = time.NewTimer(heldQuiet)
+	} else {
+		s.quietTimer.Reset(heldQuiet)
+	}
+	defer s.quietTimer.Stop()
+	select {
+	case <-ctx.Done():
+	case f := <-s.ctl:
+		f()
+		return false
+	case <-s.mail.wake:
+		return false
+	case <-s.quietTimer.C:
+	}
+	s.flushHeld()
+	return true
 }
 
 // pass runs one loop pass and reports whether it did anything.
@@ -496,6 +529,7 @@ func (s *Server) up(ib *inbox) {
 		since:    time.Now(),
 		llgr:     ib.info.LongLivedGR != nil,
 	}
+	p.held, _ = ib.out.(HeldOutput)
 	s.incs++
 	p.inc = s.incs
 	p.polSess = policy.Session{ASN: p.m.asn, Addr: p.addr, Addrs: p.m.addrs}

@@ -193,6 +193,8 @@ type session struct {
 	m        *member
 	ib       *inbox
 	out      Output
+	held     HeldOutput // out, when it holds UPDATEs back (nil otherwise)
+	heldNow  bool       // queued to with QueueHeld since the loop last flushed (Server.held)
 	opts     speaker.EncodeOptions
 	routerID netip.Addr
 	addr     netip.Addr

@@ -379,7 +379,26 @@ func (p *Peer) Queue(msgs []byte) (int, error) {
 	if s == nil {
 		return 0, ErrNotEstablished
 	}
-	return s.w.queue(msgs, MsgUpdate)
+	return s.w.queue(msgs, MsgUpdate, false)
+}
+
+// QueueHeld is Queue for a producer that hands over a burst in pieces: the UPDATEs wait until
+// Flush, until 32 KiB are queued or until 5 ms have passed since the previous write (or since the
+// first of them, after a quiet time), so that the burst leaves in fewer, larger writes. Queue and
+// Flush release what is held.
+func (p *Peer) QueueHeld(msgs []byte) (int, error) {
+	s := p.established()
+	if s == nil {
+		return 0, ErrNotEstablished
+	}
+	return s.w.queue(msgs, MsgUpdate, true)
+}
+
+// Flush has the UPDATEs queued with QueueHeld written now.
+func (p *Peer) Flush() {
+	if s := p.established(); s != nil {
+		s.w.flushHeld()
+	}
 }
 
 // Announce sends prefixes with attributes a, packed into as few UPDATEs as the session's maximum message
@@ -406,7 +425,7 @@ func (p *Peer) Announce(a *Attrs, prefixes ...netip.Prefix) error {
 			ps = ps[n:]
 		}
 	}
-	_, err := s.w.queue(buf, MsgUpdate)
+	_, err := s.w.queue(buf, MsgUpdate, false)
 	return err
 }
 
@@ -425,7 +444,7 @@ func (p *Peer) Withdraw(prefixes ...netip.Prefix) error {
 			ps = ps[n:]
 		}
 	}
-	_, err := s.w.queue(buf, MsgUpdate)
+	_, err := s.w.queue(buf, MsgUpdate, false)
 	return err
 }
 
@@ -435,7 +454,7 @@ func (p *Peer) SendEndOfRIB(f Family) error {
 	if s == nil {
 		return ErrNotEstablished
 	}
-	_, err := s.w.queue(AppendEndOfRIB(nil, f), MsgUpdate)
+	_, err := s.w.queue(AppendEndOfRIB(nil, f), MsgUpdate, false)
 	return err
 }
 
@@ -445,7 +464,7 @@ func (p *Peer) SendRouteRefresh(f Family) error {
 	if s == nil {
 		return ErrNotEstablished
 	}
-	_, err := s.w.queue(EncodeRouteRefresh(RouteRefresh{Family: f}), MsgRouteRefresh)
+	_, err := s.w.queue(EncodeRouteRefresh(RouteRefresh{Family: f}), MsgRouteRefresh, false)
 	return err
 }
 
@@ -676,14 +695,14 @@ func (p *Peer) act(s *session, a action, from State) {
 		s.drop()
 	case actSendOpen:
 		s.openSent = EncodeOpen(p.localOpen())
-		s.w.queue(s.openSent, MsgOpen)
+		s.w.queue(s.openSent, MsgOpen, false)
 	case actSendKeepalive:
-		s.w.queue(EncodeKeepalive(), MsgKeepalive)
+		s.w.queue(EncodeKeepalive(), MsgKeepalive, false)
 	case actSendNotification:
 		if s.conn == nil {
 			return
 		}
-		s.w.queue(EncodeNotification(*a.n), MsgNotification)
+		s.w.queue(EncodeNotification(*a.n), MsgNotification, false)
 		s.downErr = &SessionError{Notification: a.n, Sent: true}
 		lvl := slog.LevelWarn
 		if a.n.Code == ErrCease {

@@ -51,21 +51,21 @@ func TestOutputPendingSince(t *testing.T) {
 	defer theirs.Close()
 	w := newWriter(p, ours)
 	before := time.Now()
-	if _, err := w.queue(EncodeKeepalive(), MsgKeepalive); err != nil {
+	if _, err := w.queue(EncodeKeepalive(), MsgKeepalive, false); err != nil {
 		t.Fatal(err)
 	}
 	if w.pendingSince.Load() != 0 {
 		t.Fatal("a control message set the UPDATE output's time")
 	}
 	upd := rawMsg(MsgUpdate, updateBody(nil, [][]byte{goodOrigin, goodASPath, goodNextHop}, nlri24))
-	if _, err := w.queue(upd, MsgUpdate); err != nil {
+	if _, err := w.queue(upd, MsgUpdate, false); err != nil {
 		t.Fatal(err)
 	}
 	first := w.pendingSince.Load()
 	if first < before.UnixNano() {
 		t.Fatalf("pendingSince %d before the queue call %d", first, before.UnixNano())
 	}
-	if _, err := w.queue(upd, MsgUpdate); err != nil {
+	if _, err := w.queue(upd, MsgUpdate, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.pendingSince.Load(); got != first {

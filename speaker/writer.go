@@ -36,6 +36,11 @@ type writer struct {
 	ctrl    []byte
 	data    [][]byte // UPDATEs in chunks, oldest first
 	closing bool
+	// flush: the UPDATEs queued are to be written now. Queue sets it, QueueHeld does not (they
+	// wait, see hold), Flush sets it; the writer clears it when it takes the data.
+	flush bool
+	// holdTime is the constant of that name (a test lengthens it before run starts).
+	holdTime time.Duration
 
 	wake    chan struct{}
 	pending atomic.Int64 // bytes of UPDATEs queued and not yet written
@@ -74,13 +79,9 @@ func putChunk(c []byte) {
 	}
 }
 
-func newWriter(p *Peer, conn net.Conn) *writer {
-	return &writer{p: p, conn: conn, wake: make(chan struct{}, 1)}
-}
-
 // queue appends complete messages; typ MsgUpdate goes to the data chunks, anything else to the control
-// buffer. It returns the bytes of UPDATEs now pending.
-func (w *writer) queue(b []byte, typ uint8) (int, error) {
+// buffer. It returns the bytes of UPDATEs now pending. With held, UPDATEs wait (hold).
+func (w *writer) queue(b []byte, typ uint8, held bool) (int, error) {
 	if len(b) == 0 {
 		return int(w.pending.Load()), nil
 	}
@@ -89,21 +90,86 @@ func (w *writer) queue(b []byte, typ uint8) (int, error) {
 		w.mu.Unlock()
 		return 0, errWriterClosed
 	}
+	wake := true
 	if typ == MsgUpdate {
 		w.appendData(b)
-		if w.pending.Add(int64(len(b))) == int64(len(b)) {
+		n := w.pending.Add(int64(len(b)))
+		old := n - int64(len(b))
+		if old == 0 {
 			w.pendingSince.Store(time.Now().UnixNano())
+		}
+		if !held {
+			w.flush = true
+		} else {
+			// The writer is writing, or holding fewer than holdBytes: it takes these with the
+			// rest. Only the first bytes (its hold starts) and crossing holdBytes wake it.
+			wake = old == 0 || old < holdBytes && n >= holdBytes
 		}
 	} else {
 		w.ctrl = append(w.ctrl, b...)
 	}
 	w.mu.Unlock()
 	w.countSent(b)
+	if wake {
+		w.poke()
+	}
+	return int(w.pending.Load()), nil
+}
+
+func (w *writer) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return int(w.pending.Load()), nil
+}
+
+// Held UPDATEs (Peer.QueueHeld) wait until Flush, until holdBytes of them are queued, or until
+// holdTime has passed since the previous write (since the first of them, after a quiet time),
+// whichever comes first; a plain Queue, a control message or closing ends the wait too. A producer
+// that hands over a burst in pieces, as the route server does pass by pass, so has it leave in few
+// large writes: in ixbench's medium workload the route server's writes went from 47,000 of about
+// 3 KB to 13,000 of about 11 KB, and its system time from 0.35-0.46 s to 0.19-0.21 s
+// (docs/architecture.md, "Output").
+const (
+	holdBytes = 32 << 10
+	holdTime  = 5 * time.Millisecond
+)
+
+func newWriter(p *Peer, conn net.Conn) *writer {
+	return &writer{p: p, conn: conn, wake: make(chan struct{}, 1), holdTime: holdTime}
+}
+
+// flushHeld asks for the UPDATEs queued, held ones included, to be written now.
+func (w *writer) flushHeld() {
+	w.mu.Lock()
+	w.flush = true
+	w.mu.Unlock()
+	w.poke()
+}
+
+// hold waits while the UPDATEs queued are held (the conditions above; for a stream of them, the
+// time counts from the previous write, lastWrite in Unix ns).
+func (w *writer) hold(t *time.Timer, lastWrite int64) {
+	for {
+		w.mu.Lock()
+		held := !w.closing && len(w.ctrl) == 0 && !w.flush
+		w.mu.Unlock()
+		p := w.pending.Load()
+		if !held || p == 0 || p >= holdBytes {
+			return
+		}
+		left := w.holdTime - time.Duration(time.Now().UnixNano()-max(w.pendingSince.Load(), lastWrite))
+		if left <= 0 {
+			return
+		}
+		t.Reset(left)
+		select {
+		case <-w.wake:
+			t.Stop()
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // appendData copies b, complete messages, into the data chunks: as many whole messages as fit into the
@@ -183,13 +249,18 @@ func (w *writer) run() {
 	var ctrl []byte     // spare control buffer, swapped with the queue's
 	var chunks [][]byte // the data chunks being written
 	var vec net.Buffers // what one write sends; WriteTo consumes a copy of it
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	var lastWrite int64
 	for range w.wake {
 		for {
+			w.hold(t, lastWrite)
 			w.mu.Lock()
 			closing := w.closing
 			ctrl, w.ctrl = w.ctrl, ctrl[:0]
 			chunks = chunks[:0]
 			size := 0
+			w.flush = false
 			if !closing {
 				n := 0
 				for n < len(w.data) && (n == 0 || size+len(w.data[n]) <= writeChunk) {
@@ -218,6 +289,7 @@ func (w *writer) run() {
 			vec = append(vec, chunks...)
 			bufs := vec
 			_, err := bufs.WriteTo(w.conn)
+			lastWrite = time.Now().UnixNano()
 			if err == nil {
 				if h := w.p.trace.Load(); h != nil {
 					// vec's elements were consumed by WriteTo; ctrl and chunks still hold the bytes.
