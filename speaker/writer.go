@@ -129,7 +129,7 @@ func (w *writer) poke() {
 // that hands over a burst in pieces, as the route server does pass by pass, so has it leave in few
 // large writes: in ixbench's medium workload the route server's writes went from 47,000 of about
 // 3 KB to 13,000 of about 11 KB, and its system time from 0.35-0.46 s to 0.19-0.21 s
-// (docs/architecture.md, "Output").
+// (docs/architecture.md, "Convergence against the floor").
 const (
 	holdBytes = 32 << 10
 	holdTime  = 5 * time.Millisecond
