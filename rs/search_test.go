@@ -79,13 +79,8 @@ func TestSearchSmallAnswerOneStep(t *testing.T) {
 // of every route finds, each once, with pages and their work bound small enough to cut the answer
 // anywhere, including inside one set's routes.
 func TestSearchIndexAgreesWithBruteForce(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.ReadLimit = 40 })
+	s, ms := searchMembers(t)
 	rng := rand.New(rand.NewPCG(11, 7))
-	var ms []*tmember
-	for i := 0; i < 5; i++ {
-		ms = append(ms, addMember(t, s, fmt.Sprint("M", i), uint32(64501+i), fmt.Sprintf("192.0.2.%d", 11+i)))
-	}
-	readAll(t, s, ms...) // the sessions come up
 	pool := []uint32{65001, 65002, 65003, 65004, 65005, 65006, 4_200_000_000}
 	for i, m := range ms {
 		pfx := seqPrefixes(i*1000, 400, i%2 == 1)
@@ -200,6 +195,18 @@ func TestSearchIndexAgreesWithBruteForce(t *testing.T) {
 	}
 }
 
+// searchMembers is the brute-force tests' route server: a page work bound small enough to cut any
+// answer, and five members M0 to M4 with their sessions up.
+func searchMembers(t *testing.T) (*Server, []*tmember) {
+	s := newTestServer(t, func(c *Config) { c.ReadLimit = 40 })
+	var ms []*tmember
+	for i := 0; i < 5; i++ {
+		ms = append(ms, addMember(t, s, fmt.Sprint("M", i), uint32(64501+i), fmt.Sprintf("192.0.2.%d", 11+i)))
+	}
+	readAll(t, s, ms...)
+	return s, ms
+}
+
 func sameKeys[K comparable](a, b map[K]bool) bool {
 	for k := range a {
 		if !b[k] {
@@ -215,13 +222,8 @@ func sameKeys[K comparable](a, b map[K]bool) bool {
 // each once, and read only the sets of the smallest entry they name. The term index is built by the
 // first such search and then kept through withdrawals, new announcements and a session going down.
 func TestSearchTermsAgreeWithBruteForce(t *testing.T) {
-	s := newTestServer(t, func(c *Config) { c.ReadLimit = 40 })
+	s, ms := searchMembers(t)
 	rng := rand.New(rand.NewPCG(5, 9))
-	var ms []*tmember
-	for i := 0; i < 5; i++ {
-		ms = append(ms, addMember(t, s, fmt.Sprint("M", i), uint32(64501+i), fmt.Sprintf("192.0.2.%d", 11+i)))
-	}
-	readAll(t, s, ms...) // the sessions come up
 	comms := []uint32{65001<<16 | 1, 65001<<16 | 2, 65002<<16 | 100, 0xffff029a}
 	exts := []uint64{0x0002fde800000001, 0x0002fde800000002}
 	larges := []speaker.LargeCommunity{{Global: 65001, Local1: 1, Local2: 1}, {Global: 65001, Local1: 2, Local2: 7}}
