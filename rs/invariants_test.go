@@ -269,7 +269,7 @@ func checkASNIndex(t testing.TB, s *Server) {
 	t.Helper()
 	listed := map[*route]bool{}
 	want := map[uint32]map[*attrSet]bool{}
-	for _, set := range s.sets.m {
+	for set := range s.sets.all() { // every set of every hash chain
 		if set.setIn == nil {
 			continue
 		}
