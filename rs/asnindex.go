@@ -1,5 +1,7 @@
 package rs
 
+import "slices"
+
 // The AS index: for every AS number, the received attribute sets whose AS path carries it, and for
 // every received set, the routes filed with it (a list through the routes). A search by origin, by
 // an AS in the path, or by an AS-path pattern that requires an AS reads the sets of that AS and
@@ -118,33 +120,30 @@ func (t *attrTable) indexSet(s *attrSet, add bool) {
 	}
 	asns := s.setIn.asns
 	for i, a := range asns {
-		if a == 0 || indexOf(asns[:i], a) >= 0 {
+		if a == 0 || slices.Contains(asns[:i], a) {
 			continue // once per set
 		}
 		if t.byASN == nil {
 			t.byASN = map[uint32]*asnSets{}
 		}
-		e := t.byASN[a]
-		switch {
-		case add && e == nil:
-			t.byASN[a] = &asnSets{few: []*attrSet{s}}
-		case add:
-			e.add(s)
-		case e != nil:
-			if e.remove(s); e.len() == 0 {
-				delete(t.byASN, a)
-			}
-		}
+		fileSet(t.byASN, a, s, add)
 	}
 }
 
-func indexOf(s []uint32, v uint32) int {
-	for i, x := range s {
-		if x == v {
-			return i
+// fileSet adds s to (or removes it from) m's entry for key k, the entry of an index (the AS index,
+// the term index), creating and dropping entries as they gain their first set and lose their last.
+func fileSet[K comparable](m map[K]*asnSets, k K, s *attrSet, add bool) {
+	e := m[k]
+	switch {
+	case add && e == nil:
+		m[k] = &asnSets{few: []*attrSet{s}}
+	case add:
+		e.add(s)
+	case e != nil:
+		if e.remove(s); e.len() == 0 {
+			delete(m, k)
 		}
 	}
-	return -1
 }
 
 // setsWith returns the sets with routes whose path carries a, or nil. The caller must not keep it

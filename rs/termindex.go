@@ -2,6 +2,7 @@ package rs
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/ixrs/ixrs/speaker"
 )
@@ -47,50 +48,26 @@ func (t *attrTable) terms() *termIndex {
 func (x *termIndex) index(s *attrSet, add bool) {
 	a := s.attrs
 	for i, c := range a.Communities {
-		if !contains(a.Communities[:i], c) {
-			fileTerm(x.comm, c, s, add)
+		if !slices.Contains(a.Communities[:i], c) {
+			fileSet(x.comm, c, s, add)
 		}
 	}
 	for i, c := range a.ExtCommunities {
-		if !contains(a.ExtCommunities[:i], c) {
-			fileTerm(x.ext, c, s, add)
+		if !slices.Contains(a.ExtCommunities[:i], c) {
+			fileSet(x.ext, c, s, add)
 		}
 	}
 	for i, c := range a.LargeCommunities {
-		if !contains(a.LargeCommunities[:i], c) {
-			fileTerm(x.large, c, s, add)
+		if !slices.Contains(a.LargeCommunities[:i], c) {
+			fileSet(x.large, c, s, add)
 		}
 	}
 	if a.NextHop.IsValid() {
-		fileTerm(x.nh, a.NextHop, s, add)
+		fileSet(x.nh, a.NextHop, s, add)
 	}
 	if a.MPNextHop.IsValid() && a.MPNextHop != a.NextHop {
-		fileTerm(x.nh, a.MPNextHop, s, add)
+		fileSet(x.nh, a.MPNextHop, s, add)
 	}
-}
-
-// fileTerm adds s to (or removes it from) m's entry for k.
-func fileTerm[K comparable](m map[K]*asnSets, k K, s *attrSet, add bool) {
-	e := m[k]
-	switch {
-	case add && e == nil:
-		m[k] = &asnSets{few: []*attrSet{s}}
-	case add:
-		e.add(s)
-	case e != nil:
-		if e.remove(s); e.len() == 0 {
-			delete(m, k)
-		}
-	}
-}
-
-func contains[E comparable](s []E, v E) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // hasTerms reports whether q names a term of the term index.
