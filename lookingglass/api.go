@@ -313,23 +313,6 @@ func sortRoutes(rs []Route, k SortKey) {
 	})
 }
 
-func (s *Server) pageJSON(p RoutePage, limit int, sk SortKey) RoutePageJSON {
-	rs := p.Routes
-	set := s.set.Load()
-	if sk.Field != "" || slices.ContainsFunc(rs, func(r Route) bool { return !set.visible(r.Member, r.Neighbor) }) {
-		rs = s.visibleRoutes(rs) // a copy: the Backend's slice is not ours to reorder
-		sortRoutes(rs, sk)
-	}
-	j := RoutePageJSON{Routes: make([]RouteJSON, 0, len(rs)), NextCursor: p.Next, Generation: p.Generation,
-		Total: p.Total, Partial: p.Partial, Limit: limit}
-	now := s.now()
-	var names neighborNames
-	for i := range rs {
-		j.Routes = append(j.Routes, s.routeJSONAt(&rs[i], now, &names))
-	}
-	return j
-}
-
 // session finds the visible session with the id in the path.
 func (s *Server) sessionParam(c echo.Context) (netip.Addr, error) {
 	a, err := ParseSessionID(c.Param("id"))
@@ -461,7 +444,7 @@ func (s *Server) apiRoutes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, s.pageJSON(p, page.Limit, sk))
+	return s.writePage(c, p, page.Limit, sk)
 }
 
 func (s *Server) apiExplain(c echo.Context) error {
@@ -535,7 +518,7 @@ func (s *Server) apiLookup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, s.pageJSON(p, page.Limit, sk))
+	return s.writePage(c, p, page.Limit, sk)
 }
 
 func (s *Server) apiSearch(c echo.Context) error {
@@ -564,5 +547,5 @@ func (s *Server) apiSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, s.pageJSON(p, page.Limit, sk))
+	return s.writePage(c, p, page.Limit, sk)
 }

@@ -31,13 +31,18 @@ func writeJSON(c echo.Context, status int, v any) error {
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return err
 	}
+	return writeBody(c, status, buf.Bytes())
+}
+
+// writeBody writes b as the whole answer, of JSON, with its Content-Length.
+func writeBody(c echo.Context, status int, b []byte) error {
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	w.Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
+	w.Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(b)
 	return err
 }
