@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -257,16 +258,20 @@ func (b lgBackend) Routes(ctx context.Context, q lookingglass.RoutesQuery) (look
 	if err != nil {
 		return lookingglass.RoutePage{}, err
 	}
-	out := lookingglass.RoutePage{Total: -1, Routes: make([]lookingglass.Route, 0, min(max(q.Limit, 0), 1000))}
+	out := lookingglass.RoutePage{Total: -1, Routes: q.Buf[:0]}
+	if out.Routes == nil {
+		out.Routes = make([]lookingglass.Route, 0, min(max(q.Limit, 0), 1000))
+	}
+	buf := getRIBPage(q.Limit)
 	// The RIB's not-exported view also lists candidates passed over only because a better route is
 	// sent; the looking glass's does not, so a page may need several read jobs to fill (bounded).
 	for range notExportedReads {
 		resume := lookingglass.Yield(ctx)
 		pg, err := b.d.rib.Routes(ctx, rs.RoutesQuery{Neighbor: q.Neighbor, View: v, Family: family(q.Family), After: after,
-			Limit: q.Limit - len(out.Routes)})
+			Limit: q.Limit - len(out.Routes), Buf: *buf})
 		resume()
 		if err != nil {
-			return lookingglass.RoutePage{}, lgErr(err)
+			return lookingglass.RoutePage{}, lgErr(err) // buf is not reused: the read job may still hold it
 		}
 		if out.Generation == 0 {
 			out.Generation = pg.Gen
@@ -276,14 +281,16 @@ func (b lgBackend) Routes(ctx context.Context, q lookingglass.RoutesQuery) (look
 			if v == rs.ViewNotExported && (r.Export == rs.ExportNotBest || r.Export == rs.ExportOK) {
 				continue
 			}
-			out.Routes = append(out.Routes, lgRoute(r))
+			out.Routes = appendLGRoute(out.Routes, r)
 		}
+		*buf = pg.Routes
 		out.Next = cursorText(pg.Cursor, pg.More)
 		after = pg.Cursor
 		if !pg.More || len(out.Routes) >= q.Limit || v != rs.ViewNotExported {
 			break
 		}
 	}
+	putRIBPage(buf)
 	out.Partial = out.Next != "" && len(out.Routes) < q.Limit
 	return out, nil
 }
@@ -313,15 +320,14 @@ func (b lgBackend) Lookup(ctx context.Context, q lookingglass.LookupQuery) (look
 	if err != nil {
 		return lookingglass.RoutePage{}, lgErr(err)
 	}
-	out := lookingglass.RoutePage{Next: cursorText(pg.Cursor, pg.More), Generation: pg.Gen, Total: -1}
+	out := lookingglass.RoutePage{Next: cursorText(pg.Cursor, pg.More), Generation: pg.Gen, Total: -1, Routes: q.Buf[:0]}
 	for _, pr := range pg.Prefixes {
 		best := true
 		for i := range pr.Routes {
-			r := lgRoute(&pr.Routes[i])
-			if r.Accepted() {
+			out.Routes = appendLGRoute(out.Routes, &pr.Routes[i])
+			if r := &out.Routes[len(out.Routes)-1]; r.Accepted() {
 				r.Best, best = best, false
 			}
-			out.Routes = append(out.Routes, r)
 		}
 	}
 	out.Partial = pg.More && len(pg.Prefixes) < q.Limit
@@ -337,7 +343,8 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 	if err != nil {
 		return lookingglass.RoutePage{}, err
 	}
-	sq := rs.SearchQuery{Family: family(q.Family), After: after, Limit: q.Limit}
+	buf := getRIBPage(q.Limit)
+	sq := rs.SearchQuery{Family: family(q.Family), After: after, Limit: q.Limit, Buf: *buf}
 	switch q.Kind {
 	case lookingglass.SearchOrigin:
 		sq.Origin = q.ASN
@@ -348,8 +355,9 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 		if pat == nil {
 			return lookingglass.RoutePage{}, errors.New("search: no AS-path pattern")
 		}
+		var flat []uint32 // Path runs on the RIB loop, one call at a time
 		sq.Path = func(p speaker.ASPath) bool {
-			flat, _ := flatten(p)
+			flat, _ = flattenTo(flat[:0], p)
 			return pat.Match(flat)
 		}
 		// The ASes a pattern requires ("_3356_", "^64501_.*_3356$") let the RIB read only the
@@ -372,15 +380,20 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 	if err != nil {
 		return lookingglass.RoutePage{}, lgErr(err)
 	}
-	out := lookingglass.RoutePage{Next: cursorText(pg.Cursor, pg.More), Generation: pg.Gen, Total: -1,
-		Routes: make([]lookingglass.Route, 0, len(pg.Routes))}
+	out := lookingglass.RoutePage{Next: cursorText(pg.Cursor, pg.More), Generation: pg.Gen, Total: -1, Routes: q.Buf[:0]}
+	if out.Routes == nil {
+		out.Routes = make([]lookingglass.Route, 0, len(pg.Routes))
+	}
 	out.Partial = pg.More && len(pg.Routes) < q.Limit
 	for i := range pg.Routes {
-		r := lgRoute(&pg.Routes[i])
-		if q.Matches(&r) { // the definition every backend follows (next hop per family, origin without AS_SET)
-			out.Routes = append(out.Routes, r)
+		out.Routes = appendLGRoute(out.Routes, &pg.Routes[i])
+		// The definition every backend follows (next hop per family, origin without AS_SET).
+		if !q.Matches(&out.Routes[len(out.Routes)-1]) {
+			out.Routes = out.Routes[:len(out.Routes)-1]
 		}
 	}
+	*buf = pg.Routes
+	putRIBPage(buf)
 	return out, nil
 }
 
@@ -430,11 +443,32 @@ func (b lgBackend) Explain(ctx context.Context, neighbor netip.Addr, prefix neti
 
 // lgRoute converts a route of a read job.
 func lgRoute(r *rs.Route) lookingglass.Route {
-	out := lookingglass.Route{Prefix: r.Prefix, Member: r.Member, ASN: r.ASN, Neighbor: r.Neighbor,
+	var out lookingglass.Route
+	lgRouteTo(&out, r)
+	return out
+}
+
+// appendLGRoute appends the conversion of r to dst. Within dst's capacity (a buffer the looking
+// glass reuses, lookingglass.Page.Buf) the element it overwrites lends its slices.
+func appendLGRoute(dst []lookingglass.Route, r *rs.Route) []lookingglass.Route {
+	if n := len(dst); n < cap(dst) {
+		dst = dst[:n+1]
+	} else {
+		dst = append(dst, lookingglass.Route{})
+	}
+	lgRouteTo(&dst[len(dst)-1], r)
+	return dst
+}
+
+// lgRouteTo converts r into *out, reusing the slices *out holds.
+func lgRouteTo(out *lookingglass.Route, r *rs.Route) {
+	old := *out
+	*out = lookingglass.Route{Prefix: r.Prefix, Member: r.Member, ASN: r.ASN, Neighbor: r.Neighbor,
 		LocalPref: r.LocalPref, Since: r.Since, NotExported: notExported(r.Export), PathID: r.PathID}
 	if r.Since.Unix() <= 0 {
 		out.Since = time.Time{}
 	}
+	out.Reasons = old.Reasons[:0]
 	for _, x := range r.Reasons.List() {
 		out.Reasons = append(out.Reasons, int(x))
 	}
@@ -442,40 +476,66 @@ func lgRoute(r *rs.Route) lookingglass.Route {
 	out.IRRPrefix, out.IRROrigin = irrWord(r.Info.IRRPrefix()), irrWord(r.Info.IRROrigin())
 	a := r.Attrs
 	if a == nil {
-		return out
+		return
 	}
-	out.ASPath, out.ASSet = flatten(a.ASPath)
+	out.ASPath, out.ASSet = flattenTo(old.ASPath[:0], a.ASPath)
 	out.NextHop = a.NextHop
 	if r.Prefix.Addr().Is6() || !a.NextHop.IsValid() {
 		out.NextHop = a.MPNextHop
 	}
 	out.MED, out.HasMED = a.MED, a.HasMED
 	out.Origin = [...]string{"igp", "egp", "incomplete", "incomplete"}[a.Origin&3]
+	out.Communities = old.Communities[:0]
 	for _, c := range a.Communities {
 		out.Communities = append(out.Communities, lookingglass.Community(c))
 	}
+	out.ExtCommunities = old.ExtCommunities[:0]
 	for _, c := range a.ExtCommunities {
 		out.ExtCommunities = append(out.ExtCommunities, lookingglass.ExtCommunity(c))
 	}
+	out.LargeCommunities = old.LargeCommunities[:0]
 	for _, c := range a.LargeCommunities {
 		out.LargeCommunities = append(out.LargeCommunities, lookingglass.LargeCommunity{Global: c.Global, Local1: c.Local1, Local2: c.Local2})
 	}
 	if a.HasOTC {
 		out.OTC = a.OTC
 	}
-	return out
 }
 
-func flatten(p speaker.ASPath) ([]uint32, bool) {
-	var out []uint32
+// flatten returns the AS numbers of p left to right, and whether it holds a set.
+func flatten(p speaker.ASPath) ([]uint32, bool) { return flattenTo(nil, p) }
+
+// flattenTo is flatten appending to dst.
+func flattenTo(dst []uint32, p speaker.ASPath) ([]uint32, bool) {
 	set := false
 	for _, seg := range p {
 		if seg.Type == speaker.SegSet || seg.Type == speaker.SegConfedSet {
 			set = true
 		}
-		out = append(out, seg.ASNs...)
+		dst = append(dst, seg.ASNs...)
 	}
-	return out, set
+	return dst, set
+}
+
+// ribPages holds the RIB page buffers (rs.RoutesQuery.Buf) of looking-glass requests: a page's
+// routes are copied out of the read job's result and the buffer is free again.
+var ribPages = sync.Pool{New: func() any { return new([]rs.Route) }}
+
+// getRIBPage returns a buffer with room for limit routes.
+func getRIBPage(limit int) *[]rs.Route {
+	b := ribPages.Get().(*[]rs.Route)
+	if cap(*b) < limit {
+		*b = make([]rs.Route, 0, min(max(limit, 0), rs.MaxPage))
+	}
+	return b
+}
+
+// putRIBPage gives b back, once nothing holds its routes: never after a read that failed, whose
+// job may still be filling it.
+func putRIBPage(b *[]rs.Route) {
+	clear((*b)[:cap(*b)]) // the attributes its routes point to are the RIB's
+	*b = (*b)[:0]
+	ribPages.Put(b)
 }
 
 func rpkiWord(s policy.RPKIState) string {

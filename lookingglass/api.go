@@ -440,11 +440,9 @@ func (s *Server) apiRoutes(c echo.Context) error {
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	p, err := s.backend.Routes(ctx, RoutesQuery{Neighbor: a, View: view, Family: fam, Hide: s.set.Load().hide, Page: page})
-	if err != nil {
-		return err
-	}
-	return s.writePage(c, p, page.Limit, sk)
+	return s.answerPage(c, page, sk, func(page Page) (RoutePage, error) {
+		return s.backend.Routes(ctx, RoutesQuery{Neighbor: a, View: view, Family: fam, Hide: s.set.Load().hide, Page: page})
+	})
 }
 
 func (s *Server) apiExplain(c echo.Context) error {
@@ -514,11 +512,9 @@ func (s *Server) apiLookup(c echo.Context) error {
 	}
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	p, err := s.backend.Lookup(ctx, LookupQuery{Prefix: pfx, Match: m, Hide: s.set.Load().hide, Page: page})
-	if err != nil {
-		return err
-	}
-	return s.writePage(c, p, page.Limit, sk)
+	return s.answerPage(c, page, sk, func(page Page) (RoutePage, error) {
+		return s.backend.Lookup(ctx, LookupQuery{Prefix: pfx, Match: m, Hide: s.set.Load().hide, Page: page})
+	})
 }
 
 func (s *Server) apiSearch(c echo.Context) error {
@@ -540,12 +536,11 @@ func (s *Server) apiSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q.Page, q.Hide = page, s.set.Load().hide
+	q.Hide = s.set.Load().hide
 	ctx, cancel := queryCtx(c)
 	defer cancel()
-	p, err := s.backend.Search(ctx, q)
-	if err != nil {
-		return err
-	}
-	return s.writePage(c, p, page.Limit, sk)
+	return s.answerPage(c, page, sk, func(page Page) (RoutePage, error) {
+		q.Page = page
+		return s.backend.Search(ctx, q)
+	})
 }

@@ -234,6 +234,11 @@ type Page struct {
 	Cursor string
 	// Limit is the most routes to return, 1..MaxPageSize.
 	Limit int
+	// Buf, when not nil, is storage the backend may build the page's Routes in: appended to
+	// Buf[:0], and the elements it overwrites may lend it their slices. The looking glass passes
+	// one it reuses once the answer is written, so a backend that uses it must not keep the page,
+	// nor let anything write to it after returning.
+	Buf []Route
 }
 
 // RoutesQuery asks for one page of a session's routes.

@@ -21,8 +21,28 @@ import (
 // encoding/json writes it, TestRoutePageJSONMatchesEncoder and FuzzRoutePageJSON) straight from
 // the routes into a reused buffer.
 
-// pageBufs holds the buffers pages are encoded into.
-var pageBufs = sync.Pool{New: func() any { return new([]byte) }}
+// pageBufs holds the buffers pages are encoded into, routeBufs the routes the Backend builds a page
+// in (Page.Buf).
+var (
+	pageBufs  = sync.Pool{New: func() any { return new([]byte) }}
+	routeBufs = sync.Pool{New: func() any { return new([]Route) }}
+)
+
+// answerPage fetches a page with fetch, which is given page with a reused Buf, and answers with it.
+func (s *Server) answerPage(c echo.Context, page Page, sk SortKey, fetch func(Page) (RoutePage, error)) error {
+	rb := routeBufs.Get().(*[]Route)
+	if cap(*rb) < page.Limit {
+		*rb = make([]Route, 0, page.Limit)
+	}
+	page.Buf = *rb
+	p, err := fetch(page)
+	if err != nil {
+		return err // the buffer is dropped: the Backend's contract ends with a good answer
+	}
+	err = s.writePage(c, p, page.Limit, sk)
+	routeBufs.Put(rb)
+	return err
+}
 
 // writePage answers with the page: the routes visible to the public, sorted by sk.
 func (s *Server) writePage(c echo.Context, p RoutePage, limit int, sk SortKey) error {

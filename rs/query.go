@@ -81,6 +81,9 @@ type RoutesQuery struct {
 	// Next); it is used when After is zero and never detects a flap.
 	Cursor int
 	Limit  int // at most MaxPage; 0 means DefaultPage
+	// Buf, when not nil, is where the page's routes are appended (to Buf[:0]), so that a caller
+	// answering page after page can reuse one slice.
+	Buf []Route
 }
 
 // RoutesPage is one page. More reports whether a next page follows (Cursor starts it); a page
@@ -129,6 +132,7 @@ type routesJob struct {
 
 func newRoutesJob(q RoutesQuery) *routesJob {
 	j := &routesJob{q: q, limit: pageLimit(q.Limit), pos: q.After}
+	j.page.Routes = q.Buf[:0]
 	if !q.After.set && q.Cursor > 0 {
 		j.pos = Cursor{set: true, a: uint32(min(q.Cursor, 1<<31))}
 	}

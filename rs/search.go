@@ -39,6 +39,8 @@ type SearchQuery struct {
 	NextHop          netip.Addr
 	After            Cursor
 	Limit            int // at most MaxPage; 0 means DefaultPage
+	// Buf, when not nil, is where the page's routes are appended (to Buf[:0]), as in RoutesQuery.
+	Buf []Route
 }
 
 // Search returns a page of the routes of all members that match q. A search that reads an index
@@ -64,6 +66,7 @@ func newSearchJob(q SearchQuery) (*searchJob, error) {
 		return nil, fmt.Errorf("search: view %v: only received, accepted or filtered", q.View)
 	}
 	j := &searchJob{q: q, limit: pageLimit(q.Limit), pos: q.After, match: map[*attrSet]bool{}}
+	j.page.Routes = q.Buf[:0]
 	j.page.Next = -1
 	return j, nil
 }
@@ -200,7 +203,7 @@ func (j *searchJob) indexStep(s *Server, e *asnSets) (int, bool) {
 		return max(j.work, 1), true
 	}
 	from, skip := j.pos.inc, int(j.pos.b)
-	var h setHeap
+	h := s.setHeap[:0] // the loop's scratch: read steps do not overlap
 	n := 0
 	e.each(func(set *attrSet) {
 		n++
@@ -208,6 +211,12 @@ func (j *searchJob) indexStep(s *Server, e *asnSets) (int, bool) {
 			h = append(h, set)
 		}
 	})
+	defer func(filled []*attrSet) {
+		clear(filled) // the scratch keeps no set alive
+		if cap(filled) <= maxSetHeap {
+			s.setHeap = filled[:0]
+		}
+	}(h)
 	j.sets += n
 	j.spent(s, 1+n/setsPerEntry)
 	h.init()
@@ -256,6 +265,9 @@ func (j *searchJob) indexStep(s *Server, e *asnSets) (int, bool) {
 	}
 	return max(j.work, 1), true
 }
+
+// maxSetHeap bounds the scratch indexStep keeps between steps, in sets.
+const maxSetHeap = 1 << 16
 
 // setHeap orders sets by hash, least first.
 type setHeap []*attrSet

@@ -49,6 +49,7 @@ type Server struct {
 	quickReads int
 	lastRead   time.Time
 	readBuf    []readTask
+	setHeap    setHeap // searchJob.indexStep's scratch
 	gaps       readGaps
 	busy       bool                    // this pass routed (took or sent UPDATEs): feed replays trickle (read.go)
 	routingNs  atomic.Uint64           // wall time of the inbound and outbound phases so far, for RoutingTime
