@@ -113,7 +113,7 @@ func (s *Server) lgdRib(c echo.Context) error {
 		if s.set.Load().hidden[a] {
 			return ErrUnknownNeighbor
 		}
-		return s.walk(c, head, tail, s.routesFetcher(a, ViewReceived, ""), nil, s.lgdRoute, maxCompatRoutes)
+		return s.walk(c, head, tail, s.routesFetcher(a, ViewReceived, ""), nil, marshalled(s.lgdRoute), maxCompatRoutes)
 	}
-	return s.walk(c, head, tail, s.tableFetcher(tables["master"]), nil, s.lgdRoute, maxCompatRoutes)
+	return s.walk(c, head, tail, s.tableFetcher(tables["master"]), nil, marshalled(s.lgdRoute), maxCompatRoutes)
 }

@@ -96,7 +96,7 @@ func (s *Server) beTable(c echo.Context) error {
 		return errNotFound("no such table (master4, master6, master)")
 	}
 	keep := func(r *Route) bool { return r.Accepted() }
-	return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.tableFetcher(roots), keep, s.bwRoute, birdseyeMaxRoutes)
+	return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.tableFetcher(roots), keep, s.appendBWRoute, birdseyeMaxRoutes)
 }
 
 func (s *Server) beRoutes(v View) echo.HandlerFunc {
@@ -108,7 +108,7 @@ func (s *Server) beRoutes(v View) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, v, ""), nil, s.bwRoute, birdseyeMaxRoutes)
+		return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, v, ""), nil, s.appendBWRoute, birdseyeMaxRoutes)
 	}
 }
 
@@ -133,7 +133,7 @@ func (s *Server) beLargeWild(c echo.Context) error {
 	keep := func(r *Route) bool {
 		return slices.ContainsFunc(s.largeCommunities(r), func(l LargeCommunity) bool { return l.Global == x && l.Local1 == y })
 	}
-	return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, ViewReceived, ""), keep, s.bwRoute, birdseyeMaxRoutes)
+	return s.walk(c, s.beHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, ViewReceived, ""), keep, s.appendBWRoute, birdseyeMaxRoutes)
 }
 
 // netParam is the prefix in a Bird's Eye route path, which IXP Manager sends URL-encoded
@@ -167,10 +167,10 @@ func (s *Server) beLookup(c echo.Context, keep func(*Route) bool) error {
 	if err != nil {
 		return err
 	}
-	routes := []any{}
+	routes := []json.RawMessage{}
 	for _, r := range s.visibleRoutes(p.Routes) {
 		if keep(&r) {
-			routes = append(routes, s.bwRoute(&r))
+			routes = append(routes, s.appendBWRoute(nil, &r))
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"api": s.beEnvelope(ctx), "routes": routes})

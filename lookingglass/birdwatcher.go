@@ -63,31 +63,6 @@ type bwProtocol struct {
 	Routes               bwRouteCounts `json:"routes"`
 }
 
-type bwRoute struct {
-	Network      string   `json:"network"`
-	Gateway      string   `json:"gateway"`
-	Interface    string   `json:"interface"`
-	FromProtocol string   `json:"from_protocol"`
-	Age          string   `json:"age"`
-	LearntFrom   string   `json:"learnt_from"`
-	Primary      bool     `json:"primary"`
-	Metric       int      `json:"metric"`
-	Type         []string `json:"type"`
-	BGP          bwBGP    `json:"bgp"`
-}
-
-type bwBGP struct {
-	Origin           string      `json:"origin"`
-	ASPath           []string    `json:"as_path"`
-	NextHop          string      `json:"next_hop"`
-	LocalPref        string      `json:"local_pref"`
-	MED              string      `json:"med"`
-	OTC              string      `json:"otc,omitempty"`
-	Communities      [][2]uint32 `json:"communities"`
-	LargeCommunities [][3]uint32 `json:"large_communities"`
-	ExtCommunities   [][3]string `json:"ext_communities"`
-}
-
 // birdTime is t as the birdwatcher shape writes most times; "" when unknown.
 func birdTime(t time.Time) string {
 	if t.IsZero() {
@@ -188,36 +163,95 @@ func (s *Server) bwProtocols(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"api": api, "ttl": ttl, "protocols": protocols})
 }
 
-// bwRoute converts a route; gateway is the session's address, as BIRD shows the routes of a BGP
-// protocol, and Alice-LG matches filtered routes to received ones by it.
-func (s *Server) bwRoute(r *Route) any {
-	b := bwRoute{
-		Network: r.Prefix.String(), Gateway: addrString(r.Neighbor), Interface: "",
-		FromProtocol: ProtocolID(r.Neighbor), Age: birdTime(r.Since),
-		LearntFrom: addrString(r.Neighbor), Primary: r.Best && r.Accepted(), Metric: 100,
-		Type: []string{"BGP", "univ"},
-		BGP: bwBGP{
-			Origin: birdOrigin(r.Origin), ASPath: make([]string, len(r.ASPath)), NextHop: addrString(r.NextHop),
-			LocalPref: strconv.FormatUint(uint64(r.LocalPref), 10), MED: strconv.FormatUint(uint64(r.MED), 10),
-			Communities: make([][2]uint32, len(r.Communities)), LargeCommunities: [][3]uint32{},
-			ExtCommunities: make([][3]string, len(r.ExtCommunities)),
-		},
+// appendBWRoute appends a route in the birdwatcher shape (Alice-LG's and IXP Manager's): what
+// encoding/json writes for the bwRoute of the route (bwroute_test.go, TestBWRouteMatchesEncoder and
+// FuzzBWRoute). Gateway is the session's address, as BIRD shows the routes of a BGP protocol, and
+// Alice-LG matches filtered routes to received ones by it. Written by hand: a whole table at a
+// million routes through encoding/json was a gigabyte of garbage per poll.
+func (s *Server) appendBWRoute(b []byte, r *Route) []byte {
+	var nb [2 + 46]byte
+	nbr := appendAddr(nb[:0], r.Neighbor) // quoted
+	b = append(b, `{"network":`...)
+	b = appendPrefix(b, r.Prefix)
+	b = append(b, `,"gateway":`...)
+	b = append(b, nbr...)
+	b = append(b, `,"interface":"","from_protocol":`...)
+	if r.Neighbor.Zone() != "" { // a zone is any string
+		b = appendJSONString(b, ProtocolID(r.Neighbor))
+	} else {
+		b = append(appendProtocolID(append(b, '"'), r.Neighbor), '"')
 	}
+	b = append(b, `,"age":"`...)
+	if !r.Since.IsZero() {
+		b = r.Since.UTC().AppendFormat(b, bwTimeShort)
+	}
+	b = append(b, `","learnt_from":`...)
+	b = append(b, nbr...)
+	b = append(b, `,"primary":`...)
+	b = strconv.AppendBool(b, r.Best && r.Accepted())
+	b = append(b, `,"metric":100,"type":["BGP","univ"],"bgp":{"origin":"`...)
+	b = append(b, birdOrigin(r.Origin)...)
+	b = append(b, `","as_path":[`...)
 	for i, a := range r.ASPath {
-		b.BGP.ASPath[i] = strconv.FormatUint(uint64(a), 10)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(strconv.AppendUint(append(b, '"'), uint64(a), 10), '"')
 	}
+	b = append(b, `],"next_hop":`...)
+	b = appendAddr(b, r.NextHop)
+	b = append(b, `,"local_pref":"`...)
+	b = strconv.AppendUint(b, uint64(r.LocalPref), 10)
+	b = append(b, `","med":"`...)
+	b = strconv.AppendUint(b, uint64(r.MED), 10)
+	b = append(b, '"')
 	if r.OTC != 0 {
-		b.BGP.OTC = strconv.FormatUint(uint64(r.OTC), 10)
+		b = append(b, `,"otc":"`...)
+		b = append(strconv.AppendUint(b, uint64(r.OTC), 10), '"')
 	}
+	b = append(b, `,"communities":[`...)
 	for i, c := range r.Communities {
-		b.BGP.Communities[i] = [2]uint32{uint32(c >> 16), uint32(c & 0xffff)}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(strconv.AppendUint(append(b, '['), uint64(c>>16), 10), ',')
+		b = append(strconv.AppendUint(b, uint64(c&0xffff), 10), ']')
 	}
-	for _, c := range s.largeCommunities(r) {
-		b.BGP.LargeCommunities = append(b.BGP.LargeCommunities, [3]uint32{c.Global, c.Local1, c.Local2})
+	b = append(b, `],"large_communities":[`...)
+	var vb [4]LargeCommunity
+	b = appendLarge(b, r.LargeCommunities)
+	if v := s.verdictCommunities(vb[:0], r); len(v) > 0 {
+		if len(r.LargeCommunities) > 0 {
+			b = append(b, ',')
+		}
+		b = appendLarge(b, v)
 	}
+	b = append(b, `],"ext_communities":[`...)
 	for i, c := range r.ExtCommunities {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		k, g, l := c.Parts()
-		b.BGP.ExtCommunities[i] = [3]string{k, g, l}
+		b = append(b, '[')
+		b = appendJSONString(b, k)
+		b = append(b, ',')
+		b = appendJSONString(b, g)
+		b = append(b, ',')
+		b = appendJSONString(b, l)
+		b = append(b, ']')
+	}
+	return append(b, "]}}"...)
+}
+
+// appendLarge appends the communities as arrays of three numbers, separated by commas.
+func appendLarge(b []byte, cs []LargeCommunity) []byte {
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(strconv.AppendUint(append(b, '['), uint64(c.Global), 10), ',')
+		b = append(strconv.AppendUint(b, uint64(c.Local1), 10), ',')
+		b = append(strconv.AppendUint(b, uint64(c.Local2), 10), ']')
 	}
 	return b
 }
@@ -240,7 +274,7 @@ func (s *Server) bwRoutes(v View) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		return s.walk(c, s.bwHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, v, ""), nil, s.bwRoute, maxCompatRoutes)
+		return s.walk(c, s.bwHead(c.Request().Context()), []byte("]}"), s.routesFetcher(a, v, ""), nil, s.appendBWRoute, maxCompatRoutes)
 	}
 }
 
@@ -255,6 +289,6 @@ func (s *Server) bwTable(filtered bool) echo.HandlerFunc {
 			return errNotFound("no such table (master4, master6, master)")
 		}
 		keep := func(r *Route) bool { return r.Accepted() != filtered }
-		return s.walk(c, s.bwHead(c.Request().Context()), []byte("]}"), s.tableFetcher(roots), keep, s.bwRoute, maxCompatRoutes)
+		return s.walk(c, s.bwHead(c.Request().Context()), []byte("]}"), s.tableFetcher(roots), keep, s.appendBWRoute, maxCompatRoutes)
 	}
 }

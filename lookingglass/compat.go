@@ -1,7 +1,6 @@
 package lookingglass
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,20 +34,22 @@ const (
 // walk reads a whole list: fetch is called with "" and then each Next until the list ends. The
 // first page is fetched before anything is written, so that its error becomes the response's
 // status; after that, an error ends the list early (logged), since the status is already sent.
-// Each visible route for which keep is true is written with conv between head and tail.
-func (s *Server) walk(c echo.Context, head, tail []byte, fetch func(ctx context.Context, cursor string) (RoutePage, error),
-	keep func(*Route) bool, conv func(*Route) any, limit int) error {
+// Each visible route for which keep is true is written with enc between head and tail.
+func (s *Server) walk(c echo.Context, head, tail []byte, fetch fetcher, keep func(*Route) bool,
+	enc func([]byte, *Route) []byte, limit int) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), walkTimeout)
 	defer cancel()
-	page, err := fetch(ctx, "")
+	// Every page is built in the same storage (Page.Buf): a page is written before the next is
+	// fetched. At a million routes the walk allocated a gigabyte, mostly pages and conversions.
+	pb := make([]Route, 0, MaxPageSize)
+	page, err := fetch(ctx, "", pb)
 	if err != nil {
 		return err
 	}
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	w.WriteHeader(http.StatusOK)
-	var buf bytes.Buffer
-	buf.Write(head)
+	buf := append(make([]byte, 0, 80<<10), head...)
 	set := s.set.Load()
 	n := 0
 	for pages := 0; ; pages++ {
@@ -58,52 +59,60 @@ func (s *Server) walk(c echo.Context, head, tail []byte, fetch func(ctx context.
 				continue
 			}
 			if n > 0 {
-				buf.WriteByte(',')
+				buf = append(buf, ',')
 			}
-			b, err := json.Marshal(conv(r))
-			if err != nil {
-				return err
-			}
-			buf.Write(b)
+			buf = enc(buf, r)
 			n++
 		}
-		if buf.Len() > 64<<10 {
-			if _, err := w.Write(buf.Bytes()); err != nil {
+		if len(buf) > 64<<10 {
+			if _, err := w.Write(buf); err != nil {
 				return nil // the client went away
 			}
-			buf.Reset()
+			buf = buf[:0]
 		}
 		if page.Next == "" || n >= limit || pages >= maxWalkPages {
 			break
 		}
-		if page, err = fetch(ctx, page.Next); err != nil {
+		if page, err = fetch(ctx, page.Next, pb); err != nil {
 			s.log.Warn("looking glass: list cut short", "path", c.Request().URL.Path, "routes", n, "err", err)
 			break
 		}
 	}
-	buf.Write(tail)
-	_, _ = w.Write(buf.Bytes())
+	buf = append(buf, tail...)
+	_, _ = w.Write(buf)
 	return nil
 }
 
+// fetcher reads a page of a list from the Backend, building it in buf (Page.Buf).
+type fetcher func(ctx context.Context, cursor string, buf []Route) (RoutePage, error)
+
+// marshalled is an encoder for walk of what conv returns, through encoding/json (whose encoding of
+// these plain structs cannot fail).
+func marshalled(conv func(*Route) any) func([]byte, *Route) []byte {
+	return func(b []byte, r *Route) []byte {
+		j, _ := json.Marshal(conv(r))
+		return append(b, j...)
+	}
+}
+
 // routesFetcher reads a session's view page by page.
-func (s *Server) routesFetcher(a netip.Addr, v View, family string) func(context.Context, string) (RoutePage, error) {
+func (s *Server) routesFetcher(a netip.Addr, v View, family string) fetcher {
 	hide := s.set.Load().hide
-	return func(ctx context.Context, cursor string) (RoutePage, error) {
+	return func(ctx context.Context, cursor string, buf []Route) (RoutePage, error) {
 		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		defer cancel()
 		return s.backend.Routes(qctx, RoutesQuery{Neighbor: a, View: v, Family: family, Hide: hide,
-			Page: Page{Cursor: cursor, Limit: MaxPageSize}})
+			Page: Page{Cursor: cursor, Limit: MaxPageSize, Buf: buf}})
 	}
 }
 
 // lookupFetcher reads the routes for a prefix (or, with 0.0.0.0/0 and more-specific, a whole table).
-func (s *Server) lookupFetcher(p netip.Prefix, m Match) func(context.Context, string) (RoutePage, error) {
+func (s *Server) lookupFetcher(p netip.Prefix, m Match) fetcher {
 	hide := s.set.Load().hide
-	return func(ctx context.Context, cursor string) (RoutePage, error) {
+	return func(ctx context.Context, cursor string, buf []Route) (RoutePage, error) {
 		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		defer cancel()
-		return s.backend.Lookup(qctx, LookupQuery{Prefix: p, Match: m, Hide: hide, Page: Page{Cursor: cursor, Limit: MaxPageSize}})
+		return s.backend.Lookup(qctx, LookupQuery{Prefix: p, Match: m, Hide: hide, Page: Page{Cursor: cursor, Limit: MaxPageSize, Buf: buf}})
 	}
 }
 
@@ -115,16 +124,16 @@ var tables = map[string][]netip.Prefix{
 }
 
 // tableFetcher walks every prefix of a table, one root after the other.
-func (s *Server) tableFetcher(roots []netip.Prefix) func(context.Context, string) (RoutePage, error) {
+func (s *Server) tableFetcher(roots []netip.Prefix) fetcher {
 	// The cursor is the root's index, a dot, and the Backend's cursor within it.
-	return func(ctx context.Context, cursor string) (RoutePage, error) {
+	return func(ctx context.Context, cursor string, buf []Route) (RoutePage, error) {
 		i := 0
 		if cursor != "" {
 			idx, rest, _ := strings.Cut(cursor, ".")
 			i, _ = strconv.Atoi(idx)
 			cursor = rest
 		}
-		p, err := s.lookupFetcher(roots[i], MatchMoreSpecific)(ctx, cursor)
+		p, err := s.lookupFetcher(roots[i], MatchMoreSpecific)(ctx, cursor, buf)
 		if err != nil {
 			return p, err
 		}
@@ -142,18 +151,23 @@ func (s *Server) tableFetcher(roots []netip.Prefix) func(context.Context, string
 // compatibility shapes carry them: RS:1101:N per filter reason, RS:1000:N for the RPKI state and
 // RS:1102:N for a not-exported reason.
 func (s *Server) largeCommunities(r *Route) []LargeCommunity {
+	return s.verdictCommunities(append([]LargeCommunity(nil), r.LargeCommunities...), r)
+}
+
+// verdictCommunities appends to dst the large communities that carry the route's verdicts: filter
+// reasons, RPKI state, why it is not exported.
+func (s *Server) verdictCommunities(dst []LargeCommunity, r *Route) []LargeCommunity {
 	rs := s.set.Load().rsASN
-	out := append([]LargeCommunity(nil), r.LargeCommunities...)
 	for _, c := range r.Reasons {
-		out = append(out, LargeCommunity{rs, policy.EuroIXFunction, uint32(c)})
+		dst = append(dst, LargeCommunity{rs, policy.EuroIXFunction, uint32(c)})
 	}
 	if n, ok := rpkiCodes[r.RPKI]; ok {
-		out = append(out, LargeCommunity{rs, policy.InfoRPKIFunction, uint32(n)})
+		dst = append(dst, LargeCommunity{rs, policy.InfoRPKIFunction, uint32(n)})
 	}
 	if r.NotExported != 0 {
-		out = append(out, LargeCommunity{rs, NotExportedFunction, uint32(r.NotExported)})
+		dst = append(dst, LargeCommunity{rs, NotExportedFunction, uint32(r.NotExported)})
 	}
-	return out
+	return dst
 }
 
 // bgpState names an FSM state as BIRD and OpenBGPD print it.

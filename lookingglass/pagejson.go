@@ -94,13 +94,9 @@ func (s *Server) appendRoutePage(b []byte, rs []Route, p RoutePage, limit int, n
 // appendRoute appends the JSON of routeJSONAt(r, now, names).
 func (s *Server) appendRoute(b []byte, r *Route, now time.Time, names *neighborNames) []byte {
 	nstr, nid := names.of(r.Neighbor)
-	b = append(b, `{"prefix":"`...)
-	if r.Prefix.IsValid() {
-		b = r.Prefix.AppendTo(b)
-	} else {
-		b = append(b, "invalid Prefix"...) // what netip.Prefix.String says
-	}
-	b = append(b, `","member":`...)
+	b = append(b, `{"prefix":`...)
+	b = appendPrefix(b, r.Prefix)
+	b = append(b, `,"member":`...)
 	b = appendJSONString(b, r.Member)
 	b = append(b, `,"asn":`...)
 	b = strconv.AppendUint(b, uint64(r.ASN), 10)
@@ -198,6 +194,17 @@ func (s *Server) appendReason(b []byte, r ReasonJSON) []byte {
 	b = append(b, `,"community":`...)
 	b = appendJSONString(b, r.Community)
 	return append(b, '}')
+}
+
+// appendPrefix appends p.String() as a JSON string.
+func appendPrefix(b []byte, p netip.Prefix) []byte {
+	b = append(b, '"')
+	if p.IsValid() {
+		b = p.AppendTo(b)
+	} else {
+		b = append(b, "invalid Prefix"...) // what netip.Prefix.String says
+	}
+	return append(b, '"')
 }
 
 // appendAddr appends addrString(a) as a JSON string.

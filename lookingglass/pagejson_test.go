@@ -75,34 +75,7 @@ func FuzzRoutePageJSON(f *testing.F) {
 	f.Add("", "", "\u2029", []byte{}, int64(0), uint64(0))
 	s := newTestServer(f, newFake())
 	f.Fuzz(func(t *testing.T, member, origin, next string, raw []byte, since int64, bits uint64) {
-		r := Route{Member: member, Origin: origin, RPKI: origin, IRRPrefix: next, IRROrigin: member,
-			ASN: uint32(bits), MED: uint32(bits >> 8), HasMED: bits&1 != 0, ASSet: bits&2 != 0, Best: bits&4 != 0,
-			OTC: uint32(bits >> 16), PathID: uint32(bits >> 24), LocalPref: uint32(bits >> 32),
-			NotExported: int(bits>>40) & 31}
-		if since != 0 {
-			r.Since = time.Unix(since%(1<<40), since%1e9)
-		}
-		// The prefix, the next hop and the neighbor from raw: an IPv4 or IPv6 address and a length.
-		if len(raw) >= 5 {
-			if a, ok := netip.AddrFromSlice(raw[:4]); ok {
-				r.Prefix, _ = a.Prefix(int(raw[4]) % 33)
-				r.Neighbor = a
-			}
-		}
-		if len(raw) >= 17 {
-			if a, ok := netip.AddrFromSlice(raw[:16]); ok {
-				r.NextHop = a.WithZone(origin)
-				r.Prefix = netip.PrefixFrom(a, int(raw[16])%129)
-			}
-		}
-		for i := 0; i+4 <= len(raw) && i < 64; i += 4 {
-			v := binary.BigEndian.Uint32(raw[i:])
-			r.ASPath = append(r.ASPath, v)
-			r.Communities = append(r.Communities, Community(v))
-			r.LargeCommunities = append(r.LargeCommunities, LargeCommunity{v, v >> 3, ^v})
-			r.ExtCommunities = append(r.ExtCommunities, ExtCommunity(uint64(v)<<32|uint64(^v)))
-			r.Reasons = append(r.Reasons, int(v%64))
-		}
+		r := fuzzedRoute(member, origin, next, raw, since, bits)
 		checkPageJSON(t, s, RoutePage{Routes: []Route{r, r}, Next: next, Generation: bits, Total: int(since), Partial: bits&8 != 0},
 			int(bits%1001), SortKey{})
 	})
@@ -185,4 +158,41 @@ func TestPageBufReused(t *testing.T) {
 	if n < 60 || bb.given < n/2 {
 		t.Fatalf("%d answers compared, %d built in a Buf", n, bb.given)
 	}
+}
+
+// fuzzedRoute is a route whose every field comes from the fuzzer's arguments: the strings, the
+// prefix, next hop and neighbor from raw (an IPv4 or IPv6 address and a length), the path and the
+// communities of every kind from raw's words, and the numbers and flags from bits.
+func fuzzedRoute(member, origin, next string, raw []byte, since int64, bits uint64) Route {
+	r := Route{Member: member, Origin: origin, RPKI: origin, IRRPrefix: next, IRROrigin: member,
+		ASN: uint32(bits), MED: uint32(bits >> 8), HasMED: bits&1 != 0, ASSet: bits&2 != 0, Best: bits&4 != 0,
+		OTC: uint32(bits >> 16), PathID: uint32(bits >> 24), LocalPref: uint32(bits >> 32),
+		NotExported: int(bits>>40) & 31}
+	if since != 0 {
+		r.Since = time.Unix(since%(1<<40), since%1e9)
+	}
+	if len(raw) >= 5 {
+		if a, ok := netip.AddrFromSlice(raw[:4]); ok {
+			r.Prefix, _ = a.Prefix(int(raw[4]) % 33)
+			r.Neighbor = a
+		}
+	}
+	if len(raw) >= 17 {
+		if a, ok := netip.AddrFromSlice(raw[:16]); ok {
+			r.NextHop = a.WithZone(origin)
+			r.Prefix = netip.PrefixFrom(a, int(raw[16])%129)
+			if bits&16 != 0 {
+				r.Neighbor = a.WithZone(next)
+			}
+		}
+	}
+	for i := 0; i+4 <= len(raw) && i < 64; i += 4 {
+		v := binary.BigEndian.Uint32(raw[i:])
+		r.ASPath = append(r.ASPath, v)
+		r.Communities = append(r.Communities, Community(v))
+		r.LargeCommunities = append(r.LargeCommunities, LargeCommunity{v, v >> 3, ^v})
+		r.ExtCommunities = append(r.ExtCommunities, ExtCommunity(uint64(v)<<32|uint64(^v)))
+		r.Reasons = append(r.Reasons, int(v%64))
+	}
+	return r
 }

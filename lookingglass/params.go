@@ -479,13 +479,19 @@ func ParseSearch(kind SearchKind, q string) (SearchQuery, error) {
 func ProtocolID(a netip.Addr) string {
 	// Built in one buffer: every route of a page carries its session's id.
 	var buf [2 + 46]byte
-	b := a.AppendTo(append(buf[:0], 'R', '_'))
-	for i := 2; i < len(b); i++ {
+	return string(appendProtocolID(buf[:0], a))
+}
+
+// appendProtocolID appends ProtocolID(a) to b.
+func appendProtocolID(b []byte, a netip.Addr) []byte {
+	n := len(b) + 2
+	b = a.AppendTo(append(b, 'R', '_'))
+	for i := n; i < len(b); i++ {
 		if b[i] == '.' || b[i] == ':' {
 			b[i] = '_'
 		}
 	}
-	return string(b)
+	return b
 }
 
 // ParseSessionID parses a session's id: its neighbor address or its ProtocolID.
