@@ -210,13 +210,7 @@ func (s *Server) appendBWRoute(b []byte, r *Route) []byte {
 		b = append(strconv.AppendUint(b, uint64(r.OTC), 10), '"')
 	}
 	b = append(b, `,"communities":[`...)
-	for i, c := range r.Communities {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendUint(append(b, '['), uint64(c>>16), 10), ',')
-		b = append(strconv.AppendUint(b, uint64(c&0xffff), 10), ']')
-	}
+	b = appendCommunities(b, r.Communities, "[,]")
 	b = append(b, `],"large_communities":[`...)
 	var vb [4]LargeCommunity
 	b = appendLarge(b, r.LargeCommunities)

@@ -122,13 +122,7 @@ func (s *Server) appendRoute(b []byte, r *Route, now time.Time, names *neighborN
 	b = append(b, `,"local_pref":`...)
 	b = strconv.AppendUint(b, uint64(r.LocalPref), 10)
 	b = append(b, `,"communities":[`...)
-	for i, c := range r.Communities {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendUint(append(b, '"'), uint64(c>>16), 10), ':')
-		b = append(strconv.AppendUint(b, uint64(c&0xffff), 10), '"')
-	}
+	b = appendCommunities(b, r.Communities, `":"`)
 	b = append(b, `],"ext_communities":[`...)
 	for i, c := range r.ExtCommunities {
 		if i > 0 {
@@ -217,6 +211,19 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 		b = a.AppendTo(b)
 	}
 	return append(b, '"')
+}
+
+// appendCommunities appends the communities separated by commas, each as the two halves between
+// the delimiters d: "a:b" for `":"`, [a,b] for "[,]".
+func appendCommunities(b []byte, cs []Community, d string) []byte {
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(strconv.AppendUint(append(b, d[0]), uint64(c>>16), 10), d[1])
+		b = append(strconv.AppendUint(b, uint64(c&0xffff), 10), d[2])
+	}
+	return b
 }
 
 // appendOptUint appends v, or null when !ok (a *uint32 field).
