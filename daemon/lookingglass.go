@@ -502,10 +502,7 @@ func lgRouteTo(out *lookingglass.Route, r *rs.Route) {
 	}
 }
 
-// flatten returns the AS numbers of p left to right, and whether it holds a set.
-func flatten(p speaker.ASPath) ([]uint32, bool) { return flattenTo(nil, p) }
-
-// flattenTo is flatten appending to dst.
+// flattenTo appends the AS numbers of p to dst, left to right, and reports whether p holds a set.
 func flattenTo(dst []uint32, p speaker.ASPath) ([]uint32, bool) {
 	set := false
 	for _, seg := range p {
