@@ -2,19 +2,30 @@ package rpki
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 )
 
 // vrpFileJSON is a VRP file as rpki-client writes it, of n VRPs (nine in ten IPv4 /24s, one in
 // ten IPv6 /48s, some with a string asn), the first changed of every hundred VRPs having a
-// different origin when salt is non-zero: the "1% of VRPs change" of a reload.
+// different origin when salt is non-zero: the "1% of VRPs change" of a reload. Like rpki-client's,
+// the file lists IPv4 before IPv6, each in address order.
 func vrpFileJSON(n int, salt uint32) []byte {
 	buf := make([]byte, 0, n*96)
 	buf = append(buf, `{"metadata": {"buildmachine": "rpki.example", "roas": 1, "generated": 1700000000},`+"\n"+`"roas": [`...)
-	for i := range n {
-		if i > 0 {
+	order := make([]int, 0, n)
+	for _, v6 := range []bool{false, true} {
+		for i := range n {
+			if (i%10 == 9) == v6 {
+				order = append(order, i)
+			}
+		}
+	}
+	for k, i := range order {
+		if k > 0 {
 			buf = append(buf, ",\n"...)
 		}
 		asn := uint32(1000 + i%50_000)
@@ -74,6 +85,15 @@ func BenchmarkVRPFile400k(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			NewTable(newVRPs)
+		}
+	})
+	// A file in another order costs NewTable a sort.
+	shuffled := slices.Clone(newVRPs)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	b.Run("build-unsorted", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewTable(shuffled)
 		}
 	})
 	oldTab, newTab := NewTable(oldVRPs), NewTable(newVRPs)

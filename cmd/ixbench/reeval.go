@@ -281,29 +281,27 @@ func (pl *reevalPlan) writeIRR(dir string, i int, drop []uint64) error {
 	return writeAtomic(filepath.Join(dir, "irr", m.Name+".asns"), []byte(a.String()))
 }
 
-// writeVRPs writes the VRP file with old replaced by repl.
+// writeVRPs writes the VRP file with old replaced by repl, in address order (IPv4 first) as
+// rpki-client writes it.
 func writeVRPs(path string, all, old, repl []vrp) error {
 	gone := map[vrp]bool{}
 	for _, v := range old {
 		gone[v] = true
 	}
-	var b strings.Builder
-	b.WriteString(`{"roas": [`)
-	first := true
-	emit := func(v vrp) {
-		if !first {
-			b.WriteString(",\n")
-		}
-		first = false
-		fmt.Fprintf(&b, `{"prefix": "%s", "maxLength": %d, "asn": %d}`, v.p, v.max, v.asn)
-	}
+	list := make([]vrp, 0, len(all)+len(repl))
 	for _, v := range all {
 		if !gone[v] {
-			emit(v)
+			list = append(list, v)
 		}
 	}
-	for _, v := range repl {
-		emit(v)
+	list = sortedVRPs(append(list, repl...))
+	var b strings.Builder
+	b.WriteString(`{"roas": [`)
+	for i, v := range list {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `{"prefix": "%s", "maxLength": %d, "asn": %d}`, v.p, v.max, v.asn)
 	}
 	b.WriteString("]}\n")
 	return writeAtomic(path, []byte(b.String()))

@@ -243,13 +243,17 @@ func (c *rtrCache) waitEOD(serial uint32, timeout time.Duration) (time.Time, err
 	}
 }
 
-// sortedVRPs returns vs in a stable order (for files and reproducible choices).
+// sortedVRPs returns vs in a stable order (for files and reproducible choices): rpki-client's,
+// by address family, address, length, max length and AS.
 func sortedVRPs(vs []vrp) []vrp {
 	slices.SortFunc(vs, func(a, b vrp) int {
 		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
 			return c
 		}
 		if c := a.p.Bits() - b.p.Bits(); c != 0 {
+			return c
+		}
+		if c := int(a.max) - int(b.max); c != 0 {
 			return c
 		}
 		return int(a.asn) - int(b.asn)

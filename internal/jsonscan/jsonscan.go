@@ -25,6 +25,9 @@ type Scanner struct {
 
 // WS skips white space.
 func (s *Scanner) WS() {
+	if s.I < len(s.B) && s.B[s.I] > ' ' {
+		return // the common case: the next byte is no white space
+	}
 	for s.I < len(s.B) {
 		switch s.B[s.I] {
 		case ' ', '\t', '\n', '\r':
@@ -51,19 +54,24 @@ func (s *Scanner) Str() ([]byte, bool) {
 		return nil, false
 	}
 	start := s.I
-	for s.I < len(s.B) {
-		c := s.B[s.I]
-		switch {
-		case c == '"':
-			s.I++
-			return s.B[start : s.I-1], true
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			return nil, false
-		}
+	for s.I < len(s.B) && !strStop[s.B[s.I]] {
 		s.I++
+	}
+	if s.I < len(s.B) && s.B[s.I] == '"' {
+		s.I++
+		return s.B[start : s.I-1], true
 	}
 	return nil, false
 }
+
+// strStop is the bytes that end a plain string, or make it something else: the closing quote,
+// escapes, control characters and anything outside printable ASCII.
+var strStop = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x7f
+	}
+	return t
+}()
 
 // Uint reads an integer of at most 10 digits in JSON's syntax (no sign, no leading zero), after
 // white space; a fraction or exponent after it is left unread and fails the caller's next check.
@@ -94,7 +102,8 @@ func (s *Scanner) Key(known ...string) (string, bool) {
 		if string(k) == n {
 			return n, true
 		}
-		if strings.EqualFold(string(k), n) {
+		// k is printable ASCII (Str): a key of another length cannot fold to n.
+		if len(k) == len(n) && strings.EqualFold(string(k), n) {
 			return "", false
 		}
 	}
