@@ -356,9 +356,10 @@ func (b lgBackend) Search(ctx context.Context, q lookingglass.SearchQuery) (look
 			return lookingglass.RoutePage{}, errors.New("search: no AS-path pattern")
 		}
 		var flat []uint32 // Path runs on the RIB loop, one call at a time
+		var text []byte
 		sq.Path = func(p speaker.ASPath) bool {
 			flat, _ = flattenTo(flat[:0], p)
-			return pat.Match(flat)
+			return pat.MatchBuf(flat, &text)
 		}
 		// The ASes a pattern requires ("_3356_", "^64501_.*_3356$") let the RIB read only the
 		// routes that carry one of them (its AS index); Path still decides.

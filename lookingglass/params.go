@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
@@ -286,7 +287,47 @@ type ASPathPattern struct {
 
 // ParseASPathPattern checks and compiles an AS-path pattern: at most 128 bytes, only the
 // characters of ASNs, spaces and regular expression operators, and a bounded compiled size.
+// Patterns compiled recently are kept (patternCache): a looking glass's clients page through the
+// same few searches, and compiling one again for every page was a tenth of the looking glass's
+// garbage under load (docs/lookingglass.md).
 func ParseASPathPattern(s string) (*ASPathPattern, error) {
+	if p := patterns.get(s); p != nil {
+		return p, nil
+	}
+	p, err := parseASPathPattern(s)
+	if err == nil {
+		patterns.put(s, p)
+	}
+	return p, err
+}
+
+// patternCache maps a pattern's text to its compiled form (immutable, and regexp.Regexp is safe for
+// concurrent use), for at most maxCachedPatterns patterns: when full, it starts again empty.
+type patternCache struct {
+	mu sync.Mutex
+	m  map[string]*ASPathPattern
+}
+
+const maxCachedPatterns = 256
+
+var patterns patternCache
+
+func (c *patternCache) get(s string) *ASPathPattern {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[s]
+}
+
+func (c *patternCache) put(s string, p *ASPathPattern) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedPatterns {
+		c.m = make(map[string]*ASPathPattern, maxCachedPatterns)
+	}
+	c.m[s] = p
+}
+
+func parseASPathPattern(s string) (*ASPathPattern, error) {
 	if s == "" {
 		return nil, paramErr("pattern", s, "empty")
 	}
@@ -338,14 +379,22 @@ func (p *ASPathPattern) ASN() (asn uint32, ok bool) {
 
 // Match reports whether the path, written as space-separated ASNs, matches.
 func (p *ASPathPattern) Match(path []uint32) bool {
-	var buf [256]byte
-	b := buf[:0]
+	var buf []byte
+	return p.MatchBuf(path, &buf)
+}
+
+// MatchBuf is Match writing the path's text into *buf, which it grows as needed and a caller
+// matching many paths passes again: the text escapes to the regexp package, so a buffer of Match's
+// own is an allocation per path.
+func (p *ASPathPattern) MatchBuf(path []uint32, buf *[]byte) bool {
+	b := (*buf)[:0]
 	for i, a := range path {
 		if i > 0 {
 			b = append(b, ' ')
 		}
 		b = strconv.AppendUint(b, uint64(a), 10)
 	}
+	*buf = b
 	return p.re.Match(b)
 }
 

@@ -123,6 +123,47 @@ func TestASPathPattern(t *testing.T) {
 	}
 }
 
+// TestASPathPatternCache: a pattern parsed again is the compiled one kept, a refused one is refused
+// again, the cache stays bounded, and MatchBuf's reused buffer shows no earlier path through.
+func TestASPathPatternCache(t *testing.T) {
+	a, err := ParseASPathPattern("_3356_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := ParseASPathPattern("_3356_"); b != a {
+		t.Error("the same pattern compiled twice")
+	}
+	for range 2 {
+		if _, err := ParseASPathPattern("(3356"); err == nil {
+			t.Error("a refused pattern accepted from the cache")
+		}
+	}
+	for i := range 3 * maxCachedPatterns {
+		if _, err := ParseASPathPattern("_" + strconv.Itoa(i) + "_"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patterns.mu.Lock()
+	n := len(patterns.m)
+	patterns.mu.Unlock()
+	if n == 0 || n > maxCachedPatterns {
+		t.Errorf("%d patterns cached, want 1..%d", n, maxCachedPatterns)
+	}
+	end, err := ParseASPathPattern("^64502$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf []byte
+	for _, c := range []struct {
+		path []uint32
+		want bool
+	}{{[]uint32{64502, 3356, 64510}, false}, {[]uint32{64502}, true}, {[]uint32{4200000000, 1, 2, 3}, false}, {nil, false}, {[]uint32{64502}, true}} {
+		if got := end.MatchBuf(c.path, &buf); got != c.want || got != end.Match(c.path) {
+			t.Errorf("^64502$ MatchBuf(%v) = %v, want %v", c.path, got, c.want)
+		}
+	}
+}
+
 func TestProtocolID(t *testing.T) {
 	for a, want := range map[string]string{"192.0.2.11": "R_192_0_2_11", "2001:db8:ffff::11": "R_2001_db8_ffff__11", "::1": "R___1",
 		"1:2:3:4:5:6:7:8": "R_1_2_3_4_5_6_7_8"} {
