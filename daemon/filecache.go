@@ -154,11 +154,11 @@ func (c *fileCache) irr(cfg *config.Config, m config.Member) (*policy.IRR, error
 // vrpFile is rpki.LoadFile through the cache.
 func (c *fileCache) vrpFile(path string) (*rpki.Table, error) {
 	v, err := c.load("vrp\x00"+path, []string{path}, func(data [][]byte) (any, error) {
-		vrps, err := rpki.ParseJSON(data[0])
+		t, err := rpki.ParseTable(data[0])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return rpki.NewTable(vrps), nil
+		return t, nil
 	})
 	if err != nil {
 		return nil, err

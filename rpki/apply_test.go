@@ -167,7 +167,10 @@ func TestChangedSortedAgreesWithWalk(t *testing.T) {
 		}
 		sa, ua, pa := build(a)
 		sb, ub, pb := build(b)
-		if sa.sorted == nil || sb.sorted == nil {
+		if _, ok := sa.sortedVRPs(); !ok {
+			t.Fatalf("round %d: a table built from a sorted list keeps no sorted array", round)
+		}
+		if _, ok := sb.sortedVRPs(); !ok {
 			t.Fatalf("round %d: a table built from a sorted list keeps no sorted array", round)
 		}
 		for _, x := range []*Table{sa, ua, pa} {

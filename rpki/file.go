@@ -90,15 +90,26 @@ func parseASN(raw json.RawMessage) (uint32, error) {
 	return uint32(v), nil
 }
 
+// ParseTable is NewTable of what ParseJSON reads, without copying the VRPs: the table keeps the
+// parsed list as its array (20 MB of garbage fewer for 400,000 VRPs, at a reload that the route
+// server's collector then had to mark its whole RIB for).
+func ParseTable(data []byte) (*Table, error) {
+	vrps, err := ParseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	return newTable(vrps), nil
+}
+
 // LoadFile reads and parses a VRP file into a snapshot.
 func LoadFile(path string) (*Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("vrp file: %w", err)
 	}
-	vrps, err := ParseJSON(data)
+	t, err := ParseTable(data)
 	if err != nil {
 		return nil, fmt.Errorf("vrp file %s: %w", path, err)
 	}
-	return NewTable(vrps), nil
+	return t, nil
 }

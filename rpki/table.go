@@ -54,9 +54,12 @@ var emptyTrie bart.Table[[]VRP]
 // that prefix's VRPs: one allocation for all of them, and a table that the next version of the same
 // file is compared with by one merge (Changed). A list in another order is not sorted (that took
 // longer than building the trie, BenchmarkVRPFile400k): the table is built from it as it comes.
-func NewTable(vrps []VRP) *Table {
+func NewTable(vrps []VRP) *Table { return newTable(slices.Clone(vrps)) }
+
+// newTable is NewTable keeping vrps, which the caller gives up, as the table's array.
+func newTable(vrps []VRP) *Table {
 	t := &Table{t: new(bart.Table[[]VRP])}
-	all := make([]VRP, 0, len(vrps))
+	all := vrps[:0] // filtered in place: each VRP is written at or before where it was read
 	for _, v := range vrps {
 		v.Prefix = v.Prefix.Masked()
 		if !v.Prefix.IsValid() || v.MaxLength < v.Prefix.Bits() || v.MaxLength > v.Prefix.Addr().BitLen() {
@@ -138,10 +141,10 @@ func compareVRP(a, b VRP) int {
 	return cmp.Compare(a.ASN, b.ASN)
 }
 
-// sortedVRPs returns every VRP of t in compareVRP's order, if t keeps them so (nil and empty
-// tables do).
+// sortedVRPs returns every VRP of t in compareVRP's order, if t keeps them so (a table without
+// VRPs does, however built).
 func (t *Table) sortedVRPs() ([]VRP, bool) {
-	if t == nil || t.t == nil {
+	if t == nil || t.n4+t.n6 == 0 {
 		return nil, true
 	}
 	return t.sorted, t.sorted != nil
