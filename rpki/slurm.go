@@ -229,16 +229,29 @@ func (s *SLURM) Apply(vrps []VRP) []VRP {
 	return append(out, s.assertions...)
 }
 
-// Table returns raw with the SLURM file applied, as a new snapshot.
+// Table returns raw with the SLURM file applied, as a new snapshot. When raw keeps its VRPs in
+// order (a VRP file in rpki-client's order), the assertions are merged into that order, so that the
+// snapshot is built and compared with the one before it as cheaply as raw (NewTable, Changed).
 func (s *SLURM) Table(raw *Table) *Table {
+	var as []VRP
+	if s != nil {
+		as = slices.SortedFunc(slices.Values(s.assertions), compareVRP)
+	}
 	var vrps []VRP
 	if raw != nil {
-		vrps = make([]VRP, 0, raw.n4+raw.n6)
+		vrps = make([]VRP, 0, raw.n4+raw.n6+len(as))
 	}
 	for v := range raw.All {
+		if s.filtered(v) {
+			continue
+		}
+		for len(as) > 0 && compareVRP(as[0], v) < 0 {
+			vrps = append(vrps, as[0])
+			as = as[1:]
+		}
 		vrps = append(vrps, v)
 	}
-	return NewTable(s.Apply(vrps))
+	return newTable(append(vrps, as...))
 }
 
 // Update brings eff, which is s applied to rawOld, to s applied to rawNew, given changed, the VRP

@@ -449,8 +449,17 @@ func (t *Table) sweep() {
 	t.dead = 0
 }
 
-// All calls yield for every VRP of the snapshot, in no particular order, until it returns false.
+// All calls yield for every VRP of the snapshot until it returns false: in compareVRP's order when
+// the table keeps its VRPs so (NewTable of a sorted list), else in no particular order.
 func (t *Table) All(yield func(VRP) bool) {
+	if vs, ok := t.sortedVRPs(); ok {
+		for _, v := range vs {
+			if !yield(v) {
+				return
+			}
+		}
+		return
+	}
 	for _, vs := range t.trie().All() {
 		for _, v := range vs {
 			if !yield(v) {
