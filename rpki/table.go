@@ -2,7 +2,6 @@ package rpki
 
 import (
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -118,19 +117,10 @@ func (t *Table) count(v VRP, n int) {
 	}
 }
 
-// compareVRP orders VRPs by address family, address, prefix length, max length and AS. It is
-// netip.Addr.Compare for the addresses, which have no zone, without its zone comparison: a sort of
-// 400,000 VRPs in another order took three times as long with it.
+// compareVRP orders VRPs by address family, address, prefix length, max length and AS.
 func compareVRP(a, b VRP) int {
-	if x, y := a.Prefix.Addr(), b.Prefix.Addr(); x != y {
-		if c := cmp.Compare(x.BitLen(), y.BitLen()); c != 0 {
-			return c
-		}
-		xb, yb := x.As16(), y.As16()
-		if c := cmp.Compare(binary.BigEndian.Uint64(xb[:8]), binary.BigEndian.Uint64(yb[:8])); c != 0 {
-			return c
-		}
-		return cmp.Compare(binary.BigEndian.Uint64(xb[8:]), binary.BigEndian.Uint64(yb[8:]))
+	if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+		return c
 	}
 	if c := a.Prefix.Bits() - b.Prefix.Bits(); c != 0 {
 		return c
