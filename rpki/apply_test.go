@@ -9,21 +9,30 @@ import (
 	"testing"
 )
 
+// randVRPs returns a source of VRPs drawn from few prefixes, so that draws repeat: IPv6 /40s, and
+// IPv4 /16s to /24s, a max length up to spread-1 beyond the prefix's. With masked false, the IPv4
+// prefixes keep host bits, for NewTable to mask.
+func randVRPs(rng *rand.Rand, spread int, masked bool) func() VRP {
+	return func() VRP {
+		if rng.IntN(4) == 0 {
+			a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(4))})
+			return VRP{Prefix: netip.PrefixFrom(a, 40), MaxLength: 40 + rng.IntN(spread), ASN: uint32(rng.IntN(3))}
+		}
+		bits := 16 + rng.IntN(9)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(rng.IntN(8)), byte(rng.IntN(4) << 6), 7}), bits)
+		if masked {
+			p = p.Masked()
+		}
+		return VRP{Prefix: p, MaxLength: bits + rng.IntN(spread), ASN: uint32(rng.IntN(3))}
+	}
+}
+
 // TestApplyMatchesRebuild: a chain of incremental snapshots, small (persistent path) and large
 // (clone path) batches mixed, always equals a table built from scratch from the same VRP set (and
 // validates alike), counts its dead prefixes right, and every earlier snapshot stays as it was.
 func TestApplyMatchesRebuild(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	randVRP := func() VRP {
-		if rng.IntN(4) == 0 {
-			a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(4))})
-			return VRP{Prefix: netip.PrefixFrom(a, 40), MaxLength: 40 + rng.IntN(9), ASN: uint32(rng.IntN(3))}
-		}
-		bits := 16 + rng.IntN(9)
-		a := netip.AddrFrom4([4]byte{10, byte(rng.IntN(8)), byte(rng.IntN(4) << 6), 0})
-		p := netip.PrefixFrom(a, bits).Masked()
-		return VRP{Prefix: p, MaxLength: bits + rng.IntN(33-bits), ASN: uint32(rng.IntN(3))}
-	}
+	randVRP := randVRPs(rng, 9, true)
 	set := map[VRP]bool{}
 	var cur *Table
 	type snap struct {
@@ -109,15 +118,7 @@ func TestApplyMatchesRebuild(t *testing.T) {
 // set and not in the other; and each prefix's VRPs are found whatever the order.
 func TestChangedSortedAgreesWithWalk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	randVRP := func() VRP {
-		if rng.IntN(4) == 0 {
-			a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(4))})
-			return VRP{Prefix: netip.PrefixFrom(a, 40), MaxLength: 40 + rng.IntN(3), ASN: uint32(rng.IntN(3))}
-		}
-		bits := 16 + rng.IntN(9)
-		a := netip.AddrFrom4([4]byte{10, byte(rng.IntN(8)), byte(rng.IntN(4) << 6), 7}) // host bits: masked
-		return VRP{Prefix: netip.PrefixFrom(a, bits), MaxLength: bits + rng.IntN(3), ASN: uint32(rng.IntN(3))}
-	}
+	randVRP := randVRPs(rng, 3, false)
 	build := func(vs []VRP) (sorted, shuffled, applied *Table) {
 		s := slices.Clone(vs)
 		slices.SortFunc(s, func(a, b VRP) int {
