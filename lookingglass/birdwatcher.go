@@ -213,12 +213,12 @@ func (s *Server) appendBWRoute(b []byte, r *Route) []byte {
 	b = appendCommunities(b, r.Communities, "[,]")
 	b = append(b, `],"large_communities":[`...)
 	var vb [4]LargeCommunity
-	b = appendLarge(b, r.LargeCommunities)
+	b = appendLarge(b, r.LargeCommunities, "[,,]")
 	if v := s.verdictCommunities(vb[:0], r); len(v) > 0 {
 		if len(r.LargeCommunities) > 0 {
 			b = append(b, ',')
 		}
-		b = appendLarge(b, v)
+		b = appendLarge(b, v, "[,,]")
 	}
 	b = append(b, `],"ext_communities":[`...)
 	for i, c := range r.ExtCommunities {
@@ -235,19 +235,6 @@ func (s *Server) appendBWRoute(b []byte, r *Route) []byte {
 		b = append(b, ']')
 	}
 	return append(b, "]}}"...)
-}
-
-// appendLarge appends the communities as arrays of three numbers, separated by commas.
-func appendLarge(b []byte, cs []LargeCommunity) []byte {
-	for i, c := range cs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendUint(append(b, '['), uint64(c.Global), 10), ',')
-		b = append(strconv.AppendUint(b, uint64(c.Local1), 10), ',')
-		b = append(strconv.AppendUint(b, uint64(c.Local2), 10), ']')
-	}
-	return b
 }
 
 // bwHead is the start of a birdwatcher route list: the envelope and the opening of "routes".

@@ -132,14 +132,7 @@ func (s *Server) appendRoute(b []byte, r *Route, now time.Time, names *neighborN
 		b = appendJSONString(b, k+":"+g+":"+l)
 	}
 	b = append(b, `],"large_communities":[`...)
-	for i, c := range r.LargeCommunities {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(strconv.AppendUint(append(b, '"'), uint64(c.Global), 10), ':')
-		b = append(strconv.AppendUint(b, uint64(c.Local1), 10), ':')
-		b = append(strconv.AppendUint(b, uint64(c.Local2), 10), '"')
-	}
+	b = appendLarge(b, r.LargeCommunities, `"::"`)
 	b = append(b, `],"otc":`...)
 	b = appendOptUint(b, r.OTC, r.OTC != 0)
 	b = append(b, `,"rpki":`...)
@@ -222,6 +215,20 @@ func appendCommunities(b []byte, cs []Community, d string) []byte {
 		}
 		b = append(strconv.AppendUint(append(b, d[0]), uint64(c>>16), 10), d[1])
 		b = append(strconv.AppendUint(b, uint64(c&0xffff), 10), d[2])
+	}
+	return b
+}
+
+// appendLarge appends the large communities separated by commas, each as its three parts between
+// the delimiters d: "a:b:c" for `"::"`, [a,b,c] for "[,,]".
+func appendLarge(b []byte, cs []LargeCommunity, d string) []byte {
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(strconv.AppendUint(append(b, d[0]), uint64(c.Global), 10), d[1])
+		b = append(strconv.AppendUint(b, uint64(c.Local1), 10), d[2])
+		b = append(strconv.AppendUint(b, uint64(c.Local2), 10), d[3])
 	}
 	return b
 }
