@@ -1,12 +1,15 @@
 package rpki
 
 import (
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ixrs/ixrs/policy"
 )
 
 // randVRPs returns a source of VRPs drawn from few prefixes, so that draws repeat: IPv6 /40s, and
@@ -112,9 +115,9 @@ func TestApplyMatchesRebuild(t *testing.T) {
 	}
 }
 
-// TestChangedSortedAgreesWithWalk: tables built from lists in rpki-client's order (compared by
-// merging their sorted arrays) and the same VRPs in another order or built by apply (compared by
-// walking the trie) give the same Changed and Equal, which are the prefixes of the VRPs in one
+// TestChangedSortedAgreesWithWalk: tables built from lists in rpki-client's order or in another
+// (compared by merging their sorted arrays) and the same VRPs built by apply (compared by walking
+// the trie) give the same Changed and Equal, which are the prefixes of the VRPs in one
 // set and not in the other; and each prefix's VRPs are found whatever the order.
 func TestChangedSortedAgreesWithWalk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -174,6 +177,9 @@ func TestChangedSortedAgreesWithWalk(t *testing.T) {
 		if _, ok := sb.sortedVRPs(); !ok {
 			t.Fatalf("round %d: a table built from a sorted list keeps no sorted array", round)
 		}
+		if _, ok := ub.sortedVRPs(); ub != nil && !ok {
+			t.Fatalf("round %d: a table built from a shuffled list keeps no sorted array", round)
+		}
 		for _, x := range []*Table{sa, ua, pa} {
 			for _, y := range []*Table{sb, ub, pb} {
 				if x == nil || y == nil {
@@ -183,7 +189,7 @@ func TestChangedSortedAgreesWithWalk(t *testing.T) {
 				slices.SortFunc(got, netip.Prefix.Compare)
 				w := slices.SortedFunc(maps.Keys(want), netip.Prefix.Compare)
 				if !slices.Equal(got, w) {
-					t.Fatalf("round %d: Changed = %v, want %v (sorted arrays: %v, %v)", round, got, w, x.sorted != nil, y.sorted != nil)
+					t.Fatalf("round %d: Changed = %v, want %v (sorted arrays: %v, %v)", round, got, w, x.t == nil, y.t == nil)
 				}
 				if eq := Equal(x, y); eq != (len(want) == 0) {
 					t.Fatalf("round %d: Equal = %v with %d differing prefixes", round, eq, len(want))
@@ -198,9 +204,111 @@ func TestChangedSortedAgreesWithWalk(t *testing.T) {
 				t.Fatalf("round %d: %d VRPs counted, want %d", round, v4+v6, len(inB))
 			}
 			for v := range inB {
-				if vs, _ := x.trie().Get(v.Prefix); !slices.Contains(vs, v) {
+				if vs := x.get(v.Prefix); !slices.Contains(vs, v) {
 					t.Fatalf("round %d: %v not found", round, v)
 				}
+			}
+		}
+	}
+}
+
+// TestCoveringMatchesBruteForce: origin validation and its explanation through a sorted table's
+// index (index.go) and through apply's trie agree with RFC 6811 worked out over the VRP list, for
+// routes anywhere (inside VRP prefixes, around them, shorter and longer, other families), over
+// tables of nested prefixes from /0 up, with runs of VRPs a fence key does not tell apart.
+func TestCoveringMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	addr := func(v6 bool) netip.Addr {
+		if v6 {
+			// Addresses that differ only after the 63 bits a fence key holds, too.
+			return netip.AddrFrom16([16]byte{0x20 | byte(rng.IntN(2)<<7), 0x01, 0x0d, 0xb8, byte(rng.IntN(4) << 6), byte(rng.IntN(2)), 7: byte(rng.IntN(2)), 8: byte(rng.IntN(2) << 7), 15: byte(rng.IntN(2))})
+		}
+		return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4) << 6), byte(rng.IntN(4) << 6), byte(rng.IntN(2) << 7)})
+	}
+	prefix := func() netip.Prefix {
+		v6 := rng.IntN(3) == 0
+		bits := rng.IntN(33)
+		if v6 {
+			bits = rng.IntN(129)
+		}
+		return netip.PrefixFrom(addr(v6), bits).Masked()
+	}
+	for round := range 300 {
+		var vrps []VRP
+		for range rng.IntN(200) { // up to a dozen fences (fenceStep)
+			p := prefix()
+			vrps = append(vrps, VRP{Prefix: p, MaxLength: p.Bits() + rng.IntN(p.Addr().BitLen()-p.Bits()+1), ASN: uint32(rng.IntN(4))})
+		}
+		sorted, applied := NewTable(vrps), (*Table)(nil).apply(vrps, nil)
+		if _, ok := sorted.sortedVRPs(); !ok {
+			t.Fatalf("round %d: NewTable keeps no sorted array", round)
+		}
+		// Each prefix's link is to the longest prefix strictly covering it: the walk visits no more
+		// prefixes than the route has covering it, and those on the way to them.
+		s := sorted.sorted
+		for i := range s {
+			want := int32(-1)
+			for j := range i {
+				if (j == 0 || s[j-1].Prefix != s[j].Prefix) && covers(s[j].Prefix, s[i].Prefix) {
+					want = int32(j) // later ones are longer
+				}
+			}
+			if sorted.up[i] != want {
+				t.Fatalf("round %d: link of %v is %d, want %d (table %v)", round, s[i], sorted.up[i], want, s)
+			}
+		}
+		for range 50 {
+			r, origin := prefix(), uint32(rng.IntN(4))
+			want := policy.RPKINotFound
+			var cover []VRP
+			for _, v := range vrps {
+				if v.Prefix.Bits() <= r.Bits() && v.Prefix.Contains(r.Addr()) {
+					cover = append(cover, v)
+					if want != policy.RPKIValid {
+						want = policy.RPKIInvalidState
+					}
+					if origin != 0 && v.ASN == origin && r.Bits() <= v.MaxLength {
+						want = policy.RPKIValid
+					}
+				}
+			}
+			var found []VRP
+			for vs := range sorted.covering(r) {
+				found = append(found, vs...)
+			}
+			slices.SortFunc(cover, compareVRP)
+			cover = slices.Compact(cover)
+			slices.SortFunc(found, compareVRP)
+			if !slices.Equal(found, cover) {
+				t.Fatalf("round %d: VRPs covering %v: %v, want %v (table %v)", round, r, found, cover, vrps)
+			}
+			for _, x := range []*Table{sorted, applied} {
+				if got := x.Validate(r, origin); got != want {
+					t.Fatalf("round %d: Validate(%v, AS%d) = %v, want %v (table %v)", round, r, origin, got, want, vrps)
+				}
+			}
+			// The explanation names the VRPs of the longest covering prefix first.
+			slices.SortStableFunc(cover, func(a, b VRP) int { return b.Prefix.Bits() - a.Prefix.Bits() })
+			wantWhy := "no covering VRP"
+			var names []string
+			for _, v := range cover {
+				if origin != 0 && v.ASN == origin && r.Bits() <= v.MaxLength {
+					names = nil
+					wantWhy = "VRP " + v.String()
+					break
+				}
+				names = append(names, v.String())
+			}
+			if len(names) > 5 {
+				wantWhy = "covering VRPs " + strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
+			} else if len(names) > 0 {
+				wantWhy = "covering VRPs " + strings.Join(names, ", ")
+			}
+			if st, why := sorted.Explain(r, origin); st != want || why != wantWhy {
+				t.Fatalf("round %d: Explain(%v, AS%d) = %v %q, want %v %q", round, r, origin, st, why, want, wantWhy)
+			}
+			if st, _ := applied.Explain(r, origin); st != want {
+				t.Fatalf("round %d: Explain(%v, AS%d) through the trie = %v, want %v", round, r, origin, st, want)
 			}
 		}
 	}

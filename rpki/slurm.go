@@ -263,8 +263,7 @@ func (s *SLURM) Update(eff, rawOld, rawNew *Table, changed []netip.Prefix) (*Tab
 	var adds, dels []VRP
 	var out []netip.Prefix
 	for _, p := range changed {
-		was, _ := rawOld.trie().Get(p)
-		is, _ := rawNew.trie().Get(p)
+		was, is := rawOld.get(p), rawNew.get(p)
 		n := len(adds) + len(dels)
 		for _, v := range was {
 			if !slices.Contains(is, v) && s.passes(v) {

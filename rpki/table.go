@@ -24,40 +24,49 @@ func (v VRP) String() string { return fmt.Sprintf("%s-%d AS%d", v.Prefix, v.MaxL
 
 // Table is an immutable snapshot of VRPs indexed by prefix. The zero value and nil are empty
 // tables (every route "not found").
+//
+// A table is one of two kinds. NewTable's keeps its VRPs in one sorted array with an index of
+// which prefix covers which (index.go): the VRP file's tables, rebuilt whole on every change. apply's
+// keep them in a persistent trie: an RTR serial changes a few VRPs of a table at a time, and its
+// new table shares the trie's untouched nodes with the one before.
 type Table struct {
-	t      *bart.Table[[]VRP] // nil: empty; never modified once the Table is handed out
+	// sorted is every VRP of a NewTable table in compareVRP's order, without duplicates; up[i],
+	// for the first VRP i of each prefix, is the index of the first VRP of the longest prefix in
+	// sorted that strictly covers it, -1 for none. Two sorted tables are compared by merging
+	// (Changed, Equal).
+	sorted []VRP
+	up     []int32
+	fence  []uint64           // sorted tables: the key of every fenceStep-th VRP (index.go)
+	t      *bart.Table[[]VRP] // apply's tables; never modified once the Table is handed out
 	n4, n6 int
 	// dead counts the prefixes of t left with no VRPs (apply); they match nothing.
 	dead int
-	// sorted, when not nil, is every VRP of the table in compareVRP's order, without duplicates:
-	// the array the trie's values are windows on (NewTable). Two such tables are compared by
-	// merging (Changed, Equal). apply leaves it nil: its tables share windows with others.
-	sorted []VRP
 }
 
-// trie returns t's trie, an empty one for an empty table.
+// trie returns t's VRPs as a trie apply may build on: t's own, or a new one.
 func (t *Table) trie() *bart.Table[[]VRP] {
-	if t == nil || t.t == nil {
-		return &emptyTrie
+	if t != nil && t.t != nil {
+		return t.t
 	}
-	return t.t
+	tr := new(bart.Table[[]VRP])
+	for p, vs := range t.prefixes() {
+		tr.Insert(p, vs)
+	}
+	return tr
 }
-
-var emptyTrie bart.Table[[]VRP]
 
 // NewTable builds a snapshot. Duplicates are dropped; VRPs whose max length is shorter than their
 // prefix or longer than an address are dropped (RFC 6482 makes them invalid ROAs).
 //
-// rpki-client writes its VRPs in compareVRP's order (by address family, address, length). Such a
-// list is copied into one array, and each prefix's value in the trie is the window on it that holds
-// that prefix's VRPs: one allocation for all of them, and a table that the next version of the same
-// file is compared with by one merge (Changed). A list in another order is not sorted (that took
-// longer than building the trie, BenchmarkVRPFile400k): the table is built from it as it comes.
+// The VRPs are copied into one array in compareVRP's order (by address family, address, length),
+// the order rpki-client writes them in, in which case the sort is a check; origin validation looks
+// the array up through an index of 4 bytes per VRP (index.go) where a trie took 70 bytes and an
+// allocation per prefix, and the next version of the same file is compared with the table by one
+// merge (Changed).
 func NewTable(vrps []VRP) *Table { return newTable(slices.Clone(vrps)) }
 
 // newTable is NewTable keeping vrps, which the caller gives up, as the table's array.
 func newTable(vrps []VRP) *Table {
-	t := &Table{t: new(bart.Table[[]VRP])}
 	all := vrps[:0] // filtered in place: each VRP is written at or before where it was read
 	for _, v := range vrps {
 		v.Prefix = v.Prefix.Masked()
@@ -67,45 +76,14 @@ func newTable(vrps []VRP) *Table {
 		all = append(all, v)
 	}
 	if !slices.IsSortedFunc(all, compareVRP) {
-		t.insertUnsorted(all)
-		return t
+		slices.SortFunc(all, compareVRP)
 	}
-	all = slices.Compact(all)
-	for i := 0; i < len(all); {
-		j := i + 1
-		for j < len(all) && all[j].Prefix == all[i].Prefix {
-			j++
-		}
-		// The window's capacity is clipped, so a VRP apply adds to the prefix later copies
-		// rather than overwrites the next prefix's.
-		t.t.Insert(all[i].Prefix, all[i:j:j])
-		t.count(all[i], j-i)
-		i = j
+	t := &Table{sorted: slices.Compact(all)}
+	if len(t.sorted) == 0 {
+		t.sorted = nil
 	}
-	t.sorted = all
+	t.index()
 	return t
-}
-
-// insertUnsorted fills t's empty trie with vrps, valid ones in any order.
-func (t *Table) insertUnsorted(vrps []VRP) {
-	// Most prefixes have one VRP: theirs is a one-element window on vrps (which t keeps) rather
-	// than an allocation each. Its capacity is clipped, so a second VRP of the prefix copies
-	// rather than overwrites the next one's.
-	n := 0
-	for _, v := range vrps {
-		old, _ := t.t.Get(v.Prefix)
-		if slices.Contains(old, v) {
-			continue
-		}
-		if old == nil {
-			vrps[n] = v
-			t.t.Insert(v.Prefix, vrps[n:n+1:n+1])
-			n++
-		} else {
-			t.t.Insert(v.Prefix, append(slices.Clip(old), v))
-		}
-		t.count(v, 1)
-	}
 }
 
 // count adds n VRPs of v's family to t's counts.
@@ -137,7 +115,7 @@ func (t *Table) sortedVRPs() ([]VRP, bool) {
 	if t == nil || t.n4+t.n6 == 0 {
 		return nil, true
 	}
-	return t.sorted, t.sorted != nil
+	return t.sorted, t.t == nil
 }
 
 // Len returns the number of IPv4 and IPv6 VRPs.
@@ -156,7 +134,7 @@ func (t *Table) Validate(pfx netip.Prefix, origin uint32) policy.RPKIState {
 		return policy.RPKINotFound
 	}
 	covered := false
-	for _, vs := range t.trie().Supernets(pfx.Masked()) {
+	for vs := range t.covering(pfx.Masked()) {
 		for _, v := range vs {
 			covered = true
 			if origin != 0 && v.ASN == origin && pfx.Bits() <= v.MaxLength {
@@ -177,7 +155,7 @@ func (t *Table) Explain(pfx netip.Prefix, origin uint32) (policy.RPKIState, stri
 		return policy.RPKINotFound, "no VRPs loaded"
 	}
 	var cover []string
-	for _, vs := range t.trie().Supernets(pfx.Masked()) {
+	for vs := range t.covering(pfx.Masked()) {
 		for _, v := range vs {
 			if origin != 0 && v.ASN == origin && pfx.Bits() <= v.MaxLength {
 				return policy.RPKIValid, "VRP " + v.String()
@@ -239,11 +217,8 @@ func Changed(old, new *Table) *Diff {
 		}
 	}
 	add := func(a, b *Table) {
-		if a == nil {
-			return
-		}
-		for p, vs := range a.trie().All() {
-			other, _ := b.trie().Get(p)
+		for p, vs := range a.prefixes() {
+			other := b.get(p)
 			for _, v := range vs {
 				if !slices.Contains(other, v) {
 					d.add(p)
@@ -271,8 +246,8 @@ func Equal(a, b *Table) bool {
 		}
 	}
 	// Snapshots hold no duplicates: as many VRPs, all of a's in b, is the same set.
-	for p, vs := range a.trie().All() {
-		other, _ := b.trie().Get(p)
+	for p, vs := range a.prefixes() {
+		other := b.get(p)
 		for _, v := range vs {
 			if !slices.Contains(other, v) {
 				return false
@@ -350,11 +325,12 @@ func (d *Diff) Prefixes() []netip.Prefix {
 // an eighth of the table's VRPs. Many changes (a reset) clone the trie once and change it in place.
 func (t *Table) apply(adds, dels []VRP) *Table {
 	nt := &Table{t: t.trie()}
+	owned := t == nil || t.t == nil // the trie was built for nt
 	if t != nil {
 		nt.n4, nt.n6, nt.dead = t.n4, t.n6, t.dead
 	}
 	persist := len(adds)+len(dels) < (nt.n4+nt.n6)/8
-	if !persist {
+	if !persist && !owned {
 		nt.t = nt.t.Clone()
 		nt.sweep()
 	}
@@ -439,8 +415,8 @@ func (t *Table) sweep() {
 	t.dead = 0
 }
 
-// All calls yield for every VRP of the snapshot until it returns false: in compareVRP's order when
-// the table keeps its VRPs so (NewTable of a sorted list), else in no particular order.
+// All calls yield for every VRP of the snapshot until it returns false: in compareVRP's order for
+// NewTable's tables, in no particular order for apply's.
 func (t *Table) All(yield func(VRP) bool) {
 	if vs, ok := t.sortedVRPs(); ok {
 		for _, v := range vs {
@@ -450,7 +426,7 @@ func (t *Table) All(yield func(VRP) bool) {
 		}
 		return
 	}
-	for _, vs := range t.trie().All() {
+	for _, vs := range t.prefixes() {
 		for _, v := range vs {
 			if !yield(v) {
 				return
