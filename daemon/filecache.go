@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/ixrs/ixrs/config"
@@ -46,7 +47,13 @@ type fileCache struct {
 
 // load returns the value parse makes of the files at paths, reusing the one cached under key when
 // no file changed. On error nothing is cached.
-func (c *fileCache) load(key string, paths []string, parse func(data [][]byte) (any, error)) (any, error) {
+//
+// With mapped, the files are mapped into memory rather than read (mapFile), and parse must keep
+// nothing of data. This is for the VRP file: 40 MB of rpki-client's JSON for 400,000 VRPs, read into
+// the heap on every change, was enough allocation to start a collection of the whole RIB's heap
+// (docs/rpki.md). A file truncated while mapped faults when read past its new end; the fault is
+// turned into an error for this reload (runtime/debug.SetPanicOnFault), and the running data stays.
+func (c *fileCache) load(key string, paths []string, mapped bool, parse func(data [][]byte) (any, error)) (v any, err error) {
 	e := c.m[key]
 	stamps := make([]fileStamp, len(paths))
 	fresh := e != nil && len(e.stamps) == len(paths)
@@ -65,9 +72,43 @@ func (c *fileCache) load(key string, paths []string, parse func(data [][]byte) (
 		return e.value, nil
 	}
 	data := make([][]byte, len(paths))
+	var maps []int // the indexes of data that are mappings, unmapped when load returns
+	if mapped {
+		defer func() {
+			for _, i := range maps {
+				unmapFile(data[i])
+			}
+		}()
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if f, ok := r.(interface{ Addr() uintptr }); ok {
+				for _, i := range maps {
+					if within(data[i], f.Addr()) {
+						v, err = nil, fmt.Errorf("%s: truncated while being read", paths[i])
+						return
+					}
+				}
+			}
+			panic(r)
+		}()
+	}
 	same := e != nil && len(e.stamps) == len(paths)
 	for i, p := range paths {
-		b, err := os.ReadFile(p)
+		var b []byte
+		var err error
+		if mapped {
+			var m bool
+			b, m, err = mapFile(p)
+			if m {
+				maps = append(maps, i)
+			}
+		} else {
+			b, err = os.ReadFile(p)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -81,8 +122,7 @@ func (c *fileCache) load(key string, paths []string, parse func(data [][]byte) (
 		e.stamps = stamps
 		return e.value, nil
 	}
-	v, err := parse(data)
-	if err != nil {
+	if v, err = parse(data); err != nil {
 		return nil, err
 	}
 	if c.m == nil {
@@ -126,7 +166,7 @@ func (c *fileCache) irr(cfg *config.Config, m config.Member) (*policy.IRR, error
 	if m.IRRASNFile != "" {
 		paths = append(paths, cfg.Resolve(m.IRRASNFile))
 	}
-	v, err := c.load(irrKey(cfg, m), paths, func(data [][]byte) (any, error) {
+	v, err := c.load(irrKey(cfg, m), paths, false, func(data [][]byte) (any, error) {
 		var prefixes []policy.IRRPrefix
 		var asns []uint32
 		i := 0
@@ -153,7 +193,8 @@ func (c *fileCache) irr(cfg *config.Config, m config.Member) (*policy.IRR, error
 
 // vrpFile is rpki.LoadFile through the cache.
 func (c *fileCache) vrpFile(path string) (*rpki.Table, error) {
-	v, err := c.load("vrp\x00"+path, []string{path}, func(data [][]byte) (any, error) {
+	// ParseTable keeps nothing of the file's bytes.
+	v, err := c.load("vrp\x00"+path, []string{path}, true, func(data [][]byte) (any, error) {
 		t, err := rpki.ParseTable(data[0])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)

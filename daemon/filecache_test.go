@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,8 +11,14 @@ import (
 
 // TestFileCache: a file is parsed again only when its content changed; an unchanged stamp skips the
 // read, a changed stamp with the same content skips the parse, and a write inside the racy window
-// is never missed.
+// is never missed; read or mapped.
 func TestFileCache(t *testing.T) {
+	for _, mapped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mapped=%v", mapped), func(t *testing.T) { testFileCache(t, mapped) })
+	}
+}
+
+func testFileCache(t *testing.T, mapped bool) {
 	path := filepath.Join(t.TempDir(), "f")
 	var c fileCache
 	parses := 0
@@ -35,7 +42,7 @@ func TestFileCache(t *testing.T) {
 	}
 	get := func() *string {
 		t.Helper()
-		v, err := c.load("k", []string{path}, parse)
+		v, err := c.load("k", []string{path}, mapped, parse)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +77,7 @@ func TestFileCache(t *testing.T) {
 	}
 	n := parses
 	write("bad", old)
-	if _, err := c.load("k", []string{path}, parse); err == nil || parses != n+1 {
+	if _, err := c.load("k", []string{path}, mapped, parse); err == nil || parses != n+1 {
 		t.Errorf("a bad file: %v after %d parses", err, parses-n)
 	}
 	write("fou", old)
@@ -80,7 +87,7 @@ func TestFileCache(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.load("k", []string{path}, parse); err == nil {
+	if _, err := c.load("k", []string{path}, mapped, parse); err == nil {
 		t.Errorf("a missing file loaded")
 	}
 	c.forget(map[string]bool{})

@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFileCacheTruncatedMapping: a mapped file truncated while it is parsed makes that load an error
+// naming the file, where reading the mapping past the file's new end would have killed the process
+// (SIGBUS); the value loaded before stays in the cache, and the next load of a good file works.
+func TestFileCacheTruncatedMapping(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vrps.json")
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = 'a'
+	}
+	if err := os.WriteFile(path, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var c fileCache
+	first, err := c.load("k", []string{path}, true, func(data [][]byte) (any, error) { return len(data[0]), nil })
+	if err != nil || first.(int) != len(big) {
+		t.Fatalf("first load: %v, %v", first, err)
+	}
+	if err := os.WriteFile(path, append(big, 'b'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var sum byte
+	_, err = c.load("k", []string{path}, true, func(data [][]byte) (any, error) {
+		if err := os.Truncate(path, 0); err != nil {
+			t.Error(err)
+		}
+		for _, b := range data[0] { // faults on the first page read after the truncation
+			sum += b
+		}
+		return sum, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("a file truncated while mapped: err %v (sum %d)", err, sum)
+	}
+	if e := c.m["k"]; e == nil || e.value.(int) != len(big) {
+		t.Fatalf("the value before the truncated file was lost: %+v", e)
+	}
+	// A fault outside load's mappings (here another mapping, truncated) stays a panic.
+	other := filepath.Join(t.TempDir(), "other")
+	if err := os.WriteFile(other, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := mapFile(other)
+	if err != nil || !ok {
+		t.Fatalf("mapFile: %v, mapped %v", err, ok)
+	}
+	defer unmapFile(m)
+	if err := os.WriteFile(path, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				t.Error("a fault in another mapping was taken for the file's")
+			}
+		}()
+		c.load("k2", []string{path}, true, func([][]byte) (any, error) {
+			if err := os.Truncate(other, 0); err != nil {
+				t.Error(err)
+			}
+			return m[len(m)/2], nil
+		})
+	}()
+	if err := os.WriteFile(path, big[:10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.load("k", []string{path}, true, func(data [][]byte) (any, error) { return len(data[0]), nil }); err != nil || v.(int) != 10 {
+		t.Fatalf("after the truncated file: %v, %v", v, err)
+	}
+}
