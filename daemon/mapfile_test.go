@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ixrs/ixrs/rpki"
 )
 
 // TestFileCacheTruncatedMapping: a mapped file truncated while it is parsed makes that load an error
@@ -74,5 +76,40 @@ func TestFileCacheTruncatedMapping(t *testing.T) {
 	}
 	if v, err := c.load("k", []string{path}, true, func(data [][]byte) (any, error) { return len(data[0]), nil }); err != nil || v.(int) != 10 {
 		t.Fatalf("after the truncated file: %v, %v", v, err)
+	}
+}
+
+// TestVRPFileTruncatedWhileParsed: a VRP file large enough to be read in two halves at once (one on
+// another goroutine, rpki.ParseTable), truncated while mapped, is an error for that load whichever
+// half reads past the new end first, not a fault of the process.
+func TestVRPFileTruncatedWhileParsed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vrps.json")
+	data := vrpFileData(100_000, 0) // about 9 MB
+	if len(data) < 8<<20 {
+		t.Fatalf("%d bytes: too few to be read in halves", len(data))
+	}
+	// Cut before the middle, where the halves are looked for; in the first half; in the second,
+	// which only its goroutine reads.
+	for round, size := range []int{0, 2 << 20, 6 << 20, 7 << 20, 8 << 20} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var c fileCache
+		_, err := c.load("vrp", []string{path}, true, func(d [][]byte) (any, error) {
+			if err := os.Truncate(path, int64(size)); err != nil {
+				t.Error(err)
+			}
+			return rpki.ParseTable(d[0])
+		})
+		if err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var c fileCache
+	if tab, err := c.vrpFile(path); err != nil || tab == nil {
+		t.Fatalf("the whole file: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ const maxVRPs = 10_000_000
 // Every entry must be well formed: a file with one bad entry is refused as a whole, naming the entry,
 // so a truncated or corrupted file never replaces good data.
 func ParseJSON(data []byte) ([]VRP, error) {
-	if vrps, ok := fastParseJSON(data); ok {
+	if vrps, ok := fastParseJSON(data, splitAt); ok {
 		return vrps, nil
 	}
 	return parseJSONReflect(data)

@@ -1,12 +1,15 @@
 package rpki
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/ixrs/ixrs/internal/jsonscan"
 )
 
 // vrpFileJSON is a VRP file as rpki-client writes it, of n VRPs (nine in ten IPv4 /24s, one in
@@ -113,4 +116,43 @@ func BenchmarkVRPFile400k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestParseJSONHalves: a VRP file read in two halves at once (roasSplit) gives the list one pass
+// gives, also where the place the halves would meet at is inside a string that looks like the end
+// of an entry; and a file with a bad entry in either half is refused as in one pass.
+func TestParseJSONHalves(t *testing.T) {
+	plain := vrpFileJSON(5000, 3)
+	// Every "ta" a string holding "}, {": the first candidate meeting place after the middle is
+	// inside one, so the first half cannot end there.
+	tricky := bytes.ReplaceAll(plain, []byte(`"ta": "ripe"`), []byte(`"ta": "r}, {\"asn\": 1}, {x"`))
+	tricky = bytes.ReplaceAll(tricky, []byte(`\"asn\": 1`), []byte(`asn: 1`))
+	for name, data := range map[string][]byte{"plain": plain, "strings": tricky} {
+		want, err := parseJSONReflect(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		one, ok := fastParseJSON(data, len(data)+1)
+		if !ok || !slices.Equal(one, want) {
+			t.Fatalf("%s: one pass: ok %v, %d VRPs, want %d", name, ok, len(one), len(want))
+		}
+		two, ok := fastParseJSON(data, 0)
+		if !ok || !slices.Equal(two, want) {
+			t.Fatalf("%s: in halves: ok %v, %d VRPs, want %d", name, ok, len(two), len(want))
+		}
+		s := &vrpScanner{Scanner: jsonscan.Scanner{B: data, I: bytes.IndexByte(data, '[')}}
+		if _, split := s.roasSplit(); split != (name == "plain") {
+			t.Errorf("%s: read in halves: %v", name, split)
+		}
+	}
+	for _, at := range []float64{0.1, 0.49, 0.51, 0.9} {
+		i := bytes.Index(plain[int(float64(len(plain))*at):], []byte(`"maxLength": `)) + int(float64(len(plain))*at)
+		bad := slices.Concat(plain[:i], []byte(`"maxLength": 999`), plain[i+len(`"maxLength": 24`):])
+		if _, ok := fastParseJSON(bad, 0); ok {
+			t.Errorf("a bad entry at %.0f%% of the file read in halves was accepted", at*100)
+		}
+		if _, err := ParseJSON(bad); err == nil {
+			t.Errorf("a bad entry at %.0f%% of the file was accepted", at*100)
+		}
+	}
 }
