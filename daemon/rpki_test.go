@@ -20,7 +20,7 @@ func TestRPKIFeed(t *testing.T) {
 	f := &rpkiFeed{log: log, rib: rib}
 	vrp := func(p string, asn uint32) rpki.VRP {
 		pp := netip.MustParsePrefix(p)
-		return rpki.VRP{Prefix: pp, MaxLength: pp.Bits(), ASN: asn}
+		return rpki.VRP{Prefix: pp, MaxLength: uint8(pp.Bits()), ASN: asn}
 	}
 	check := func(step, source string, v4 int) {
 		t.Helper()

@@ -19,14 +19,14 @@ func randVRPs(rng *rand.Rand, spread int, masked bool) func() VRP {
 	return func() VRP {
 		if rng.IntN(4) == 0 {
 			a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(4))})
-			return VRP{Prefix: netip.PrefixFrom(a, 40), MaxLength: 40 + rng.IntN(spread), ASN: uint32(rng.IntN(3))}
+			return VRP{Prefix: netip.PrefixFrom(a, 40), MaxLength: uint8(40 + rng.IntN(spread)), ASN: uint32(rng.IntN(3))}
 		}
 		bits := 16 + rng.IntN(9)
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(rng.IntN(8)), byte(rng.IntN(4) << 6), 7}), bits)
 		if masked {
 			p = p.Masked()
 		}
-		return VRP{Prefix: p, MaxLength: bits + rng.IntN(spread), ASN: uint32(rng.IntN(3))}
+		return VRP{Prefix: p, MaxLength: uint8(bits + rng.IntN(spread)), ASN: uint32(rng.IntN(3))}
 	}
 }
 
@@ -237,7 +237,7 @@ func TestCoveringMatchesBruteForce(t *testing.T) {
 		var vrps []VRP
 		for range rng.IntN(200) { // up to a dozen fences (fenceStep)
 			p := prefix()
-			vrps = append(vrps, VRP{Prefix: p, MaxLength: p.Bits() + rng.IntN(p.Addr().BitLen()-p.Bits()+1), ASN: uint32(rng.IntN(4))})
+			vrps = append(vrps, VRP{Prefix: p, MaxLength: uint8(p.Bits() + rng.IntN(p.Addr().BitLen()-p.Bits()+1)), ASN: uint32(rng.IntN(4))})
 		}
 		sorted, applied := NewTable(vrps), (*Table)(nil).apply(vrps, nil)
 		if _, ok := sorted.sortedVRPs(); !ok {
@@ -267,7 +267,7 @@ func TestCoveringMatchesBruteForce(t *testing.T) {
 					if want != policy.RPKIValid {
 						want = policy.RPKIInvalidState
 					}
-					if origin != 0 && v.ASN == origin && r.Bits() <= v.MaxLength {
+					if origin != 0 && v.ASN == origin && r.Bits() <= int(v.MaxLength) {
 						want = policy.RPKIValid
 					}
 				}
@@ -292,7 +292,7 @@ func TestCoveringMatchesBruteForce(t *testing.T) {
 			wantWhy := "no covering VRP"
 			var names []string
 			for _, v := range cover {
-				if origin != 0 && v.ASN == origin && r.Bits() <= v.MaxLength {
+				if origin != 0 && v.ASN == origin && r.Bits() <= int(v.MaxLength) {
 					names = nil
 					wantWhy = "VRP " + v.String()
 					break

@@ -48,7 +48,7 @@ func (k vrpKey) vrp() VRP {
 	} else {
 		a = netip.AddrFrom4([4]byte(k.addr[:4]))
 	}
-	return VRP{Prefix: netip.PrefixFrom(a, int(k.bits)), MaxLength: int(k.max), ASN: k.asn}
+	return VRP{Prefix: netip.PrefixFrom(a, int(k.bits)), MaxLength: k.max, ASN: k.asn}
 }
 
 func routerKeyID(p *RouterKey) string {

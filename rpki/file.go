@@ -68,7 +68,7 @@ func parseJSONReflect(data []byte) ([]VRP, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: roas[%d]: %v", ErrVRPFile, i, err)
 		}
-		out = append(out, VRP{Prefix: p, MaxLength: *r.MaxLength, ASN: asn})
+		out = append(out, VRP{Prefix: p, MaxLength: uint8(*r.MaxLength), ASN: asn}) // checked above
 	}
 	return out, nil
 }

@@ -173,7 +173,7 @@ func TestParseJSONFastPath(t *testing.T) {
 }
 
 func TestChanged(t *testing.T) {
-	v := func(p string, max int, asn uint32) VRP { return VRP{netip.MustParsePrefix(p), max, asn} }
+	v := func(p string, max uint8, asn uint32) VRP { return VRP{netip.MustParsePrefix(p), max, asn} }
 	old := NewTable([]VRP{v("11.0.0.0/16", 24, 1), v("11.1.0.0/16", 16, 2), v("2a00::/32", 48, 3)})
 	new := NewTable([]VRP{v("11.0.0.0/16", 24, 1), v("11.1.0.0/16", 24, 2), v("11.2.0.0/16", 16, 4), v("2a00::/32", 48, 3)})
 	d := Changed(old, new)

@@ -133,12 +133,12 @@ func ParseSLURM(data []byte) (*SLURM, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: prefixAssertions[%d]: %v", ErrSLURM, i, err)
 		}
-		v := VRP{Prefix: p, MaxLength: p.Bits(), ASN: *a.ASN}
+		v := VRP{Prefix: p, MaxLength: uint8(p.Bits()), ASN: *a.ASN}
 		if a.MaxLength != nil {
 			if *a.MaxLength < p.Bits() || *a.MaxLength > p.Addr().BitLen() {
 				return nil, fmt.Errorf("%w: prefixAssertions[%d]: maxPrefixLength %d does not fit %s", ErrSLURM, i, *a.MaxLength, p)
 			}
-			v.MaxLength = *a.MaxLength
+			v.MaxLength = uint8(*a.MaxLength) // checked above
 		}
 		if _, dup := s.assertSet[v]; !dup {
 			s.assertSet[v] = struct{}{}

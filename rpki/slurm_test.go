@@ -10,7 +10,7 @@ import (
 	"github.com/ixrs/ixrs/policy"
 )
 
-func vrp(p string, maxLen int, asn uint32) VRP {
+func vrp(p string, maxLen uint8, asn uint32) VRP {
 	return VRP{Prefix: netip.MustParsePrefix(p), MaxLength: maxLen, ASN: asn}
 }
 

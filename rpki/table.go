@@ -16,7 +16,7 @@ import (
 // VRP is one validated ROA payload (RFC 6811 §2).
 type VRP struct {
 	Prefix    netip.Prefix
-	MaxLength int
+	MaxLength uint8
 	ASN       uint32
 }
 
@@ -70,7 +70,7 @@ func newTable(vrps []VRP) *Table {
 	all := vrps[:0] // filtered in place: each VRP is written at or before where it was read
 	for _, v := range vrps {
 		v.Prefix = v.Prefix.Masked()
-		if !v.Prefix.IsValid() || v.MaxLength < v.Prefix.Bits() || v.MaxLength > v.Prefix.Addr().BitLen() {
+		if !v.Prefix.IsValid() || int(v.MaxLength) < v.Prefix.Bits() || int(v.MaxLength) > v.Prefix.Addr().BitLen() {
 			continue
 		}
 		all = append(all, v)
@@ -103,7 +103,7 @@ func compareVRP(a, b VRP) int {
 	if c := a.Prefix.Bits() - b.Prefix.Bits(); c != 0 {
 		return c
 	}
-	if c := a.MaxLength - b.MaxLength; c != 0 {
+	if c := int(a.MaxLength) - int(b.MaxLength); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.ASN, b.ASN)
@@ -137,7 +137,7 @@ func (t *Table) Validate(pfx netip.Prefix, origin uint32) policy.RPKIState {
 	for vs := range t.covering(pfx.Masked()) {
 		for _, v := range vs {
 			covered = true
-			if origin != 0 && v.ASN == origin && pfx.Bits() <= v.MaxLength {
+			if origin != 0 && v.ASN == origin && pfx.Bits() <= int(v.MaxLength) {
 				return policy.RPKIValid
 			}
 		}
@@ -157,7 +157,7 @@ func (t *Table) Explain(pfx netip.Prefix, origin uint32) (policy.RPKIState, stri
 	var cover []string
 	for vs := range t.covering(pfx.Masked()) {
 		for _, v := range vs {
-			if origin != 0 && v.ASN == origin && pfx.Bits() <= v.MaxLength {
+			if origin != 0 && v.ASN == origin && pfx.Bits() <= int(v.MaxLength) {
 				return policy.RPKIValid, "VRP " + v.String()
 			}
 			cover = append(cover, v.String())
@@ -367,7 +367,7 @@ func (t *Table) apply(adds, dels []VRP) *Table {
 	}
 	for _, v := range adds {
 		v.Prefix = v.Prefix.Masked()
-		if !v.Prefix.IsValid() || v.MaxLength < v.Prefix.Bits() || v.MaxLength > v.Prefix.Addr().BitLen() {
+		if !v.Prefix.IsValid() || int(v.MaxLength) < v.Prefix.Bits() || int(v.MaxLength) > v.Prefix.Addr().BitLen() {
 			continue
 		}
 		old := get(v.Prefix)

@@ -221,7 +221,7 @@ func (s *vrpScanner) roa() (VRP, bool) {
 			if !ok || hasMax || n > 128 {
 				return v, false
 			}
-			hasMax, v.MaxLength = true, int(n)
+			hasMax, v.MaxLength = true, uint8(n)
 		case "asn":
 			if hasASN {
 				return v, false
@@ -259,7 +259,7 @@ func (s *vrpScanner) roa() (VRP, bool) {
 			return v, false
 		}
 	}
-	if !hasPrefix || !hasMax || !hasASN || v.MaxLength < v.Prefix.Bits() || v.MaxLength > v.Prefix.Addr().BitLen() {
+	if !hasPrefix || !hasMax || !hasASN || int(v.MaxLength) < v.Prefix.Bits() || int(v.MaxLength) > v.Prefix.Addr().BitLen() {
 		return v, false
 	}
 	return v, true

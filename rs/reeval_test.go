@@ -175,7 +175,7 @@ func TestSetVRPs(t *testing.T) {
 				t.Fatal(err)
 			}
 			pp := netip.MustParsePrefix(p)
-			list = append(list, rpki.VRP{Prefix: pp, MaxLength: pp.Bits(), ASN: asn})
+			list = append(list, rpki.VRP{Prefix: pp, MaxLength: uint8(pp.Bits()), ASN: asn})
 		}
 		return rpki.NewTable(list)
 	}
