@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-// The index of a sorted table (NewTable). In compareVRP's order a prefix comes before every prefix
+// The index of a table. In compareVRP's order a prefix comes before every prefix
 // it covers, and those come before any prefix it does not cover: the order is a walk of the prefix
 // tree, each prefix before what it covers. So the prefixes that cover a route are found from one
 // binary search: let e be the last VRP whose (address, length) is at most the route's. Every prefix
@@ -130,14 +130,6 @@ func (t *Table) covering(pfx netip.Prefix) iter.Seq[[]VRP] {
 		if t == nil {
 			return
 		}
-		if t.t != nil {
-			for _, vs := range t.t.Supernets(pfx) {
-				if !yield(vs) {
-					return
-				}
-			}
-			return
-		}
 		s := t.sorted
 		a, bits := pfx.Addr(), pfx.Bits()
 		i := t.lastAtMost(a, bits)
@@ -164,10 +156,6 @@ func (t *Table) get(p netip.Prefix) []VRP {
 	if t == nil {
 		return nil
 	}
-	if t.t != nil {
-		vs, _ := t.t.Get(p)
-		return vs
-	}
 	s := t.sorted
 	i := t.lastAtMost(p.Addr(), p.Bits())
 	if i < 0 || s[i].Prefix != p {
@@ -177,19 +165,10 @@ func (t *Table) get(p netip.Prefix) []VRP {
 	return vs
 }
 
-// prefixes yields each prefix of t with its VRPs: in compareVRP's order for a sorted table. apply's
-// tables may yield prefixes without VRPs (dead).
+// prefixes yields each prefix of t with its VRPs, in compareVRP's order.
 func (t *Table) prefixes() iter.Seq2[netip.Prefix, []VRP] {
 	return func(yield func(netip.Prefix, []VRP) bool) {
 		if t == nil {
-			return
-		}
-		if t.t != nil {
-			for p, vs := range t.t.All() {
-				if !yield(p, vs) {
-					return
-				}
-			}
 			return
 		}
 		for i := 0; i < len(t.sorted); {
