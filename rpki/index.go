@@ -5,9 +5,9 @@ import (
 	"net/netip"
 )
 
-// The index of a table. In compareVRP's order a prefix comes before every prefix
-// it covers, and those come before any prefix it does not cover: the order is a walk of the prefix
-// tree, each prefix before what it covers. So the prefixes that cover a route are found from one
+// The index of a table. In compareVRP's order a prefix comes before every prefix it covers, and
+// those follow it before any later prefix it does not cover: the order is a walk of the prefix tree,
+// each prefix before what it covers. So the prefixes that cover a route are found from one
 // binary search: let e be the last VRP whose (address, length) is at most the route's. Every prefix
 // Q that covers the route is at or before e, and e's prefix lies inside Q (e starts within Q's
 // addresses, and two prefixes are nested or disjoint), so Q is e's prefix or one covering it. Each
@@ -72,7 +72,7 @@ func covers(a, b netip.Prefix) bool { return a.Bits() < b.Bits() && a.Contains(b
 
 // lastAtMost returns the index of the last VRP of t.sorted whose prefix's (address, length) is at
 // most (a, bits), -1 for none. The fences narrow it to a few blocks of fenceStep VRPs first: a binary
-// search over the 19 MB of 400,000 VRPs missed the cache at nearly every step, one over their 200 KB
+// search over the 16 MB of 400,000 VRPs missed the cache at nearly every step, one over their 200 KB
 // of fences does not.
 func (t *Table) lastAtMost(a netip.Addr, bits int) int {
 	k := fenceKey(a)
