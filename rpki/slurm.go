@@ -229,9 +229,8 @@ func (s *SLURM) Apply(vrps []VRP) []VRP {
 	return append(out, s.assertions...)
 }
 
-// Table returns raw with the SLURM file applied, as a new snapshot. When raw keeps its VRPs in
-// order (a VRP file in rpki-client's order), the assertions are merged into that order, so that the
-// snapshot is built and compared with the one before it as cheaply as raw (NewTable, Changed).
+// Table returns raw with the SLURM file applied, as a new snapshot. The assertions are merged into
+// raw's order, so that the new table's array needs no sort.
 func (s *SLURM) Table(raw *Table) *Table {
 	var as []VRP
 	if s != nil {
@@ -256,9 +255,9 @@ func (s *SLURM) Table(raw *Table) *Table {
 
 // Update brings eff, which is s applied to rawOld, to s applied to rawNew, given changed, the VRP
 // prefixes whose VRPs differ between rawOld and rawNew. It returns the new snapshot and the VRP
-// prefixes whose VRPs differ between eff and it; eff is not modified. The cost is in the number
-// of changed prefixes, not the table's size: this is how a serial's few changes stay cheap with a
-// SLURM file.
+// prefixes whose VRPs differ between eff and it; eff is not modified. Working out what changes
+// looks up the changed prefixes only, not the whole table; the new snapshot is eff's array with
+// those changes merged in (apply), as for a serial without a SLURM file.
 func (s *SLURM) Update(eff, rawOld, rawNew *Table, changed []netip.Prefix) (*Table, []netip.Prefix) {
 	var adds, dels []VRP
 	var out []netip.Prefix

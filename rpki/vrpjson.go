@@ -98,11 +98,8 @@ func (s *vrpScanner) roasSplit() (vrps []VRP, ok bool) {
 			return nil, false
 		}
 		i += j + 1
-		k := skipWS(b, i)
-		if k < len(b) && b[k] == ',' {
-			if k = skipWS(b, k+1); k < len(b) && b[k] == '{' {
-				split, next = i, k
-			}
+		if c := (jsonscan.Scanner{B: b, I: i}); c.Next(',') && c.Next('{') {
+			split, next = i, c.I-1
 		}
 	}
 	if split < 0 {
@@ -185,14 +182,6 @@ func (s *vrpScanner) roasSplit() (vrps []VRP, ok bool) {
 // splitHook, when not nil, is called by the second half's goroutine before it reads (a test's
 // way to truncate a mapped file under it).
 var splitHook func()
-
-// skipWS returns the index of the first byte at or after i in b that is no JSON white space.
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
 
 // roa reads one entry, which must be valid.
 func (s *vrpScanner) roa() (VRP, bool) {
