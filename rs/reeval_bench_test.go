@@ -2,6 +2,7 @@ package rs
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/ixrs/ixrs/policy"
@@ -32,7 +33,9 @@ func benchInput(b *testing.B, s *Server, input func(done chan int) error) int {
 // BenchmarkRevalidate: a route server holding R routes (IXRS_BENCH_ROUTES, default 1,000,000: 10
 // members with R/10 prefixes each, origins in blocks of 100 prefixes, every route RPKI valid
 // against one VRP per prefix and ASPA valid) receives a change to 1% of its VRPs, or to the ASPA
-// of 1% of the origins, each turning 1% of the routes invalid and, in the next op, back. One op is
+// of 1% of the origins, each turning 1% of the routes invalid and, in the next op, back, or every
+// member's import policy is replaced by one accepting the same routes (policy-all: every route
+// re-run, none changed, as a [defaults] change that filters nothing). One op is
 // the typed input, the revalidation walk and the changes handed to the 9 other members (sockets
 // that take everything at once). Reported: routes re-run through import policy (visited) and
 // routes whose verdict changed per op, and the walk's own time (walk-ms, Stats.RevalidationTime).
@@ -110,6 +113,18 @@ func BenchmarkRevalidate(b *testing.B) {
 			}
 			return s.SetVRPs(ctx, u, done)
 		}, members*per/100)
+	})
+	// Every member's import policy replaced by one that accepts the same routes: the walk visits
+	// every route and changes none. What it allocates per visit shows in B/op.
+	b.Run("policy-all", func(b *testing.B) {
+		run(b, func(i int, done chan int) error {
+			imp.MaxPathLen = 64 * (i % 2) // the loop reads it after s.do hands it the change
+			ps := make([]MemberPolicy, members)
+			for k := range ps {
+				ps[k] = MemberPolicy{Name: "m" + strconv.Itoa(k), Import: imp}
+			}
+			return s.SetMemberPolicies(ctx, ps, done)
+		}, 0)
 	})
 	b.Run("aspa-1pct", func(b *testing.B) {
 		run(b, func(i int, done chan int) error {
