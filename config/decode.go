@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -393,9 +394,22 @@ func textProblem(t reflect.Type, err error) string {
 	return err.Error()
 }
 
+// fieldCache holds fieldsOf's result per struct type. A configuration of 700 members decodes 700
+// member tables, and building the map for each took 4.5 MB per load, on every SIGHUP.
+var fieldCache sync.Map // reflect.Type -> map[string][]int
+
 // fieldsOf maps the toml key names of struct type t to field indexes,
 // flattening embedded structs without a tag as the TOML library does.
+// The map is shared: callers must not modify it.
 func fieldsOf(t reflect.Type) map[string][]int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string][]int)
+	}
+	f, _ := fieldCache.LoadOrStore(t, buildFields(t))
+	return f.(map[string][]int)
+}
+
+func buildFields(t reflect.Type) map[string][]int {
 	fields := make(map[string][]int)
 	var walk func(t reflect.Type, index []int)
 	walk = func(t reflect.Type, index []int) {
