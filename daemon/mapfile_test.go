@@ -3,6 +3,7 @@ package daemon
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -111,5 +112,34 @@ func TestVRPFileTruncatedWhileParsed(t *testing.T) {
 	var c fileCache
 	if tab, err := c.vrpFile(path); err != nil || tab == nil {
 		t.Fatalf("the whole file: %v", err)
+	}
+}
+
+// TestSumFaultOnTruncatedMapping: load hashes a mapping before parsing it, so a file truncated
+// between the mapping and the hash faults inside sumOf, whose hashing is the runtime's assembly.
+// Under SetPanicOnFault that fault must still arrive as a recoverable panic at an address inside
+// the mapping, which is what load turns into an error.
+func TestSumFaultOnTruncatedMapping(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vrps.json")
+	if err := os.WriteFile(path, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, ok, err := mapFile(path)
+	if err != nil || !ok {
+		t.Fatalf("mapFile: %v, mapped %v", err, ok)
+	}
+	defer unmapFile(m)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var r any
+	func() {
+		defer func() { r = recover() }()
+		sumOf(m)
+	}()
+	f, ok := r.(interface{ Addr() uintptr })
+	if !ok || !within(m, f.Addr()) {
+		t.Fatalf("hashing a truncated mapping: recovered %v, want a fault inside the mapping", r)
 	}
 }
