@@ -113,8 +113,8 @@ func loadCache(tb testing.TB, n int, pending func()) *cacheData {
 }
 
 // BenchmarkCacheMemory is the memory one cache's data takes per VRP after a reset response of a
-// million VRPs: the protocol-level set the client checks announcements and withdrawals against,
-// plus the snapshot handed to the RIB (heap in use after GC, divided by the VRPs). B/pending-VRP is
+// million VRPs: the snapshot handed to the RIB, which is also the set the client checks
+// announcements and withdrawals against (heap in use after GC, divided by the VRPs). B/pending-VRP is
 // the same for a response still in progress (no snapshot yet), the cost of records a cache sends
 // before the bound stops it.
 func BenchmarkCacheMemory(b *testing.B) {

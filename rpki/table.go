@@ -280,7 +280,7 @@ func (d *Diff) Prefixes() []netip.Prefix {
 // The changes are sorted and merged with t's array into a new one, which is indexed anew: for a 1%
 // serial of a 700,000-VRP cache, 40 ms and a 34 MB array (BenchmarkSerial), whatever the number of
 // changes. The persistent trie this replaced took 9 ms and 5 MB a serial, but about 47 bytes more
-// per VRP for as long as the cache's data is held (BenchmarkCacheMemory: 158.5 B/VRP, now 111.5),
+// per VRP for as long as the cache's data is held (BenchmarkCacheMemory: 158.5 B/VRP, then 111.5),
 // and serials come minutes apart.
 func (t *Table) apply(adds, dels []VRP) *Table {
 	adds, dels = sortVRPs(slices.Clone(adds), true), sortVRPs(slices.Clone(dels), false)
