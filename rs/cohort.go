@@ -1,6 +1,9 @@
 package rs
 
-import "net/netip"
+import (
+	"net/netip"
+	"slices"
+)
 
 // Cohorts: the change list's sessions that are caught up are served together.
 //
@@ -38,12 +41,22 @@ type cohort struct {
 	// Per batch: receiver groups in order of first appearance, withdrawals kept apart so that they
 	// go out first.
 	ann, wd []*rcvGroup
-	spare   []*rcvGroup
 	index   map[groupKey]*rcvGroup
 	last    *rcvGroup
 	nrec    int // records added to the batch
-	enc     []byte
-	pieces  []encPiece // per group and class: [group][class]
+	// The groups and what they hold live in arenas reused from batch to batch: a burst of
+	// changes makes thousands of groups, and a group with its own growing prefix list and
+	// receiver set cost about 1 KB of allocation (186 MB while 700 members converged on 400,000
+	// routes, the largest allocation of the run). groups[:ng] are the batch's; recs are the
+	// prefixes in the order recorded, laid out per group into flat before sending (layout);
+	// rbits holds the groups' receiver sets.
+	groups []*rcvGroup
+	ng     int
+	recs   []groupRec
+	flat   []netip.Prefix
+	rbits  []uint64
+	enc    []byte
+	pieces []encPiece // per group and class: [group][class]
 	// split: the family's withdrawals fell into several receiver groups and are packed per session
 	// (cohortSend); wdPfx is the scratch list of one session's withdrawals.
 	split [numFams]bool
@@ -56,9 +69,23 @@ type rcvGroup struct {
 	set   *attrSet
 	fi    famIdx
 	r     bitset
-	pfx   []netip.Prefix
-	piece int // index of its first encPiece
+	pfx   []netip.Prefix // set by layout
+	piece int            // index of its first encPiece
+	n     int            // prefixes recorded
+	off   int            // its first prefix in cohort.flat
 }
+
+// groupRec is one prefix recorded for a group.
+type groupRec struct {
+	g   *rcvGroup
+	pfx netip.Prefix
+}
+
+// Arena sizes kept across batches; a burst that grew them further gives the excess back.
+const (
+	keepGroups = 2048
+	keepRecs   = 1 << 16
+)
 
 type groupKey struct {
 	set *attrSet
@@ -153,11 +180,23 @@ const cohortReadEvery = 64
 // reset clears the per-batch state, keeping capacity.
 func (c *cohort) reset() {
 	clear(c.e)
-	for _, g := range c.ann {
-		c.recycle(g)
+	for _, g := range c.groups[:c.ng] {
+		g.set, g.r, g.pfx = nil, nil, nil
 	}
-	for _, g := range c.wd {
-		c.recycle(g)
+	c.ng = 0
+	if len(c.groups) > keepGroups {
+		clear(c.groups[keepGroups:])
+		c.groups = c.groups[:keepGroups]
+	}
+	clear(c.recs)
+	c.recs = c.recs[:0]
+	c.flat = c.flat[:0]
+	c.rbits = c.rbits[:0]
+	if cap(c.recs) > keepRecs {
+		c.recs, c.flat = nil, nil
+	}
+	if cap(c.rbits) > keepGroups*c.words {
+		c.rbits = nil
 	}
 	clear(c.ann)
 	clear(c.wd)
@@ -178,13 +217,20 @@ func (c *cohort) reset() {
 	}
 }
 
-func (c *cohort) recycle(g *rcvGroup) {
-	g.set = nil
-	g.pfx = g.pfx[:0]
-	// Groups are kept for the next batch, but only small ones and only a few: what a burst
-	// left behind would otherwise stay for good (megabytes at 300 sessions).
-	if cap(g.pfx) <= 256 && len(c.spare) < 64 {
-		c.spare = append(c.spare, g)
+// layout gives every group of the batch its prefixes, in the order recorded, as one run of flat.
+func (c *cohort) layout() {
+	total := 0
+	for _, g := range c.groups[:c.ng] {
+		g.off, total, g.n = total, total+g.n, 0
+	}
+	c.flat = slices.Grow(c.flat[:0], total)[:total]
+	for _, rc := range c.recs {
+		g := rc.g
+		c.flat[g.off+g.n] = rc.pfx
+		g.n++
+	}
+	for _, g := range c.groups[:c.ng] {
+		g.pfx = c.flat[g.off : g.off+g.n : g.off+g.n]
 	}
 }
 
@@ -232,7 +278,8 @@ func (c *cohort) classify() {
 func (c *cohort) record(set *attrSet, fi famIdx, r bitset, pfx netip.Prefix) {
 	c.nrec++
 	if g := c.last; g != nil && g.set == set && g.fi == fi && g.r.equal(r) {
-		g.pfx = append(g.pfx, pfx)
+		g.n++
+		c.recs = append(c.recs, groupRec{g, pfx})
 		return
 	}
 	k := groupKey{set, fi, r.hash()}
@@ -251,14 +298,16 @@ func (c *cohort) record(set *attrSet, fi famIdx, r bitset, pfx netip.Prefix) {
 		}
 	}
 	if g == nil {
-		if n := len(c.spare); n > 0 {
-			g = c.spare[n-1]
-			c.spare = c.spare[:n-1]
-		} else {
-			g = &rcvGroup{}
+		if c.ng == len(c.groups) {
+			c.groups = append(c.groups, &rcvGroup{})
 		}
-		g.set, g.fi = set, fi
-		g.r = append(g.r[:0], r...)
+		g = c.groups[c.ng]
+		c.ng++
+		g.set, g.fi, g.n = set, fi, 0
+		// An earlier group keeps its set where it was if the arena moves.
+		off := len(c.rbits)
+		c.rbits = append(c.rbits, r...)
+		g.r = c.rbits[off:len(c.rbits):len(c.rbits)]
 		if c.index == nil {
 			c.index = make(map[groupKey]*rcvGroup)
 		}
@@ -271,7 +320,8 @@ func (c *cohort) record(set *attrSet, fi famIdx, r bitset, pfx netip.Prefix) {
 			c.ann = append(c.ann, g)
 		}
 	}
-	g.pfx = append(g.pfx, pfx)
+	g.n++
+	c.recs = append(c.recs, groupRec{g, pfx})
 	c.last = g
 }
 
@@ -284,6 +334,7 @@ func (c *cohort) record(set *attrSet, fi famIdx, r bitset, pfx netip.Prefix) {
 // per group would send every session one short UPDATE per group; they are packed per session
 // instead, as its own withdrawals would be on the one-session path.
 func (s *Server) cohortSend(c *cohort) {
+	c.layout()
 	var nwd [numFams]int
 	for _, g := range c.wd {
 		nwd[g.fi]++
