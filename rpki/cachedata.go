@@ -149,6 +149,7 @@ func (d *cacheData) add(x *delta, p PDU) error {
 // The previous snapshots stay valid.
 func (d *cacheData) commit(x *delta) []netip.Prefix {
 	var adds, dels []VRP
+	var changed []netip.Prefix // of a reset
 	if x.reset {
 		// Every record of a reset's delta is an announcement (a withdrawal in it deletes one).
 		all := make([]VRP, 0, len(x.vrps))
@@ -156,8 +157,8 @@ func (d *cacheData) commit(x *delta) []netip.Prefix {
 			all = append(all, k.vrp())
 		}
 		next := newTable(all)
-		adds, dels = differences(d.table.sortedVRPs(), next.sortedVRPs())
-		if len(adds)+len(dels) > 0 {
+		changed = changedPrefixes(d.table.sortedVRPs(), next.sortedVRPs())
+		if len(changed) > 0 {
 			d.table = next
 		}
 		d.aspa = map[uint32][]uint32{}
@@ -191,6 +192,9 @@ func (d *cacheData) commit(x *delta) []netip.Prefix {
 	}
 	if aspaChanged {
 		d.aspas = newASPATable(d.aspa)
+	}
+	if x.reset {
+		return changed
 	}
 	seen := make(map[netip.Prefix]struct{}, len(adds)+len(dels))
 	out := make([]netip.Prefix, 0, len(adds)+len(dels))
@@ -242,8 +246,16 @@ func (t *ASPATable) Authorized(customer, provider uint32) bool {
 	return found
 }
 
-// differences returns the VRPs only in b (adds) and only in a (dels), both in compareVRP's order.
-func differences(a, b []VRP) (adds, dels []VRP) {
+// changedPrefixes returns, once each and in order, the prefixes whose VRPs differ between a and b,
+// both in compareVRP's order. In that order a prefix's VRPs are next to each other, in either
+// array and in the merge of the two, so a prefix found again is the last one found.
+func changedPrefixes(a, b []VRP) []netip.Prefix {
+	var out []netip.Prefix
+	note := func(p netip.Prefix) {
+		if n := len(out); n == 0 || out[n-1] != p {
+			out = append(out, p)
+		}
+	}
 	for len(a) > 0 || len(b) > 0 {
 		c := 1 // a is done: b's VRP is new
 		switch {
@@ -254,12 +266,14 @@ func differences(a, b []VRP) (adds, dels []VRP) {
 		}
 		switch {
 		case c < 0:
-			dels, a = append(dels, a[0]), a[1:]
+			note(a[0].Prefix)
+			a = a[1:]
 		case c > 0:
-			adds, b = append(adds, b[0]), b[1:]
+			note(b[0].Prefix)
+			b = b[1:]
 		default:
 			a, b = a[1:], b[1:]
 		}
 	}
-	return adds, dels
+	return out
 }
