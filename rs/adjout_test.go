@@ -3,6 +3,7 @@ package rs
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -244,5 +245,71 @@ func TestPack(t *testing.T) {
 			}
 		}
 		s.sets.unref(set)
+	}
+}
+
+// TestBitsTableChains: interning hands out one set per distinct value, counts references, and
+// forgets a set at its last release, also when sets share a hash: with shift 64 every set is in
+// one chain, so sets are found past others and unlinked from the head, the middle and the end.
+func TestBitsTableChains(t *testing.T) {
+	for _, shift := range []uint{0, 64} {
+		rng := rand.New(rand.NewPCG(uint64(shift), 3))
+		tab := &bitsTable{shift: shift}
+		type held struct {
+			x    *ibits
+			want bitset
+		}
+		var hs []held
+		byValue := map[string]*ibits{}
+		key := func(b bitset) string { return fmt.Sprint([]uint64(b)) }
+		for step := range 3000 {
+			if len(hs) > 0 && rng.IntN(2) == 0 {
+				i := rng.IntN(len(hs))
+				h := hs[i]
+				hs[i] = hs[len(hs)-1]
+				hs = hs[:len(hs)-1]
+				tab.release(h.x)
+				still := false
+				for _, o := range hs {
+					still = still || o.x == h.x
+				}
+				if !still {
+					delete(byValue, key(h.want))
+				}
+				continue
+			}
+			b := make(bitset, 1+rng.IntN(3))
+			for k := 0; k < 1+rng.IntN(3); k++ {
+				b.set(rng.IntN(len(b) * 64))
+			}
+			b = b[:len(b)-func() int { // trailing zero words go, as intern trims them
+				n := 0
+				for n < len(b) && b[len(b)-1-n] == 0 {
+					n++
+				}
+				return n
+			}()]
+			x := tab.intern(b)
+			if !x.b.equal(b) {
+				t.Fatalf("shift %d step %d: interned %v for %v", shift, step, x.b, b)
+			}
+			if y, ok := byValue[key(b)]; ok && y != x {
+				t.Fatalf("shift %d step %d: %v interned twice", shift, step, b)
+			}
+			byValue[key(b)] = x
+			hs = append(hs, held{x, slices.Clone(b)})
+		}
+		if tab.n != len(byValue) || tab.refs != len(hs) {
+			t.Fatalf("shift %d: %d sets and %d references counted, %d and %d held", shift, tab.n, tab.refs, len(byValue), len(hs))
+		}
+		if shift == 64 && len(tab.m) != 1 {
+			t.Fatalf("every set should share one chain, the map has %d", len(tab.m))
+		}
+		for _, h := range hs {
+			tab.release(h.x)
+		}
+		if tab.n != 0 || len(tab.m) != 0 || tab.refs != 0 {
+			t.Fatalf("shift %d: after every release %d sets, %d chains, %d references", shift, tab.n, len(tab.m), tab.refs)
+		}
 	}
 }

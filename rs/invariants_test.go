@@ -82,7 +82,7 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 		for _, e := range pe.out() {
 			if e.bits == nil || e.bits.b.empty() || e.bits.b[len(e.bits.b)-1] == 0 {
 				t.Errorf("%v: empty or untrimmed Adj-RIB-Out entry", pfx)
-			} else if s.bits.m[e.bits.key] != e.bits {
+			} else if !s.bits.interned(e.bits) {
 				t.Errorf("%v: Adj-RIB-Out bit set not interned", pfx)
 			}
 			bitRefs[e.bits]++
@@ -152,14 +152,23 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	}
 	// Every interned bit set is used, by exactly as many entries as it counts.
 	bitTotal := 0
-	for k, x := range s.bits.m {
-		if x.key != k || bitRefs[x] != x.refs {
-			t.Errorf("interned bit set %v: %d references counted, %d used", x.b, x.refs, bitRefs[x])
+	interned := 0
+	for h, x := range s.bits.m {
+		for ; x != nil; x = x.next {
+			interned++
+			if x.h != h || x.b.hash()>>s.bits.shift != h || bitRefs[x] != x.refs {
+				t.Errorf("interned bit set %v: %d references counted, %d used", x.b, x.refs, bitRefs[x])
+			}
+			for y := x.next; y != nil; y = y.next {
+				if y.b.equal(x.b) {
+					t.Errorf("bit set %v interned twice", x.b)
+				}
+			}
+			bitTotal += int(x.refs)
 		}
-		bitTotal += int(x.refs)
 	}
-	if len(bitRefs) != len(s.bits.m) || bitTotal != s.bits.refs {
-		t.Errorf("%d bit sets used, %d interned; %d references, table counts %d", len(bitRefs), len(s.bits.m), bitTotal, s.bits.refs)
+	if len(bitRefs) != interned || interned != s.bits.n || bitTotal != s.bits.refs {
+		t.Errorf("%d bit sets used, %d interned, table counts %d; %d references, table counts %d", len(bitRefs), interned, s.bits.n, bitTotal, s.bits.refs)
 	}
 	if routes != s.stats.routes || accepted != s.stats.accepted || adjEntries != s.stats.adjOutEntries {
 		t.Errorf("counters: routes %d/%d accepted %d/%d adj-out %d/%d",
@@ -415,4 +424,14 @@ func sameTerms[K comparable](t testing.TB, kind string, got, want map[K]*asnSets
 			t.Errorf("term index, %s %v: %d sets, %d carry it", kind, k, len(in), w.len())
 		}
 	}
+}
+
+// interned reports whether x is the set t holds for its words.
+func (t *bitsTable) interned(x *ibits) bool {
+	for y := t.m[x.h]; y != nil; y = y.next {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }

@@ -93,7 +93,7 @@ func (s *Server) snapshot() Stats {
 		Encodings:             s.sets.encoded,
 		EncodedBytes:          s.sets.encodedBytes,
 		AdjOutEntries:         s.stats.adjOutEntries,
-		AdjOutBitSets:         len(s.bits.m),
+		AdjOutBitSets:         s.bits.n,
 		ChangeList:            s.cl.len,
 		Markers:               s.cl.markers,
 		ClearWalks:            len(s.clearing),
