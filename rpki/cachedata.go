@@ -148,29 +148,10 @@ func (d *cacheData) add(x *delta, p PDU) error {
 // commit applies a complete response and returns the VRP prefixes whose table entries changed.
 // The previous snapshots stay valid.
 func (d *cacheData) commit(x *delta) []netip.Prefix {
-	var adds, dels []VRP
-	var changed []netip.Prefix // of a reset
+	changed := d.commitVRPs(x)
 	if x.reset {
-		// Every record of a reset's delta is an announcement (a withdrawal in it deletes one).
-		all := make([]VRP, 0, len(x.vrps))
-		for k := range x.vrps {
-			all = append(all, k.vrp())
-		}
-		next := newTable(all)
-		changed = changedPrefixes(d.table.sortedVRPs(), next.sortedVRPs())
-		if len(changed) > 0 {
-			d.table = next
-		}
 		d.aspa = map[uint32][]uint32{}
 		d.keys = map[string]bool{}
-	} else {
-		for k, ann := range x.vrps {
-			if ann {
-				adds = append(adds, k.vrp())
-			} else {
-				dels = append(dels, k.vrp())
-			}
-		}
 	}
 	aspaChanged := x.reset || len(x.aspa) > 0
 	for c, ps := range x.aspa {
@@ -187,26 +168,47 @@ func (d *cacheData) commit(x *delta) []netip.Prefix {
 			delete(d.keys, id)
 		}
 	}
-	if !x.reset && len(adds)+len(dels) > 0 {
-		d.table = d.table.apply(adds, dels) // else the snapshot stays: nothing new for the RIB
-	}
 	if aspaChanged {
 		d.aspas = newASPATable(d.aspa)
 	}
+	return changed
+}
+
+// commitVRPs makes the table hold x's VRP records and returns the VRP prefixes that changed. A
+// table that would not change stays: nothing new for the RIB.
+func (d *cacheData) commitVRPs(x *delta) []netip.Prefix {
 	if x.reset {
+		// Every record of a reset's delta is an announcement (a withdrawal in it deletes one).
+		all := make([]VRP, 0, len(x.vrps))
+		for k := range x.vrps {
+			all = append(all, k.vrp())
+		}
+		next := newTable(all)
+		changed := changedPrefixes(d.table.sortedVRPs(), next.sortedVRPs())
+		if len(changed) > 0 {
+			d.table = next
+		}
 		return changed
 	}
-	seen := make(map[netip.Prefix]struct{}, len(adds)+len(dels))
-	out := make([]netip.Prefix, 0, len(adds)+len(dels))
-	for _, vs := range [2][]VRP{adds, dels} {
-		for _, v := range vs {
-			if _, ok := seen[v.Prefix]; !ok {
-				seen[v.Prefix] = struct{}{}
-				out = append(out, v.Prefix)
-			}
+	var adds, dels []VRP
+	seen := make(map[netip.Prefix]struct{}, len(x.vrps))
+	changed := make([]netip.Prefix, 0, len(x.vrps))
+	for k, ann := range x.vrps {
+		v := k.vrp()
+		if ann {
+			adds = append(adds, v)
+		} else {
+			dels = append(dels, v)
+		}
+		if _, ok := seen[v.Prefix]; !ok {
+			seen[v.Prefix] = struct{}{}
+			changed = append(changed, v.Prefix)
 		}
 	}
-	return out
+	if len(changed) > 0 {
+		d.table = d.table.apply(adds, dels)
+	}
+	return changed
 }
 
 // ASPATable is an immutable snapshot of ASPA records (draft-ietf-sidrops-aspa-profile): for each
@@ -267,27 +269,4 @@ func changedPrefixes(a, b []VRP) []netip.Prefix {
 		}
 	})
 	return out
-}
-
-// eachChanged calls note with the prefix of each VRP in only one of a and b, in compareVRP's order.
-func eachChanged(a, b []VRP, note func(netip.Prefix)) {
-	for len(a) > 0 || len(b) > 0 {
-		c := 1 // a is done: b's VRP is new
-		switch {
-		case len(b) == 0:
-			c = -1
-		case len(a) > 0:
-			c = compareVRP(a[0], b[0])
-		}
-		switch {
-		case c < 0:
-			note(a[0].Prefix)
-			a = a[1:]
-		case c > 0:
-			note(b[0].Prefix)
-			b = b[1:]
-		default:
-			a, b = a[1:], b[1:]
-		}
-	}
 }
