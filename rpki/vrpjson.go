@@ -248,7 +248,7 @@ func (s *vrpScanner) roa() (VRP, bool) {
 			return v, false
 		}
 	}
-	if !hasPrefix || !hasMax || !hasASN || int(v.MaxLength) < v.Prefix.Bits() || int(v.MaxLength) > v.Prefix.Addr().BitLen() {
+	if !hasPrefix || !hasMax || !hasASN || !usable(v) {
 		return v, false
 	}
 	return v, true
