@@ -1,5 +1,7 @@
 package rs
 
+import "unsafe"
+
 // The change list is the route server's outbound work queue, shared by every session.
 //
 // A prefix whose candidate routes changed is moved to the tail of the list. Each established
@@ -18,42 +20,62 @@ package rs
 // merged when the prefixes between them leave), so "does this session have work" is one pointer
 // comparison and advancing is O(1) even with a thousand sessions caught up at the tail.
 
-// clNode is a change-list node, embedded in a prefixEntry (pe set) or in a marker (pe nil; the
-// list finds the marker through markerOf, which keeps prefix entries one pointer smaller).
+// clNode is a change-list node. It is the first field of a prefixEntry or of a listHead (the
+// list's sentinel, and a marker's node), and the byte after it tells which: a listHead's fi is
+// headFam, an entry's its family. So a node needs no pointer back to its entry (8 bytes of every
+// prefix).
 type clNode struct {
 	prev, next *clNode
-	pe         *prefixEntry
 }
+
+// listHead is the change list's sentinel, and the first field of a marker.
+type listHead struct {
+	node clNode
+	fi   famIdx // headFam
+}
+
+// headFam is the fi of a listHead, which no prefix entry has.
+const headFam famIdx = 0xff
 
 func (n *clNode) linked() bool { return n.next != nil }
 
+// entry returns the prefix entry n is the node of, or nil for the sentinel or a marker.
+func (n *clNode) entry() *prefixEntry {
+	if (*listHead)(unsafe.Pointer(n)).fi == headFam {
+		return nil
+	}
+	return (*prefixEntry)(unsafe.Pointer(n))
+}
+
 // marker is the position of one or more sessions in the change list.
 type marker struct {
-	node  clNode
+	head  listHead // must be first (changeList.markerOf)
 	peers []*session
 	pass  uint64 // the loop pass that last served it as a cohort (cohort.go)
 }
 
 // changeList is a circular doubly-linked list with a sentinel.
 type changeList struct {
-	root    clNode
+	root    listHead
 	len     int // prefix nodes in the list
 	markers int
 	spare   []*marker // markers no session uses any more: every cohort pull moves its sessions to a new one
-	marks   map[*clNode]*marker
 }
+
+// end returns the sentinel's node, where a walk of the list stops.
+func (l *changeList) end() *clNode { return &l.root.node }
 
 // markerOf returns the marker whose node n is, or nil for a prefix node or the sentinel.
 func (l *changeList) markerOf(n *clNode) *marker {
-	if n.pe != nil || n == &l.root {
+	if n == l.end() || n.entry() != nil {
 		return nil
 	}
-	return l.marks[n]
+	return (*marker)(unsafe.Pointer(n))
 }
 
 func (l *changeList) init() {
-	l.root.next, l.root.prev = &l.root, &l.root
-	l.marks = make(map[*clNode]*marker)
+	l.root.fi = headFam
+	l.root.node.next, l.root.node.prev = l.end(), l.end()
 }
 
 func (l *changeList) insertAfter(n, at *clNode) {
@@ -86,8 +108,7 @@ func (l *changeList) remove(n *clNode) {
 
 // unlinkMarker takes marker mk out of the list.
 func (l *changeList) unlinkMarker(mk *marker) {
-	l.unlinkNode(&mk.node)
-	delete(l.marks, &mk.node)
+	l.unlinkNode(&mk.head.node)
 	l.markers--
 }
 
@@ -104,12 +125,12 @@ func (l *changeList) recycle(mk *marker) {
 // touch moves prefix node n to the tail: behind every session's marker.
 func (l *changeList) touch(n *clNode) {
 	if n.linked() {
-		if l.root.prev == n {
+		if l.root.node.prev == n {
 			return
 		}
 		l.remove(n)
 	}
-	l.insertAfter(n, l.root.prev)
+	l.insertAfter(n, l.root.node.prev)
 	l.len++
 }
 
@@ -125,10 +146,9 @@ func (l *changeList) attach(p *session, at *clNode) {
 			mk = l.spare[n-1]
 			l.spare = l.spare[:n-1]
 		} else {
-			mk = &marker{}
+			mk = &marker{head: listHead{fi: headFam}}
 		}
-		l.insertAfter(&mk.node, at)
-		l.marks[&mk.node] = mk
+		l.insertAfter(&mk.head.node, at)
 		l.markers++
 	}
 	p.mk, p.mkIdx = mk, len(mk.peers)
@@ -156,11 +176,11 @@ func (l *changeList) detach(p *session) {
 
 // attachTail places p behind every change: a session that starts with a full table dump has no use
 // for the changes before it.
-func (l *changeList) attachTail(p *session) { l.attach(p, l.root.prev) }
+func (l *changeList) attachTail(p *session) { l.attach(p, l.root.node.prev) }
 
 // next returns the prefix node after p's marker, or nil when p has seen every change.
 func (l *changeList) next(p *session) *clNode {
-	if n := p.mk.node.next; n != &l.root {
+	if n := p.mk.head.node.next; n != l.end() {
 		return n
 	}
 	return nil
@@ -171,8 +191,8 @@ func (l *changeList) advance(p *session, n *clNode) {
 	mk := p.mk
 	if len(mk.peers) == 1 && l.markerOf(n.next) == nil {
 		// p is alone and nobody waits after n: move its marker instead of making a new one.
-		l.unlinkNode(&mk.node)
-		l.insertAfter(&mk.node, n)
+		l.unlinkNode(&mk.head.node)
+		l.insertAfter(&mk.head.node, n)
 		return
 	}
 	l.detach(p)
@@ -181,7 +201,7 @@ func (l *changeList) advance(p *session, n *clNode) {
 
 // front returns the first node if it is a prefix node that every session has passed, or nil.
 func (l *changeList) front() *clNode {
-	if n := l.root.next; n != &l.root && n.pe != nil {
+	if n := l.root.node.next; n != l.end() && n.entry() != nil {
 		return n
 	}
 	return nil

@@ -135,8 +135,9 @@ func (s *Server) cohortPull(mk *marker, pass uint64) bool {
 	budget := s.cfg.WalkBatch
 	extend := true
 	var last *clNode
-	for n := mk.node.next; n != &s.cl.root; n = n.next {
-		if n.pe == nil {
+	for n := mk.head.node.next; n != s.cl.end(); n = n.next {
+		pe := n.entry()
+		if pe == nil {
 			continue // another marker
 		}
 		if budget <= 0 && (!extend || budget <= -maxExtend) {
@@ -146,7 +147,7 @@ func (s *Server) cohortPull(mk *marker, pass uint64) bool {
 		// (a member's large table under one attribute set): cut at the budget, its tail would be
 		// sent in a short message every pass.
 		g, np := c.last, c.nrec
-		s.cohortReconcile(c, n.pe)
+		s.cohortReconcile(c, pe)
 		extend = g != nil && g.set != nil && c.last == g && c.nrec == np+1
 		last = n
 		budget--

@@ -290,7 +290,11 @@ func msgLimit(opts speaker.EncodeOptions) int {
 
 // isMapped4 reports whether an IPv6 entry's address is IPv4-mapped (::ffff:0:0/96).
 func isMapped4(pe *prefixEntry) bool {
-	return pe.bits >= 96 && pe.addr[10] == 0xff && pe.addr[11] == 0xff && [10]byte(pe.addr[:10]) == [10]byte{}
+	if pe.bits < 96 || pe.addr != [8]byte{} {
+		return false
+	}
+	lo := pe.addrLo()
+	return lo[0] == 0 && lo[1] == 0 && lo[2] == 0xff && lo[3] == 0xff
 }
 
 // unsendable counts a route that p should have but cannot be sent: it gets a withdrawal instead.

@@ -242,15 +242,20 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	n, markers := 0, 0
 	inList := map[*prefixEntry]bool{}
 	prevMarker := false
-	for x := s.cl.root.next; x != &s.cl.root; x = x.next {
-		if x.pe == nil && s.cl.markerOf(x) == nil {
-			t.Errorf("a change-list node that is neither a prefix nor a known marker")
-		}
+	seenMk := map[*marker]bool{}
+	for x := s.cl.root.node.next; x != s.cl.end(); x = x.next {
 		if mk := s.cl.markerOf(x); mk != nil {
+			if x.entry() != nil || mk.head.fi != headFam {
+				t.Errorf("a change-list node that is both a prefix and a marker")
+			}
 			if prevMarker {
 				t.Errorf("adjacent markers in the change list")
 			}
+			if len(mk.peers) == 0 {
+				t.Errorf("a marker without sessions in the change list")
+			}
 			markers++
+			seenMk[mk] = true
 			for i, p := range mk.peers {
 				if p.mk != mk || p.mkIdx != i {
 					t.Errorf("marker and session disagree")
@@ -260,13 +265,25 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 			continue
 		}
 		prevMarker = false
-		if inList[x.pe] {
-			t.Errorf("%v twice in the change list", x.pe.prefix())
+		pe := x.entry()
+		if pe == nil || pe.fi == headFam {
+			t.Fatalf("a change-list node that is neither a prefix nor a marker")
 		}
-		inList[x.pe] = true
+		if s.prefixes.get(pe.prefix()) != pe {
+			t.Errorf("%v in the change list but not in the prefix table", pe.prefix())
+		}
+		if inList[pe] {
+			t.Errorf("%v twice in the change list", pe.prefix())
+		}
+		inList[pe] = true
 		n++
 	}
-	if n != s.cl.len || markers != s.cl.markers || len(s.cl.marks) != markers {
+	for _, p := range s.peers {
+		if p != nil && p.mk != nil && !seenMk[p.mk] {
+			t.Errorf("session %v sits at a marker that is not in the change list", p.addr)
+		}
+	}
+	if n != s.cl.len || markers != s.cl.markers {
 		t.Errorf("change list: %d prefixes (%d counted), %d markers (%d counted)", n, s.cl.len, markers, s.cl.markers)
 	}
 }

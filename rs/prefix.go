@@ -6,29 +6,62 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"unsafe"
 )
 
 // prefixEntry is everything the route server holds for one prefix: every route received for it
 // (the Adj-RIB-In rows of all sessions), the Adj-RIB-Out state, and its place in the change list.
 //
-// There is one per prefix, a million at a large exchange, so it is kept to 80 bytes (a size class):
+// There is one per prefix, a million at a large exchange, so it is kept to 64 bytes (a size class):
 // the prefix as its address bytes and length (a netip.Prefix is 32 bytes with a pointer the
 // collector must scan), a 16-bit candidate count (a prefix has at most one route per session).
 // Most prefixes have one route and one Adj-RIB-Out entry (every session but the announcing
 // member's): both sit in the entry itself, so such a prefix costs no allocation of its own beyond
 // it. A prefix with more of either keeps them in a prefixExt (routes, out).
+//
+// The address takes 8 bytes: all of an IPv4 address, and the half of an IPv6 address that a prefix
+// of up to 64 bits has (the table holds prefixes without host bits, as UPDATEs are decoded). A
+// longer IPv6 prefix, rare at an exchange, is a wideEntry with the other half after the entry. The
+// change-list node comes first and fi right after it, the layout of listHead: that is how the list
+// tells its prefix nodes from its markers without a pointer back to the entry (changelist.go).
 type prefixEntry struct {
-	node clNode // change list
+	node clNode // change list; must be first (clNode.entry)
+	fi   famIdx // must follow node (listHead.fi); never headFam
+	bits uint8
+	nacc int16
+	slot int32 // index in prefixTable.slab
 	// r1 holds the only route while the routes are not in ext; nil for none.
 	r1 [1]*route
 	// o1 holds the only Adj-RIB-Out entry while they are not in ext; o1[0].set is nil for none.
 	o1   [1]adjOut
 	ext  *prefixExt
-	addr [16]byte // IPv4 in the first 4 bytes
-	slot int32    // index in prefixTable.slab
-	nacc int16
-	bits uint8
-	fi   famIdx
+	addr [8]byte // IPv4 in the first 4 bytes; the first half of an IPv6 address
+}
+
+// wideEntry is the entry of an IPv6 prefix longer than 64 bits: the address's last 8 bytes follow
+// the entry in the same allocation.
+type wideEntry struct {
+	prefixEntry
+	lo [8]byte
+}
+
+// wide reports whether pe is the prefixEntry of a wideEntry.
+func (pe *prefixEntry) wide() bool { return pe.fi == 1 && pe.bits > 64 }
+
+// addrLo returns the last 8 bytes of pe's IPv6 address: zero unless pe is wide.
+func (pe *prefixEntry) addrLo() [8]byte {
+	if !pe.wide() {
+		return [8]byte{}
+	}
+	return (*wideEntry)(unsafe.Pointer(pe)).lo
+}
+
+// addr16 returns pe's address as 16 bytes (an IPv4 address in the first 4).
+func (pe *prefixEntry) addr16() (a [16]byte) {
+	copy(a[:8], pe.addr[:])
+	lo := pe.addrLo()
+	copy(a[8:], lo[:])
+	return a
 }
 
 // prefixExt holds the routes and the Adj-RIB-Out entries of a prefix that has more than one of
@@ -119,14 +152,27 @@ func (pe *prefixEntry) setOut(es []adjOut) {
 	}
 }
 
+// newPrefixEntry makes the entry of p, which has no host bits set.
 func newPrefixEntry(p netip.Prefix) *prefixEntry {
-	pe := &prefixEntry{bits: uint8(p.Bits())}
-	if p.Addr().Is4() {
-		a := p.Addr().As4()
-		copy(pe.addr[:], a[:])
-	} else {
-		pe.addr, pe.fi = p.Addr().As16(), 1
+	a := p.Addr()
+	if a.Is4() {
+		pe := &prefixEntry{bits: uint8(p.Bits())}
+		a4 := a.As4()
+		copy(pe.addr[:], a4[:])
+		return pe
 	}
+	a16 := a.As16()
+	var pe *prefixEntry
+	if p.Bits() > 64 {
+		w := &wideEntry{lo: [8]byte(a16[8:])}
+		pe = &w.prefixEntry
+	} else {
+		if [8]byte(a16[8:]) != [8]byte{} {
+			panic("rs: prefix with host bits set: " + p.String())
+		}
+		pe = &prefixEntry{}
+	}
+	pe.addr, pe.bits, pe.fi = [8]byte(a16[:8]), uint8(p.Bits()), 1
 	return pe
 }
 
@@ -135,7 +181,7 @@ func (pe *prefixEntry) prefix() netip.Prefix {
 	if pe.fi == 0 {
 		return netip.PrefixFrom(netip.AddrFrom4([4]byte(pe.addr[:4])), int(pe.bits))
 	}
-	return netip.PrefixFrom(netip.AddrFrom16(pe.addr), int(pe.bits))
+	return netip.PrefixFrom(netip.AddrFrom16(pe.addr16()), int(pe.bits))
 }
 
 // fam returns the entry's family index.
@@ -218,7 +264,6 @@ type entrySlab struct {
 // add files a new entry for p in a free slot, or at the end.
 func (sl *entrySlab) add(p netip.Prefix) *prefixEntry {
 	pe := newPrefixEntry(p)
-	pe.node.pe = pe
 	if n := len(sl.free); n > 0 {
 		pe.slot = sl.free[n-1]
 		sl.free = sl.free[:n-1]
@@ -270,7 +315,8 @@ func (pe *prefixEntry) key() prefixKey {
 	if pe.fi == 0 {
 		return prefixKey{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(pe.addr[:4])), pe.bits, 0}
 	}
-	return prefixKey{binary.BigEndian.Uint64(pe.addr[:8]), binary.BigEndian.Uint64(pe.addr[8:]), pe.bits, 1}
+	lo := pe.addrLo()
+	return prefixKey{binary.BigEndian.Uint64(pe.addr[:]), binary.BigEndian.Uint64(lo[:]), pe.bits, 1}
 }
 
 // hash hashes p's key. It is a keyed multiply-fold over the key's words (the construction of the

@@ -172,7 +172,7 @@ func TestPrefixTableRandom(t *testing.T) {
 							t.Fatalf("seed %d op %d: getOrCreate(%v) made a second entry", seed, ops, p)
 						}
 					} else {
-						if pe == nil || pe.prefix() != p || !pe.unused() || pe.node.pe != pe || tb.slab[pe.slot] != pe {
+						if pe == nil || pe.prefix() != p || !pe.unused() || pe.node.entry() != pe || tb.slab[pe.slot] != pe {
 							t.Fatalf("seed %d op %d: getOrCreate(%v) made a bad entry", seed, ops, p)
 						}
 						if lastFree >= 0 && pe.slot != lastFree {
@@ -542,18 +542,40 @@ func BenchmarkPrefixTable(b *testing.B) {
 	}
 }
 
-// TestPrefixEntrySize: one entry per prefix, a million at a large exchange; 80 bytes is a size
-// class, and a field added carelessly moves every entry to the next one.
+// TestPrefixEntrySize: one entry per prefix, a million at a large exchange; 64 bytes is a size
+// class, and a field added carelessly moves every entry to the next one. The change list reads an
+// entry's first fields as a listHead (clNode.entry), and a wide entry's lo past its end.
 func TestPrefixEntrySize(t *testing.T) {
-	if n := unsafe.Sizeof(prefixEntry{}); n > 80 {
-		t.Errorf("prefixEntry is %d bytes, more than 80", n)
+	if n := unsafe.Sizeof(prefixEntry{}); n > 64 {
+		t.Errorf("prefixEntry is %d bytes, more than 64", n)
 	}
-	for _, s := range []string{"10.1.2.0/24", "0.0.0.0/0", "2001:db8::/32", "::ffff:10.0.0.0/104", "::/0", "1.2.3.4/32"} {
+	if unsafe.Offsetof(prefixEntry{}.node) != 0 || unsafe.Offsetof(listHead{}.node) != 0 ||
+		unsafe.Offsetof(prefixEntry{}.fi) != unsafe.Offsetof(listHead{}.fi) || unsafe.Offsetof(marker{}.head) != 0 {
+		t.Errorf("prefixEntry, listHead and marker do not start alike")
+	}
+	for _, s := range []string{"10.1.2.0/24", "0.0.0.0/0", "2001:db8::/32", "::ffff:10.0.0.0/104", "::/0", "1.2.3.4/32",
+		"255.255.255.255/32", "2001:db8:1:2::/64", "2001:db8:1:2:3::/80", "2001:db8::1/128", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"} {
 		p := netip.MustParsePrefix(s)
-		if got := newPrefixEntry(p).prefix(); got != p {
+		pe := newPrefixEntry(p)
+		if got := pe.prefix(); got != p {
 			t.Errorf("%v comes back as %v", p, got)
 		}
+		if pe.key() != keyOf(p) {
+			t.Errorf("%v: the entry's key %v is not the prefix's %v", p, pe.key(), keyOf(p))
+		}
+		if pe.node.entry() != pe {
+			t.Errorf("%v: the entry's node does not lead back to it", p)
+		}
+		if wantWide := p.Addr().Is6() && p.Bits() > 64; pe.wide() != wantWide {
+			t.Errorf("%v: wide %v", p, pe.wide())
+		}
 	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("an IPv6 prefix of 64 bits or fewer with host bits in the last 8 bytes was taken")
+		}
+	}()
+	newPrefixEntry(netip.PrefixFrom(netip.MustParseAddr("2001:db8::1"), 64))
 }
 
 // TestPrefixEntryLists grows and shrinks a prefix's routes and Adj-RIB-Out entries through the

@@ -750,12 +750,13 @@ func (s *Server) pull(p *session) bool {
 		clBudget = 0
 	}
 	var last *clNode
-	for n := p.mk.node.next; n != &s.cl.root && clBudget > 0 && p.pend.n < s.cfg.PendingMax; n = n.next {
-		if n.pe == nil {
+	for n := p.mk.head.node.next; n != s.cl.end() && clBudget > 0 && p.pend.n < s.cfg.PendingMax; n = n.next {
+		pe := n.entry()
+		if pe == nil {
 			continue // another session's marker
 		}
 		// An enhanced refresh forces these too (refresh.go).
-		s.reconcile(n.pe, p, p.walk.active && p.walk.eorr[n.pe.fam()])
+		s.reconcile(pe, p, p.walk.active && p.walk.eorr[pe.fam()])
 		last = n
 		clBudget--
 		budget--
@@ -776,8 +777,8 @@ func (s *Server) pull(p *session) bool {
 func (s *Server) trim() {
 	for n := s.cl.front(); n != nil; n = s.cl.front() {
 		s.cl.remove(n)
-		if n.pe.unused() {
-			s.prefixes.delete(n.pe)
+		if pe := n.entry(); pe.unused() {
+			s.prefixes.delete(pe)
 		}
 	}
 }

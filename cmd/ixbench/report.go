@@ -425,7 +425,7 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   once per group of sessions receiving exactly the same prefixes, then copied to each. A session that
   falls behind is served on its own until it has caught up, so a slow member delays nobody.
 - The Adj-RIB-Out keeps one interned bit set per distinct set of receiving sessions (nearly every prefix
-  of a member is held by "every session but that member's"); a prefix entry is 80 bytes and holds its
+  of a member is held by "every session but that member's"); a prefix entry is 64 bytes and holds its
   first route and first Adj-RIB-Out entry itself; attribute sets are interned by hash and compare, and
   carry received-side and sent-side state only for the role they play; an idle session holds a 4 KiB
   read buffer and no write buffer; queued UPDATEs wait in 16 KiB chunks from a shared pool.
@@ -439,7 +439,7 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   About 20 MiB of ixrs's peak does not depend on the table, which is most of the gap on small tables:
   an idle routeserver is 17 MiB resident, 14 MiB of it pages of its own program file (code and
   read-only data that starting touches; 6.5 MiB of that comes with the Prometheus client library
-  alone), against a 1.1 MB BIRD binary. Per route alone on its prefix ixrs holds about 190 bytes (the prefix entry, its
+  alone), against a 1.1 MB BIRD binary. Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
   index and slab slots, the 64-byte route row with the links of its set's route list that searches
   by AS read), per received attribute set about 0.9 KB (the decoded
   attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
