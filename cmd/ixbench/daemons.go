@@ -366,13 +366,17 @@ func (p *proc) pids() []int {
 }
 
 // usage returns the CPU seconds (user+system) summed over the daemon's processes, and the peak of the
-// sum of their memory sampled so far (memory.go).
+// sum of their memory sampled so far (memory.go), this moment included: a run shorter than the
+// sampling interval (the floor on a small table converges in some 10 ms) would otherwise have only
+// the sample taken as the process started, before its runtime had mapped anything.
 func (p *proc) usage() (cpu float64, peak int64) {
-	for _, pid := range p.pids() {
+	pids := p.pids()
+	for _, pid := range pids {
 		if st, ok := readStat(pid); ok {
 			cpu += st.cpu
 		}
 	}
+	p.mem.sample(pids)
 	return cpu, p.mem.Peak()
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,31 @@ func TestTargetsFloor(t *testing.T) {
 	by["ixrs"][0].Converge = 1.4
 	if got := targets(by); strings.Contains(got, "the floor's time") {
 		t.Errorf("ixrs at 1.4× the floor, targets say: %q", got)
+	}
+}
+
+// usage takes a sample of its own: a run shorter than the sampling interval still reports the
+// memory of the process as it is, not only what the sample at its start saw.
+func TestUsageSamplesNow(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sleep, "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	p := &proc{cmd: cmd}
+	p.mem = sampleMemory(func() []int { return nil }, time.Hour) // one sample, of nothing
+	defer p.mem.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.mem.samples.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	_, peak := p.usage()
+	now, ok := processMemory(cmd.Process.Pid)
+	if !ok || peak <= 0 || peak < now/2 {
+		t.Errorf("peak %d bytes; the process holds %d now", peak, now)
 	}
 }
