@@ -196,11 +196,11 @@ func (s *Server) adjoutMove(pe *prefixEntry, p *session, have, want *attrSet) {
 			}
 			break
 		}
-		p.exported[fi]--
+		s.exported[fi].sub(p.id>>6, 1<<(p.id&63))
 	}
 	if want != nil {
 		s.adjoutAdd(pe, p.id, want)
-		p.exported[fi]++
+		s.exported[fi].add(p.id>>6, 1<<(p.id&63))
 	}
 	s.adjoutChanged(pe, want, nil, p.id)
 }
@@ -232,6 +232,7 @@ func (s *Server) adjoutClear(pe *prefixEntry, p *session) {
 // The result is valid until the next call with d.
 func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adjoutChange {
 	fi := pe.fam()
+	exported := &s.exported[fi]
 	words := d.words
 	d.changes = d.changes[:0]
 
@@ -290,8 +291,8 @@ func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adj
 		for j := 0; j < words; j++ {
 			nw := w.bits[j] &^ old.word(j)
 			// Sessions that had nothing now export one more prefix.
-			for nb := nw &^ had[j]; nb != 0; nb &= nb - 1 {
-				s.peers[j<<6|trailingZeros(nb)].exported[fi]++
+			if nb := nw &^ had[j]; nb != 0 {
+				exported.add(j, nb)
 			}
 			had[j] &^= w.bits[j] // left: the sessions that had something and now get nothing
 			news[j] = nw
@@ -313,8 +314,8 @@ func (s *Server) adjoutApply(pe *prefixEntry, e bitset, d *exportDecision) []adj
 
 	// had now holds the sessions that had a route and should have none.
 	for j, hw := range had {
-		for ; hw != 0; hw &= hw - 1 {
-			s.peers[j<<6|trailingZeros(hw)].exported[fi]--
+		if hw != 0 {
+			exported.sub(j, hw)
 		}
 	}
 	// The withdrawal goes last: move it behind the announcements (or out, keeping its bits for

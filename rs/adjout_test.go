@@ -67,8 +67,8 @@ func TestOversizedRouteWithdrawn(t *testing.T) {
 				t.Errorf("R64 unsendable %d, want 0", r64.ss.p.unsendable)
 			}
 			pe := s.prefixes.get(netip.MustParsePrefix(pfx))
-			if pe.outFor(p4.id) != nil || p4.exported[0] != 1 {
-				t.Errorf("R4's Adj-RIB-Out holds a set for the prefix (%v), exports %d", pe.outFor(p4.id) != nil, p4.exported[0])
+			if pe.outFor(p4.id) != nil || s.exportedOf(p4, 0) != 1 {
+				t.Errorf("R4's Adj-RIB-Out holds a set for the prefix (%v), exports %d", pe.outFor(p4.id) != nil, s.exportedOf(p4, 0))
 			}
 
 			// A route refresh must not bring A back either.
@@ -161,8 +161,8 @@ func TestMappedPrefixNotRecorded(t *testing.T) {
 			x.announce(x.attrs(), mapped, "2001:db8:1::/48")
 			readAll(t, s, x, r)
 			p := r.ss.p
-			if p.unsendable != 1 || p.exported[1] != 1 {
-				t.Errorf("R: unsendable %d, exported %d; want 1 and 1", p.unsendable, p.exported[1])
+			if p.unsendable != 1 || s.exportedOf(p, 1) != 1 {
+				t.Errorf("R: unsendable %d, exported %d; want 1 and 1", p.unsendable, s.exportedOf(p, 1))
 			}
 			if pe := s.prefixes.get(netip.MustParsePrefix(mapped)); pe == nil || pe.outFor(p.id) != nil {
 				t.Errorf("the mapped prefix is recorded as sent to R")

@@ -130,9 +130,9 @@ func benchRestart(b *testing.B, graceful bool) {
 			bytes += o.bytes
 		}
 		want := mine + (members-2)*per // every prefix but member 5's own
-		if st := s.snapshot(); st.StaleRoutes != 0 || sess[5].p.exported[0] != want {
+		if st := s.snapshot(); st.StaleRoutes != 0 || s.exportedOf(sess[5].p, 0) != want {
 			b.Fatalf("after the restart: %d stale routes, member 5 holds %d routes, want %d", st.StaleRoutes,
-				sess[5].p.exported[0], want)
+				s.exportedOf(sess[5].p, 0), want)
 		}
 	}
 	others := float64(b.N * (members - 1))

@@ -176,13 +176,17 @@ func checkInvariants(t testing.TB, s *Server, synced bool) {
 	}
 	checkASNIndex(t, s)
 	checkTermIndex(t, s)
-	for _, p := range s.peers {
+	for id, p := range s.peers {
 		if p == nil {
+			if n0, n1 := s.exported[0].get(id), s.exported[1].get(id); n0 != 0 || n1 != 0 {
+				t.Errorf("free session id %d exports %d and %d prefixes", id, n0, n1)
+			}
 			continue
 		}
-		if p.received != received[p] || p.accepted != acc[p] || p.exported != exported[p] {
+		gotExp := [numFams]int{s.exportedOf(p, 0), s.exportedOf(p, 1)}
+		if p.received != received[p] || p.accepted != acc[p] || gotExp != exported[p] {
 			t.Errorf("session %v counters: received %v/%v accepted %v/%v exported %v/%v", p.addr,
-				p.received, received[p], p.accepted, acc[p], p.exported, exported[p])
+				p.received, received[p], p.accepted, acc[p], gotExp, exported[p])
 		}
 		if p.preferred != preferred[p] {
 			t.Errorf("session %v preferred %v, candidate lists say %v", p.addr, p.preferred, preferred[p])

@@ -745,7 +745,7 @@ func (s *Server) sessionStatus(ss *Peer) SessionStatus {
 			Received:  p.received[fi],
 			Accepted:  p.accepted[fi],
 			Filtered:  p.received[fi] - p.accepted[fi],
-			Exported:  p.exported[fi],
+			Exported:  s.exportedOf(p, famIdx(fi)),
 			Preferred: p.preferred[fi],
 
 			MaxPrefix: p.m.maxPrefix.limit(famIdx(fi)),

@@ -35,6 +35,9 @@ type Server struct {
 	sessions map[netip.Addr]*Peer
 	peers    []*session // by id; nil: free id
 	freeIDs  []int
+	// exported counts, per family and session id, the prefixes each session has in the
+	// Adj-RIB-Out (counters.go).
+	exported [numFams]bitCounters
 	clearing []*clearJob
 	sweeps   []*staleSweep // stale-route sweeps running, oldest first (grsweep.go)
 	reval    revalidation
@@ -588,7 +591,7 @@ func (s *Server) down(p *session) {
 	for len(p.ib.ch) > 0 {
 		<-p.ib.ch
 	}
-	if p.exported[0]+p.exported[1] > 0 {
+	if s.exportsAny(p) {
 		s.clearing = append(s.clearing, &clearJob{p: p})
 	} else {
 		s.cleared(p)
@@ -633,7 +636,18 @@ func (s *Server) allocID() int {
 		return id
 	}
 	s.peers = append(s.peers, nil)
+	for fi := range s.exported {
+		s.exported[fi].grow(len(s.peers))
+	}
 	return len(s.peers) - 1
+}
+
+// exportedOf returns how many prefixes of family fi p has in the Adj-RIB-Out.
+func (s *Server) exportedOf(p *session, fi famIdx) int { return s.exported[fi].get(p.id) }
+
+// exportsAny reports whether p has anything in the Adj-RIB-Out.
+func (s *Server) exportsAny(p *session) bool {
+	return !s.exported[0].zero(p.id) || !s.exported[1].zero(p.id)
 }
 
 func (s *Server) freeID(p *session) {

@@ -221,7 +221,7 @@ type session struct {
 	free    []int32
 	nroutes int
 
-	received, accepted, exported [numFams]int
+	received, accepted [numFams]int
 	// preferred counts the session's routes that are the first candidate of their prefix
 	// (prefixEntry.preferredMoved).
 	preferred  [numFams]int

@@ -117,7 +117,7 @@ func (s *Server) clearStep(j *clearJob) bool {
 	p := j.p
 	slab := s.prefixes.slab
 	end := min(j.slot+s.cfg.ClearBatch, len(slab))
-	for ; j.slot < end && p.exported[0]+p.exported[1] > 0; j.slot++ {
+	for ; j.slot < end && s.exportsAny(p); j.slot++ {
 		pe := slab[j.slot]
 		if pe == nil {
 			continue
@@ -127,7 +127,7 @@ func (s *Server) clearStep(j *clearJob) bool {
 			s.prefixes.delete(pe)
 		}
 	}
-	if j.slot < len(slab) && p.exported[0]+p.exported[1] > 0 {
+	if j.slot < len(slab) && s.exportsAny(p) {
 		return false
 	}
 	s.cleared(p)
