@@ -255,22 +255,29 @@ const migrateStep = 8
 // 65,536 × 35 ns, 2 ms.
 const settleCells = 1 << 16
 
-// entrySlab holds prefix entries at stable slots (pe.slot), reusing freed slots first.
+// entrySlab holds prefix entries at stable slots (pe.slot), reusing freed slots first. Beside
+// each entry it keeps the low half of its prefix's hash, which names the entry's home cell in the
+// index at every size: growth and deletion rehash other entries from it without loading them. A
+// growth's move loaded every entry (a cache miss each) to rehash its key, 9% of the RIB's work
+// while 100 members converge on 100,000 routes (BenchmarkConverge); 4 bytes a prefix instead.
 type entrySlab struct {
 	slab []*prefixEntry
+	lo   []uint32 // per slot: uint32 of the prefix's hash
 	free []int32
 }
 
-// add files a new entry for p in a free slot, or at the end.
-func (sl *entrySlab) add(p netip.Prefix) *prefixEntry {
+// add files a new entry for p, of hash h, in a free slot, or at the end.
+func (sl *entrySlab) add(p netip.Prefix, h uint64) *prefixEntry {
 	pe := newPrefixEntry(p)
 	if n := len(sl.free); n > 0 {
 		pe.slot = sl.free[n-1]
 		sl.free = sl.free[:n-1]
 		sl.slab[pe.slot] = pe
+		sl.lo[pe.slot] = uint32(h)
 	} else {
 		pe.slot = int32(len(sl.slab))
 		sl.slab = append(sl.slab, pe)
+		sl.lo = append(sl.lo, uint32(h))
 	}
 	return pe
 }
@@ -392,7 +399,7 @@ func (t *prefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 		t.grow()
 		_, i, tag = find(t.idx, t.slab, k, h)
 	}
-	pe := t.add(p)
+	pe := t.add(p, h)
 	t.idx[i] = tag | uint32(pe.slot+1)
 	t.n++
 	t.lens[pe.fi][pe.bits]++
@@ -434,13 +441,15 @@ func (t *prefixTable) migrate(min int) {
 	i, left := t.cur, t.left
 	for n := 0; left > 0 && (n < min || old[i] != 0); n++ {
 		if c := old[i]; c != 0 {
-			pe := t.slab[c&omask-1]
-			h := t.hashKey(pe.key())
-			j := uint32(h) & mask
+			// The home cell comes from the hash's low half kept with the slot, the tag (the
+			// high half's bits above the mask) from the old cell: the bits above the new mask
+			// are the old tag's.
+			slot := c&omask - 1
+			j := t.lo[slot] & mask
 			for t.idx[j] != 0 {
 				j = (j + 1) & mask
 			}
-			t.idx[j] = uint32(h>>32)&^mask | uint32(pe.slot+1)
+			t.idx[j] = c&^mask | (slot + 1)
 			old[i] = 0
 		}
 		i, left = (i+1)&omask, left-1
@@ -493,7 +502,7 @@ func (t *prefixTable) unfile(idx []uint32, pe *prefixEntry, h uint64) bool {
 	// after the hole (then the hole does not interrupt their probe sequence).
 	for j := (i + 1) & mask; idx[j] != 0; j = (j + 1) & mask {
 		c := idx[j]
-		home := uint32(t.hashKey(t.slab[c&mask-1].key())) & mask
+		home := t.lo[c&mask-1] & mask
 		if (j-home)&mask >= (j-i)&mask {
 			idx[i] = c
 			i = j

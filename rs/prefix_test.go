@@ -52,6 +52,12 @@ func checkTable(t *testing.T, tb *prefixTable, ref map[netip.Prefix]*prefixEntry
 		if got := tb.get(p); got != pe {
 			t.Fatalf("get(%v) = %p, want %p", p, got, pe)
 		}
+		if tb.lo[pe.slot] != uint32(tb.hash(p)) {
+			t.Fatalf("%v: the slab keeps %#x as its hash's low half, not %#x", p, tb.lo[pe.slot], uint32(tb.hash(p)))
+		}
+	}
+	if len(tb.lo) != len(tb.slab) {
+		t.Fatalf("%d hashes beside %d slots", len(tb.lo), len(tb.slab))
 	}
 	free := make([]bool, len(tb.slab))
 	for _, s := range tb.free {
@@ -416,7 +422,7 @@ func (t *mapPrefixTable) getOrCreate(p netip.Prefix) *prefixEntry {
 	if pe := t.m[p]; pe != nil {
 		return pe
 	}
-	pe := t.add(p)
+	pe := t.add(p, 0)
 	t.m[p] = pe
 	return pe
 }
