@@ -47,7 +47,8 @@
 //	attrSet     decoded attributes, decision inputs, policy view, export summary, the set actually
 //	            sent (out), encoded attribute blocks per family and AS encoding
 //	prefixTable netip.Prefix → *prefixEntry: a slab of entries indexed by an open-addressing hash table
-//	            (seeded maphash, no Go map), walked by slab index for resumable walks (prefix.go)
+//	            (keyed multiply-fold hash, no Go map; the slab keeps each hash's low half for
+//	            growth), walked by slab index for resumable walks (prefix.go)
 //	prefixEntry routes (candidates in decision order, then rejected), Adj-RIB-Out entries, change-list node
 //	route       one Adj-RIB-In row: session, attribute set, verdict (reasons bit set, LOCAL_PREF) (route.go)
 //	Peer        a configured neighbor of a member, stable across flaps (session.go)
@@ -55,7 +56,8 @@
 //	            marker, dump walk, pending (session.go); after a graceful restart, stale (gr.go),
 //	            then long-lived stale (llgr.go); stale routes leave through budgeted sweeps (grsweep.go)
 //	adjOut      outgoing attribute set + interned bit set of the session ids that have it (adjout.go);
-//	            the distinct bit sets are few (mostly "every session but the announcing member's")
+//	            the distinct bit sets are few (mostly "every session but the announcing member's");
+//	            the prefixes each session has are counted bit-sliced, 64 sessions a word (counters.go)
 //	variants    per out set, (route Info, target Variant) → derived set with its own encodings
 //	            (variant.go): informational communities, prepend, NO_EXPORT/NO_ADVERTISE toward one member
 //	reevalJob   a walk re-running ImportRoute after RPKI or IRR data changed (reeval.go)
