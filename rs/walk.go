@@ -117,7 +117,13 @@ func (s *Server) clearStep(j *clearJob) bool {
 	p := j.p
 	slab := s.prefixes.slab
 	end := min(j.slot+s.cfg.ClearBatch, len(slab))
-	for ; j.slot < end && s.exportsAny(p); j.slot++ {
+	for ; j.slot < end; j.slot++ {
+		// Done once p exports nothing. The count is read from bit planes (counters.go), 64
+		// words, so not at every prefix: clearing a few more prefixes that p does not have
+		// costs less.
+		if j.slot%64 == 0 && !s.exportsAny(p) {
+			break
+		}
 		pe := slab[j.slot]
 		if pe == nil {
 			continue
