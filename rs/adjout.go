@@ -53,14 +53,9 @@ type bitsTable struct {
 // intern returns the interned copy of b with a reference taken, or nil when b is empty. b is not
 // retained.
 func (t *bitsTable) intern(b bitset) *ibits {
-	n := len(b)
-	for n > 0 && b[n-1] == 0 {
-		n--
-	}
-	if n == 0 {
+	if b = b.trimmed(); len(b) == 0 {
 		return nil
 	}
-	b = b[:n]
 	h := b.hash() >> t.shift
 	t.refs++
 	for x := t.m[h]; x != nil; x = x.next {

@@ -282,13 +282,7 @@ func TestBitsTableChains(t *testing.T) {
 			for k := 0; k < 1+rng.IntN(3); k++ {
 				b.set(rng.IntN(len(b) * 64))
 			}
-			b = b[:len(b)-func() int { // trailing zero words go, as intern trims them
-				n := 0
-				for n < len(b) && b[len(b)-1-n] == 0 {
-					n++
-				}
-				return n
-			}()]
+			b = b.trimmed() // as intern trims it
 			x := tab.intern(b)
 			if !x.b.equal(b) {
 				t.Fatalf("shift %d step %d: interned %v for %v", shift, step, x.b, b)

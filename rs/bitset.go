@@ -127,4 +127,13 @@ func resize(b bitset, n int) bitset {
 	return nb
 }
 
+// trimmed returns b without its trailing zero words (empty for an empty set).
+func (b bitset) trimmed() bitset {
+	n := len(b)
+	for n > 0 && b[n-1] == 0 {
+		n--
+	}
+	return b[:n]
+}
+
 func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }
