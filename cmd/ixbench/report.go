@@ -363,6 +363,15 @@ is accepted). A phase ends when every member holds exactly that table; a count t
 (withdrawals first, announcements later) does not end it, and a daemon that changes an attribute never
 converges.
 
+The members share the reading of UPDATEs that reach several of them byte for byte alike, as a route
+server's usually do: the first receivers of a message work out what it carries (each prefix and which
+of the workload's routes it is), and the later ones take that from a cache the members share
+(` + "`cmd/ixbench/rxcache.go`" + `), then apply every prefix to their own tables, check it and do their
+own loop detection. That is the load generator's CPU time, which real members spend on routers of their
+own and which here comes out of the two cores the daemon under test runs on; a daemon that sends each
+member messages of its own gets no share and pays a hash per UPDATE. In tables measured at a commit
+older than rxcache.go every member read every copy.
+
 | measure | from | until |
 | --- | --- | --- |
 | converge | the first announcement (all members send their tables at once) | every member holds the expected table |

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +21,8 @@ import (
 // every UPDATE into netip.Prefix slices and attribute structs, which for 300 members receiving 300k
 // routes each is tens of CPU seconds that would compete with the daemon under test on the same two
 // cores. Here a received UPDATE is only scanned: each prefix is turned into a uint64 key, looked up in
-// the workload's prefix index and flips a bit in the member's table. Encoding still uses the speaker's
+// the workload's prefix index and flips a bit in the member's table, and a message that several members
+// receive alike is scanned only by the first of them (rxcache.go). Encoding still uses the speaker's
 // Append* functions (once, before timing).
 
 // holdTime is offered in OPEN. The member sends KEEPALIVEs at a third of the negotiated time and never
@@ -107,6 +110,15 @@ type tracker struct {
 	last    time.Time
 	done    chan struct{}
 	started time.Time
+
+	rxOnce sync.Once
+	rx     *rxCache // what the UPDATEs the members received yield (rxcache.go)
+}
+
+// rxCache returns the members' shared cache of UPDATEs read.
+func (t *tracker) rxCache() *rxCache {
+	t.rxOnce.Do(func() { t.rx = newRxCache() })
+	return t.rx
 }
 
 // session is one member's BGP session to the daemon under test.
@@ -126,6 +138,7 @@ type session struct {
 	count   int        // prefixes held
 	bad     int        // prefixes whose state differs from the checker's expectation
 	rt      route      // scratch for decoding a received route
+	path    []uint32   // scratch: the ASNs of a received AS_PATH
 	wrong   string     // the first route received that is no candidate of its prefix, for the failure report
 	target  int        // -1: not tracked in this phase
 	atTgt   bool
@@ -309,7 +322,8 @@ func (s *session) readLoop(r *bufio.Reader, conn net.Conn, closed chan struct{})
 
 var errShort = errors.New("truncated")
 
-// update applies one UPDATE to the member's table and reports to the tracker.
+// update applies one UPDATE to the member's table and reports to the tracker. What the UPDATE yields is
+// taken from the members' shared cache when another member read the same bytes before (rxcache.go).
 func (s *session) update(b []byte) error {
 	if len(b) < 4 {
 		return errShort
@@ -319,13 +333,34 @@ func (s *session) update(b []byte) error {
 	if s.watch != nil {
 		s.watch.message()
 	}
+	rc := s.tr.rxCache()
+	e, again, sum := rc.lookup(b)
+	if e != nil {
+		s.applyCached(e)
+		return nil
+	}
+	var rec *rxBuilder
+	if again {
+		rec = &rxBuilder{ok: true}
+	}
+	if err := s.read(b, rec); err != nil {
+		return err
+	}
+	if rec != nil && rec.ok {
+		rec.e.sum, rec.e.msg, rec.e.path = sum, bytes.Clone(b), slices.Clone(s.path)
+		rc.store(&rec.e)
+	}
+	return nil
+}
+
+// read applies UPDATE b the long way, recording what it yields in rec if rec is not nil. Called with
+// s.mu held.
+func (s *session) read(b []byte, rec *rxBuilder) error {
 	wl := int(binary.BigEndian.Uint16(b))
 	if 2+wl+2 > len(b) {
 		return errShort
 	}
-	if err := s.prefixes(b[2:2+wl], false, 0); err != nil {
-		return err
-	}
+	withdrawn := b[2 : 2+wl]
 	b = b[2+wl:]
 	al := int(binary.BigEndian.Uint16(b))
 	if 2+al > len(b) {
@@ -335,6 +370,12 @@ func (s *session) update(b []byte) error {
 	// A path holding the member's own AS is dropped by the member's loop detection (RFC 4271 §9.1.2),
 	// which makes it an implicit withdrawal: some daemons send members their own routes back.
 	announce := !s.ownASInPath(attrs)
+	if !announce && rec != nil {
+		rec.ok = false // what it yields for this member is not what it yields for the others
+	}
+	if err := s.prefixes(withdrawn, false, 0, rec); err != nil {
+		return err
+	}
 	// The hash of the received route, per family (check.go), computed once per UPDATE; 0 withdraws.
 	allAttrs := attrs
 	var h4, h6 uint64
@@ -349,7 +390,7 @@ func (s *session) update(b []byte) error {
 		}
 		if !*done {
 			*done = true
-			if s.rt.fromWire(allAttrs, v6, s.tr != nil && s.tr.chk != nil && s.tr.chk.w.Policy != nil) {
+			if s.rt.fromWire(allAttrs, v6, s.tr.chk.w.Policy != nil) {
 				*h = s.rt.hash()
 			}
 			if *h == 0 {
@@ -380,32 +421,52 @@ func (s *session) update(b []byte) error {
 			if 4+nhl+1 > len(v) {
 				return errShort
 			}
-			if err := s.prefixes(v[4+nhl+1:], true, routeHash(true)); err != nil {
+			if err := s.prefixes(v[4+nhl+1:], true, routeHash(true), rec); err != nil {
 				return err
 			}
 		case speaker.AttrMPUnreach:
 			if len(v) < 3 || binary.BigEndian.Uint16(v) != 2 || v[2] != 1 {
 				break
 			}
-			if err := s.prefixes(v[3:], true, 0); err != nil {
+			if err := s.prefixes(v[3:], true, 0, rec); err != nil {
 				return err
 			}
 		}
 		attrs = attrs[hl+vl:]
 	}
-	if len(nlri) == 0 {
-		s.report()
-		return nil
-	}
-	if err := s.prefixes(nlri, false, routeHash(false)); err != nil {
+	if err := s.prefixes(nlri, false, routeHash(false), rec); err != nil {
 		return err
 	}
 	s.report()
 	return nil
 }
 
+// applyCached applies what another member's reading of the same UPDATE recorded.
+func (s *session) applyCached(e *rxEntry) {
+	announce := !slices.Contains(e.path, s.m.ASN)
+	for _, it := range e.items {
+		switch {
+		case it.kind == rxUnknown:
+			s.unknown++
+		case it.kind == rxAnnounce && announce:
+			s.apply(it.idx, true, it.cand)
+		default:
+			s.apply(it.idx, false, 0)
+		}
+	}
+	s.report()
+}
+
 // ownASInPath reports whether the AS_PATH (4-octet, as negotiated) in attrs contains the member's AS.
+// It leaves the path's ASNs in s.path.
 func (s *session) ownASInPath(attrs []byte) bool {
+	s.path = appendPathASNs(s.path[:0], attrs)
+	return slices.Contains(s.path, s.m.ASN)
+}
+
+// appendPathASNs appends the ASNs of the AS_PATH (4-octet) in attrs to dst, segment by segment, up to
+// the first segment that overruns the attribute: the ASNs a member's loop detection looks at.
+func appendPathASNs(dst []uint32, attrs []byte) []uint32 {
 	for len(attrs) >= 3 {
 		flags, typ := attrs[0], attrs[1]
 		hl, vl := 3, int(attrs[2])
@@ -413,32 +474,30 @@ func (s *session) ownASInPath(attrs []byte) bool {
 			hl, vl = 4, int(binary.BigEndian.Uint16(attrs[2:]))
 		}
 		if hl+vl > len(attrs) {
-			return false
+			return dst
 		}
 		if typ == speaker.AttrASPath {
 			v := attrs[hl : hl+vl]
 			for len(v) >= 2 {
 				n := int(v[1])
 				if 2+4*n > len(v) {
-					return false
+					return dst
 				}
 				for k := 0; k < n; k++ {
-					if binary.BigEndian.Uint32(v[2+4*k:]) == s.m.ASN {
-						return true
-					}
+					dst = append(dst, binary.BigEndian.Uint32(v[2+4*k:]))
 				}
 				v = v[2+4*n:]
 			}
-			return false
+			return dst
 		}
 		attrs = attrs[hl+vl:]
 	}
-	return false
+	return dst
 }
 
 // prefixes applies a run of encoded prefixes: a route hash h (non-zero) announces them with that route,
-// 0 withdraws them.
-func (s *session) prefixes(b []byte, v6 bool, h uint64) error {
+// 0 withdraws them. rec, if not nil, records what they are for the members' shared cache.
+func (s *session) prefixes(b []byte, v6 bool, h uint64, rec *rxBuilder) error {
 	chk := s.tr.chk
 	for len(b) > 0 {
 		l := int(b[0])
@@ -450,6 +509,7 @@ func (s *session) prefixes(b []byte, v6 bool, h uint64) error {
 		if v6 {
 			if l > 48 {
 				s.unknown++
+				rec.add(0, rxUnknown, 0)
 				b = b[1+n:]
 				continue
 			}
@@ -479,40 +539,51 @@ func (s *session) prefixes(b []byte, v6 bool, h uint64) error {
 		i, ok := s.ix.lookup(f, key, &s.hint[f])
 		if !ok {
 			s.unknown++
+			rec.add(0, rxUnknown, 0)
 			continue
 		}
-		if s.watch != nil {
-			s.watch.see(i, h != 0)
-		}
-		w, bit := i/64, uint64(1)<<(i%64)
-		if s.own[w]&bit != 0 {
+		if h == 0 {
+			rec.add(i, rxWithdraw, 0)
+			s.apply(i, false, 0)
 			continue
 		}
-		old, now := s.got[i], uint8(0)
-		if h != 0 {
-			now = chk.identify(i, h)
-			if now == gotWrong && s.wrong == "" {
-				s.wrong = fmt.Sprintf("member %s got %s with %s; the workload's routes for it: %s",
-					s.m.Name, chk.w.Prefixes[i], s.rt.String(), chk.describe(i))
-			}
+		now := chk.identify(i, h)
+		rec.add(i, rxAnnounce, now)
+		if now == gotWrong && s.wrong == "" && s.own[i/64]&(1<<(i%64)) == 0 {
+			s.wrong = fmt.Sprintf("member %s got %s with %s; the workload's routes for it: %s",
+				s.m.Name, chk.w.Prefixes[i], s.rt.String(), chk.describe(i))
 		}
-		if old == now {
-			continue
-		}
-		s.got[i] = now
-		if old == 0 {
-			s.count++
-		} else if now == 0 {
-			s.count--
-		}
-		if chk.match(i, old) {
-			s.bad++
-		}
-		if chk.match(i, now) {
-			s.bad--
-		}
+		s.apply(i, true, now)
 	}
 	return nil
+}
+
+// apply records that the member was sent prefix i, announced as candidate now or withdrawn (now 0).
+func (s *session) apply(i uint32, announced bool, now uint8) {
+	if s.watch != nil {
+		s.watch.see(i, announced)
+	}
+	w, bit := i/64, uint64(1)<<(i%64)
+	if s.own[w]&bit != 0 {
+		return
+	}
+	old := s.got[i]
+	if old == now {
+		return
+	}
+	chk := s.tr.chk
+	s.got[i] = now
+	if old == 0 {
+		s.count++
+	} else if now == 0 {
+		s.count--
+	}
+	if chk.match(i, old) {
+		s.bad++
+	}
+	if chk.match(i, now) {
+		s.bad--
+	}
 }
 
 // recheck recounts the prefixes whose state differs from the checker's (new) expectation. Called with
