@@ -382,6 +382,9 @@ func (r *Result) summary() string {
 	s := fmt.Sprintf("up %s converge %s churn %s+%s best-move %s+%s (%d prefixes) flap %s/%s cpu %.2fs (converge %.2fs) mem %d MiB gen-cpu %.1fs load %.2f",
 		f(r.SessionsUp), f(r.Converge), f(r.ChurnWithdraw), f(r.ChurnReannounce), f(r.BestMove), f(r.BestBack), r.Moved,
 		f(r.FlapDown), f(r.FlapUp), r.CPU, r.CPUConverge, r.PeakRSS>>20, r.GenCPU, r.Load1)
+	if r.Shared > 0 {
+		s += fmt.Sprintf(" shared-updates %.0f%%", 100*r.Shared)
+	}
 	if r.Unknown > 0 {
 		s += fmt.Sprintf(" unknown-prefixes %d", r.Unknown)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -369,8 +370,9 @@ of the workload's routes it is), and the later ones take that from a cache the m
 (` + "`cmd/ixbench/rxcache.go`" + `), then apply every prefix to their own tables, check it and do their
 own loop detection. That is the load generator's CPU time, which real members spend on routers of their
 own and which here comes out of the two cores the daemon under test runs on; a daemon that sends each
-member messages of its own gets no share and pays a hash per UPDATE. In tables measured at a commit
-older than rxcache.go every member read every copy.
+member messages of its own gets no share and pays a hash per UPDATE. The tables' last column shows the
+generator's CPU time and, in brackets, the share of the UPDATEs received that were read this way; in
+tables without it (measured before rxcache.go) every member read every copy.
 
 | measure | from | until |
 | --- | --- | --- |
@@ -535,6 +537,10 @@ statistics), and ixbench its own CPU profile, into DIR for ` + "`go tool pprof`"
 			genS := "–"
 			if gen.n > 0 {
 				genS = fmt.Sprintf("%.1f", gen.med)
+			}
+			// Results from before the members shared their reading (rxcache.go) have no share.
+			if sh := stats(x, func(r *Result) float64 { return cmp.Or(r.Shared, -1) }); sh.n > 0 {
+				genS += fmt.Sprintf(" (%.0f%% shared)", 100*sh.med)
 			}
 			// The floor runs the initial convergence only (forward.go).
 			secs := func(f func(r *Result) float64) string {

@@ -44,7 +44,10 @@ type Result struct {
 	GenCPU    float64 `json:"generator_cpu_s"` // this program's CPU from the first announcement on
 	Load1     float64 `json:"load1"`           // 1-minute load average before the run
 	Unknown   int     `json:"unknown_prefixes,omitempty"`
-	Failed    string  `json:"failed,omitempty"`
+	// Shared is the share of the UPDATEs the members received that they took from their shared cache
+	// (rxcache.go); absent from results measured before it was recorded.
+	Shared float64 `json:"shared_updates,omitempty"`
+	Failed string  `json:"failed,omitempty"`
 }
 
 // Churn returns the churn burst's total (withdraw plus re-announce), or -1.
@@ -188,6 +191,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		// the prefix (forward.go). Its figure is the initial convergence.
 		res.GenCPU = selfCPU() - gen0
 		res.CPU, res.PeakRSS = p.usage()
+		res.Shared = updatesShared(ss)
 		return res
 	}
 
@@ -254,6 +258,7 @@ func runOnce(d *daemon, w *Workload, enc []*Encoded, ix *index, timeout time.Dur
 		res.Unknown += s.unknown
 		s.mu.Unlock()
 	}
+	res.Shared = updatesShared(ss)
 	// The looking glass's churn window comes after the CPU and memory figures, which are the phases'.
 	if lg != nil {
 		if err := lg.endPhases(&res); err != nil {
@@ -387,4 +392,19 @@ func stopAll() {
 func hasFlag(bin, name string) bool {
 	out, _ := exec.Command(bin, "-h").CombinedOutput()
 	return regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(name) + `(\s|$)`).Match(out)
+}
+
+// updatesShared returns the share of the UPDATEs the members received that they took from their shared
+// cache (rxcache.go).
+func updatesShared(ss []*session) float64 {
+	var all, shared int
+	for _, s := range ss {
+		s.mu.Lock()
+		all, shared = all+s.updates, shared+s.shared
+		s.mu.Unlock()
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(shared) / float64(all)
 }

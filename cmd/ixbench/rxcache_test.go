@@ -106,12 +106,8 @@ func TestRxCacheMatchesReading(t *testing.T) {
 	c.watch, l.watch = newWatch(change, none, true), newWatch(change, none, true)
 	cs, ls = append(cs, c), append(ls, l)
 	msgs, wrongMsgs := rxMessages(t, w, rand.New(rand.NewPCG(1, 2)))
-	hits := 0
 	for _, b := range msgs {
 		for i := range cs {
-			if e, _, _ := cached.rxCache().lookup(b); e != nil {
-				hits++
-			}
 			if err := cs[i].update(b); err != nil {
 				t.Fatal(err)
 			}
@@ -126,8 +122,16 @@ func TestRxCacheMatchesReading(t *testing.T) {
 	}
 	// A message is read the long way by its first two receivers, and by a third if one of them sent
 	// it (its loop detection drops it); one with a route no candidate matches, by all of them.
-	if min := (len(msgs) - wrongMsgs) * (len(cs) - 3); hits < min {
-		t.Errorf("%d cache hits for %d messages to %d members, want at least %d", hits, len(msgs), len(cs), min)
+	hits, updates := 0, 0
+	for _, c := range cs {
+		hits, updates = hits+c.shared, updates+c.updates
+	}
+	if min := (len(msgs) - wrongMsgs) * (len(cs) - 3); hits < min || updates != len(msgs)*len(cs) {
+		t.Errorf("%d of %d UPDATEs taken from the cache for %d messages to %d members, want at least %d",
+			hits, updates, len(msgs), len(cs), min)
+	}
+	if got, want := updatesShared(cs), float64(hits)/float64(updates); got != want {
+		t.Errorf("updatesShared = %v, want %v", got, want)
 	}
 	wrongs := 0
 	for i := range cs {

@@ -143,6 +143,8 @@ type session struct {
 	target  int        // -1: not tracked in this phase
 	atTgt   bool
 	unknown int // prefixes received that the workload does not have
+	updates int // UPDATEs received
+	shared  int // of them, taken from the members' shared cache (rxcache.go)
 
 	watch *watch // during a re-evaluation phase: what the member's UPDATEs carried (reeval.go)
 
@@ -333,9 +335,11 @@ func (s *session) update(b []byte) error {
 	if s.watch != nil {
 		s.watch.message()
 	}
+	s.updates++
 	rc := s.tr.rxCache()
 	e, again, sum := rc.lookup(b)
 	if e != nil {
+		s.shared++
 		s.applyCached(e)
 		return nil
 	}
