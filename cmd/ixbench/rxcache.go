@@ -19,7 +19,7 @@ import (
 
 // rxSlots is the size of the direct-mapped cache: members receive a message at about the same time,
 // so the cache only has to hold the messages in flight.
-const rxSlots = 1 << 14
+const rxSlots = 1 << 17
 
 type rxCache struct {
 	seed  maphash.Seed
