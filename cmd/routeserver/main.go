@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/ixrs/ixrs/config"
@@ -54,11 +53,18 @@ const (
 // (decoded UPDATEs) is small and short-lived: Go's default of 100 lets the heap grow to twice the RIB
 // before collecting, so peak memory is twice what the route server holds. At 25 the heap stays within
 // a quarter of it, for a little more collector CPU (docs/benchmarks.md).
-const gcPercent = 25
+//
+// gcMinGrowth is the least the heap may grow between two collections (gc.go): while members send
+// their tables the RIB grows from nothing, and a quarter of a small heap is a collection every
+// megabyte or two. It changes nothing once the live heap is above 32 MiB, where a quarter is more.
+const (
+	gcPercent   = 25
+	gcMinGrowth = 8 << 20
+)
 
 func main() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+		startGCPacer(gcPercent, gcMinGrowth)
 	}
 	// run installs its own SIGHUP handler (reload); until then a SIGHUP
 	// must not kill the process, whose default action it is.
