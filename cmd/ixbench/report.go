@@ -441,7 +441,9 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   carry received-side and sent-side state only for the role they play; an idle session holds a 4 KiB
   read buffer and no write buffer; queued UPDATEs wait in 16 KiB chunks from a shared pool.
 - The Go collector runs with GOGC=25 (docs/configuration.md): the heap stays within about a quarter
-  of the live RIB, for a tenth or so of the CPU time.
+  of the live RIB, for a tenth or so of the CPU time. While the live heap is under 32 MiB it may
+  grow by 8 MiB between collections instead (a quarter of a table converging from nothing was a
+  collection every megabyte or two), which adds up to 8 MiB to the peak of the smallest tables.
 - Most of what is left of ixrs's CPU time is the kernel's: writing the UPDATEs to hundreds of TCP
   sockets. The load generator shares the two cores (last column).
 - Peak memory against BIRD's (the target is "no more"): the scaling series shows ixrs's memory
@@ -456,7 +458,7 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
   as sent, with OTC added). At the peak the sessions' pooled read buffers and queued output
   chunks add 6–8 MiB of live heap while members send; the Go runtime adds its heap headroom (a fifth
-  over the live heap at GOGC=25) and metadata, and those 14 MiB of the program file.
+  over the live heap at GOGC=25, at least 8 MiB) and metadata, and those 14 MiB of the program file.
   docs/architecture.md ("Memory") has the breakdown and what is left to cut: the prefix entry and
   the route row (half the RIB at 50 × 200k), the decoded attributes, and the I/O buffers.
 
