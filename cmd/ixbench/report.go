@@ -449,10 +449,12 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
 - Peak memory against BIRD's (the target is "no more"): the scaling series shows ixrs's memory
   growing more slowly than BIRD's with the number of members (at 200 members and at 700 it holds less
   than BIRD) and faster with the number of routes (at 50 members × 200k routes about twice BIRD's).
-  About 20 MiB of ixrs's peak does not depend on the table, which is most of the gap on small tables:
-  an idle routeserver is 17 MiB resident, 14 MiB of it pages of its own program file (code and
-  read-only data that starting touches; 6.5 MiB of that comes with the Prometheus client library
-  alone), against a 1.1 MB BIRD binary. Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
+  About 25 MiB of ixrs's peak does not depend on the table, which is most of the gap on small tables:
+  an idle routeserver (the demo configuration) is 26 MiB resident, 15 MiB of it pages of its own
+  program file (code and read-only data that starting touches, and the kernel maps around them; 6.5
+  MiB of that comes with the Prometheus client library alone), against a 1.1 MB BIRD binary, and
+  most of the rest heap that the collector's 8 MiB growth floor lets it allocate before collecting
+  (21 MiB resident without the floor). Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
   index and slab slots, the 64-byte route row with the links of its set's route list that searches
   by AS read), per received attribute set about 0.9 KB (the decoded
   attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
