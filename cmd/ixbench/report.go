@@ -460,7 +460,7 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
   attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
   as sent, with OTC added). At the peak the sessions' pooled read buffers and queued output
   chunks add 6–8 MiB of live heap while members send; the Go runtime adds its heap headroom (a fifth
-  over the live heap at GOGC=25, at least 8 MiB) and metadata, and those 14 MiB of the program file.
+  over the live heap at GOGC=25, at least 8 MiB) and metadata, and those 15 MiB of the program file.
   docs/architecture.md ("Memory") has the breakdown and what is left to cut: the prefix entry and
   the route row (half the RIB at 50 × 200k), the decoded attributes, and the I/O buffers.
 
