@@ -118,8 +118,20 @@ func (s *attrSet) containsASN(asn uint32) bool {
 type setOut struct {
 	enc0  []byte // the first encoded attribute block asked for
 	enc0i int8   // its encIndex plus one; 0: none yet
-	more  *setOutMore
+	// vkey is a lazy variant's key in its base's variant cache (variant.go); 0 otherwise.
+	vkey uint16
+	more *setOutMore
+	// base, when not nil, makes this set a lazy variant: it is sent as base's attributes with the
+	// informational communities of vkey added, built when asked for (attrTable.sending), and attrs
+	// is base's, which it differs from only in those communities. Not a counted reference: the
+	// base's variant cache holds one on this set, and a count back would make a cycle. The base's
+	// attributes and OTC never change, so they stay readable after the base leaves the table.
+	// (The field fills the 48-byte size class that setOut already took.)
+	base *attrSet
 }
+
+// lazy reports whether s is a lazy variant (setOut.base).
+func (s *attrSet) lazy() bool { return s.setOut != nil && s.setOut.base != nil }
 
 // setOutMore is the rarer part of an out set's send-side state.
 type setOutMore struct {
@@ -271,6 +283,7 @@ type attrTable struct {
 	vexport    VariantPolicy // export, when it has variants
 	rsASN      uint32
 	derived    int  // derived sets in the table (variant.go)
+	lazies     int  // lazy variants among them
 	gshut      bool // graceful shutdown: variants carry GRACEFUL_SHUTDOWN (gshut.go)
 
 	refs         int // references held on all sets
@@ -288,7 +301,7 @@ func (t *attrTable) lookup(kind uint8, a *speaker.Attrs) (*attrSet, uint64) {
 	t.scratch = appendKey(append(t.scratch[:0], kind), a)
 	h := maphash.Bytes(t.seed, t.scratch)
 	for s := t.m[h]; s != nil; s = s.next {
-		if s.kind != kind {
+		if s.kind != kind || s.lazy() { // a lazy variant's attrs are not what it is sent with
 			continue
 		}
 		if s.attrs == a {
@@ -443,6 +456,9 @@ func sameArray[E any](x, y []E) bool {
 // sending returns the attributes out set s is sent with: its own, or with export policy's OTC
 // added in scratch space of t that the next call reuses.
 func (t *attrTable) sending(s *attrSet) *speaker.Attrs {
+	if s.lazy() {
+		return t.lazyAttrs(s)
+	}
 	if s.otc == 0 {
 		return s.attrs
 	}
@@ -451,9 +467,12 @@ func (t *attrTable) sending(s *attrSet) *speaker.Attrs {
 	return &t.otcScratch
 }
 
-// sentAttrs returns the attributes out set s is sent with, for keeping: its own, or a copy with
-// export policy's OTC added.
-func (s *attrSet) sentAttrs() *speaker.Attrs {
+// sentAttrs returns the attributes out set s is sent with, for keeping: its own, a copy with
+// export policy's OTC added, or a lazy variant's, built.
+func (t *attrTable) sentAttrs(s *attrSet) *speaker.Attrs {
+	if s.lazy() {
+		return t.lazyAttrs(s)
+	}
 	if s.otc == 0 {
 		return s.attrs
 	}
@@ -503,6 +522,9 @@ func (t *attrTable) unref(s *attrSet) {
 	t.unfile(s)
 	if s.kind == derivedMark {
 		t.derived--
+		if s.lazy() {
+			t.lazies--
+		}
 	}
 	if o := s.setOut; o != nil {
 		if o.enc0i != 0 {

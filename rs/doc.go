@@ -128,7 +128,10 @@
 //     incarnation's announcement or withdrawal of a prefix removes the stale route of it first.
 //   - A derived (variant) set is its own out set and has no variants; its kind is derivedMark (0xff), so
 //     no received set is ever equal to one. An out set holds one reference per cached variant
-//     other than itself.
+//     other than itself. A lazy variant (one that only adds informational communities) is found
+//     only through its base's cache, never by lookup; it holds no reference on its base, and its
+//     attrs is the base's, which lack those communities: what it is sent with comes from
+//     attrTable.sending and sentAttrs, which build them.
 //   - A read job holds integer cursors (slab slots, session indexes) and per-page caches only; it
 //     never takes a reference on a set or changes a counter. A session's incarnation never repeats.
 //   - A feed event is published only where the change is final, so a subscriber that applies the

@@ -414,7 +414,7 @@ func (s *Server) feedAdjOut(pe *prefixEntry, ids bitset, set *attrSet) {
 func (s *Server) publishAdjOut(pe *prefixEntry, ids bitset, one int, set *attrSet) {
 	ev := Event{Kind: EventExport, Prefix: pe.prefix(), Gen: s.gen}
 	if set != nil {
-		ev.Attrs = set.sentAttrs()
+		ev.Attrs = s.sets.sentAttrs(set)
 	}
 	send := func(id int) {
 		p := s.peers[id]
@@ -519,7 +519,7 @@ func (d *feedDump) step(s *Server, budget int) (int, bool) {
 				continue
 			}
 			for _, e := range pe.out() {
-				ev := Event{Kind: EventExport, Prefix: pe.prefix(), Gen: s.gen, Attrs: e.set.sentAttrs()}
+				ev := Event{Kind: EventExport, Prefix: pe.prefix(), Gen: s.gen, Attrs: s.sets.sentAttrs(e.set)}
 				e.bits.b.each(func(id int) {
 					if p := s.peers[id]; p != nil && !p.down {
 						ev.Member, ev.ASN, ev.Neighbor, ev.Incarnation = p.m.name, p.m.asn, p.addr, p.inc

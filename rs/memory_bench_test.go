@@ -2,6 +2,7 @@ package rs
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -152,6 +153,9 @@ func memTable(b *testing.B, members, routes int) (*Server, int) {
 	s := newTestServer(b, func(c *Config) {
 		c.OutHighWater = 1 << 30
 		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: c.ASN}, AddOTC: true, Informational: true}
+		if envInt("IXRS_BENCH_INFO", 0) != 0 {
+			c.Import = &mixedInfoPolicy{*policy.DefaultImport()}
+		}
 	})
 	peers := make([]*session, members)
 	for i := range peers {
@@ -181,4 +185,20 @@ func memTable(b *testing.B, members, routes int) (*Server, int) {
 		b.Fatalf("routes %d of %d, pending %d", st.Routes, total, st.Pending)
 	}
 	return s, total
+}
+
+// mixedInfoPolicy tags routes as the realistic workload's RPKI validation does, roughly: two in
+// three RPKI valid, the rest not found, so that a received set is sent as one or two variants that
+// add informational communities (IXRS_BENCH_INFO=1 in BenchmarkTableMemory).
+type mixedInfoPolicy struct{ policy.Import }
+
+func (im *mixedInfoPolicy) ImportRoute(s *policy.Session, d policy.Data, pfx netip.Prefix, p *policy.Path, pv policy.Verdict) policy.Verdict {
+	v := im.Import.ImportRoute(s, d, pfx, p, pv)
+	if v.Reasons == 0 {
+		v.Info = policy.Info(policy.RPKIValid)
+		if pfx.Addr().As16()[14]%3 == 2 {
+			v.Info = policy.Info(policy.RPKINotFound)
+		}
+	}
+	return v
 }

@@ -229,7 +229,7 @@ func (j *routesJob) exported(s *Server, p *session, budget int) (used int, more,
 			}
 		} else if pe != nil && j.famOK(pe.fam()) {
 			if out := pe.outFor(p.id); out != nil {
-				rt := Route{Prefix: pe.prefix(), Attrs: out.sentAttrs()}
+				rt := Route{Prefix: pe.prefix(), Attrs: s.sets.sentAttrs(out)}
 				if r, v := bestFor(pe, p); r != nil && s.sets.peekVariant(r.set.out, r.info, v) == out {
 					rt.Member, rt.ASN, rt.Neighbor = r.p.m.name, r.p.m.asn, r.p.addr
 					rt.LocalPref, rt.Info, rt.Since = r.localPref, r.info, time.Unix(int64(r.since), 0)
@@ -259,7 +259,7 @@ func (j *routesJob) exportedPaths(s *Server, pe *prefixEntry, p *session) (full 
 			return true
 		}
 		x := paths[k]
-		rt := Route{Prefix: pe.prefix(), Attrs: x.set.sentAttrs(), PathID: x.id}
+		rt := Route{Prefix: pe.prefix(), Attrs: s.sets.sentAttrs(x.set), PathID: x.id}
 		for _, r := range pe.candidates() {
 			if pathID(r) != x.id {
 				continue

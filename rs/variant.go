@@ -32,10 +32,18 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 			return e.set
 		}
 	}
-	sent := out.sentAttrs()
+	sent := t.sentAttrs(out)
 	var a *speaker.Attrs
 	if t.vexport != nil && (info != 0 || v != 0) {
 		a = t.vexport.Variant(sent, info, v)
+	}
+	if a != nil && v == 0 && !t.gshut {
+		// Only informational communities differ: a lazy variant, built when it is encoded or
+		// shown, instead of a copy of the attributes kept for as long as the set lives.
+		set := t.lazyVariant(out, k)
+		m := o.extra()
+		m.vars = append(m.vars, varEntry{k, set})
+		return set
 	}
 	if t.gshut {
 		base := sent
@@ -85,4 +93,30 @@ func (t *attrTable) internDerived(a *speaker.Attrs) *attrSet {
 	s.out = s
 	t.derived++
 	return s
+}
+
+// lazyVariant files a lazy variant of out under key k (setOut.base) with one reference, for the
+// cache entry. It is not interned: out's variant cache is the only way to it, and out's
+// attributes with different informational communities are different attributes, so no other out
+// set has an equal variant. Its hash only places it in the table (lookup passes over it).
+func (t *attrTable) lazyVariant(out *attrSet, k uint16) *attrSet {
+	s := &attrSet{attrs: out.attrs, refs: 1, kind: derivedMark}
+	s.setOut = &setOut{base: out, vkey: k}
+	s.out = s
+	t.refs++
+	t.file(s, (out.hash^uint64(k))*0x9e3779b97f4a7c15)
+	t.derived++
+	t.lazies++
+	return s
+}
+
+// lazyAttrs builds the attributes lazy variant s is sent with: its base's, as sent, through the
+// variant policy with the key's informational state. The result is s's own (a new copy).
+func (t *attrTable) lazyAttrs(s *attrSet) *speaker.Attrs {
+	o := s.setOut
+	a := t.vexport.Variant(t.sending(o.base), policy.Info(o.vkey>>4), policy.Variant(o.vkey&0xf))
+	if a == nil { // cannot happen: the set was made only when the policy added something
+		return t.sentAttrs(o.base)
+	}
+	return a
 }

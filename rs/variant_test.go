@@ -170,3 +170,68 @@ func TestExportProfile(t *testing.T) {
 		t.Errorf("%d profiles for two members with equal settings", len(s.profiles))
 	}
 }
+
+// TestLazyVariant: a variant that only adds informational communities keeps no attributes of its
+// own (setOut.base), and the wire, the exported view and the event feed all show it with them.
+func TestLazyVariant(t *testing.T) {
+	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
+	s := newTestServer(t, func(c *Config) {
+		c.Export = export
+		c.Import = &infoPolicy{*policy.DefaultImport()}
+	})
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	sub := subscribeSync(s, SubscribeOptions{Size: 64, Exports: true})
+	own := speaker.LargeCommunity{Global: 64501, Local1: 7, Local2: 7}
+	valid := speaker.LargeCommunity{Global: rsASN, Local1: 1000, Local2: 1}
+	want := []speaker.LargeCommunity{own, valid}
+	aa := a.attrs(65010)
+	aa.LargeCommunities = []speaker.LargeCommunity{own}
+	a.announce(aa, "203.0.113.0/24")
+	readAll(t, s, a, b)
+
+	check := func(where string, got *speaker.Attrs) {
+		t.Helper()
+		if got == nil || !slices.Equal(got.LargeCommunities, want) || !got.HasOTC || got.OTC != rsASN ||
+			got.ASPath.String() != "64501 65010" || got.NextHop != a.addr {
+			t.Errorf("%s: %+v, want A's attributes with OTC and large communities %v", where, got, want)
+		}
+	}
+	check("on the wire", b.has("203.0.113.0/24"))
+	pe := s.prefixes.get(netip.MustParsePrefix("203.0.113.0/24"))
+	out := pe.out()
+	if len(out) != 1 || !out[0].set.lazy() || s.sets.lazies != 1 || s.sets.derived != 1 {
+		t.Fatalf("Adj-RIB-Out %d entries, lazy %v; %d lazy of %d derived sets", len(out), len(out) == 1 && out[0].set.lazy(), s.sets.lazies, s.sets.derived)
+	}
+	lz := out[0].set
+	if base := lz.setOut.base; lz.attrs != base.attrs || base.otc != rsASN {
+		t.Errorf("lazy variant does not share its base's attributes, or the base is not sent with OTC added")
+	}
+	page, err := s.routes(RoutesQuery{Neighbor: b.addr, View: ViewExported})
+	if err != nil || len(page.Routes) != 1 {
+		t.Fatalf("exported view: %v, %d routes", err, len(page.Routes))
+	}
+	check("exported view", page.Routes[0].Attrs)
+	evs, err := drain(t, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == EventExport && ev.Prefix == pe.prefix() {
+			check("event feed", ev.Attrs)
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d export events for the prefix, want 1", n)
+	}
+	checkInvariants(t, s, true)
+
+	// The base leaves with the route; the lazy variant goes with it.
+	a.withdraw("203.0.113.0/24")
+	readAll(t, s, a, b)
+	if n := s.sets.len(); n != 0 || s.sets.derived != 0 || s.sets.lazies != 0 {
+		t.Errorf("%d sets (%d derived, %d lazy) left after the withdrawal", n, s.sets.derived, s.sets.lazies)
+	}
+}
