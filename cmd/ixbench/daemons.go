@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ixrs/ixrs/internal/openbgpd"
 )
 
 // rsAddr is where every daemon under test listens: a loopback address of its own, never 0.0.0.0:179.
@@ -163,6 +165,11 @@ template bgp mbr {
 // client whose best route is its own gets the next best), next hop unchanged (set nexthop no-modify;
 // OpenBGPD rewrites a next hop outside the session's subnet otherwise), no FIB.
 func openbgpdConfig(dir string, port int, w *Workload) ([]string, error) {
+	// Its engines chroot into a directory only the systemd unit creates: without it, on a machine
+	// where the unit never ran since boot, bgpd dies at once ("chroot: No such file or directory").
+	if err := openbgpd.ChrootDir(); err != nil {
+		return nil, err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `AS %d
 router-id %s

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	bgpdrun "github.com/ixrs/ixrs/internal/openbgpd"
 )
 
 type openbgpd struct {
@@ -60,7 +61,7 @@ func StartOpenBGPD(t testing.TB, c Config) Peer {
 			t.Fatalf("openbgpd: announce %s: ASPathPrepend is not supported by OpenBGPD", a.Prefix)
 		}
 	}
-	if err := openbgpdChrootDir(); err != nil {
+	if err := bgpdrun.ChrootDir(); err != nil {
 		t.Fatalf("openbgpd: %v", err)
 	}
 	o := &openbgpd{sock: filepath.Join(socketDir(t, c.Dir, "openbgpd.sock"), "openbgpd.sock")}
@@ -92,21 +93,6 @@ func StartOpenBGPD(t testing.TB, c Config) Peer {
 		fatalStart(t, p, err)
 	}
 	return o
-}
-
-// openbgpdChrootDir creates the directory bgpd's engines chroot into: the
-// home of the _openbgpd user, /run/openbgpd, which only the systemd unit
-// (RuntimeDirectory) creates and which is gone after a reboot. Without it the
-// engines die at once with "chroot: No such file or directory".
-func openbgpdChrootDir() error {
-	dir := "/run/openbgpd"
-	if u, err := user.Lookup("_openbgpd"); err == nil && u.HomeDir != "" && u.HomeDir != "/" {
-		dir = u.HomeDir
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("chroot directory: %w", err)
-	}
-	return nil
 }
 
 func (o *openbgpd) config(c Config, listenPort int) string {
