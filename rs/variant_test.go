@@ -235,3 +235,92 @@ func TestLazyVariant(t *testing.T) {
 		t.Errorf("%d sets (%d derived, %d lazy) left after the withdrawal", n, s.sets.derived, s.sets.lazies)
 	}
 }
+
+// TestLazyVariantOutlivesBase: a session that has fallen behind still holds a lazy variant after
+// its base set has left the table with the last route; the exported view shows it as it was sent,
+// and it goes once the session catches up.
+func TestLazyVariantOutlivesBase(t *testing.T) {
+	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
+	s := newTestServer(t, func(c *Config) {
+		c.Export = export
+		c.Import = &infoPolicy{*policy.DefaultImport()}
+		c.InboundQueue = 1000
+		c.OutHighWater = 4 << 10
+	})
+	a := addMember(t, s, "A", 64501, "192.0.2.11")
+	b := addMember(t, s, "B", 64502, "192.0.2.12")
+	slow := addMember(t, s, "Slow", 64503, "192.0.2.13")
+	p := netip.MustParsePrefix("203.0.113.0/24")
+	aa := a.attrs(65010)
+	a.announce(aa, p.String())
+	readAll(t, s, a, b, slow)
+	pe := s.prefixes.get(p)
+	lz := pe.outFor(slow.ss.p.id)
+	if lz == nil || !lz.lazy() {
+		t.Fatalf("Slow holds %v for %v, want a lazy variant", lz, p)
+	}
+	base := lz.setOut.base
+
+	// Slow stops reading: a table from B fills its output past the high water mark, so it is
+	// served no more. A then withdraws its route, whose set (the base) has no other.
+	const n = 3000
+	ps := seqPrefixes(0, n, false)
+	for i := 0; i < n; i += 100 {
+		if err := b.ss.Receive(&speaker.Update{Attrs: b.attrs(), NLRI: ps[i : i+100]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 10000 && len(a.rib) < n; i++ {
+		s.pass()
+		a.read()
+		b.read()
+	}
+	if len(a.rib) != n || !s.sessionStatus(slow.ss).Throttled {
+		t.Fatalf("A holds %d of %d routes; Slow throttled: %v", len(a.rib), n, s.sessionStatus(slow.ss).Throttled)
+	}
+	a.withdraw(p.String())
+	for i := 0; i < 10000 && b.has(p.String()) != nil; i++ {
+		s.pass()
+		a.read()
+		b.read()
+	}
+	if b.has(p.String()) != nil {
+		t.Fatalf("B still has %v", p)
+	}
+	if s.prefixes.get(p) == nil || s.prefixes.get(p).outFor(slow.ss.p.id) != lz {
+		t.Fatalf("Slow is not behind with the lazy variant for %v", p)
+	}
+	if base.refs != 0 || lz.refs != 1 {
+		t.Errorf("base %d references, lazy variant %d: want the base gone and the variant held by Slow alone", base.refs, lz.refs)
+	}
+	var shown *speaker.Attrs
+	for c := (Cursor{}); ; {
+		page, err := s.routes(RoutesQuery{Neighbor: slow.addr, View: ViewExported, After: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Routes {
+			if r.Prefix == p {
+				shown = r.Attrs
+			}
+		}
+		if !page.More {
+			break
+		}
+		c = page.Cursor
+	}
+	valid := speaker.LargeCommunity{Global: rsASN, Local1: 1000, Local2: 1}
+	if shown == nil || !slices.Equal(shown.LargeCommunities, []speaker.LargeCommunity{valid}) || shown.OTC != rsASN ||
+		shown.ASPath.String() != "64501 65010" {
+		t.Errorf("Slow's exported view of %v: %+v", p, shown)
+	}
+
+	readAll(t, s, a, b, slow)
+	if slow.has(p.String()) != nil || len(slow.rib) != n {
+		t.Errorf("Slow after catching up: %v still held, %d of %d of B's routes", p, len(slow.rib), n)
+	}
+	// B's routes are sent as a lazy variant of their own; A's is gone.
+	if lz.refs != 0 || lz.setOut != nil || s.sets.lazies != 1 {
+		t.Errorf("A's lazy variant: %d references, send state %v; %d lazy variants in the table, want B's only", lz.refs, lz.setOut != nil, s.sets.lazies)
+	}
+}
