@@ -18,15 +18,23 @@ func (im *infoPolicy) ImportRoute(s *policy.Session, d policy.Data, pfx netip.Pr
 	return v
 }
 
+// newInfoServer is a test server whose export policy adds OTC and informational communities and
+// whose import policy marks every route RPKI valid; mod, when not nil, changes the rest.
+func newInfoServer(t *testing.T, mod func(*Config)) *Server {
+	return newTestServer(t, func(c *Config) {
+		c.Export = &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
+		c.Import = &infoPolicy{*policy.DefaultImport()}
+		if mod != nil {
+			mod(c)
+		}
+	})
+}
+
 // TestExportVariants: prepend toward any and toward one member, NO_EXPORT and NO_ADVERTISE
 // toward one member, informational communities and OTC, each member getting its own variant while
 // members with the same variant share one set and one encoding.
 func TestExportVariants(t *testing.T) {
-	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
-	s := newTestServer(t, func(c *Config) {
-		c.Export = export
-		c.Import = &infoPolicy{*policy.DefaultImport()}
-	})
+	s := newInfoServer(t, nil)
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
 	c := addMember(t, s, "C", 64503, "192.0.2.13")
@@ -174,11 +182,7 @@ func TestExportProfile(t *testing.T) {
 // TestLazyVariant: a variant that only adds informational communities keeps no attributes of its
 // own (setOut.base), and the wire, the exported view and the event feed all show it with them.
 func TestLazyVariant(t *testing.T) {
-	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
-	s := newTestServer(t, func(c *Config) {
-		c.Export = export
-		c.Import = &infoPolicy{*policy.DefaultImport()}
-	})
+	s := newInfoServer(t, nil)
 	a := addMember(t, s, "A", 64501, "192.0.2.11")
 	b := addMember(t, s, "B", 64502, "192.0.2.12")
 	sub := subscribeSync(s, SubscribeOptions{Size: 64, Exports: true})
@@ -240,10 +244,7 @@ func TestLazyVariant(t *testing.T) {
 // its base set has left the table with the last route; the exported view shows it as it was sent,
 // and it goes once the session catches up.
 func TestLazyVariantOutlivesBase(t *testing.T) {
-	export := &ControlCommunities{Control: policy.ExportControl{ASN: rsASN}, AddOTC: true, Informational: true}
-	s := newTestServer(t, func(c *Config) {
-		c.Export = export
-		c.Import = &infoPolicy{*policy.DefaultImport()}
+	s := newInfoServer(t, func(c *Config) {
 		c.InboundQueue = 1000
 		c.OutHighWater = 4 << 10
 	})
