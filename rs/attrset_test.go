@@ -101,6 +101,10 @@ func TestAttrSetSize(t *testing.T) {
 	if n := unsafe.Sizeof(attrSet{}); n > 64 {
 		t.Fatalf("attrSet is %d bytes, more than the 64-byte size class", n)
 	}
+	// setOut took the 48-byte class before a lazy variant's base and key were added to it.
+	if n := unsafe.Sizeof(setOut{}); n > 48 {
+		t.Fatalf("setOut is %d bytes, more than the 48-byte size class", n)
+	}
 }
 
 // TestOTCAdded holds otcAdded to every field of speaker.Attrs: a copy with OTC added passes, and
