@@ -230,6 +230,24 @@ func TestLazyVariant(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d export events for the prefix, want 1", n)
 	}
+	// A subscriber that joins now and resyncs gets the Adj-RIB-Out in the replay.
+	late := subscribeSync(s, SubscribeOptions{Size: 64, Exports: true})
+	late.startResync()
+	for i := 0; i < 100 && s.pass(); i++ {
+	}
+	if evs, err = drain(t, late); err != nil {
+		t.Fatal(err)
+	}
+	n = 0
+	for _, ev := range evs {
+		if ev.Kind == EventExport && ev.Prefix == pe.prefix() {
+			check("event feed's resync", ev.Attrs)
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d export events for the prefix in the resync, want 1", n)
+	}
 	checkInvariants(t, s, true)
 
 	// The base leaves with the route; the lazy variant goes with it.
