@@ -216,38 +216,31 @@ func TestLazyVariant(t *testing.T) {
 		t.Fatalf("exported view: %v, %d routes", err, len(page.Routes))
 	}
 	check("exported view", page.Routes[0].Attrs)
-	evs, err := drain(t, sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, ev := range evs {
-		if ev.Kind == EventExport && ev.Prefix == pe.prefix() {
-			check("event feed", ev.Attrs)
-			n++
+	// checkFeed checks the export events of the prefix that sub holds: one, shown as sent.
+	checkFeed := func(where string, sub *Subscription) {
+		t.Helper()
+		evs, err := drain(t, sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Kind == EventExport && ev.Prefix == pe.prefix() {
+				check(where, ev.Attrs)
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d export events for the prefix, want 1", where, n)
 		}
 	}
-	if n != 1 {
-		t.Errorf("%d export events for the prefix, want 1", n)
-	}
+	checkFeed("event feed", sub)
 	// A subscriber that joins now and resyncs gets the Adj-RIB-Out in the replay.
 	late := subscribeSync(s, SubscribeOptions{Size: 64, Exports: true})
 	late.startResync()
 	for i := 0; i < 100 && s.pass(); i++ {
 	}
-	if evs, err = drain(t, late); err != nil {
-		t.Fatal(err)
-	}
-	n = 0
-	for _, ev := range evs {
-		if ev.Kind == EventExport && ev.Prefix == pe.prefix() {
-			check("event feed's resync", ev.Attrs)
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d export events for the prefix in the resync, want 1", n)
-	}
+	checkFeed("event feed's resync", late)
 	checkInvariants(t, s, true)
 
 	// The base leaves with the route; the lazy variant goes with it.
