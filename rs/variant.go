@@ -37,14 +37,6 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 	if t.vexport != nil && (info != 0 || v != 0) {
 		a = t.vexport.Variant(sent, info, v)
 	}
-	if a != nil && v == 0 && !t.gshut {
-		// Only informational communities differ: a lazy variant, built when it is encoded or
-		// shown, instead of a copy of the attributes kept for as long as the set lives.
-		set := t.lazyVariant(out, k)
-		m := o.extra()
-		m.vars = append(m.vars, varEntry{k, set})
-		return set
-	}
 	if t.gshut {
 		base := sent
 		if a != nil {
@@ -55,7 +47,13 @@ func (t *attrTable) variant(out *attrSet, info policy.Info, v policy.Variant) *a
 		}
 	}
 	set := out
-	if a != nil {
+	switch {
+	case a == nil:
+	case v == 0 && !t.gshut:
+		// Only informational communities differ: a lazy variant, built when it is encoded or
+		// shown, instead of a copy of the attributes kept for as long as the set lives.
+		set = t.lazyVariant(out, k)
+	default:
 		set = t.internDerived(a) // the cache entry holds this reference
 	}
 	m := o.extra()
