@@ -56,16 +56,17 @@ func TestLGRefusals(t *testing.T) {
 	l := &lgClients{}
 	l.start(0, true)
 	hc := srv.Client()
-	if next, wait := l.get(hc, lgPage, srv.URL+"/ok"); next != "g1.2" || wait != 0 {
+	var buf []byte
+	if next, wait := l.get(hc, &buf, lgPage, srv.URL+"/ok"); next != "g1.2" || wait != 0 {
 		t.Errorf("answer: next %q wait %s", next, wait)
 	}
-	if _, wait := l.get(hc, lgPage, srv.URL+"/limited"); wait.Seconds() != 3 {
+	if _, wait := l.get(hc, &buf, lgPage, srv.URL+"/limited"); wait.Seconds() != 3 {
 		t.Errorf("429 with Retry-After 3: wait %s", wait)
 	}
-	if _, wait := l.get(hc, lgPage, srv.URL+"/busy"); wait.Seconds() != 1 {
+	if _, wait := l.get(hc, &buf, lgPage, srv.URL+"/busy"); wait.Seconds() != 1 {
 		t.Errorf("503 without Retry-After: wait %s", wait)
 	}
-	l.get(hc, lgPage, srv.URL+"/broken")
+	l.get(hc, &buf, lgPage, srv.URL+"/broken")
 	lat := l.latencies()[0]
 	if lat.N != 1 || lat.Routes != 2 || lat.Limited != 1 || lat.Busy != 1 || lat.Errors != 1 {
 		t.Errorf("recorded %+v, want one answer of 2 routes, one 429, one 503, one error", lat)

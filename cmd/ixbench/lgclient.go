@@ -192,6 +192,7 @@ func (c *lgClients) client(i int, stop <-chan struct{}) {
 		defer hc.CloseIdleConnections()
 	}
 	rng := rand.New(rand.NewPCG(uint64(i)+1, 0x1a))
+	var buf []byte // the client's answers, one after the other
 	for k := i; ; k++ {
 		if stopped(stop) {
 			return
@@ -211,19 +212,19 @@ func (c *lgClients) client(i int, stop <-chan struct{}) {
 				if next != "" {
 					q += "&cursor=" + url.QueryEscape(next)
 				}
-				if next, wait = c.get(hc, kind, q); next == "" {
+				if next, wait = c.get(hc, &buf, kind, q); next == "" {
 					break
 				}
 			}
 		case lgLookup:
 			p := c.prefixes[rng.IntN(len(c.prefixes))]
-			_, wait = c.get(hc, kind, c.base+"/api/v1/lookup?prefix="+url.QueryEscape(p))
+			_, wait = c.get(hc, &buf, kind, c.base+"/api/v1/lookup?prefix="+url.QueryEscape(p))
 		case lgOrigin:
 			a := c.origins[rng.IntN(len(c.origins))]
-			_, wait = c.get(hc, kind, fmt.Sprintf("%s/api/v1/search/origin?q=AS%d&limit=%d", c.base, a, lgPageSize))
+			_, wait = c.get(hc, &buf, kind, fmt.Sprintf("%s/api/v1/search/origin?q=AS%d&limit=%d", c.base, a, lgPageSize))
 		case lgPath:
 			a := c.inPath[rng.IntN(len(c.inPath))]
-			_, wait = c.get(hc, kind, fmt.Sprintf("%s/api/v1/search/as-path?q=%s&limit=%d", c.base, url.QueryEscape(fmt.Sprintf("_%d_", a)), lgPageSize))
+			_, wait = c.get(hc, &buf, kind, fmt.Sprintf("%s/api/v1/search/as-path?q=%s&limit=%d", c.base, url.QueryEscape(fmt.Sprintf("_%d_", a)), lgPageSize))
 		}
 		// A person's browser waits as told; the worst case (exempt) goes on at once.
 		if wait > 0 && c.mode == lgUsers {
@@ -271,28 +272,44 @@ func retryAfter(h http.Header) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
+// readAll reads r to its end into *buf, which it grows as needed and keeps for the client's next
+// answer (io.ReadAll grew a new buffer for each 50 KB page).
+func readAll(r io.Reader, buf *[]byte) ([]byte, error) {
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			*buf = b
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
+}
+
 // get runs one request to its last byte and returns the answer's next cursor, and for a refused
 // request (429 rate limited, 503 busy) how long the route server asked to wait. An answer (200)
 // must be a page of routes in JSON; anything else but a refusal or a stale cursor (409) is an error.
-func (c *lgClients) get(hc *http.Client, kind, u string) (string, time.Duration) {
+func (c *lgClients) get(hc *http.Client, buf *[]byte, kind, u string) (string, time.Duration) {
 	t0 := time.Now()
 	resp, err := hc.Get(u)
-	var page struct {
-		Routes  []json.RawMessage `json:"routes"`
-		Next    string            `json:"next_cursor"`
-		Partial bool              `json:"partial"`
-	}
+	var page lgPageSummary
 	status := 0
 	var wait time.Duration
 	if err == nil {
 		status = resp.StatusCode
 		var body []byte
-		body, err = io.ReadAll(resp.Body)
+		body, err = readAll(resp.Body, buf)
 		resp.Body.Close()
 		switch {
 		case err != nil:
 		case status == http.StatusOK:
-			err = json.Unmarshal(body, &page)
+			page, err = pageSummary(body)
 		case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 			wait = retryAfter(resp.Header)
 		case status != http.StatusConflict:
@@ -304,7 +321,7 @@ func (c *lgClients) get(hc *http.Client, kind, u string) (string, time.Duration)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rec == nil {
-		return page.Next, wait
+		return page.next, wait
 	}
 	s := c.rec[kind]
 	if s == nil {
@@ -323,12 +340,12 @@ func (c *lgClients) get(hc *http.Client, kind, u string) (string, time.Duration)
 		s.busy++
 	default:
 		s.d = append(s.d, d)
-		s.routes += len(page.Routes)
-		if page.Partial {
+		s.routes += page.routes
+		if page.partial {
 			s.partial++
 		}
 	}
-	return page.Next, wait
+	return page.next, wait
 }
 
 // latencies summarizes what the clients recorded since start.
