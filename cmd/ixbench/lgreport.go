@@ -146,7 +146,10 @@ to 100 routes. The clients run in a process of their own (` + "`ixbench -lg-clie
 which ixbench starts for the phases and again for the window: inside ixbench, beside the member sessions
 that keep both CPUs busy, a client's latency was mostly its wait for Go's scheduler (a received page's
 p99 of seconds while ixrs answered every page within 50 ms), and real users and Alice-LG hosts are
-other machines. Two client models:
+other machines. A client checks that each answer is a page of routes in JSON and counts its routes in
+one pass over it (` + "`pageSummary`, `cmd/ixbench/lgpage.go`" + `): with encoding/json, reading a page took the
+clients' process about four times the CPU that ixrs spent answering it, on the CPUs they share. Two client
+models:
 
 - **users**, N people using the looking glass: each client connects from its own loopback address
   (127.1.0.x) under the route server's default rate limits (pages 5/s, burst 20; searches and lookups
