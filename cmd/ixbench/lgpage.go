@@ -12,9 +12,9 @@ import (
 // did that at about 80 MB/s here (Unmarshal into []json.RawMessage: 0.62 ms for a 54 KB page of 100
 // routes, about four times the 0.15 ms the route server spent on a request in a profile of the
 // exempt model), so the clients' process, which shares the two CPUs with the route server under
-// test, took more of them than the looking glass it measured. pageSummary reads the same facts in one pass that validates the whole answer as JSON
-// (RFC 8259) and decodes nothing it does not need. FuzzPageSummary holds it to encoding/json's
-// answers.
+// test, took more of them than the looking glass it measured. pageSummary reads the same facts in
+// one pass that validates the whole answer as JSON (RFC 8259) and decodes nothing it does not
+// need. FuzzPageSummary holds it to encoding/json's answers.
 
 // lgPageSummary is what a client needs to know of an answer.
 type lgPageSummary struct {
