@@ -34,64 +34,40 @@ func pageSummary(b []byte) (lgPageSummary, error) {
 	if !sc.byte('{') {
 		return s, sc.fail("an object")
 	}
-	sc.space()
-	if !sc.byte('}') {
-		for {
-			sc.space()
-			kb := sc.i
-			if err := sc.str(); err != nil {
-				return s, err
-			}
-			key, err := jsonKey(b[kb:sc.i])
-			if err != nil {
-				return s, err
-			}
-			sc.space()
-			if !sc.byte(':') {
-				return s, sc.fail("':'")
-			}
-			sc.space()
-			vb := sc.i
-			switch key {
-			case "routes":
-				n, err := sc.array()
-				if err != nil {
-					return s, err
-				}
-				s.routes = n
-			case "next_cursor":
-				if sc.literal("null") {
-					s.next = ""
-					break
-				}
-				if err := sc.str(); err != nil {
-					return s, err
-				}
-				if err := json.Unmarshal(b[vb:sc.i], &s.next); err != nil {
-					return s, err
-				}
-			case "partial":
-				switch {
-				case sc.literal("true"):
-					s.partial = true
-				case sc.literal("false"), sc.literal("null"):
-					s.partial = false
-				default:
-					return s, sc.fail("a boolean")
-				}
-			default:
-				if err := sc.value(0); err != nil {
-					return s, err
-				}
-			}
-			sc.space()
-			if sc.byte('}') {
-				break
-			}
-			if !sc.byte(',') {
-				return s, sc.fail("',' or '}'")
-			}
+	err := sc.members(0, func(raw []byte) error {
+		key, err := jsonKey(raw)
+		if err != nil {
+			return err
 		}
+		vb := sc.i
+		switch key {
+		case "routes":
+			s.routes, err = sc.array()
+			return err
+		case "next_cursor":
+			if sc.literal("null") {
+				s.next = ""
+				return nil
+			}
+			if err := sc.str(); err != nil {
+				return err
+			}
+			return json.Unmarshal(b[vb:sc.i], &s.next)
+		case "partial":
+			switch {
+			case sc.literal("true"):
+				s.partial = true
+			case sc.literal("false"), sc.literal("null"):
+				s.partial = false
+			default:
+				return sc.fail("a boolean")
+			}
+			return nil
+		}
+		return sc.value(0)
+	})
+	if err != nil {
+		return s, err
 	}
 	sc.space()
 	if sc.i != len(b) {
@@ -187,6 +163,45 @@ func (sc *jsonScan) elements(d int) (int, error) {
 	}
 }
 
+// members steps over the rest of an object whose '{' is consumed, at nesting depth d. For each
+// member, after its key and ':', member (when not nil) is given the key as it is written, quotes
+// included, and must step over the value; without it the value is stepped over as any.
+func (sc *jsonScan) members(d int, member func(key []byte) error) error {
+	sc.space()
+	if sc.byte('}') {
+		return nil
+	}
+	for {
+		sc.space()
+		kb := sc.i
+		if err := sc.str(); err != nil {
+			return err
+		}
+		key := sc.b[kb:sc.i]
+		sc.space()
+		if !sc.byte(':') {
+			return sc.fail("':'")
+		}
+		sc.space()
+		var err error
+		if member != nil {
+			err = member(key)
+		} else {
+			err = sc.value(d + 1)
+		}
+		if err != nil {
+			return err
+		}
+		sc.space()
+		if sc.byte('}') {
+			return nil
+		}
+		if !sc.byte(',') {
+			return sc.fail("',' or '}'")
+		}
+	}
+}
+
 // value steps over one value at nesting depth d.
 func (sc *jsonScan) value(d int) error {
 	if d >= maxDepth {
@@ -204,31 +219,7 @@ func (sc *jsonScan) value(d int) error {
 		return err
 	case c == '{':
 		sc.i++
-		sc.space()
-		if sc.byte('}') {
-			return nil
-		}
-		for {
-			sc.space()
-			if err := sc.str(); err != nil {
-				return err
-			}
-			sc.space()
-			if !sc.byte(':') {
-				return sc.fail("':'")
-			}
-			sc.space()
-			if err := sc.value(d + 1); err != nil {
-				return err
-			}
-			sc.space()
-			if sc.byte('}') {
-				return nil
-			}
-			if !sc.byte(',') {
-				return sc.fail("',' or '}'")
-			}
-		}
+		return sc.members(d, nil)
 	case c == '-' || c >= '0' && c <= '9':
 		return sc.number()
 	case sc.literal("true"), sc.literal("false"), sc.literal("null"):
