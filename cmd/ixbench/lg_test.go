@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -56,7 +57,7 @@ func TestLGRefusals(t *testing.T) {
 	l := &lgClients{}
 	l.start(0, true)
 	hc := srv.Client()
-	var buf []byte
+	var buf bytes.Buffer
 	if next, wait := l.get(hc, &buf, lgPage, srv.URL+"/ok"); next != "g1.2" || wait != 0 {
 		t.Errorf("answer: next %q wait %s", next, wait)
 	}

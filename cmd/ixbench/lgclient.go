@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -192,7 +193,7 @@ func (c *lgClients) client(i int, stop <-chan struct{}) {
 		defer hc.CloseIdleConnections()
 	}
 	rng := rand.New(rand.NewPCG(uint64(i)+1, 0x1a))
-	var buf []byte // the client's answers, one after the other
+	var buf bytes.Buffer // the client's answers, one after the other
 	for k := i; ; k++ {
 		if stopped(stop) {
 			return
@@ -272,30 +273,10 @@ func retryAfter(h http.Header) time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-// readAll reads r to its end into *buf, which it grows as needed and keeps for the client's next
-// answer (io.ReadAll grew a new buffer for each 50 KB page).
-func readAll(r io.Reader, buf *[]byte) ([]byte, error) {
-	b := (*buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			*buf = b
-			if err == io.EOF {
-				err = nil
-			}
-			return b, err
-		}
-	}
-}
-
 // get runs one request to its last byte and returns the answer's next cursor, and for a refused
 // request (429 rate limited, 503 busy) how long the route server asked to wait. An answer (200)
 // must be a page of routes in JSON; anything else but a refusal or a stale cursor (409) is an error.
-func (c *lgClients) get(hc *http.Client, buf *[]byte, kind, u string) (string, time.Duration) {
+func (c *lgClients) get(hc *http.Client, buf *bytes.Buffer, kind, u string) (string, time.Duration) {
 	t0 := time.Now()
 	resp, err := hc.Get(u)
 	var page lgPageSummary
@@ -303,9 +284,10 @@ func (c *lgClients) get(hc *http.Client, buf *[]byte, kind, u string) (string, t
 	var wait time.Duration
 	if err == nil {
 		status = resp.StatusCode
-		var body []byte
-		body, err = readAll(resp.Body, buf)
+		buf.Reset() // the client's buffer keeps its room from one answer to the next
+		_, err = buf.ReadFrom(resp.Body)
 		resp.Body.Close()
+		body := buf.Bytes()
 		switch {
 		case err != nil:
 		case status == http.StatusOK:

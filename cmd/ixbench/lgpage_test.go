@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 	"testing"
-	"testing/iotest"
 )
 
 // lgTestRoute is a route as ixrs's /api/v1 writes it.
@@ -141,24 +139,5 @@ func BenchmarkPageUnmarshal(b *testing.B) {
 		if err := json.Unmarshal(p, &page); err != nil || len(page.Routes) != 100 {
 			b.Fatal(err)
 		}
-	}
-}
-
-// TestReadAll reads answers one after the other into one buffer: each whole, in small reads, and
-// the buffer grown once for the largest.
-func TestReadAll(t *testing.T) {
-	var buf []byte
-	for _, n := range []int{3, 70_000, 10, 0, 70_000} {
-		want := strings.Repeat("x", n)
-		got, err := readAll(iotest.HalfReader(strings.NewReader(want)), &buf)
-		if err != nil || string(got) != want {
-			t.Fatalf("%d bytes: %d, %v", n, len(got), err)
-		}
-	}
-	if c := cap(buf); c < 70_000 || c > 2*70_000 {
-		t.Errorf("buffer of %d bytes for answers of at most 70,000", c)
-	}
-	if _, err := readAll(iotest.ErrReader(io.ErrUnexpectedEOF), &buf); err != io.ErrUnexpectedEOF {
-		t.Errorf("a failing read: %v", err)
 	}
 }
