@@ -714,6 +714,30 @@ func cdWantRoute(nlri ...string) func(t *testing.T, u *Update) {
 	}
 }
 
+// cdLarge is a LARGE_COMMUNITY value with one community 65000:n:n per argument.
+func cdLarge(ns ...uint32) []byte {
+	var b []byte
+	for _, n := range ns {
+		b = binary.BigEndian.AppendUint32(b, 65000)
+		b = binary.BigEndian.AppendUint32(b, n)
+		b = binary.BigEndian.AppendUint32(b, n)
+	}
+	return b
+}
+
+func cdWantLarge(ns ...uint32) func(t *testing.T, u *Update) {
+	return func(t *testing.T, u *Update) {
+		t.Helper()
+		var want []LargeCommunity
+		for _, n := range ns {
+			want = append(want, LargeCommunity{Global: 65000, Local1: n, Local2: n})
+		}
+		if diff := cmp.Diff(want, u.Attrs.LargeCommunities); diff != "" {
+			t.Errorf("large communities (-want +got):\n%s", diff)
+		}
+	}
+}
+
 func cdWantWithdrawn(ps ...string) func(t *testing.T, u *Update) {
 	return func(t *testing.T, u *Update) {
 		t.Helper()
@@ -740,7 +764,7 @@ func cd7606Cases() []cdErrCase {
 			cdAttr(FlagOptional|FlagTransitive, AttrLargeCommunities, make([]byte, 11)...)),
 			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError, attr: AttrLargeCommunities},
 		{name: "origin-len-2", body: cdBody(nil, cdNLRI24, cdAttr(FlagTransitive, AttrOrigin, 0, 0), cdASPath, cdNextHop),
-			opt: cd4, action: ActionTreatAsWithdraw, sub: SubMalformedAttrList, attr: AttrOrigin}, // gobgp's subcode
+			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError, attr: AttrOrigin}, // RFC 4271 §6.3 (gobgp said 1)
 		{name: "origin-value-7", body: cdBody(nil, cdNLRI24, cdAttr(FlagTransitive, AttrOrigin, 7), cdASPath, cdNextHop),
 			opt: cd4, action: ActionTreatAsWithdraw, sub: SubInvalidOrigin},
 		{name: "aggregator-len-5", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
@@ -972,6 +996,44 @@ func cd7606Cases() []cdErrCase {
 			check: func(t *testing.T, u *Update) {
 				if u.Attrs.AtomicAggregate || len(u.NLRI) != 1 {
 					t.Errorf("%+v", u.Attrs)
+				}
+			}},
+		// The fixed-layout attributes the codec decodes itself (FuzzDecodeAttrsGobgp compares the rest
+		// with gobgp).
+		{name: "low-flag-bits-ignored", body: cdBody(nil, cdNLRI24, cdAttr(FlagTransitive|0x0f, AttrOrigin, OriginEGP), cdASPath,
+			cdNextHop, cdAttr(FlagOptional|0x01, AttrMED, 0, 0, 0, 7)),
+			opt: cd4, check: func(t *testing.T, u *Update) { // RFC 4271 §4.3: unused, ignored (gobgp: flags error)
+				if u.Attrs.Origin != OriginEGP || !u.Attrs.HasMED || u.Attrs.MED != 7 {
+					t.Errorf("%+v", u.Attrs)
+				}
+			}},
+		{name: "next-hop-class-d", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdAttr(FlagTransitive, AttrNextHop, 224, 0, 0, 1)),
+			opt: cd4, action: ActionTreatAsWithdraw, sub: SubInvalidNextHop, attr: AttrNextHop},
+		{name: "next-hop-loopback-kept", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdAttr(FlagTransitive, AttrNextHop, 127, 0, 0, 1)),
+			opt: cd4, check: func(t *testing.T, u *Update) {
+				if u.Attrs.NextHop != cdAddr("127.0.0.1") {
+					t.Errorf("next hop %v", u.Attrs.NextHop)
+				}
+			}},
+		{name: "communities-not-transitive", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdAttr(FlagOptional, AttrCommunities, 0, 0, 0, 1)),
+			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrFlagsError, attr: AttrCommunities},
+		{name: "med-len-2", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop, cdAttr(FlagOptional, AttrMED, 0, 1)),
+			opt: cd4, action: ActionTreatAsWithdraw, sub: SubAttrLengthError, attr: AttrMED},
+		{name: "large-communities-repeated", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdAttr(FlagOptional|FlagTransitive, AttrLargeCommunities, cdLarge(1, 2, 1, 3, 2)...)),
+			opt: cd4, check: cdWantLarge(1, 2, 3)}, // RFC 8092 §5: the repeats removed, the first of each kept
+		{name: "large-communities-repeated-long", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdAttr(FlagOptional|FlagTransitive, AttrLargeCommunities, cdLarge(9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 1, 18)...)),
+			opt: cd4, check: cdWantLarge(9, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18)},
+		{name: "extended-community-gobgp-cannot-parse-kept", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,
+			cdAttr(FlagOptional|FlagTransitive, AttrExtCommunities, 0x0c, 0x30, 1, 2, 3, 4, 5, 6)),
+			opt: cd4, check: func(t *testing.T, u *Update) { // a MUP community of a subtype gobgp does not know
+				if !cdFzGobgpRefuses([]byte{0x0c, 0x30, 1, 2, 3, 4, 5, 6}) {
+					t.Error("gobgp parses the community now: the case tests nothing")
+				}
+				if want := []uint64{0x0c30010203040506}; !slices.Equal(u.Attrs.ExtCommunities, want) {
+					t.Errorf("extended communities %x, want %x", u.Attrs.ExtCommunities, want)
 				}
 			}},
 		{name: "cluster-list-and-originator-to-other", body: cdBody(nil, cdNLRI24, cdOrigin, cdASPath, cdNextHop,

@@ -1,7 +1,7 @@
 package speaker
 
 // UPDATE decoding done by hand: attribute framing, NLRI, MP_REACH/MP_UNREACH, AS_PATH and the RFC 6793
-// merge (codec.go explains the split with gobgp).
+// merge, and the fixed-layout attributes (codec.go explains the split with gobgp).
 
 import (
 	"bytes"
@@ -48,6 +48,9 @@ const (
 	codecMaxSegmentASNs       = 255 // a segment's ASN count is one octet
 )
 
+// walkAttrs frames the attribute block, handles the attributes the codec decodes itself and collects the
+// rest for gobgp. It returns an error only when the session must end (reset or AFI/SAFI disable); weaker
+// ones are recorded with add.
 func (d *decUpdate) walkAttrs(attrs []byte) *UpdateError {
 	for off := 0; off < len(attrs); {
 		rest := attrs[off:]
@@ -212,38 +215,113 @@ func (d *decUpdate) attr(flags, typ uint8, raw, val []byte) *UpdateError {
 		}
 		d.hasOTC, d.otc, d.other = true, binary.BigEndian.Uint32(val), true
 
-	case AttrLocalPref:
-		if !d.opt.IBGP { // RFC 7606 §7.5
-			d.add(decErr(ActionAttributeDiscard, 0, typ, nil, "LOCAL_PREF from an external peer discarded"))
+	case AttrOrigin:
+		if !decFlagsOK(flags, FlagTransitive) {
+			flagsErr()
 			return nil
 		}
-		d.gobgp(typ, raw)
+		if len(val) != 1 { // RFC 7606 §7.1
+			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil, "ORIGIN of length %d", len(val)))
+			return nil
+		}
+		if val[0] > OriginIncomplete { // RFC 4271 §6.3, RFC 7606 §7.1
+			d.add(decErr(ActionTreatAsWithdraw, SubInvalidOrigin, typ, bytes.Clone(raw), "ORIGIN value %d", val[0]))
+			return nil
+		}
+		d.origin, d.other = val[0], true
 
 	case AttrNextHop:
 		if d.nNLRI == 0 {
 			return nil // RFC 4760 §3: without IPv4 NLRI, NEXT_HOP is ignored
 		}
-		if len(val) != 4 { // RFC 7606 §7.3 (gobgp would accept 16 bytes)
+		if !decFlagsOK(flags, FlagTransitive) {
+			flagsErr()
+			return nil
+		}
+		if len(val) != 4 { // RFC 7606 §7.3 (gobgp accepted 16 bytes)
 			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil, "NEXT_HOP of length %d", len(val)))
 			return nil
 		}
-		d.gobgp(typ, raw)
+		// RFC 4271 §6.3: not a host address (0.0.0.0/8, or class D or E); RFC 7606 §7.3. Loopback next
+		// hops are policy's business at a route server.
+		if val[0] == 0 || val[0] >= 224 {
+			d.add(decErr(ActionTreatAsWithdraw, SubInvalidNextHop, typ, bytes.Clone(raw),
+				"NEXT_HOP %d.%d.%d.%d is not a host address", val[0], val[1], val[2], val[3]))
+			return nil
+		}
+		d.nextHop, d.other = netip.AddrFrom4([4]byte(val)), true
 
-	case AttrCommunities, AttrClusterList, AttrExtCommunities, AttrLargeCommunities:
-		if len(val) == 0 { // RFC 7606 §7.8, §7.10, §7.14, RFC 8092 §6: a non-zero multiple; gobgp accepts 0
-			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil, "attribute %d is empty", typ))
+	case AttrMED, AttrLocalPref:
+		want := FlagOptional
+		if typ == AttrLocalPref {
+			if !d.opt.IBGP { // RFC 7606 §7.5
+				d.add(decErr(ActionAttributeDiscard, 0, typ, nil, "LOCAL_PREF from an external peer discarded"))
+				return nil
+			}
+			want = FlagTransitive
+		}
+		if !decFlagsOK(flags, want) {
+			flagsErr()
+			return nil
+		}
+		if len(val) != 4 { // RFC 7606 §7.4, §7.5
+			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil, "attribute %d of length %d", typ, len(val)))
+			return nil
+		}
+		if typ == AttrMED {
+			d.med, d.hasMED = binary.BigEndian.Uint32(val), true
+		} else {
+			d.localPref, d.hasLocalPref = binary.BigEndian.Uint32(val), true
+		}
+		d.other = true
+
+	case AttrAtomicAggregate:
+		if !decFlagsOK(flags, FlagTransitive) {
+			flagsErr()
+			return nil
+		}
+		if len(val) != 0 { // RFC 7606 §7.6
+			d.add(decErr(ActionAttributeDiscard, SubAttrLengthError, typ, nil,
+				"ATOMIC_AGGREGATE of length %d discarded", len(val)))
+			return nil
+		}
+		d.atomic, d.other = true, true
+
+	case AttrCommunities, AttrExtCommunities, AttrLargeCommunities:
+		if !decFlagsOK(flags, FlagOptional|FlagTransitive) {
+			flagsErr()
+			return nil
+		}
+		size := 4
+		switch typ {
+		case AttrExtCommunities:
+			size = 8
+		case AttrLargeCommunities:
+			size = 12
+		}
+		// RFC 1997 and RFC 7606 §7.8, RFC 4360 and §7.14, RFC 8092 §6: a non-zero multiple of the size.
+		if len(val) == 0 || len(val)%size != 0 {
+			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil,
+				"attribute %d of length %d (a non-zero multiple of %d)", typ, len(val), size))
+			return nil
+		}
+		switch typ {
+		case AttrCommunities:
+			d.comms = val
+		case AttrExtCommunities:
+			d.extRaw = val
+		default:
+			d.large = val
+		}
+		d.other = true
+
+	case AttrClusterList:
+		if len(val) == 0 { // RFC 7606 §7.10: a non-zero multiple of 4; gobgp accepts 0
+			d.add(decErr(ActionTreatAsWithdraw, SubAttrLengthError, typ, nil, "CLUSTER_LIST is empty"))
 			return nil
 		}
 		d.gobgp(typ, raw)
-		switch typ {
-		case AttrClusterList:
-			d.raws = append(d.raws, decRaw{flags: flags, typ: typ, val: val, viaGobgp: true})
-		case AttrExtCommunities:
-			d.extRaw = val
-		}
-
-	case AttrOrigin, AttrMED, AttrAtomicAggregate:
-		d.gobgp(typ, raw)
+		d.raws = append(d.raws, decRaw{flags: flags, typ: typ, val: val, viaGobgp: true})
 
 	case AttrOriginatorID:
 		d.gobgp(typ, raw)
@@ -460,6 +538,8 @@ func decASPath(b []byte, size int) (ASPath, error) {
 	return p, nil
 }
 
+// checkMandatory applies RFC 7606 §3 d: a well-known mandatory attribute missing from an UPDATE that
+// announces routes is treat-as-withdraw (RFC 4760 makes NEXT_HOP mandatory only with IPv4 NLRI).
 func (d *decUpdate) checkMandatory() {
 	if d.nNLRI == 0 && !d.reach.present {
 		return
@@ -477,9 +557,10 @@ func (d *decUpdate) checkMandatory() {
 	}
 }
 
-// buildAttrs assembles Attrs from gobgp's result and the codec's own decoding; nil when the UPDATE has no
-// attributes besides MP_UNREACH_NLRI.
-
+// decMergeAS4Path reconstructs the AS path from a 2-octet AS_PATH and an AS4_PATH (RFC 6793 §4.2.3).
+// AS4_PATH's AS_CONFED segments are dropped (§6). If AS_PATH counts fewer ASNs than AS4_PATH (a set counts
+// as one, confederation segments as none), AS4_PATH is ignored; otherwise the leading ASNs of AS_PATH that
+// make up the difference are prepended to AS4_PATH, with AS_CONFED segments that lead or adjoin them.
 func decMergeAS4Path(as2, as4 ASPath) ASPath {
 	tail := make(ASPath, 0, len(as4))
 	for _, s := range as4 {
