@@ -82,7 +82,7 @@ func decodeUpdate(body []byte, opt DecodeOptions, recoverGobgp bool) (*Update, *
 	if decodeHook != nil {
 		decodeHook(MsgUpdate, body)
 	}
-	d := decUpdate{opt: &opt, recoverGobgp: recoverGobgp}
+	d := decUpdate{opt: opt, recoverGobgp: recoverGobgp}
 	return d.decode(body)
 }
 
@@ -111,7 +111,7 @@ type decRaw struct {
 
 // decUpdate is the state of one DecodeUpdate call.
 type decUpdate struct {
-	opt          *DecodeOptions
+	opt          DecodeOptions
 	recoverGobgp bool         // turn a panic in gobgp into a session reset (false only when fuzzing)
 	err          *UpdateError // strongest error so far
 
@@ -200,9 +200,9 @@ func (d *decUpdate) decode(body []byte) (*Update, *UpdateError) {
 		n := d.nWithdrawn + d.unreach.count + d.nNLRI + d.reach.count
 		ps := make([]netip.Prefix, 0, n)
 		ps = decPrefixes(ps, withdrawn, false, addPath4)
-		ps = decMPPrefixes(ps, &d.unreach, d.opt)
+		ps = decMPPrefixes(ps, &d.unreach, &d.opt)
 		ps = decPrefixes(ps, nlri, false, addPath4)
-		ps = decMPPrefixes(ps, &d.reach, d.opt)
+		ps = decMPPrefixes(ps, &d.reach, &d.opt)
 		u := &Update{}
 		if len(ps) > 0 {
 			u.Withdrawn = ps
@@ -214,12 +214,12 @@ func (d *decUpdate) decode(body []byte) (*Update, *UpdateError) {
 	if n := d.nWithdrawn + d.unreach.count; n > 0 {
 		u.Withdrawn = make([]netip.Prefix, 0, n)
 		u.Withdrawn = decPrefixes(u.Withdrawn, withdrawn, false, addPath4)
-		u.Withdrawn = decMPPrefixes(u.Withdrawn, &d.unreach, d.opt)
+		u.Withdrawn = decMPPrefixes(u.Withdrawn, &d.unreach, &d.opt)
 	}
 	if n := d.nNLRI + d.reach.count; n > 0 {
 		u.NLRI = make([]netip.Prefix, 0, n)
 		u.NLRI = decPrefixes(u.NLRI, nlri, false, addPath4)
-		u.NLRI = decMPPrefixes(u.NLRI, &d.reach, d.opt)
+		u.NLRI = decMPPrefixes(u.NLRI, &d.reach, &d.opt)
 	}
 	if wlen == 0 && len(nlri) == 0 && d.attrCount == 1 && d.unreach.present && d.unreach.count == 0 {
 		u.EndOfRIB = d.unreach.fam // RFC 4724 §2
@@ -365,20 +365,20 @@ func (d *decUpdate) buildAttrs(g *bgp.BGPUpdate) *Attrs {
 	if d.hasOTC {
 		a.OTC, a.HasOTC = d.otc, true
 	}
-	agg := d.agg
 	if !d.opt.FourOctetAS {
 		// RFC 6793 §4.2.3: an AGGREGATOR from an OLD speaker (not AS_TRANS) makes AS4_AGGREGATOR and
 		// AS4_PATH stale; AS_TRANS means AS4_AGGREGATOR holds the real aggregator.
-		if d.hasAgg && agg.AS != ASTrans {
+		if d.hasAgg && d.agg.AS != ASTrans {
 			d.hasAS4Path = false
 		} else if d.hasAgg && d.hasAS4Agg {
-			agg = d.as4Agg
+			d.agg = d.as4Agg
 		}
 		if d.hasASPath && d.hasAS4Path {
 			a.ASPath = decMergeAS4Path(a.ASPath, d.as4Path)
 		}
 	}
 	if d.hasAgg {
+		agg := d.agg // allocated here only: a variable whose address is taken escapes where it is declared
 		a.Aggregator = &agg
 	}
 	if n := d.otherCount(g); n > 0 {
