@@ -281,15 +281,60 @@ func parseHex32(s string) (uint32, bool) {
 // from AS64501, " 64510$" paths to it, "(^| )3356( |$)" AS3356 anywhere.
 type ASPathPattern struct {
 	src  string
-	re   *regexp.Regexp
-	asns []uint32 // see ASNs
+	re   *regexp.Regexp // nil for one AS at boundaries (oneAS)
+	asns []uint32       // see ASNs
+	at   oneASAt        // where oneAS patterns want their AS
+}
+
+// oneASAt is where a pattern of one AS between boundaries wants it: "_N_" anywhere, "^N_" first,
+// "_N$" last, "^N$" as the whole path. These, the searches people type most, match without a
+// regular expression: compiling one was most of a search's cost and a tenth of the looking glass's
+// garbage under load, with more distinct ASes than patternCache keeps.
+type oneASAt uint8
+
+const (
+	oneASAnywhere oneASAt = iota + 1
+	oneASFirst
+	oneASLast
+	oneASOnly
+)
+
+// parseOneAS recognises the oneASAt forms: the AS in canonical decimal (no leading zero, 1 to
+// 4294967295), so that the pattern matches exactly the paths its regular expression would.
+func parseOneAS(s string) (uint32, oneASAt, bool) {
+	if len(s) < 3 {
+		return 0, 0, false
+	}
+	var at oneASAt
+	switch first, last := s[0], s[len(s)-1]; {
+	case first == '_' && last == '_':
+		at = oneASAnywhere
+	case first == '^' && last == '_':
+		at = oneASFirst
+	case first == '_' && last == '$':
+		at = oneASLast
+	case first == '^' && last == '$':
+		at = oneASOnly
+	default:
+		return 0, 0, false
+	}
+	digits := s[1 : len(s)-1]
+	if digits[0] == '0' && len(digits) > 1 {
+		return 0, 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 32)
+	if err != nil || n == 0 { // AS 0 is left to the regular expression, as ASNs leaves it out
+		return 0, 0, false
+	}
+	return uint32(n), at, true
 }
 
 // ParseASPathPattern checks and compiles an AS-path pattern: at most 128 bytes, only the
 // characters of ASNs, spaces and regular expression operators, and a bounded compiled size.
 // Patterns compiled recently are kept (patternCache): a looking glass's clients page through the
 // same few searches, and compiling one again for every page was a tenth of the looking glass's
-// garbage under load (docs/lookingglass.md).
+// garbage under load (docs/lookingglass.md). One AS between boundaries is no regular expression at
+// all (oneASAt).
 func ParseASPathPattern(s string) (*ASPathPattern, error) {
 	if p := patterns.get(s); p != nil {
 		return p, nil
@@ -339,6 +384,14 @@ func parseASPathPattern(s string) (*ASPathPattern, error) {
 			return nil, paramErr("pattern", s, "character %q not allowed (digits, spaces and ^$.*+?()[]{}|,-\\d)", s[i])
 		}
 	}
+	if asn, at, ok := parseOneAS(s); ok {
+		return &ASPathPattern{src: s, asns: []uint32{asn}, at: at}, nil
+	}
+	return compileASPathPattern(s)
+}
+
+// compileASPathPattern compiles s, checked by parseASPathPattern, as a regular expression.
+func compileASPathPattern(s string) (*ASPathPattern, error) {
 	// "_" is the Cisco habit for an AS boundary; spell it out so people need not learn RE2 first.
 	expr := strings.ReplaceAll(s, "_", "(^| |$)")
 	re, err := syntax.Parse(expr, syntax.Perl)
@@ -387,6 +440,19 @@ func (p *ASPathPattern) Match(path []uint32) bool {
 // matching many paths passes again: the text escapes to the regexp package, so a buffer of Match's
 // own is an allocation per path.
 func (p *ASPathPattern) MatchBuf(path []uint32, buf *[]byte) bool {
+	if p.re == nil {
+		asn, n := p.asns[0], len(path)
+		switch p.at {
+		case oneASFirst:
+			return n > 0 && path[0] == asn
+		case oneASLast:
+			return n > 0 && path[n-1] == asn
+		case oneASOnly:
+			return n == 1 && path[0] == asn
+		default:
+			return slices.Contains(path, asn)
+		}
+	}
 	b := (*buf)[:0]
 	for i, a := range path {
 		if i > 0 {

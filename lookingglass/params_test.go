@@ -2,6 +2,7 @@ package lookingglass
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -339,4 +340,46 @@ func TestASPathPatternASN(t *testing.T) {
 			t.Errorf("%q: ASN %d, %v; want %d", tt.pattern, a, ok, tt.asn)
 		}
 	}
+}
+
+// FuzzASPathOneAS holds the patterns of one AS between boundaries ("_N_", "^N_", "_N$", "^N$"),
+// which match without a regular expression, to the regular expression they stand for, on paths made
+// of N, its neighbours and ASes that share its digits.
+func FuzzASPathOneAS(f *testing.F) {
+	f.Add(uint32(3356), uint8(0), []byte{0, 1, 0})
+	f.Add(uint32(64501), uint8(1), []byte{1, 2, 3, 1})
+	f.Add(uint32(7), uint8(2), []byte{4, 5, 1})
+	f.Add(uint32(4294967295), uint8(3), []byte{1})
+	f.Add(uint32(0), uint8(0), []byte{})
+	f.Add(uint32(10), uint8(0), []byte{})
+	f.Fuzz(func(t *testing.T, asn uint32, form uint8, path []byte) {
+		forms := []string{"_%d_", "^%d_", "_%d$", "^%d$"}
+		s := fmt.Sprintf(forms[int(form)%len(forms)], asn)
+		fast, err := ParseASPathPattern(s)
+		if asn == 0 {
+			if err != nil || fast.re == nil {
+				t.Fatalf("%q: %v, not compiled", s, err)
+			}
+			return
+		}
+		if err != nil || fast.re != nil {
+			t.Fatalf("%q: %v, compiled %v", s, err, fast)
+		}
+		slow, err := compileASPathPattern(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(fast.ASNs(), slow.ASNs()) {
+			t.Fatalf("%q: ASNs %v, the regular expression's %v", s, fast.ASNs(), slow.ASNs())
+		}
+		// Path elements: N itself, N±1, N with a digit more or fewer, 0 and the largest AS.
+		near := []uint32{asn, asn + 1, asn - 1, asn * 10, asn / 10, asn*10 + asn%10, 0, 4294967295}
+		var p []uint32
+		for _, b := range path[:min(len(path), 16)] {
+			p = append(p, near[int(b)%len(near)])
+		}
+		if a, b := fast.Match(p), slow.Match(p); a != b {
+			t.Fatalf("%q on %v: %v, the regular expression says %v", s, p, a, b)
+		}
+	})
 }
