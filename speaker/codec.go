@@ -55,7 +55,7 @@ import (
 // message has no attributes besides MP_UNREACH_NLRI. Unrecognised optional attributes, ORIGINATOR_ID and
 // CLUSTER_LIST go to Attrs.Other with their flags (the Extended Length bit cleared: it is framing).
 // NEXT_HOP is ignored in an UPDATE without IPv4 NLRI (RFC 4760 §3). Of a repeated attribute the first
-// counts (RFC 7606 §3 g).
+// counts (RFC 7606 §3 g); of a repeated large community, too (RFC 8092 §5).
 //
 // A panic while decoding (a bug, ours or gobgp's) is a session reset with UPDATE Message Error/Malformed
 // Attribute List.
