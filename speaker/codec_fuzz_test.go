@@ -462,17 +462,17 @@ func cdFzGobgpRefuses(val []byte) bool {
 // ATOMIC_AGGREGATE and the three kinds of communities to gobgp's, which decoded them before: for any
 // such attributes (cdFzFixedAttrs) in an UPDATE announcing one IPv4 prefix from an external or internal
 // peer, DecodeUpdate gives the RFC 7606 action that gobgp's decoder and bgp.ValidateUpdateMsg give, and
-// unless that withdraws the route, the same values (gobgp's large communities de-duplicated by its
-// validator, as RFC 8092 §5 asks; extended communities as received, when gobgp kept them: gobgp's own
-// structures lose bytes of some, such as the reserved octets of an origin validation state). Where RFC 7606 says otherwise, the codec follows the RFC and the
-// expectation is corrected:
+// unless that withdraws the route, the same values. gobgp's large communities are compared as its
+// validator de-duplicates them (RFC 8092 §5), and the extended communities as received wherever gobgp
+// kept them (its structures lose bytes of some, such as the reserved octets of an origin validation
+// state). Where RFC 7606 says otherwise, the codec follows the RFC and the expectation is corrected:
 //   - COMMUNITIES, EXTENDED_COMMUNITIES and LARGE_COMMUNITY of length 0 are treat-as-withdraw (§7.8, §7.14,
 //     RFC 8092 §6: a non-zero multiple); gobgp accepts them;
 //   - NEXT_HOP of 16 bytes is treat-as-withdraw (§7.3); gobgp accepts it;
 //   - LOCAL_PREF from an external peer is discarded unread (§7.5);
 //   - an extended community that gobgp cannot parse (a MUP community of a subtype it does not know, for
-//     one) is kept as it is: RFC 4360 and §7.14 know no such error, gobgp withdraws the route. gobgp is
-//     given zeros in its place.
+//     one) is kept as it is: RFC 4360 and §7.14 know no such error, and gobgp withdraws the route; gobgp
+//     is given zeros in its place;
 //   - the low four flag bits are ignored (RFC 4271 §4.3; gobgp calls them a flags error): the input never
 //     sets them, and TestDecodeUpdateRFC7606 has the case.
 //
