@@ -18,7 +18,7 @@ package speaker
 //     AS4_PATH/AS4_AGGREGATOR (discard, not withdraw), OTC (RFC 9234, unknown to gobgp).
 //   - It also decodes the attributes nearly every UPDATE carries, all fixed layouts: ORIGIN, NEXT_HOP,
 //     MED, LOCAL_PREF, ATOMIC_AGGREGATE and the three kinds of communities. gobgp's decoding and
-//     validation of those was 60% of the time and 45% of the bytes DecodeUpdate allocated, and every
+//     validation of those was 60% of the time and half of the bytes DecodeUpdate allocated, and every
 //     re-announcement decodes its attributes again. FuzzDecodeAttrsGobgp holds this decoding to gobgp's
 //     values and RFC 7606 levels, where RFC 7606 does not say otherwise (the differences are listed there).
 //   - gobgp decodes and classifies ORIGINATOR_ID and CLUSTER_LIST (route reflection: from a route
