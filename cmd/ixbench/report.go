@@ -449,18 +449,21 @@ Ratios are each daemon's median divided by ixrs's: above 1× means ixrs is faste
 - Peak memory against BIRD's (the target is "no more"): the scaling series shows ixrs's memory
   growing more slowly than BIRD's with the number of members (at 200 members and at 700 it holds less
   than BIRD) and faster with the number of routes (at 50 members × 200k routes about twice BIRD's).
-  About 25 MiB of ixrs's peak does not depend on the table, which is most of the gap on small tables:
-  an idle routeserver (the demo configuration) is 26 MiB resident, 15 MiB of it pages of its own
-  program file (code and read-only data that starting touches, and the kernel maps around them; 6.5
-  MiB of that comes with the Prometheus client library alone), against a 1.1 MB BIRD binary, and
-  most of the rest heap that the collector's 8 MiB growth floor lets it allocate before collecting
-  (21 MiB resident without the floor). Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
+  About 25 MiB of ixrs's peak does not depend on the table, which is most of the gap on small tables.
+  A routeserver with 20 passive members and no session is 17 MiB resident, 14 MiB of it pages of
+  its program file and the C library (code and read-only data that starting touches, and the kernel
+  maps around them), against a 1.1 MB BIRD binary; a program that only imports the libraries ixrs is
+  built on (gobgp's codec, the Prometheus client, echo, the TOML decoder, net/http) is 7.9 MiB doing
+  nothing, which leaves 2.1 MiB under BIRD's 10 MiB peak on small for a route server's own code,
+  heap and 20,000 routes (` + "`go test ./cmd/routeserver -run XXX -bench IdleRSS -benchtime 1x`" + `, docs/architecture.md
+  "Memory"). On top of that, the collector's growth floor lets the heap of a small table grow by
+  up to 8 MiB before it collects. Per route alone on its prefix ixrs holds about 170 bytes (the prefix entry, its
   index and slab slots, the 64-byte route row with the links of its set's route list that searches
   by AS read), per received attribute set about 0.9 KB (the decoded
   attributes, the received-side state with its AS-path summary, the AS index entry, and its encoding
   as sent, with OTC added). At the peak the sessions' pooled read buffers and queued output
   chunks add 6–8 MiB of live heap while members send; the Go runtime adds its heap headroom (a fifth
-  over the live heap at GOGC=25, at least 8 MiB) and metadata, and those 15 MiB of the program file.
+  over the live heap at GOGC=25, at least 8 MiB) and metadata, and those 14 MiB of file pages.
   docs/architecture.md ("Memory") has the breakdown and what is left to cut: the prefix entry and
   the route row (half the RIB at 50 × 200k), the decoded attributes, and the I/O buffers.
 

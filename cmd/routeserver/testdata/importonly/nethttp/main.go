@@ -1,0 +1,9 @@
+// Command nethttp only imports net/http and waits (BenchmarkIdleRSS).
+package main
+
+import (
+	_ "net/http"
+	"time"
+)
+
+func main() { time.Sleep(time.Hour) }
