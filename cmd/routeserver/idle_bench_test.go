@@ -50,8 +50,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 // idleSettle is how long a process runs before its memory is read.
 const idleSettle = 2 * time.Second
 
-// idleRSS starts cmd (once per iteration), waits for a line of its standard error containing ready
-// (none when ready is empty), then idleSettle, reads its memory and kills it.
+// idleRSS runs idleOnce on the command cmd returns, once per iteration, and reports the memory read.
 func idleRSS(b *testing.B, cmd func() *exec.Cmd, ready string) {
 	b.Helper()
 	var m procMem
@@ -67,6 +66,8 @@ func idleRSS(b *testing.B, cmd func() *exec.Cmd, ready string) {
 // procMem is a process's memory in MiB, from /proc/PID/status.
 type procMem struct{ rss, anon, file, peak float64 }
 
+// idleOnce starts cmd, waits for a line of its standard error containing ready (for nothing when
+// ready is empty), then idleSettle, reads its memory and kills it.
 func idleOnce(b *testing.B, cmd *exec.Cmd, ready string) procMem {
 	b.Helper()
 	stderr, err := cmd.StderrPipe()
