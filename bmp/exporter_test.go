@@ -227,7 +227,7 @@ func TestExporterStalledCollector(t *testing.T) {
 	s := rstest.StartRIB(t, 32)
 	a := rstest.AddMember(t, s, "A", 64501, "192.0.2.11")
 	col := newCollector(t)
-	col.stall = true
+	col.stallNext()
 	e := runExporter(t, s, Config{Address: col.ln.Addr().String(), PrePolicy: true, StatsInterval: -1,
 		QueueSize: 64, WriteTimeout: 200 * time.Millisecond, BackoffMin: 10 * time.Millisecond})
 	// Announce until the socket buffers and the 64-event ring are full while nobody reads (bounded:

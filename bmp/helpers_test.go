@@ -64,6 +64,13 @@ func newCollector(t *testing.T) *collector {
 	return c
 }
 
+// stallNext makes the collector accept its next connection and never read from it.
+func (c *collector) stallNext() {
+	c.mu.Lock()
+	c.stall = true
+	c.mu.Unlock()
+}
+
 func (c *collector) read(t *testing.T, conn net.Conn) {
 	sc := bufio.NewScanner(conn)
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
