@@ -1,5 +1,5 @@
-// Command all imports the libraries of the five commands beside it together and waits
-// (BenchmarkIdleRSS).
+// Command all imports together the five libraries that the commands beside it import one each, and
+// waits (BenchmarkIdleRSS).
 package main
 
 import (
